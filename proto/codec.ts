@@ -1,0 +1,87 @@
+// Encoding and decoding of the wire contract (proto/assay.proto), shared by agent and collector.
+import protobuf from 'protobufjs/minimal.js';
+// 64-bit fields (timestamps, sequence numbers, byte counts) decode to plain numbers: every value
+// Assay puts there stays below 2^53. Must run before the generated module reads a message.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+import { assay } from './gen/assay.js';
+
+export { assay };
+export type ISample = assay.v1.ISample;
+export type IProcess = assay.v1.IProcess;
+export type IProcessSignature = assay.v1.IProcessSignature;
+export type ISocket = assay.v1.ISocket;
+export type IInventory = assay.v1.IInventory;
+export type IHello = assay.v1.IHello;
+
+/** Schema version this build speaks (see SchemaVersion in assay.proto). */
+export const SCHEMA_VERSION = assay.v1.SchemaVersion.SCHEMA_VERSION_CURRENT;
+
+/** Why a frame was refused; `code` is the WebSocket close code and the log/metric reason. */
+export class WireError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WireError';
+  }
+}
+
+/** WebSocket close codes used by the ingest protocol (4000-4999 is the application range). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  tooBig: 1009,
+  malformed: 4400,
+  unexpectedMessage: 4401,
+  schemaVersion: 4402,
+  badBatch: 4403,
+  helloTimeout: 4408,
+  storeFailure: 4500,
+} as const;
+
+function decodeWith<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array, what: string): T {
+  try {
+    return decode(bytes);
+  } catch (err) {
+    throw new WireError(CloseCode.malformed, 'malformed', `malformed ${what} frame (${bytes.length} bytes): ${(err as Error).message}`);
+  }
+}
+
+function checkVersion(v: number | null | undefined): void {
+  if (v !== SCHEMA_VERSION) {
+    throw new WireError(CloseCode.schemaVersion, 'schema_version', `unsupported schema_version ${v ?? 'missing'} (this build speaks ${SCHEMA_VERSION})`);
+  }
+}
+
+export function encodeAgentMessage(msg: Omit<assay.v1.IAgentMessage, 'schemaVersion'>): Uint8Array {
+  return assay.v1.AgentMessage.encode({ schemaVersion: SCHEMA_VERSION, ...msg }).finish();
+}
+
+export function decodeAgentMessage(bytes: Uint8Array): assay.v1.AgentMessage {
+  const msg = decodeWith((b) => assay.v1.AgentMessage.decode(b), bytes, 'agent');
+  checkVersion(msg.schemaVersion);
+  if (!msg.body) throw new WireError(CloseCode.unexpectedMessage, 'unknown_message', 'agent frame carries no known message');
+  return msg;
+}
+
+export function encodeCollectorMessage(msg: Omit<assay.v1.ICollectorMessage, 'schemaVersion'>): Uint8Array {
+  return assay.v1.CollectorMessage.encode({ schemaVersion: SCHEMA_VERSION, ...msg }).finish();
+}
+
+export function decodeCollectorMessage(bytes: Uint8Array): assay.v1.CollectorMessage {
+  const msg = decodeWith((b) => assay.v1.CollectorMessage.decode(b), bytes, 'collector');
+  checkVersion(msg.schemaVersion);
+  if (!msg.body) throw new WireError(CloseCode.unexpectedMessage, 'unknown_message', 'collector frame carries no known message');
+  return msg;
+}
+
+export function encodeSample(sample: ISample): Uint8Array {
+  return assay.v1.Sample.encode(sample).finish();
+}
+
+export function decodeSample(bytes: Uint8Array): assay.v1.Sample {
+  return decodeWith((b) => assay.v1.Sample.decode(b), bytes, 'sample');
+}

@@ -1,0 +1,13 @@
+// Copies what tsc does not emit into dist/: the generated protobuf module and the rules data.
+import { cpSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+mkdirSync(join(dist, 'proto', 'gen'), { recursive: true });
+cpSync(join(root, 'proto', 'gen'), join(dist, 'proto', 'gen'), { recursive: true });
+cpSync(join(root, 'collector', 'engine', 'rules'), join(dist, 'collector', 'engine', 'rules'), {
+  recursive: true,
+  filter: (src) => !src.endsWith('.ts'),
+});
