@@ -1,0 +1,108 @@
+// The agent daemon: sample on an interval → spool → link to the collector.
+import { hostname } from 'node:os';
+import { encodeSample, type IInventory } from '../proto/codec.js';
+import { silentLogger, type Logger } from '../proto/log.js';
+import { packageVersion } from '../proto/package-info.js';
+import { loadOrCreateAgentId } from './identity.js';
+import { Link, defaultLinkTiming } from './link.js';
+import { collectInventory } from './probes/inventory.js';
+import { createProbes } from './probes/index.js';
+import { defaultProbeConfig, type ProbeConfig } from './probes/probe.js';
+import { Sampler } from './sampler.js';
+import { Spool, defaultSpoolLimits } from './spool.js';
+
+export interface AgentOptions {
+  collectorUrl: string;
+  intervalMs: number;
+  batchIntervalMs?: number;
+  stateDir: string;
+  probeConfig?: Partial<ProbeConfig>;
+  maxSpoolSamples?: number;
+  logger?: Logger;
+}
+
+export interface RunningAgent {
+  agentId: string;
+  /** Samples taken since start. */
+  readonly sampled: number;
+  readonly spool: Spool;
+  readonly link: Link;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const logger = opts.logger ?? silentLogger();
+  const agentId = loadOrCreateAgentId(opts.stateDir);
+  const probeConfig: ProbeConfig = { ...defaultProbeConfig, ...opts.probeConfig };
+  const spool = new Spool(opts.stateDir, { ...defaultSpoolLimits, ...(opts.maxSpoolSamples ? { maxSamples: opts.maxSpoolSamples } : {}) });
+  const sampler = new Sampler(createProbes(probeConfig));
+  const startedMs = Date.now();
+  let inventory: IInventory = {};
+  try {
+    inventory = await collectInventory(probeConfig);
+  } catch (err) {
+    logger.warn({ reason: 'inventory_failed', err: (err as Error).message }, 'inventory unavailable');
+  }
+  const link = new Link({
+    ...defaultLinkTiming,
+    ...(opts.batchIntervalMs !== undefined ? { batchIntervalMs: opts.batchIntervalMs } : {}),
+    url: opts.collectorUrl,
+    spool,
+    logger,
+    hello: () => ({ agentId, hostname: hostname(), agentVersion: packageVersion(), inventory, intervalMs: opts.intervalMs, startedMs }),
+  });
+
+  let sampled = 0;
+  let running = false;
+  let stopped = false;
+  let lastDropped = 0;
+  const tick = async (): Promise<void> => {
+    // A slow tick (a probe at its timeout) skips the next one instead of piling up.
+    if (running || stopped) return;
+    running = true;
+    try {
+      const sample = await sampler.sample(Date.now());
+      if (stopped) return;
+      spool.push(sample.tsMs!, encodeSample(sample));
+      sampled++;
+      if (spool.dropped !== lastDropped) {
+        logger.warn({ reason: 'spool_full', dropped: spool.dropped - lastDropped }, 'spool full: oldest unsent samples dropped');
+        lastDropped = spool.dropped;
+      }
+      link.poke();
+    } catch (err) {
+      logger.error({ reason: 'sample_failed', err: (err as Error).message }, 'sampling failed');
+    } finally {
+      running = false;
+    }
+  };
+  // Align ticks to the interval grid so timestamps stay evenly spaced.
+  let timer: NodeJS.Timeout;
+  const schedule = (): void => {
+    const delay = opts.intervalMs - (Date.now() % opts.intervalMs);
+    timer = setTimeout(() => {
+      void tick();
+      if (!stopped) schedule();
+    }, delay);
+  };
+  link.start();
+  await tick(); // first reading primes counter-based probes
+  schedule();
+  logger.info({ agentId, collector: opts.collectorUrl, intervalMs: opts.intervalMs, stateDir: opts.stateDir }, 'agent started');
+
+  return {
+    agentId,
+    get sampled() {
+      return sampled;
+    },
+    spool,
+    link,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await link.stop();
+      while (running) await new Promise((r) => setTimeout(r, 10));
+      spool.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Measures what the agent costs the host it watches: CPU (share of one core) and RSS while it
+// samples at 1 Hz and streams to a local collector. Not a test: prints figures.
+//   npm run build && node dist/bench/agent-cost.js [seconds=60]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const seconds = Math.min(Math.max(Number(process.argv[2] ?? 60), 5), 600);
+const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+const CLK_TCK = 100;
+
+function cpuTicks(pid: number): number {
+  // Fields after the parenthesised comm: utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
+const port = await freePort();
+const collector = spawn(process.execPath, [cli, 'collector', '--port', String(port), '--db', join(dir, 'c.db'), '--log-level', 'warn'], { stdio: 'inherit' });
+await sleep(1500);
+const agent = spawn(process.execPath, [cli, 'agent', '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '1', '--state-dir', join(dir, 'agent'), '--log-level', 'warn'], {
+  stdio: 'inherit',
+});
+try {
+  // Skip start-up (module loading, inventory) so the figure is the steady 1 Hz cost.
+  await sleep(5000);
+  const pid = agent.pid!;
+  const t0 = cpuTicks(pid);
+  const w0 = Date.now();
+  let rssMax = 0;
+  const rss: number[] = [];
+  for (let i = 0; i < seconds; i++) {
+    await sleep(1000);
+    const r = rssBytes(pid);
+    rss.push(r);
+    rssMax = Math.max(rssMax, r);
+  }
+  const cpuSec = (cpuTicks(pid) - t0) / CLK_TCK;
+  const wallSec = (Date.now() - w0) / 1000;
+  const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+  console.log(`agent at 1 Hz over ${wallSec.toFixed(0)} s (after 5 s warm-up)`);
+  console.log(`  CPU: ${((cpuSec / wallSec) * 100).toFixed(2)} % of one core   (target <= 1 %)`);
+  console.log(`  RSS: end ${mb(rss.at(-1) ?? 0)} MB, max ${mb(rssMax)} MB   (target <= 80 MB)`);
+} finally {
+  agent.kill('SIGTERM');
+  collector.kill('SIGTERM');
+  await sleep(500);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// `assay`: one CLI, one subcommand per part. Parsing and configuration only: the work is done
+// by agent/ and collector/. Precedence: flag > ASSAY_* environment variable > --config file > default.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { parseDurationMs } from './proto/duration.js';
+import { createLogger } from './proto/log.js';
+import { packageVersion } from './proto/package-info.js';
+
+const intArg =
+  (name: string, min: number, max: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+const durationArg = (v: string): number => {
+  try {
+    const ms = parseDurationMs(v);
+    if (ms <= 0) throw new Error('must be positive');
+    return ms;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+const wsUrlArg = (v: string): string => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new InvalidArgumentError(`not a URL: ${v}`);
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new InvalidArgumentError('collector URL must start with ws:// or wss://');
+  return v;
+};
+
+/** Options every long-running command shares. */
+function withConfig(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--config <file>', 'YAML or JSON file with option values (keys as the long flags, camelCase)').env('ASSAY_CONFIG'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info').env('ASSAY_LOG_LEVEL'));
+}
+
+/** Fills options left at their default from the --config file, so flags and env still win. */
+function applyConfigFile(cmd: Command): void {
+  const file = cmd.opts<{ config?: string }>().config;
+  if (!file) return;
+  let values: Record<string, unknown>;
+  try {
+    values = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`config file ${file}: ${(err as Error).message}`);
+  }
+  if (typeof values !== 'object' || Array.isArray(values)) throw new Error(`config file ${file}: expected a mapping of option names to values`);
+  const known = new Map(cmd.options.map((o) => [o.attributeName(), o]));
+  for (const [key, raw] of Object.entries(values)) {
+    const opt = known.get(key);
+    if (!opt || key === 'config') throw new Error(`config file ${file}: unknown option "${key}" (known: ${[...known.keys()].filter((k) => k !== 'config').join(', ')})`);
+    if (cmd.getOptionValueSource(key) !== 'default' && cmd.getOptionValueSource(key) !== undefined) continue;
+    let value: unknown = raw;
+    try {
+      if (opt.parseArg) value = opt.parseArg(String(raw), undefined);
+    } catch (err) {
+      throw new Error(`config file ${file}: ${key}: ${(err as Error).message}`);
+    }
+    cmd.setOptionValueWithSource(key, value, 'config');
+  }
+}
+
+const program = new Command('assay')
+  .description('Workload fingerprinting: tells AI training, inference, chain validation, storage proving and PoW mining apart by behaviour.')
+  .version(packageVersion())
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+interface CollectorFlags {
+  host: string;
+  port: number;
+  db: string;
+  rules?: string;
+  maxFrameBytes: number;
+  maxBatchSamples: number;
+  logLevel: string;
+}
+
+function collectorOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--host <addr>', 'address to listen on').default('127.0.0.1').env('ASSAY_HOST'))
+    .addOption(new Option('--port <n>', 'TCP port (0 = any free port)').argParser(intArg('port', 0, 65535)).default(7300).env('ASSAY_PORT'))
+    .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+    .addOption(new Option('--rules <file>', 'rules file (default: the bundled rules); reloaded when it changes').env('ASSAY_RULES'))
+    .addOption(new Option('--max-frame-bytes <n>', 'largest agent frame accepted').argParser(intArg('max-frame-bytes', 1024, 256 * 1024 * 1024)).default(4 * 1024 * 1024).env('ASSAY_MAX_FRAME_BYTES'))
+    .addOption(new Option('--max-batch-samples <n>', 'most samples in one agent batch').argParser(intArg('max-batch-samples', 1, 100_000)).default(1000).env('ASSAY_MAX_BATCH_SAMPLES'));
+}
+
+async function runCollector(f: CollectorFlags): Promise<{ url: string; close(): Promise<void> }> {
+  const { startCollector } = await import('./collector/server.js');
+  return startCollector({
+    host: f.host,
+    port: f.port,
+    dbPath: f.db,
+    ...(f.rules ? { rulesPath: f.rules } : {}),
+    limits: { maxFrameBytes: f.maxFrameBytes, maxBatchSamples: f.maxBatchSamples },
+    logger: createLogger('collector', f.logLevel),
+  });
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      void stop().then(() => process.exit(0));
+    });
+  }
+}
+
+withConfig(collectorOptions(program.command('collector').description('run the collector: agent ingest, store, classifier, API and dashboard'))).action(async (_o, cmd: Command) => {
+  applyConfigFile(cmd);
+  const c = await runCollector(cmd.opts<CollectorFlags>());
+  process.stderr.write(`assay collector listening on ${c.url} (dashboard ${c.url}/ , agents ${c.url.replace(/^http/, 'ws')}/ingest)\n`);
+  onSignals(() => c.close());
+});
+
+interface AgentFlags {
+  collector: string;
+  interval: number;
+  batchInterval: number;
+  stateDir: string;
+  procRoot: string;
+  sysRoot: string;
+  nvidiaSmi: string;
+  maxProcesses: number;
+  maxSpoolSamples: number;
+  logLevel: string;
+}
+
+function agentOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--collector <url>', 'collector ingest URL').argParser(wsUrlArg).default('ws://127.0.0.1:7300/ingest').env('ASSAY_COLLECTOR'))
+    .addOption(new Option('--interval <seconds>', 'sampling interval (seconds, or 500ms, 2s, 1m)').argParser(durationArg).default(1000, '1').env('ASSAY_INTERVAL'))
+    .addOption(new Option('--batch-interval <seconds>', 'how often batches are sent').argParser(durationArg).default(5000, '5').env('ASSAY_BATCH_INTERVAL'))
+    .addOption(new Option('--state-dir <dir>', 'agent identity and spool directory').default('./data/agent').env('ASSAY_STATE_DIR'))
+    .addOption(new Option('--proc-root <dir>', 'procfs root').default('/proc').env('ASSAY_PROC_ROOT'))
+    .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys').env('ASSAY_SYS_ROOT'))
+    .addOption(new Option('--nvidia-smi <path>', 'nvidia-smi executable').default('nvidia-smi').env('ASSAY_NVIDIA_SMI'))
+    .addOption(new Option('--max-processes <n>', 'most processes reported per sample').argParser(intArg('max-processes', 1, 10_000)).default(64).env('ASSAY_MAX_PROCESSES'))
+    .addOption(new Option('--max-spool-samples <n>', 'most unsent samples kept on disk').argParser(intArg('max-spool-samples', 10, 100_000_000)).default(7 * 24 * 3600).env('ASSAY_MAX_SPOOL_SAMPLES'));
+}
+
+withConfig(agentOptions(program.command('agent').description('run the agent: sample this host and stream to a collector'))).action(async (_o, cmd: Command) => {
+  applyConfigFile(cmd);
+  const f = cmd.opts<AgentFlags>();
+  const { startAgent } = await import('./agent/agent.js');
+  const agent = await startAgent({
+    collectorUrl: f.collector,
+    intervalMs: f.interval,
+    batchIntervalMs: f.batchInterval,
+    stateDir: f.stateDir,
+    maxSpoolSamples: f.maxSpoolSamples,
+    probeConfig: { procRoot: f.procRoot, sysRoot: f.sysRoot, nvidiaSmi: f.nvidiaSmi, maxProcesses: f.maxProcesses },
+    logger: createLogger('agent', f.logLevel),
+  });
+  onSignals(() => agent.stop());
+});
+
+withConfig(
+  collectorOptions(program.command('start').description('quick start: a collector with the dashboard plus an agent for this machine'))
+    .addOption(new Option('--state-dir <dir>', 'state directory of the local agent').default('./data/agent').env('ASSAY_STATE_DIR'))
+    .addOption(new Option('--interval <seconds>', 'sampling interval of the local agent').argParser(durationArg).default(1000, '1').env('ASSAY_INTERVAL')),
+).action(async (_o, cmd: Command) => {
+  applyConfigFile(cmd);
+  const f = cmd.opts<CollectorFlags & { stateDir: string; interval: number }>();
+  const c = await runCollector(f);
+  const ingest = `${c.url.replace(/^http/, 'ws')}/ingest`;
+  // The agent runs as its own process, as it would on any other server.
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), 'agent', '--collector', ingest, '--state-dir', f.stateDir, '--interval', `${f.interval}ms`, '--log-level', f.logLevel],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  process.stderr.write(`\nAssay is running.\n  dashboard: ${c.url}/\n  API:       ${c.url}/api/hosts\n  metrics:   ${c.url}/metrics\n  agents:    ${ingest}\nPress Ctrl+C to stop.\n\n`);
+  child.on('exit', (code) => process.stderr.write(`local agent exited (${code})\n`));
+  onSignals(async () => {
+    child.kill('SIGTERM');
+    await c.close();
+  });
+});
+
+const rules = program.command('rules').description('work with rules files');
+rules
+  .command('check')
+  .description('validate a rules file; prints the problems and exits 1 if there are any')
+  .argument('<file>', 'rules file (YAML)')
+  .action(async (file: string) => {
+    const { loadRulesFile } = await import('./collector/engine/index.js');
+    try {
+      const r = loadRulesFile(file);
+      process.stdout.write(`${file}: ok (rules version ${r.version})\n`);
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`assay: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,127 @@
+// JSON routes for the dashboard and scripts. Times are Unix ms; ranges default to the last 15 min.
+import type { FastifyInstance } from 'fastify';
+import { assay } from '../proto/codec.js';
+import type { Logger } from '../proto/log.js';
+import type { Classifier } from './classifier.js';
+import type { HostRecord, SampleSummary, Store } from './store/store.js';
+
+export interface ApiDeps {
+  store: Store;
+  logger: Logger;
+  classifier: Classifier;
+  /** A host counts as online when it sent data within this long. */
+  onlineWithinMs: number;
+  now?: () => number;
+}
+
+const DEFAULT_RANGE_MS = 15 * 60_000;
+const MAX_ROWS = 5_000;
+const TREND_MS = 10 * 60_000;
+const TREND_POINTS = 60;
+
+interface RangeQuery {
+  from?: string;
+  to?: string;
+  limit?: string;
+}
+
+class BadRequest extends Error {
+  readonly statusCode = 400;
+}
+
+function parseRange(q: RangeQuery, nowMs: number): { fromMs: number; toMs: number; limit: number } {
+  const num = (v: string | undefined, name: string, dflt: number): number => {
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new BadRequest(`query parameter ${name} must be a non-negative number (Unix ms)`);
+    return n;
+  };
+  const toMs = num(q.to, 'to', nowMs);
+  const fromMs = num(q.from, 'from', toMs - DEFAULT_RANGE_MS);
+  if (fromMs > toMs) throw new BadRequest('from must not be after to');
+  return { fromMs, toMs, limit: Math.min(num(q.limit, 'limit', MAX_ROWS), MAX_ROWS) };
+}
+
+/** Averages summaries into at most `points` buckets for sparklines. */
+export function downsample(rows: SampleSummary[], points: number): { tsMs: number[]; cpuPct: number[]; gpuPct: (number | null)[]; powerWatts: (number | null)[] } {
+  const out = { tsMs: [] as number[], cpuPct: [] as number[], gpuPct: [] as (number | null)[], powerWatts: [] as (number | null)[] };
+  if (rows.length === 0) return out;
+  const size = Math.ceil(rows.length / points);
+  const mean = (xs: Array<number | null>): number | null => {
+    const v = xs.filter((x): x is number => x !== null);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+  };
+  for (let i = 0; i < rows.length; i += size) {
+    const b = rows.slice(i, i + size);
+    out.tsMs.push(b.at(-1)!.tsMs);
+    out.cpuPct.push(mean(b.map((r) => r.cpuPct)) ?? 0);
+    out.gpuPct.push(mean(b.map((r) => r.gpuUtilPct)));
+    out.powerWatts.push(mean(b.map((r) => r.powerWatts)));
+  }
+  return out;
+}
+
+/** The fleet list served by GET /api/hosts and pushed on /live. */
+export async function fleetSummary(store: Store, nowMs: number, onlineWithinMs: number): Promise<unknown[]> {
+  const hosts = await store.listHosts();
+  return Promise.all(
+    hosts.map(async (h) => ({
+      id: h.id,
+      hostname: h.hostname,
+      class: h.verdictClass,
+      confidence: h.verdictConfidence,
+      lastSeenMs: h.lastSeenMs,
+      online: nowMs - h.lastSeenMs <= onlineWithinMs,
+      trend: downsample(await store.sampleSummaries(h.id, nowMs - TREND_MS, nowMs, MAX_ROWS), TREND_POINTS),
+    })),
+  );
+}
+
+export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
+  const now = deps.now ?? Date.now;
+  const online = (h: HostRecord): boolean => now() - h.lastSeenMs <= deps.onlineWithinMs;
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) deps.logger.error({ reason: 'api_error', err: err.message }, 'api error');
+    void reply.status(status).send({ error: err.message });
+  });
+
+  app.get('/api/hosts', async () => ({ hosts: await fleetSummary(deps.store, now(), deps.onlineWithinMs) }));
+
+  app.get<{ Params: { id: string } }>('/api/hosts/:id', async (req, reply) => {
+    const h = await deps.store.getHost(req.params.id);
+    if (!h) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
+    let verdict = deps.classifier.current(h.id);
+    if (!verdict) verdict = (await deps.store.verdicts(h.id, 0, Number.MAX_SAFE_INTEGER, MAX_ROWS)).at(-1)?.verdict ?? null;
+    return {
+      id: h.id,
+      hostname: h.hostname,
+      agentVersion: h.agentVersion,
+      inventory: h.inventory ? assay.v1.Inventory.toObject(assay.v1.Inventory.fromObject(h.inventory), { defaults: true, arrays: true }) : null,
+      firstSeenMs: h.firstSeenMs,
+      lastSeenMs: h.lastSeenMs,
+      lastSeq: h.lastSeq,
+      online: online(h),
+      verdict,
+    };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/samples', async (req, reply) => {
+    const r = parseRange(req.query, now());
+    if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
+    return { hostId: req.params.id, fromMs: r.fromMs, toMs: r.toMs, samples: await deps.store.sampleSummaries(req.params.id, r.fromMs, r.toMs, r.limit) };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/verdicts', async (req, reply) => {
+    const r = parseRange(req.query, now());
+    if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
+    const rows = await deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit);
+    return {
+      hostId: req.params.id,
+      fromMs: r.fromMs,
+      toMs: r.toMs,
+      verdicts: rows.map((v) => ({ tsMs: v.tsMs, class: v.verdict.class, confidence: v.verdict.confidence, scores: v.verdict.scores, parts: v.verdict.parts, evidence: v.verdict.evidence })),
+    };
+  });
+}

@@ -1,0 +1,130 @@
+// The collector: one HTTP server with the agent ingest WebSocket (/ingest), the dashboard
+// push socket (/live), the JSON API (/api), Prometheus metrics (/metrics) and the dashboard (/).
+import fastifyStatic from '@fastify/static';
+import Fastify from 'fastify';
+import { watchFile, unwatchFile } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { ISample } from '../proto/codec.js';
+import { silentLogger, type Logger } from '../proto/log.js';
+import { fleetSummary, registerApi } from './api.js';
+import { Classifier, defaultClassifierOptions, type ClassifierOptions } from './classifier.js';
+import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
+import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
+import { attachLive } from './live.js';
+import { CollectorMetrics } from './metrics.js';
+import { packageVersion } from '../proto/package-info.js';
+import { dashboardDir, uplotDistDir } from './paths.js';
+import { renderMetrics } from './prometheus.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+
+export interface CollectorOptions {
+  host: string;
+  port: number;
+  dbPath: string;
+  /** Rules file; default: the bundled collector/engine/rules/default.yaml. Reloaded when it changes. */
+  rulesPath?: string;
+  limits?: Partial<IngestLimits>;
+  classifier?: Partial<ClassifierOptions>;
+  logger?: Logger;
+}
+
+export interface RunningCollector {
+  url: string;
+  port: number;
+  store: Store;
+  metrics: CollectorMetrics;
+  close(): Promise<void>;
+}
+
+/** A host counts as online when it sent data within this long. */
+const ONLINE_WITHIN_MS = 30_000;
+
+export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
+  const logger = opts.logger ?? silentLogger();
+  const rulesPath = opts.rulesPath ?? defaultRulesPath;
+  // A bad rules file stops startup (the error names the entry); later reloads keep the old rules.
+  let rules: Rules = loadRulesFile(rulesPath);
+  const onRulesChange = (): void => {
+    try {
+      rules = loadRulesFile(rulesPath);
+      logger.info({ rulesPath, version: rules.version }, 'rules reloaded');
+    } catch (err) {
+      logger.error({ reason: 'bad_rules', rulesPath, err: (err as Error).message }, 'rules reload failed; keeping the previous rules');
+    }
+  };
+  watchFile(rulesPath, { interval: 2000 }, onRulesChange);
+
+  const store = new SqliteStore(opts.dbPath);
+  const metrics = new CollectorMetrics();
+  const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
+  const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
+  const version = packageVersion();
+
+  const app = Fastify({ logger: false });
+  await app.register(fastifyStatic, { root: dashboardDir, prefix: '/assets/', index: false });
+  await app.register(fastifyStatic, { root: uplotDistDir, prefix: '/vendor/uplot/', decorateReply: false });
+  app.get('/', (_req, reply) => reply.sendFile('index.html'));
+  app.get('/healthz', async () => ({ ok: true }));
+  registerApi(app, { store, classifier, logger: logger.child({ part: 'api' }), onlineWithinMs: ONLINE_WITHIN_MS });
+
+  const fleet = (): Promise<unknown[]> => fleetSummary(store, Date.now(), ONLINE_WITHIN_MS);
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(renderMetrics(metrics, await store.listHosts(), Date.now())));
+
+  // WebSockets: compression off (it costs ~18x throughput), frames capped at the ingest limit.
+  const ingestWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: limits.maxFrameBytes });
+  const liveWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 });
+  const live = attachLive(liveWss, fleet);
+  const perHost = new Map<string, Promise<unknown>>();
+  attachIngest(ingestWss, {
+    store,
+    logger: logger.child({ part: 'ingest' }),
+    metrics,
+    limits,
+    version,
+    onStored(hostId: string, samples: ISample[]) {
+      live.changed(hostId);
+      // One evaluation at a time per host, in arrival order.
+      const next = (perHost.get(hostId) ?? Promise.resolve())
+        .then(() => classifier.add(hostId, samples))
+        .then((v) => v && live.changed(hostId))
+        .catch((err: Error) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'));
+      perHost.set(hostId, next);
+    },
+  });
+  app.server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    const wss = path === '/ingest' ? ingestWss : path === '/live' ? liveWss : null;
+    if (!wss) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  await app.listen({ host: opts.host, port: opts.port });
+  const port = (app.server.address() as AddressInfo).port;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version }, 'collector listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${hostForUrl}:${port}`,
+    port,
+    store,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        unwatchFile(rulesPath, onRulesChange);
+        live.close();
+        for (const ws of ingestWss.clients) ws.close(1001, 'collector shutting down');
+        for (const ws of liveWss.clients) ws.terminate();
+        await app.close();
+        await Promise.allSettled(perHost.values());
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Numbered schema migrations for the SQLite store. Append only: never edit a shipped step.
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'hosts, samples, process signatures, verdicts',
+    sql: `
+      CREATE TABLE hosts (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        inventory BLOB,
+        first_seen_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        verdict_class TEXT,
+        verdict_confidence REAL
+      );
+      CREATE TABLE samples (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        seq INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        cpu_pct REAL NOT NULL,
+        load1 REAL NOT NULL,
+        mem_used_bytes INTEGER NOT NULL,
+        mem_total_bytes INTEGER NOT NULL,
+        gpu_util_pct REAL,
+        gpu_mem_used_bytes INTEGER,
+        power_watts REAL,
+        disk_read_bps REAL NOT NULL,
+        disk_write_bps REAL NOT NULL,
+        net_rx_bps REAL NOT NULL,
+        net_tx_bps REAL NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (host_id, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX samples_by_time ON samples(host_id, ts_ms);
+      CREATE TABLE process_signatures (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        pid INTEGER NOT NULL,
+        start_time_ticks INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        signature BLOB NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (host_id, pid, start_time_ticks)
+      ) WITHOUT ROWID;
+      CREATE TABLE verdicts (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        ts_ms INTEGER NOT NULL,
+        class TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        verdict TEXT NOT NULL,
+        PRIMARY KEY (host_id, ts_ms)
+      ) WITHOUT ROWID;
+    `,
+  },
+];

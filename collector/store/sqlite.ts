@@ -1,0 +1,202 @@
+// SQLite store (the default): one file, WAL, one transaction per batch.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
+import { processKey, type Verdict } from '../engine/types.js';
+import { sqliteMigrations } from './migrations.js';
+import { summarize, type AppendResult, type HostRecord, type IncomingSample, type SampleSummary, type Store, type StoredVerdict } from './store.js';
+
+interface HostRow {
+  id: string;
+  hostname: string;
+  agent_version: string;
+  inventory: Buffer | null;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  last_seq: number;
+  verdict_class: string | null;
+  verdict_confidence: number | null;
+}
+
+interface SummaryRow {
+  seq: number;
+  ts_ms: number;
+  cpu_pct: number;
+  load1: number;
+  mem_used_bytes: number;
+  mem_total_bytes: number;
+  gpu_util_pct: number | null;
+  gpu_mem_used_bytes: number | null;
+  power_watts: number | null;
+  disk_read_bps: number;
+  disk_write_bps: number;
+  net_rx_bps: number;
+  net_tx_bps: number;
+}
+
+function hostFromRow(r: HostRow): HostRecord {
+  return {
+    id: r.id,
+    hostname: r.hostname,
+    agentVersion: r.agent_version,
+    inventory: r.inventory ? assay.v1.Inventory.decode(r.inventory) : null,
+    firstSeenMs: r.first_seen_ms,
+    lastSeenMs: r.last_seen_ms,
+    lastSeq: r.last_seq,
+    verdictClass: r.verdict_class,
+    verdictConfidence: r.verdict_confidence,
+  };
+}
+
+/** Applies pending numbered migrations inside one transaction each. */
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+  for (const m of sqliteMigrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    })();
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly stmt;
+  private readonly appendTx: (hostId: string, samples: IncomingSample[], nowMs: number) => AppendResult;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // An ack promises durability, so a committed batch must survive an OS crash too, not only a
+    // kill -9 of the collector (which WAL with NORMAL already survives). One fsync per batch.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+    const db = this.db;
+    this.stmt = {
+      getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
+      listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
+      insertHost: db.prepare(
+        `INSERT INTO hosts (id, hostname, agent_version, inventory, first_seen_ms, last_seen_ms)
+         VALUES (@id, @hostname, @agentVersion, @inventory, @now, @now)
+         ON CONFLICT(id) DO UPDATE SET hostname = excluded.hostname, agent_version = excluded.agent_version,
+           inventory = excluded.inventory, last_seen_ms = excluded.last_seen_ms`,
+      ),
+      insertSample: db.prepare(
+        `INSERT OR IGNORE INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
+           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, data)
+         VALUES (@hostId, @seq, @tsMs, @receivedMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes,
+           @gpuUtilPct, @gpuMemUsedBytes, @powerWatts, @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec, @data)`,
+      ),
+      insertSignature: db.prepare(
+        `INSERT OR IGNORE INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
+      summaries: db.prepare<[string, number, number, number], SummaryRow>(
+        `SELECT seq, ts_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes, power_watts,
+           disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps
+         FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?`,
+      ),
+      samples: db.prepare<[string, number, number, number], { seq: number; data: Buffer }>(
+        'SELECT seq, data FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
+      ),
+      signatures: db.prepare<[string], { pid: number; start_time_ticks: number; signature: Buffer }>(
+        'SELECT pid, start_time_ticks, signature FROM process_signatures WHERE host_id = ?',
+      ),
+      putVerdict: db.prepare('INSERT OR REPLACE INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)'),
+      setHostVerdict: db.prepare('UPDATE hosts SET verdict_class = ?, verdict_confidence = ? WHERE id = ?'),
+      verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
+        'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
+      ),
+    };
+    this.appendTx = db.transaction((hostId: string, samples: IncomingSample[], nowMs: number): AppendResult => {
+      const storedSeqs: number[] = [];
+      let maxSeq = 0;
+      for (const { seq, sample, bytes } of samples) {
+        const info = this.stmt.insertSample.run({ hostId, receivedMs: nowMs, ...summarize(seq, sample), data: bytes });
+        if (info.changes > 0) storedSeqs.push(seq);
+        maxSeq = Math.max(maxSeq, seq);
+        for (const p of sample.processes ?? []) {
+          if (!p.signature) continue;
+          const sig = assay.v1.ProcessSignature.encode(p.signature).finish();
+          this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sig, nowMs);
+        }
+      }
+      this.stmt.touchHost.run(nowMs, maxSeq, hostId);
+      const host = this.stmt.getHost.get(hostId);
+      return { accepted: storedSeqs.length, duplicates: samples.length - storedSeqs.length, lastSeq: host?.last_seq ?? maxSeq, storedSeqs };
+    });
+  }
+
+  async upsertHost(hello: IHello, nowMs: number): Promise<HostRecord> {
+    this.stmt.insertHost.run({
+      id: hello.agentId,
+      hostname: hello.hostname ?? '',
+      agentVersion: hello.agentVersion ?? '',
+      inventory: hello.inventory ? Buffer.from(assay.v1.Inventory.encode(hello.inventory).finish()) : null,
+      now: nowMs,
+    });
+    return hostFromRow(this.stmt.getHost.get(hello.agentId ?? '')!);
+  }
+
+  async appendBatch(hostId: string, samples: IncomingSample[], nowMs: number): Promise<AppendResult> {
+    return this.appendTx(hostId, samples, nowMs);
+  }
+
+  async listHosts(): Promise<HostRecord[]> {
+    return this.stmt.listHosts.all().map(hostFromRow);
+  }
+
+  async getHost(id: string): Promise<HostRecord | null> {
+    const row = this.stmt.getHost.get(id);
+    return row ? hostFromRow(row) : null;
+  }
+
+  async sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]> {
+    return this.stmt.summaries.all(hostId, fromMs, toMs, limit).map((r) => ({
+      seq: r.seq,
+      tsMs: r.ts_ms,
+      cpuPct: r.cpu_pct,
+      load1: r.load1,
+      memUsedBytes: r.mem_used_bytes,
+      memTotalBytes: r.mem_total_bytes,
+      gpuUtilPct: r.gpu_util_pct,
+      gpuMemUsedBytes: r.gpu_mem_used_bytes,
+      powerWatts: r.power_watts,
+      diskReadBytesPerSec: r.disk_read_bps,
+      diskWriteBytesPerSec: r.disk_write_bps,
+      netRxBytesPerSec: r.net_rx_bps,
+      netTxBytesPerSec: r.net_tx_bps,
+    }));
+  }
+
+  async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {
+    return this.stmt.samples.all(hostId, fromMs, toMs, limit).map((r) => ({ seq: r.seq, sample: decodeSample(r.data) }));
+  }
+
+  async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
+    const out = new Map<string, IProcessSignature>();
+    for (const r of this.stmt.signatures.all(hostId)) out.set(processKey(r.pid, r.start_time_ticks), assay.v1.ProcessSignature.decode(r.signature));
+    return out;
+  }
+
+  async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.putVerdict.run(hostId, tsMs, verdict.class, verdict.confidence, JSON.stringify(verdict));
+      this.stmt.setHostVerdict.run(verdict.class, verdict.confidence, hostId);
+    })();
+  }
+
+  async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
+    return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

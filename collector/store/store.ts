@@ -1,0 +1,103 @@
+// The one storage interface. SQLite (sqlite.ts) is the default; every implementation must pass
+// the shared suite in test/store/.
+import type { IHello, IInventory, ISample, IProcessSignature } from '../../proto/codec.js';
+import type { Verdict } from '../engine/types.js';
+
+export interface HostRecord {
+  id: string;
+  hostname: string;
+  agentVersion: string;
+  inventory: IInventory | null;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** Highest sequence number committed for this agent (0 = none). */
+  lastSeq: number;
+  /** Current verdict, denormalised for the fleet list. */
+  verdictClass: string | null;
+  verdictConfidence: number | null;
+}
+
+/** One sample to append: its sequence number, decoded form, and the exact bytes received. */
+export interface IncomingSample {
+  seq: number;
+  sample: ISample;
+  bytes: Uint8Array;
+}
+
+export interface AppendResult {
+  accepted: number;
+  duplicates: number;
+  lastSeq: number;
+  /** Sequence numbers this call stored (not already present). */
+  storedSeqs: number[];
+}
+
+/** The per-sample figures charts need, computed once at ingest. */
+export interface SampleSummary {
+  seq: number;
+  tsMs: number;
+  cpuPct: number;
+  load1: number;
+  memUsedBytes: number;
+  memTotalBytes: number;
+  gpuUtilPct: number | null;
+  gpuMemUsedBytes: number | null;
+  powerWatts: number | null;
+  diskReadBytesPerSec: number;
+  diskWriteBytesPerSec: number;
+  netRxBytesPerSec: number;
+  netTxBytesPerSec: number;
+}
+
+export interface StoredVerdict {
+  tsMs: number;
+  verdict: Verdict;
+}
+
+export interface Store {
+  /** Registers or refreshes an agent from its Hello; returns the host as stored. */
+  upsertHost(hello: IHello, nowMs: number): Promise<HostRecord>;
+  /** Appends samples atomically; idempotent by (host, seq): resends count as duplicates. */
+  appendBatch(hostId: string, samples: IncomingSample[], nowMs: number): Promise<AppendResult>;
+  listHosts(): Promise<HostRecord[]>;
+  getHost(id: string): Promise<HostRecord | null>;
+  sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]>;
+  /** Full decoded samples (oldest first), e.g. to rebuild an engine window after a restart. */
+  samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>>;
+  /** Process signatures keyed by `${pid}:${startTimeTicks}`. */
+  signatures(hostId: string): Promise<Map<string, IProcessSignature>>;
+  putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void>;
+  verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]>;
+  close(): Promise<void>;
+}
+
+/** Figures for charts from one sample (pure; shared by every store). */
+export function summarize(seq: number, s: ISample): SampleSummary {
+  const gpus = s.gpus ?? [];
+  const sum = <T>(xs: T[] | null | undefined, f: (x: T) => number): number => (xs ?? []).reduce((a, x) => a + (f(x) || 0), 0);
+  const powerReadings = s.power ?? [];
+  return {
+    seq,
+    tsMs: s.tsMs ?? 0,
+    cpuPct: s.cpu?.totalPct ?? 0,
+    load1: s.load?.load1 ?? 0,
+    memUsedBytes: s.memory?.usedBytes ?? 0,
+    memTotalBytes: s.memory?.totalBytes ?? 0,
+    gpuUtilPct: gpus.length ? sum(gpus, (g) => g.utilPct ?? 0) / gpus.length : null,
+    gpuMemUsedBytes: gpus.length ? sum(gpus, (g) => g.memUsedBytes ?? 0) : null,
+    powerWatts: powerReadings.length ? sum(powerReadings.filter(isTopLevelPower), (p) => p.watts ?? 0) : null,
+    diskReadBytesPerSec: sum(s.disks, (d) => d.readBytesPerSec ?? 0),
+    diskWriteBytesPerSec: sum(s.disks, (d) => d.writeBytesPerSec ?? 0),
+    netRxBytesPerSec: sum(s.net, (n) => n.rxBytesPerSec ?? 0),
+    netTxBytesPerSec: sum(s.net, (n) => n.txBytesPerSec ?? 0),
+  };
+}
+
+/**
+ * RAPL package and dram zones plus each GPU's board power. RAPL's core/uncore subzones are part
+ * of their package and psys covers the whole platform, so counting them would double count.
+ */
+function isTopLevelPower(p: { domain?: string | null }): boolean {
+  const d = p.domain ?? '';
+  return d.startsWith('package') || d.startsWith('dram') || d.startsWith('gpu');
+}

@@ -1,0 +1,96 @@
+// The behaviour every Store must have. Each implementation's test file runs this suite.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assay } from '../../proto/codec.js';
+import type { Store, IncomingSample } from '../../collector/store/store.js';
+import type { Verdict } from '../../collector/engine/types.js';
+import { fullHello, fullSample } from '../helpers/messages.js';
+
+const incoming = (firstSeq: number, n: number, t0 = 1_795_000_000_000): IncomingSample[] =>
+  Array.from({ length: n }, (_, i) => {
+    const sample = fullSample(t0 + (firstSeq + i) * 1000, 1000 + firstSeq + i);
+    return { seq: firstSeq + i, sample, bytes: assay.v1.Sample.encode(sample).finish() };
+  });
+
+const verdict = (cls: Verdict['class'], toMs: number): Verdict => ({
+  class: cls,
+  confidence: 0.8,
+  scores: { 'ai-training': 0.8, 'ai-inference': 0, 'chain-validation': 0, 'storage-proving': 0, 'pow-mining': 0.1, general: 0, idle: 0 },
+  parts: [],
+  evidence: [{ signal: 'lib.ai', value: 'libcudnn.so.9', supports: 'ai-training', weight: 0.5, detail: 'maps cuDNN' }],
+  window: { fromMs: toMs - 60_000, toMs, samples: 60 },
+  unavailable: [],
+  rulesVersion: 'test',
+});
+
+export function storeSuite(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+  test(`${name}: appends are idempotent by (agent, seq) and report duplicates`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      const host = await store.upsertHost(fullHello('h1'), 1000);
+      assert.equal(host.lastSeq, 0);
+      const r1 = await store.appendBatch('h1', incoming(1, 5), 2000);
+      assert.deepEqual(r1, { accepted: 5, duplicates: 0, lastSeq: 5, storedSeqs: [1, 2, 3, 4, 5] });
+      const r2 = await store.appendBatch('h1', incoming(4, 4), 3000);
+      assert.deepEqual(r2, { accepted: 2, duplicates: 2, lastSeq: 7, storedSeqs: [6, 7] });
+      const h = await store.getHost('h1');
+      assert.equal(h!.lastSeq, 7);
+      assert.equal(h!.lastSeenMs, 3000);
+      assert.equal(h!.inventory!.cpuModel, 'AMD EPYC 7763 64-Core Processor');
+      // Re-registering keeps the resume point.
+      assert.equal((await store.upsertHost(fullHello('h1'), 4000)).lastSeq, 7);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: a batch is all or nothing`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('h2'), 1000);
+      const batch = incoming(1, 4);
+      // A sample the store cannot write (its bytes are not bytes) must roll back the whole batch.
+      batch[2] = { ...batch[2]!, bytes: { notBytes: true } as unknown as Uint8Array };
+      await assert.rejects(store.appendBatch('h2', batch, 2000));
+      assert.equal((await store.sampleSummaries('h2', 0, Number.MAX_SAFE_INTEGER, 100)).length, 0);
+      assert.equal((await store.getHost('h2'))!.lastSeq, 0);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: samples, summaries, signatures and verdicts read back by host and time range`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('h3'), 1000);
+      await store.upsertHost({ ...fullHello('h4'), hostname: 'other' }, 1000);
+      const t0 = 1_795_000_000_000;
+      await store.appendBatch('h3', incoming(1, 10, t0), 2000);
+      await store.appendBatch('h4', incoming(1, 3, t0), 2000);
+      const sums = await store.sampleSummaries('h3', t0 + 3000, t0 + 6000, 100);
+      assert.deepEqual(sums.map((s) => s.seq), [3, 4, 5, 6]);
+      assert.equal(sums[0]!.cpuPct, 87.5);
+      assert.equal(sums[0]!.gpuUtilPct, 97);
+      assert.equal(sums[0]!.diskReadBytesPerSec, 1_500_000_000);
+      assert.equal((await store.sampleSummaries('h3', t0, t0 + 100_000, 2)).length, 2, 'limit applies');
+      const full = await store.samples('h3', t0 + 1000, t0 + 2000, 100);
+      assert.deepEqual(full.map((r) => r.seq), [1, 2]);
+      assert.equal(full[0]!.sample.processes![0]!.signature!.libs!.length, 4);
+      const sigs = await store.signatures('h3');
+      assert.equal(sigs.size, 10);
+      assert.deepEqual(sigs.get('1001:123456789')!.envNames, ['LOCAL_RANK', 'MASTER_ADDR', 'RANK', 'WORLD_SIZE']);
+      assert.equal((await store.signatures('h4')).size, 3);
+      await store.putVerdict('h3', t0 + 5000, verdict('ai-training', t0 + 5000));
+      await store.putVerdict('h3', t0 + 9000, verdict('mixed', t0 + 9000));
+      const vs = await store.verdicts('h3', t0, t0 + 10_000, 10);
+      assert.deepEqual(vs.map((v) => [v.tsMs, v.verdict.class]), [[t0 + 5000, 'ai-training'], [t0 + 9000, 'mixed']]);
+      assert.equal(vs[0]!.verdict.evidence[0]!.detail, 'maps cuDNN');
+      const hosts = await store.listHosts();
+      assert.deepEqual(hosts.map((h) => h.id).sort(), ['h3', 'h4']);
+      assert.equal(hosts.find((h) => h.id === 'h3')!.verdictClass, 'mixed');
+      assert.equal(hosts.find((h) => h.id === 'h4')!.verdictClass, null);
+    } finally {
+      await cleanup();
+    }
+  });
+}
