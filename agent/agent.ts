@@ -86,7 +86,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }, delay);
   };
   link.start();
-  await tick(); // first reading primes counter-based probes
+  // Counter-based probes (CPU, disk, network, RAPL, processes) only record on their first call;
+  // that reading is not worth sending.
+  await sampler.sample(Date.now());
   schedule();
   logger.info({ agentId, collector: opts.collectorUrl, intervalMs: opts.intervalMs, stateDir: opts.stateDir }, 'agent started');
 

@@ -11,7 +11,7 @@ export interface ProbeConfig {
   nvidiaSmi: string;
   /** rocm-smi executable. */
   rocmSmi: string;
-  /** Most processes reported per sample (the busiest, plus any holding GPU memory or listening). */
+  /** Most processes reported per sample: the busiest by CPU, then by RSS. */
   maxProcesses: number;
   /** Longest command line sent, in bytes; longer ones are cut and flagged. */
   maxCmdlineBytes: number;

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fixtures } from '../helpers/env.js';
+import { decodeEndpoint, stateName } from '../../agent/probes/inet.js';
+import { isUnavailable } from '../../agent/probes/probe.js';
+import { createSocketsProbe, socketsProbe, TABLE_REFRESH_MS } from '../../agent/probes/sockets.js';
+import { config, copyFixture, write } from './tree.js';
+
+const HOST = 4026531833;
+const CONTAINER = 4026532500;
+
+test('inet: hex endpoints decode (little-endian words), states are named', () => {
+  assert.deepEqual(decodeEndpoint('0100007F:0050'), { address: '127.0.0.1', port: 80 });
+  assert.deepEqual(decodeEndpoint('077100CB:0D05'), { address: '203.0.113.7', port: 3333 });
+  assert.deepEqual(decodeEndpoint('00000000000000000000000000000000:0016'), { address: '::', port: 22 });
+  assert.deepEqual(decodeEndpoint('00000000000000000000000001000000:0277'), { address: '::1', port: 631 });
+  assert.deepEqual(decodeEndpoint('B80D0120000000000000000001000000:01BB'), { address: '2001:db8::1', port: 443 });
+  assert.deepEqual(decodeEndpoint('0000000000000000FFFF00000400000A:1F91'), { address: '::ffff:10.0.0.4', port: 8081 });
+  assert.deepEqual(decodeEndpoint('000080FE000000000000000001000000:0000'), { address: 'fe80::1', port: 0 }); // link-local
+  assert.deepEqual(decodeEndpoint('B80D01200000010000000000000000AB:0001'), { address: '2001:db8:1::ab00:0', port: 1 });
+  assert.equal(decodeEndpoint('zzzz:0050'), undefined);
+  assert.equal(decodeEndpoint('0100007F'), undefined);
+  assert.equal(stateName('tcp', '0A'), 'LISTEN');
+  assert.equal(stateName('tcp6', '06'), 'TIME_WAIT');
+  assert.equal(stateName('udp', '07'), 'UNCONN');
+  assert.equal(stateName('udp6', '01'), 'ESTABLISHED');
+});
+
+test('sockets: every namespace read once, owners from fd links, listeners first', async () => {
+  const out = await socketsProbe(config({ procRoot: join(fixtures, 'proc-a') })).collect(1000);
+  assert.ok(!isUnavailable(out), JSON.stringify(out));
+  const s = (protocol: string, localAddress: string, localPort: number, remoteAddress: string, remotePort: number, state: string, pid: number, inode: number, netNs: number) =>
+    ({ protocol, localAddress, localPort, remoteAddress, remotePort, state, inode, netNs, pid });
+  assert.deepEqual(out.sockets, [
+    // listening, host namespace (through pid 1's net/), then the container's (through pid 2345)
+    s('tcp', '0.0.0.0', 22, '0.0.0.0', 0, 'LISTEN', 410, 20001, HOST),
+    s('tcp', '127.0.0.1', 8080, '0.0.0.0', 0, 'LISTEN', 1234, 30002, HOST),
+    s('tcp6', '::', 22, '::', 0, 'LISTEN', 410, 20002, HOST),
+    s('udp', '0.0.0.0', 68, '0.0.0.0', 0, 'UNCONN', 0, 40001, HOST), // no visible owner
+    s('udp', '127.0.0.1', 29001, '0.0.0.0', 0, 'UNCONN', 1234, 30004, HOST),
+    s('tcp', '0.0.0.0', 8080, '0.0.0.0', 0, 'LISTEN', 2345, 50002, CONTAINER),
+    // established
+    s('tcp', '10.0.0.4', 54321, '10.0.0.5', 29500, 'ESTABLISHED', 1234, 30001, HOST),
+    s('tcp', '10.0.0.4', 22, '192.168.0.100', 50000, 'ESTABLISHED', 0, 20003, HOST),
+    s('tcp6', '::ffff:10.0.0.4', 8081, '::ffff:10.0.0.5', 49152, 'ESTABLISHED', 1234, 30003, HOST),
+    s('tcp6', '2001:db8::1', 443, '2001:db8::2', 40960, 'ESTABLISHED', 1234, 30005, HOST),
+    s('tcp', '172.17.0.2', 40000, '203.0.113.7', 3333, 'ESTABLISHED', 2345, 50001, CONTAINER),
+    // other states
+    s('tcp', '10.0.0.4', 54322, '10.0.0.5', 29500, 'TIME_WAIT', 0, 0, HOST),
+  ]);
+});
+
+test('sockets: owners are cached, new sockets trigger a rescan', async () => {
+  const t = copyFixture('proc-a');
+  try {
+    const probe = createSocketsProbe(config({ procRoot: t.dir }), { refreshMs: 0 });
+    await probe.collect(1000);
+    // The fd link goes away but the socket lives: the cached owner is kept (no rescan needed).
+    rmSync(join(t.dir, '1234', 'fd', '3'));
+    // A new connection owned by the worker 1235 appears.
+    const tcp = readFileSync(join(t.dir, '1', 'net', 'tcp'), 'utf8');
+    write(t.dir, '1/net/tcp', `${tcp}   5: 0400000A:D433 0500000A:733C 01 00000000:00000000 00:00000000 00000000  1000        0 30006 1 0000000000000000 20 4 30 10 -1\n`);
+    symlinkSync('socket:[30006]', join(t.dir, '1235', 'fd', '10'));
+    const out = await probe.collect(2000);
+    assert.ok(!isUnavailable(out));
+    const pidOf = (inode: number) => out.sockets?.find((x) => x.inode === inode)?.pid;
+    assert.equal(pidOf(30001), 1234);
+    assert.equal(pidOf(30006), 1235);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('sockets: falls back to procRoot/net when no namespace link is readable; unavailable when nothing is', async () => {
+  const t = copyFixture('proc-a');
+  try {
+    for (const pid of ['1', '410', '1234', '1235', '2345', '2346']) rmSync(join(t.dir, pid, 'ns'), { recursive: true });
+    const probe = createSocketsProbe(config({ procRoot: t.dir }), { refreshMs: 0 });
+    const none = await probe.collect(1000);
+    assert.ok(isUnavailable(none) && /cannot read socket tables/.test(none.unavailable), JSON.stringify(none));
+    mkdirSync(join(t.dir, 'self', 'ns'), { recursive: true });
+    symlinkSync('net:[4026531999]', join(t.dir, 'self', 'ns', 'net'));
+    write(t.dir, 'net/tcp', readFileSync(join(t.dir, '1', 'net', 'tcp'), 'utf8'));
+    const out = await probe.collect(2000);
+    assert.ok(!isUnavailable(out));
+    assert.equal(out.sockets?.length, 5);
+    assert.ok(out.sockets?.every((x) => x.netNs === 4026531999));
+    assert.equal(out.sockets?.find((x) => x.inode === 20001)?.pid, 410); // all pids scanned
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('sockets: tables are re-read only every TABLE_REFRESH_MS (the read walks the kernel hash table)', async () => {
+  const t = copyFixture('proc-a');
+  try {
+    const probe = socketsProbe(config({ procRoot: t.dir }));
+    const count = async (nowMs: number): Promise<number | undefined> => {
+      const out = await probe.collect(nowMs);
+      assert.ok(!isUnavailable(out));
+      return out.sockets?.length;
+    };
+    assert.equal(await count(1000), 12);
+    write(t.dir, '1/net/udp', readFileSync(join(t.dir, '1', 'net', 'udp'), 'utf8') + '  103: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 40002 2 0000000000000000 0\n');
+    assert.equal(await count(1000 + TABLE_REFRESH_MS - 1), 12, 'cached rows reported again');
+    assert.equal(await count(1000 + TABLE_REFRESH_MS), 13);
+  } finally {
+    t.cleanup();
+  }
+});
