@@ -191,6 +191,71 @@ withConfig(
   });
 });
 
+program
+  .command('record')
+  .description('record this machine\'s sample stream (what the agent would send) into a trace file')
+  .requiredOption('--label <class>', 'what the recorded workload really is (e.g. pow-mining)')
+  .requiredOption('--out <file>', 'trace file to write (NDJSON)')
+  .addOption(new Option('--duration <d>', 'how long to record').argParser(durationArg).default(60_000, '60s'))
+  .addOption(new Option('--interval <seconds>', 'sampling interval').argParser(durationArg).default(1000, '1'))
+  .addOption(new Option('--provenance <kind>', 'how the workload was produced').choices(['real', 'emulated', 'synthetic', 'real-gpu']).default('real'))
+  .option('--description <text>', 'what ran and how', '')
+  .option('--evasion <name>', 'the evasion this trace exercises, if any')
+  .addOption(new Option('--proc-root <dir>', 'procfs root').default('/proc'))
+  .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys'))
+  .action(async (o: { label: string; out: string; duration: number; interval: number; provenance: 'real'; description: string; evasion?: string; procRoot: string; sysRoot: string }) => {
+    const { recordTrace } = await import('./agent/record.js');
+    const tty = process.stderr.isTTY;
+    const r = await recordTrace({
+      out: o.out,
+      label: o.label,
+      durationMs: o.duration,
+      intervalMs: o.interval,
+      provenance: o.provenance,
+      description: o.description,
+      ...(o.evasion ? { evasion: o.evasion } : {}),
+      probeConfig: { procRoot: o.procRoot, sysRoot: o.sysRoot },
+      onSample: (n, total) => {
+        if (tty) process.stderr.write(`\rrecording ${o.label}: ${n}/${total} samples`);
+      },
+    });
+    process.stderr.write(`${tty ? '\n' : ''}wrote ${r.samples} samples to ${o.out}\n`);
+  });
+
+program
+  .command('replay')
+  .description('feed a trace through the engine as if live and print the verdicts')
+  .argument('<file>', 'trace file')
+  .addOption(new Option('--window <d>', 'engine window').argParser(durationArg).default(120_000, '120s'))
+  .addOption(new Option('--every <d>', 'evaluation cadence').argParser(durationArg).default(5_000, '5s'))
+  .option('--rules <file>', 'rules file (default: the bundled rules)')
+  .option('--json', 'print every verdict as JSON lines')
+  .action(async (file: string, o: { window: number; every: number; rules?: string; json?: boolean }) => {
+    const [{ readTrace }, { replay }, engine] = await Promise.all([import('./proto/trace.js'), import('./collector/replay.js'), import('./collector/engine/index.js')]);
+    const { header, samples } = await readTrace(file);
+    const rulesData = engine.loadRulesFile(o.rules ?? engine.defaultRulesPath);
+    const steps = replay(samples, rulesData, { windowMs: o.window, everyMs: o.every }, header.inventory);
+    if (o.json) {
+      for (const s of steps) process.stdout.write(JSON.stringify(s) + '\n');
+      return;
+    }
+    const t0 = samples[0]?.tsMs ?? 0;
+    process.stdout.write(`${file}: label ${header.label} (${header.provenance}), ${samples.length} samples\n`);
+    let prev = '';
+    for (const s of steps) {
+      if (s.verdict.class === prev) continue;
+      prev = s.verdict.class;
+      process.stdout.write(`  +${((s.tsMs - t0) / 1000).toFixed(0).padStart(4)} s  ${s.verdict.class.padEnd(17)} ${(s.verdict.confidence * 100).toFixed(0)} %\n`);
+    }
+    const last = steps.at(-1)?.verdict;
+    if (last) {
+      process.stdout.write(`final: ${last.class} (${(last.confidence * 100).toFixed(0)} %)\n`);
+      for (const e of [...last.evidence].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, 8)) {
+        process.stdout.write(`  ${e.supports.padEnd(17)} ${e.weight.toFixed(2).padStart(6)}  ${e.detail}${e.process ? ` [${e.process.name} ${e.process.pid}]` : ''}\n`);
+      }
+    }
+  });
+
 const rules = program.command('rules').description('work with rules files');
 rules
   .command('check')

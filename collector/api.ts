@@ -42,23 +42,9 @@ function parseRange(q: RangeQuery, nowMs: number): { fromMs: number; toMs: numbe
   return { fromMs, toMs, limit: Math.min(num(q.limit, 'limit', MAX_ROWS), MAX_ROWS) };
 }
 
-/** Averages summaries into at most `points` buckets for sparklines. */
-export function downsample(rows: SampleSummary[], points: number): { tsMs: number[]; cpuPct: number[]; gpuPct: (number | null)[]; powerWatts: (number | null)[] } {
-  const out = { tsMs: [] as number[], cpuPct: [] as number[], gpuPct: [] as (number | null)[], powerWatts: [] as (number | null)[] };
-  if (rows.length === 0) return out;
-  const size = Math.ceil(rows.length / points);
-  const mean = (xs: Array<number | null>): number | null => {
-    const v = xs.filter((x): x is number => x !== null);
-    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-  };
-  for (let i = 0; i < rows.length; i += size) {
-    const b = rows.slice(i, i + size);
-    out.tsMs.push(b.at(-1)!.tsMs);
-    out.cpuPct.push(mean(b.map((r) => r.cpuPct)) ?? 0);
-    out.gpuPct.push(mean(b.map((r) => r.gpuUtilPct)));
-    out.powerWatts.push(mean(b.map((r) => r.powerWatts)));
-  }
-  return out;
+/** Sparkline series for the fleet table; the store already averages the range into points. */
+function trend(rows: SampleSummary[]): { tsMs: number[]; cpuPct: number[]; gpuPct: (number | null)[]; powerWatts: (number | null)[] } {
+  return { tsMs: rows.map((r) => r.tsMs), cpuPct: rows.map((r) => r.cpuPct), gpuPct: rows.map((r) => r.gpuUtilPct), powerWatts: rows.map((r) => r.powerWatts) };
 }
 
 /** The fleet list served by GET /api/hosts and pushed on /live. */
@@ -72,7 +58,7 @@ export async function fleetSummary(store: Store, nowMs: number, onlineWithinMs: 
       confidence: h.verdictConfidence,
       lastSeenMs: h.lastSeenMs,
       online: nowMs - h.lastSeenMs <= onlineWithinMs,
-      trend: downsample(await store.sampleSummaries(h.id, nowMs - TREND_MS, nowMs, MAX_ROWS), TREND_POINTS),
+      trend: trend(await store.sampleSummaries(h.id, nowMs - TREND_MS, nowMs, TREND_POINTS)),
     })),
   );
 }

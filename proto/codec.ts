@@ -1,9 +1,5 @@
 // Encoding and decoding of the wire contract (proto/assay.proto), shared by agent and collector.
-import protobuf from 'protobufjs/minimal.js';
-// 64-bit fields (timestamps, sequence numbers, byte counts) decode to plain numbers: every value
-// Assay puts there stays below 2^53. Must run before the generated module reads a message.
-protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
-protobuf.configure();
+import './no-long.js';
 import { assay } from './gen/assay.js';
 
 export { assay };

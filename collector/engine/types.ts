@@ -1,5 +1,5 @@
 // Verdict types produced by the engine. The engine is pure: no I/O, no clock, no globals.
-import type { IProcessSignature, ISample } from '../../proto/codec.js';
+import type { IInventory, IProcessSignature, ISample } from '../../proto/codec.js';
 
 export const CLASSES = [
   'ai-training',
@@ -62,6 +62,8 @@ export interface EngineWindow {
   samples: ISample[];
   /** Process signatures keyed by `${pid}:${startTimeTicks}` (sent once per process, kept by the collector). */
   signatures: ReadonlyMap<string, IProcessSignature>;
+  /** The host's inventory from Hello, when known (core count); optional. */
+  inventory?: IInventory | null;
 }
 
 export function processKey(pid: number, startTimeTicks: number): string {

@@ -97,10 +97,16 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
-      summaries: db.prepare<[string, number, number, number], SummaryRow>(
-        `SELECT seq, ts_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes, power_watts,
-           disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps
-         FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?`,
+      // Long ranges are averaged into equal time buckets so a chart of any range gets at most
+      // `limit` points spread over the whole range (not the first `limit` rows of it).
+      summaries: db.prepare<[string, number, number, number, number, number], SummaryRow>(
+        `SELECT MAX(seq) AS seq, MAX(ts_ms) AS ts_ms, AVG(cpu_pct) AS cpu_pct, AVG(load1) AS load1,
+           CAST(AVG(mem_used_bytes) AS INTEGER) AS mem_used_bytes, MAX(mem_total_bytes) AS mem_total_bytes,
+           AVG(gpu_util_pct) AS gpu_util_pct, CAST(AVG(gpu_mem_used_bytes) AS INTEGER) AS gpu_mem_used_bytes,
+           AVG(power_watts) AS power_watts, AVG(disk_read_bps) AS disk_read_bps, AVG(disk_write_bps) AS disk_write_bps,
+           AVG(net_rx_bps) AS net_rx_bps, AVG(net_tx_bps) AS net_tx_bps
+         FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?
+         GROUP BY (ts_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER) ORDER BY ts_ms LIMIT ?`,
       ),
       samples: db.prepare<[string, number, number, number], { seq: number; data: Buffer }>(
         'SELECT seq, data FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
@@ -158,7 +164,9 @@ export class SqliteStore implements Store {
   }
 
   async sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]> {
-    return this.stmt.summaries.all(hostId, fromMs, toMs, limit).map((r) => ({
+    const bucketMs = Math.max(1, Math.ceil((toMs - fromMs + 1) / Math.max(1, limit)));
+    // Parameter order follows the SQL text: the bucket offset and width come after the range.
+    return this.stmt.summaries.all(hostId, fromMs, toMs, fromMs, bucketMs, limit).map((r) => ({
       seq: r.seq,
       tsMs: r.ts_ms,
       cpuPct: r.cpu_pct,

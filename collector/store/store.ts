@@ -61,6 +61,10 @@ export interface Store {
   appendBatch(hostId: string, samples: IncomingSample[], nowMs: number): Promise<AppendResult>;
   listHosts(): Promise<HostRecord[]>;
   getHost(id: string): Promise<HostRecord | null>;
+  /**
+   * Chart figures over a range, oldest first: at most `limit` rows, each the average of an equal
+   * time bucket of the range (one sample per row when the range is short enough).
+   */
   sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]>;
   /** Full decoded samples (oldest first), e.g. to rebuild an engine window after a restart. */
   samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>>;

@@ -42,7 +42,12 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
   assert.equal(detail.verdict.class, host.class);
   assert.ok(detail.verdict.evidence.length > 0, 'verdict carries evidence');
 
-  await agent.stop('SIGTERM');
+  await waitFor(
+    async () => ((await (await fetch(`${base}/api/hosts/${host.id}/samples`)).json()) as { samples: unknown[] }).samples.length >= 4,
+    20_000,
+    'four samples stored',
+  );
+  assert.equal(await agent.stop('SIGTERM'), 0, `agent exits cleanly on SIGTERM:\n${agent.output()}`);
   const db = new Database(dbPath, { readonly: true });
   t.after(() => db.close());
   const rows = db.prepare('SELECT seq, data FROM samples WHERE host_id = ? ORDER BY seq').all(host.id) as Array<{ seq: number; data: Buffer }>;
@@ -92,4 +97,21 @@ test('CLI help explains every flag, and bad flags, config and rules stop startup
   const badRules = await runAssay(['collector', '--rules', rules, '--port', '0', '--db', join(tmp.dir, 'b.db')]);
   assert.equal(badRules.code, 1);
   assert.match(badRules.stderr, /rules\.yaml/);
+});
+
+test('`assay start` (what npm start runs) serves the dashboard and classifies this machine', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.cleanup);
+  const app = spawnAssay(['start', '--port', '0', '--db', join(tmp.dir, 'assay.db'), '--state-dir', join(tmp.dir, 'agent')]);
+  t.after(() => app.stop());
+  const base = await waitFor(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(app.output())?.[1], 20_000, 'the printed dashboard URL');
+  const page = await fetch(base + '/');
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/i);
+  await waitFor(
+    async () => ((await (await fetch(base + '/api/hosts')).json()) as { hosts: Array<{ class: string | null }> }).hosts.some((h) => h.class !== null),
+    30_000,
+    'the local agent classified',
+  );
+  assert.equal(await app.stop('SIGTERM'), 0, app.output());
 });

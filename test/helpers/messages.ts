@@ -49,7 +49,7 @@ export function fullSample(tsMs = 1_795_000_001_000, pid = 4242): ISample {
     net: [{ iface: 'eth0', rxBytesPerSec: 12_500_000, txBytesPerSec: 800_000, rxPacketsPerSec: 9000, txPacketsPerSec: 4000 }],
     gpus: [
       {
-        index: 0,
+        index: 1,
         uuid: 'GPU-5f1c8f7e-1111-2222-3333-444455556666',
         name: 'NVIDIA H100 80GB HBM3',
         utilPct: 97,

@@ -71,3 +71,11 @@ test('garbage, wrong schema version and empty messages are refused with distinct
   const future = Uint8Array.from([...assay.v1.AgentMessage.encode({ schemaVersion: SCHEMA_VERSION }).finish(), 0x22, 0x00]);
   assert.throws(() => decodeAgentMessage(future), (e: unknown) => e instanceof WireError && e.reason === 'unknown_message');
 });
+
+test('64-bit fields left at their default decode as the number 0, not a Long', () => {
+  // A new host's Welcome has last_seq 0, which is not on the wire: the prototype default is used.
+  const w = decodeCollectorMessage(encodeCollectorMessage({ welcome: { collectorVersion: 'x' } }));
+  assert.equal(w.welcome!.lastSeq, 0);
+  assert.equal(typeof w.welcome!.lastSeq, 'number');
+  assert.equal(typeof decodeSample(encodeSample({})).tsMs, 'number');
+});

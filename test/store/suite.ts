@@ -72,7 +72,11 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(sums[0]!.cpuPct, 87.5);
       assert.equal(sums[0]!.gpuUtilPct, 97);
       assert.equal(sums[0]!.diskReadBytesPerSec, 1_500_000_000);
-      assert.equal((await store.sampleSummaries('h3', t0, t0 + 100_000, 2)).length, 2, 'limit applies');
+      // More samples than the limit: averaged into equal time buckets over the whole range.
+      const bucketed = await store.sampleSummaries('h3', t0 + 1000, t0 + 10_000, 5);
+      assert.deepEqual(bucketed.map((s) => s.seq), [2, 4, 6, 8, 10]);
+      assert.deepEqual(bucketed.map((s) => s.tsMs), [t0 + 2000, t0 + 4000, t0 + 6000, t0 + 8000, t0 + 10_000]);
+      assert.equal(bucketed[0]!.cpuPct, 87.5);
       const full = await store.samples('h3', t0 + 1000, t0 + 2000, 100);
       assert.deepEqual(full.map((r) => r.seq), [1, 2]);
       assert.equal(full[0]!.sample.processes![0]!.signature!.libs!.length, 4);

@@ -1,0 +1,177 @@
+// Behaviour evidence: what a process DOES over the window. The code decides whether a predicate
+// holds (with the rules' thresholds); the rules decide what it is worth to each class.
+import { bytes, evidence, list, pct, round, type ScoredEvidence } from './classify-evidence.js';
+import type { HostFeatures, PeriodFeature, ProcessFeatures } from './feature-types.js';
+import type { BehaviourId, Rules } from './rules/schema.js';
+import { median } from './stats.js';
+import type { EvidenceProcess, ScoredClass } from './types.js';
+
+interface Observation {
+  value: string | number | boolean;
+  detail: string;
+}
+
+type Predicate = (p: ProcessFeatures, h: HostFeatures, r: Rules) => Observation | null;
+
+function secs(ms: number): string {
+  return `${round(ms / 1000, 1)} s`;
+}
+
+function periodText(period: PeriodFeature): string {
+  return `period ${secs(period.ms)} (${round(period.samples, 1)} samples, strength ${round(period.strength, 2)})`;
+}
+
+function busy(p: ProcessFeatures, r: Rules): boolean {
+  return p.cpu.mean >= r.thresholds.busy.processCpuPct;
+}
+
+/** Busy on CPU, or credited with a share of a busy GPU (a GPU miner idles its CPU). */
+function active(p: ProcessFeatures, h: HostFeatures, r: Rules): boolean {
+  return busy(p, r) || (p.gpu.utilShare > 0 && gpusOf(p, h).some((g) => g.util.mean >= r.thresholds.idle.gpuUtilPct));
+}
+
+function shapeKnown(p: ProcessFeatures, r: Rules): boolean {
+  return p.samplesPresent >= r.thresholds.busy.minSamplesPresent;
+}
+
+function flat(p: ProcessFeatures, r: Rules): boolean {
+  const f = r.thresholds.flat;
+  return busy(p, r) && shapeKnown(p, r) && p.cpu.cv <= f.maxCv && p.cpu.flatness >= f.minFlatness;
+}
+
+/** Socket predicates only run where sockets were read and attributed to this process. */
+function socketsKnown(p: ProcessFeatures, h: HostFeatures): boolean {
+  return h.sockets.ownerAvailable && p.sockets.samplesWithSockets > 0;
+}
+
+function gpusOf(p: ProcessFeatures, h: HostFeatures): HostFeatures['gpus'] {
+  return h.gpus.filter((g) => p.gpu.gpuIds.includes(g.id));
+}
+
+function inStepRange(period: PeriodFeature | null, r: Rules): period is PeriodFeature {
+  return !!period && period.ms >= r.thresholds.steps.minMs && period.ms <= r.thresholds.steps.maxMs;
+}
+
+function outboundAddresses(p: ProcessFeatures): number {
+  return new Set(p.sockets.outboundPeers.filter((x) => !x.loopback).map((x) => x.address)).size;
+}
+
+const PREDICATES: Record<BehaviourId, Predicate> = {
+  'cpu-flat': (p, _h, r) =>
+    flat(p, r)
+      ? { value: round(p.cpu.cv, 3), detail: `CPU flat at ${pct(p.cpu.mean)} of a core (CV ${round(p.cpu.cv, 3)}, ${pct(p.cpu.flatness * 100)} of samples in band) over ${p.samplesPresent} samples` }
+      : null,
+  hugepages: (p, h, r) =>
+    flat(p, r) && h.memory.hugepagesInUseMax > 0
+      ? { value: h.memory.hugepagesInUseMax, detail: `host has ${h.memory.hugepagesInUseMax} huge pages in use while this process computes flat` }
+      : null,
+  'few-long-lived-peers': (p, h, r) => {
+    const t = r.thresholds.peers;
+    const peers = p.sockets.outboundPeers;
+    if (!active(p, h, r) || !socketsKnown(p, h) || p.sockets.inboundMax > 0 || peers.length === 0 || peers.length > t.fewMax) return null;
+    const lasting = peers.filter((x) => x.presence >= t.longLivedFraction);
+    if (lasting.length === 0) return null;
+    return { value: list(lasting.map((x) => `${x.address}:${x.port}`)), detail: `keeps ${lasting.length} long-lived outbound connection(s) (${list(lasting.map((x) => `${x.address}:${x.port}`))}) and serves no clients` };
+  },
+  'no-peers': (p, h, r) =>
+    active(p, h, r) && socketsKnown(p, h) && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0
+      ? { value: 0, detail: 'busy with no network connection at all' }
+      : null,
+  'low-io': (p, h, r) => {
+    // Only meaningful for sustained compute: a request-driven server idles with little I/O too.
+    const sustained = (busy(p, r) && p.cpu.dutyCycle >= r.thresholds.sustained.minDutyCycle) || (active(p, h, r) && !busy(p, r));
+    const io = p.io.readBytesPerSec + p.io.writeBytesPerSec + p.io.rcharPerSec + p.io.wcharPerSec;
+    return sustained && shapeKnown(p, r) && io < r.thresholds.io.lowBytesPerSec ? { value: Math.round(io), detail: `busy with almost no I/O (${bytes(io)}/s read+write incl. pipes and sockets)` } : null;
+  },
+  'many-peers': (p, h, r) => {
+    const t = r.thresholds.peers;
+    const out = outboundAddresses(p);
+    return socketsKnown(p, h) && p.sockets.remoteAddresses >= t.manyMin && out >= t.manyMinOutbound
+      ? { value: p.sockets.remoteAddresses, detail: `talks to ${p.sockets.remoteAddresses} distinct remote addresses, dialling ${out} itself (peer-to-peer)` }
+      : null;
+  },
+  'serves-clients': (p, h) =>
+    socketsKnown(p, h) && p.sockets.listenPorts.length > 0 && p.sockets.inboundMax > 0
+      ? { value: p.sockets.inboundMax, detail: `listens on ${list(p.sockets.listenPorts)} with up to ${p.sockets.inboundMax} client connection(s)` }
+      : null,
+  bursty: (p, h, r) => {
+    const t = r.thresholds.bursty;
+    const g = gpusOf(p, h).find((x) => x.util.cv >= t.minCv && x.util.dutyCycle <= t.maxDutyCycle && x.util.p95 >= r.thresholds.idle.gpuUtilPct);
+    if (g) return { value: round(g.util.cv, 2), detail: `GPU ${g.id} bursty (CV ${round(g.util.cv, 2)}, busy ${pct(g.util.dutyCycle * 100)} of the time)` };
+    const c = p.cpu;
+    return shapeKnown(p, r) && c.p95 >= r.thresholds.busy.processCpuPct && c.cv >= t.minCv && c.dutyCycle <= t.maxDutyCycle
+      ? { value: round(c.cv, 2), detail: `CPU comes in bursts (CV ${round(c.cv, 2)}, busy ${pct(c.dutyCycle * 100)} of the time, p95 ${pct(c.p95)})` }
+      : null;
+  },
+  sustained: (p, h, r) => {
+    const min = r.thresholds.sustained.minDutyCycle;
+    const g = gpusOf(p, h).find((x) => x.util.mean >= r.thresholds.idle.gpuUtilPct && x.util.dutyCycle >= min);
+    if (g) return { value: round(g.util.dutyCycle, 2), detail: `GPU ${g.id} busy ${pct(g.util.dutyCycle * 100)} of the window` };
+    return busy(p, r) && shapeKnown(p, r) && p.cpu.dutyCycle >= min ? { value: round(p.cpu.dutyCycle, 2), detail: `computes for ${pct(p.cpu.dutyCycle * 100)} of the window` } : null;
+  },
+  'step-periodic': (p, _h, r) =>
+    busy(p, r) && inStepRange(p.cpu.period, r) ? { value: round(p.cpu.period.ms), detail: `CPU step-periodic: ${periodText(p.cpu.period)}` } : null,
+  'checkpoint-bursts': (p, _h, r) => {
+    const t = r.thresholds.io;
+    const w = p.io.write;
+    return w.p95 >= t.minBurstBytesPerSec && w.p95 >= t.burstRatio * median(w.series)
+      ? { value: Math.round(w.p95), detail: `writes in bursts (p95 ${bytes(w.p95)}/s against a median of ${bytes(median(w.series))}/s)${w.period ? `, ${periodText(w.period)}` : ''}` }
+      : null;
+  },
+  'chain-slot-period': (p, _h, r) => {
+    const period = p.cpu.period;
+    if (!period || p.cpu.p95 < r.thresholds.busy.processCpuPct) return null;
+    const hit = r.thresholds.chainPeriods.find((c) => Math.abs(period.ms - c.ms) <= c.toleranceMs);
+    return hit ? { value: round(period.ms), detail: `CPU ${periodText(period)} matches the ${hit.name} (${secs(hit.ms)})` } : null;
+  },
+  'heavy-writes': (p, h, r) =>
+    active(p, h, r) && p.io.writeBytesPerSec >= r.thresholds.io.heavyWriteBytesPerSec
+      ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing` }
+      : null,
+  'periodic-reads': (p, _h, r) => {
+    const rd = p.io.read;
+    return rd.period && rd.p95 >= r.thresholds.io.periodicReadMinBytesPerSec
+      ? { value: round(rd.period.ms), detail: `storage reads come periodically: ${periodText(rd.period)}, p95 ${bytes(rd.p95)}/s` }
+      : null;
+  },
+  'large-memory': (p, _h, r) =>
+    p.rssBytesMax >= r.thresholds.memory.largeRssBytes ? { value: p.rssBytesMax, detail: `resident memory ${bytes(p.rssBytesMax)}` } : null,
+  'gpu-flat-saturated': (p, h, r) => {
+    const t = r.thresholds.gpu;
+    const g = gpusOf(p, h).find((x) => x.util.mean >= t.saturatedUtilPct && x.util.cv <= t.flatMaxCv && x.pcieRxBytesPerSec < t.lowPcieBytesPerSec);
+    return g ? { value: round(g.util.mean, 1), detail: `GPU ${g.id} pinned at ${pct(g.util.mean)} (CV ${round(g.util.cv, 3)}) with PCIe RX ${bytes(g.pcieRxBytesPerSec)}/s` } : null;
+  },
+  'gpu-step-periodic': (p, h, r) => {
+    const g = gpusOf(p, h).find((x) => x.util.mean >= r.thresholds.idle.gpuUtilPct && inStepRange(x.util.period, r));
+    return g?.util.period ? { value: round(g.util.period.ms), detail: `GPU ${g.id} utilisation step-periodic: ${periodText(g.util.period)}` } : null;
+  },
+  'gpu-memory-heavy': (p, _h, r) =>
+    p.gpu.memShareOfGpu >= r.thresholds.gpu.heavyMemShare
+      ? { value: round(p.gpu.memShareOfGpu, 2), detail: `holds ${pct(p.gpu.memShareOfGpu * 100)} of a GPU's memory (${bytes(p.gpu.memBytesMax)})` }
+      : null,
+};
+
+/** Identity weight per class, which requiresIdentity behaviour needs before it counts. */
+function identityWeight(ev: readonly ScoredEvidence[]): Map<ScoredClass, number> {
+  const out = new Map<ScoredClass, number>();
+  for (const e of ev) if (e.weight > 0 && (e.origin === 'identity' || e.origin === 'name')) out.set(e.supports, (out.get(e.supports) ?? 0) + e.weight);
+  return out;
+}
+
+export function behaviourEvidence(p: ProcessFeatures, h: HostFeatures, rules: Rules, identity: readonly ScoredEvidence[]): ScoredEvidence[] {
+  const out: ScoredEvidence[] = [];
+  const who: EvidenceProcess = { pid: p.pid, name: p.name };
+  const gate = identityWeight(identity);
+  for (const id of Object.keys(PREDICATES) as BehaviourId[]) {
+    const rule = rules.behaviour[id];
+    const obs = PREDICATES[id](p, h, rules);
+    if (!obs || !rule) continue;
+    for (const [c, w] of Object.entries(rule.weights) as [ScoredClass, number][]) {
+      if (w === 0) continue;
+      // A positive weight that needs identity waits for it; counter-evidence always counts.
+      if (rule.requiresIdentity && w > 0 && (gate.get(c) ?? 0) < rules.scoring.identityGate) continue;
+      out.push(evidence('behaviour', `beh.${id}`, obs.value, c, w, w > 0 ? obs.detail : `${obs.detail}, which counts against ${c}`, who));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+// Per-process scoring: sum each class's evidence, squash to 0..1, cap name-only classes, pick
+// the best class at or above minProcessScore (else general).
+import { behaviourEvidence } from './classify-behaviour.js';
+import type { ScoredEvidence } from './classify-evidence.js';
+import { identityEvidence, portEvidence } from './classify-identity.js';
+import type { HostFeatures, ProcessFeatures } from './feature-types.js';
+import type { Rules } from './rules/schema.js';
+import { WORKLOAD_CLASSES, type ScoredClass } from './types.js';
+
+export const SPECIALISED: readonly Exclude<ScoredClass, 'general'>[] = WORKLOAD_CLASSES.filter(
+  (c): c is Exclude<ScoredClass, 'general'> => c !== 'general',
+);
+
+export interface ProcessAssessment {
+  features: ProcessFeatures;
+  scores: Record<ScoredClass, number>;
+  /** 'general' when no specialised class reaches minProcessScore. */
+  assigned: ScoredClass;
+  /** max(general evidence, 1 - best specialised score): how plainly "ordinary" it looks. */
+  generalScore: number;
+  /** Busy on CPU or holding a share of busy GPU time. */
+  busy: boolean;
+  evidence: ScoredEvidence[];
+}
+
+/** 1 - exp(-x): evidence adds up with diminishing returns; nothing or net-negative is 0. */
+export function squash(x: number): number {
+  return x > 0 ? 1 - Math.exp(-x) : 0;
+}
+
+export function zeroScores(): Record<ScoredClass, number> {
+  return Object.fromEntries(WORKLOAD_CLASSES.map((c) => [c, 0])) as Record<ScoredClass, number>;
+}
+
+export function assessProcess(p: ProcessFeatures, h: HostFeatures, rules: Rules): ProcessAssessment {
+  const identity = identityEvidence(p, rules);
+  const behaviour = behaviourEvidence(p, h, rules, identity);
+  const ports = portEvidence(p, rules, [...identity, ...behaviour]);
+  const all = [...identity, ...behaviour, ...ports];
+
+  const raw = zeroScores();
+  const onlyNames = new Map<ScoredClass, boolean>();
+  for (const e of all) {
+    raw[e.supports] += e.weight;
+    if (e.weight > 0) onlyNames.set(e.supports, (onlyNames.get(e.supports) ?? true) && e.origin === 'name');
+  }
+  const scores = zeroScores();
+  for (const c of WORKLOAD_CLASSES) {
+    const s = squash(raw[c]);
+    // A name is the cheapest thing to fake or to be wrong about: alone it never reaches a class.
+    scores[c] = onlyNames.get(c) ? Math.min(s, rules.scoring.identityOnlyCap) : s;
+  }
+
+  // Ties go to the earlier class in WORKLOAD_CLASSES, so the result never depends on map order.
+  let bestClass: ScoredClass = 'general';
+  let best = 0;
+  for (const c of SPECIALISED) {
+    if (scores[c] > best) {
+      best = scores[c];
+      bestClass = c;
+    }
+  }
+  const assigned: ScoredClass = best >= rules.scoring.minProcessScore ? bestClass : 'general';
+  const busy = p.cpu.mean >= rules.thresholds.busy.processCpuPct || (p.gpu.utilShare > 0 && (h.gpuUtil?.mean ?? 0) >= rules.thresholds.idle.gpuUtilPct);
+  return { features: p, scores, assigned, generalScore: Math.max(scores.general, 1 - best), busy, evidence: all };
+}

@@ -1,0 +1,127 @@
+// What features(window) computes: plain numbers and series, no verdicts. Units are in the names.
+
+export interface PeriodFeature {
+  /** Period in samples (fractional). */
+  samples: number;
+  /** Period in milliseconds (samples x the window's sampling interval). */
+  ms: number;
+  /** Normalised autocorrelation at that lag, 0..1. */
+  strength: number;
+}
+
+/** Shape of one series (CPU %, GPU util %, bytes/s). */
+export interface SeriesFeatures {
+  mean: number;
+  p95: number;
+  /** Coefficient of variation (std / mean); 0 for an all-zero series. */
+  cv: number;
+  /** Share of samples within the flat band around the median (see FeatureOptions). */
+  flatness: number;
+  /** Share of samples at or above max(dutyMinPct, dutyRelToP95 x p95). */
+  dutyCycle: number;
+  period: PeriodFeature | null;
+  series: number[];
+}
+
+export interface GpuFeatures {
+  /** uuid, or `index:N` when the agent reported none. */
+  id: string;
+  name: string;
+  util: SeriesFeatures;
+  memUtilPctMean: number;
+  /** Mean of memUsed / memTotal, 0..1 (0 when the total is unknown). */
+  memUsedShare: number;
+  memTotalBytes: number;
+  pcieRxBytesPerSec: number;
+  pcieTxBytesPerSec: number;
+  powerWattsMean: number | null;
+}
+
+export interface PeerFeature {
+  address: string;
+  port: number;
+  loopback: boolean;
+  /** Share of the process's socket-sampled lifetime during which the connection was seen, 0..1. */
+  presence: number;
+}
+
+export interface ProcessSocketFeatures {
+  listenPorts: number[];
+  /** Outbound established connections (local port is not one the process listens on). */
+  outboundPeers: PeerFeature[];
+  /** Most inbound established connections (clients) seen in one sample. */
+  inboundMax: number;
+  /** Distinct non-loopback remote addresses, both directions. */
+  remoteAddresses: number;
+  /** Remote ports of outbound connections, sorted. */
+  remotePorts: number[];
+  /** Samples within the process's lifetime that carried socket data. */
+  samplesWithSockets: number;
+}
+
+export interface ProcessSignatureFeatures {
+  cmdline: string;
+  exe: string;
+  libs: string[];
+  envNames: string[];
+  cgroup: string;
+}
+
+export interface ProcessFeatures {
+  key: string;
+  pid: number;
+  name: string;
+  startTimeTicks: number;
+  /** Samples in which the process appeared. */
+  samplesPresent: number;
+  /** Index of the first and last sample showing it; its series cover this span (gaps = 0). */
+  firstIndex: number;
+  lastIndex: number;
+  /** CPU in % of one core. */
+  cpu: SeriesFeatures;
+  /** Share of all process CPU time in the window, 0..1. */
+  cpuShare: number;
+  rssBytesMax: number;
+  threadsMax: number;
+  io: {
+    readBytesPerSec: number;
+    writeBytesPerSec: number;
+    rcharPerSec: number;
+    wcharPerSec: number;
+    write: SeriesFeatures;
+    read: SeriesFeatures;
+  };
+  gpu: {
+    /** Most GPU memory held at once (sum over GPUs). */
+    memBytesMax: number;
+    gpuIds: string[];
+    /** Largest share of one GPU's memory it held, 0..1. */
+    memShareOfGpu: number;
+    /** Share of the host's busy GPU time attributed to it (by memory on each busy GPU), 0..1. */
+    utilShare: number;
+  };
+  signature: ProcessSignatureFeatures | null;
+  sockets: ProcessSocketFeatures;
+}
+
+export interface HostFeatures {
+  window: { fromMs: number; toMs: number; samples: number; intervalMs: number };
+  /** Logical cores (per-core readings or inventory); 0 when unknown. */
+  cores: number;
+  cpu: SeriesFeatures & {
+    /** Mean over samples of 1 - CV(per-core %): 1 = all cores equally busy; null without per-core data. */
+    evenness: number | null;
+  };
+  gpus: GpuFeatures[];
+  /** Mean of per-GPU utilisation (0 without GPUs), with its own shape. */
+  gpuUtil: SeriesFeatures | null;
+  power: { raplWattsMean: number | null; gpuWattsMean: number | null };
+  memory: { totalBytes: number; usedBytesMean: number; hugepagesTotal: number; hugepagesInUseMax: number };
+  disk: { readBytesPerSec: number; writeBytesPerSec: number };
+  net: { rxBytesPerSec: number; txBytesPerSec: number };
+  sockets: { available: boolean; ownerAvailable: boolean; listenPorts: number[]; remoteAddresses: number };
+  /** Processes sorted by CPU share (descending), then pid. */
+  processes: ProcessFeatures[];
+  /** Signals that could not be read in this window (derived, plus probes the agent reported). */
+  unavailable: string[];
+}

@@ -1,0 +1,156 @@
+// Per-process features: processes are followed across samples by (pid, start time) so that a
+// reused pid is a new process, and each series spans the process's lifetime in the window.
+import type { IProcess, IProcessSignature, ISample } from '../../proto/codec.js';
+import type { GpuFeatures, ProcessFeatures, ProcessSignatureFeatures } from './feature-types.js';
+import { rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
+import { NO_SOCKETS, processSockets, type SocketIndex } from './sockets.js';
+import { max, mean, num, percentile } from './stats.js';
+import { processKey } from './types.js';
+
+interface Track {
+  key: string;
+  pid: number;
+  name: string;
+  startTimeTicks: number;
+  byIndex: Map<number, IProcess>;
+  signature: IProcessSignature | null;
+}
+
+function basename(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i >= 0 ? path.slice(i + 1) : path;
+}
+
+function toSignature(sig: IProcessSignature | null | undefined): ProcessSignatureFeatures | null {
+  if (!sig) return null;
+  return {
+    cmdline: sig.cmdline ?? '',
+    exe: sig.exe ?? '',
+    libs: (sig.libs ?? []).filter((l): l is string => typeof l === 'string' && l !== '').map(basename),
+    envNames: (sig.envNames ?? []).filter((e): e is string => typeof e === 'string' && e !== ''),
+    cgroup: sig.cgroup ?? '',
+  };
+}
+
+function hasContent(sig: IProcessSignature | null | undefined): sig is IProcessSignature {
+  return !!sig && !!(sig.cmdline || sig.exe || (sig.libs ?? []).length || (sig.envNames ?? []).length || sig.cgroup);
+}
+
+function collectTracks(samples: readonly ISample[]): Track[] {
+  const tracks = new Map<string, Track>();
+  samples.forEach((sample, i) => {
+    for (const p of sample.processes ?? []) {
+      if (!p) continue;
+      const pid = num(p.pid);
+      const start = num(p.startTimeTicks);
+      const key = processKey(pid, start);
+      let t = tracks.get(key);
+      if (!t) tracks.set(key, (t = { key, pid, name: p.name ?? '', startTimeTicks: start, byIndex: new Map(), signature: null }));
+      t.byIndex.set(i, p);
+      if (!t.name && p.name) t.name = p.name;
+      // The agent sends the signature once (first sample showing the process); keep the first.
+      if (!t.signature && hasContent(p.signature)) t.signature = p.signature;
+    }
+  });
+  return [...tracks.values()];
+}
+
+/** GPU memory each process held per GPU (max over the window), matched by pid within each sample. */
+function gpuMemory(samples: readonly ISample[], tracks: readonly Track[], gpus: readonly GpuFeatures[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  const onlyGpu = gpus.length === 1 ? gpus[0]?.id : undefined;
+  samples.forEach((sample, i) => {
+    const gps = sample.gpuProcesses ?? [];
+    if (gps.length === 0) return;
+    const keyByPid = new Map<number, string>();
+    for (const t of tracks) if (t.byIndex.has(i)) keyByPid.set(t.pid, t.key);
+    for (const gp of gps) {
+      if (!gp) continue;
+      const key = keyByPid.get(num(gp.pid));
+      const gpuId = gp.gpuUuid || onlyGpu;
+      if (!key || !gpuId) continue;
+      let perGpu = out.get(key);
+      if (!perGpu) out.set(key, (perGpu = new Map()));
+      perGpu.set(gpuId, Math.max(perGpu.get(gpuId) ?? 0, num(gp.usedMemoryBytes)));
+    }
+  });
+  return out;
+}
+
+export function processFeatures(
+  samples: readonly ISample[],
+  signatures: ReadonlyMap<string, IProcessSignature>,
+  gpus: readonly GpuFeatures[],
+  sockets: SocketIndex,
+  opts: FeatureOptions,
+  intervalMs: number,
+): ProcessFeatures[] {
+  const tracks = collectTracks(samples);
+  const gpuMem = gpuMemory(samples, tracks, gpus);
+  const memOnGpu = new Map<string, number>();
+  for (const perGpu of gpuMem.values()) for (const [g, b] of perGpu) memOnGpu.set(g, (memOnGpu.get(g) ?? 0) + b);
+  const gpuUtilTotal = gpus.reduce((s, g) => s + g.util.mean, 0);
+
+  let cpuTotal = 0;
+  for (const t of tracks) for (const p of t.byIndex.values()) cpuTotal += Math.max(0, num(p.cpuPct));
+
+  const out = tracks.map((t): ProcessFeatures => {
+    const indices = [...t.byIndex.keys()].sort((a, b) => a - b);
+    const first = indices[0] ?? 0;
+    const last = indices[indices.length - 1] ?? 0;
+    // Between first and last sighting a missing sample is most likely the per-sample cap dropping
+    // a quiet process, so gaps read as 0 rather than being skipped (keeps the series evenly spaced).
+    const pick = (f: (p: IProcess) => number): number[] => {
+      const xs: number[] = [];
+      for (let i = first; i <= last; i++) {
+        const p = t.byIndex.get(i);
+        xs.push(p ? Math.max(0, num(f(p))) : 0);
+      }
+      return xs;
+    };
+    const cpu = pick((p) => num(p.cpuPct));
+    const reads = pick((p) => num(p.readBytesPerSec));
+    const writes = pick((p) => num(p.writeBytesPerSec));
+    const present = [...t.byIndex.values()];
+    const perGpu = gpuMem.get(t.key) ?? new Map<string, number>();
+    let memShareOfGpu = 0;
+    let utilShare = 0;
+    for (const [g, bytes] of perGpu) {
+      const gpu = gpus.find((x) => x.id === g);
+      if (gpu && gpu.memTotalBytes > 0) memShareOfGpu = Math.max(memShareOfGpu, bytes / gpu.memTotalBytes);
+      const onGpu = memOnGpu.get(g) ?? 0;
+      if (gpu && onGpu > 0 && gpuUtilTotal > 0) utilShare += (gpu.util.mean * (bytes / onGpu)) / gpuUtilTotal;
+    }
+    return {
+      key: t.key,
+      pid: t.pid,
+      name: t.name,
+      startTimeTicks: t.startTimeTicks,
+      samplesPresent: indices.length,
+      firstIndex: first,
+      lastIndex: last,
+      // A process never busy has no period worth the autocorrelation's cost.
+      cpu: seriesFeatures(cpu, opts, intervalMs, percentile(cpu, 95) >= opts.dutyMinPct),
+      cpuShare: cpuTotal > 0 ? present.reduce((s, p) => s + Math.max(0, num(p.cpuPct)), 0) / cpuTotal : 0,
+      rssBytesMax: max(present.map((p) => num(p.rssBytes))),
+      threadsMax: max(present.map((p) => num(p.threads))),
+      io: {
+        readBytesPerSec: mean(reads),
+        writeBytesPerSec: mean(writes),
+        rcharPerSec: mean(pick((p) => num(p.rcharPerSec))),
+        wcharPerSec: mean(pick((p) => num(p.wcharPerSec))),
+        read: rateFeatures(reads, opts, intervalMs),
+        write: rateFeatures(writes, opts, intervalMs),
+      },
+      gpu: {
+        memBytesMax: [...perGpu.values()].reduce((s, b) => s + b, 0),
+        gpuIds: [...perGpu.keys()].sort(),
+        memShareOfGpu: Math.min(1, memShareOfGpu),
+        utilShare: Math.min(1, utilShare),
+      },
+      signature: toSignature(signatures.get(t.key) ?? t.signature),
+      sockets: sockets.ownerAvailable ? processSockets(sockets, t.pid, first, last) : NO_SOCKETS,
+    };
+  });
+  return out.sort((a, b) => b.cpuShare - a.cpuShare || a.pid - b.pid || a.startTimeTicks - b.startTimeTicks);
+}

@@ -1,0 +1,68 @@
+// Shape of one series, with the few parameters that define "flat", "on" and "periodic".
+import type { SeriesFeatures } from './feature-types.js';
+import { dominantPeriod, type PeriodOptions } from './periodicity.js';
+import type { Rules } from './rules/schema.js';
+import { cv, dutyCycle, flatness, mean, percentile } from './stats.js';
+
+export interface FeatureOptions {
+  flatBandRel: number;
+  flatBandAbs: number;
+  dutyMinPct: number;
+  dutyRelToP95: number;
+  period: PeriodOptions;
+  defaultIntervalMs: number;
+  /** Longest period worth looking for (the rules' longest step or chain period). */
+  maxPeriodMs: number;
+}
+
+/**
+ * Descriptive defaults for callers without rules (a dashboard plotting features). evaluate()
+ * always derives the options from the rules file, so verdicts never depend on these numbers.
+ */
+export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = {
+  flatBandRel: 0.15,
+  flatBandAbs: 2,
+  dutyMinPct: 10,
+  dutyRelToP95: 0.5,
+  period: { minStrength: 0.5, minCycles: 3, minLagSamples: 2, noiseSigmas: 3 },
+  defaultIntervalMs: 1000,
+  maxPeriodMs: 120_000,
+};
+
+export function featureOptions(rules: Rules): FeatureOptions {
+  const t = rules.thresholds;
+  return {
+    flatBandRel: t.flat.bandRel,
+    flatBandAbs: t.flat.bandAbsPct,
+    dutyMinPct: t.busy.processCpuPct,
+    dutyRelToP95: t.busy.dutyRelToP95,
+    period: { minStrength: t.period.minStrength, minCycles: t.period.minCycles, minLagSamples: t.period.minLagSamples, noiseSigmas: t.period.noiseSigmas },
+    defaultIntervalMs: t.window.defaultIntervalMs,
+    maxPeriodMs: Math.max(t.steps.maxMs, ...t.chainPeriods.map((c) => c.ms + c.toleranceMs)),
+  };
+}
+
+/**
+ * `seekPeriod: false` skips the autocorrelation (the one costly step) for series that cannot
+ * matter, such as a process that never got busy.
+ */
+export function seriesFeatures(xs: readonly number[], opts: FeatureOptions, intervalMs: number, seekPeriod = true): SeriesFeatures {
+  const p95 = percentile(xs, 95);
+  const maxLagSamples = Math.max(opts.period.minLagSamples + 1, Math.ceil(opts.maxPeriodMs / Math.max(1, intervalMs)) + 1);
+  const period = seekPeriod && p95 > 0 ? dominantPeriod(xs, { ...opts.period, maxLagSamples }) : null;
+  return {
+    mean: mean(xs),
+    p95,
+    cv: cv(xs),
+    flatness: flatness(xs, opts.flatBandRel, opts.flatBandAbs),
+    dutyCycle: dutyCycle(xs, Math.max(opts.dutyMinPct, opts.dutyRelToP95 * p95)),
+    period: period ? { samples: period.samples, ms: period.samples * intervalMs, strength: period.strength } : null,
+    series: [...xs],
+  };
+}
+
+/** Same shape for byte-rate series: the duty threshold is relative only (no % floor). */
+export function rateFeatures(xs: readonly number[], opts: FeatureOptions, intervalMs: number): SeriesFeatures {
+  // A tiny floor keeps an all-zero series at duty 0 rather than "always on".
+  return seriesFeatures(xs, { ...opts, dutyMinPct: 1e-9, flatBandAbs: 0 }, intervalMs);
+}

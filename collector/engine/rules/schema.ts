@@ -1,0 +1,157 @@
+// Schema of the rules file (rules/default.yaml). The file holds every list, weight and threshold;
+// this schema makes a typo or a wrong type fail at load time, naming the entry, instead of
+// silently changing verdicts.
+import { z } from 'zod';
+import { WORKLOAD_CLASSES } from '../types.js';
+
+/** Rules-file layout this build reads. A file with another `schema` is refused. */
+export const RULES_SCHEMA = 1;
+
+const scoredClass = z.enum(WORKLOAD_CLASSES);
+const classWeights = z.partialRecord(scoredClass, z.number().min(-5).max(5));
+const nonNegative = z.number().min(0);
+const fraction = z.number().min(0).max(1);
+
+export const SIGNATURE_KINDS = ['name', 'cmdline', 'lib', 'env', 'cgroup'] as const;
+export const MATCH_MODES = ['exact', 'prefix', 'substring', 'glob', 'regex'] as const;
+
+const signatureList = z
+  .strictObject({
+    description: z.string().min(1),
+    kind: z.enum(SIGNATURE_KINDS),
+    match: z.enum(MATCH_MODES),
+    caseSensitive: z.boolean().default(false),
+    supports: z.array(scoredClass).min(1),
+    weight: z.number().min(0).max(5),
+    against: z.partialRecord(scoredClass, nonNegative).default({}),
+    source: z.string().min(1),
+    values: z.array(z.string().min(1)).min(1),
+  })
+  .superRefine((list, ctx) => {
+    // Regexes are compiled here once so that a bad one is reported by entry, not at match time.
+    if (list.match !== 'regex') return;
+    list.values.forEach((value, i) => {
+      try {
+        new RegExp(value, list.caseSensitive ? '' : 'i');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['values', i], message: `invalid regex ${JSON.stringify(value)}: ${(err as Error).message}` });
+      }
+    });
+  });
+
+const portEntry = z.strictObject({
+  port: z.number().int().min(1).max(65535),
+  collides: z.array(scoredClass).default([]),
+  note: z.string().optional(),
+});
+
+const portList = z.strictObject({
+  description: z.string().min(1),
+  supports: z.array(scoredClass).min(1),
+  side: z.enum(['listen', 'remote', 'any']),
+  weight: z.number().min(0).max(5),
+  source: z.string().min(1),
+  entries: z.array(portEntry).min(1),
+});
+
+const behaviourRule = z.strictObject({
+  description: z.string().min(1),
+  weights: classWeights,
+  requiresIdentity: z.boolean().default(false),
+  source: z.string().min(1),
+});
+
+/** Behaviour predicates the engine knows how to compute (classify-behaviour.ts). */
+export const BEHAVIOUR_IDS = [
+  'cpu-flat',
+  'hugepages',
+  'few-long-lived-peers',
+  'no-peers',
+  'low-io',
+  'many-peers',
+  'serves-clients',
+  'bursty',
+  'sustained',
+  'step-periodic',
+  'checkpoint-bursts',
+  'chain-slot-period',
+  'heavy-writes',
+  'periodic-reads',
+  'large-memory',
+  'gpu-flat-saturated',
+  'gpu-step-periodic',
+  'gpu-memory-heavy',
+] as const;
+export type BehaviourId = (typeof BEHAVIOUR_IDS)[number];
+
+const behaviour = z.strictObject(
+  Object.fromEntries(BEHAVIOUR_IDS.map((id) => [id, behaviourRule])) as Record<BehaviourId, typeof behaviourRule>,
+);
+
+const chainPeriod = z.strictObject({
+  name: z.string().min(1),
+  ms: z.number().positive(),
+  toleranceMs: nonNegative,
+  source: z.string().min(1),
+});
+
+const thresholds = z.strictObject({
+  window: z.strictObject({ minSamples: z.number().int().min(1), defaultIntervalMs: z.number().positive() }),
+  idle: z.strictObject({ hostCpuPct: nonNegative, gpuUtilPct: nonNegative }),
+  busy: z.strictObject({ processCpuPct: nonNegative, minSamplesPresent: z.number().int().min(2), dutyRelToP95: fraction }),
+  flat: z.strictObject({ maxCv: nonNegative, bandRel: nonNegative, bandAbsPct: nonNegative, minFlatness: fraction }),
+  period: z.strictObject({ minStrength: fraction, minCycles: z.number().min(1), minLagSamples: z.number().int().min(2), noiseSigmas: nonNegative }),
+  steps: z.strictObject({ minMs: nonNegative, maxMs: nonNegative }),
+  bursty: z.strictObject({ minCv: nonNegative, maxDutyCycle: fraction }),
+  sustained: z.strictObject({ minDutyCycle: fraction }),
+  peers: z.strictObject({
+    fewMax: z.number().int().min(1),
+    manyMin: z.number().int().min(1),
+    manyMinOutbound: z.number().int().min(0),
+    longLivedFraction: fraction,
+  }),
+  io: z.strictObject({
+    lowBytesPerSec: nonNegative,
+    heavyWriteBytesPerSec: nonNegative,
+    burstRatio: z.number().min(1),
+    minBurstBytesPerSec: nonNegative,
+    periodicReadMinBytesPerSec: nonNegative,
+  }),
+  memory: z.strictObject({ largeRssBytes: nonNegative }),
+  gpu: z.strictObject({ saturatedUtilPct: nonNegative, flatMaxCv: nonNegative, lowPcieBytesPerSec: nonNegative, heavyMemShare: fraction }),
+  chainPeriods: z.array(chainPeriod),
+});
+
+export const rulesSchema = z.strictObject({
+  schema: z.literal(RULES_SCHEMA),
+  version: z.string().regex(/^\d{4}\.\d{1,2}\.\d+$/, 'expected a version like "2026.11.1"'),
+  signatures: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'list ids are lower-case words joined by -'), signatureList),
+  ports: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'list ids are lower-case words joined by -'), portList),
+  behaviour,
+  thresholds,
+  scoring: z.strictObject({
+    minProcessScore: fraction,
+    identityOnlyCap: fraction,
+    identityGate: nonNegative,
+    portBacking: nonNegative,
+    collidingPortFactor: fraction,
+  }),
+  composition: z.strictObject({
+    significantShare: fraction,
+    minPartShare: fraction,
+    cpuWatts: z.number().positive(),
+    gpuWatts: z.number().positive(),
+    dormantPenalty: fraction,
+  }),
+  confidence: z.strictObject({
+    maxEvidence: z.number().int().min(1),
+    maxEvidencePerProcess: z.number().int().min(1),
+    unavailablePenalty: z.record(z.string(), fraction).refine((r) => 'default' in r, 'needs a `default` entry'),
+  }),
+});
+
+/** The validated rules, as the engine consumes them (plain data, safe to share and serialise). */
+export type Rules = z.output<typeof rulesSchema>;
+export type SignatureList = Rules['signatures'][string];
+export type PortList = Rules['ports'][string];
+export type BehaviourRule = Rules['behaviour'][BehaviourId];

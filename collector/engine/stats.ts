@@ -1,0 +1,78 @@
+// Small, total statistics helpers: every function accepts an empty series and returns 0 (never
+// NaN), so that a window with missing data degrades to "no signal" instead of poisoning scores.
+
+export function mean(xs: readonly number[]): number {
+  if (xs.length === 0) return 0;
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+/** Population standard deviation. */
+export function stddev(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  let s = 0;
+  for (const x of xs) s += (x - m) * (x - m);
+  return Math.sqrt(s / xs.length);
+}
+
+/** Coefficient of variation (std / mean); 0 when the mean is ~0 (an all-zero series is not "variable"). */
+export function cv(xs: readonly number[]): number {
+  const m = mean(xs);
+  if (Math.abs(m) < 1e-9) return 0;
+  return stddev(xs) / Math.abs(m);
+}
+
+/** Percentile with linear interpolation between closest ranks (numpy's default), p in 0..100. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const loV = sorted[lo] ?? 0;
+  const hiV = sorted[hi] ?? loV;
+  return loV + (hiV - loV) * (rank - lo);
+}
+
+export function median(xs: readonly number[]): number {
+  return percentile(xs, 50);
+}
+
+export function max(xs: readonly number[]): number {
+  let m = 0;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}
+
+/**
+ * Share of samples within a band around the median: max(bandRel x median, bandAbs). A hashing
+ * loop sits in the band all the time; a compile or a request-driven server does not.
+ */
+export function flatness(xs: readonly number[], bandRel: number, bandAbs: number): number {
+  if (xs.length === 0) return 0;
+  const med = median(xs);
+  const band = Math.max(bandRel * Math.abs(med), bandAbs);
+  let inside = 0;
+  for (const x of xs) if (Math.abs(x - med) <= band) inside++;
+  return inside / xs.length;
+}
+
+/** Share of samples at or above `threshold`. */
+export function dutyCycle(xs: readonly number[], threshold: number): number {
+  if (xs.length === 0) return 0;
+  let on = 0;
+  for (const x of xs) if (x >= threshold) on++;
+  return on / xs.length;
+}
+
+export function clamp(x: number, lo = 0, hi = 1): number {
+  if (!Number.isFinite(x)) return lo;
+  return Math.min(hi, Math.max(lo, x));
+}
+
+/** A finite number or 0: protobuf fields may be undefined, null or NaN in hand-built windows. */
+export function num(x: number | null | undefined): number {
+  return typeof x === 'number' && Number.isFinite(x) ? x : 0;
+}

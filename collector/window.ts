@@ -1,0 +1,50 @@
+// A host's recent samples and the signatures of the processes in them: the engine's input,
+// kept incrementally (appended as samples arrive, trimmed by age), shared by the collector's
+// classifier and `assay replay`.
+import type { IInventory, IProcessSignature, ISample } from '../proto/codec.js';
+import { processKey, type EngineWindow } from './engine/types.js';
+
+export class HostWindow {
+  readonly samples: ISample[] = [];
+  readonly signatures = new Map<string, IProcessSignature>();
+  inventory: IInventory | null = null;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Adds samples (any order; a timestamp already present is ignored) and drops those too old. */
+  add(samples: ISample[]): void {
+    const known = new Set(this.samples.map((s) => s.tsMs));
+    let sorted = true;
+    for (const s of samples) {
+      if (known.has(s.tsMs)) continue;
+      known.add(s.tsMs);
+      if (this.samples.length && (s.tsMs ?? 0) < (this.samples.at(-1)!.tsMs ?? 0)) sorted = false;
+      this.samples.push(s);
+      for (const p of s.processes ?? []) if (p.signature) this.signatures.set(processKey(p.pid ?? 0, p.startTimeTicks ?? 0), p.signature);
+    }
+    if (!sorted) this.samples.sort((a, b) => (a.tsMs ?? 0) - (b.tsMs ?? 0));
+    const horizon = (this.samples.at(-1)?.tsMs ?? 0) - this.windowMs;
+    const firstKept = this.samples.findIndex((s) => (s.tsMs ?? 0) >= horizon);
+    if (firstKept > 0) {
+      this.samples.splice(0, firstKept);
+      this.pruneSignatures();
+    }
+  }
+
+  /** Newest sample time, 0 when empty. */
+  get newestMs(): number {
+    return this.samples.at(-1)?.tsMs ?? 0;
+  }
+
+  view(): EngineWindow {
+    return { samples: this.samples, signatures: this.signatures, inventory: this.inventory };
+  }
+
+  /** Keeps only signatures of processes still in the window, once there are many. */
+  private pruneSignatures(): void {
+    if (this.signatures.size < 512) return;
+    const live = new Set<string>();
+    for (const s of this.samples) for (const p of s.processes ?? []) live.add(processKey(p.pid ?? 0, p.startTimeTicks ?? 0));
+    for (const key of this.signatures.keys()) if (!live.has(key)) this.signatures.delete(key);
+  }
+}

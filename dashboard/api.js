@@ -1,0 +1,44 @@
+// JSON API client. All times are Unix milliseconds.
+
+async function getJson(path) {
+  const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
+  if (!res.ok) {
+    const err = new Error(`${path}: HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  return res.json();
+}
+
+function range(fromMs, toMs) {
+  const q = new URLSearchParams();
+  if (Number.isFinite(fromMs)) q.set('from', String(Math.floor(fromMs)));
+  if (Number.isFinite(toMs)) q.set('to', String(Math.ceil(toMs)));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+const hostPath = (id) => `/api/hosts/${encodeURIComponent(id)}`;
+
+/** → [{ id, hostname, class, confidence, lastSeenMs, online, trend }] */
+export async function fetchHosts() {
+  const body = await getJson('/api/hosts');
+  return Array.isArray(body.hosts) ? body.hosts : [];
+}
+
+/** → { id, hostname, agentVersion, inventory, firstSeenMs, lastSeenMs, online, verdict } */
+export function fetchHost(id) {
+  return getJson(hostPath(id));
+}
+
+/** → [{ seq, tsMs, cpuPct, load1, memUsedBytes, ... }] */
+export async function fetchSamples(id, fromMs, toMs) {
+  const body = await getJson(`${hostPath(id)}/samples${range(fromMs, toMs)}`);
+  return Array.isArray(body.samples) ? body.samples : [];
+}
+
+/** → [{ tsMs, class, confidence, scores, evidence, parts }] */
+export async function fetchVerdicts(id, fromMs, toMs) {
+  const body = await getJson(`${hostPath(id)}/verdicts${range(fromMs, toMs)}`);
+  return Array.isArray(body.verdicts) ? body.verdicts : [];
+}

@@ -1,0 +1,143 @@
+// Live fleet feed: a WebSocket to /live, with polling of /api/hosts every 5 s
+// while the socket is down, and reconnection with exponential backoff. While the
+// socket is up, a slow poll (30 s) still runs: the server pushes only when data
+// arrives, so a host that falls silent (goes offline) would otherwise never update.
+//
+//   const feed = startLiveFeed();
+//   feed.onHosts((hosts) => ...);    // full host list, whenever it changes
+//   feed.onHostHint((id) => ...);    // "host <id> has new data"
+//   feed.onStatus((status) => ...);  // 'connecting' | 'live' | 'polling'
+
+import { fetchHosts } from './api.js';
+
+const POLL_MS = 5000;
+const LIVE_POLL_MS = 30000;
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30000;
+
+export function startLiveFeed() {
+  const listeners = { hosts: new Set(), host: new Set(), status: new Set() };
+  let latestHosts = null;
+  let status = 'connecting';
+  let socket = null;
+  let backoff = BACKOFF_MIN_MS;
+  let reconnectTimer = null;
+  let pollTimer = null;
+
+  const emit = (kind, value) => {
+    for (const fn of listeners[kind]) {
+      try {
+        fn(value);
+      } catch (err) {
+        console.error(err);
+      }
+    }
+  };
+  const setStatus = (s) => {
+    if (s === status) return;
+    status = s;
+    emit('status', s);
+  };
+  // Bumped on every publish, so a slow poll never overwrites a newer push.
+  let generation = 0;
+  const publishHosts = (hosts) => {
+    generation++;
+    latestHosts = hosts;
+    emit('hosts', hosts);
+  };
+
+  async function pollOnce() {
+    const startedAt = generation;
+    try {
+      const hosts = await fetchHosts();
+      if (generation === startedAt) publishHosts(hosts);
+    } catch (err) {
+      console.warn('polling /api/hosts failed', err);
+    }
+  }
+
+  let pollEvery = 0;
+  function pollAt(ms) {
+    if (pollTimer !== null && pollEvery === ms) return;
+    if (pollTimer !== null) clearInterval(pollTimer);
+    pollEvery = ms;
+    pollTimer = setInterval(pollOnce, ms);
+  }
+  const pollFast = () => pollAt(POLL_MS);
+  const pollSlow = () => pollAt(LIVE_POLL_MS);
+
+  function scheduleReconnect() {
+    if (reconnectTimer !== null) return;
+    const delay = backoff + Math.random() * backoff * 0.2;
+    backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      connect();
+    }, delay);
+  }
+
+  function connect() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let ws;
+    try {
+      ws = new WebSocket(`${proto}//${location.host}/live`);
+    } catch (err) {
+      console.warn('WebSocket unavailable', err);
+      setStatus('polling');
+      pollFast();
+      scheduleReconnect();
+      return;
+    }
+    socket = ws;
+    ws.addEventListener('open', () => {
+      backoff = BACKOFF_MIN_MS;
+      pollSlow();
+      setStatus('live');
+      // Catch up on anything missed while disconnected.
+      pollOnce();
+    });
+    ws.addEventListener('message', (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(typeof ev.data === 'string' ? ev.data : '');
+      } catch {
+        return;
+      }
+      if (msg && msg.type === 'hosts' && Array.isArray(msg.hosts)) publishHosts(msg.hosts);
+      else if (msg && msg.type === 'host' && typeof msg.id === 'string') emit('host', msg.id);
+    });
+    ws.addEventListener('close', () => {
+      if (socket !== ws) return;
+      socket = null;
+      setStatus('polling');
+      pollFast();
+      scheduleReconnect();
+    });
+    // 'error' is always followed by 'close'; nothing to do here.
+  }
+
+  pollOnce();
+  connect();
+
+  return {
+    get hosts() {
+      return latestHosts;
+    },
+    get status() {
+      return status;
+    },
+    onHosts(fn) {
+      listeners.hosts.add(fn);
+      return () => listeners.hosts.delete(fn);
+    },
+    onHostHint(fn) {
+      listeners.host.add(fn);
+      return () => listeners.host.delete(fn);
+    },
+    onStatus(fn) {
+      listeners.status.add(fn);
+      return () => listeners.status.delete(fn);
+    },
+    refresh: pollOnce,
+  };
+}
