@@ -1,7 +1,8 @@
 // Browser test of the dashboard: a real collector, a real agent sampling this machine, and
 // Chromium (playwright-core) driving the fleet view and a host page.
 //
-// Needs Chromium at CHROMIUM_PATH (default /usr/bin/chromium); skipped when it is missing.
+// Needs Chromium at CHROMIUM_PATH (default /usr/bin/chromium); skipped when it is missing on a
+// developer machine, but under CI (CI=true, where .ci/run installs it) a missing browser fails.
 // Screenshots go to /tmp/assay-dashboard-{fleet,host,host-dark}.png (ASSAY_SCREENSHOT_DIR
 // overrides the folder).
 import assert from 'node:assert/strict';
@@ -17,7 +18,9 @@ import { tempDir, waitFor } from '../helpers/env.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shotDir = process.env.ASSAY_SCREENSHOT_DIR ?? '/tmp';
-const skip = existsSync(chromiumPath) ? false : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
+const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
+if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
+const skip = missing ?? false;
 
 type Collector = Awaited<ReturnType<typeof startCollector>>;
 type Agent = Awaited<ReturnType<typeof startAgent>>;
