@@ -1,15 +1,28 @@
 // A host's recent samples and the signatures of the processes in them: the engine's input,
-// kept incrementally (appended as samples arrive, trimmed by age), shared by the collector's
-// classifier and `assay replay`.
+// kept incrementally (appended as samples arrive, trimmed by age), plus the long-horizon history
+// (bucketed, engine/accumulate.ts) fed by the same samples. Shared by the collector's classifier
+// and `assay replay`.
 import type { IInventory, IProcessSignature, ISample } from '../proto/codec.js';
+import { HistoryAccumulator, type HorizonSpec } from './engine/accumulate.js';
 import { processKey, type EngineWindow } from './engine/types.js';
 
 export class HostWindow {
   readonly samples: ISample[] = [];
   readonly signatures = new Map<string, IProcessSignature>();
   inventory: IInventory | null = null;
+  private readonly history: HistoryAccumulator;
 
-  constructor(private readonly windowMs: number) {}
+  constructor(
+    private readonly windowMs: number,
+    horizons: readonly HorizonSpec[] = [],
+  ) {
+    this.history = new HistoryAccumulator(horizons);
+  }
+
+  /** Feeds only the long-horizon history (e.g. older samples reloaded after a restart). */
+  addHistory(samples: readonly ISample[]): void {
+    for (const s of samples) this.history.add(s);
+  }
 
   /** Adds samples (any order; a timestamp already present is ignored) and drops those too old. */
   add(samples: ISample[]): void {
@@ -18,6 +31,7 @@ export class HostWindow {
     for (const s of samples) {
       if (known.has(s.tsMs)) continue;
       known.add(s.tsMs);
+      this.history.add(s);
       if (this.samples.length && (s.tsMs ?? 0) < (this.samples.at(-1)!.tsMs ?? 0)) sorted = false;
       this.samples.push(s);
       for (const p of s.processes ?? []) if (p.signature) this.signatures.set(processKey(p.pid ?? 0, p.startTimeTicks ?? 0), p.signature);
@@ -37,7 +51,9 @@ export class HostWindow {
   }
 
   view(): EngineWindow {
-    return { samples: this.samples, signatures: this.signatures, inventory: this.inventory };
+    const keys = new Set<string>();
+    for (const s of this.samples) for (const p of s.processes ?? []) keys.add(processKey(p.pid ?? 0, p.startTimeTicks ?? 0));
+    return { samples: this.samples, signatures: this.signatures, inventory: this.inventory, history: this.history.view(keys) };
   }
 
   /** Keeps only signatures of processes still in the window, once there are many. */

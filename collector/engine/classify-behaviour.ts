@@ -36,7 +36,8 @@ function shapeKnown(p: ProcessFeatures, r: Rules): boolean {
 
 function flat(p: ProcessFeatures, r: Rules): boolean {
   const f = r.thresholds.flat;
-  return busy(p, r) && shapeKnown(p, r) && p.cpu.cv <= f.maxCv && p.cpu.flatness >= f.minFlatness;
+  // "Flat" is a claim about minutes of hashing: a build step busy for 6 s is not flat.
+  return busy(p, r) && p.samplesPresent >= f.minSamplesPresent && p.cpu.cv <= f.maxCv && p.cpu.flatness >= f.minFlatness;
 }
 
 /** Socket predicates only run where sockets were read and attributed to this process. */
@@ -52,6 +53,19 @@ function inStepRange(period: PeriodFeature | null, r: Rules): period is PeriodFe
   return !!period && period.ms >= r.thresholds.steps.minMs && period.ms <= r.thresholds.steps.maxMs;
 }
 
+/**
+ * Busy again and again on a long horizon: a CPU or storage-read period on the bucket series and
+ * a busy p95 there (a WindowPoSt worker between its 30 min deadlines, a Chia harvester).
+ */
+export function recurrentBurst(p: ProcessFeatures, r: Rules): { horizon: string; period: PeriodFeature; what: string } | null {
+  for (const hz of p.history) {
+    if (hz.cpu.p95 < r.thresholds.busy.processCpuPct) continue;
+    const hit = hz.cpu.period ? { what: 'CPU', period: hz.cpu.period } : hz.read.period && hz.read.p95 >= r.thresholds.io.periodicReadMinBytesPerSec ? { what: 'storage reads', period: hz.read.period } : null;
+    if (hit && hit.period.ms > r.thresholds.steps.maxMs) return { horizon: hz.name, ...hit };
+  }
+  return null;
+}
+
 function outboundAddresses(p: ProcessFeatures): number {
   return new Set(p.sockets.outboundPeers.filter((x) => !x.loopback).map((x) => x.address)).size;
 }
@@ -61,6 +75,15 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     flat(p, r)
       ? { value: round(p.cpu.cv, 3), detail: `CPU flat at ${pct(p.cpu.mean)} of a core (CV ${round(p.cpu.cv, 3)}, ${pct(p.cpu.flatness * 100)} of samples in band) over ${p.samplesPresent} samples` }
       : null,
+  // Duty-cycled second to second (cpulimit's SIGSTOP/SIGCONT, a miner's own throttle) yet steady
+  // once averaged over the long horizon's buckets: a hasher working at a capped constant rate.
+  'cpu-steady-averaged': (p, _h, r) => {
+    if (!busy(p, r) || flat(p, r)) return null;
+    const t = r.thresholds.flat;
+    const hz = p.history.find((x) => x.bucketMs >= t.averagedBucketMs && x.presentMs >= t.averagedMinMs && x.cpu.mean >= r.thresholds.busy.processCpuPct);
+    if (!hz || hz.cpu.cv > t.maxCv) return null;
+    return { value: round(hz.cpu.cv, 3), detail: `CPU varies second to second but is steady at ${pct(hz.cpu.mean)} of a core averaged over ${secs(hz.bucketMs)} buckets (CV ${round(hz.cpu.cv, 3)} over ${secs(hz.presentMs)}): a capped constant rate` };
+  },
   hugepages: (p, h, r) =>
     flat(p, r) && h.memory.hugepagesInUseMax > 0
       ? { value: h.memory.hugepagesInUseMax, detail: `host has ${h.memory.hugepagesInUseMax} huge pages in use while this process computes flat` }
@@ -73,9 +96,11 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     if (lasting.length === 0) return null;
     return { value: list(lasting.map((x) => `${x.address}:${x.port}`)), detail: `keeps ${lasting.length} long-lived outbound connection(s) (${list(lasting.map((x) => `${x.address}:${x.port}`))}) and serves no clients` };
   },
+  // An offline tool (stress-ng, a compiler, an encoder): no connection AND no listening socket. A
+  // daemon that listens (a node's RPC/P2P port) is networked even while nobody is connected.
   'no-peers': (p, h, r) =>
-    active(p, h, r) && socketsKnown(p, h) && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0
-      ? { value: 0, detail: 'busy with no network connection at all' }
+    active(p, h, r) && socketsKnown(p, h) && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0 && p.sockets.listenPorts.length === 0
+      ? { value: 0, detail: 'busy with no network connection and no listening socket at all' }
       : null,
   'low-io': (p, h, r) => {
     // Only meaningful for sustained compute: a request-driven server idles with little I/O too.
@@ -118,11 +143,18 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
       ? { value: Math.round(w.p95), detail: `writes in bursts (p95 ${bytes(w.p95)}/s against a median of ${bytes(median(w.series))}/s)${w.period ? `, ${periodText(w.period)}` : ''}` }
       : null;
   },
-  'chain-slot-period': (p, _h, r) => {
+  'chain-slot-period': (p, h, r) => {
     const period = p.cpu.period;
-    if (!period || p.cpu.p95 < r.thresholds.busy.processCpuPct) return null;
-    const hit = r.thresholds.chainPeriods.find((c) => Math.abs(period.ms - c.ms) <= c.toleranceMs);
-    return hit ? { value: round(period.ms), detail: `CPU ${periodText(period)} matches the ${hit.name} (${secs(hit.ms)})` } : null;
+    if (!period || p.cpu.p95 < r.thresholds.period.minActivePct) return null;
+    // A chain node always networks (P2P, RPC): a slot-paced timer in an offline tool is not a chain.
+    if (socketsKnown(p, h) && p.sockets.listenPorts.length === 0 && p.sockets.outboundPeers.length === 0) return null;
+    // Work on every slot, or on every other slot (heavier and lighter blocks alternating makes the
+    // autocorrelation peak at two slots): both are slot-paced.
+    for (const k of [1, 2]) {
+      const hit = r.thresholds.chainPeriods.find((c) => Math.abs(period.ms - k * c.ms) <= k * c.toleranceMs);
+      if (hit) return { value: round(period.ms), detail: `CPU ${periodText(period)} matches ${k === 1 ? 'the' : `${k} x the`} ${hit.name} (${secs(hit.ms)})` };
+    }
+    return null;
   },
   'heavy-writes': (p, h, r) =>
     active(p, h, r) && p.io.writeBytesPerSec >= r.thresholds.io.heavyWriteBytesPerSec
@@ -133,6 +165,10 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     return rd.period && rd.p95 >= r.thresholds.io.periodicReadMinBytesPerSec
       ? { value: round(rd.period.ms), detail: `storage reads come periodically: ${periodText(rd.period)}, p95 ${bytes(rd.p95)}/s` }
       : null;
+  },
+  'recurrent-bursts': (p, _h, r) => {
+    const b = recurrentBurst(p, r);
+    return b ? { value: round(b.period.ms), detail: `busy in recurring bursts over the ${b.horizon} horizon: ${b.what} ${periodText(b.period)}` } : null;
   },
   'large-memory': (p, _h, r) =>
     p.rssBytesMax >= r.thresholds.memory.largeRssBytes ? { value: p.rssBytesMax, detail: `resident memory ${bytes(p.rssBytesMax)}` } : null,

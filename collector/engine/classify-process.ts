@@ -32,6 +32,13 @@ export function zeroScores(): Record<ScoredClass, number> {
   return Object.fromEntries(WORKLOAD_CLASSES.map((c) => [c, 0])) as Record<ScoredClass, number>;
 }
 
+/** Behaviour that shows work on a cadence even while the average is low. */
+const CADENCE_SIGNALS: ReadonlySet<string> = new Set(['beh.chain-slot-period', 'beh.recurrent-bursts']);
+
+function assignedSpecialised(scores: Record<ScoredClass, number>, rules: Rules): boolean {
+  return SPECIALISED.some((c) => scores[c] >= rules.scoring.minProcessScore);
+}
+
 export function assessProcess(p: ProcessFeatures, h: HostFeatures, rules: Rules): ProcessAssessment {
   const identity = identityEvidence(p, rules);
   const behaviour = behaviourEvidence(p, h, rules, identity);
@@ -61,6 +68,12 @@ export function assessProcess(p: ProcessFeatures, h: HostFeatures, rules: Rules)
     }
   }
   const assigned: ScoredClass = best >= rules.scoring.minProcessScore ? bestClass : 'general';
-  const busy = p.cpu.mean >= rules.thresholds.busy.processCpuPct || (p.gpu.utilShare > 0 && (h.gpuUtil?.mean ?? 0) >= rules.thresholds.idle.gpuUtilPct);
+  // A specialised process that is quiet on average but works on a cadence (a chain node waking
+  // every slot, a prover between its 30 min deadlines) still counts as active: the host is not
+  // idle, it is between slots or deadlines.
+  const busy =
+    p.cpu.mean >= rules.thresholds.busy.processCpuPct ||
+    (p.gpu.utilShare > 0 && (h.gpuUtil?.mean ?? 0) >= rules.thresholds.idle.gpuUtilPct) ||
+    (assignedSpecialised(scores, rules) && all.some((e) => e.weight > 0 && CADENCE_SIGNALS.has(e.signal)));
   return { features: p, scores, assigned, generalScore: Math.max(scores.general, 1 - best), busy, evidence: all };
 }

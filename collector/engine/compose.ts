@@ -28,7 +28,8 @@ export function shares(h: HostFeatures, list: readonly ProcessAssessment[], rule
   const total = cpuW + gpuW;
   return list.map((a) => ({
     a,
-    share: total > 0 ? (a.features.cpuShare * cpuW + a.features.gpu.utilShare * gpuW) / total : a.features.cpuShare,
+    // CPU shares over the recent part of the window: a workload that stopped 40 s ago is not half the host.
+    share: total > 0 ? (a.features.cpuShareRecent * cpuW + a.features.gpu.utilShare * gpuW) / total : a.features.cpuShareRecent,
   }));
 }
 

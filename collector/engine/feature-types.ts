@@ -81,6 +81,8 @@ export interface ProcessFeatures {
   cpu: SeriesFeatures;
   /** Share of all process CPU time in the window, 0..1. */
   cpuShare: number;
+  /** The same over the most recent part of the window (FeatureOptions.recentShareMs): what the host does now. */
+  cpuShareRecent: number;
   rssBytesMax: number;
   threadsMax: number;
   io: {
@@ -102,6 +104,36 @@ export interface ProcessFeatures {
   };
   signature: ProcessSignatureFeatures | null;
   sockets: ProcessSocketFeatures;
+  /** The same process over the long horizons (bucket means), when the caller keeps history. */
+  history: ProcessHorizonFeatures[];
+}
+
+/** A process over one long horizon (features-history.ts). */
+export interface ProcessHorizonFeatures {
+  name: string;
+  spanMs: number;
+  bucketMs: number;
+  /** Time the process was seen in this horizon. */
+  presentMs: number;
+  /** Shape of its per-bucket mean CPU (% of one core), from its first busy bucket on. */
+  cpu: SeriesFeatures;
+  read: SeriesFeatures;
+  write: SeriesFeatures;
+  rssBytesMax: number;
+  threadsMax: number;
+}
+
+/** The host over one long horizon. */
+export interface HorizonFeatures {
+  name: string;
+  spanMs: number;
+  bucketMs: number;
+  /** Time covered by samples (buckets that got any). */
+  coveredMs: number;
+  cpu: SeriesFeatures;
+  gpuUtil: SeriesFeatures | null;
+  diskRead: SeriesFeatures;
+  diskWrite: SeriesFeatures;
 }
 
 export interface HostFeatures {
@@ -122,6 +154,8 @@ export interface HostFeatures {
   sockets: { available: boolean; ownerAvailable: boolean; listenPorts: number[]; remoteAddresses: number };
   /** Processes sorted by CPU share (descending), then pid. */
   processes: ProcessFeatures[];
+  /** The host over the long horizons (empty when the caller keeps no history). */
+  history: HorizonFeatures[];
   /** Signals that could not be read in this window (derived, plus probes the agent reported). */
   unavailable: string[];
 }

@@ -1,7 +1,9 @@
 // Per-process features: processes are followed across samples by (pid, start time) so that a
 // reused pid is a new process, and each series spans the process's lifetime in the window.
 import type { IProcess, IProcessSignature, ISample } from '../../proto/codec.js';
+import type { HistoryView } from './accumulate.js';
 import type { GpuFeatures, ProcessFeatures, ProcessSignatureFeatures } from './feature-types.js';
+import { processHistory } from './features-history.js';
 import { rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
 import { NO_SOCKETS, processSockets, type SocketIndex } from './sockets.js';
 import { max, mean, num, percentile } from './stats.js';
@@ -84,6 +86,7 @@ export function processFeatures(
   sockets: SocketIndex,
   opts: FeatureOptions,
   intervalMs: number,
+  history: HistoryView | null = null,
 ): ProcessFeatures[] {
   const tracks = collectTracks(samples);
   const gpuMem = gpuMemory(samples, tracks, gpus);
@@ -93,6 +96,18 @@ export function processFeatures(
 
   let cpuTotal = 0;
   for (const t of tracks) for (const p of t.byIndex.values()) cpuTotal += Math.max(0, num(p.cpuPct));
+  const lastTs = num(samples[samples.length - 1]?.tsMs);
+  let recentFrom = samples.length;
+  while (recentFrom > 0 && num(samples[recentFrom - 1]?.tsMs) > lastTs - opts.recentShareMs) recentFrom--;
+  // A process gone from the last few samples (it exited) holds no share of what the host does now.
+  const goneBefore = samples.length - opts.goneAfterSamples;
+  const recentCpu = (t: Track): number => {
+    let s = 0;
+    if (Math.max(...t.byIndex.keys()) < goneBefore) return 0;
+    for (const [i, p] of t.byIndex) if (i >= recentFrom) s += Math.max(0, num(p.cpuPct));
+    return s;
+  };
+  const recentTotal = tracks.reduce((s, t) => s + recentCpu(t), 0);
 
   const out = tracks.map((t): ProcessFeatures => {
     const indices = [...t.byIndex.keys()].sort((a, b) => a - b);
@@ -129,9 +144,11 @@ export function processFeatures(
       samplesPresent: indices.length,
       firstIndex: first,
       lastIndex: last,
-      // A process never busy has no period worth the autocorrelation's cost.
-      cpu: seriesFeatures(cpu, opts, intervalMs, percentile(cpu, 95) >= opts.dutyMinPct),
+      // A process that never wakes up has no period worth the autocorrelation's cost; a chain
+      // node that wakes briefly every slot does (periodMinPct is below the busy threshold).
+      cpu: seriesFeatures(cpu, opts, intervalMs, percentile(cpu, 95) >= opts.periodMinPct),
       cpuShare: cpuTotal > 0 ? present.reduce((s, p) => s + Math.max(0, num(p.cpuPct)), 0) / cpuTotal : 0,
+      cpuShareRecent: recentTotal > 0 ? recentCpu(t) / recentTotal : 0,
       rssBytesMax: max(present.map((p) => num(p.rssBytes))),
       threadsMax: max(present.map((p) => num(p.threads))),
       io: {
@@ -150,6 +167,7 @@ export function processFeatures(
       },
       signature: toSignature(signatures.get(t.key) ?? t.signature),
       sockets: sockets.ownerAvailable ? processSockets(sockets, t.pid, first, last) : NO_SOCKETS,
+      history: processHistory(history, t.key, opts),
     };
   });
   return out.sort((a, b) => b.cpuShare - a.cpuShare || a.pid - b.pid || a.startTimeTicks - b.startTimeTicks);

@@ -8,9 +8,15 @@ export interface FeatureOptions {
   flatBandRel: number;
   flatBandAbs: number;
   dutyMinPct: number;
+  /** A process's CPU series is searched for a period once its p95 reaches this (% of one core). */
+  periodMinPct: number;
   dutyRelToP95: number;
   period: PeriodOptions;
   defaultIntervalMs: number;
+  /** Process shares of the host are taken over this most recent part of the window (a workload that stopped no longer counts). */
+  recentShareMs: number;
+  /** A process missing from this many most recent samples has exited (or stopped mattering). */
+  goneAfterSamples: number;
   /** Longest period worth looking for (the rules' longest step or chain period). */
   maxPeriodMs: number;
 }
@@ -23,9 +29,12 @@ export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = {
   flatBandRel: 0.15,
   flatBandAbs: 2,
   dutyMinPct: 10,
+  periodMinPct: 3,
   dutyRelToP95: 0.5,
   period: { minStrength: 0.5, minCycles: 3, minLagSamples: 2, noiseSigmas: 3 },
   defaultIntervalMs: 1000,
+  recentShareMs: 30_000,
+  goneAfterSamples: 5,
   maxPeriodMs: 120_000,
 };
 
@@ -35,9 +44,12 @@ export function featureOptions(rules: Rules): FeatureOptions {
     flatBandRel: t.flat.bandRel,
     flatBandAbs: t.flat.bandAbsPct,
     dutyMinPct: t.busy.processCpuPct,
+    periodMinPct: t.period.minActivePct,
     dutyRelToP95: t.busy.dutyRelToP95,
     period: { minStrength: t.period.minStrength, minCycles: t.period.minCycles, minLagSamples: t.period.minLagSamples, noiseSigmas: t.period.noiseSigmas },
     defaultIntervalMs: t.window.defaultIntervalMs,
+    recentShareMs: rules.composition.recentShareMs,
+    goneAfterSamples: t.busy.minSamplesPresent,
     maxPeriodMs: Math.max(t.steps.maxMs, ...t.chainPeriods.map((c) => c.ms + c.toleranceMs)),
   };
 }

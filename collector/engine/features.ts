@@ -2,6 +2,7 @@
 // read as "not measured" (listed in `unavailable`), never as an exception.
 import type { ISample } from '../../proto/codec.js';
 import type { GpuFeatures, HostFeatures } from './feature-types.js';
+import { hostHistory } from './features-history.js';
 import { processFeatures } from './features-process.js';
 import { DEFAULT_FEATURE_OPTIONS, seriesFeatures, type FeatureOptions } from './features-series.js';
 import { indexSockets, isListening, isLoopback, isEstablished } from './sockets.js';
@@ -164,7 +165,8 @@ export function features(window: EngineWindow, options: FeatureOptions = DEFAULT
       txBytesPerSec: mean(perSample((s) => (s.net ?? []).filter((n) => n && n.iface !== 'lo').reduce((a, n) => a + num(n.txBytesPerSec), 0))),
     },
     sockets: { available: sockets.available, ownerAvailable: sockets.ownerAvailable, listenPorts: [...listenPorts].sort((a, b) => a - b), remoteAddresses: remote.size },
-    processes: processFeatures(samples, window.signatures ?? new Map(), gpus, sockets, options, intervalMs),
+    processes: processFeatures(samples, window.signatures ?? new Map(), gpus, sockets, options, intervalMs, window.history ?? null),
+    history: hostHistory(window.history, options),
   };
   return { ...host, unavailable: unavailableSignals(window, host, known, even.seen) };
 }

@@ -1,5 +1,6 @@
 // Verdict types produced by the engine. The engine is pure: no I/O, no clock, no globals.
 import type { IInventory, IProcessSignature, ISample } from '../../proto/codec.js';
+import type { HistoryView } from './accumulate.js';
 
 export const CLASSES = [
   'ai-training',
@@ -64,6 +65,8 @@ export interface EngineWindow {
   signatures: ReadonlyMap<string, IProcessSignature>;
   /** The host's inventory from Hello, when known (core count); optional. */
   inventory?: IInventory | null;
+  /** Long-horizon history (bucketed, kept incrementally by HistoryAccumulator); optional. */
+  history?: HistoryView | null;
 }
 
 export function processKey(pid: number, startTimeTicks: number): string {

@@ -64,6 +64,7 @@ const behaviourRule = z.strictObject({
 /** Behaviour predicates the engine knows how to compute (classify-behaviour.ts). */
 export const BEHAVIOUR_IDS = [
   'cpu-flat',
+  'cpu-steady-averaged',
   'hugepages',
   'few-long-lived-peers',
   'no-peers',
@@ -78,6 +79,7 @@ export const BEHAVIOUR_IDS = [
   'heavy-writes',
   'periodic-reads',
   'large-memory',
+  'recurrent-bursts',
   'gpu-flat-saturated',
   'gpu-step-periodic',
   'gpu-memory-heavy',
@@ -99,8 +101,8 @@ const thresholds = z.strictObject({
   window: z.strictObject({ minSamples: z.number().int().min(1), defaultIntervalMs: z.number().positive() }),
   idle: z.strictObject({ hostCpuPct: nonNegative, gpuUtilPct: nonNegative }),
   busy: z.strictObject({ processCpuPct: nonNegative, minSamplesPresent: z.number().int().min(2), dutyRelToP95: fraction }),
-  flat: z.strictObject({ maxCv: nonNegative, bandRel: nonNegative, bandAbsPct: nonNegative, minFlatness: fraction }),
-  period: z.strictObject({ minStrength: fraction, minCycles: z.number().min(1), minLagSamples: z.number().int().min(2), noiseSigmas: nonNegative }),
+  flat: z.strictObject({ maxCv: nonNegative, bandRel: nonNegative, bandAbsPct: nonNegative, minFlatness: fraction, minSamplesPresent: z.number().int().min(2), averagedBucketMs: z.number().positive(), averagedMinMs: nonNegative }),
+  period: z.strictObject({ minStrength: fraction, minCycles: z.number().min(1), minLagSamples: z.number().int().min(2), noiseSigmas: nonNegative, minActivePct: nonNegative }),
   steps: z.strictObject({ minMs: nonNegative, maxMs: nonNegative }),
   bursty: z.strictObject({ minCv: nonNegative, maxDutyCycle: fraction }),
   sustained: z.strictObject({ minDutyCycle: fraction }),
@@ -122,6 +124,21 @@ const thresholds = z.strictObject({
   chainPeriods: z.array(chainPeriod),
 });
 
+const horizon = z.strictObject({
+  name: z.string().min(1),
+  spanMs: z.number().positive(),
+  bucketMs: z.number().positive(),
+  minCycles: z.number().min(1),
+});
+
+/** Hysteresis of published verdicts (stabilize.ts). */
+const stability = z.strictObject({
+  confirmMs: nonNegative,
+  lookbackMs: z.number().positive(),
+  switchShare: z.number().gt(0.5).max(1),
+  source: z.string().min(1),
+});
+
 export const rulesSchema = z.strictObject({
   schema: z.literal(RULES_SCHEMA),
   version: z.string().regex(/^\d{4}\.\d{1,2}\.\d+$/, 'expected a version like "2026.11.1"'),
@@ -129,6 +146,8 @@ export const rulesSchema = z.strictObject({
   ports: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'list ids are lower-case words joined by -'), portList),
   behaviour,
   thresholds,
+  history: z.strictObject({ horizons: z.array(horizon).max(6), source: z.string().min(1) }),
+  stability,
   scoring: z.strictObject({
     minProcessScore: fraction,
     identityOnlyCap: fraction,
@@ -142,6 +161,7 @@ export const rulesSchema = z.strictObject({
     cpuWatts: z.number().positive(),
     gpuWatts: z.number().positive(),
     dormantPenalty: fraction,
+    recentShareMs: z.number().positive(),
   }),
   confidence: z.strictObject({
     maxEvidence: z.number().int().min(1),
@@ -155,3 +175,4 @@ export type Rules = z.output<typeof rulesSchema>;
 export type SignatureList = Rules['signatures'][string];
 export type PortList = Rules['ports'][string];
 export type BehaviourRule = Rules['behaviour'][BehaviourId];
+export type StabilityRules = Rules['stability'];

@@ -1,0 +1,73 @@
+// The collector's classifier publishes through the hysteresis and stores a verdict whenever the
+// published class changes: that stored history is what /api/hosts/:id/verdicts returns.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Classifier } from '../../collector/classifier.js';
+import { defaultRulesPath, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
+import type { Store, StoredVerdict } from '../../collector/store/store.js';
+import { buildWindow } from './build-window.js';
+import { torchTrainingCpu, xmrig } from './workloads.js';
+
+const rules = loadRulesFile(defaultRulesPath);
+
+/** Only what the classifier calls; anything else is a test bug. */
+function memoryStore(): { store: Store; stored: StoredVerdict[] } {
+  const stored: StoredVerdict[] = [];
+  const unused = (): never => {
+    throw new Error('not used by the classifier');
+  };
+  const store: Store = {
+    upsertHost: unused,
+    appendBatch: unused,
+    listHosts: unused,
+    sampleSummaries: unused,
+    getHost: async () => null,
+    samples: async () => [],
+    signatures: async () => new Map(),
+    putVerdict: async (_host: string, tsMs: number, verdict: Verdict) => {
+      stored.push({ tsMs, verdict });
+    },
+    verdicts: async (_h: string, from: number, to: number) => stored.filter((v) => v.tsMs >= from && v.tsMs <= to),
+    close: async () => undefined,
+  };
+  return { store, stored };
+}
+
+describe('classifier: published verdict history', () => {
+  it('stores each change of the published class, and the change shows within 30 s', async () => {
+    const { store, stored } = memoryStore();
+    const c = new Classifier(store, () => rules, { windowMs: 120_000, everyMs: 5_000, persistEveryMs: 3_600_000 });
+    const miner = { ...xmrig(), from: 90 };
+    const w = buildWindow({ samples: 300, procs: [miner], signaturesIn: 'sample' });
+    let firstMining: number | null = null;
+    for (const s of w.samples) {
+      const v = await c.add('h1', [s]);
+      if (v?.class === 'pow-mining' && firstMining === null) firstMining = s.tsMs ?? 0;
+    }
+    const t0 = w.samples[0]?.tsMs ?? 0;
+    const startMs = t0 + 90 * 1000;
+    assert.ok(firstMining !== null, 'mining published');
+    assert.ok(firstMining - startMs <= 30_000, `published ${(firstMining - startMs) / 1000} s after the miner started`);
+    const classes = stored.map((v) => v.verdict.class);
+    assert.deepEqual(classes, ['idle', 'pow-mining'], classes.join(' → '));
+    assert.equal(c.current('h1')?.class, 'pow-mining');
+  });
+});
+
+describe('classifier: a change of workload', () => {
+  it('training replaced by a miner is published as pow-mining within 30 s', async () => {
+    const { store, stored } = memoryStore();
+    const c = new Classifier(store, () => rules, { windowMs: 120_000, everyMs: 5_000, persistEveryMs: 3_600_000 });
+    const w = buildWindow({ samples: 400, procs: [{ ...torchTrainingCpu(), to: 200 }, { ...xmrig({ pid: 5151 }), from: 200 }], signaturesIn: 'sample' });
+    let firstMining: number | null = null;
+    for (const s of w.samples) {
+      const v = await c.add('h2', [s]);
+      if (v?.class === 'pow-mining' && firstMining === null) firstMining = s.tsMs ?? 0;
+    }
+    const changeMs = (w.samples[0]?.tsMs ?? 0) + 200 * 1000;
+    assert.ok(firstMining !== null, stored.map((v) => v.verdict.class).join(' → '));
+    assert.ok(firstMining - changeMs <= 30_000, `published ${(firstMining - changeMs) / 1000} s after the change: ${stored.map((v) => `${(v.tsMs - changeMs) / 1000}:${v.verdict.class}`).join(' ')}`);
+    assert.equal(stored.at(0)?.verdict.class, 'ai-training');
+    assert.equal(stored.at(-1)?.verdict.class, 'pow-mining');
+  });
+});
