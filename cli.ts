@@ -83,6 +83,9 @@ interface CollectorFlags {
   rules?: string;
   maxFrameBytes: number;
   maxBatchSamples: number;
+  maxAgents: number;
+  rateLimit: number;
+  maxClockSkew: number;
   logLevel: string;
 }
 
@@ -93,17 +96,21 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
     .addOption(new Option('--rules <file>', 'rules file (default: the bundled rules); reloaded when it changes').env('ASSAY_RULES'))
     .addOption(new Option('--max-frame-bytes <n>', 'largest agent frame accepted').argParser(intArg('max-frame-bytes', 1024, 256 * 1024 * 1024)).default(4 * 1024 * 1024).env('ASSAY_MAX_FRAME_BYTES'))
-    .addOption(new Option('--max-batch-samples <n>', 'most samples in one agent batch').argParser(intArg('max-batch-samples', 1, 100_000)).default(1000).env('ASSAY_MAX_BATCH_SAMPLES'));
+    .addOption(new Option('--max-batch-samples <n>', 'most samples in one agent batch').argParser(intArg('max-batch-samples', 1, 100_000)).default(1000).env('ASSAY_MAX_BATCH_SAMPLES'))
+    .addOption(new Option('--max-agents <n>', 'most agents connected at once').argParser(intArg('max-agents', 1, 1_000_000)).default(10_000).env('ASSAY_MAX_AGENTS'))
+    .addOption(new Option('--rate-limit <n>', 'samples per second one agent may send on average (bursts up to 100000 for catch-up)').argParser(intArg('rate-limit', 1, 1_000_000)).default(50).env('ASSAY_RATE_LIMIT'))
+    .addOption(new Option('--max-clock-skew <d>', 'largest accepted difference between agent and collector clocks').argParser(durationArg).default(300_000, '5m').env('ASSAY_MAX_CLOCK_SKEW'));
 }
 
-async function runCollector(f: CollectorFlags): Promise<{ url: string; close(): Promise<void> }> {
+async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; close(): Promise<void> }> {
   const { startCollector } = await import('./collector/server.js');
   return startCollector({
     host: f.host,
     port: f.port,
     dbPath: f.db,
     ...(f.rules ? { rulesPath: f.rules } : {}),
-    limits: { maxFrameBytes: f.maxFrameBytes, maxBatchSamples: f.maxBatchSamples },
+    limits: { maxFrameBytes: f.maxFrameBytes, maxBatchSamples: f.maxBatchSamples, maxAgents: f.maxAgents, rateSamplesPerSec: f.rateLimit, maxClockSkewMs: f.maxClockSkew },
+    ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
     logger: createLogger('collector', f.logLevel),
   });
 }
@@ -136,6 +143,8 @@ interface AgentFlags {
   nvidiaSmi: string;
   maxProcesses: number;
   maxSpoolSamples: number;
+  maxSpoolAge: number;
+  enrollSecretFile?: string;
   logLevel: string;
 }
 
@@ -149,19 +158,24 @@ function agentOptions(cmd: Command): Command {
     .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys').env('ASSAY_SYS_ROOT'))
     .addOption(new Option('--nvidia-smi <path>', 'nvidia-smi executable').default('nvidia-smi').env('ASSAY_NVIDIA_SMI'))
     .addOption(new Option('--max-processes <n>', 'most processes reported per sample').argParser(intArg('max-processes', 1, 10_000)).default(64).env('ASSAY_MAX_PROCESSES'))
-    .addOption(new Option('--max-spool-samples <n>', 'most unsent samples kept on disk').argParser(intArg('max-spool-samples', 10, 100_000_000)).default(7 * 24 * 3600).env('ASSAY_MAX_SPOOL_SAMPLES'));
+    .addOption(new Option('--max-spool-samples <n>', 'most unsent samples kept on disk (then thinned, then dropped, as recorded gaps)').argParser(intArg('max-spool-samples', 10, 100_000_000)).default(7 * 24 * 3600).env('ASSAY_MAX_SPOOL_SAMPLES'))
+    .addOption(new Option('--max-spool-age <d>', 'oldest unsent sample kept').argParser(durationArg).default(7 * 24 * 3600_000, '7d').env('ASSAY_MAX_SPOOL_AGE'))
+    .addOption(new Option('--enroll-secret-file <file>', 'file holding the collector\'s enrollment secret (or set ASSAY_ENROLL_SECRET); needed for the first connection').env('ASSAY_ENROLL_SECRET_FILE'));
 }
 
 withConfig(agentOptions(program.command('agent').description('run the agent: sample this host and stream to a collector'))).action(async (_o, cmd: Command) => {
   applyConfigFile(cmd);
   const f = cmd.opts<AgentFlags>();
+  // The secret comes from a file or the environment, never from argv (visible in ps).
+  const enrollSecret = f.enrollSecretFile ? readFileSync(f.enrollSecretFile, 'utf8').trim() : process.env.ASSAY_ENROLL_SECRET;
   const { startAgent } = await import('./agent/agent.js');
   const agent = await startAgent({
     collectorUrl: f.collector,
     intervalMs: f.interval,
     batchIntervalMs: f.batchInterval,
     stateDir: f.stateDir,
-    maxSpoolSamples: f.maxSpoolSamples,
+    spoolLimits: { maxSamples: f.maxSpoolSamples, maxAgeMs: f.maxSpoolAge },
+    ...(enrollSecret ? { enrollSecret } : {}),
     probeConfig: { procRoot: f.procRoot, sysRoot: f.sysRoot, nvidiaSmi: f.nvidiaSmi, maxProcesses: f.maxProcesses },
     logger: createLogger('agent', f.logLevel),
   });
@@ -181,7 +195,7 @@ withConfig(
   const child = spawn(
     process.execPath,
     [fileURLToPath(import.meta.url), 'agent', '--collector', ingest, '--state-dir', f.stateDir, '--interval', `${f.interval}ms`, '--log-level', f.logLevel],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...(c.enrollSecretFile ? { ASSAY_ENROLL_SECRET_FILE: c.enrollSecretFile } : {}) } },
   );
   process.stderr.write(`\nAssay is running.\n  dashboard: ${c.url}/\n  API:       ${c.url}/api/hosts\n  metrics:   ${c.url}/metrics\n  agents:    ${ingest}\nPress Ctrl+C to stop.\n\n`);
   child.on('exit', (code) => process.stderr.write(`local agent exited (${code})\n`));
@@ -254,6 +268,46 @@ program
         process.stdout.write(`  ${e.supports.padEnd(17)} ${e.weight.toFixed(2).padStart(6)}  ${e.detail}${e.process ? ` [${e.process.name} ${e.process.pid}]` : ''}\n`);
       }
     }
+  });
+
+const agents = program.command('agents').description('list and revoke enrolled agents (works on the database file; a running collector sees changes at once)');
+agents
+  .command('list')
+  .description('enrolled agents with key fingerprints, last seen and status')
+  .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+  .option('--json', 'print JSON')
+  .action(async (o: { db: string; json?: boolean }) => {
+    const [{ SqliteStore }, { fingerprint }] = await Promise.all([import('./collector/store/sqlite.js'), import('./proto/chain.js')]);
+    const store = new SqliteStore(o.db);
+    const hosts = await store.listHosts();
+    await store.close();
+    const rows = hosts.map((h) => ({
+      id: h.id,
+      hostname: h.hostname,
+      key: h.publicKey ? fingerprint(h.publicKey) : null,
+      enrolled: h.enrolledMs ? new Date(h.enrolledMs).toISOString() : null,
+      lastSeen: new Date(h.lastSeenMs).toISOString(),
+      lastSeq: h.lastSeq,
+      status: h.revokedMs ? `revoked ${new Date(h.revokedMs).toISOString()}` : 'active',
+    }));
+    if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    else for (const r of rows) process.stdout.write(`${r.id}  ${r.hostname}  ${r.key ?? '-'}  last seen ${r.lastSeen}  seq ${r.lastSeq}  ${r.status}\n`);
+  });
+agents
+  .command('revoke')
+  .description('refuse an agent from now on (its connection is closed at its next batch)')
+  .argument('<id>', 'agent id')
+  .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+  .action(async (id: string, o: { db: string }) => {
+    const { SqliteStore } = await import('./collector/store/sqlite.js');
+    const store = new SqliteStore(o.db);
+    const known = await store.getHost(id);
+    const changed = known ? await store.revokeAgent(id, Date.now()) : false;
+    await store.close();
+    if (!known) {
+      process.stderr.write(`no agent ${id} in ${o.db}\n`);
+      process.exitCode = 1;
+    } else process.stdout.write(changed ? `revoked ${id}\n` : `${id} was already revoked\n`);
   });
 
 const rules = program.command('rules').description('work with rules files');

@@ -17,6 +17,7 @@ import { packageVersion } from '../proto/package-info.js';
 import { dashboardDir, uplotDistDir } from './paths.js';
 import { renderMetrics } from './prometheus.js';
 import { SqliteStore } from './store/sqlite.js';
+import { enrollSecretPath, loadOrCreateSecret } from './secret.js';
 import type { Store } from './store/store.js';
 
 export interface CollectorOptions {
@@ -26,12 +27,19 @@ export interface CollectorOptions {
   /** Rules file; default: the bundled collector/engine/rules/default.yaml. Reloaded when it changes. */
   rulesPath?: string;
   limits?: Partial<IngestLimits>;
+  /**
+   * Enrollment secret new agents must prove; default: read from (or created in) the file
+   * `enroll-secret` beside the database, mode 0600.
+   */
+  enrollSecret?: string;
   classifier?: Partial<ClassifierOptions>;
   logger?: Logger;
 }
 
 export interface RunningCollector {
   url: string;
+  /** Where the enrollment secret is kept (null when it was given directly). */
+  enrollSecretFile: string | null;
   port: number;
   store: Store;
   metrics: CollectorMetrics;
@@ -57,6 +65,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   watchFile(rulesPath, { interval: 2000 }, onRulesChange);
 
   const store = new SqliteStore(opts.dbPath);
+  const secretFile = opts.enrollSecret ? null : enrollSecretPath(opts.dbPath);
+  const enrollSecret = opts.enrollSecret ?? loadOrCreateSecret(secretFile!);
   const metrics = new CollectorMetrics();
   const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
   const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
@@ -83,6 +93,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     metrics,
     limits,
     version,
+    enrollSecret,
     onStored(hostId: string, samples: ISample[]) {
       live.changed(hostId);
       // One evaluation at a time per host, in arrival order.
@@ -106,11 +117,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   await app.listen({ host: opts.host, port: opts.port });
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version }, 'collector listening');
+  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version, enrollSecretFile: secretFile }, 'collector listening');
 
   let closing: Promise<void> | null = null;
   return {
     url: `http://${hostForUrl}:${port}`,
+    enrollSecretFile: secretFile,
     port,
     store,
     metrics,
