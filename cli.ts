@@ -86,6 +86,11 @@ interface CollectorFlags {
   maxAgents: number;
   rateLimit: number;
   maxClockSkew: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSelfSigned?: boolean;
+  allowPlain?: boolean;
+  requireTokens?: boolean;
   logLevel: string;
 }
 
@@ -99,10 +104,15 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--max-batch-samples <n>', 'most samples in one agent batch').argParser(intArg('max-batch-samples', 1, 100_000)).default(1000).env('ASSAY_MAX_BATCH_SAMPLES'))
     .addOption(new Option('--max-agents <n>', 'most agents connected at once').argParser(intArg('max-agents', 1, 1_000_000)).default(10_000).env('ASSAY_MAX_AGENTS'))
     .addOption(new Option('--rate-limit <n>', 'samples per second one agent may send on average (bursts up to 100000 for catch-up)').argParser(intArg('rate-limit', 1, 1_000_000)).default(50).env('ASSAY_RATE_LIMIT'))
-    .addOption(new Option('--max-clock-skew <d>', 'largest accepted difference between agent and collector clocks').argParser(durationArg).default(300_000, '5m').env('ASSAY_MAX_CLOCK_SKEW'));
+    .addOption(new Option('--max-clock-skew <d>', 'largest accepted difference between agent and collector clocks').argParser(durationArg).default(300_000, '5m').env('ASSAY_MAX_CLOCK_SKEW'))
+    .addOption(new Option('--tls-cert <file>', 'TLS certificate (PEM) for https/wss').env('ASSAY_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'TLS private key (PEM)').env('ASSAY_TLS_KEY'))
+    .addOption(new Option('--tls-self-signed', 'generate a self-signed certificate beside the database (agents pin its fingerprint)').env('ASSAY_TLS_SELF_SIGNED'))
+    .addOption(new Option('--allow-plain', 'accept agents over plain ws:// on a non-loopback address').env('ASSAY_ALLOW_PLAIN'))
+    .addOption(new Option('--require-tokens', 'require API tokens even on loopback (always required on other addresses; tokens in viewer-token / admin-token beside the database, or ASSAY_VIEWER_TOKEN / ASSAY_ADMIN_TOKEN)').env('ASSAY_REQUIRE_TOKENS'));
 }
 
-async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; close(): Promise<void> }> {
+async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; tlsFingerprint: string | null; close(): Promise<void> }> {
   const { startCollector } = await import('./collector/server.js');
   return startCollector({
     host: f.host,
@@ -111,6 +121,11 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
     ...(f.rules ? { rulesPath: f.rules } : {}),
     limits: { maxFrameBytes: f.maxFrameBytes, maxBatchSamples: f.maxBatchSamples, maxAgents: f.maxAgents, rateSamplesPerSec: f.rateLimit, maxClockSkewMs: f.maxClockSkew },
     ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
+    ...(process.env.ASSAY_VIEWER_TOKEN ? { viewerToken: process.env.ASSAY_VIEWER_TOKEN } : {}),
+    ...(process.env.ASSAY_ADMIN_TOKEN ? { adminToken: process.env.ASSAY_ADMIN_TOKEN } : {}),
+    ...(f.tlsCert || f.tlsKey ? { tls: { certFile: f.tlsCert ?? '', keyFile: f.tlsKey ?? '' } } : f.tlsSelfSigned ? { tls: { selfSigned: true as const } } : {}),
+    ...(f.allowPlain ? { allowPlain: true } : {}),
+    ...(f.requireTokens ? { requireTokens: true } : {}),
     logger: createLogger('collector', f.logLevel),
   });
 }
@@ -130,6 +145,8 @@ withConfig(collectorOptions(program.command('collector').description('run the co
   applyConfigFile(cmd);
   const c = await runCollector(cmd.opts<CollectorFlags>());
   process.stderr.write(`assay collector listening on ${c.url} (dashboard ${c.url}/ , agents ${c.url.replace(/^http/, 'ws')}/ingest)\n`);
+  if (c.enrollSecretFile) process.stderr.write(`enrollment secret for new agents: ${c.enrollSecretFile}\n`);
+  if (c.tlsFingerprint) process.stderr.write(`TLS certificate fingerprint (agents: --pin ${c.tlsFingerprint})\n`);
   onSignals(() => c.close());
 });
 
@@ -145,6 +162,9 @@ interface AgentFlags {
   maxSpoolSamples: number;
   maxSpoolAge: number;
   enrollSecretFile?: string;
+  pin?: string;
+  ca?: string;
+  allowPlain?: boolean;
   logLevel: string;
 }
 
@@ -160,6 +180,9 @@ function agentOptions(cmd: Command): Command {
     .addOption(new Option('--max-processes <n>', 'most processes reported per sample').argParser(intArg('max-processes', 1, 10_000)).default(64).env('ASSAY_MAX_PROCESSES'))
     .addOption(new Option('--max-spool-samples <n>', 'most unsent samples kept on disk (then thinned, then dropped, as recorded gaps)').argParser(intArg('max-spool-samples', 10, 100_000_000)).default(7 * 24 * 3600).env('ASSAY_MAX_SPOOL_SAMPLES'))
     .addOption(new Option('--max-spool-age <d>', 'oldest unsent sample kept').argParser(durationArg).default(7 * 24 * 3600_000, '7d').env('ASSAY_MAX_SPOOL_AGE'))
+    .addOption(new Option('--pin <fingerprint>', 'pin the collector\'s TLS certificate (sha256:AB:CD:…, printed by the collector)').env('ASSAY_PIN'))
+    .addOption(new Option('--ca <file>', 'CA certificate (PEM) that signed the collector\'s certificate').env('ASSAY_CA'))
+    .addOption(new Option('--allow-plain', 'allow plain ws:// to a non-loopback collector').env('ASSAY_ALLOW_PLAIN'))
     .addOption(new Option('--enroll-secret-file <file>', 'file holding the collector\'s enrollment secret (or set ASSAY_ENROLL_SECRET); needed for the first connection').env('ASSAY_ENROLL_SECRET_FILE'));
 }
 
@@ -176,6 +199,9 @@ withConfig(agentOptions(program.command('agent').description('run the agent: sam
     stateDir: f.stateDir,
     spoolLimits: { maxSamples: f.maxSpoolSamples, maxAgeMs: f.maxSpoolAge },
     ...(enrollSecret ? { enrollSecret } : {}),
+    ...(f.pin ? { pin: f.pin } : {}),
+    ...(f.ca ? { wsOptions: { ca: readFileSync(f.ca, 'utf8') } } : {}),
+    ...(f.allowPlain ? { allowPlain: true } : {}),
     probeConfig: { procRoot: f.procRoot, sysRoot: f.sysRoot, nvidiaSmi: f.nvidiaSmi, maxProcesses: f.maxProcesses },
     logger: createLogger('agent', f.logLevel),
   });
@@ -194,7 +220,11 @@ withConfig(
   // The agent runs as its own process, as it would on any other server.
   const child = spawn(
     process.execPath,
-    [fileURLToPath(import.meta.url), 'agent', '--collector', ingest, '--state-dir', f.stateDir, '--interval', `${f.interval}ms`, '--log-level', f.logLevel],
+    [
+      fileURLToPath(import.meta.url),
+      ...['agent', '--collector', ingest, '--state-dir', f.stateDir, '--interval', `${f.interval}ms`, '--log-level', f.logLevel],
+      ...(c.tlsFingerprint ? ['--pin', c.tlsFingerprint] : []),
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...(c.enrollSecretFile ? { ASSAY_ENROLL_SECRET_FILE: c.enrollSecretFile } : {}) } },
   );
   process.stderr.write(`\nAssay is running.\n  dashboard: ${c.url}/\n  API:       ${c.url}/api/hosts\n  metrics:   ${c.url}/metrics\n  agents:    ${ingest}\nPress Ctrl+C to stop.\n\n`);

@@ -21,8 +21,12 @@ export interface AgentOptions {
   spoolLimits?: Partial<SpoolLimits>;
   /** Collector enrollment secret, needed for the first connection to a collector. */
   enrollSecret?: string;
-  /** Extra WebSocket options (TLS: ca, fingerprint pinning). */
+  /** Extra WebSocket options (TLS: `ca`). */
   wsOptions?: LinkOptions['wsOptions'];
+  /** Pinned collector certificate fingerprint (`sha256:…`). */
+  pin?: string;
+  /** Allow plain ws:// to a non-loopback collector (samples and keys' proofs travel unencrypted). */
+  allowPlain?: boolean;
   logger?: Logger;
 }
 
@@ -37,6 +41,10 @@ export interface RunningAgent {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? silentLogger();
+  const target = new URL(opts.collectorUrl);
+  if (target.protocol === 'ws:' && !/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(target.hostname) && !opts.allowPlain) {
+    throw new Error(`refusing plain ws:// to ${target.hostname}: use wss:// (with --pin or --ca for a self-signed collector), or --allow-plain`);
+  }
   const identity = loadOrCreateIdentity(opts.stateDir);
   const { agentId } = identity;
   const probeConfig: ProbeConfig = { ...defaultProbeConfig, ...opts.probeConfig };
@@ -56,6 +64,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     identity,
     ...(opts.enrollSecret ? { enrollSecret: opts.enrollSecret } : {}),
     ...(opts.wsOptions ? { wsOptions: opts.wsOptions } : {}),
+    ...(opts.pin ? { pin: opts.pin } : {}),
     spool,
     logger,
     hello: () => ({ hostname: hostname(), agentVersion: packageVersion(), inventory, intervalMs: opts.intervalMs, startedMs }),

@@ -1,6 +1,7 @@
 // The agent's WebSocket client: answer the collector's challenge with a signed Hello, then send
 // sealed batches from the spool one at a time, each until its hash is acked. Reconnects with
 // jittered exponential backoff; the collector's Welcome says which batches it already has.
+import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import { enrollProof, helloSigningBytes, signBytes } from '../proto/chain.js';
 import { CloseCode, decodeCollectorMessage, encodeAgentMessage, type IHello } from '../proto/codec.js';
@@ -24,8 +25,10 @@ export interface LinkOptions {
   maxBackoffMs: number;
   /** No ack within this long → the connection is dropped and re-established. */
   ackTimeoutMs: number;
-  /** Extra WebSocket client options (TLS pinning). */
+  /** Extra WebSocket client options (e.g. `ca` for a private CA). */
   wsOptions?: WebSocket.ClientOptions;
+  /** Pinned collector certificate, `sha256:AB:CD:…` (a self-signed collector). */
+  pin?: string;
 }
 
 export const defaultLinkTiming = { batchIntervalMs: 5_000, maxBatchSamples: 500, minBackoffMs: 500, maxBackoffMs: 30_000, ackTimeoutMs: 30_000 };
@@ -80,9 +83,22 @@ export class Link {
 
   private connect(): void {
     if (this.stopped) return;
-    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: 1024 * 1024, ...this.opts.wsOptions });
+    const pinned = this.opts.pin ? { rejectUnauthorized: false } : {};
+    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: 1024 * 1024, ...pinned, ...this.opts.wsOptions });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
+    if (this.opts.pin) {
+      // With a pin the chain is not checked against CAs; the certificate must be exactly this one.
+      // Nothing but the upgrade request has been sent when this runs.
+      ws.on('upgrade', (res) => {
+        const cert = (res.socket as TLSSocket).getPeerCertificate?.();
+        const got = cert?.fingerprint256 ? `sha256:${cert.fingerprint256}` : 'none';
+        if (got.toUpperCase() !== this.opts.pin!.toUpperCase()) {
+          this.opts.logger.error({ reason: 'pin_mismatch', expected: this.opts.pin, got }, 'collector certificate does not match the pinned fingerprint');
+          ws.terminate();
+        }
+      });
+    }
     ws.on('open', () => (this.connected = true));
     ws.on('message', (data: Buffer) => {
       try {

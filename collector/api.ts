@@ -93,6 +93,13 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     };
   });
 
+  // Admin: refuse an agent from now on (the same as `assay agents revoke`).
+  app.post<{ Params: { id: string } }>('/api/agents/:id/revoke', async (req, reply) => {
+    if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown agent ${req.params.id}` });
+    const changed = await deps.store.revokeAgent(req.params.id, now());
+    return { id: req.params.id, revoked: true, changed };
+  });
+
   app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/samples', async (req, reply) => {
     const r = parseRange(req.query, now());
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
