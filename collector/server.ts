@@ -65,27 +65,7 @@ const ONLINE_WITHIN_MS = 30_000;
 
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const logger = opts.logger ?? silentLogger();
-  const rulesPath = opts.rulesPath ?? defaultRulesPath;
-  // A bad rules file stops startup (the error names the entry); later reloads keep the old rules.
-  let rules: Rules = loadRulesFile(rulesPath);
-  const onRulesChange = (): void => {
-    try {
-      rules = loadRulesFile(rulesPath);
-      logger.info({ rulesPath, version: rules.version }, 'rules reloaded');
-    } catch (err) {
-      logger.error({ reason: 'bad_rules', rulesPath, err: (err as Error).message }, 'rules reload failed; keeping the previous rules');
-    }
-  };
-  watchFile(rulesPath, { interval: 2000 }, onRulesChange);
-
-  const store = new SqliteStore(opts.dbPath);
-  const secretFile = opts.enrollSecret ? null : enrollSecretPath(opts.dbPath);
-  const enrollSecret = opts.enrollSecret ?? loadOrCreateSecret(secretFile!);
-  const metrics = new CollectorMetrics();
-  const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
-  const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
-  const version = packageVersion();
-
+  // Everything that can refuse the configuration runs before anything is opened or watched.
   const loopback = isLoopback(opts.host);
   const tls = !opts.tls ? null : 'selfSigned' in opts.tls ? await selfSignedTls(opts.dbPath, [opts.host]) : loadTls(opts.tls.certFile, opts.tls.keyFile);
   if (!tls && !loopback && !opts.allowPlain) {
@@ -97,6 +77,26 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     viewerToken: tokens ? (opts.viewerToken ?? loadOrCreateSecret(join(dirname(opts.dbPath), 'viewer-token'))) : null,
     adminToken: tokens ? (opts.adminToken ?? loadOrCreateSecret(join(dirname(opts.dbPath), 'admin-token'))) : null,
   };
+  const secretFile = opts.enrollSecret ? null : enrollSecretPath(opts.dbPath);
+  const enrollSecret = opts.enrollSecret ?? loadOrCreateSecret(secretFile!);
+  const rulesPath = opts.rulesPath ?? defaultRulesPath;
+  // A bad rules file stops startup (the error names the entry); later reloads keep the old rules.
+  let rules: Rules = loadRulesFile(rulesPath);
+  const onRulesChange = (): void => {
+    try {
+      rules = loadRulesFile(rulesPath);
+      logger.info({ rulesPath, version: rules.version }, 'rules reloaded');
+    } catch (err) {
+      logger.error({ reason: 'bad_rules', rulesPath, err: (err as Error).message }, 'rules reload failed; keeping the previous rules');
+    }
+  };
+
+  const store = new SqliteStore(opts.dbPath);
+  const metrics = new CollectorMetrics();
+  const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
+  const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
+  const version = packageVersion();
+
   const app = Fastify({ logger: false, ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}) });
   app.addHook('onRequest', async (req, reply) => {
     if (!auth.required || !isProtectedPath(req.url)) return;
@@ -150,7 +150,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  await app.listen({ host: opts.host, port: opts.port });
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    live.close();
+    await store.close();
+    throw err;
+  }
+  watchFile(rulesPath, { interval: 2000 }, onRulesChange);
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   if (tls) logger.info({ fingerprint: tls.fingerprint }, 'TLS enabled; agents pin this fingerprint with --pin');
