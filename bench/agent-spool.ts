@@ -3,11 +3,12 @@
 // appears and the spool drains. Not a test: prints figures.
 //   npm run build && node dist/bench/agent-spool.js [samples=3600] [intervalMs=20]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/env.js';
+import { rssMb } from './proc-stats.js';
 import Database from 'better-sqlite3';
 
 const target = Math.min(Math.max(Number(process.argv[2] ?? 3600), 100), 20_000);
@@ -15,14 +16,6 @@ const intervalMs = Math.min(Math.max(Number(process.argv[3] ?? 20), 10), 1000);
 const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
 const env = { ...process.env, ASSAY_ENROLL_SECRET: 'bench-enroll-secret-0123456789' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const port = await freePort();

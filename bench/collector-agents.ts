@@ -3,11 +3,12 @@
 // collector process's RSS is read from /proc. Not a test: prints figures.
 //   npm run build && node dist/bench/collector-agents.js [agents=1000]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/env.js';
+import { rssMb } from './proc-stats.js';
 import { RawAgent } from '../test/helpers/rawagent.js';
 import { fullHello, fullSample } from '../test/helpers/messages.js';
 
@@ -15,14 +16,6 @@ const agents = Math.min(Math.max(Number(process.argv[2] ?? 1000), 1), 5000);
 const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
 const secret = 'bench-enroll-secret-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const port = await freePort();

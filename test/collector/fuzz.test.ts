@@ -11,22 +11,11 @@ import { encodeAgentMessage } from '../../proto/codec.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 import { RawAgent } from '../helpers/rawagent.js';
+import { rng } from '../engine/build-window.js';
 
 const SECRET = 'fuzz-test-enroll-secret';
 const MAX_FRAMES = 3000;
 const MAX_MS = 60_000;
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(bytes: Uint8Array, rnd: () => number): Uint8Array {
   const out = Array.from(bytes);
@@ -43,7 +32,7 @@ function mutate(bytes: Uint8Array, rnd: () => number): Uint8Array {
 
 test('fuzzed frames: the collector stays up, stores nothing from them, good agents keep streaming', async (t) => {
   const seed = Number(process.env.ASSAY_FUZZ_SEED ?? 20261124);
-  const rnd = prng(seed);
+  const rnd = rng(seed); // seeded, so a failure can be replayed
   const tmp = tempDir();
   t.after(tmp.cleanup);
   const dbPath = join(tmp.dir, 'assay.db');
