@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { sqliteMigrations } from './migrations.js';
-import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type Store, type StoredVerdict } from './store.js';
+import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type Store, type StoredBatch, type StoredVerdict } from './store.js';
 
 interface HostRow {
   id: string;
@@ -22,6 +22,28 @@ interface HostRow {
   revoked_ms: number | null;
   chain_head: Buffer | null;
 }
+
+interface BatchRow {
+  hash: Buffer;
+  prev_hash: Buffer;
+  header: Buffer;
+  signature: Buffer;
+  first_seq: number;
+  last_seq: number;
+  samples: number;
+  received_ms: number;
+}
+
+const batchFromRow = (r: BatchRow): StoredBatch => ({
+  hash: r.hash,
+  prevHash: r.prev_hash,
+  header: r.header,
+  signature: r.signature,
+  firstSeq: r.first_seq,
+  lastSeq: r.last_seq,
+  samples: r.samples,
+  receivedMs: r.received_ms,
+});
 
 interface SummaryRow {
   seq: number;
@@ -142,6 +164,20 @@ export class SqliteStore implements Store {
       verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
       ),
+      verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: string }>(
+        'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1',
+      ),
+      seqRange: db.prepare<[string, number, number], { min_seq: number | null; max_seq: number | null }>(
+        'SELECT MIN(seq) AS min_seq, MAX(seq) AS max_seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?',
+      ),
+      batchContaining: db.prepare<[string, number, number], BatchRow>(
+        `SELECT hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms FROM batches
+         WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
+      ),
+      batchByHash: db.prepare<[string, Uint8Array], BatchRow>(
+        'SELECT hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms FROM batches WHERE host_id = ? AND hash = ?',
+      ),
+      sampleBytes: db.prepare<[string, number, number], { seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = ? AND seq >= ? AND seq <= ?'),
     };
     this.appendTx = db.transaction((hostId: string, batch: IncomingBatch, nowMs: number): AppendResult => {
       const host = this.stmt.getHost.get(hostId);
@@ -254,6 +290,30 @@ export class SqliteStore implements Store {
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
     return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict }));
+  }
+
+  async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {
+    const r = this.stmt.verdictBefore.get(hostId, tsMs);
+    return r ? { tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict } : null;
+  }
+
+  async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {
+    const r = this.stmt.seqRange.get(hostId, fromMs, toMs);
+    return r && r.min_seq !== null && r.max_seq !== null ? { minSeq: r.min_seq, maxSeq: r.max_seq } : null;
+  }
+
+  async batchContaining(hostId: string, seq: number): Promise<StoredBatch | null> {
+    const r = this.stmt.batchContaining.get(hostId, seq, seq);
+    return r ? batchFromRow(r) : null;
+  }
+
+  async batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null> {
+    const r = this.stmt.batchByHash.get(hostId, hash);
+    return r ? batchFromRow(r) : null;
+  }
+
+  async sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>> {
+    return new Map(this.stmt.sampleBytes.all(hostId, fromSeq, toSeq).map((r) => [r.seq, r.data]));
   }
 
   async close(): Promise<void> {

@@ -93,6 +93,18 @@ export interface StoredVerdict {
   verdict: Verdict;
 }
 
+/** A stored batch exactly as signed, with when the collector committed it (for reports). */
+export interface StoredBatch {
+  hash: Uint8Array;
+  prevHash: Uint8Array;
+  header: Uint8Array;
+  signature: Uint8Array;
+  firstSeq: number;
+  lastSeq: number;
+  samples: number;
+  receivedMs: number;
+}
+
 export interface Store {
   /**
    * Registers an agent from its Hello (recording its public key the first time) or refreshes a
@@ -121,6 +133,15 @@ export interface Store {
   signatures(hostId: string): Promise<Map<string, IProcessSignature>>;
   putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void>;
   verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]>;
+  /** The newest verdict strictly before `tsMs` (the one in force when a report period begins). */
+  verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null>;
+  /** Lowest and highest sequence numbers of the samples timestamped in a range (null: none). */
+  seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null>;
+  /** The committed batch that holds sample `seq`, or null. */
+  batchContaining(hostId: string, seq: number): Promise<StoredBatch | null>;
+  batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null>;
+  /** The exact signed bytes of the samples with seq in [fromSeq, toSeq]. */
+  sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>>;
   close(): Promise<void>;
 }
 
