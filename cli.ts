@@ -300,6 +300,135 @@ program
     }
   });
 
+const fractionArg = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+  return n;
+};
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+interface ThresholdFlags {
+  minCoverage?: number;
+  maxNonAiShare?: number;
+  maxNonAiRun?: number;
+}
+
+function thresholdOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--min-coverage <fraction>', 'least share of the period with samples for the AI-only statement (default 0.99)').argParser(fractionArg('min-coverage')))
+    .addOption(new Option('--max-non-ai-share <fraction>', 'largest share of non-AI work allowed (default 0.01)').argParser(fractionArg('max-non-ai-share')))
+    .addOption(new Option('--max-non-ai-run <d>', 'longest single stretch of non-AI verdicts allowed (default 5m)').argParser(durationArg));
+}
+
+const thresholdsOf = (o: ThresholdFlags): Record<string, number> => ({
+  ...(o.minCoverage !== undefined ? { minCoverage: o.minCoverage } : {}),
+  ...(o.maxNonAiShare !== undefined ? { maxNonAiShare: o.maxNonAiShare } : {}),
+  ...(o.maxNonAiRun !== undefined ? { maxNonAiRunMs: o.maxNonAiRun } : {}),
+});
+
+const formatOf = (format: string | undefined, out: string | undefined): 'json' | 'html' => (format === 'html' || format === 'json' ? format : out?.endsWith('.html') ? 'html' : 'json');
+
+thresholdOptions(
+  program
+    .command('report')
+    .description('a signed report for one or more hosts over a period: coverage and gaps, time and energy per class, evidence, the hash chain, and the AI-only statement')
+    .requiredOption('--host <id>', 'agent id (repeat for a group of hosts)', collect)
+    .option('--from <time>', 'start: ISO date or Unix ms (default: 24 h before --to)')
+    .option('--to <time>', 'end: ISO date or Unix ms (default: now)')
+    .option('--out <file>', 'write the report here (default: standard output)')
+    .addOption(new Option('--format <format>', 'json or html (default: from --out, else json)').choices(['json', 'html']))
+    .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB')),
+).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string }) => {
+  const [{ SqliteStore }, { buildReport }, { collectorKeyPath, loadOrCreateKey }, { reportPeriod }, { renderHtml }, { writeFileSync, existsSync }] = await Promise.all([
+    import('./collector/store/sqlite.js'),
+    import('./collector/report/build.js'),
+    import('./collector/report/sign.js'),
+    import('./collector/report/period.js'),
+    import('./collector/report/render-html.js'),
+    import('node:fs'),
+  ]);
+  if (!existsSync(o.db)) throw new Error(`no database at ${o.db}`);
+  const period = reportPeriod(o.from, o.to, Date.now());
+  const store = new SqliteStore(o.db);
+  try {
+    const report = await buildReport(store, { hostIds: o.host, ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)) });
+    const text = formatOf(o.format, o.out) === 'html' ? renderHtml(report) : JSON.stringify(report) + '\n';
+    if (o.out) writeFileSync(o.out, text);
+    else process.stdout.write(text);
+    process.stderr.write(`${report.statement.text}\n${report.statement.reasons.map((r) => `  - ${r}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
+  } finally {
+    await store.close();
+  }
+});
+
+program
+  .command('verify')
+  .description('check a report (JSON or HTML): its signature, the agents\' signatures and hash chain, and that every figure and the statement follow from its data; exit 0 pass, 1 fail')
+  .argument('<file>', 'report file')
+  .option('--key <fingerprint>', 'the signer key you expect (SHA256:… fingerprint or hex public key)')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, o: { key?: string; json?: boolean }) => {
+    const [{ loadReportFile }, { verifyReport }] = await Promise.all([import('./collector/report/load.js'), import('./collector/report/verify.js')]);
+    let result;
+    try {
+      result = verifyReport(loadReportFile(file), o.key ? { expectKey: o.key } : {});
+    } catch (err) {
+      result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], signer: null, statement: null };
+    }
+    if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else {
+      process.stdout.write(`${result.ok ? 'PASS' : 'FAIL'}: ${file}\n`);
+      for (const p of result.passed) process.stdout.write(`  ok    ${p}\n`);
+      for (const f of result.failures) process.stdout.write(`  FAIL  ${f}\n`);
+      if (result.statement) process.stdout.write(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
+      if (result.ok && !o.key) process.stdout.write(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
+    }
+    process.exitCode = result.ok ? 0 : 1;
+  });
+
+thresholdOptions(
+  program
+    .command('scan')
+    .description('sample this machine for a while with every probe (no collector, no network) and print what it is doing; writes the same signed report as `assay report`')
+    .addOption(new Option('--duration <d>', 'how long to sample').argParser(durationArg).default(120_000, '2m'))
+    .addOption(new Option('--interval <seconds>', 'sampling interval').argParser(durationArg).default(1000, '1'))
+    .option('--json <file>', 'write the signed JSON report')
+    .option('--html <file>', 'write the HTML report')
+    .option('--key <file>', 'sign with this Ed25519 key (PEM) instead of a fresh one')
+    .option('--rules <file>', 'rules file (default: the bundled rules)')
+    .addOption(new Option('--proc-root <dir>', 'procfs root').default('/proc'))
+    .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys'))
+    .addOption(new Option('--nvidia-smi <path>', 'nvidia-smi executable').default('nvidia-smi'))
+    .addOption(new Option('--max-processes <n>', 'most processes kept per sample').argParser(intArg('max-processes', 1, 10_000)).default(64)),
+).action(
+  async (o: ThresholdFlags & { duration: number; interval: number; json?: string; html?: string; key?: string; rules?: string; procRoot: string; sysRoot: string; nvidiaSmi: string; maxProcesses: number }) => {
+    const [{ runScan }, { scanSummary }, { createProgress }, { renderHtml }, { keysFromPem }, { readFileSync: read, writeFileSync }] = await Promise.all([
+      import('./scan/scan.js'),
+      import('./scan/summary.js'),
+      import('./scan/progress.js'),
+      import('./collector/report/render-html.js'),
+      import('./proto/chain.js'),
+      import('node:fs'),
+    ]);
+    const progress = createProgress();
+    const { report } = await runScan({
+      durationMs: o.duration,
+      intervalMs: o.interval,
+      probeConfig: { procRoot: o.procRoot, sysRoot: o.sysRoot, nvidiaSmi: o.nvidiaSmi, maxProcesses: o.maxProcesses },
+      thresholds: thresholdsOf(o),
+      ...(o.rules ? { rulesPath: o.rules } : {}),
+      ...(o.key ? { keys: keysFromPem(read(o.key, 'utf8')) } : {}),
+      onSample: (n, total, sample) => progress.update(n, total, sample),
+    });
+    progress.stop();
+    process.stdout.write('\n' + scanSummary(report));
+    if (o.json) writeFileSync(o.json, JSON.stringify(report) + '\n');
+    if (o.html) writeFileSync(o.html, renderHtml(report));
+    process.stdout.write(`\nreport signed with scan key ${report.signer.fingerprint}${o.key ? '' : ' (generated for this scan)'}\n`);
+    for (const f of [o.json, o.html]) if (f) process.stdout.write(`wrote ${f} (check it with: assay verify ${f})\n`);
+  },
+);
+
 const agents = program.command('agents').description('list and revoke enrolled agents (works on the database file; a running collector sees changes at once)');
 agents
   .command('list')

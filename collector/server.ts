@@ -22,6 +22,8 @@ import { isLoopback, loadTls, selfSignedTls } from './tls.js';
 import { isProtectedPath, requestToken, roleOf, type AuthConfig } from './auth.js';
 import { dirname, join } from 'node:path';
 import type { Store } from './store/store.js';
+import { collectorKeyPath, loadOrCreateKey } from './report/sign.js';
+import type { AgentKeys } from '../proto/chain.js';
 
 export interface CollectorOptions {
   host: string;
@@ -108,7 +110,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   await app.register(fastifyStatic, { root: uplotDistDir, prefix: '/vendor/uplot/', decorateReply: false });
   app.get('/', (_req, reply) => reply.sendFile('index.html'));
   app.get('/healthz', async () => ({ ok: true }));
-  registerApi(app, { store, classifier, logger: logger.child({ part: 'api' }), onlineWithinMs: ONLINE_WITHIN_MS });
+  let reportKeys: AgentKeys | null = null;
+  registerApi(app, {
+    store,
+    classifier,
+    logger: logger.child({ part: 'api' }),
+    onlineWithinMs: ONLINE_WITHIN_MS,
+    reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(opts.dbPath))),
+  });
 
   const fleet = (): Promise<unknown[]> => fleetSummary(store, Date.now(), ONLINE_WITHIN_MS);
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(renderMetrics(metrics, await store.listHosts(), Date.now())));
