@@ -10,7 +10,7 @@ import type { Report } from './types.js';
 
 const scriptSafe = (js: string): string => js.replace(/<\/script/gi, '<\\/script');
 
-/** Draws CPU, GPU and power plots from the embedded report (runs in the page). */
+/** Draws CPU, GPU and power plots from the embedded report (runs in the page; times in UTC like the rest of the report). */
 const PLOT_SCRIPT = `
 (function () {
   var report = JSON.parse(document.getElementById('${EMBED_ID}').textContent);
@@ -23,7 +23,8 @@ const PLOT_SCRIPT = `
       if (!el) return;
       var has = p[1].some(function (v) { return v !== null; });
       if (!has) { var note = document.createElement('p'); note.className = 'muted'; note.textContent = 'No readings in the period.'; el.appendChild(note); return; }
-      new uPlot({ width: width(el), height: 160, legend: { show: true }, cursor: { show: true },
+      new uPlot({ width: width(el), height: 160, legend: { show: false }, cursor: { show: false },
+        tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
         scales: { x: { time: true }, y: { range: p[3] === '%' ? [0, 100] : function (u, min, max) { return [0, Math.max(1, (max || 1) * 1.1)]; } } },
         series: [{}, { label: p[0], stroke: p[2], fill: p[2] + '22', width: 1.5, spanGaps: false }],
         axes: [{}, { values: function (u, v) { return v.map(function (x) { return x + ' ' + p[3]; }); }, size: 56 }] }, [xs, p[1]], el);
