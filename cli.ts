@@ -403,9 +403,9 @@ thresholdOptions(
 ).action(
   async (o: ThresholdFlags & { duration: number; interval: number; json?: string; html?: string; key?: string; rules?: string; procRoot: string; sysRoot: string; nvidiaSmi: string; maxProcesses: number }) => {
     const [{ runScan }, { scanSummary }, { createProgress }, { renderHtml }, { keysFromPem }, { readFileSync: read, writeFileSync }] = await Promise.all([
-      import('./scan/scan.js'),
-      import('./scan/summary.js'),
-      import('./scan/progress.js'),
+      import('./agent/scan/scan.js'),
+      import('./agent/scan/summary.js'),
+      import('./agent/scan/progress.js'),
       import('./collector/report/render-html.js'),
       import('./proto/chain.js'),
       import('node:fs'),

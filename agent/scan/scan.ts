@@ -1,20 +1,20 @@
 // `assay scan`: the whole pipeline folded into one process for an auditor on a site visit —
 // probes → sampler → engine → signed report — with no collector, no spool and no network.
 import { hostname } from 'node:os';
-import { collectInventory } from '../agent/probes/inventory.js';
-import { createProbes } from '../agent/probes/index.js';
-import { defaultProbeConfig, type ProbeConfig } from '../agent/probes/probe.js';
-import { Sampler } from '../agent/sampler.js';
-import { defaultClassifierOptions } from '../collector/classifier.js';
-import { defaultRulesPath, evaluate, loadRulesFile } from '../collector/engine/index.js';
-import { assembleReport, inventorySummary } from '../collector/report/build.js';
-import { packSamples } from '../collector/report/framing.js';
-import type { Report, StoredVerdictJson, Thresholds } from '../collector/report/types.js';
-import { replay } from '../collector/replay.js';
-import { HostWindow } from '../collector/window.js';
-import { generateAgentKeys, type AgentKeys } from '../proto/chain.js';
-import { decodeSample, encodeSample, type ISample } from '../proto/codec.js';
-import { packageVersion } from '../proto/package-info.js';
+import { collectInventory } from '../probes/inventory.js';
+import { createProbes } from '../probes/index.js';
+import { defaultProbeConfig, type ProbeConfig } from '../probes/probe.js';
+import { Sampler } from '../sampler.js';
+import { defaultClassifierOptions } from '../../collector/classifier.js';
+import { defaultRulesPath, evaluate, loadRulesFile } from '../../collector/engine/index.js';
+import { assembleReport, inventorySummary } from '../../collector/report/build.js';
+import { packSamples } from '../../collector/report/framing.js';
+import type { Report, StoredVerdictJson, Thresholds } from '../../collector/report/types.js';
+import { replay } from '../../collector/replay.js';
+import { HostWindow } from '../../collector/window.js';
+import { generateAgentKeys, type AgentKeys } from '../../proto/chain.js';
+import { decodeSample, encodeSample, type ISample } from '../../proto/codec.js';
+import { packageVersion } from '../../proto/package-info.js';
 
 export interface ScanOptions {
   durationMs: number;

@@ -1,8 +1,8 @@
 // Live progress for `assay scan`: a bar with the latest readings on a terminal (cli-progress),
 // a plain line every few samples otherwise (logs, CI).
 import cliProgress from 'cli-progress';
-import type { ISample } from '../proto/codec.js';
-import { summarize } from '../collector/store/store.js';
+import type { ISample } from '../../proto/codec.js';
+import { summarize } from '../../collector/store/store.js';
 
 export interface Progress {
   update(n: number, total: number, sample: ISample): void;
