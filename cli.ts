@@ -83,6 +83,14 @@ interface CollectorFlags {
   rules?: string;
   maxFrameBytes: number;
   maxBatchSamples: number;
+  maxAgents: number;
+  rateLimit: number;
+  maxClockSkew: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSelfSigned?: boolean;
+  allowPlain?: boolean;
+  requireTokens?: boolean;
   logLevel: string;
 }
 
@@ -93,17 +101,31 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
     .addOption(new Option('--rules <file>', 'rules file (default: the bundled rules); reloaded when it changes').env('ASSAY_RULES'))
     .addOption(new Option('--max-frame-bytes <n>', 'largest agent frame accepted').argParser(intArg('max-frame-bytes', 1024, 256 * 1024 * 1024)).default(4 * 1024 * 1024).env('ASSAY_MAX_FRAME_BYTES'))
-    .addOption(new Option('--max-batch-samples <n>', 'most samples in one agent batch').argParser(intArg('max-batch-samples', 1, 100_000)).default(1000).env('ASSAY_MAX_BATCH_SAMPLES'));
+    .addOption(new Option('--max-batch-samples <n>', 'most samples in one agent batch').argParser(intArg('max-batch-samples', 1, 100_000)).default(1000).env('ASSAY_MAX_BATCH_SAMPLES'))
+    .addOption(new Option('--max-agents <n>', 'most agents connected at once').argParser(intArg('max-agents', 1, 1_000_000)).default(10_000).env('ASSAY_MAX_AGENTS'))
+    .addOption(new Option('--rate-limit <n>', 'samples per second one agent may send on average (bursts up to 100000 for catch-up)').argParser(intArg('rate-limit', 1, 1_000_000)).default(50).env('ASSAY_RATE_LIMIT'))
+    .addOption(new Option('--max-clock-skew <d>', 'largest accepted difference between agent and collector clocks').argParser(durationArg).default(300_000, '5m').env('ASSAY_MAX_CLOCK_SKEW'))
+    .addOption(new Option('--tls-cert <file>', 'TLS certificate (PEM) for https/wss').env('ASSAY_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'TLS private key (PEM)').env('ASSAY_TLS_KEY'))
+    .addOption(new Option('--tls-self-signed', 'generate a self-signed certificate beside the database (agents pin its fingerprint)').env('ASSAY_TLS_SELF_SIGNED'))
+    .addOption(new Option('--allow-plain', 'accept agents over plain ws:// on a non-loopback address').env('ASSAY_ALLOW_PLAIN'))
+    .addOption(new Option('--require-tokens', 'require API tokens even on loopback (always required on other addresses; tokens in viewer-token / admin-token beside the database, or ASSAY_VIEWER_TOKEN / ASSAY_ADMIN_TOKEN)').env('ASSAY_REQUIRE_TOKENS'));
 }
 
-async function runCollector(f: CollectorFlags): Promise<{ url: string; close(): Promise<void> }> {
+async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; tlsFingerprint: string | null; close(): Promise<void> }> {
   const { startCollector } = await import('./collector/server.js');
   return startCollector({
     host: f.host,
     port: f.port,
     dbPath: f.db,
     ...(f.rules ? { rulesPath: f.rules } : {}),
-    limits: { maxFrameBytes: f.maxFrameBytes, maxBatchSamples: f.maxBatchSamples },
+    limits: { maxFrameBytes: f.maxFrameBytes, maxBatchSamples: f.maxBatchSamples, maxAgents: f.maxAgents, rateSamplesPerSec: f.rateLimit, maxClockSkewMs: f.maxClockSkew },
+    ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
+    ...(process.env.ASSAY_VIEWER_TOKEN ? { viewerToken: process.env.ASSAY_VIEWER_TOKEN } : {}),
+    ...(process.env.ASSAY_ADMIN_TOKEN ? { adminToken: process.env.ASSAY_ADMIN_TOKEN } : {}),
+    ...(f.tlsCert || f.tlsKey ? { tls: { certFile: f.tlsCert ?? '', keyFile: f.tlsKey ?? '' } } : f.tlsSelfSigned ? { tls: { selfSigned: true as const } } : {}),
+    ...(f.allowPlain ? { allowPlain: true } : {}),
+    ...(f.requireTokens ? { requireTokens: true } : {}),
     logger: createLogger('collector', f.logLevel),
   });
 }
@@ -123,6 +145,8 @@ withConfig(collectorOptions(program.command('collector').description('run the co
   applyConfigFile(cmd);
   const c = await runCollector(cmd.opts<CollectorFlags>());
   process.stderr.write(`assay collector listening on ${c.url} (dashboard ${c.url}/ , agents ${c.url.replace(/^http/, 'ws')}/ingest)\n`);
+  if (c.enrollSecretFile) process.stderr.write(`enrollment secret for new agents: ${c.enrollSecretFile}\n`);
+  if (c.tlsFingerprint) process.stderr.write(`TLS certificate fingerprint (agents: --pin ${c.tlsFingerprint})\n`);
   onSignals(() => c.close());
 });
 
@@ -136,6 +160,11 @@ interface AgentFlags {
   nvidiaSmi: string;
   maxProcesses: number;
   maxSpoolSamples: number;
+  maxSpoolAge: number;
+  enrollSecretFile?: string;
+  pin?: string;
+  ca?: string;
+  allowPlain?: boolean;
   logLevel: string;
 }
 
@@ -149,19 +178,30 @@ function agentOptions(cmd: Command): Command {
     .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys').env('ASSAY_SYS_ROOT'))
     .addOption(new Option('--nvidia-smi <path>', 'nvidia-smi executable').default('nvidia-smi').env('ASSAY_NVIDIA_SMI'))
     .addOption(new Option('--max-processes <n>', 'most processes reported per sample').argParser(intArg('max-processes', 1, 10_000)).default(64).env('ASSAY_MAX_PROCESSES'))
-    .addOption(new Option('--max-spool-samples <n>', 'most unsent samples kept on disk').argParser(intArg('max-spool-samples', 10, 100_000_000)).default(7 * 24 * 3600).env('ASSAY_MAX_SPOOL_SAMPLES'));
+    .addOption(new Option('--max-spool-samples <n>', 'most unsent samples kept on disk (then thinned, then dropped, as recorded gaps)').argParser(intArg('max-spool-samples', 10, 100_000_000)).default(7 * 24 * 3600).env('ASSAY_MAX_SPOOL_SAMPLES'))
+    .addOption(new Option('--max-spool-age <d>', 'oldest unsent sample kept').argParser(durationArg).default(7 * 24 * 3600_000, '7d').env('ASSAY_MAX_SPOOL_AGE'))
+    .addOption(new Option('--pin <fingerprint>', 'pin the collector\'s TLS certificate (sha256:AB:CD:…, printed by the collector)').env('ASSAY_PIN'))
+    .addOption(new Option('--ca <file>', 'CA certificate (PEM) that signed the collector\'s certificate').env('ASSAY_CA'))
+    .addOption(new Option('--allow-plain', 'allow plain ws:// to a non-loopback collector').env('ASSAY_ALLOW_PLAIN'))
+    .addOption(new Option('--enroll-secret-file <file>', 'file holding the collector\'s enrollment secret (or set ASSAY_ENROLL_SECRET); needed for the first connection').env('ASSAY_ENROLL_SECRET_FILE'));
 }
 
 withConfig(agentOptions(program.command('agent').description('run the agent: sample this host and stream to a collector'))).action(async (_o, cmd: Command) => {
   applyConfigFile(cmd);
   const f = cmd.opts<AgentFlags>();
+  // The secret comes from a file or the environment, never from argv (visible in ps).
+  const enrollSecret = f.enrollSecretFile ? readFileSync(f.enrollSecretFile, 'utf8').trim() : process.env.ASSAY_ENROLL_SECRET;
   const { startAgent } = await import('./agent/agent.js');
   const agent = await startAgent({
     collectorUrl: f.collector,
     intervalMs: f.interval,
     batchIntervalMs: f.batchInterval,
     stateDir: f.stateDir,
-    maxSpoolSamples: f.maxSpoolSamples,
+    spoolLimits: { maxSamples: f.maxSpoolSamples, maxAgeMs: f.maxSpoolAge },
+    ...(enrollSecret ? { enrollSecret } : {}),
+    ...(f.pin ? { pin: f.pin } : {}),
+    ...(f.ca ? { wsOptions: { ca: readFileSync(f.ca, 'utf8') } } : {}),
+    ...(f.allowPlain ? { allowPlain: true } : {}),
     probeConfig: { procRoot: f.procRoot, sysRoot: f.sysRoot, nvidiaSmi: f.nvidiaSmi, maxProcesses: f.maxProcesses },
     logger: createLogger('agent', f.logLevel),
   });
@@ -180,8 +220,12 @@ withConfig(
   // The agent runs as its own process, as it would on any other server.
   const child = spawn(
     process.execPath,
-    [fileURLToPath(import.meta.url), 'agent', '--collector', ingest, '--state-dir', f.stateDir, '--interval', `${f.interval}ms`, '--log-level', f.logLevel],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    [
+      fileURLToPath(import.meta.url),
+      ...['agent', '--collector', ingest, '--state-dir', f.stateDir, '--interval', `${f.interval}ms`, '--log-level', f.logLevel],
+      ...(c.tlsFingerprint ? ['--pin', c.tlsFingerprint] : []),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...(c.enrollSecretFile ? { ASSAY_ENROLL_SECRET_FILE: c.enrollSecretFile } : {}) } },
   );
   process.stderr.write(`\nAssay is running.\n  dashboard: ${c.url}/\n  API:       ${c.url}/api/hosts\n  metrics:   ${c.url}/metrics\n  agents:    ${ingest}\nPress Ctrl+C to stop.\n\n`);
   child.on('exit', (code) => process.stderr.write(`local agent exited (${code})\n`));
@@ -254,6 +298,175 @@ program
         process.stdout.write(`  ${e.supports.padEnd(17)} ${e.weight.toFixed(2).padStart(6)}  ${e.detail}${e.process ? ` [${e.process.name} ${e.process.pid}]` : ''}\n`);
       }
     }
+  });
+
+const fractionArg = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+  return n;
+};
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+interface ThresholdFlags {
+  minCoverage?: number;
+  maxNonAiShare?: number;
+  maxNonAiRun?: number;
+}
+
+function thresholdOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--min-coverage <fraction>', 'least share of the period with samples for the AI-only statement (default 0.99)').argParser(fractionArg('min-coverage')))
+    .addOption(new Option('--max-non-ai-share <fraction>', 'largest share of non-AI work allowed (default 0.01)').argParser(fractionArg('max-non-ai-share')))
+    .addOption(new Option('--max-non-ai-run <d>', 'longest single stretch of non-AI verdicts allowed (default 5m)').argParser(durationArg));
+}
+
+const thresholdsOf = (o: ThresholdFlags): Record<string, number> => ({
+  ...(o.minCoverage !== undefined ? { minCoverage: o.minCoverage } : {}),
+  ...(o.maxNonAiShare !== undefined ? { maxNonAiShare: o.maxNonAiShare } : {}),
+  ...(o.maxNonAiRun !== undefined ? { maxNonAiRunMs: o.maxNonAiRun } : {}),
+});
+
+const formatOf = (format: string | undefined, out: string | undefined): 'json' | 'html' => (format === 'html' || format === 'json' ? format : out?.endsWith('.html') ? 'html' : 'json');
+
+thresholdOptions(
+  program
+    .command('report')
+    .description('a signed report for one or more hosts over a period: coverage and gaps, time and energy per class, evidence, the hash chain, and the AI-only statement')
+    .requiredOption('--host <id>', 'agent id (repeat for a group of hosts)', collect)
+    .option('--from <time>', 'start: ISO date or Unix ms (default: 24 h before --to)')
+    .option('--to <time>', 'end: ISO date or Unix ms (default: now)')
+    .option('--out <file>', 'write the report here (default: standard output)')
+    .addOption(new Option('--format <format>', 'json or html (default: from --out, else json)').choices(['json', 'html']))
+    .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB')),
+).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string }) => {
+  const [{ SqliteStore }, { buildReport }, { collectorKeyPath, loadOrCreateKey }, { reportPeriod }, { renderHtml }, { writeFileSync, existsSync }] = await Promise.all([
+    import('./collector/store/sqlite.js'),
+    import('./collector/report/build.js'),
+    import('./collector/report/sign.js'),
+    import('./collector/report/period.js'),
+    import('./collector/report/render-html.js'),
+    import('node:fs'),
+  ]);
+  if (!existsSync(o.db)) throw new Error(`no database at ${o.db}`);
+  const period = reportPeriod(o.from, o.to, Date.now());
+  const store = new SqliteStore(o.db);
+  try {
+    const report = await buildReport(store, { hostIds: o.host, ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)) });
+    const text = formatOf(o.format, o.out) === 'html' ? renderHtml(report) : JSON.stringify(report) + '\n';
+    if (o.out) writeFileSync(o.out, text);
+    else process.stdout.write(text);
+    process.stderr.write(`${report.statement.text}\n${report.statement.reasons.map((r) => `  - ${r}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
+  } finally {
+    await store.close();
+  }
+});
+
+program
+  .command('verify')
+  .description('check a report (JSON or HTML): its signature, the agents\' signatures and hash chain, and that every figure and the statement follow from its data; exit 0 pass, 1 fail')
+  .argument('<file>', 'report file')
+  .option('--key <fingerprint>', 'the signer key you expect (SHA256:… fingerprint or hex public key)')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, o: { key?: string; json?: boolean }) => {
+    const [{ loadReportFile }, { verifyReport }] = await Promise.all([import('./collector/report/load.js'), import('./collector/report/verify.js')]);
+    let result;
+    try {
+      result = verifyReport(loadReportFile(file), o.key ? { expectKey: o.key } : {});
+    } catch (err) {
+      result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], signer: null, statement: null };
+    }
+    if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else {
+      process.stdout.write(`${result.ok ? 'PASS' : 'FAIL'}: ${file}\n`);
+      for (const p of result.passed) process.stdout.write(`  ok    ${p}\n`);
+      for (const f of result.failures) process.stdout.write(`  FAIL  ${f}\n`);
+      if (result.statement) process.stdout.write(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
+      if (result.ok && !o.key) process.stdout.write(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
+    }
+    process.exitCode = result.ok ? 0 : 1;
+  });
+
+thresholdOptions(
+  program
+    .command('scan')
+    .description('sample this machine for a while with every probe (no collector, no network) and print what it is doing; writes the same signed report as `assay report`')
+    .addOption(new Option('--duration <d>', 'how long to sample').argParser(durationArg).default(120_000, '2m'))
+    .addOption(new Option('--interval <seconds>', 'sampling interval').argParser(durationArg).default(1000, '1'))
+    .option('--json <file>', 'write the signed JSON report')
+    .option('--html <file>', 'write the HTML report')
+    .option('--key <file>', 'sign with this Ed25519 key (PEM) instead of a fresh one')
+    .option('--rules <file>', 'rules file (default: the bundled rules)')
+    .addOption(new Option('--proc-root <dir>', 'procfs root').default('/proc'))
+    .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys'))
+    .addOption(new Option('--nvidia-smi <path>', 'nvidia-smi executable').default('nvidia-smi'))
+    .addOption(new Option('--max-processes <n>', 'most processes kept per sample').argParser(intArg('max-processes', 1, 10_000)).default(64)),
+).action(
+  async (o: ThresholdFlags & { duration: number; interval: number; json?: string; html?: string; key?: string; rules?: string; procRoot: string; sysRoot: string; nvidiaSmi: string; maxProcesses: number }) => {
+    const [{ runScan }, { scanSummary }, { createProgress }, { renderHtml }, { keysFromPem }, { readFileSync: read, writeFileSync }] = await Promise.all([
+      import('./agent/scan/scan.js'),
+      import('./agent/scan/summary.js'),
+      import('./agent/scan/progress.js'),
+      import('./collector/report/render-html.js'),
+      import('./proto/chain.js'),
+      import('node:fs'),
+    ]);
+    const progress = createProgress();
+    const { report } = await runScan({
+      durationMs: o.duration,
+      intervalMs: o.interval,
+      probeConfig: { procRoot: o.procRoot, sysRoot: o.sysRoot, nvidiaSmi: o.nvidiaSmi, maxProcesses: o.maxProcesses },
+      thresholds: thresholdsOf(o),
+      ...(o.rules ? { rulesPath: o.rules } : {}),
+      ...(o.key ? { keys: keysFromPem(read(o.key, 'utf8')) } : {}),
+      onSample: (n, total, sample) => progress.update(n, total, sample),
+    });
+    progress.stop();
+    process.stdout.write('\n' + scanSummary(report));
+    if (o.json) writeFileSync(o.json, JSON.stringify(report) + '\n');
+    if (o.html) writeFileSync(o.html, renderHtml(report));
+    process.stdout.write(`\nreport signed with scan key ${report.signer.fingerprint}${o.key ? '' : ' (generated for this scan)'}\n`);
+    for (const f of [o.json, o.html]) if (f) process.stdout.write(`wrote ${f} (check it with: assay verify ${f})\n`);
+  },
+);
+
+const agents = program.command('agents').description('list and revoke enrolled agents (works on the database file; a running collector sees changes at once)');
+agents
+  .command('list')
+  .description('enrolled agents with key fingerprints, last seen and status')
+  .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+  .option('--json', 'print JSON')
+  .action(async (o: { db: string; json?: boolean }) => {
+    const [{ SqliteStore }, { fingerprint }] = await Promise.all([import('./collector/store/sqlite.js'), import('./proto/chain.js')]);
+    const store = new SqliteStore(o.db);
+    const hosts = await store.listHosts();
+    await store.close();
+    const rows = hosts.map((h) => ({
+      id: h.id,
+      hostname: h.hostname,
+      key: h.publicKey ? fingerprint(h.publicKey) : null,
+      enrolled: h.enrolledMs ? new Date(h.enrolledMs).toISOString() : null,
+      lastSeen: new Date(h.lastSeenMs).toISOString(),
+      lastSeq: h.lastSeq,
+      status: h.revokedMs ? `revoked ${new Date(h.revokedMs).toISOString()}` : 'active',
+    }));
+    if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    else for (const r of rows) process.stdout.write(`${r.id}  ${r.hostname}  ${r.key ?? '-'}  last seen ${r.lastSeen}  seq ${r.lastSeq}  ${r.status}\n`);
+  });
+agents
+  .command('revoke')
+  .description('refuse an agent from now on (its connection is closed at its next batch)')
+  .argument('<id>', 'agent id')
+  .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+  .action(async (id: string, o: { db: string }) => {
+    const { SqliteStore } = await import('./collector/store/sqlite.js');
+    const store = new SqliteStore(o.db);
+    const known = await store.getHost(id);
+    const changed = known ? await store.revokeAgent(id, Date.now()) : false;
+    await store.close();
+    if (!known) {
+      process.stderr.write(`no agent ${id} in ${o.db}\n`);
+      process.exitCode = 1;
+    } else process.stdout.write(changed ? `revoked ${id}\n` : `${id} was already revoked\n`);
   });
 
 const rules = program.command('rules').description('work with rules files');

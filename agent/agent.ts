@@ -3,13 +3,13 @@ import { hostname } from 'node:os';
 import { encodeSample, type IInventory } from '../proto/codec.js';
 import { silentLogger, type Logger } from '../proto/log.js';
 import { packageVersion } from '../proto/package-info.js';
-import { loadOrCreateAgentId } from './identity.js';
-import { Link, defaultLinkTiming } from './link.js';
+import { loadOrCreateIdentity } from './identity.js';
+import { Link, defaultLinkTiming, type LinkOptions } from './link.js';
 import { collectInventory } from './probes/inventory.js';
 import { createProbes } from './probes/index.js';
 import { defaultProbeConfig, type ProbeConfig } from './probes/probe.js';
 import { Sampler } from './sampler.js';
-import { Spool, defaultSpoolLimits } from './spool.js';
+import { Spool, defaultSpoolLimits, type SpoolLimits } from './spool.js';
 
 export interface AgentOptions {
   collectorUrl: string;
@@ -17,7 +17,16 @@ export interface AgentOptions {
   batchIntervalMs?: number;
   stateDir: string;
   probeConfig?: Partial<ProbeConfig>;
-  maxSpoolSamples?: number;
+  /** Spool bounds (unsent samples, their age); defaults: 7 days at 1 Hz. */
+  spoolLimits?: Partial<SpoolLimits>;
+  /** Collector enrollment secret, needed for the first connection to a collector. */
+  enrollSecret?: string;
+  /** Extra WebSocket options (TLS: `ca`). */
+  wsOptions?: LinkOptions['wsOptions'];
+  /** Pinned collector certificate fingerprint (`sha256:…`). */
+  pin?: string;
+  /** Allow plain ws:// to a non-loopback collector (samples and keys' proofs travel unencrypted). */
+  allowPlain?: boolean;
   logger?: Logger;
 }
 
@@ -32,9 +41,14 @@ export interface RunningAgent {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? silentLogger();
-  const agentId = loadOrCreateAgentId(opts.stateDir);
+  const target = new URL(opts.collectorUrl);
+  if (target.protocol === 'ws:' && !/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(target.hostname) && !opts.allowPlain) {
+    throw new Error(`refusing plain ws:// to ${target.hostname}: use wss:// (with --pin or --ca for a self-signed collector), or --allow-plain`);
+  }
+  const identity = loadOrCreateIdentity(opts.stateDir);
+  const { agentId } = identity;
   const probeConfig: ProbeConfig = { ...defaultProbeConfig, ...opts.probeConfig };
-  const spool = new Spool(opts.stateDir, { ...defaultSpoolLimits, ...(opts.maxSpoolSamples ? { maxSamples: opts.maxSpoolSamples } : {}) });
+  const spool = new Spool(opts.stateDir, { ...defaultSpoolLimits, ...opts.spoolLimits });
   const sampler = new Sampler(createProbes(probeConfig));
   const startedMs = Date.now();
   let inventory: IInventory = {};
@@ -47,15 +61,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     ...defaultLinkTiming,
     ...(opts.batchIntervalMs !== undefined ? { batchIntervalMs: opts.batchIntervalMs } : {}),
     url: opts.collectorUrl,
+    identity,
+    ...(opts.enrollSecret ? { enrollSecret: opts.enrollSecret } : {}),
+    ...(opts.wsOptions ? { wsOptions: opts.wsOptions } : {}),
+    ...(opts.pin ? { pin: opts.pin } : {}),
     spool,
     logger,
-    hello: () => ({ agentId, hostname: hostname(), agentVersion: packageVersion(), inventory, intervalMs: opts.intervalMs, startedMs }),
+    hello: () => ({ hostname: hostname(), agentVersion: packageVersion(), inventory, intervalMs: opts.intervalMs, startedMs }),
   });
 
   let sampled = 0;
   let running = false;
   let stopped = false;
-  let lastDropped = 0;
+  let lastLost = 0;
   const tick = async (): Promise<void> => {
     // A slow tick (a probe at its timeout) skips the next one instead of piling up.
     if (running || stopped) return;
@@ -65,9 +83,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (stopped) return;
       spool.push(sample.tsMs!, encodeSample(sample));
       sampled++;
-      if (spool.dropped !== lastDropped) {
-        logger.warn({ reason: 'spool_full', dropped: spool.dropped - lastDropped }, 'spool full: oldest unsent samples dropped');
-        lastDropped = spool.dropped;
+      if (spool.lost !== lastLost) {
+        logger.warn({ reason: 'spool_full', samples: spool.lost - lastLost }, 'spool full: oldest unsent samples thinned or dropped (recorded as a gap)');
+        lastLost = spool.lost;
       }
       link.poke();
     } catch (err) {

@@ -1,21 +1,44 @@
-// The agent's stable identity, kept in its state directory across restarts.
+// The agent's stable identity, kept in its state directory across restarts: a random id and an
+// Ed25519 key pair (private key file mode 0600) that signs every batch.
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateAgentKeys, keysFromPem, type AgentKeys } from '../proto/chain.js';
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Reads `agent-id` from the state dir, creating a random one (mode 0600) on first start. */
-export function loadOrCreateAgentId(stateDir: string): string {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, 'agent-id');
-  if (existsSync(file)) {
-    const id = readFileSync(file, 'utf8').trim();
-    if (!ID.test(id)) throw new Error(`${file} is corrupt: expected 1-128 characters of [A-Za-z0-9._:-]`);
-    return id;
-  }
-  const id = randomUUID();
-  writeFileSync(file, id + '\n', { mode: 0o600, flag: 'wx' });
+export interface AgentIdentity extends AgentKeys {
+  agentId: string;
+}
+
+function writePrivate(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);
-  return id;
+}
+
+/** Reads `agent-id` and `agent.key` from the state dir, creating them on first start. */
+export function loadOrCreateIdentity(stateDir: string): AgentIdentity {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const idFile = join(stateDir, 'agent-id');
+  const keyFile = join(stateDir, 'agent.key');
+  let agentId: string;
+  if (existsSync(idFile)) {
+    agentId = readFileSync(idFile, 'utf8').trim();
+    if (!ID.test(agentId)) throw new Error(`${idFile} is corrupt: expected 1-128 characters of [A-Za-z0-9._:-]`);
+  } else {
+    agentId = randomUUID();
+    writePrivate(idFile, agentId + '\n');
+  }
+  let keys: AgentKeys;
+  if (existsSync(keyFile)) {
+    try {
+      keys = keysFromPem(readFileSync(keyFile, 'utf8'));
+    } catch (err) {
+      throw new Error(`${keyFile} is not a usable Ed25519 private key: ${(err as Error).message}`);
+    }
+  } else {
+    keys = generateAgentKeys();
+    writePrivate(keyFile, keys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  }
+  return { agentId, ...keys };
 }

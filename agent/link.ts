@@ -1,23 +1,34 @@
-// The agent's WebSocket client: hello, then batches from the spool, each resent until acked.
-// Reconnects with jittered exponential backoff and resumes from the collector's last_seq.
+// The agent's WebSocket client: answer the collector's challenge with a signed Hello, then send
+// sealed batches from the spool one at a time, each until its hash is acked. Reconnects with
+// jittered exponential backoff; the collector's Welcome says which batches it already has.
+import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
-import { CloseCode, decodeCollectorMessage, decodeSample, encodeAgentMessage, type IHello } from '../proto/codec.js';
+import { enrollProof, helloSigningBytes, signBytes } from '../proto/chain.js';
+import { CloseCode, decodeCollectorMessage, encodeAgentMessage, type IHello } from '../proto/codec.js';
 import type { Logger } from '../proto/log.js';
+import type { AgentIdentity } from './identity.js';
 import type { Spool } from './spool.js';
 
 export interface LinkOptions {
   url: string;
+  identity: AgentIdentity;
+  /** Collector enrollment secret; needed only until the collector knows this agent. */
+  enrollSecret?: string;
+  /** Hello fields besides identity and proofs. */
   hello: () => IHello;
   spool: Spool;
   logger: Logger;
   /** How often a batch is sent while samples are waiting. */
   batchIntervalMs: number;
   maxBatchSamples: number;
-  /** Backoff bounds for reconnects. */
   minBackoffMs: number;
   maxBackoffMs: number;
   /** No ack within this long → the connection is dropped and re-established. */
   ackTimeoutMs: number;
+  /** Extra WebSocket client options (e.g. `ca` for a private CA). */
+  wsOptions?: WebSocket.ClientOptions;
+  /** Pinned collector certificate, `sha256:AB:CD:…` (a self-signed collector). */
+  pin?: string;
 }
 
 export const defaultLinkTiming = { batchIntervalMs: 5_000, maxBatchSamples: 500, minBackoffMs: 500, maxBackoffMs: 30_000, ackTimeoutMs: 30_000 };
@@ -26,7 +37,7 @@ export class Link {
   private ws: WebSocket | null = null;
   private stopped = false;
   private attempt = 0;
-  private inflight: { lastSeq: number; timer: NodeJS.Timeout } | null = null;
+  private inflight: { hash: Buffer; timer: NodeJS.Timeout } | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private ready = false;
@@ -34,6 +45,8 @@ export class Link {
   /** Highest seq the collector confirmed on this run. */
   ackedSeq = 0;
   connected = false;
+  /** Last close the collector gave (code and reason), for status and tests. */
+  lastClose: { code: number; reason: string } | null = null;
 
   constructor(private readonly opts: LinkOptions) {
     this.maxBatch = opts.maxBatchSamples;
@@ -43,7 +56,7 @@ export class Link {
     this.connect();
   }
 
-  /** Asks for a send soon (the sampler calls this after spooling a sample). */
+  /** Asks for a send soon (the agent calls this after spooling a sample). */
   poke(): void {
     if (!this.ready || this.inflight || this.sendTimer) return;
     this.sendTimer = setTimeout(() => {
@@ -70,32 +83,26 @@ export class Link {
 
   private connect(): void {
     if (this.stopped) return;
-    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: 1024 * 1024 });
+    const pinned = this.opts.pin ? { rejectUnauthorized: false } : {};
+    const ws = new WebSocket(this.opts.url, { perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: 1024 * 1024, ...pinned, ...this.opts.wsOptions });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
-    ws.on('open', () => {
-      this.connected = true;
-      ws.send(encodeAgentMessage({ hello: this.opts.hello() }));
-    });
+    if (this.opts.pin) {
+      // With a pin the chain is not checked against CAs; the certificate must be exactly this one.
+      // Nothing but the upgrade request has been sent when this runs.
+      ws.on('upgrade', (res) => {
+        const cert = (res.socket as TLSSocket).getPeerCertificate?.();
+        const got = cert?.fingerprint256 ? `sha256:${cert.fingerprint256}` : 'none';
+        if (got.toUpperCase() !== this.opts.pin!.toUpperCase()) {
+          this.opts.logger.error({ reason: 'pin_mismatch', expected: this.opts.pin, got }, 'collector certificate does not match the pinned fingerprint');
+          ws.terminate();
+        }
+      });
+    }
+    ws.on('open', () => (this.connected = true));
     ws.on('message', (data: Buffer) => {
       try {
-        const msg = decodeCollectorMessage(data);
-        if (msg.body === 'welcome') {
-          const w = msg.welcome!;
-          this.attempt = 0;
-          this.ready = true;
-          if (w.maxBatchSamples) this.maxBatch = Math.min(this.opts.maxBatchSamples, w.maxBatchSamples);
-          this.acked(w.lastSeq ?? 0);
-          this.opts.logger.info({ url: this.opts.url, lastSeq: w.lastSeq, spooled: this.opts.spool.size }, 'connected to collector');
-          this.sendBatch();
-        } else if (msg.body === 'ack') {
-          const a = msg.ack!;
-          if (this.inflight) clearTimeout(this.inflight.timer);
-          this.inflight = null;
-          this.acked(a.lastSeq ?? 0);
-          // Catch up without waiting when a backlog remains (after an outage).
-          if (this.opts.spool.after(this.ackedSeq, 1).length > 0) setImmediate(() => this.sendBatch());
-        }
+        this.onMessage(ws, data);
       } catch (err) {
         this.opts.logger.warn({ reason: 'bad_collector_frame', err: (err as Error).message }, 'dropping connection');
         ws.terminate();
@@ -105,47 +112,81 @@ export class Link {
     ws.on('close', (code, reason) => {
       this.connected = false;
       this.ready = false;
+      this.lastClose = { code, reason: reason.toString() };
       if (this.inflight) clearTimeout(this.inflight.timer);
       this.inflight = null;
       if (this.sendTimer) clearTimeout(this.sendTimer);
       this.sendTimer = null;
       if (this.stopped) return;
       const delay = this.backoff();
-      this.opts.logger.warn({ code, reason: reason.toString() || undefined, retryInMs: delay }, 'collector connection closed');
+      const log = code >= 4000 ? this.opts.logger.error.bind(this.opts.logger) : this.opts.logger.warn.bind(this.opts.logger);
+      log({ code, reason: reason.toString() || undefined, retryInMs: delay }, 'collector connection closed');
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     });
   }
 
-  /** Full jitter exponential backoff (AWS architecture blog): uniform in [min, min*2^n] capped. */
+  private onMessage(ws: WebSocket, data: Buffer): void {
+    const msg = decodeCollectorMessage(data);
+    const { identity } = this.opts;
+    if (msg.body === 'challenge') {
+      const nonce = msg.challenge!.nonce ?? new Uint8Array();
+      ws.send(
+        encodeAgentMessage({
+          hello: {
+            ...this.opts.hello(),
+            agentId: identity.agentId,
+            publicKey: identity.publicKey,
+            nonceSignature: signBytes(identity, helloSigningBytes(nonce, identity.agentId, identity.publicKey)),
+            ...(this.opts.enrollSecret ? { enrollProof: enrollProof(this.opts.enrollSecret, identity.agentId, identity.publicKey) } : {}),
+            timeMs: Date.now(),
+          },
+        }),
+      );
+    } else if (msg.body === 'welcome') {
+      const w = msg.welcome!;
+      this.attempt = 0;
+      this.ready = true;
+      if (w.maxBatchSamples) this.maxBatch = Math.min(this.opts.maxBatchSamples, w.maxBatchSamples);
+      // Batches up to the collector's chain head are committed there (an ack lost in a crash).
+      if (w.chainHead?.length) this.opts.spool.ackBatch(w.chainHead);
+      this.ackedSeq = Math.max(this.ackedSeq, w.lastSeq ?? 0);
+      this.opts.logger.info({ url: this.opts.url, lastSeq: w.lastSeq, spooled: this.opts.spool.size }, 'connected to collector');
+      this.sendBatch();
+    } else if (msg.body === 'ack') {
+      const a = msg.ack!;
+      if (this.inflight) clearTimeout(this.inflight.timer);
+      this.inflight = null;
+      if (a.chainHead?.length) this.opts.spool.ackBatch(a.chainHead);
+      this.ackedSeq = Math.max(this.ackedSeq, a.lastSeq ?? 0);
+      // Catch up without waiting when a backlog remains (after an outage).
+      setImmediate(() => this.sendBatch(true));
+    }
+  }
+
+  /** Full jitter exponential backoff: uniform in [min, min * 2^attempt], capped. */
   private backoff(): number {
     const cap = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** this.attempt++);
     return Math.round(this.opts.minBackoffMs + Math.random() * Math.max(0, cap - this.opts.minBackoffMs));
   }
 
-  private acked(lastSeq: number): void {
-    if (lastSeq > this.ackedSeq) this.ackedSeq = lastSeq;
-    this.opts.spool.ack(lastSeq);
-  }
-
-  private sendBatch(): void {
+  /** Sends the next batch; with `backlogOnly`, only when a full batch or a sealed resend is waiting. */
+  private sendBatch(backlogOnly = false): void {
     const ws = this.ws;
     if (!this.ready || this.inflight || !ws || ws.readyState !== WebSocket.OPEN) return;
-    const rows = this.opts.spool.after(Math.max(this.ackedSeq, this.opts.spool.ackedSeq), this.maxBatch);
-    if (rows.length === 0) return;
-    // The spool holds a contiguous range; a hole (dropped when full) ends the batch so that
-    // samples[i] always has first_seq + i.
-    let n = 1;
-    while (n < rows.length && rows[n]!.seq === rows[n - 1]!.seq + 1) n++;
-    const batch = rows.slice(0, n);
-    const frame = encodeAgentMessage({ batch: { firstSeq: batch[0]!.seq, samples: batch.map((r) => decodeSample(r.bytes)) } });
-    const lastSeq = batch.at(-1)!.seq;
+    if (backlogOnly && this.opts.spool.unsentCount < this.maxBatch && !this.opts.spool.hasSealed) {
+      if (this.opts.spool.unsentCount > 0) this.poke();
+      return;
+    }
+    const { identity } = this.opts;
+    const batch = this.opts.spool.nextBatch(identity.agentId, this.maxBatch, (h) => signBytes(identity, h), Date.now());
+    if (!batch) return;
     this.inflight = {
-      lastSeq,
+      hash: batch.hash,
       timer: setTimeout(() => {
-        this.opts.logger.warn({ reason: 'ack_timeout', lastSeq }, 'no ack from collector; reconnecting');
+        this.opts.logger.warn({ reason: 'ack_timeout', lastSeq: batch.lastSeq }, 'no ack from collector; reconnecting');
         ws.terminate();
       }, this.opts.ackTimeoutMs),
     };
-    ws.send(frame);
+    ws.send(encodeAgentMessage({ batch: { header: batch.header, signature: batch.signature, samples: batch.samples } }));
   }
 }

@@ -1,85 +1,257 @@
-// Durable queue of encoded samples until the collector acks them (SQLite WAL in the state dir).
-// Sequence numbers are assigned here, once, and never reused (AUTOINCREMENT), so a resend after
-// a crash carries the same numbers and the collector can drop duplicates.
+// Durable queue between sampling and the collector (SQLite WAL in the state directory).
+//
+// Samples get their sequence number here, once (AUTOINCREMENT never reuses one). Batches are
+// sealed here too: header built, signed and stored before the first send, so every resend after
+// a disconnect or a crash is byte-identical and the per-agent hash chain never forks. A sealed
+// batch and its samples stay until the collector acks that batch's hash.
+//
+// When the spool is full (too many unsent samples, or too old), the oldest unsealed samples are
+// first thinned (every other one dropped, halving their resolution); only when thinning can go
+// no further are the oldest dropped outright. Either way the loss is recorded as a Gap that
+// travels in the next batch: never a silent hole.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { assay } from '../proto/codec.js';
+import { sealBatch } from './batch.js';
 
 export interface SpoolLimits {
-  /** Most samples kept; beyond it the oldest unacked samples are dropped (and logged). */
+  /** Most unsent samples kept. */
   maxSamples: number;
+  /** Unsent samples older than this are thinned or dropped. */
+  maxAgeMs: number;
+  /** Thinning stops once kept samples are this far apart; beyond it the oldest are dropped. */
+  maxThinnedSpacingMs: number;
 }
 
-export const defaultSpoolLimits: SpoolLimits = { maxSamples: 7 * 24 * 3600 };
+export const defaultSpoolLimits: SpoolLimits = { maxSamples: 7 * 24 * 3600, maxAgeMs: 7 * 24 * 3600_000, maxThinnedSpacingMs: 60_000 };
 
-export interface SpooledSample {
-  seq: number;
-  tsMs: number;
-  bytes: Uint8Array;
+export interface SealedBatch {
+  id: number;
+  header: Uint8Array;
+  signature: Uint8Array;
+  hash: Buffer;
+  samples: Uint8Array[];
+  lastSeq: number;
+}
+
+export interface GapRecord {
+  fromSeq: number;
+  toSeq: number;
+  fromMs: number;
+  toMs: number;
+  cause: 'spool_thinned' | 'spool_full';
+  samples: number;
+}
+
+interface BatchRow {
+  id: number;
+  first_seq: number;
+  last_seq: number;
+  header: Buffer;
+  signature: Buffer;
+  hash: Buffer;
 }
 
 export class Spool {
   private readonly db: Database.Database;
   private readonly stmt;
-  /** Samples dropped because the spool was full, since start. */
-  dropped = 0;
+  private unsent: number;
+  /** Samples thinned or dropped since start (each also recorded as a gap). */
+  lost = 0;
 
-  constructor(stateDir: string, private readonly limits: SpoolLimits = defaultSpoolLimits) {
+  constructor(
+    stateDir: string,
+    private readonly limits: SpoolLimits = defaultSpoolLimits,
+  ) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const file = join(stateDir, 'spool.db');
     try {
-      this.db = new Database(join(stateDir, 'spool.db'));
+      this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
+      // NORMAL survives a kill -9 of the agent (WAL); an OS crash may lose the last samples.
       this.db.pragma('synchronous = NORMAL');
-      this.db.exec('CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, data BLOB NOT NULL)');
-      this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY AUTOINCREMENT, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+          header BLOB NOT NULL, signature BLOB NOT NULL, hash BLOB NOT NULL UNIQUE);
+        CREATE TABLE IF NOT EXISTS gaps (id INTEGER PRIMARY KEY AUTOINCREMENT, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL,
+          from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, cause TEXT NOT NULL, samples INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+      `);
     } catch (err) {
-      throw new Error(`spool ${join(stateDir, 'spool.db')} cannot be opened: ${(err as Error).message}`);
+      throw new Error(`spool ${file} cannot be opened: ${(err as Error).message} (move it aside to start with an empty spool)`);
     }
+    const db = this.db;
     this.stmt = {
-      push: this.db.prepare<[number, Uint8Array]>('INSERT INTO spool (ts_ms, data) VALUES (?, ?)'),
-      after: this.db.prepare<[number, number], { seq: number; ts_ms: number; data: Buffer }>('SELECT seq, ts_ms, data FROM spool WHERE seq > ? ORDER BY seq LIMIT ?'),
-      ack: this.db.prepare<[number]>('DELETE FROM spool WHERE seq <= ?'),
-      count: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM spool'),
-      oldest: this.db.prepare<[], { seq: number | null }>('SELECT MIN(seq) AS seq FROM spool'),
-      trimBelow: this.db.prepare<[number]>('DELETE FROM spool WHERE seq < ?'),
-      setAcked: this.db.prepare<[number]>("INSERT INTO meta (key, value) VALUES ('acked', ?) ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)"),
-      getAcked: this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'acked'"),
+      push: db.prepare<[number, Uint8Array]>('INSERT INTO spool (ts_ms, data) VALUES (?, ?)'),
+      getMeta: db.prepare<[string], { value: Buffer | number }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare<[string, Buffer | number]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      unsealedCount: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM spool WHERE seq > ?'),
+      unsealed: db.prepare<[number, number], { seq: number; ts_ms: number; data: Buffer }>('SELECT seq, ts_ms, data FROM spool WHERE seq > ? ORDER BY seq LIMIT ?'),
+      unsealedMeta: db.prepare<[number, number], { seq: number; ts_ms: number }>('SELECT seq, ts_ms FROM spool WHERE seq > ? ORDER BY seq LIMIT ?'),
+      oldestUnsealed: db.prepare<[number], { seq: number; ts_ms: number }>('SELECT seq, ts_ms FROM spool WHERE seq > ? ORDER BY seq LIMIT 1'),
+      deleteSample: db.prepare<[number]>('DELETE FROM spool WHERE seq = ?'),
+      deleteUpTo: db.prepare<[number]>('DELETE FROM spool WHERE seq <= ?'),
+      range: db.prepare<[number, number], { data: Buffer }>('SELECT data FROM spool WHERE seq >= ? AND seq <= ? ORDER BY seq'),
+      firstBatch: db.prepare<[], BatchRow>('SELECT * FROM batches ORDER BY id LIMIT 1'),
+      batchByHash: db.prepare<[Buffer], BatchRow>('SELECT * FROM batches WHERE hash = ?'),
+      deleteBatchesUpTo: db.prepare<[number]>('DELETE FROM batches WHERE id <= ?'),
+      insertBatch: db.prepare<[number, number, Uint8Array, Uint8Array, Buffer]>('INSERT INTO batches (first_seq, last_seq, header, signature, hash) VALUES (?, ?, ?, ?, ?)'),
+      pendingGaps: db.prepare<[], { id: number; from_seq: number; to_seq: number; from_ms: number; to_ms: number; cause: string; samples: number }>('SELECT * FROM gaps ORDER BY id'),
+      deleteGaps: db.prepare<[number]>('DELETE FROM gaps WHERE id <= ?'),
+      insertGap: db.prepare<[number, number, number, number, string, number]>('INSERT INTO gaps (from_seq, to_seq, from_ms, to_ms, cause, samples) VALUES (?, ?, ?, ?, ?, ?)'),
     };
+    this.unsent = this.stmt.unsealedCount.get(this.sealedSeq)!.n;
   }
 
-  /** Appends one encoded sample; returns its sequence number. */
+  private metaNumber(key: string): number {
+    const v = this.stmt.getMeta.get(key)?.value;
+    return typeof v === 'number' ? v : 0;
+  }
+
+  /** Highest seq already inside a sealed batch. */
+  private get sealedSeq(): number {
+    return this.metaNumber('sealed_seq');
+  }
+
+  /** Hash of the last sealed batch: the next batch's prev_hash. */
+  get headHash(): Buffer {
+    const v = this.stmt.getMeta.get('head_hash')?.value;
+    return Buffer.isBuffer(v) ? v : Buffer.alloc(0);
+  }
+
+  /** Highest seq the collector acknowledged. */
+  get ackedSeq(): number {
+    return this.metaNumber('acked_seq');
+  }
+
+  /** Samples not yet in a sealed batch. */
+  get unsentCount(): number {
+    return this.unsent;
+  }
+
+  /** Whether a sealed batch waits for its ack (it is resent first). */
+  get hasSealed(): boolean {
+    return this.stmt.firstBatch.get() !== undefined;
+  }
+
+  /** Samples not yet acknowledged (sealed or not). */
+  get size(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM spool').get() as { n: number }).n;
+  }
+
+  /** Appends one encoded sample and enforces the limits; returns its sequence number. */
   push(tsMs: number, bytes: Uint8Array): number {
     const seq = Number(this.stmt.push.run(tsMs, bytes).lastInsertRowid);
-    // Rows only ever leave from the oldest end, so the spool holds a contiguous seq range and
-    // its size is seq - oldest + 1 (an index lookup, unlike COUNT(*)).
-    const oldest = this.stmt.oldest.get()?.seq ?? seq;
-    const over = seq - oldest + 1 - this.limits.maxSamples;
-    if (over > 0) {
-      this.stmt.trimBelow.run(oldest + over);
-      this.dropped += over;
-    }
+    this.unsent++;
+    this.enforceLimits(tsMs);
     return seq;
   }
 
-  /** Up to `limit` samples with seq > `afterSeq`, oldest first. */
-  after(afterSeq: number, limit: number): SpooledSample[] {
-    return this.stmt.after.all(afterSeq, limit).map((r) => ({ seq: r.seq, tsMs: r.ts_ms, bytes: r.data }));
+  private enforceLimits(nowMs: number): void {
+    for (let guard = 0; guard < 64; guard++) {
+      const oldest = this.stmt.oldestUnsealed.get(this.sealedSeq);
+      const tooMany = this.unsent > this.limits.maxSamples;
+      const tooOld = oldest !== undefined && nowMs - oldest.ts_ms > this.limits.maxAgeMs;
+      if (!tooMany && !tooOld) return;
+      if (tooMany && this.thinOldest()) continue;
+      this.dropOldest(tooOld ? Math.max(1, this.countOlderThan(nowMs - this.limits.maxAgeMs)) : this.unsent - this.limits.maxSamples);
+    }
   }
 
-  /** Forgets everything up to and including `lastSeq` (the collector has committed it). */
-  ack(lastSeq: number): void {
+  private countOlderThan(tsMs: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM spool WHERE seq > ? AND ts_ms < ?').get(this.sealedSeq, tsMs) as { n: number }).n;
+  }
+
+  /** Drops every other sample in the oldest half of the unsent ones, where they are still dense. */
+  private thinOldest(): boolean {
+    const rows = this.stmt.unsealedMeta.all(this.sealedSeq, Math.max(2, Math.floor(this.unsent / 2)));
+    const victims: Array<{ seq: number; ts_ms: number }> = [];
+    for (let i = 1; i + 1 < rows.length; i += 2) {
+      // Keep rows[i-1] and rows[i+1]; drop rows[i] only if they stay within the spacing bound.
+      if (rows[i + 1]!.ts_ms - rows[i - 1]!.ts_ms <= this.limits.maxThinnedSpacingMs) victims.push(rows[i]!);
+    }
+    if (victims.length === 0) return false;
     this.db.transaction(() => {
-      this.stmt.ack.run(lastSeq);
-      this.stmt.setAcked.run(lastSeq);
+      for (const v of victims) this.stmt.deleteSample.run(v.seq);
+      const first = victims[0]!;
+      const last = victims.at(-1)!;
+      this.stmt.insertGap.run(first.seq, last.seq, first.ts_ms, last.ts_ms, 'spool_thinned', victims.length);
     })();
+    this.unsent -= victims.length;
+    this.lost += victims.length;
+    return true;
   }
 
-  get ackedSeq(): number {
-    return this.stmt.getAcked.get()?.value ?? 0;
+  private dropOldest(n: number): void {
+    const rows = this.stmt.unsealedMeta.all(this.sealedSeq, n);
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) this.stmt.deleteSample.run(r.seq);
+      this.stmt.insertGap.run(rows[0]!.seq, rows.at(-1)!.seq, rows[0]!.ts_ms, rows.at(-1)!.ts_ms, 'spool_full', rows.length);
+    })();
+    this.unsent -= rows.length;
+    this.lost += rows.length;
   }
 
-  get size(): number {
-    return this.stmt.count.get()!.n;
+  private toSealed(row: BatchRow): SealedBatch {
+    const header = assay.v1.BatchHeader.decode(row.header);
+    const seqs = new Set(header.seqs ?? []);
+    const samples = seqs.size ? this.stmt.range.all(row.first_seq, row.last_seq).map((r) => r.data) : [];
+    if (samples.length !== seqs.size) throw new Error(`spool is missing samples of sealed batch ${row.id} (${samples.length} of ${seqs.size})`);
+    return { id: row.id, header: row.header, signature: row.signature, hash: row.hash, samples, lastSeq: row.last_seq };
+  }
+
+  /**
+   * The next batch to send: the oldest sealed but unacked one (a resend is byte-identical), or a
+   * newly sealed one of up to `maxSamples` samples plus any pending gaps. Null when idle.
+   */
+  nextBatch(agentId: string, maxSamples: number, sign: (header: Uint8Array) => Uint8Array, nowMs: number): SealedBatch | null {
+    const sealed = this.stmt.firstBatch.get();
+    if (sealed) return this.toSealed(sealed);
+    const rows = this.stmt.unsealed.all(this.sealedSeq, maxSamples);
+    const gaps = this.stmt.pendingGaps.all();
+    if (rows.length === 0 && gaps.length === 0) return null;
+    const samples = rows.map((r) => r.data);
+    const { header, signature, hash } = sealBatch(
+      {
+        agentId,
+        seqs: rows.map((r) => r.seq),
+        samples,
+        prevHash: this.headHash,
+        gaps: gaps.map((g) => ({ fromSeq: g.from_seq, toSeq: g.to_seq, fromMs: g.from_ms, toMs: g.to_ms, cause: g.cause, samples: g.samples })),
+        sealedMs: nowMs,
+      },
+      sign,
+    );
+    // Gaps may name seqs beyond this batch's samples (thinning spans many); they only inform.
+    const lastSeq = rows.at(-1)?.seq ?? this.sealedSeq;
+    const firstSeq = rows[0]?.seq ?? lastSeq;
+    const id = this.db.transaction(() => {
+      const info = this.stmt.insertBatch.run(firstSeq, lastSeq, header, signature, hash);
+      this.stmt.setMeta.run('sealed_seq', lastSeq);
+      this.stmt.setMeta.run('head_hash', hash);
+      if (gaps.length) this.stmt.deleteGaps.run(gaps.at(-1)!.id);
+      return Number(info.lastInsertRowid);
+    })();
+    this.unsent -= rows.length;
+    return { id, header, signature, hash, samples, lastSeq };
+  }
+
+  /**
+   * The collector committed the batch with this hash: it and every earlier batch, with their
+   * samples, can go. Returns false when no sealed batch has this hash.
+   */
+  ackBatch(hash: Uint8Array): boolean {
+    const row = this.stmt.batchByHash.get(Buffer.from(hash));
+    if (!row) return false;
+    this.db.transaction(() => {
+      this.stmt.deleteBatchesUpTo.run(row.id);
+      this.stmt.deleteUpTo.run(row.last_seq);
+      this.stmt.setMeta.run('acked_seq', Math.max(this.ackedSeq, row.last_seq));
+    })();
+    return true;
   }
 
   close(): void {

@@ -2,34 +2,16 @@
 // samples at 1 Hz and streams to a local collector. Not a test: prints figures.
 //   npm run build && node dist/bench/agent-cost.js [seconds=60]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/env.js';
+import { CLK_TCK, cpuTicks, rssMb } from './proc-stats.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const seconds = Math.min(Math.max(Number(process.argv[2] ?? 60), 5), 600);
 const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
-const CLK_TCK = 100;
 
-function cpuTicks(pid: number): number {
-  // Fields after the parenthesised comm: utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
@@ -49,7 +31,7 @@ try {
   const rss: number[] = [];
   for (let i = 0; i < seconds; i++) {
     await sleep(1000);
-    const r = rssBytes(pid);
+    const r = rssMb(pid) * 1024 * 1024;
     rss.push(r);
     rssMax = Math.max(rssMax, r);
   }

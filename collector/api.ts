@@ -2,7 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import { assay } from '../proto/codec.js';
 import type { Logger } from '../proto/log.js';
+import type { AgentKeys } from '../proto/chain.js';
 import type { Classifier } from './classifier.js';
+import { buildReport } from './report/build.js';
+import { reportPeriod } from './report/period.js';
+import { renderHtml } from './report/render-html.js';
 import type { HostRecord, SampleSummary, Store } from './store/store.js';
 
 export interface ApiDeps {
@@ -12,6 +16,8 @@ export interface ApiDeps {
   /** A host counts as online when it sent data within this long. */
   onlineWithinMs: number;
   now?: () => number;
+  /** The collector's report-signing key (loaded or created on first use). */
+  reportKeys?: () => AgentKeys;
 }
 
 const DEFAULT_RANGE_MS = 15 * 60_000;
@@ -93,10 +99,36 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     };
   });
 
+  // Admin: refuse an agent from now on (the same as `assay agents revoke`).
+  app.post<{ Params: { id: string } }>('/api/agents/:id/revoke', async (req, reply) => {
+    if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown agent ${req.params.id}` });
+    const changed = await deps.store.revokeAgent(req.params.id, now());
+    return { id: req.params.id, revoked: true, changed };
+  });
+
   app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/samples', async (req, reply) => {
     const r = parseRange(req.query, now());
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
     return { hostId: req.params.id, fromMs: r.fromMs, toMs: r.toMs, samples: await deps.store.sampleSummaries(req.params.id, r.fromMs, r.toMs, r.limit) };
+  });
+
+  // A signed report (JSON, or the self-contained HTML page) for one host; default the last 24 h.
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; format?: string } }>('/api/hosts/:id/report', async (req, reply) => {
+    if (!deps.reportKeys) return reply.status(404).send({ error: 'reports are not enabled on this collector' });
+    let period: { fromMs: number; toMs: number };
+    try {
+      period = reportPeriod(req.query.from || undefined, req.query.to || undefined, now());
+    } catch (err) {
+      throw new BadRequest((err as Error).message);
+    }
+    const format = req.query.format ?? 'json';
+    if (format !== 'json' && format !== 'html') throw new BadRequest('format must be json or html');
+    if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
+    const report = await buildReport(deps.store, { hostIds: [req.params.id], ...period, keys: deps.reportKeys(), nowMs: now() });
+    const name = `assay-report-${req.params.id.replace(/[^A-Za-z0-9._-]/g, '_')}-${new Date(period.toMs).toISOString().slice(0, 10)}.${format}`;
+    void reply.header('content-disposition', `inline; filename="${name}"`);
+    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderHtml(report));
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(report));
   });
 
   app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/verdicts', async (req, reply) => {

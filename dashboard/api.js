@@ -1,7 +1,8 @@
 // JSON API client. All times are Unix milliseconds.
+import { authHeaders } from './token.js';
 
 async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
+  const res = await fetch(path, { headers: { accept: 'application/json', ...authHeaders() }, cache: 'no-store' });
   if (!res.ok) {
     const err = new Error(`${path}: HTTP ${res.status}`);
     err.status = res.status;

@@ -30,19 +30,31 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   tooBig: 1009,
+  /** Not a decodable message (garbage, truncated). */
   malformed: 4400,
+  /** A message not valid at this point of the protocol. */
   unexpectedMessage: 4401,
   schemaVersion: 4402,
-  badBatch: 4403,
+  /** Authentication refused: unknown or revoked agent, bad signature, key mismatch. */
+  forbidden: 4403,
   helloTimeout: 4408,
+  /** The hash chain does not hold: replayed, spliced, reordered or tampered batches. */
+  integrity: 4409,
+  /** Field values out of bounds: oversized, non-UTF-8, clock skew, too many samples. */
+  invalid: 4422,
+  rateLimited: 4429,
   storeFailure: 4500,
+  tryAgainLater: 4503,
 } as const;
 
 function decodeWith<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array, what: string): T {
   try {
     return decode(bytes);
   } catch (err) {
-    throw new WireError(CloseCode.malformed, 'malformed', `malformed ${what} frame (${bytes.length} bytes): ${(err as Error).message}`);
+    const message = (err as Error).message;
+    // protobufjs refuses string fields that are not valid UTF-8: a field error, not a framing one.
+    if (/utf-8/i.test(message)) throw new WireError(CloseCode.invalid, 'bad_utf8', `${what}: a text field is not valid UTF-8`);
+    throw new WireError(CloseCode.malformed, 'malformed', `malformed ${what} frame (${bytes.length} bytes): ${message}`);
   }
 }
 

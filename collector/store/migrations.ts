@@ -60,4 +60,48 @@ export const sqliteMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  // v2 protocol: agent keys and revocation, the per-agent hash chain of signed batches, gaps the
+  // agents declared, and a log of refused attempts (forgery, replay, splice, unknown agents).
+  {
+    version: 2,
+    name: 'agent identity, batch chain, gaps, security events',
+    sql: `
+      ALTER TABLE hosts ADD COLUMN public_key BLOB;
+      ALTER TABLE hosts ADD COLUMN enrolled_ms INTEGER;
+      ALTER TABLE hosts ADD COLUMN revoked_ms INTEGER;
+      ALTER TABLE hosts ADD COLUMN chain_head BLOB;
+      CREATE TABLE batches (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        hash BLOB NOT NULL,
+        prev_hash BLOB NOT NULL,
+        header BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        PRIMARY KEY (host_id, hash)
+      ) WITHOUT ROWID;
+      CREATE INDEX batches_by_seq ON batches(host_id, last_seq);
+      CREATE TABLE gaps (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        from_seq INTEGER NOT NULL,
+        to_seq INTEGER NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        cause TEXT NOT NULL,
+        samples INTEGER NOT NULL,
+        batch_hash BLOB NOT NULL
+      );
+      CREATE INDEX gaps_by_time ON gaps(host_id, from_ms);
+      CREATE TABLE security_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ms INTEGER NOT NULL,
+        host_id TEXT,
+        peer TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL
+      );
+    `,
+  },
 ];

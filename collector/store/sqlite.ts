@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { sqliteMigrations } from './migrations.js';
-import { summarize, type AppendResult, type HostRecord, type IncomingSample, type SampleSummary, type Store, type StoredVerdict } from './store.js';
+import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type Store, type StoredBatch, type StoredVerdict } from './store.js';
 
 interface HostRow {
   id: string;
@@ -17,7 +17,33 @@ interface HostRow {
   last_seq: number;
   verdict_class: string | null;
   verdict_confidence: number | null;
+  public_key: Buffer | null;
+  enrolled_ms: number | null;
+  revoked_ms: number | null;
+  chain_head: Buffer | null;
 }
+
+interface BatchRow {
+  hash: Buffer;
+  prev_hash: Buffer;
+  header: Buffer;
+  signature: Buffer;
+  first_seq: number;
+  last_seq: number;
+  samples: number;
+  received_ms: number;
+}
+
+const batchFromRow = (r: BatchRow): StoredBatch => ({
+  hash: r.hash,
+  prevHash: r.prev_hash,
+  header: r.header,
+  signature: r.signature,
+  firstSeq: r.first_seq,
+  lastSeq: r.last_seq,
+  samples: r.samples,
+  receivedMs: r.received_ms,
+});
 
 interface SummaryRow {
   seq: number;
@@ -46,6 +72,10 @@ function hostFromRow(r: HostRow): HostRecord {
     lastSeq: r.last_seq,
     verdictClass: r.verdict_class,
     verdictConfidence: r.verdict_confidence,
+    publicKey: r.public_key,
+    enrolledMs: r.enrolled_ms,
+    revokedMs: r.revoked_ms,
+    chainHead: r.chain_head,
   };
 }
 
@@ -65,7 +95,7 @@ function migrate(db: Database.Database): void {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmt;
-  private readonly appendTx: (hostId: string, samples: IncomingSample[], nowMs: number) => AppendResult;
+  private readonly appendTx: (hostId: string, batch: IncomingBatch, nowMs: number) => AppendResult;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -81,10 +111,25 @@ export class SqliteStore implements Store {
       getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
       insertHost: db.prepare(
-        `INSERT INTO hosts (id, hostname, agent_version, inventory, first_seen_ms, last_seen_ms)
-         VALUES (@id, @hostname, @agentVersion, @inventory, @now, @now)
+        `INSERT INTO hosts (id, hostname, agent_version, inventory, first_seen_ms, last_seen_ms, public_key, enrolled_ms)
+         VALUES (@id, @hostname, @agentVersion, @inventory, @now, @now, @publicKey, @now)
          ON CONFLICT(id) DO UPDATE SET hostname = excluded.hostname, agent_version = excluded.agent_version,
            inventory = excluded.inventory, last_seen_ms = excluded.last_seen_ms`,
+      ),
+      insertBatch: db.prepare(
+        `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      batchExists: db.prepare<[string, Uint8Array], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND hash = ?'),
+      setHead: db.prepare('UPDATE hosts SET chain_head = ? WHERE id = ?'),
+      insertGap: db.prepare('INSERT INTO gaps (host_id, from_seq, to_seq, from_ms, to_ms, cause, samples, batch_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      gaps: db.prepare<[string, number, number], { from_seq: number; to_seq: number; from_ms: number; to_ms: number; cause: string; samples: number }>(
+        'SELECT from_seq, to_seq, from_ms, to_ms, cause, samples FROM gaps WHERE host_id = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms',
+      ),
+      revoke: db.prepare('UPDATE hosts SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
+      insertEvent: db.prepare('INSERT INTO security_events (ts_ms, host_id, peer, reason, detail) VALUES (?, ?, ?, ?, ?)'),
+      events: db.prepare<[number], { ts_ms: number; host_id: string | null; peer: string; reason: string; detail: string }>(
+        'SELECT ts_ms, host_id, peer, reason, detail FROM security_events ORDER BY id DESC LIMIT ?',
       ),
       insertSample: db.prepare(
         `INSERT OR IGNORE INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
@@ -119,11 +164,33 @@ export class SqliteStore implements Store {
       verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
       ),
+      verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: string }>(
+        'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1',
+      ),
+      seqRange: db.prepare<[string, number, number], { min_seq: number | null; max_seq: number | null }>(
+        'SELECT MIN(seq) AS min_seq, MAX(seq) AS max_seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?',
+      ),
+      batchContaining: db.prepare<[string, number, number], BatchRow>(
+        `SELECT hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms FROM batches
+         WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
+      ),
+      batchByHash: db.prepare<[string, Uint8Array], BatchRow>(
+        'SELECT hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms FROM batches WHERE host_id = ? AND hash = ?',
+      ),
+      sampleBytes: db.prepare<[string, number, number], { seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = ? AND seq >= ? AND seq <= ?'),
     };
-    this.appendTx = db.transaction((hostId: string, samples: IncomingSample[], nowMs: number): AppendResult => {
+    this.appendTx = db.transaction((hostId: string, batch: IncomingBatch, nowMs: number): AppendResult => {
+      const host = this.stmt.getHost.get(hostId);
+      if (!host) throw new Error(`unknown host ${hostId}`);
+      const head = host.chain_head ?? Buffer.alloc(0);
+      const none = { accepted: 0, duplicates: 0, lastSeq: host.last_seq, storedSeqs: [] as number[] };
+      if (head.length && Buffer.compare(head, batch.hash) === 0) return { ...none, status: 'duplicate', duplicates: batch.samples.length };
+      if (this.stmt.batchExists.get(hostId, batch.hash)) return { ...none, status: 'replayed' };
+      // The first batch a collector sees from an agent may continue a chain begun elsewhere.
+      if (head.length && Buffer.compare(head, Buffer.from(batch.prevHash)) !== 0) return { ...none, status: 'chain_break' };
       const storedSeqs: number[] = [];
       let maxSeq = 0;
-      for (const { seq, sample, bytes } of samples) {
+      for (const { seq, sample, bytes } of batch.samples) {
         const info = this.stmt.insertSample.run({ hostId, receivedMs: nowMs, ...summarize(seq, sample), data: bytes });
         if (info.changes > 0) storedSeqs.push(seq);
         maxSeq = Math.max(maxSeq, seq);
@@ -133,9 +200,13 @@ export class SqliteStore implements Store {
           this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sig, nowMs);
         }
       }
+      for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);
+      const seqs = batch.samples.map((x) => x.seq);
+      this.stmt.insertBatch.run(hostId, batch.hash, batch.prevHash, batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs);
+      this.stmt.setHead.run(batch.hash, hostId);
       this.stmt.touchHost.run(nowMs, maxSeq, hostId);
-      const host = this.stmt.getHost.get(hostId);
-      return { accepted: storedSeqs.length, duplicates: samples.length - storedSeqs.length, lastSeq: host?.last_seq ?? maxSeq, storedSeqs };
+      const lastSeq = Math.max(host.last_seq, maxSeq);
+      return { status: 'stored', accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs };
     });
   }
 
@@ -145,13 +216,30 @@ export class SqliteStore implements Store {
       hostname: hello.hostname ?? '',
       agentVersion: hello.agentVersion ?? '',
       inventory: hello.inventory ? Buffer.from(assay.v1.Inventory.encode(hello.inventory).finish()) : null,
+      publicKey: hello.publicKey?.length ? Buffer.from(hello.publicKey) : null,
       now: nowMs,
     });
     return hostFromRow(this.stmt.getHost.get(hello.agentId ?? '')!);
   }
 
-  async appendBatch(hostId: string, samples: IncomingSample[], nowMs: number): Promise<AppendResult> {
-    return this.appendTx(hostId, samples, nowMs);
+  async appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
+    return this.appendTx(hostId, batch, nowMs);
+  }
+
+  async revokeAgent(id: string, nowMs: number): Promise<boolean> {
+    return this.stmt.revoke.run(nowMs, id).changes > 0;
+  }
+
+  async recordSecurityEvent(e: SecurityEvent): Promise<void> {
+    this.stmt.insertEvent.run(e.tsMs, e.hostId, e.peer, e.reason, e.detail);
+  }
+
+  async securityEvents(limit: number): Promise<SecurityEvent[]> {
+    return this.stmt.events.all(limit).map((r) => ({ tsMs: r.ts_ms, hostId: r.host_id, peer: r.peer, reason: r.reason, detail: r.detail }));
+  }
+
+  async gaps(hostId: string, fromMs: number, toMs: number): Promise<GapRecord[]> {
+    return this.stmt.gaps.all(hostId, fromMs, toMs).map((g) => ({ fromSeq: g.from_seq, toSeq: g.to_seq, fromMs: g.from_ms, toMs: g.to_ms, cause: g.cause, samples: g.samples }));
   }
 
   async listHosts(): Promise<HostRecord[]> {
@@ -202,6 +290,30 @@ export class SqliteStore implements Store {
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
     return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict }));
+  }
+
+  async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {
+    const r = this.stmt.verdictBefore.get(hostId, tsMs);
+    return r ? { tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict } : null;
+  }
+
+  async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {
+    const r = this.stmt.seqRange.get(hostId, fromMs, toMs);
+    return r && r.min_seq !== null && r.max_seq !== null ? { minSeq: r.min_seq, maxSeq: r.max_seq } : null;
+  }
+
+  async batchContaining(hostId: string, seq: number): Promise<StoredBatch | null> {
+    const r = this.stmt.batchContaining.get(hostId, seq, seq);
+    return r ? batchFromRow(r) : null;
+  }
+
+  async batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null> {
+    const r = this.stmt.batchByHash.get(hostId, hash);
+    return r ? batchFromRow(r) : null;
+  }
+
+  async sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>> {
+    return new Map(this.stmt.sampleBytes.all(hostId, fromSeq, toSeq).map((r) => [r.seq, r.data]));
   }
 
   async close(): Promise<void> {

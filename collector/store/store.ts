@@ -15,9 +15,42 @@ export interface HostRecord {
   /** Current verdict, denormalised for the fleet list. */
   verdictClass: string | null;
   verdictConfidence: number | null;
+  /** Ed25519 public key recorded at enrollment (32 bytes). */
+  publicKey: Uint8Array | null;
+  enrolledMs: number | null;
+  revokedMs: number | null;
+  /** Hash of the last committed batch (the agent's chain head). */
+  chainHead: Uint8Array | null;
 }
 
-/** One sample to append: its sequence number, decoded form, and the exact bytes received. */
+/** A verified batch to commit: the signed header, its chain links, and its samples' exact bytes. */
+export interface IncomingBatch {
+  hash: Uint8Array;
+  prevHash: Uint8Array;
+  header: Uint8Array;
+  signature: Uint8Array;
+  samples: IncomingSample[];
+  gaps: GapRecord[];
+}
+
+export interface GapRecord {
+  fromSeq: number;
+  toSeq: number;
+  fromMs: number;
+  toMs: number;
+  cause: string;
+  samples: number;
+}
+
+export interface SecurityEvent {
+  tsMs: number;
+  hostId: string | null;
+  peer: string;
+  reason: string;
+  detail: string;
+}
+
+/** One sample to append: its sequence number, decoded form, and the exact bytes the agent signed. */
 export interface IncomingSample {
   seq: number;
   sample: ISample;
@@ -25,6 +58,12 @@ export interface IncomingSample {
 }
 
 export interface AppendResult {
+  /**
+   * stored: committed; duplicate: this batch is already the chain head (a resend after a lost
+   * ack); replayed: an older batch of the chain sent again; chain_break: prev_hash is not the
+   * chain head (a batch dropped, reordered or spliced in). Only `stored` changes anything.
+   */
+  status: 'stored' | 'duplicate' | 'replayed' | 'chain_break';
   accepted: number;
   duplicates: number;
   lastSeq: number;
@@ -54,11 +93,33 @@ export interface StoredVerdict {
   verdict: Verdict;
 }
 
+/** A stored batch exactly as signed, with when the collector committed it (for reports). */
+export interface StoredBatch {
+  hash: Uint8Array;
+  prevHash: Uint8Array;
+  header: Uint8Array;
+  signature: Uint8Array;
+  firstSeq: number;
+  lastSeq: number;
+  samples: number;
+  receivedMs: number;
+}
+
 export interface Store {
-  /** Registers or refreshes an agent from its Hello; returns the host as stored. */
+  /**
+   * Registers an agent from its Hello (recording its public key the first time) or refreshes a
+   * known one; returns the host as stored. Authentication is the caller's job.
+   */
   upsertHost(hello: IHello, nowMs: number): Promise<HostRecord>;
-  /** Appends samples atomically; idempotent by (host, seq): resends count as duplicates. */
-  appendBatch(hostId: string, samples: IncomingSample[], nowMs: number): Promise<AppendResult>;
+  /**
+   * Appends a batch atomically if it extends the agent's hash chain (checked inside the same
+   * transaction); samples are idempotent by (host, seq).
+   */
+  appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult>;
+  revokeAgent(id: string, nowMs: number): Promise<boolean>;
+  recordSecurityEvent(e: SecurityEvent): Promise<void>;
+  securityEvents(limit: number): Promise<SecurityEvent[]>;
+  gaps(hostId: string, fromMs: number, toMs: number): Promise<GapRecord[]>;
   listHosts(): Promise<HostRecord[]>;
   getHost(id: string): Promise<HostRecord | null>;
   /**
@@ -72,6 +133,15 @@ export interface Store {
   signatures(hostId: string): Promise<Map<string, IProcessSignature>>;
   putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void>;
   verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]>;
+  /** The newest verdict strictly before `tsMs` (the one in force when a report period begins). */
+  verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null>;
+  /** Lowest and highest sequence numbers of the samples timestamped in a range (null: none). */
+  seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null>;
+  /** The committed batch that holds sample `seq`, or null. */
+  batchContaining(hostId: string, seq: number): Promise<StoredBatch | null>;
+  batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null>;
+  /** The exact signed bytes of the samples with seq in [fromSeq, toSeq]. */
+  sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>>;
   close(): Promise<void>;
 }
 

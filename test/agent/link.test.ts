@@ -8,14 +8,16 @@ import { startAgent } from '../../agent/agent.js';
 import { startCollector } from '../../collector/server.js';
 import { freePort, tempDir, waitFor } from '../helpers/env.js';
 
+const SECRET = 'link-test-enroll-secret';
+
 test('collector outage: the agent spools, reconnects and resends; nothing lost, nothing doubled', async (t) => {
   const tmp = tempDir();
   t.after(tmp.cleanup);
   const port = await freePort();
   const dbPath = join(tmp.dir, 'assay.db');
   const url = `ws://127.0.0.1:${port}/ingest`;
-  let collector = await startCollector({ host: '127.0.0.1', port, dbPath });
-  const agent = await startAgent({ collectorUrl: url, intervalMs: 200, batchIntervalMs: 300, stateDir: join(tmp.dir, 'agent') });
+  let collector = await startCollector({ host: '127.0.0.1', port, dbPath, enrollSecret: SECRET });
+  const agent = await startAgent({ collectorUrl: url, intervalMs: 200, batchIntervalMs: 300, stateDir: join(tmp.dir, 'agent'), enrollSecret: SECRET });
   t.after(() => agent.stop());
   await waitFor(() => agent.link.ackedSeq >= 3, 15_000, 'first acks');
 
@@ -24,7 +26,7 @@ test('collector outage: the agent spools, reconnects and resends; nothing lost, 
   await waitFor(() => agent.sampled >= atOutage + 10, 15_000, 'sampling during the outage');
   assert.ok(agent.spool.size >= 10, `samples wait in the spool (${agent.spool.size})`);
 
-  collector = await startCollector({ host: '127.0.0.1', port, dbPath });
+  collector = await startCollector({ host: '127.0.0.1', port, dbPath, enrollSecret: SECRET });
   t.after(() => collector.close());
   await waitFor(() => agent.spool.size === 0 && agent.link.ackedSeq >= atOutage + 10, 20_000, 'spool drained after reconnect');
   await agent.stop();

@@ -2,43 +2,78 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { Spool } from '../../agent/spool.js';
+import { generateAgentKeys, signBytes, verifySignature } from '../../proto/chain.js';
+import { assay } from '../../proto/codec.js';
 import { tempDir } from '../helpers/env.js';
 
 const bytes = (n: number) => Uint8Array.from([n & 0xff, 1, 2, 3]);
+const keys = generateAgentKeys();
+const sign = (h: Uint8Array) => signBytes(keys, h);
+const header = (b: { header: Uint8Array }) => assay.v1.BatchHeader.decode(b.header);
 
-test('spool keeps samples across reopen until acked, and never reuses a sequence number', () => {
+test('samples wait in the spool across reopen; a sealed batch is resent byte-identical until its hash is acked', () => {
   const tmp = tempDir();
   try {
     const a = new Spool(tmp.dir);
     assert.deepEqual([a.push(1000, bytes(1)), a.push(2000, bytes(2)), a.push(3000, bytes(3))], [1, 2, 3]);
+    const b1 = a.nextBatch('agent-1', 2, sign, 5000)!;
+    assert.deepEqual(header(b1).seqs, [1, 2]);
+    assert.ok(verifySignature(keys.publicKey, b1.header, b1.signature), 'header is signed with the agent key');
+    assert.equal(header(b1).prevHash!.length, 0, 'first batch starts the chain');
     a.close();
+    // After a crash the same batch comes back, same bytes, same signature.
     const b = new Spool(tmp.dir);
-    assert.deepEqual(b.after(0, 10).map((r) => [r.seq, r.tsMs, r.bytes[0]]), [[1, 1000, 1], [2, 2000, 2], [3, 3000, 3]]);
-    b.ack(2);
-    assert.equal(b.ackedSeq, 2);
-    assert.deepEqual(b.after(0, 10).map((r) => r.seq), [3]);
-    b.ack(3);
+    const again = b.nextBatch('agent-1', 2, sign, 9000)!;
+    assert.deepEqual(Buffer.from(again.header), Buffer.from(b1.header));
+    assert.deepEqual(again.samples.map((s) => s[0]), [1, 2]);
+    assert.equal(b.ackBatch(b1.hash), true);
+    const b2 = b.nextBatch('agent-1', 10, sign, 9000)!;
+    assert.deepEqual(header(b2).seqs, [3]);
+    assert.deepEqual(Buffer.from(header(b2).prevHash!), b1.hash, 'the next batch links to the previous one');
+    assert.equal(b.ackBatch(Buffer.alloc(32)), false, 'an unknown hash acks nothing');
+    b.ackBatch(b2.hash);
     assert.equal(b.size, 0);
-    // Even with the spool empty, numbering continues: the collector has 1..3 already.
+    assert.equal(b.nextBatch('agent-1', 10, sign, 9000), null);
+    // Numbering continues after everything was acked: the collector has 1..3 already.
     assert.equal(b.push(4000, bytes(4)), 4);
     b.close();
-    const c = new Spool(tmp.dir);
-    assert.equal(c.ackedSeq, 3);
-    assert.equal(c.push(5000, bytes(5)), 5);
-    c.close();
   } finally {
     tmp.cleanup();
   }
 });
 
-test('a full spool drops its oldest samples and counts them', () => {
+test('a full spool thins its oldest samples first, then drops, and says so in gaps', () => {
   const tmp = tempDir();
   try {
-    const s = new Spool(tmp.dir, { maxSamples: 10 });
-    for (let i = 1; i <= 25; i++) s.push(i * 1000, bytes(i));
-    assert.equal(s.size, 10);
-    assert.equal(s.dropped, 15);
-    assert.deepEqual(s.after(0, 100).map((r) => r.seq), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    const s = new Spool(tmp.dir, { maxSamples: 10, maxAgeMs: 1e12, maxThinnedSpacingMs: 4000 });
+    for (let i = 1; i <= 30; i++) s.push(i * 1000, bytes(i));
+    assert.ok(s.lost >= 20, `lost ${s.lost}`);
+    const batch = s.nextBatch('agent-1', 100, sign, 40_000)!;
+    const h = header(batch);
+    assert.ok(h.seqs!.length <= 10, `at most 10 samples kept (${h.seqs!.length})`);
+    assert.equal(h.seqs!.at(-1), 30, 'the newest sample is kept');
+    const causes = new Set(h.gaps!.map((g) => g.cause));
+    assert.ok(causes.has('spool_thinned'), 'thinning recorded');
+    assert.ok(causes.has('spool_full'), 'dropping recorded once thinning could go no further');
+    const lostInGaps = h.gaps!.reduce((n, g) => n + (g.samples ?? 0), 0);
+    assert.equal(lostInGaps, s.lost, 'every lost sample is accounted for in a gap');
+    assert.equal(lostInGaps + h.seqs!.length, 30, 'kept + lost = sampled');
+    // Kept samples are at most 4 s apart where thinned.
+    s.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('samples older than the age limit are dropped as a gap', () => {
+  const tmp = tempDir();
+  try {
+    const s = new Spool(tmp.dir, { maxSamples: 1000, maxAgeMs: 10_000, maxThinnedSpacingMs: 60_000 });
+    for (let i = 1; i <= 5; i++) s.push(i * 1000, bytes(i));
+    s.push(100_000, bytes(6));
+    const h = header(s.nextBatch('agent-1', 100, sign, 100_000)!);
+    assert.deepEqual(h.seqs, [6]);
+    assert.deepEqual(h.gaps!.map((g) => [g.fromSeq, g.toSeq, g.cause, g.samples]), [[1, 5, 'spool_full', 5]]);
     s.close();
   } finally {
     tmp.cleanup();

@@ -23,6 +23,7 @@ if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must r
 const skip = missing ?? false;
 
 type Collector = Awaited<ReturnType<typeof startCollector>>;
+const ENROLL_SECRET = 'browser-test-enroll-secret';
 type Agent = Awaited<ReturnType<typeof startAgent>>;
 
 /** True when the canvas has pixels of more than one colour (uPlot drew axes, grid and lines). */
@@ -48,7 +49,7 @@ describe('dashboard in a browser', { skip }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db') });
+    collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: ENROLL_SECRET });
     browser = await chromium.launch({
       executablePath: chromiumPath,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -85,6 +86,7 @@ describe('dashboard in a browser', { skip }, () => {
       intervalMs: 500,
       batchIntervalMs: 1000,
       stateDir: join(tmp.dir, 'agent'),
+      enrollSecret: ENROLL_SECRET,
     });
     const row = page.locator(`[data-testid="host-row"][data-host-id="${agent.agentId}"]`);
     await row.waitFor({ timeout: 20_000 });

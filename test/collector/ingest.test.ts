@@ -2,31 +2,44 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CloseCode, assay, encodeAgentMessage } from '../../proto/codec.js';
+import { randomBytes } from 'node:crypto';
+import { generateAgentKeys, helloSigningBytes, signBytes } from '../../proto/chain.js';
+import { CloseCode, assay, encodeAgentMessage, encodeSample } from '../../proto/codec.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
-import { RawAgent } from '../helpers/rawagent.js';
+import { RawAgent, type Closed } from '../helpers/rawagent.js';
 
+const SECRET = 'test-enroll-secret-0123456789';
 let collector: RunningCollector;
 let tmp: ReturnType<typeof tempDir>;
 let ingestUrl: string;
 let dbPath: string;
 
 const samplesAt = (startMs: number, n: number) => Array.from({ length: n }, (_, i) => fullSample(startMs + i * 1000, 100 + i));
-const countRows = (agentId: string): number => {
+const query = <T>(sql: string, ...args: unknown[]): T[] => {
   const db = new Database(dbPath, { readonly: true });
   try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM samples WHERE host_id = ?').get(agentId) as { n: number }).n;
+    return db.prepare(sql).all(...args) as T[];
   } finally {
     db.close();
   }
 };
+const countRows = (agentId: string): number => query<{ n: number }>('SELECT COUNT(*) AS n FROM samples WHERE host_id = ?', agentId)[0]!.n;
+const closedWithin = (a: RawAgent, ms = 5000): Promise<Closed | null> => Promise.race([a.closed, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
+
+/** An enrolled agent with `n` batches of 2 samples committed. */
+async function enrolled(id: string, n = 0): Promise<RawAgent> {
+  const a = await RawAgent.connect(ingestUrl);
+  await a.hello(fullHello(id), SECRET);
+  for (let i = 0; i < n; i++) await a.batch(1 + i * 2, samplesAt(Date.now() - 60_000 + i * 2000, 2));
+  return a;
+}
 
 before(async () => {
   tmp = tempDir();
   dbPath = join(tmp.dir, 'assay.db');
-  collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath, limits: { maxFrameBytes: 256 * 1024, maxBatchSamples: 50, helloTimeoutMs: 1500 } });
+  collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath, enrollSecret: SECRET, limits: { maxFrameBytes: 256 * 1024, maxBatchSamples: 50, helloTimeoutMs: 1500 } });
   ingestUrl = collector.url.replace('http', 'ws') + '/ingest';
 });
 
@@ -35,108 +48,207 @@ after(async () => {
   tmp.cleanup();
 });
 
-test('a batch is stored, then acked; a resend is acked as duplicates and stored once', async () => {
+test('a batch is stored, then acked; a resend of the chain head is acked as duplicates and stored once', async () => {
   const a = await RawAgent.connect(ingestUrl);
-  const welcome = await a.hello(fullHello('good-1'));
+  const welcome = await a.hello(fullHello('good-1'), SECRET);
   assert.equal(welcome.lastSeq, 0);
-  const ack = await a.batch(1, samplesAt(Date.now() - 10_000, 5));
+  assert.equal(welcome.chainHead!.length, 0);
+  const b1 = a.build(1, samplesAt(Date.now() - 10_000, 5));
+  a.sendBatch(b1);
+  const ack = await a.ack();
   assert.deepEqual({ lastSeq: ack.lastSeq, accepted: ack.accepted, duplicates: ack.duplicates }, { lastSeq: 5, accepted: 5, duplicates: 0 });
+  assert.deepEqual(Buffer.from(ack.chainHead!), b1.hash, 'ack names the committed batch');
   assert.equal(countRows('good-1'), 5, 'acked samples are in the database file');
-  const again = await a.batch(3, samplesAt(Date.now() - 8_000, 5));
-  assert.deepEqual({ lastSeq: again.lastSeq, accepted: again.accepted, duplicates: again.duplicates }, { lastSeq: 7, accepted: 2, duplicates: 3 });
+  // Exact bytes the agent signed are what is stored.
+  const stored = query<{ data: Buffer }>('SELECT data FROM samples WHERE host_id = ? AND seq = 3', 'good-1')[0]!.data;
+  assert.deepEqual(Buffer.from(stored), Buffer.from(b1.samples[2]!));
+  a.sendBatch(b1); // the ack was "lost": the agent resends the same bytes
+  const again = await a.ack();
+  assert.deepEqual({ accepted: again.accepted, duplicates: again.duplicates }, { accepted: 0, duplicates: 5 });
+  assert.equal((await a.batch(6, samplesAt(Date.now() - 5_000, 2))).lastSeq, 7);
   assert.equal(countRows('good-1'), 7);
   a.close();
-  // A reconnecting agent learns where to resume.
+  // A reconnecting agent learns where to resume; it needs no enrollment proof any more.
   const b = await RawAgent.connect(ingestUrl);
-  assert.equal((await b.hello(fullHello('good-1'))).lastSeq, 7);
+  b.keys = a.keys;
+  const w = await b.hello(fullHello('good-1'));
+  assert.equal(w.lastSeq, 7);
+  assert.deepEqual(Buffer.from(w.chainHead!), Buffer.from(a.head));
   b.close();
 });
 
 test('bad frames close only their connection with a clear reason; stored data and other agents are unaffected', async () => {
-  const good = await RawAgent.connect(ingestUrl);
-  await good.hello(fullHello('good-2'));
-  await good.batch(1, samplesAt(Date.now() - 5_000, 3));
-
+  const good = await enrolled('good-2', 1);
+  const withBadName = (): Uint8Array => {
+    const bytes = Buffer.from(encodeSample({ tsMs: Date.now(), processes: [{ pid: 1, name: 'AA' }] }));
+    const at = bytes.indexOf(Buffer.from([0x02, 0x41, 0x41]));
+    bytes[at + 1] = 0xff;
+    bytes[at + 2] = 0xfe;
+    return bytes;
+  };
   const cases: Array<{ name: string; act: (a: RawAgent) => Promise<void> | void; code: number; reason: RegExp }> = [
     { name: 'garbage bytes', act: (a) => a.send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f])), code: CloseCode.malformed, reason: /malformed/ },
-    {
-      name: 'truncated frame',
-      act: (a) => a.send(encodeAgentMessage({ hello: fullHello('x') }).subarray(0, 20)),
-      code: CloseCode.malformed,
-      reason: /malformed/,
-    },
+    { name: 'truncated frame', act: (a) => a.send(encodeAgentMessage({ hello: a.signedHello(fullHello('x'), SECRET) }).subarray(0, 20)), code: CloseCode.malformed, reason: /malformed/ },
     { name: 'text frame', act: (a) => a.send('hello'), code: CloseCode.unexpectedMessage, reason: /text frames/ },
-    { name: 'batch before hello', act: (a) => a.send(encodeAgentMessage({ batch: { firstSeq: 1, samples: [fullSample()] } })), code: CloseCode.unexpectedMessage, reason: /before hello/ },
+    { name: 'batch before hello', act: (a) => a.sendBatch(a.build(1, samplesAt(Date.now(), 1))), code: CloseCode.unexpectedMessage, reason: /before hello/ },
+    { name: 'unknown message', act: (a) => a.send(assay.v1.AgentMessage.encode({ schemaVersion: 2 }).finish()), code: CloseCode.unexpectedMessage, reason: /no known message/ },
+    { name: 'wrong schema version', act: (a) => a.send(assay.v1.AgentMessage.encode({ schemaVersion: 1, hello: fullHello('x') }).finish()), code: CloseCode.schemaVersion, reason: /schema_version 1/ },
+    { name: 'bad agent id', act: (a) => a.send(encodeAgentMessage({ hello: a.signedHello(fullHello('bad id with spaces'), SECRET) })), code: CloseCode.invalid, reason: /agent_id/ },
+    { name: 'agent clock an hour off', act: (a) => a.send(encodeAgentMessage({ hello: { ...a.signedHello(fullHello('skew-1'), SECRET), timeMs: Date.now() + 3_600_000 } })), code: CloseCode.invalid, reason: /off the collector's clock/ },
     {
-      name: 'unknown message',
-      act: (a) => a.send(assay.v1.AgentMessage.encode({ schemaVersion: 1 }).finish()),
-      code: CloseCode.unexpectedMessage,
-      reason: /no known message/,
-    },
-    {
-      name: 'wrong schema version',
-      act: (a) => a.send(assay.v1.AgentMessage.encode({ schemaVersion: 9, hello: fullHello('x') }).finish()),
-      code: CloseCode.schemaVersion,
-      reason: /schema_version 9/,
-    },
-    { name: 'bad agent id', act: (a) => a.send(encodeAgentMessage({ hello: fullHello('bad id with spaces') })), code: CloseCode.badBatch, reason: /agent_id/ },
-    {
-      name: 'oversized frame',
+      name: 'oversized frame (a 10 MB cmdline)',
       act: async (a) => {
-        await a.hello(fullHello('big-1'));
+        await a.hello(fullHello('big-1'), SECRET);
         const s = fullSample();
-        s.processes![0]!.signature!.cmdline = 'x'.repeat(400 * 1024);
-        a.send(encodeAgentMessage({ batch: { firstSeq: 1, samples: [s] } }));
+        s.processes![0]!.signature!.cmdline = 'x'.repeat(10 * 1024 * 1024);
+        a.sendBatch(a.build(1, [s]));
       },
       code: CloseCode.tooBig,
       reason: /.*/,
     },
     {
-      name: 'batch over the sample limit',
+      name: 'oversized field within the frame limit',
       act: async (a) => {
-        await a.hello(fullHello('many-1'));
-        a.send(encodeAgentMessage({ batch: { firstSeq: 1, samples: samplesAt(Date.now(), 51).map((s) => ({ tsMs: s.tsMs, cpu: s.cpu })) } }));
+        await a.hello(fullHello('field-1'), SECRET);
+        const s = fullSample();
+        s.processes![0]!.signature!.cmdline = 'y'.repeat(100 * 1024);
+        a.sendBatch(a.build(1, [s]));
       },
-      code: CloseCode.badBatch,
-      reason: /exceeds the limit of 50/,
+      code: CloseCode.invalid,
+      reason: /cmdline is 102400 characters/,
     },
     {
-      name: 'sequence zero',
+      name: 'batch over the sample limit',
       act: async (a) => {
-        await a.hello(fullHello('seq-0'));
-        a.send(encodeAgentMessage({ batch: { firstSeq: 0, samples: [fullSample()] } }));
+        await a.hello(fullHello('many-1'), SECRET);
+        a.sendBatch(a.build(1, samplesAt(Date.now(), 51).map((s) => ({ tsMs: s.tsMs, cpu: s.cpu }))));
       },
-      code: CloseCode.badBatch,
-      reason: /first_seq/,
+      code: CloseCode.invalid,
+      reason: /exceeds the limit of 50/,
     },
     { name: 'no hello in time', act: () => undefined, code: CloseCode.helloTimeout, reason: /no hello/ },
   ];
   for (const c of cases) {
     const bad = await RawAgent.connect(ingestUrl);
     await c.act(bad);
-    const closed = await Promise.race([bad.closed, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+    const closed = await closedWithin(bad);
     assert.ok(closed, `${c.name}: connection was not closed`);
-    assert.equal(closed.code, c.code, `${c.name}: close code`);
+    assert.equal(closed.code, c.code, `${c.name}: close code (${closed.reason})`);
     assert.match(closed.reason, c.reason, `${c.name}: close reason`);
   }
+  // Non-UTF-8 text inside a correctly signed sample.
+  const u = await RawAgent.connect(ingestUrl);
+  await u.hello(fullHello('utf8-1'), SECRET);
+  const { sealBatch } = await import('../../agent/batch.js');
+  const raw = withBadName();
+  const sealed = sealBatch({ agentId: 'utf8-1', seqs: [1], samples: [raw], prevHash: new Uint8Array(), sealedMs: Date.now() }, (h) => signBytes(u.keys, h));
+  u.sendBatch({ ...sealed, samples: [raw] });
+  const uc = await closedWithin(u);
+  assert.equal(uc?.code, CloseCode.invalid);
+  assert.match(uc!.reason, /not valid UTF-8/);
+
   // Nothing from the bad frames was stored.
-  assert.equal(countRows('big-1') + countRows('many-1') + countRows('seq-0'), 0);
+  for (const id of ['big-1', 'field-1', 'utf8-1', 'many-1']) assert.equal(countRows(id), 0, `${id} stored nothing`);
   // The good agent kept its data and keeps streaming on its still-open connection.
-  assert.equal(countRows('good-2'), 3);
-  const ack = await good.batch(4, samplesAt(Date.now() - 1_000, 2));
-  assert.equal(ack.lastSeq, 5);
-  assert.equal(countRows('good-2'), 5);
+  assert.equal(countRows('good-2'), 2);
+  assert.equal((await good.batch(3, samplesAt(Date.now() - 1_000, 2))).lastSeq, 4);
+  assert.equal(countRows('good-2'), 4);
   good.close();
 
   const metrics = await (await fetch(collector.url + '/metrics')).text();
-  for (const reason of ['malformed', 'text_frame', 'batch_before_hello', 'unknown_message', 'schema_version', 'bad_hello', 'frame_too_large', 'batch_too_large', 'bad_batch', 'hello_timeout']) {
+  for (const reason of ['malformed', 'text_frame', 'batch_before_hello', 'unknown_message', 'schema_version', 'bad_hello', 'clock_skew', 'frame_too_large', 'oversized_field', 'bad_utf8', 'batch_too_large', 'hello_timeout']) {
     assert.match(metrics, new RegExp(`assay_ingest_rejects_total\\{reason="${reason}"\\} [1-9]`), `metrics count reject ${reason}`);
+  }
+});
+
+test('forged, replayed, spliced, reordered and tampered batches, unknown and revoked agents are refused and recorded', async () => {
+  const expectRefused = async (a: RawAgent, code: number, reason: RegExp, what: string): Promise<void> => {
+    const c = await closedWithin(a);
+    assert.ok(c, `${what}: connection not closed`);
+    assert.equal(c.code, code, `${what}: close code (${c.reason})`);
+    assert.match(c.reason, reason, `${what}: reason`);
+  };
+  // Unknown agent: no proof, or a proof made with the wrong secret.
+  let a = await RawAgent.connect(ingestUrl);
+  a.send(encodeAgentMessage({ hello: a.signedHello(fullHello('stranger-1')) }));
+  await expectRefused(a, CloseCode.forbidden, /not enrolled/, 'no enrollment proof');
+  a = await RawAgent.connect(ingestUrl);
+  a.send(encodeAgentMessage({ hello: a.signedHello(fullHello('stranger-2'), 'wrong-secret-wrong-secret') }));
+  await expectRefused(a, CloseCode.forbidden, /not enrolled/, 'wrong secret');
+
+  // A hello recorded on one connection does not authenticate another (challenge nonce).
+  const victim = await enrolled('victim-1', 2);
+  victim.close();
+  a = await RawAgent.connect(ingestUrl);
+  a.keys = victim.keys;
+  // Signed over another connection's challenge, as a recorded hello would be.
+  const replayedHello = { ...a.signedHello(fullHello('victim-1')), nonceSignature: signBytes(victim.keys, helloSigningBytes(randomBytes(32), 'victim-1', victim.keys.publicKey)) };
+  a.send(encodeAgentMessage({ hello: replayedHello }));
+  await expectRefused(a, CloseCode.forbidden, /hello signature/, 'replayed hello');
+
+  // Someone else's key for an enrolled id.
+  a = await RawAgent.connect(ingestUrl);
+  a.send(encodeAgentMessage({ hello: a.signedHello(fullHello('victim-1'), SECRET) }));
+  await expectRefused(a, CloseCode.forbidden, /different key/, 'key mismatch');
+
+  const rowsBefore = countRows('victim-1');
+  const resume = async (): Promise<RawAgent> => {
+    const r = await RawAgent.connect(ingestUrl);
+    r.keys = victim.keys;
+    await r.hello(fullHello('victim-1'));
+    return r;
+  };
+  // Forged: a batch signed with another key.
+  a = await resume();
+  a.sendBatch(a.build(10, samplesAt(Date.now(), 1), { keys: generateAgentKeys() }));
+  await expectRefused(a, CloseCode.forbidden, /signature does not verify/, 'forged batch');
+  // Tampered: one sample changed after signing.
+  a = await resume();
+  const t = a.build(10, samplesAt(Date.now(), 2));
+  t.samples[1] = encodeSample({ ...fullSample(Date.now()), cpu: { totalPct: 1 } });
+  a.sendBatch(t);
+  await expectRefused(a, CloseCode.integrity, /digest/, 'tampered sample');
+  // Spliced: prev_hash that is not the chain head.
+  a = await resume();
+  a.sendBatch(a.build(10, samplesAt(Date.now(), 1), { prevHash: Buffer.alloc(32, 7) }));
+  await expectRefused(a, CloseCode.integrity, /hash chain/, 'spliced batch');
+  // Reordered: batch n+2 before batch n+1.
+  a = await resume();
+  a.build(10, samplesAt(Date.now(), 1));
+  const later = a.build(11, samplesAt(Date.now(), 1));
+  a.sendBatch(later);
+  await expectRefused(a, CloseCode.integrity, /hash chain/, 'reordered batch');
+  // Replayed: an older batch of the chain sent again.
+  a = await resume();
+  const b1 = a.build(10, samplesAt(Date.now() - 3000, 1));
+  a.sendBatch(b1);
+  await a.ack();
+  a.sendBatch(a.build(11, samplesAt(Date.now() - 2000, 1)));
+  await a.ack();
+  a.sendBatch(b1);
+  await expectRefused(a, CloseCode.integrity, /already committed/, 'replayed batch');
+  assert.equal(countRows('victim-1'), rowsBefore + 2, 'only the two genuine batches were stored');
+
+  // Revoked: refused at the next batch of a live connection, and at every hello after.
+  a = await resume();
+  await collector.store.revokeAgent('victim-1', Date.now());
+  a.sendBatch(a.build(12, samplesAt(Date.now(), 1)));
+  await expectRefused(a, CloseCode.forbidden, /revoked/, 'revoked, connected');
+  a = await RawAgent.connect(ingestUrl);
+  a.keys = victim.keys;
+  a.send(encodeAgentMessage({ hello: a.signedHello(fullHello('victim-1')) }));
+  await expectRefused(a, CloseCode.forbidden, /revoked/, 'revoked, reconnecting');
+  assert.equal(countRows('victim-1'), rowsBefore + 2);
+
+  const events = await collector.store.securityEvents(100);
+  for (const reason of ['unknown_agent', 'bad_hello_signature', 'key_mismatch', 'bad_signature', 'digest_mismatch', 'chain_break', 'replayed', 'revoked']) {
+    assert.ok(events.some((e) => e.reason === reason), `security event recorded: ${reason}`);
   }
 });
 
 test('the API serves hosts, samples and verdicts of stored data', async () => {
   const a = await RawAgent.connect(ingestUrl);
-  await a.hello(fullHello('api-1'));
+  await a.hello(fullHello('api-1'), SECRET);
   const t0 = Date.now() - 30_000;
   await a.batch(1, samplesAt(t0, 20));
   a.close();

@@ -19,7 +19,12 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
   const base = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(base + '/healthz')).ok, 20_000, 'collector up');
 
-  const agent = spawnAssay(['agent', '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '500ms', '--batch-interval', '1', '--state-dir', join(tmp.dir, 'agent')]);
+  // The collector created its enrollment secret beside the database on first start.
+  const agent = spawnAssay([
+    'agent',
+    ...['--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '500ms', '--batch-interval', '1'],
+    ...['--state-dir', join(tmp.dir, 'agent'), '--enroll-secret-file', join(tmp.dir, 'enroll-secret')],
+  ]);
   t.after(() => agent.stop());
 
   const host = await waitFor(

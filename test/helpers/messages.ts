@@ -10,6 +10,10 @@ export function fullHello(agentId = 'agent-test-1'): IHello {
     intervalMs: 1000,
     bootTimeMs: 1_790_000_000_000,
     startedMs: 1_795_000_000_000,
+    publicKey: new Uint8Array(32).fill(4),
+    nonceSignature: new Uint8Array(64).fill(5),
+    enrollProof: new Uint8Array(32).fill(6),
+    timeMs: 1_795_000_000_500,
     inventory: {
       cpuModel: 'AMD EPYC 7763 64-Core Processor',
       cpuPhysicalCores: 64,

@@ -1,10 +1,18 @@
-// A bare protocol client for tests: speaks the wire format directly, so tests control every byte.
+// A bare protocol client for tests: speaks the wire format directly (with the agent's own key
+// handling and batch sealing), so tests control every byte and can forge, replay or splice.
 import WebSocket from 'ws';
-import { decodeCollectorMessage, encodeAgentMessage, type assay, type IHello, type ISample } from '../../proto/codec.js';
+import { sealBatch, type Sealed } from '../../agent/batch.js';
+import { enrollProof, generateAgentKeys, helloSigningBytes, signBytes, type AgentKeys } from '../../proto/chain.js';
+import { assay, decodeCollectorMessage, encodeAgentMessage, encodeSample, type IHello, type ISample } from '../../proto/codec.js';
 
 export interface Closed {
   code: number;
   reason: string;
+}
+
+export interface TestBatch extends Sealed {
+  samples: Uint8Array[];
+  seqs: number[];
 }
 
 export class RawAgent {
@@ -12,6 +20,11 @@ export class RawAgent {
   private readonly inbox: assay.v1.CollectorMessage[] = [];
   private waiters: Array<() => void> = [];
   readonly closed: Promise<Closed>;
+  nonce: Uint8Array = new Uint8Array();
+  keys: AgentKeys = generateAgentKeys();
+  agentId = '';
+  /** Hash of the last batch this client built (the next batch's prev_hash). */
+  head: Uint8Array = new Uint8Array();
 
   private constructor(url: string) {
     this.ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20 });
@@ -23,12 +36,16 @@ export class RawAgent {
     this.ws.on('error', () => undefined);
   }
 
+  /** Connects and waits for the collector's challenge. */
   static async connect(url: string): Promise<RawAgent> {
     const a = new RawAgent(url);
     await new Promise<void>((resolve, reject) => {
       a.ws.once('open', () => resolve());
       a.ws.once('error', reject);
     });
+    const c = await a.next();
+    if (c.body !== 'challenge') throw new Error(`expected challenge, got ${c.body}`);
+    a.nonce = c.challenge!.nonce!;
     return a;
   }
 
@@ -45,18 +62,49 @@ export class RawAgent {
     return this.inbox.shift()!;
   }
 
-  async hello(hello: IHello): Promise<assay.v1.IWelcome> {
-    this.ws.send(encodeAgentMessage({ hello }));
+  /** A correctly signed Hello (with an enrollment proof when `secret` is given). */
+  signedHello(base: IHello, secret?: string): IHello {
+    this.agentId = base.agentId ?? '';
+    return {
+      ...base,
+      publicKey: this.keys.publicKey,
+      nonceSignature: signBytes(this.keys, helloSigningBytes(this.nonce, this.agentId, this.keys.publicKey)),
+      ...(secret ? { enrollProof: enrollProof(secret, this.agentId, this.keys.publicKey) } : {}),
+      timeMs: Date.now(),
+    };
+  }
+
+  async hello(base: IHello, secret?: string): Promise<assay.v1.IWelcome> {
+    this.ws.send(encodeAgentMessage({ hello: this.signedHello(base, secret) }));
     const m = await this.next();
     if (m.body !== 'welcome') throw new Error(`expected welcome, got ${m.body}`);
+    if (m.welcome!.chainHead?.length) this.head = m.welcome!.chainHead;
     return m.welcome!;
   }
 
-  async batch(firstSeq: number, samples: ISample[]): Promise<assay.v1.IAck> {
-    this.ws.send(encodeAgentMessage({ batch: { firstSeq, samples } }));
+  /** Seals a batch continuing this client's chain (without sending it). */
+  build(firstSeq: number, samples: ISample[], opts: { prevHash?: Uint8Array; keys?: AgentKeys } = {}): TestBatch {
+    const bytes = samples.map((s) => encodeSample(s));
+    const seqs = samples.map((_, i) => firstSeq + i);
+    const sealed = sealBatch({ agentId: this.agentId, seqs, samples: bytes, prevHash: opts.prevHash ?? this.head, sealedMs: Date.now() }, (h) => signBytes(opts.keys ?? this.keys, h));
+    this.head = sealed.hash;
+    return { ...sealed, samples: bytes, seqs };
+  }
+
+  sendBatch(b: Pick<TestBatch, 'header' | 'signature' | 'samples'>): void {
+    this.ws.send(encodeAgentMessage({ batch: { header: b.header, signature: b.signature, samples: b.samples } }));
+  }
+
+  async ack(): Promise<assay.v1.IAck> {
     const m = await this.next();
     if (m.body !== 'ack') throw new Error(`expected ack, got ${m.body}`);
     return m.ack!;
+  }
+
+  /** Builds, sends and waits for the ack of a batch continuing the chain. */
+  async batch(firstSeq: number, samples: ISample[]): Promise<assay.v1.IAck> {
+    this.sendBatch(this.build(firstSeq, samples));
+    return this.ack();
   }
 
   send(bytes: Uint8Array | string): void {

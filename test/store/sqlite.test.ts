@@ -20,12 +20,13 @@ test('sqlite: committed data survives closing and reopening the file; migrations
     const a = new SqliteStore(path);
     await a.upsertHost(fullHello('p1'), 1);
     const s = fullSample();
-    await a.appendBatch('p1', [{ seq: 1, sample: s, bytes: assay.v1.Sample.encode(s).finish() }], 2);
+    const bytes = assay.v1.Sample.encode(s).finish();
+    await a.appendBatch('p1', { hash: Buffer.alloc(32, 1), prevHash: new Uint8Array(), header: new Uint8Array(), signature: new Uint8Array(), samples: [{ seq: 1, sample: s, bytes }], gaps: [] }, 2);
     await a.close();
     const b = new SqliteStore(path);
     assert.equal((await b.getHost('p1'))!.lastSeq, 1);
     const versions = b.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>;
-    assert.deepEqual(versions.map((v) => v.version), [1]);
+    assert.deepEqual(versions.map((v) => v.version), [1, 2]);
     assert.equal(b.db.pragma('journal_mode', { simple: true }), 'wal');
     await b.close();
   } finally {

@@ -2,15 +2,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assay } from '../../proto/codec.js';
-import type { Store, IncomingSample } from '../../collector/store/store.js';
+import type { Store, IncomingBatch, IncomingSample } from '../../collector/store/store.js';
+import { sealBatch } from '../../agent/batch.js';
+import { generateAgentKeys, signBytes } from '../../proto/chain.js';
 import type { Verdict } from '../../collector/engine/types.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 
+const keys = generateAgentKeys();
 const incoming = (firstSeq: number, n: number, t0 = 1_795_000_000_000): IncomingSample[] =>
   Array.from({ length: n }, (_, i) => {
     const sample = fullSample(t0 + (firstSeq + i) * 1000, 1000 + firstSeq + i);
     return { seq: firstSeq + i, sample, bytes: assay.v1.Sample.encode(sample).finish() };
   });
+
+/** A signed batch of `samples` linked to `prevHash` (the shape ingest hands the store). */
+function batchOf(samples: IncomingSample[], prevHash: Uint8Array = new Uint8Array(), gaps: IncomingBatch['gaps'] = []): IncomingBatch {
+  const sealed = sealBatch(
+    { agentId: 'h', seqs: samples.map((s) => s.seq), samples: samples.map((s) => s.bytes), prevHash, gaps, sealedMs: 1 },
+    (h) => signBytes(keys, h),
+  );
+  return { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, samples, gaps };
+}
 
 const verdict = (cls: Verdict['class'], toMs: number): Verdict => ({
   class: cls,
@@ -24,21 +36,36 @@ const verdict = (cls: Verdict['class'], toMs: number): Verdict => ({
 });
 
 export function storeSuite(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
-  test(`${name}: appends are idempotent by (agent, seq) and report duplicates`, async () => {
+  test(`${name}: batches extend the hash chain; the head resent is a duplicate, anything else is refused untouched`, async () => {
     const { store, cleanup } = await open();
     try {
       const host = await store.upsertHost(fullHello('h1'), 1000);
       assert.equal(host.lastSeq, 0);
-      const r1 = await store.appendBatch('h1', incoming(1, 5), 2000);
-      assert.deepEqual(r1, { accepted: 5, duplicates: 0, lastSeq: 5, storedSeqs: [1, 2, 3, 4, 5] });
-      const r2 = await store.appendBatch('h1', incoming(4, 4), 3000);
-      assert.deepEqual(r2, { accepted: 2, duplicates: 2, lastSeq: 7, storedSeqs: [6, 7] });
+      assert.deepEqual(Buffer.from(host.publicKey!), Buffer.alloc(32, 4), 'public key recorded at enrollment');
+      const b1 = batchOf(incoming(1, 5));
+      assert.deepEqual(await store.appendBatch('h1', b1, 2000), { status: 'stored', accepted: 5, duplicates: 0, lastSeq: 5, storedSeqs: [1, 2, 3, 4, 5] });
+      assert.equal((await store.appendBatch('h1', b1, 2500)).status, 'duplicate');
+      const b2 = batchOf(incoming(6, 2), b1.hash, [{ fromSeq: 8, toSeq: 9, fromMs: 5, toMs: 6, cause: 'spool_thinned', samples: 1 }]);
+      assert.deepEqual(await store.appendBatch('h1', b2, 3000), { status: 'stored', accepted: 2, duplicates: 0, lastSeq: 7, storedSeqs: [6, 7] });
+      assert.equal((await store.appendBatch('h1', b1, 3500)).status, 'replayed');
+      assert.equal((await store.appendBatch('h1', batchOf(incoming(8, 1), b1.hash), 3600)).status, 'chain_break');
+      assert.equal((await store.appendBatch('h1', batchOf(incoming(8, 1), new Uint8Array(32)), 3600)).status, 'chain_break');
       const h = await store.getHost('h1');
       assert.equal(h!.lastSeq, 7);
       assert.equal(h!.lastSeenMs, 3000);
+      assert.deepEqual(Buffer.from(h!.chainHead!), b2.hash);
       assert.equal(h!.inventory!.cpuModel, 'AMD EPYC 7763 64-Core Processor');
-      // Re-registering keeps the resume point.
-      assert.equal((await store.upsertHost(fullHello('h1'), 4000)).lastSeq, 7);
+      assert.deepEqual(await store.gaps('h1', 0, 10), [{ fromSeq: 8, toSeq: 9, fromMs: 5, toMs: 6, cause: 'spool_thinned', samples: 1 }]);
+      assert.equal((await store.sampleSummaries('h1', 1_795_000_000_000, 1_795_000_100_000, 100)).length, 7);
+      // Re-registering keeps the resume point and the enrolled key.
+      const again = await store.upsertHost({ ...fullHello('h1'), publicKey: new Uint8Array(32).fill(9) }, 4000);
+      assert.equal(again.lastSeq, 7);
+      assert.deepEqual(Buffer.from(again.publicKey!), Buffer.alloc(32, 4));
+      assert.equal(await store.revokeAgent('h1', 5000), true);
+      assert.equal((await store.getHost('h1'))!.revokedMs, 5000);
+      assert.equal(await store.revokeAgent('h1', 6000), false, 'revoking twice changes nothing');
+      await store.recordSecurityEvent({ tsMs: 7000, hostId: 'h1', peer: '127.0.0.1:1', reason: 'chain_break', detail: 'x' });
+      assert.deepEqual((await store.securityEvents(10)).map((e) => e.reason), ['chain_break']);
     } finally {
       await cleanup();
     }
@@ -48,11 +75,13 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     const { store, cleanup } = await open();
     try {
       await store.upsertHost(fullHello('h2'), 1000);
-      const batch = incoming(1, 4);
+      const samples = incoming(1, 4);
       // A sample the store cannot write (its bytes are not bytes) must roll back the whole batch.
-      batch[2] = { ...batch[2]!, bytes: { notBytes: true } as unknown as Uint8Array };
+      samples[2] = { ...samples[2]!, bytes: { notBytes: true } as unknown as Uint8Array };
+      const batch = { ...batchOf(incoming(1, 4)), samples };
       await assert.rejects(store.appendBatch('h2', batch, 2000));
-      assert.equal((await store.sampleSummaries('h2', 0, Number.MAX_SAFE_INTEGER, 100)).length, 0);
+      assert.equal((await store.getHost('h2'))!.chainHead, null, 'chain head unchanged');
+      assert.equal((await store.sampleSummaries('h2', 1_795_000_000_000, 1_795_000_100_000, 100)).length, 0);
       assert.equal((await store.getHost('h2'))!.lastSeq, 0);
     } finally {
       await cleanup();
@@ -65,8 +94,8 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.upsertHost(fullHello('h3'), 1000);
       await store.upsertHost({ ...fullHello('h4'), hostname: 'other' }, 1000);
       const t0 = 1_795_000_000_000;
-      await store.appendBatch('h3', incoming(1, 10, t0), 2000);
-      await store.appendBatch('h4', incoming(1, 3, t0), 2000);
+      await store.appendBatch('h3', batchOf(incoming(1, 10, t0)), 2000);
+      await store.appendBatch('h4', batchOf(incoming(1, 3, t0)), 2000);
       const sums = await store.sampleSummaries('h3', t0 + 3000, t0 + 6000, 100);
       assert.deepEqual(sums.map((s) => s.seq), [3, 4, 5, 6]);
       assert.equal(sums[0]!.cpuPct, 87.5);

@@ -1,0 +1,115 @@
+// `assay report`: gathers a period's data for some hosts from the store (the hash-chain segment
+// with every sample's exact signed bytes, the declared gaps, the verdicts), derives every figure
+// with derive.ts, and signs the whole as canonical JSON.
+import { fingerprint, type AgentKeys } from '../../proto/chain.js';
+import { assay, type IInventory } from '../../proto/codec.js';
+import { packageVersion } from '../../proto/package-info.js';
+import type { Store, StoredBatch } from '../store/store.js';
+import { deriveHost, deriveStatement } from './derive.js';
+import { packSamples } from './framing.js';
+import { signReport, signerOf } from './sign.js';
+import { DEFAULT_THRESHOLDS, REPORT_FORMAT, type HostInput, type HostSection, type Period, type Report, type ReportBatch, type ReportInventory, type Thresholds } from './types.js';
+
+export interface ReportOptions {
+  hostIds: string[];
+  fromMs: number;
+  toMs: number;
+  thresholds?: Partial<Thresholds>;
+  /** The collector's key (sign.ts loadOrCreateKey(collectorKeyPath(db))). */
+  keys: AgentKeys;
+  nowMs?: number;
+}
+
+export function inventorySummary(inv: IInventory | null | undefined): ReportInventory | null {
+  if (!inv) return null;
+  return {
+    cpuModel: inv.cpuModel ?? '',
+    logicalCores: inv.cpuLogicalCores ?? 0,
+    memoryTotalBytes: Number(inv.memoryTotalBytes ?? 0),
+    gpus: (inv.gpus ?? []).map((g) => `${g.vendor ?? ''} ${g.model ?? ''}`.trim()),
+    kernel: inv.kernel ?? '',
+  };
+}
+
+/** The chain segment holding every sample of the period: walked back from the newest one by prev_hash. */
+async function segment(store: Store, hostId: string, period: Period): Promise<StoredBatch[]> {
+  const range = await store.seqRange(hostId, period.fromMs, period.toMs);
+  if (!range) return [];
+  const out: StoredBatch[] = [];
+  let b = await store.batchContaining(hostId, range.maxSeq);
+  const seen = new Set<string>();
+  while (b) {
+    const key = Buffer.from(b.hash).toString('hex');
+    if (seen.has(key)) throw new Error(`hash chain of ${hostId} loops at ${key}`);
+    seen.add(key);
+    out.push(b);
+    if ((b.samples > 0 && b.firstSeq <= range.minSeq) || b.prevHash.length === 0) break;
+    b = await store.batchByHash(hostId, b.prevHash);
+  }
+  return out.reverse();
+}
+
+async function reportBatch(store: Store, hostId: string, b: StoredBatch): Promise<ReportBatch> {
+  const seqs = (assay.v1.BatchHeader.decode(b.header).seqs ?? []).map(Number);
+  const bytes = seqs.length ? await store.sampleBytes(hostId, seqs[0]!, seqs.at(-1)!) : new Map<number, Uint8Array>();
+  const samples = seqs.map((s) => {
+    const data = bytes.get(s);
+    if (!data) throw new Error(`sample ${s} of a committed batch of ${hostId} is missing from the store`);
+    return data;
+  });
+  return {
+    header: Buffer.from(b.header).toString('base64'),
+    signature: Buffer.from(b.signature).toString('base64'),
+    receivedMs: b.receivedMs,
+    samples: packSamples(samples),
+  };
+}
+
+export async function hostInput(store: Store, hostId: string, period: Period): Promise<HostInput> {
+  const host = await store.getHost(hostId);
+  if (!host) throw new Error(`unknown host ${hostId}`);
+  const batches = await Promise.all((await segment(store, hostId, period)).map((b) => reportBatch(store, hostId, b)));
+  const before = await store.verdictBefore(hostId, period.fromMs);
+  const within = await store.verdicts(hostId, period.fromMs, period.toMs, 1_000_000);
+  return {
+    identity: {
+      id: host.id,
+      hostname: host.hostname,
+      agentVersion: host.agentVersion,
+      publicKey: host.publicKey ? Buffer.from(host.publicKey).toString('hex') : null,
+      fingerprint: host.publicKey ? fingerprint(host.publicKey) : null,
+    },
+    inventory: inventorySummary(host.inventory),
+    batches,
+    verdicts: [...(before ? [before] : []), ...within].map((v) => ({ tsMs: v.tsMs, verdict: v.verdict })),
+  };
+}
+
+/** Derives, states and signs a report from its hosts' inputs (collector reports and scans alike). */
+export function assembleReport(kind: Report['kind'], inputs: HostInput[], period: Period, thresholds: Partial<Thresholds> | undefined, keys: AgentKeys, nowMs: number): Report {
+  const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds };
+  const hosts: HostSection[] = inputs.map((input) => ({ input, derived: deriveHost(input, period, t) }));
+  return signReport(
+    {
+      format: REPORT_FORMAT,
+      kind,
+      generatedMs: nowMs,
+      generator: `assay ${packageVersion()}`,
+      period,
+      thresholds: t,
+      hosts,
+      statement: deriveStatement(hosts, period),
+      signer: signerOf(keys, kind),
+    },
+    keys,
+  );
+}
+
+export async function buildReport(store: Store, opts: ReportOptions): Promise<Report> {
+  if (opts.hostIds.length === 0) throw new Error('a report needs at least one host');
+  if (!(opts.toMs > opts.fromMs)) throw new Error('the report period must end after it starts');
+  const period = { fromMs: opts.fromMs, toMs: opts.toMs };
+  const inputs: HostInput[] = [];
+  for (const id of opts.hostIds) inputs.push(await hostInput(store, id, period));
+  return assembleReport('collector', inputs, period, opts.thresholds, opts.keys, opts.nowMs ?? Date.now());
+}

@@ -1,0 +1,86 @@
+// Coverage: how much of the period has samples, and every hole with its cause.
+//   agent_down     a time hole (> 3 sampling intervals) between consecutive samples that no
+//                  declared gap explains, or no samples at the start / end of the period;
+//   spool_thinned  samples the agent's full spool thinned out (declared in a signed header);
+//   spool_full     samples the agent's full spool dropped (declared);
+//   clock_jump     timestamps going backwards in sampling order, or jumping ahead while the
+//                  collector received both samples much closer together than their timestamps say.
+import type { DeclaredGap, SampleRow } from './decode.js';
+import type { Coverage, Period, ReportGap } from './types.js';
+
+const HOLE_INTERVALS = 3;
+
+/** The host's sampling interval: the median spacing of consecutive samples (1 s when unknown). */
+export function samplingInterval(rows: readonly SampleRow[]): number {
+  const d: number[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const dt = rows[i]!.tsMs - rows[i - 1]!.tsMs;
+    if (dt > 0) d.push(dt);
+  }
+  if (d.length === 0) return 1000;
+  d.sort((a, b) => a - b);
+  return d[Math.floor(d.length / 2)]!;
+}
+
+/** The time each sample stands for: from its timestamp to the next one, at most one interval, within the period. */
+export interface Piece {
+  fromMs: number;
+  toMs: number;
+  row: SampleRow;
+}
+
+export function pieces(inPeriod: readonly SampleRow[], period: Period, intervalMs: number): Piece[] {
+  const byTime = [...inPeriod].sort((a, b) => a.tsMs - b.tsMs || a.seq - b.seq);
+  const out: Piece[] = [];
+  for (let i = 0; i < byTime.length; i++) {
+    const row = byTime[i]!;
+    const next = byTime[i + 1]?.tsMs ?? Number.POSITIVE_INFINITY;
+    const fromMs = Math.max(row.tsMs, period.fromMs);
+    const toMs = Math.min(row.tsMs + intervalMs, next, period.toMs);
+    if (toMs > fromMs) out.push({ fromMs, toMs, row });
+  }
+  return out;
+}
+
+const span = (fromMs: number, toMs: number, cause: string, detail: string): ReportGap => ({ fromMs, toMs, durationMs: toMs - fromMs, cause, detail });
+
+export function coverage(inPeriod: readonly SampleRow[], declared: readonly DeclaredGap[], period: Period, intervalMs: number, covered: readonly Piece[]): Coverage {
+  const periodMs = Math.max(0, period.toMs - period.fromMs);
+  const coveredMs = covered.reduce((a, p) => a + (p.toMs - p.fromMs), 0);
+  const hole = HOLE_INTERVALS * intervalMs;
+  const gaps: ReportGap[] = [];
+  const clip = (a: number, b: number): [number, number] => [Math.max(a, period.fromMs), Math.min(b, period.toMs)];
+  if (inPeriod.length === 0) {
+    gaps.push(span(period.fromMs, period.toMs, 'agent_down', 'no samples in the period'));
+  } else {
+    const first = inPeriod.reduce((m, r) => Math.min(m, r.tsMs), Number.POSITIVE_INFINITY);
+    const last = inPeriod.reduce((m, r) => Math.max(m, r.tsMs), Number.NEGATIVE_INFINITY);
+    if (first - period.fromMs > hole) gaps.push(span(period.fromMs, first, 'agent_down', 'no samples from the start of the period'));
+    for (let i = 1; i < inPeriod.length; i++) {
+      const a = inPeriod[i - 1]!;
+      const b = inPeriod[i]!;
+      const dt = b.tsMs - a.tsMs;
+      if (dt < 0) {
+        gaps.push(span(b.tsMs, a.tsMs, 'clock_jump', `clock went back ${-dt} ms between seq ${a.seq} and ${b.seq}`));
+        continue;
+      }
+      if (dt <= hole) continue;
+      if (declared.some((g) => g.toSeq > a.seq && g.fromSeq < b.seq)) continue; // listed below with its declared cause
+      const [from, to] = clip(a.tsMs + intervalMs, b.tsMs);
+      if (to <= from) continue;
+      if (a.receivedMs !== null && b.receivedMs !== null && b.receivedMs - a.receivedMs < dt / 2) {
+        gaps.push(span(from, to, 'clock_jump', `clock jumped ${dt} ms ahead between seq ${a.seq} and ${b.seq} (received ${b.receivedMs - a.receivedMs} ms apart)`));
+      } else {
+        gaps.push(span(from, to, 'agent_down', `no samples for ${dt} ms between seq ${a.seq} and ${b.seq}`));
+      }
+    }
+    if (period.toMs - last > hole) gaps.push(span(last + intervalMs, period.toMs, 'agent_down', 'no samples until the end of the period'));
+  }
+  for (const g of declared) {
+    const [from, to] = clip(g.fromMs, g.toMs);
+    if (to < from) continue;
+    gaps.push(span(from, to, g.cause, `${g.samples} samples (seq ${g.fromSeq}–${g.toSeq}) declared lost by the agent: ${g.cause}`));
+  }
+  gaps.sort((x, y) => x.fromMs - y.fromMs || x.toMs - y.toMs || (x.cause < y.cause ? -1 : x.cause > y.cause ? 1 : 0));
+  return { periodMs, coveredMs, ratio: periodMs > 0 ? coveredMs / periodMs : 0, gaps };
+}

@@ -1,0 +1,66 @@
+// Turns a report's input back into samples: the batches' (or the scan's) exact bytes decoded in
+// sequence order, the gaps the agent declared in its signed headers, and the chain they form.
+import { batchHash } from '../../proto/chain.js';
+import { assay, decodeSample, type ISample } from '../../proto/codec.js';
+import { unpackSamples } from './framing.js';
+import type { ChainSummary, HostInput } from './types.js';
+
+export interface SampleRow {
+  seq: number;
+  tsMs: number;
+  /** When the collector committed the sample's batch (null for a scan). */
+  receivedMs: number | null;
+  sample: ISample;
+}
+
+export interface DeclaredGap {
+  fromSeq: number;
+  toSeq: number;
+  fromMs: number;
+  toMs: number;
+  cause: string;
+  samples: number;
+}
+
+export interface DecodedInput {
+  /** Every sample of the input, in sequence (= the agent's sampling) order. */
+  rows: SampleRow[];
+  declaredGaps: DeclaredGap[];
+  chain: ChainSummary | null;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+export function decodeInput(input: HostInput): DecodedInput {
+  const rows: SampleRow[] = [];
+  const declaredGaps: DeclaredGap[] = [];
+  if (input.samples !== undefined) {
+    unpackSamples(input.samples).samples.forEach((bytes, i) => {
+      const sample = decodeSample(bytes);
+      rows.push({ seq: i + 1, tsMs: sample.tsMs ?? 0, receivedMs: null, sample });
+    });
+  }
+  let chain: ChainSummary | null = null;
+  if (input.batches) {
+    chain = { startsAfter: '', head: '', batches: [] };
+    for (const b of input.batches) {
+      const headerBytes = Buffer.from(b.header, 'base64');
+      const header = assay.v1.BatchHeader.decode(headerBytes);
+      const seqs = (header.seqs ?? []).map(Number);
+      const samples = unpackSamples(b.samples).samples;
+      samples.forEach((bytes, i) => {
+        const sample = decodeSample(bytes);
+        rows.push({ seq: seqs[i] ?? 0, tsMs: sample.tsMs ?? 0, receivedMs: b.receivedMs, sample });
+      });
+      for (const g of header.gaps ?? []) {
+        declaredGaps.push({ fromSeq: Number(g.fromSeq ?? 0), toSeq: Number(g.toSeq ?? 0), fromMs: Number(g.fromMs ?? 0), toMs: Number(g.toMs ?? 0), cause: g.cause ?? '', samples: g.samples ?? 0 });
+      }
+      const hash = hex(batchHash(headerBytes));
+      if (chain.batches.length === 0) chain.startsAfter = hex(header.prevHash ?? new Uint8Array());
+      chain.batches.push({ hash, prevHash: hex(header.prevHash ?? new Uint8Array()), seqs: seqs.length, firstSeq: seqs[0] ?? 0, lastSeq: seqs.at(-1) ?? 0, gaps: (header.gaps ?? []).length });
+      chain.head = hash;
+    }
+  }
+  rows.sort((a, b) => a.seq - b.seq);
+  return { rows, declaredGaps, chain };
+}

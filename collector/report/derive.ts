@@ -1,0 +1,46 @@
+// Every figure of a report from its input: the one function both build.ts and verify.ts run, so
+// a report verifies only when its numbers are exactly what its data gives.
+import { coverage, pieces, samplingInterval } from './coverage.js';
+import { decodeInput } from './decode.js';
+import { evidenceFor } from './evidence.js';
+import { gpus, network, signaturesOf, topProcesses, unavailable } from './facts.js';
+import { series } from './series.js';
+import { shares } from './shares.js';
+import { hostStatement, overallStatement } from './statement.js';
+import { timeline, verdictIntervals } from './timeline.js';
+import type { HostDerived, HostInput, HostSection, Period, Statement, Thresholds } from './types.js';
+
+export function deriveHost(input: HostInput, period: Period, thresholds: Thresholds): HostDerived {
+  const decoded = decodeInput(input);
+  const inPeriod = decoded.rows.filter((r) => r.tsMs >= period.fromMs && r.tsMs <= period.toMs);
+  const intervalMs = samplingInterval(inPeriod);
+  const covered = pieces(inPeriod, period, intervalMs);
+  const intervals = verdictIntervals(input.verdicts, period);
+  const spans = timeline(intervals);
+  const s = shares(covered, intervals);
+  const partial: Omit<HostDerived, 'statement'> = {
+    intervalMs,
+    samples: inPeriod.length,
+    coverage: coverage(inPeriod, decoded.declaredGaps, period, intervalMs, covered),
+    classes: s.classes,
+    energy: s.energy,
+    nonAi: s.nonAi,
+    aiShare: s.aiShare,
+    timeline: spans,
+    evidence: evidenceFor(spans, intervals),
+    topProcesses: topProcesses(inPeriod, signaturesOf(decoded.rows)),
+    network: network(inPeriod),
+    gpus: gpus(inPeriod),
+    unavailable: unavailable(inPeriod),
+    series: series(inPeriod, period, intervalMs),
+    chain: decoded.chain,
+  };
+  return { ...partial, statement: hostStatement(input.identity.id, partial, period, thresholds) };
+}
+
+export function deriveStatement(hosts: readonly HostSection[], period: Period): Statement {
+  return overallStatement(
+    hosts.map((h) => ({ id: h.input.identity.id, statement: h.derived.statement })),
+    period,
+  );
+}

@@ -1,0 +1,38 @@
+// Opens a report page in headless Chromium: which plots drew pixels, page errors, a screenshot.
+import { chromium } from 'playwright-core';
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export async function openReport(file: string, screenshot: string): Promise<{ drawn: Record<string, boolean>; errors: string[]; notes: number }> {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // Offline: the page must not fetch anything.
+    await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : (errors.push(`fetched ${route.request().url()}`), route.abort())));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('html[data-plots="ready"]', { timeout: 15_000 });
+    const drawn = await page.evaluate(() => {
+      const out: Record<string, boolean> = {};
+      for (const name of ['cpu', 'gpu', 'power']) {
+        const canvas = document.querySelector<HTMLCanvasElement>(`#plot-${name}-0 canvas`);
+        let painted = 0;
+        if (canvas && canvas.width && canvas.height) {
+          const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+          for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
+        }
+        out[name] = painted > 500;
+      }
+      return out;
+    });
+    const notes = await page.locator('.plot p.muted').count();
+    await page.screenshot({ path: screenshot, fullPage: true });
+    return { drawn, errors, notes };
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,72 @@
+// `assay report` and `assay verify` as real processes, and GET /api/hosts/:id/report.
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startCollector } from '../../collector/server.js';
+import { SqliteStore } from '../../collector/store/sqlite.js';
+import { tempDir } from '../helpers/env.js';
+import { runAssay } from '../helpers/proc.js';
+import { S, T0, gappyHost, steadyHost } from './stored-period.js';
+
+describe('assay report / verify on the command line, and the report route', () => {
+  const tmp = tempDir('assay-report-cli-');
+  const db = join(tmp.dir, 'assay.db');
+
+  before(async () => {
+    const store = new SqliteStore(db);
+    await gappyHost(store);
+    await steadyHost(store, 'trainer', 'ai-training', 600);
+    await store.close();
+  });
+  after(() => tmp.cleanup());
+
+  it('writes JSON and HTML reports (ISO or Unix ms times) that verify; a changed figure fails with exit 1', async () => {
+    const json = join(tmp.dir, 'r.json');
+    const html = join(tmp.dir, 'r.html');
+    const from = new Date(T0).toISOString();
+    const r1 = await runAssay(['report', '--db', db, '--host', 'gappy', '--host', 'trainer', '--from', from, '--to', String(T0 + 600 * S), '--out', json]);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stderr, /AI-only does NOT hold/);
+    assert.match(r1.stderr, /signed by collector key SHA256:/);
+    assert.equal(statSync(join(tmp.dir, 'collector-key.pem')).mode & 0o777, 0o600);
+    const r2 = await runAssay(['report', '--db', db, '--host', 'trainer', '--from', String(T0), '--to', String(T0 + 600 * S), '--out', html]);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stderr, /AI-only holds/);
+    assert.match(readFileSync(html, 'utf8'), /^<!doctype html>/);
+
+    const v1 = await runAssay(['verify', json]);
+    assert.equal(v1.code, 0, v1.stdout);
+    assert.match(v1.stdout, /^PASS/);
+    const v2 = await runAssay(['verify', html]);
+    assert.equal(v2.code, 0, v2.stdout);
+
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { hosts: Array<{ derived: { coverage: { ratio: number } } }> };
+    report.hosts[0]!.derived.coverage.ratio = 1;
+    writeFileSync(json, JSON.stringify(report));
+    const v3 = await runAssay(['verify', json]);
+    assert.equal(v3.code, 1);
+    assert.match(v3.stdout, /^FAIL/);
+    assert.match(v3.stdout, /report signature does not verify/);
+    assert.match(v3.stdout, /coverage\.ratio: report says 1, data gives 0\.866/);
+  });
+
+  it('GET /api/hosts/:id/report serves the signed JSON and the HTML page', async () => {
+    const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: db, enrollSecret: 'report-route-test-secret' });
+    try {
+      const q = `from=${T0}&to=${new Date(T0 + 600 * S).toISOString()}`;
+      const j = await fetch(`${c.url}/api/hosts/gappy/report?${q}`);
+      assert.equal(j.status, 200);
+      const body = (await j.json()) as { format: string; hosts: unknown[]; signer: { fingerprint: string } };
+      assert.equal(body.format, 'assay-report/1');
+      const h = await fetch(`${c.url}/api/hosts/gappy/report?${q}&format=html`);
+      assert.equal(h.status, 200);
+      assert.match(h.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(await h.text(), /id="assay-report"/);
+      assert.equal((await fetch(`${c.url}/api/hosts/nobody/report`)).status, 404);
+      assert.equal((await fetch(`${c.url}/api/hosts/gappy/report?from=yesterday-ish`)).status, 400);
+    } finally {
+      await c.close();
+    }
+  });
+});

@@ -1,0 +1,45 @@
+// `assay scan` as a real process for a few seconds: its report verifies, and its HTML page
+// draws its plots in headless Chromium (when Chromium is installed).
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { tempDir } from '../helpers/env.js';
+import { runAssay } from '../helpers/proc.js';
+import { chromiumPath, openReport } from './browser.js';
+
+describe('assay scan', () => {
+  const tmp = tempDir('assay-scan-');
+  after(() => tmp.cleanup());
+
+  it('scans for 5 s, prints the summary, and writes JSON and HTML reports that verify', async () => {
+    const json = join(tmp.dir, 'scan.json');
+    const html = join(tmp.dir, 'scan.html');
+    const r = await runAssay(['scan', '--duration', '5s', '--json', json, '--html', html], {}, 90_000);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stderr, /scan 5\/5: cpu /); // plain progress lines when not a TTY
+    for (const part of [/^Class: /m, /^Evidence:/m, /^Top processes/m, /^Listening ports: /m, /^Peers: /m, /^GPUs: /m, /^Power: /m, /^Could not be read:/m, /AI-only/, /report signed with scan key SHA256:/]) {
+      assert.match(r.stdout, part);
+    }
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { kind: string; hosts: Array<{ derived: { samples: number; coverage: { ratio: number } }; input: { batches?: unknown } }> };
+    assert.equal(report.kind, 'scan');
+    assert.equal(report.hosts[0]!.derived.samples, 5);
+    assert.equal(report.hosts[0]!.input.batches, undefined);
+
+    for (const f of [json, html]) {
+      const v = await runAssay(['verify', f]);
+      assert.equal(v.code, 0, v.stdout);
+      assert.match(v.stdout, /^PASS/);
+      assert.match(v.stdout, /scan signature by SHA256:/);
+    }
+    report.hosts[0]!.derived.samples = 6;
+    writeFileSync(json, JSON.stringify(report));
+    assert.equal((await runAssay(['verify', json])).code, 1);
+
+    if (existsSync(chromiumPath)) {
+      const shown = await openReport(html, '/tmp/assay-scan.png');
+      assert.deepEqual(shown.errors, []);
+      assert.ok(shown.drawn.cpu, 'the scan report draws its CPU plot');
+    }
+  });
+});
