@@ -5,6 +5,9 @@ import { evaluate, type Rules } from './engine/index.js';
 import { stabilize, type StabilityState } from './engine/stabilize.js';
 import type { Verdict } from './engine/types.js';
 import type { Store } from './store/store.js';
+
+/** The part of the store the classifier reads and writes. */
+export type ClassifierStore = Pick<Store, 'getHost' | 'samples' | 'signatures' | 'verdicts' | 'putVerdict'>;
 import { HostWindow } from './window.js';
 
 export interface ClassifierOptions {
@@ -30,7 +33,7 @@ export class Classifier {
   private readonly hosts = new Map<string, HostState>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ClassifierStore,
     private readonly rules: () => Rules,
     private readonly opts: ClassifierOptions = defaultClassifierOptions,
   ) {}

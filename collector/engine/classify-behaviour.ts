@@ -157,7 +157,7 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     return null;
   },
   'heavy-writes': (p, h, r) =>
-    active(p, h, r) && p.io.writeBytesPerSec >= r.thresholds.io.heavyWriteBytesPerSec
+    active(p, h, r) && p.cpu.mean >= r.thresholds.io.heavyWriteMinCpuPct && p.io.writeBytesPerSec >= r.thresholds.io.heavyWriteBytesPerSec
       ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing` }
       : null,
   'periodic-reads': (p, _h, r) => {

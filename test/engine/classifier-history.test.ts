@@ -2,25 +2,18 @@
 // published class changes: that stored history is what /api/hosts/:id/verdicts returns.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Classifier } from '../../collector/classifier.js';
+import { Classifier, type ClassifierStore } from '../../collector/classifier.js';
 import { defaultRulesPath, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
-import type { Store, StoredVerdict } from '../../collector/store/store.js';
+import type { StoredVerdict } from '../../collector/store/store.js';
 import { buildWindow } from './build-window.js';
 import { torchTrainingCpu, xmrig } from './workloads.js';
 
 const rules = loadRulesFile(defaultRulesPath);
 
 /** Only what the classifier calls; anything else is a test bug. */
-function memoryStore(): { store: Store; stored: StoredVerdict[] } {
+function memoryStore(): { store: ClassifierStore; stored: StoredVerdict[] } {
   const stored: StoredVerdict[] = [];
-  const unused = (): never => {
-    throw new Error('not used by the classifier');
-  };
-  const store: Store = {
-    upsertHost: unused,
-    appendBatch: unused,
-    listHosts: unused,
-    sampleSummaries: unused,
+  const store: ClassifierStore = {
     getHost: async () => null,
     samples: async () => [],
     signatures: async () => new Map(),
@@ -28,7 +21,6 @@ function memoryStore(): { store: Store; stored: StoredVerdict[] } {
       stored.push({ tsMs, verdict });
     },
     verdicts: async (_h: string, from: number, to: number) => stored.filter((v) => v.tsMs >= from && v.tsMs <= to),
-    close: async () => undefined,
   };
   return { store, stored };
 }

@@ -115,6 +115,8 @@ const thresholds = z.strictObject({
   io: z.strictObject({
     lowBytesPerSec: nonNegative,
     heavyWriteBytesPerSec: nonNegative,
+    /** CPU (% of one core) the writing process must also burn: sealing is compute-bound, a database is not. */
+    heavyWriteMinCpuPct: nonNegative,
     burstRatio: z.number().min(1),
     minBurstBytesPerSec: nonNegative,
     periodicReadMinBytesPerSec: nonNegative,
