@@ -4,7 +4,7 @@
 # (default 120s at 1 Hz), stop it and check that nothing foreign loaded the machine meanwhile
 # (bench/workloads/trace-check.mjs; up to $ATTEMPTS tries).
 #
-#   ./bench/record-corpus.sh            every trace (about 50 minutes)
+#   ./bench/record-corpus.sh            every trace (about 45-50 minutes on a quiet machine)
 #   ./bench/record-corpus.sh NAME...    only these (names: ./bench/record-corpus.sh --list)
 #
 # Needs: root; Debian packages python3-torch monero ffmpeg stress-ng cpulimit postgresql g++

@@ -8,7 +8,7 @@
 # The binary is called `worker` and its data dir /tmp/job.sp: neutral names, so that nothing
 # but behaviour tells what it is.
 #
-# Usage: storage-prover.sh [--dir DIR] [prover-emu options...]
+# Usage: storage-prover.sh [--dir DIR] [worker options...]
 #   (defaults: --dir /tmp/job.sp --sector-mib 256 --sectors 2 --seconds 600)
 # It prints "proving" (from the binary) once sealing is done; all files live in DIR, which it
 # deletes on exit.

@@ -18,6 +18,6 @@ SECS=300
 WORK="$(mktemp -d /tmp/assay-video.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 0' TERM INT
-timeout -s INT "$SECS" ffmpeg -hide_banner -loglevel error -nostdin -y \
+timeout --foreground -s INT "$SECS" ffmpeg -hide_banner -loglevel error -nostdin -y \
   -f lavfi -i "testsrc2=size=1280x720:rate=30,noise=alls=12:allf=t" -t 3600 \
   -c:v libx264 -preset medium -crf 23 -threads 2 -pix_fmt yuv420p -f mp4 "$WORK/out.mp4" || true
