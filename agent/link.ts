@@ -42,6 +42,7 @@ export class Link {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private ready = false;
   private maxBatch: number;
+  private maxBatchBytes = Infinity;
   /** Highest seq the collector confirmed on this run. */
   ackedSeq = 0;
   connected = false;
@@ -147,6 +148,8 @@ export class Link {
       this.attempt = 0;
       this.ready = true;
       if (w.maxBatchSamples) this.maxBatch = Math.min(this.opts.maxBatchSamples, w.maxBatchSamples);
+      // Leave room for the header, signature and framing (a few bytes per sample).
+      if (w.maxFrameBytes) this.maxBatchBytes = Math.floor(w.maxFrameBytes * 0.9) - 4096;
       // Batches up to the collector's chain head are committed there (an ack lost in a crash).
       if (w.chainHead?.length) this.opts.spool.ackBatch(w.chainHead);
       this.ackedSeq = Math.max(this.ackedSeq, w.lastSeq ?? 0);
@@ -178,7 +181,7 @@ export class Link {
       return;
     }
     const { identity } = this.opts;
-    const batch = this.opts.spool.nextBatch(identity.agentId, this.maxBatch, (h) => signBytes(identity, h), Date.now());
+    const batch = this.opts.spool.nextBatch(identity.agentId, this.maxBatch, (h) => signBytes(identity, h), Date.now(), this.maxBatchBytes);
     if (!batch) return;
     this.inflight = {
       hash: batch.hash,

@@ -40,7 +40,7 @@ export interface GapRecord {
   toSeq: number;
   fromMs: number;
   toMs: number;
-  cause: 'spool_thinned' | 'spool_full';
+  cause: 'spool_thinned' | 'spool_full' | 'sample_too_large';
   samples: number;
 }
 
@@ -205,12 +205,27 @@ export class Spool {
 
   /**
    * The next batch to send: the oldest sealed but unacked one (a resend is byte-identical), or a
-   * newly sealed one of up to `maxSamples` samples plus any pending gaps. Null when idle.
+   * newly sealed one of up to `maxSamples` samples and `maxBytes` of sample data (the
+   * collector's frame limit, with room for the header) plus any pending gaps. Null when idle.
    */
-  nextBatch(agentId: string, maxSamples: number, sign: (header: Uint8Array) => Uint8Array, nowMs: number): SealedBatch | null {
+  nextBatch(agentId: string, maxSamples: number, sign: (header: Uint8Array) => Uint8Array, nowMs: number, maxBytes = Infinity): SealedBatch | null {
     const sealed = this.stmt.firstBatch.get();
     if (sealed) return this.toSealed(sealed);
-    const rows = this.stmt.unsealed.all(this.sealedSeq, maxSamples);
+    let rows = this.stmt.unsealed.all(this.sealedSeq, maxSamples);
+    // A single sample over the frame limit can never be delivered: record it as lost.
+    while (rows[0] && rows[0].data.length > maxBytes) {
+      const r = rows[0];
+      this.db.transaction(() => {
+        this.stmt.deleteSample.run(r.seq);
+        this.stmt.insertGap.run(r.seq, r.seq, r.ts_ms, r.ts_ms, 'sample_too_large', 1);
+      })();
+      this.unsent--;
+      this.lost++;
+      rows = this.stmt.unsealed.all(this.sealedSeq, maxSamples);
+    }
+    let bytes = 0;
+    const fit = rows.findIndex((r) => (bytes += r.data.length) > maxBytes);
+    if (fit > 0) rows = rows.slice(0, fit);
     const gaps = this.stmt.pendingGaps.all();
     if (rows.length === 0 && gaps.length === 0) return null;
     const samples = rows.map((r) => r.data);

@@ -89,3 +89,21 @@ test('a corrupt spool file gives a clear error naming it', () => {
     tmp.cleanup();
   }
 });
+
+test('batches stay under the collector frame limit; a sample that can never fit becomes a gap', () => {
+  const tmp = tempDir();
+  try {
+    const s = new Spool(tmp.dir);
+    s.push(1000, new Uint8Array(5000));
+    for (let i = 2; i <= 10; i++) s.push(i * 1000, new Uint8Array(300));
+    const b = s.nextBatch('agent-1', 100, sign, 20_000, 1000)!;
+    const h = header(b);
+    assert.deepEqual(h.seqs, [2, 3, 4], 'as many samples as fit in 1000 bytes');
+    assert.deepEqual(h.gaps!.map((g) => [g.fromSeq, g.cause]), [[1, 'sample_too_large']]);
+    s.ackBatch(b.hash);
+    assert.deepEqual(header(s.nextBatch('agent-1', 100, sign, 20_000, 1000)!).seqs, [5, 6, 7]);
+    s.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
