@@ -29,6 +29,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { assay, IProcess, ISample, ISocket } from '../proto/codec.js';
 import { TraceWriter, type TraceHeader } from '../proto/trace.js';
+import { rng } from '../test/engine/build-window.js'; // seeded: every run writes the same traces
 
 type IGpu = assay.v1.IGpu;
 type IGpuProcess = assay.v1.IGpuProcess;
@@ -37,17 +38,6 @@ const GiB = 2 ** 30;
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 const CORES = 32;
 
-/** mulberry32: small seeded PRNG so every run writes the same traces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface GpuState {
   util: number;

@@ -4,6 +4,7 @@ import { batchHash } from '../../proto/chain.js';
 import { assay, decodeSample, type ISample } from '../../proto/codec.js';
 import { unpackSamples } from './framing.js';
 import type { ChainSummary, HostInput } from './types.js';
+import type { GapRecord } from '../store/store.js';
 
 export interface SampleRow {
   seq: number;
@@ -13,14 +14,8 @@ export interface SampleRow {
   sample: ISample;
 }
 
-export interface DeclaredGap {
-  fromSeq: number;
-  toSeq: number;
-  fromMs: number;
-  toMs: number;
-  cause: string;
-  samples: number;
-}
+/** A gap the agent declared in a signed batch header (the store's record of it). */
+export type DeclaredGap = GapRecord;
 
 export interface DecodedInput {
   /** Every sample of the input, in sequence (= the agent's sampling) order. */
