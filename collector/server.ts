@@ -109,7 +109,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   await app.register(fastifyStatic, { root: dashboardDir, prefix: '/assets/', index: false });
   await app.register(fastifyStatic, { root: uplotDistDir, prefix: '/vendor/uplot/', decorateReply: false });
   app.get('/', (_req, reply) => reply.sendFile('index.html'));
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', async () => ({ ok: true, rulesVersion: rules.version }));
   let reportKeys: AgentKeys | null = null;
   registerApi(app, {
     store,
