@@ -58,7 +58,6 @@ test('a full spool thins its oldest samples first, then drops, and says so in ga
     const lostInGaps = h.gaps!.reduce((n, g) => n + (g.samples ?? 0), 0);
     assert.equal(lostInGaps, s.lost, 'every lost sample is accounted for in a gap');
     assert.equal(lostInGaps + h.seqs!.length, 30, 'kept + lost = sampled');
-    // Kept samples are at most 4 s apart where thinned.
     s.close();
   } finally {
     tmp.cleanup();
