@@ -40,6 +40,14 @@ describe('assay report / verify on the command line, and the report route', () =
     assert.match(v1.stdout, /^PASS/);
     const v2 = await runAssay(['verify', html]);
     assert.equal(v2.code, 0, v2.stdout);
+    assert.match(v2.stdout, /ok {4}the HTML is byte for byte what the renderer makes/);
+    assert.match(v1.stdout, /WARN {2}gappy: verdicts not re-derived: /);
+    const page = readFileSync(html, 'utf8');
+    const signer = /collector signature by (SHA256:\S+)/.exec(v2.stdout)![1]!;
+    writeFileSync(html, page.replace(/Coverage: [0-9.]+ %/, 'Coverage: 100 %'));
+    const v2b = await runAssay(['verify', html, '--key', signer]);
+    assert.equal(v2b.code, 1, v2b.stdout);
+    assert.match(v2b.stdout, /FAIL {2}the HTML is not what the renderer makes of its embedded report/);
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as { hosts: Array<{ derived: { coverage: { ratio: number } } }> };
     report.hosts[0]!.derived.coverage.ratio = 1;
