@@ -1,5 +1,4 @@
 // Reads a report file: the JSON report, or an HTML report with the JSON embedded exactly once.
-import { readFileSync } from 'node:fs';
 import { canonicalize } from './canonical.js';
 
 export const EMBED_ID = 'assay-report';
@@ -21,10 +20,6 @@ export function embeddedJsonText(html: string): string {
 
 export function parseReportText(text: string): unknown {
   return JSON.parse(isHtmlReport(text) ? embeddedJsonText(text) : text);
-}
-
-export function loadReportFile(file: string): unknown {
-  return parseReportText(readFileSync(file, 'utf8'));
 }
 
 /**
