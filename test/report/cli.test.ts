@@ -4,6 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
+import { verifyReportBytes } from '../../collector/report/verify-file.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { tempDir } from '../helpers/env.js';
 import { runAssay } from '../helpers/proc.js';
@@ -70,7 +71,10 @@ describe('assay report / verify on the command line, and the report route', () =
       const h = await fetch(`${c.url}/api/hosts/gappy/report?${q}&format=html`);
       assert.equal(h.status, 200);
       assert.match(h.headers.get('content-type') ?? '', /text\/html/);
-      assert.match(await h.text(), /id="assay-report"/);
+      const page = await h.text();
+      assert.match(page, /id="assay-report"/);
+      const checked = verifyReportBytes(Buffer.from(page, 'utf8'));
+      assert.deepEqual(checked.failures, [], 'the HTML served by the route is exactly the rendering of its report');
       assert.equal((await fetch(`${c.url}/api/hosts/nobody/report`)).status, 404);
       assert.equal((await fetch(`${c.url}/api/hosts/gappy/report?from=yesterday-ish`)).status, 400);
     } finally {
