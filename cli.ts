@@ -336,7 +336,7 @@ thresholdOptions(
     .option('--from <time>', 'start: ISO date or Unix ms (default: 24 h before --to)')
     .option('--to <time>', 'end: ISO date or Unix ms (default: now)')
     .option('--out <file>', 'write the report here (default: standard output)')
-    .option('--rules <file>', 'the rules file the collector runs with, named in the report by hash (default: the bundled rules)')
+    .addOption(new Option('--rules <file>', 'the rules file the collector runs with, named in the report by hash (default: the bundled rules)').env('ASSAY_RULES'))
     .addOption(new Option('--format <format>', 'json or html (default: from --out, else json)').choices(['json', 'html']))
     .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB')),
 ).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string; rules?: string }) => {
