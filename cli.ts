@@ -336,22 +336,24 @@ thresholdOptions(
     .option('--from <time>', 'start: ISO date or Unix ms (default: 24 h before --to)')
     .option('--to <time>', 'end: ISO date or Unix ms (default: now)')
     .option('--out <file>', 'write the report here (default: standard output)')
+    .addOption(new Option('--rules <file>', 'the rules file the collector runs with, named in the report by hash (default: the bundled rules)').env('ASSAY_RULES'))
     .addOption(new Option('--format <format>', 'json or html (default: from --out, else json)').choices(['json', 'html']))
     .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB')),
-).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string }) => {
-  const [{ SqliteStore }, { buildReport }, { collectorKeyPath, loadOrCreateKey }, { reportPeriod }, { renderHtml }, { writeFileSync, existsSync }] = await Promise.all([
+).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string; rules?: string }) => {
+  const [{ SqliteStore }, { buildReport }, { collectorKeyPath, loadOrCreateKey }, { reportPeriod }, { renderHtml }, { writeFileSync, existsSync }, { loadRulesFile }] = await Promise.all([
     import('./collector/store/sqlite.js'),
     import('./collector/report/build.js'),
     import('./collector/report/sign.js'),
     import('./collector/report/period.js'),
     import('./collector/report/render-html.js'),
     import('node:fs'),
+    import('./collector/engine/index.js'),
   ]);
   if (!existsSync(o.db)) throw new Error(`no database at ${o.db}`);
   const period = reportPeriod(o.from, o.to, Date.now());
   const store = new SqliteStore(o.db);
   try {
-    const report = await buildReport(store, { hostIds: o.host, ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)) });
+    const report = await buildReport(store, { hostIds: o.host, ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)), ...(o.rules ? { rules: loadRulesFile(o.rules) } : {}) });
     const text = formatOf(o.format, o.out) === 'html' ? renderHtml(report) : JSON.stringify(report) + '\n';
     if (o.out) writeFileSync(o.out, text);
     else process.stdout.write(text);
@@ -363,23 +365,24 @@ thresholdOptions(
 
 program
   .command('verify')
-  .description('check a report (JSON or HTML): its signature, the agents\' signatures and hash chain, and that every figure and the statement follow from its data; exit 0 pass, 1 fail')
+  .description('check a report (JSON or HTML): its signature, the agents\' signatures and hash chain, fingerprints computed from the keys, verdicts re-derived from the samples (scan reports), every figure and the statement, and that an HTML page is exactly the rendering of its embedded report; exit 0 pass, 1 fail')
   .argument('<file>', 'report file')
   .option('--key <fingerprint>', 'the signer key you expect (SHA256:… fingerprint or hex public key)')
   .option('--json', 'print the result as JSON')
   .action(async (file: string, o: { key?: string; json?: boolean }) => {
-    const [{ loadReportFile }, { verifyReport }] = await Promise.all([import('./collector/report/load.js'), import('./collector/report/verify.js')]);
+    const [{ verifyReportBytes }, { readFileSync }] = await Promise.all([import('./collector/report/verify-file.js'), import('node:fs')]);
     let result;
     try {
-      result = verifyReport(loadReportFile(file), o.key ? { expectKey: o.key } : {});
+      result = verifyReportBytes(readFileSync(file), o.key ? { expectKey: o.key } : {});
     } catch (err) {
-      result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], signer: null, statement: null };
+      result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], warnings: [], signer: null, statement: null };
     }
     if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else {
       process.stdout.write(`${result.ok ? 'PASS' : 'FAIL'}: ${file}\n`);
       for (const p of result.passed) process.stdout.write(`  ok    ${p}\n`);
       for (const f of result.failures) process.stdout.write(`  FAIL  ${f}\n`);
+      for (const w of result.warnings) process.stdout.write(`  WARN  ${w}\n`);
       if (result.statement) process.stdout.write(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
       if (result.ok && !o.key) process.stdout.write(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
     }

@@ -117,6 +117,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     logger: logger.child({ part: 'api' }),
     onlineWithinMs: ONLINE_WITHIN_MS,
     reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(opts.dbPath))),
+    reportRules: () => rules,
   });
 
   const fleet = (): Promise<unknown[]> => fleetSummary(store, Date.now(), ONLINE_WITHIN_MS);
