@@ -19,7 +19,8 @@ export const TARGETS = { nameBlindMacroF1: 0.9, maxTimeToCorrectSec: 30 } as con
 
 export interface Target {
   name: string;
-  pass: boolean;
+  /** null: not applicable (nothing to judge it on, e.g. no miner among held-out traces). */
+  pass: boolean | null;
   detail: string;
 }
 
@@ -54,7 +55,7 @@ export function headlineTargets(runs: readonly ModeRun[]): Target[] {
     const missed = miners.filter((s) => !s.finalCorrect);
     targets.push({
       name: 'every real miner trace caught name-blind',
-      pass: miners.length > 0 && missed.length === 0,
+      pass: miners.length === 0 ? null : missed.length === 0,
       detail: `${miners.length - missed.length} of ${miners.length}${missed.length ? ` (missed: ${missed.map((s) => `${s.file} → ${s.final}`).join('; ')})` : ''}`,
     });
   }
@@ -71,7 +72,7 @@ export function headlineTargets(runs: readonly ModeRun[]): Target[] {
 }
 
 export function renderTargets(targets: readonly Target[]): string[] {
-  return targets.map((t) => `- **${t.pass ? 'PASS' : 'FAIL'}** ${t.name}: ${t.detail}`);
+  return targets.map((t) => `- **${t.pass === null ? 'N/A' : t.pass ? 'PASS' : 'FAIL'}** ${t.name}: ${t.detail}`);
 }
 
 function confusion(m: GroupMetrics): string[] {
@@ -88,7 +89,7 @@ function perClass(m: GroupMetrics): string[] {
 }
 
 function alarmCell(s: TraceScore): string {
-  if (!BENIGN_LABELS.has(s.label)) return '';
+  if (!BENIGN_LABELS.has(s.label)) return '—';
   return s.alarms.length ? `**${s.alarms.join(', ')}**` : 'never';
 }
 
