@@ -137,6 +137,24 @@ export function sideBySide(runs: readonly ModeRun[]): string[] {
   ];
 }
 
+/** Traces whose verdict, confidence or timing moves when names are taken away. */
+export function nameDependence(runs: readonly ModeRun[]): string[] {
+  const rec = runs.find((r) => r.mode === 'recorded');
+  const blind = runs.find((r) => r.mode === 'name-blind');
+  if (!rec || !blind) return [];
+  const rows = rec.scores.flatMap((a, i) => {
+    const b = blind.scores[i];
+    if (!b) return [];
+    const what: string[] = [];
+    if (a.final !== b.final || a.finalCorrect !== b.finalCorrect) what.push(`final ${a.final} → **${b.final}**${b.finalCorrect ? '' : ' (wrong)'}`);
+    if (a.finalConfidence - b.finalConfidence >= 0.1) what.push(`confidence ${f2(a.finalConfidence)} → ${f2(b.finalConfidence)}`);
+    if (a.timeToCorrectSec !== b.timeToCorrectSec) what.push(`correct for good from ${secs(a.timeToCorrectSec)} → ${secs(b.timeToCorrectSec)}`);
+    if (b.alarms.length > a.alarms.length) what.push(`published as **${b.alarms.join(', ')}**`);
+    return what.length ? [`- ${a.file} (${a.provenance}, ${labelOf(a)}): ${what.join('; ')}`] : [];
+  });
+  return rows.length ? rows : ['- nothing: every trace gets the same final verdict, confidence (±0.1) and timing without names'];
+}
+
 function evasions(runs: readonly ModeRun[]): string[] {
   const first = runs[0];
   const rows = first ? first.scores.map((s, i) => ({ s, i })).filter(({ s }) => s.evasion) : [];
@@ -200,6 +218,10 @@ export function renderReport(r: EvalResult): string {
     ...renderTargets(headlineTargets(r.runs)),
     '',
     ...r.runs.flatMap(groupLine),
+    '',
+    '## What depends on names (as recorded → name-blind)',
+    '',
+    ...nameDependence(r.runs),
     '',
     '## Evasions',
     '',

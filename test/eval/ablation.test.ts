@@ -50,6 +50,7 @@ describe('eval: name-blind ablation', () => {
     const result: EvalResult = { rulesVersion: loaded.version, rulesSha256: loaded.sha256, runs, influence: { file: 'x', traces: new Map([['general-stress-ng-cpu.trace.ndjson', [{ key: 'behaviour.no-peers', reason: 'test reason' }]]]) }, staleInfluenceKeys: [] };
     const report = renderReport(result);
     assert.match(report, /## Run: as recorded/);
+    assert.match(report, /## What depends on names \(as recorded → name-blind\)\n\n- /);
     assert.match(report, /## Run: name-blind/);
     assert.match(report, /### real traces \(name-blind\)/);
     assert.match(report, /`behaviour\.no-peers`: test reason/);
