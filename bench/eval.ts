@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { corpusDirs } from './corpus-files.js';
-import { renderReport } from './eval-report.js';
+import { headlineTargets, renderReport, renderTargets } from './eval-report.js';
 import { evaluateCorpus, loadRules } from './eval-run.js';
 import { runHeldout } from './heldout.js';
 import { writeSyntheticTraces } from './synth-gpu.js';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const report = renderReport(result);
   writeFileSync(join(root, 'bench', 'eval-report.md'), report);
   process.stdout.write(report);
-  process.stderr.write(`\nwrote bench/eval-report.md (${result.runs[0]?.scores.length ?? 0} traces, ${result.runs.length} runs)\n`);
+  process.stderr.write(`\nwrote bench/eval-report.md (${result.runs[0]?.scores.length ?? 0} traces, ${result.runs.length} runs, rules ${result.rulesVersion})\n${renderTargets(headlineTargets(result.runs)).join('\n')}\n`);
 }
 
 if (process.argv[1] && basename(process.argv[1]) === 'eval.js') {

@@ -19,7 +19,8 @@
 // exe_markers — markers are found in the binary's CONTENT (agent/probes/exe-markers.yaml), which
 // survives renaming the file; they are identity evidence the engine must cap like names, but a
 // rename does not remove them. (A cgroup path may contain a unit name chosen by an operator;
-// it is kept here because the ablation is about the process's own names.)
+// it is kept here because the ablation is about the process's own names.) Hardware names
+// (Gpu.name, the inventory's CPU and GPU models) describe the machine, not the workload: kept.
 //
 // An empty field stays empty (kernel threads have no exe or cmdline, an unreadable process no exe):
 // emptiness says what kind of process it is, not what it is called. Processes stay distinct: the
