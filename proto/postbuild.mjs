@@ -1,7 +1,8 @@
-// Copies what tsc does not emit into dist/: the generated protobuf module and the rules data.
+// Copies what tsc does not emit into dist/: the generated protobuf module and the rules data; and
+// writes the dashboard's class list and colours from their one source (collector/classes.ts).
 import { cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -11,3 +12,6 @@ cpSync(join(root, 'collector', 'engine', 'rules'), join(dist, 'collector', 'engi
   recursive: true,
   filter: (src) => !src.endsWith('.ts'),
 });
+
+const { writeDashboardClasses } = await import(pathToFileURL(join(dist, 'collector', 'classes.js')).href);
+writeDashboardClasses(join(root, 'dashboard', 'generated'));

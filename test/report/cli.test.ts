@@ -28,12 +28,12 @@ describe('assay report / verify on the command line, and the report route', () =
     const from = new Date(T0).toISOString();
     const r1 = await runAssay(['report', '--db', db, '--host', 'gappy', '--host', 'trainer', '--from', from, '--to', String(T0 + 600 * S), '--out', json]);
     assert.equal(r1.code, 0, r1.stderr);
-    assert.match(r1.stderr, /AI-only does NOT hold/);
+    assert.match(r1.stderr, /^Non-AI work found: [0-9.]+ % AI, [0-9.]+ % non-AI, [0-9.]+ % doubtful non-AI, [0-9.]+ % idle\/general, coverage [0-9.]+ % \(hosts gappy, trainer, /m);
     assert.match(r1.stderr, /signed by collector key SHA256:/);
     assert.equal(statSync(join(tmp.dir, 'collector-key.pem')).mode & 0o777, 0o600);
     const r2 = await runAssay(['report', '--db', db, '--host', 'trainer', '--from', String(T0), '--to', String(T0 + 600 * S), '--out', html]);
     assert.equal(r2.code, 0, r2.stderr);
-    assert.match(r2.stderr, /AI-only holds/);
+    assert.match(r2.stderr, /^AI-only: 100\.0 % AI, 0\.0 % non-AI, 0\.0 % doubtful non-AI, 0\.0 % idle\/general, coverage 100\.0 %/m);
     assert.match(readFileSync(html, 'utf8'), /^<!doctype html>/);
 
     const v1 = await runAssay(['verify', json]);
@@ -67,7 +67,7 @@ describe('assay report / verify on the command line, and the report route', () =
       const j = await fetch(`${c.url}/api/hosts/gappy/report?${q}`);
       assert.equal(j.status, 200);
       const body = (await j.json()) as { format: string; hosts: unknown[]; signer: { fingerprint: string } };
-      assert.equal(body.format, 'assay-report/2');
+      assert.equal(body.format, 'assay-report/3');
       const h = await fetch(`${c.url}/api/hosts/gappy/report?${q}&format=html`);
       assert.equal(h.status, 200);
       assert.match(h.headers.get('content-type') ?? '', /text\/html/);
