@@ -88,7 +88,7 @@ export function coverage(
   } else {
     const first = inPeriod.reduce((m, r) => Math.min(m, r.tsMs), Number.POSITIVE_INFINITY);
     const last = inPeriod.reduce((m, r) => Math.max(m, r.tsMs), Number.NEGATIVE_INFINITY);
-    if (first - period.fromMs > hole) gaps.push(span(period.fromMs, first, 'agent_down', 'no samples from the start of the period'));
+    if (first - period.fromMs > hole) gaps.push(span(period.fromMs, first, 'agent_down', beforeEnrollment ? "no samples from the agent's enrollment" : 'no samples from the start of the period'));
     for (let i = 1; i < inPeriod.length; i++) {
       const a = inPeriod[i - 1]!;
       const b = inPeriod[i]!;

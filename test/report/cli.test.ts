@@ -4,8 +4,11 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
+import { signReport, signerOf } from '../../collector/report/sign.js';
+import type { Report } from '../../collector/report/types.js';
 import { verifyReportBytes } from '../../collector/report/verify-file.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
+import { generateAgentKeys } from '../../proto/chain.js';
 import { tempDir } from '../helpers/env.js';
 import { runAssay } from '../helpers/proc.js';
 import { S, T0, gappyHost, steadyHost } from './stored-period.js';
@@ -49,6 +52,22 @@ describe('assay report / verify on the command line, and the report route', () =
     const v2b = await runAssay(['verify', html, '--key', signer]);
     assert.equal(v2b.code, 1, v2b.stdout);
     assert.match(v2b.stdout, /FAIL {2}the HTML is not what the renderer makes of its embedded report/);
+
+    // A statement switched to "ai-only" and re-signed with another key: only the statement check catches it.
+    const genuine = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    const forged: Report = JSON.parse(JSON.stringify(genuine));
+    forged.statement = { ...forged.statement, verdict: 'ai-only', headline: forged.statement.headline.replace('Non-AI work found', 'AI-only'), reasons: [] };
+    const { signature: _s, ...unsigned } = forged;
+    const other = generateAgentKeys();
+    const forgedFile = join(tmp.dir, 'forged.json');
+    writeFileSync(forgedFile, JSON.stringify(signReport({ ...unsigned, signer: signerOf(other, 'collector') }, other)));
+    const vf = await runAssay(['verify', forgedFile]);
+    assert.equal(vf.code, 1, vf.stdout);
+    assert.match(vf.stdout, /ok {4}collector signature by SHA256:/);
+    assert.match(vf.stdout, /FAIL {2}statement does not follow from the data: statement\.headline: report says "AI-only: /);
+    assert.match(vf.stdout, /FAIL {2}statement does not follow from the data: statement\.verdict: report says "ai-only", data gives "non-ai-found"/);
+    assert.match(vf.stdout, /^statement: .*\(NOT verified\)$/m);
+    assert.match(v1.stdout, /ok {4}statement follows from the data: Non-AI work found: /);
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as { hosts: Array<{ derived: { coverage: { ratio: number } } }> };
     report.hosts[0]!.derived.coverage.ratio = 1;
