@@ -16,8 +16,8 @@ import {
   formatWatts,
 } from '../format.js';
 import { classBadge, meter } from '../widgets.js';
-import { authQuery } from '../token.js';
 import { timeChart, withGaps } from '../charts.js';
+import { reportPicker } from './report-picker.js';
 
 const RANGES = [
   { id: '15m', label: '15 m', ms: 15 * 60_000, refreshMs: 5_000 },
@@ -29,18 +29,6 @@ const RANGES = [
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const pct = (v) => formatPct(v, 1);
 const loadFmt = (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2));
-
-/** Links to the host's signed report over the last 24 h (a link cannot send a header, so the token rides in the query). */
-function reportLinks(hostId) {
-  const href = (format) => `/api/hosts/${encodeURIComponent(hostId)}/report?format=${format}${authQuery().replace('?', '&')}`;
-  return h(
-    'div',
-    { class: 'report-links' },
-    h('a', { href: href('html'), target: '_blank', rel: 'noopener', 'data-testid': 'report-link', text: 'Report (24 h)' }),
-    h('span', { class: 'muted', text: ' · ' }),
-    h('a', { href: href('json'), target: '_blank', rel: 'noopener', text: 'signed JSON' }),
-  );
-}
 
 /** Chart definitions: which sample fields go where. */
 const CHARTS = [
@@ -174,7 +162,7 @@ export function mountHost(root, feed, hostId, params) {
 
   root.append(
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/', text: 'Fleet' }), h('span', { 'aria-hidden': 'true', text: ' / ' }), h('span', { 'aria-current': 'page', text: hostId })),
-    h('header', { class: 'host-head' }, h('div', {}, h('div', { class: 'title-row' }, title, onlinePill, headerBadge), subtitle), reportLinks(hostId)),
+    h('header', { class: 'host-head' }, h('div', {}, h('div', { class: 'title-row' }, title, onlinePill, headerBadge), subtitle), reportPicker(hostId)),
     error,
     h(
       'div',
