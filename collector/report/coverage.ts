@@ -57,7 +57,7 @@ export function monitoredFromMs(decoded: DecodedInput, enrolledMs: number | null
   const chain = decoded.chain;
   const first = decoded.rows[0];
   if (!chain || chain.batches.length === 0 || chain.startsAfter !== '' || !first) return null;
-  return Math.min(first.tsMs, enrolledMs ?? Number.POSITIVE_INFINITY, ...decoded.declaredGaps.map((g) => g.fromMs));
+  return decoded.declaredGaps.reduce((m, g) => Math.min(m, g.fromMs), Math.min(first.tsMs, enrolledMs ?? Number.POSITIVE_INFINITY));
 }
 
 const span = (fromMs: number, toMs: number, cause: string, detail: string): ReportGap => ({ fromMs, toMs, durationMs: toMs - fromMs, cause, detail });
