@@ -25,21 +25,28 @@ export function samplingInterval(rows: readonly SampleRow[]): number {
   return d[Math.floor(d.length / 2)]!;
 }
 
-/** The time each sample stands for: from its timestamp to the next one, at most one interval, within the period. */
+/**
+ * The time each sample stands for: from its timestamp to the next sample's when that follows
+ * within HOLE_INTERVALS intervals and no declared loss lies between them (sampling jitter is no
+ * loss), else one interval; within the period. Pieces and gaps thus never overlap, and "no gaps"
+ * means full coverage. The plots (series.ts) draw these same pieces.
+ */
 export interface Piece {
   fromMs: number;
   toMs: number;
   row: SampleRow;
 }
 
-export function pieces(inPeriod: readonly SampleRow[], period: Period, intervalMs: number): Piece[] {
+export function pieces(inPeriod: readonly SampleRow[], declared: readonly DeclaredGap[], period: Period, intervalMs: number): Piece[] {
   const byTime = [...inPeriod].sort((a, b) => a.tsMs - b.tsMs || a.seq - b.seq);
   const out: Piece[] = [];
   for (let i = 0; i < byTime.length; i++) {
     const row = byTime[i]!;
-    const next = byTime[i + 1]?.tsMs ?? Number.POSITIVE_INFINITY;
+    const next = byTime[i + 1];
+    const joined = next !== undefined && next.tsMs - row.tsMs <= HOLE_INTERVALS * intervalMs && !declared.some((g) => g.toSeq > row.seq && g.fromSeq < next.seq);
+    const end = joined ? next.tsMs : Math.min(row.tsMs + intervalMs, next?.tsMs ?? Number.POSITIVE_INFINITY);
     const fromMs = Math.max(row.tsMs, period.fromMs);
-    const toMs = Math.min(row.tsMs + intervalMs, next, period.toMs);
+    const toMs = Math.min(end, period.toMs);
     if (toMs > fromMs) out.push({ fromMs, toMs, row });
   }
   return out;

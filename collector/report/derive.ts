@@ -14,7 +14,7 @@ export function deriveHost(input: HostInput, period: Period, thresholds: Thresho
   const decoded = decodeInput(input);
   const inPeriod = decoded.rows.filter((r) => r.tsMs >= period.fromMs && r.tsMs <= period.toMs);
   const intervalMs = samplingInterval(inPeriod);
-  const covered = pieces(inPeriod, period, intervalMs);
+  const covered = pieces(inPeriod, decoded.declaredGaps, period, intervalMs);
   const intervals = verdictIntervals(input.verdicts, period);
   const spans = timeline(intervals);
   const s = shares(covered, intervals, thresholds.minConfidence);
@@ -33,7 +33,7 @@ export function deriveHost(input: HostInput, period: Period, thresholds: Thresho
     network: network(inPeriod),
     gpus: gpus(inPeriod),
     unavailable: unavailable(inPeriod),
-    series: series(inPeriod, period, intervalMs),
+    series: series(covered, period, intervalMs),
     chain: decoded.chain,
   };
   return { ...partial, statement: hostStatement(input.identity.id, partial, period, thresholds) };

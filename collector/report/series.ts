@@ -1,11 +1,9 @@
 // Plot data: CPU, GPU and power averaged into at most MAX_POINTS equal time buckets over the
-// period, each at least one sampling interval long. A sample stands for the time until the next
-// one when that is no hole (at most HOLE_INTERVALS intervals, as coverage.ts counts gaps), else
-// for one interval; a bucket is the time-weighted mean of the samples overlapping it. So a bucket
-// is null (a hole in the plot) only inside a real gap, never because jitter left a slot empty.
+// period, each at least one sampling interval long. Each bucket is the time-weighted mean of the
+// covered pieces (coverage.ts) overlapping it, so a bucket is null (a hole in the plot) only
+// where the coverage has a gap, never because sampling jitter left a slot without a sample.
 import { summarize } from '../store/store.js';
-import { HOLE_INTERVALS } from './coverage.js';
-import type { SampleRow } from './decode.js';
+import type { Piece } from './coverage.js';
 import type { Period, Series } from './types.js';
 
 const MAX_POINTS = 720;
@@ -19,23 +17,17 @@ interface Acc {
   power: number;
 }
 
-export function series(rows: readonly SampleRow[], period: Period, intervalMs: number): Series {
+export function series(covered: readonly Piece[], period: Period, intervalMs: number): Series {
   const periodMs = Math.max(1, period.toMs - period.fromMs);
   const bucketMs = Math.max(intervalMs, Math.ceil(periodMs / MAX_POINTS));
   const n = Math.max(1, Math.ceil(periodMs / bucketMs));
   const acc: Acc[] = Array.from({ length: n }, () => ({ ms: 0, cpu: 0, gpuMs: 0, gpu: 0, powerMs: 0, power: 0 }));
-  const byTime = [...rows].sort((a, b) => a.tsMs - b.tsMs || a.seq - b.seq);
-  byTime.forEach((r, i) => {
-    const next = byTime[i + 1]?.tsMs;
-    const end = next !== undefined && next - r.tsMs <= HOLE_INTERVALS * intervalMs ? next : r.tsMs + intervalMs;
-    const fromMs = Math.max(r.tsMs, period.fromMs);
-    const toMs = Math.min(end, period.toMs);
-    if (toMs <= fromMs) return;
-    const s = summarize(r.seq, r.sample);
-    for (let b = Math.floor((fromMs - period.fromMs) / bucketMs); b < n; b++) {
+  for (const p of covered) {
+    const s = summarize(p.row.seq, p.row.sample);
+    for (let b = Math.floor((p.fromMs - period.fromMs) / bucketMs); b < n; b++) {
       const bFrom = period.fromMs + b * bucketMs;
-      if (bFrom >= toMs) break;
-      const w = Math.min(toMs, bFrom + bucketMs) - Math.max(fromMs, bFrom);
+      if (bFrom >= p.toMs) break;
+      const w = Math.min(p.toMs, bFrom + bucketMs) - Math.max(p.fromMs, bFrom);
       if (w <= 0) continue;
       const a = acc[b]!;
       a.ms += w;
@@ -49,7 +41,7 @@ export function series(rows: readonly SampleRow[], period: Period, intervalMs: n
         a.power += s.powerWatts * w;
       }
     }
-  });
+  }
   const out: Series = { tsMs: [], cpuPct: [], gpuPct: [], powerWatts: [] };
   acc.forEach((a, i) => {
     out.tsMs.push(period.fromMs + i * bucketMs + Math.floor(bucketMs / 2));

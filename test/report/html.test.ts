@@ -39,9 +39,11 @@ describe('HTML report in a browser', { skip: missing ?? false }, () => {
 
   it('a jittered 1 s sampler draws no holes when coverage has no gaps; the statement, timeline legend and class colours are on the page', async () => {
     const store = new SqliteStore(join(tmp.dir, 'jitter.db'));
-    // Samples 1 s apart ± 180 ms: one-second buckets would leave some empty, which is no gap.
+    // Samples about 1 s apart, every tenth one 450 ms late and the next 450 ms early: buckets of one
+    // interval leave 9 of 118 empty (what the plots used to draw as holes), yet no gap.
+    const jitter = (i: number): number => (i % 10 === 4 ? 450 : i % 10 === 5 ? -450 : (i % 3) * 20);
     const a = await enroll(store, 'jitter');
-    await commit(store, a, Array.from({ length: 120 }, (_, i) => ({ seq: i + 1, tsMs: T0 + i * S + (((i + 1) * 37) % 5 - 2) * 90 })));
+    await commit(store, a, Array.from({ length: 120 }, (_, i) => ({ seq: i + 1, tsMs: T0 + i * S + jitter(i) })));
     await store.putVerdict('jitter', T0, verdict('ai-training', T0));
     await store.putVerdict('jitter', T0 + 60 * S, verdict('general', T0 + 60 * S));
     await lateHost(store, 'late', 300, 300);
@@ -50,6 +52,7 @@ describe('HTML report in a browser', { skip: missing ?? false }, () => {
     await store.close();
     const d = report.hosts[0]!.derived;
     assert.deepEqual(d.coverage.gaps, []);
+    assert.equal(d.coverage.ratio, 1, 'jitter is no loss: each sample stands for the time up to the next');
     assert.ok(d.series.cpuPct.length >= 100);
     assert.deepEqual(d.series.cpuPct.filter((v) => v === null), [], 'no empty buckets without a gap');
     const file = join(tmp.dir, 'jitter.html');
