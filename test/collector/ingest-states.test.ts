@@ -15,14 +15,17 @@ import { idleSocket, stalledFrame, type HeldSocket } from '../helpers/stalled.js
 
 const SECRET = 'states-test-enroll-secret-0123';
 
-async function collectorWith(t: { after(fn: () => unknown): void }, limits: Partial<IngestLimits>): Promise<{ c: RunningCollector; url: string }> {
+/** A collector with these limits; `held` sockets are destroyed before it is closed (a collector that never times them out would otherwise keep close() waiting). */
+async function collectorWith(t: { after(fn: () => unknown): void }, limits: Partial<IngestLimits>): Promise<{ c: RunningCollector; url: string; held: HeldSocket[] }> {
   const tmp = tempDir();
   const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET, limits });
+  const held: HeldSocket[] = [];
   t.after(async () => {
+    for (const h of held) h.socket.destroy();
     await c.close();
     tmp.cleanup();
   });
-  return { c, url: c.url.replace('http', 'ws') + '/ingest' };
+  return { c, url: c.url.replace('http', 'ws') + '/ingest', held };
 }
 
 /** Enrolls a fresh agent from 127.0.0.2 and streams `batches` batches; returns the last seq acked. */
@@ -40,8 +43,7 @@ const closedWithin = (held: HeldSocket[], ms: number): Promise<Array<number | nu
   Promise.all(held.map((h) => Promise.race([h.closed, new Promise<null>((r) => setTimeout(() => r(null), ms))])));
 
 test('200 idle TCP connections are closed after the idle timeout; an agent enrolls and streams meanwhile', async (t) => {
-  const { c, url } = await collectorWith(t, { idleTimeoutMs: 1000, maxPreAuthPerAddress: 256 });
-  const held: HeldSocket[] = [];
+  const { c, url, held } = await collectorWith(t, { idleTimeoutMs: 1000, maxPreAuthPerAddress: 256 });
   for (let i = 0; i < 200; i++) held.push(await idleSocket(c.port));
   assert.equal(await legitimateAgent(url, 'legit-idle', 3), 6, 'the agent streamed while 200 idle sockets were open');
   const open = await closedWithin(held, 4000);
@@ -52,8 +54,7 @@ test('200 idle TCP connections are closed after the idle timeout; an agent enrol
 });
 
 test('40 connections stalled mid-frame before hello are closed and terminated; an agent streams meanwhile', async (t) => {
-  const { c, url } = await collectorWith(t, { helloTimeoutMs: 1000, closeGraceMs: 300, maxPreAuthPerAddress: 64 });
-  const held: HeldSocket[] = [];
+  const { c, url, held } = await collectorWith(t, { helloTimeoutMs: 1000, closeGraceMs: 300, maxPreAuthPerAddress: 64 });
   for (let i = 0; i < 40; i++) {
     const s = await stalledFrame(c.port, 12_000, 6_000);
     assert.ok(s.upgraded, 'upgraded to a WebSocket');
@@ -89,12 +90,14 @@ test('before hello a frame may be 64 KiB at most; after hello the full frame lim
 });
 
 test('one address holds at most maxPreAuthPerAddress unauthenticated connections; others are unaffected', async (t) => {
-  const { c, url } = await collectorWith(t, { maxPreAuthPerAddress: 8, helloTimeoutMs: 10_000, idleTimeoutMs: 10_000 });
+  const { c, url, held } = await collectorWith(t, { maxPreAuthPerAddress: 8, helloTimeoutMs: 10_000, idleTimeoutMs: 10_000 });
   const waiting: RawAgent[] = [];
+  t.after(() => waiting.forEach((w) => w.ws.terminate()));
   for (let i = 0; i < 8; i++) waiting.push(await RawAgent.connect(url));
   // The ninth from the same address: refused at the TCP level, WebSocket or plain.
   await assert.rejects(RawAgent.connect(url), 'a ninth WebSocket from 127.0.0.1 is refused');
   const extra = await idleSocket(c.port);
+  held.push(extra);
   assert.notEqual(await closedWithin([extra], 2000).then((r) => r[0]), null, 'a ninth idle socket is closed at once');
   // Another address is not affected.
   assert.equal(await legitimateAgent(url, 'other-address', 1), 2);
