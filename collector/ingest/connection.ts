@@ -42,7 +42,7 @@ export interface IngestShared {
 }
 
 const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-export const SECURITY_REASONS = new Set([
+const SECURITY_REASONS = new Set([
   'unknown_agent', 'revoked', 'bad_hello_signature', 'key_mismatch', 'bad_signature', 'digest_mismatch', 'replayed', 'chain_break', 'wrong_agent',
   'seq_regression', 'enroll_throttled', 'preauth_cap',
 ]);

@@ -49,10 +49,6 @@ export class TokenBuckets {
   private evict(): void {
     while (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
   }
-
-  get size(): number {
-    return this.buckets.size;
-  }
 }
 
 /** Counts live connections per address against a cap; `acquire` refuses beyond it. */
@@ -72,15 +68,5 @@ export class AddressSlots {
     const n = (this.held.get(address) ?? 0) - 1;
     if (n > 0) this.held.set(address, n);
     else this.held.delete(address);
-  }
-
-  count(address: string): number {
-    return this.held.get(address) ?? 0;
-  }
-
-  total(): number {
-    let n = 0;
-    for (const v of this.held.values()) n += v;
-    return n;
   }
 }

@@ -5,7 +5,11 @@
 export interface IngestLimits {
   /** Largest frame an authenticated agent may send (`--max-frame-bytes`). */
   maxFrameBytes: number;
-  /** Largest frame accepted before the hello is authenticated: a hello is a few KiB. */
+  /**
+   * Largest frame accepted before the hello is authenticated. A hello is ~0.5 KiB plus ~80 bytes
+   * per disk in its inventory; 64 KiB leaves room for storage hosts with hundreds of disks while
+   * 32 stalled connections of one address hold at most 2 MiB.
+   */
   preHelloMaxFrameBytes: number;
   maxBatchSamples: number;
   /** A connection that has not authenticated within this long is closed, then terminated. */
@@ -32,7 +36,7 @@ export interface IngestLimits {
 
 export const defaultIngestLimits: IngestLimits = {
   maxFrameBytes: 4 * 1024 * 1024,
-  preHelloMaxFrameBytes: 16 * 1024,
+  preHelloMaxFrameBytes: 64 * 1024,
   maxBatchSamples: 1000,
   helloTimeoutMs: 10_000,
   closeGraceMs: 2_000,

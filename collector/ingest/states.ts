@@ -3,7 +3,7 @@
 //   (TCP accepted, HTTP upgrade to /ingest; before that connection-limits.ts bounds idle sockets)
 //        │ challenge sent
 //        ▼
-//   awaiting_hello ── frames ≤ preHelloMaxFrameBytes (16 KiB); accepts: hello
+//   awaiting_hello ── frames ≤ preHelloMaxFrameBytes (64 KiB); accepts: hello
 //        │            holds one of the address's maxPreAuthPerAddress (32) pre-auth slots
 //        │            timeout helloTimeoutMs (10 s) → closing (4408 hello_timeout)
 //        │            refused hello → closing (4403/4422/4429/4503 …)
