@@ -11,6 +11,7 @@ import { fleetSummary, registerApi } from './api.js';
 import { Classifier, defaultClassifierOptions, type ClassifierOptions } from './classifier.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
 import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
+import { applyConnectionLimits } from './ingest/connection-limits.js';
 import { attachLive } from './live.js';
 import { CollectorMetrics } from './metrics.js';
 import { packageVersion } from '../proto/package-info.js';
@@ -128,7 +129,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const liveWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 });
   const live = attachLive(liveWss, fleet);
   const perHost = new Map<string, Promise<unknown>>();
-  attachIngest(ingestWss, {
+  const ingest = attachIngest(ingestWss, {
     store,
     logger: logger.child({ part: 'ingest' }),
     metrics,
@@ -145,6 +146,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       perHost.set(hostId, next);
     },
   });
+  applyConnectionLimits(app.server, limits, ingest.preAuth, metrics, logger.child({ part: 'connections' }));
   app.server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     const wss = path === '/ingest' ? ingestWss : path === '/live' ? liveWss : null;
