@@ -1,7 +1,7 @@
 // The collector: one HTTP server with the agent ingest WebSocket (/ingest), the dashboard
 // push socket (/live), the JSON API (/api), Prometheus metrics (/metrics) and the dashboard (/).
 import fastifyStatic from '@fastify/static';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import { existsSync, watchFile, unwatchFile } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -116,7 +116,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
   const version = packageVersion();
 
-  const app = Fastify({ logger: false, ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}) });
+  const app = Fastify({
+    logger: false,
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    // Requests the router cannot even parse (`/%`) skip the hooks: give them the headers here.
+    frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).headers(SECURITY_HEADERS).code(400).send({ error: err.message }),
+  });
   // Deny by default: a route without a line in routes.ts stops startup here.
   const registered = new Set<string>();
   app.addHook('onRoute', (r) => {
@@ -148,6 +153,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       return reply.status(d.status).send({ error: d.error });
     }
   });
+  // Unrouted: a plain 404 that does not echo the request back.
+  app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'not found' }));
   await app.register(fastifyStatic, { root: dashboardDir, prefix: '/assets/', index: false });
   await app.register(fastifyStatic, { root: uplotDistDir, prefix: '/vendor/uplot/', decorateReply: false });
   app.get('/', (_req, reply) => reply.sendFile('index.html'));
