@@ -2,12 +2,10 @@
 // directory (0700 when we create it), private files (0600: they hold every host's command
 // lines), a write probe so a read-only database stops startup instead of failing every agent
 // later, and errors that name the file.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { privateDbFile } from '../proto/private-files.js';
 import { SqliteStore } from './store/sqlite.js';
-
-/** Files SQLite keeps beside the database. */
-const SIDE_FILES = ['', '-wal', '-shm', '-journal'];
 
 /** Refuses --db values that are not a file path for SQLite (postgres://…, file:…, sqlite:…). */
 export function checkDbPath(dbPath: string): void {
@@ -23,28 +21,18 @@ export function privateDir(dir: string): void {
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** Removes group and other access from the database and its side files (owner bits stay, so 0444 stays read-only). */
-function tightenModes(dbPath: string): void {
-  for (const suffix of SIDE_FILES) {
-    const f = dbPath + suffix;
-    if (existsSync(f)) {
-      const mode = statSync(f).mode & 0o777;
-      if (mode & 0o077) chmodSync(f, mode & 0o700);
-    }
-  }
-}
-
 /**
  * Opens the database. With `write` (the collector, `agents revoke`), a database that cannot be
- * written stops here with an error naming the file.
+ * written stops here with an error naming the file. Without it (reading commands), or with
+ * `mustExist`, a missing file is an error rather than a new empty database.
  */
-export function openStore(dbPath: string, opts: { write: boolean } = { write: true }): SqliteStore {
+export function openStore(dbPath: string, opts: { write: boolean; mustExist?: boolean } = { write: true }): SqliteStore {
   checkDbPath(dbPath);
+  if (dbPath !== ':memory:' && (!opts.write || opts.mustExist) && !existsSync(dbPath)) throw new Error(`no database at ${dbPath}`);
   if (dbPath !== ':memory:') {
     privateDir(dirname(dbPath));
     // SQLite gives -wal and -shm the database file's mode, so create it private up front.
-    if (!existsSync(dbPath)) closeSync(openSync(dbPath, 'a', 0o600));
-    tightenModes(dbPath);
+    if (opts.write) privateDbFile(dbPath);
   }
   let store: SqliteStore;
   try {
@@ -54,7 +42,7 @@ export function openStore(dbPath: string, opts: { write: boolean } = { write: tr
   }
   try {
     if (opts.write) writeProbe(store);
-    if (dbPath !== ':memory:') tightenModes(dbPath);
+    if (opts.write && dbPath !== ':memory:') privateDbFile(dbPath);
   } catch (err) {
     store.db.close();
     throw new Error(`database ${dbPath} cannot be written (${(err as Error).message}): check the file's and its directory's permissions and the file system`);

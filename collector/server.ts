@@ -21,7 +21,8 @@ import { isLoopback, loadTls, selfSignedTls } from './tls.js';
 import { LIVE_PROTOCOL, bearerToken, checkSecret, decide, liveToken, type AuthConfig } from './auth.js';
 import { ROUTES, assertDeclared, routeRole, websocketRoute } from './routes.js';
 import { SECURITY_HEADERS, hostAllowed, originAllowed, rawRefusal, siteConfig } from './site.js';
-import { checkDbPath, openStore } from './dbfile.js';
+import { checkDbPath, openStore, privateDir } from './dbfile.js';
+import { dirname } from 'node:path';
 import type { Store } from './store/store.js';
 import { collectorKeyPath, loadOrCreateKey } from './report/sign.js';
 import type { AgentKeys } from '../proto/chain.js';
@@ -75,11 +76,13 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const logger = opts.logger ?? silentLogger();
   // Everything that can refuse the configuration runs before anything is opened or watched.
   const loopback = isLoopback(opts.host);
+  checkDbPath(opts.dbPath);
+  // The data folder holds the database, keys, tokens and secrets: private before anything lands in it.
+  if (opts.dbPath !== ':memory:') privateDir(dirname(opts.dbPath));
   const tls = !opts.tls ? null : 'selfSigned' in opts.tls ? await selfSignedTls(opts.dbPath, [opts.host]) : loadTls(opts.tls.certFile, opts.tls.keyFile);
   if (!tls && !loopback && !opts.allowPlain) {
     throw new Error(`refusing to take agents over plain ws:// on ${opts.host}: give --tls-cert and --tls-key, or --tls-self-signed (or --allow-plain to accept the risk)`);
   }
-  checkDbPath(opts.dbPath);
   const tokens = !loopback || opts.requireTokens === true;
   const auth: AuthConfig = {
     required: tokens,
