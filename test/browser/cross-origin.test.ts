@@ -148,6 +148,38 @@ describe('cross-origin pages against a loopback collector', { skip }, () => {
   });
 });
 
+describe('the HTML report served by the collector', { skip }, () => {
+  it('renders under its own CSP, sandboxed: its scripts cannot reach the dashboard\'s stored token', async () => {
+    const tmp = tempDir('assay-report-csp-');
+    const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET });
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      await c.store.upsertHost({ agentId: VICTIM, hostname: 'report-host', publicKey: new Uint8Array(32).fill(5) }, Date.now());
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      const resp = await page.goto(`${c.url}/api/hosts/${VICTIM}/report?format=html`);
+      assert.equal(resp!.status(), 200);
+      assert.match(resp!.headers()['content-security-policy'] ?? '', /^sandbox allow-scripts;.*frame-ancestors 'none'/);
+      await page.waitForSelector('html[data-plots="ready"]', { timeout: 15_000 });
+      const storage = await page.evaluate(() => {
+        try {
+          return `readable:${window.localStorage.length}`;
+        } catch {
+          return 'blocked';
+        }
+      });
+      assert.equal(storage, 'blocked', 'the report runs in an opaque origin');
+      assert.deepEqual(errors, [], 'no CSP violations or script errors');
+    } finally {
+      await browser.close();
+      await c.close();
+      tmp.cleanup();
+    }
+  });
+});
+
 describe('dashboard on a collector that requires tokens', { skip }, () => {
   const tmp = tempDir('assay-token-dash-');
   let collector: Awaited<ReturnType<typeof startCollector>>;
