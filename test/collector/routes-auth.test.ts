@@ -188,6 +188,22 @@ describe('browser-facing checks', () => {
     }
   });
 
+  it('--public-host adds names to the Host allow-list; a wildcard bind answers to this machine\'s addresses', async () => {
+    const { c, done } = await collectorWithVictim({ publicHosts: ['Assay.Example', '::1'] });
+    try {
+      assert.equal((await rawRequest(c.url, 'GET', '/api/hosts', { host: `assay.example:${c.port}` })).status, 200);
+      assert.equal((await rawRequest(c.url, 'GET', '/api/hosts', { host: `[::1]:${c.port}` })).status, 200);
+      assertNoData(await rawRequest(c.url, 'GET', '/api/hosts', { host: `other.example:${c.port}` }), 'a name not listed');
+    } finally {
+      await done();
+    }
+    const { siteConfig } = await import('../../collector/site.js');
+    const { networkInterfaces } = await import('node:os');
+    const wildcard = siteConfig('0.0.0.0');
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4') assert.ok(wildcard.allowedHosts.has(a.address), a.address);
+    assert.ok(!siteConfig('127.0.0.1').allowedHosts.has('evil.example'));
+  });
+
   it('only /live takes ?token=; the dashboard sub-protocol carries a token without putting it in the URL', async () => {
     const { c, done } = await collectorWithVictim({ requireTokens: true, viewerToken: VIEWER, adminToken: ADMIN });
     try {
