@@ -319,6 +319,11 @@ export class SqliteStore implements Store {
     return new Map(this.stmt.sampleBytes.all(hostId, fromSeq, toSeq).map((r) => [r.seq, r.data]));
   }
 
+  /** Agents that ever enrolled, revoked ones included (for --max-enrollments). */
+  countEnrolled(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM hosts WHERE enrolled_ms IS NOT NULL').get() as { n: number }).n;
+  }
+
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.securityLog.flush();
