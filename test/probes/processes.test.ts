@@ -3,6 +3,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/env.js';
+import { assay } from '../../proto/codec.js';
 import { ExeHasher } from '../../agent/probes/exe-hash.js';
 import type { ProbeOutput, Unavailable } from '../../agent/probes/probe.js';
 import { isUnavailable } from '../../agent/probes/probe.js';
@@ -47,6 +48,12 @@ test('processes: ranking, rates, signature once, exe hash cached, kernel threads
       rssBytes: 8000000 * 1024, threads: 48, state: 'R', uid: 1000,
       // io was read for the first time: no rate yet
       readBytesPerSec: 0, writeBytesPerSec: 0, rcharPerSec: 0, wcharPerSec: 0,
+      // event counters read for the first time: the baseline, no rates yet (extended = false);
+      // the gauges are filled
+      extended: false, minfltPerSec: 0, majfltPerSec: 0, voluntaryCtxswPerSec: 0, nonvoluntaryCtxswPerSec: 0,
+      nice: 0, schedPolicy: 0, rssAnonBytes: 7999900 * 1024, hugetlbBytes: 0,
+      busyThreads: 0, // no task/ directory in the fixture
+      socketView: assay.v1.SocketView.SOCKET_VIEW_READ,
       signature: undefined,
     });
     assert.deepEqual(train.signature, {
