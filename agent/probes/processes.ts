@@ -136,7 +136,12 @@ export interface ProcessesProbeOptions {
   hasher?: ExeHasher;
   /** Socket table refresh period (tests: 0 = every call). */
   socketRefreshMs?: number;
+  /** Longest wait for new signatures in one sample (default SIGNATURE_WAIT_MS). */
+  signatureWaitMs?: number;
 }
+
+/** Well under the sampler's 2 s probe timeout. */
+export const SIGNATURE_WAIT_MS = 1000;
 
 const VIEW = {
   read: assay.v1.SocketView.SOCKET_VIEW_READ,
@@ -149,6 +154,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
   const hz = clockTicksPerSecond(root);
   const sockets = new SocketTracker(config, { refreshMs: opts.socketRefreshMs });
   const busyThreads = new BusyThreads(root, hz);
+  const signatureWaitMs = opts.signatureWaitMs ?? SIGNATURE_WAIT_MS;
   /** Keyed by "pid:startTicks" so a reused pid starts afresh. */
   let states = new Map<string, ProcState>();
   let prevMs: number | undefined;
@@ -164,11 +170,13 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     };
     const { cmdline, truncated } = formatCmdline(readBuf('cmdline') ?? Buffer.alloc(0), config.maxCmdlineBytes);
     const cgroupText = readOptional(join(dir, 'cgroup')) ?? '';
+    const exe = await hasher.inspect(join(dir, 'exe'));
     return {
       cmdline,
       cmdlineTruncated: truncated,
       exe: readlinkOptional(join(dir, 'exe')) ?? '',
-      exeSha256: await hasher.hash(join(dir, 'exe')),
+      exeSha256: exe.sha256,
+      exeMarkers: exe.markers,
       libs: parseLibs(readOptional(join(dir, 'maps')) ?? ''),
       envNames: parseEnvNames(readBuf('environ') ?? Buffer.alloc(0)),
       cgroup: pickCgroup(cgroupText),
@@ -208,6 +216,8 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     const processes: assay.v1.Process.$Properties[] = [];
     const reported: { pid: number; key: string }[] = [];
     const pending: Promise<void>[] = [];
+    const awaited: { proc: assay.v1.Process.$Properties; state: ProcState }[] = [];
+    let late = false;
     busyThreads.begin();
     for (const r of ranked) {
       if (processes.length >= config.maxProcesses) break;
@@ -237,7 +247,12 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       reported.push({ pid, key: r.key });
       if (!state.signatureSent) {
         state.signatureSent = true;
-        pending.push(signatureOf(pid).then((sig) => void (proc.signature = sig)));
+        awaited.push({ proc, state });
+        pending.push(
+          signatureOf(pid).then((sig) => {
+            if (!late) proc.signature = sig;
+          }),
+        );
       }
     }
     busyThreads.end();
@@ -252,7 +267,14 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       out.socketAttribution = reading.attribution;
       for (const [i, proc] of processes.entries()) proc.socketView = VIEW[reading.views.get(reported[i]!.key)!];
     }
-    await Promise.all(pending);
+    // A large new executable (hash + marker scan, ~6 ms/MiB) must not hold the sample past the
+    // sampler's probe timeout: signatures not ready in SIGNATURE_WAIT_MS are sent with a later
+    // sample (the read goes on and is cached).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, signatureWaitMs)))]);
+    clearTimeout(timer);
+    late = true;
+    for (const { proc, state } of awaited) if (proc.signature === undefined) state.signatureSent = false;
     return out;
   });
 }

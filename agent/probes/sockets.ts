@@ -183,7 +183,9 @@ export class SocketTracker {
       return holders?.find((pid) => watchedPids.has(pid)) ?? holders?.[0] ?? 0;
     };
     const sockets: assay.v1.Socket.$Properties[] = selected.map((r) => ({ ...r, pid: ownerOf(r.inode) }));
-    return { sockets, views, attribution: this.attribution(watched, views, rows.length - selected.length) };
+    // Dropped rows that could have an owner (inode 0 rows never have one, e.g. TIME_WAIT).
+    const ownable = (list: SocketRow[]): number => list.reduce((n, r) => n + (r.inode !== 0 ? 1 : 0), 0);
+    return { sockets, views, attribution: this.attribution(watched, views, ownable(rows) - ownable(selected)) };
   }
 
   private attribution(watched: Watched[], views: Map<string, FdView>, dropped: number): assay.v1.SocketAttribution.$Properties {
@@ -196,7 +198,7 @@ export class SocketTracker {
     }
     if (nsPids.size === 0) reasons.push('no network namespace link readable: only the agent\'s own namespace was read');
     else if (nsUnknown > 0) reasons.push(`${nsUnknown} process(es) in an unknown network namespace`);
-    if (dropped > 0) reasons.push(`${dropped} socket(s) over the per-sample cap not reported`);
+    if (dropped > 0) reasons.push(`${dropped} owned socket(s) over the per-sample cap not reported`);
     return {
       complete: reasons.length === 0,
       processesRead: watched.length - unreadable.length,

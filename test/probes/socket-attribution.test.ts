@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import type { ProbeOutput, Unavailable } from '../../agent/probes/probe.js';
 import { isUnavailable } from '../../agent/probes/probe.js';
 import { createProcessesProbe } from '../../agent/probes/processes.js';
+import { MAX_OTHER } from '../../agent/probes/sockets.js';
 import { assay } from '../../proto/codec.js';
 import { config, copyFixture, editProcStat } from './tree.js';
 
@@ -136,5 +137,25 @@ test('attribution: no socket table readable → sockets unavailable, attribution
     assert.ok(out.processes!.every((p) => p.socketView === undefined));
   } finally {
     t.cleanup();
+  }
+});
+
+test('attribution: owned sockets over the per-sample cap make it incomplete; ownerless TIME_WAIT rows do not', async () => {
+  const row = (i: number, state: string, inode: number) =>
+    `  ${100 + i}: 0400000A:${(20000 + i).toString(16).toUpperCase()} 0500000A:0CEA ${state} 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 1 0000000000000000 20 4 30 10 -1\n`;
+  const { readFileSync } = await import('node:fs');
+  for (const [state, withInode, complete] of [['06', false, true], ['01', true, false]] as const) {
+    const t = copyFixture('proc-a');
+    try {
+      const tcp = join(t.dir, '1', 'net', 'tcp');
+      let extra = '';
+      for (let i = 0; i < MAX_OTHER + 10; i++) extra += row(i, state, withInode ? 70000 + i : 0);
+      writeFileSync(tcp, readFileSync(tcp, 'utf8') + extra);
+      const out = await twoSamples(t.dir);
+      assert.equal(out.socketAttribution!.complete, complete, JSON.stringify(out.socketAttribution));
+      if (!complete) assert.match(out.socketAttribution!.reason!, /owned socket\(s\) over the per-sample cap/);
+    } finally {
+      t.cleanup();
+    }
   }
 });
