@@ -3,7 +3,9 @@
 // Processes are grouped by /proc/PID/ns/net (`net:[inode]`) and each namespace's tables are read
 // once through one of its pids (/proc/PID/net/tcp ...), so containers' sockets are not invisible.
 // Owners come from /proc/PID/fd/* links `socket:[inode]`; that scan is the expensive part, so
-// inode→pid answers are cached and fds are only scanned again when a reported socket is unknown.
+// inode→pids answers are cached and fds are only scanned again when a reported socket is unknown,
+// plus once for each process the caller reports (its view: were its fds readable at all).
+// The agent runs SocketTracker inside the processes probe; createSocketsProbe is the tracker alone.
 //
 // Cost: reading /proc/net/tcp{,6} walks the kernel's whole TCP hash table on every read(), however
 // few sockets exist (about 2.4 ms per read on a 24 GiB host, twice per file because of the EOF
@@ -11,8 +13,9 @@
 // TABLE_REFRESH_MS; in between, the last rows are reported again (owners re-checked each time).
 //
 // Reported: every listening socket (TCP LISTEN, UDP UNCONN), up to MAX_LISTENING, then up to
-// MAX_OTHER others, ESTABLISHED first. pid 0 = owner unknown (gone, or not ours to inspect: a
-// non-root agent sees only its own processes' fds and namespaces).
+// MAX_OTHER others, ESTABLISHED first. pid 0 = owner unknown (no owner at all for inode 0 rows,
+// gone, or not ours to inspect: a non-root agent sees only its own processes' fds and
+// namespaces); the reading's views and attribution say which processes' lists are exact.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { assay } from '../../proto/codec.js';
