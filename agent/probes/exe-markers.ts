@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
 
 /** The markers shipped with the agent; the build copies the YAML next to the compiled module. */
 export const defaultMarkersPath: string = fileURLToPath(new URL('./exe-markers.yaml', import.meta.url));
@@ -31,25 +30,41 @@ export class ExeMarkersError extends Error {
 
 const ID = new RegExp(`^(${MARKER_CLASSES.join('|')}):[a-z0-9][a-z0-9-]*$`);
 
-const markerSchema = z.strictObject({
-  id: z.string().regex(ID, `expected "<class>:<name>" with class one of ${MARKER_CLASSES.join(', ')} and a lower-case name`),
-  patterns: z.array(z.string()).min(1),
-  minMatches: z.number().int().min(1),
-  source: z.string().trim().min(1, 'every marker names its source'),
-});
-const fileSchema = z.strictObject({ version: z.literal(1), markers: z.array(markerSchema).min(1) });
+const MARKER_KEYS = ['id', 'patterns', 'minMatches', 'source'];
+
+/** Shape checks (hand-written: a schema library would add ~8 MB to the agent's RSS). */
+function shapeProblems(data: unknown): string[] {
+  const isMap = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isMap(data)) return ['(top): expected a mapping with version and markers'];
+  const out: string[] = [];
+  for (const k of Object.keys(data)) if (k !== 'version' && k !== 'markers') out.push(`(top): unknown key "${k}"`);
+  if (data.version !== 1) out.push(`version: expected 1, got ${JSON.stringify(data.version)}`);
+  if (!Array.isArray(data.markers) || data.markers.length === 0) return [...out, 'markers: expected a non-empty list'];
+  data.markers.forEach((m: unknown, i: number) => {
+    const at = `markers.${i}`;
+    if (!isMap(m)) return void out.push(`${at}: expected a mapping`);
+    for (const k of Object.keys(m)) if (!MARKER_KEYS.includes(k)) out.push(`${at}: unknown key "${k}"`);
+    if (typeof m.id !== 'string' || !ID.test(m.id)) {
+      out.push(`${at}.id: expected "<class>:<name>" with class one of ${MARKER_CLASSES.join(', ')} and a lower-case name, got ${JSON.stringify(m.id)}`);
+    }
+    if (!Array.isArray(m.patterns) || m.patterns.length === 0 || !m.patterns.every((p) => typeof p === 'string')) out.push(`${at}.patterns: expected a non-empty list of strings`);
+    if (!Number.isInteger(m.minMatches) || (m.minMatches as number) < 1) out.push(`${at}.minMatches: expected an integer >= 1`);
+    if (typeof m.source !== 'string' || m.source.trim() === '') out.push(`${at}.source: every marker names its source`);
+  });
+  return out;
+}
 
 /** Parses and validates marker YAML; throws ExeMarkersError listing every problem. */
 export function parseExeMarkers(text: string, sourceName = 'exe-markers.yaml'): ExeMarker[] {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) throw new ExeMarkersError(sourceName, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
-  const parsed = fileSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    throw new ExeMarkersError(sourceName, parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`));
-  }
+  const data: unknown = doc.toJS();
+  const shape = shapeProblems(data);
+  if (shape.length > 0) throw new ExeMarkersError(sourceName, shape);
+  const markers = (data as { markers: ExeMarker[] }).markers.map(({ id, patterns, minMatches, source }) => ({ id, patterns, minMatches, source }));
   const problems: string[] = [];
   const ids = new Set<string>();
-  for (const m of parsed.data.markers) {
+  for (const m of markers) {
     const at = `marker ${m.id}`;
     if (ids.has(m.id)) problems.push(`${at}: duplicate id`);
     ids.add(m.id);
@@ -65,7 +80,7 @@ export function parseExeMarkers(text: string, sourceName = 'exe-markers.yaml'): 
     if (m.id.startsWith('pow-mining:') && m.minMatches < 2) problems.push(`${at}: a pow-mining marker needs minMatches >= 2 (one string alone is too weak)`);
   }
   if (problems.length > 0) throw new ExeMarkersError(sourceName, problems);
-  return parsed.data.markers;
+  return markers;
 }
 
 export function loadExeMarkers(path = defaultMarkersPath): ExeMarker[] {
@@ -84,8 +99,8 @@ export class ExeMarkerSet {
   readonly maxPatternBytes: number;
   /** 1 where some pattern starts with this byte pair (first byte << 8 | second). */
   readonly firstPairs = new Uint8Array(65536);
-  /** Byte pair → indices of the patterns starting with it (a flat table: no hashing per hit). */
-  readonly byFirstPair: (number[] | undefined)[] = new Array<number[] | undefined>(65536);
+  /** Byte pair → indices of the patterns starting with it (looked up only where firstPairs says so). */
+  readonly byFirstPair = new Map<number, number[]>();
   /** Per marker: indices into `patterns`. */
   private readonly uses: { id: string; idx: number[]; minMatches: number }[];
 
@@ -97,7 +112,9 @@ export class ExeMarkerSet {
     this.patterns.forEach((p, i) => {
       const pair = (p[0]! << 8) | p[1]!; // every pattern has >= MIN_PATTERN_BYTES bytes
       this.firstPairs[pair] = 1;
-      (this.byFirstPair[pair] ??= []).push(i);
+      const list = this.byFirstPair.get(pair);
+      if (list) list.push(i);
+      else this.byFirstPair.set(pair, [i]);
     });
     this.uses = markers.map((m) => ({ id: m.id, idx: m.patterns.map((p) => index.get(p)!), minMatches: m.minMatches }));
   }
@@ -154,7 +171,7 @@ export class MarkerScanner {
     for (let i = 0; i < end; i++) {
       const pair = (win[i]! << 8) | win[i + 1]!;
       if (firstPairs[pair] === 0) continue;
-      for (const idx of byFirstPair[pair]!) {
+      for (const idx of byFirstPair.get(pair)!) {
         if (!this.found.has(idx) && matchesAt(win, i, patterns[idx]!)) this.found.add(idx);
       }
     }
