@@ -34,17 +34,21 @@ export interface SocketIndex {
   ownerAvailable: boolean;
   /** Per sample index: does the sample carry any socket? */
   sampled: boolean[];
+  /** Per sample index: did the agent map every process's sockets (Sample.socket_attribution.complete)? */
+  complete: boolean[];
   byPid: Map<number, { sampleIndex: number; socket: ISocket }[]>;
 }
 
 export function indexSockets(samples: readonly ISample[]): SocketIndex {
   const byPid = new Map<number, { sampleIndex: number; socket: ISocket }[]>();
   const sampled: boolean[] = [];
+  const complete: boolean[] = [];
   let available = false;
   let ownerAvailable = false;
   samples.forEach((sample, i) => {
     const sockets = sample.sockets ?? [];
     sampled.push(sockets.length > 0);
+    complete.push(sample.socketAttribution?.complete === true);
     if (sockets.length > 0) available = true;
     for (const socket of sockets) {
       if (!socket) continue;
@@ -56,7 +60,7 @@ export function indexSockets(samples: readonly ISample[]): SocketIndex {
       list.push({ sampleIndex: i, socket });
     }
   });
-  return { available, ownerAvailable, sampled, byPid };
+  return { available, ownerAvailable, sampled, complete, byPid };
 }
 
 export const NO_SOCKETS: ProcessSocketFeatures = {
@@ -72,7 +76,7 @@ export const NO_SOCKETS: ProcessSocketFeatures = {
 export function processSockets(index: SocketIndex, pid: number, first: number, last: number): ProcessSocketFeatures {
   const entries = (index.byPid.get(pid) ?? []).filter((e) => e.sampleIndex >= first && e.sampleIndex <= last);
   let samplesWithSockets = 0;
-  for (let i = first; i <= last; i++) if (index.sampled[i]) samplesWithSockets++;
+  for (let i = first; i <= last; i++) if (index.sampled[i] || index.complete[i]) samplesWithSockets++;
   if (entries.length === 0) return { ...NO_SOCKETS, samplesWithSockets };
 
   const listen = new Set<number>();
