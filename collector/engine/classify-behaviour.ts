@@ -139,7 +139,7 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
   // RSS does not count) and touches it at random, with no I/O: a large working set that is
   // neither streamed from nor to anywhere. sha256d/scrypt miners are tiny: supporting only.
   'hash-memory': (p, h, r) =>
-    steady(p, r) && lowIo(p, h, r) && p.memoryBytesMax >= r.thresholds.memory.hashWorkingSetBytes
+    steady(p, r) && lowIo(p, h, r) && p.memoryBytesMax >= r.thresholds.memory.hashWorkingSetBytes && p.memoryBytesMax <= r.thresholds.memory.hashWorkingSetMaxBytes
       ? { value: p.memoryBytesMax, detail: `keeps ${bytes(p.memoryBytesMax)} resident (RSS + huge pages) while computing steadily with almost no I/O` }
       : null,
   // A listening service with many established client connections is a server (a database, a
@@ -162,6 +162,10 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     if (!e || !busy(p, r)) return null;
     const per = (e.minfltPerSec + e.majfltPerSec) / (p.cpu.mean / 100);
     return per >= r.thresholds.ext.faultsPerCpuSec ? { value: Math.round(per), detail: `${Math.round(per)} page faults per CPU-second after warm-up: keeps mapping new memory` } : null;
+  },
+  'write-bound': (p, h, r) => {
+    const per = p.cpu.mean > 0 ? p.io.writeBytesPerSec / (p.cpu.mean / 100) : 0;
+    return active(p, h, r) && per >= r.thresholds.io.writeBoundBytesPerCpuSec ? { value: Math.round(per), detail: `writes ${bytes(per)} per CPU-second: output-bound, like sealing` } : null;
   },
   // Checkpoints: write bursts on a training-step-like period (seconds to minutes), quiet between.
   'periodic-writes': (p, h, r) => {

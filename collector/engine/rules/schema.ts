@@ -74,6 +74,7 @@ export const BEHAVIOUR_IDS = [
   'blocks-often',
   'faults-often',
   'periodic-writes',
+  'write-bound',
   'many-peers',
   'serves-clients',
   'bursty',
@@ -124,6 +125,7 @@ const thresholds = z.strictObject({
     lowBytesPerCpuSec: nonNegative,
     periodicWriteMinBytesPerSec: nonNegative,
     periodicWriteMaxDuty: fraction,
+    writeBoundBytesPerCpuSec: nonNegative,
     heavyWriteBytesPerSec: nonNegative,
     /** CPU (% of one core) the writing process must also burn: sealing is compute-bound, a database is not. */
     heavyWriteMinCpuPct: nonNegative,
@@ -131,7 +133,7 @@ const thresholds = z.strictObject({
     minBurstBytesPerSec: nonNegative,
     periodicReadMinBytesPerSec: nonNegative,
   }),
-  memory: z.strictObject({ largeRssBytes: nonNegative, hashWorkingSetBytes: nonNegative }),
+  memory: z.strictObject({ largeRssBytes: nonNegative, hashWorkingSetBytes: nonNegative, hashWorkingSetMaxBytes: nonNegative }),
   /** Extended per-process counters (Process.extended). */
   ext: z.strictObject({ blockingCtxswPerCpuSec: nonNegative, faultsPerCpuSec: nonNegative }),
   gpu: z.strictObject({ saturatedUtilPct: nonNegative, flatMaxCv: nonNegative, lowPcieBytesPerSec: nonNegative, heavyMemShare: fraction }),
