@@ -113,7 +113,7 @@ function unavailableSignals(window: EngineWindow, h: Omit<HostFeatures, 'unavail
   else if (!h.processes.some((p) => p.signature)) out.add('signatures');
   // A host always has some socket (the agent's own link, sshd), so none at all means "not read".
   if (!h.sockets.available) out.add('sockets');
-  else if (!h.sockets.ownerAvailable) out.add('sockets.owner');
+  else if (!h.sockets.ownerAvailable && h.sockets.attribution !== 'complete') out.add('sockets.owner');
   // Which sockets belong to which process is not known completely: "no network" cannot be told.
   if (h.sockets.attribution !== 'complete') out.add('sockets.attribution');
   if (!timestampsKnown) out.add('timestamps');
