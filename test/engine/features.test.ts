@@ -67,7 +67,7 @@ describe('features: host', () => {
     assert.ok(!known.unavailable.some((u) => u.startsWith('sockets')), `${known.unavailable}`);
     assert.equal(known.sockets.attribution, 'complete');
     assert.equal(known.processes[0]?.socketsKnown, true);
-    const w = buildWindow({ samples: 5, bare: true, procs: [{ pid: 10, name: 'w', cpu: () => 5, listen: [80] }] });
+    const w = buildWindow({ samples: 5, bare: true, attribution: 'unknown', procs: [{ pid: 10, name: 'w', cpu: () => 5, listen: [80] }] });
     for (const s of w.samples) for (const k of s.sockets ?? []) k.pid = 0;
     assert.ok(features(w, opts).unavailable.includes('sockets.owner'));
     assert.deepEqual(features({ samples: [], signatures: new Map() }, opts).unavailable, ['samples']);
