@@ -40,7 +40,8 @@ const CADENCE_SIGNALS: ReadonlySet<string> = new Set(['beh.chain-slot-period', '
 /** Behaviour alone reaches the class's floor (scoring.behaviourFloor; `default` for unnamed classes). */
 export function reachesFloor(c: ScoredClass, behaviour: number, rules: Rules): boolean {
   const floors = rules.scoring.behaviourFloor;
-  return behaviour >= (floors[c] ?? floors.default ?? 0);
+  // Weights are rounded to 3 digits; 0.3 + 0.15 must reach a 0.45 floor.
+  return behaviour >= (floors[c] ?? floors.default ?? 0) - 1e-9;
 }
 
 function assignedSpecialised(scores: Record<ScoredClass, number>, rules: Rules): boolean {
