@@ -226,14 +226,20 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     }
     return null;
   },
-  'heavy-writes': (p, h, r) =>
-    active(p, h, r) && p.cpu.mean >= r.thresholds.io.heavyWriteMinCpuPct && p.io.writeBytesPerSec >= r.thresholds.io.heavyWriteBytesPerSec
-      ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing` }
-      : null,
+  // Sealing writes far more than it reads (layers out of one sector in); a content-addressed
+  // store adding and serving blocks reads about as much as it writes (rchar counts page-cache and
+  // socket reads too).
+  'heavy-writes': (p, h, r) => {
+    const t = r.thresholds.io;
+    const reads = Math.max(p.io.readBytesPerSec, p.io.rcharPerSec);
+    return active(p, h, r) && p.cpu.mean >= t.heavyWriteMinCpuPct && p.io.writeBytesPerSec >= t.heavyWriteBytesPerSec && p.io.writeBytesPerSec >= t.sealWriteReadRatio * reads
+      ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing, ${reads > 0 ? `${round(p.io.writeBytesPerSec / reads, 1)}x` : 'far more than'} what it reads` }
+      : null;
+  },
   'periodic-reads': (p, _h, r) => {
-    const rd = p.io.read;
+    const rd = p.io.read.period ? p.io.read : p.io.readAny;
     return rd.period && rd.p95 >= r.thresholds.io.periodicReadMinBytesPerSec
-      ? { value: round(rd.period.ms), detail: `storage reads come periodically: ${periodText(rd.period)}, p95 ${bytes(rd.p95)}/s` }
+      ? { value: round(rd.period.ms), detail: `reads come periodically${rd === p.io.readAny ? ' (read syscalls, page cache included)' : ''}: ${periodText(rd.period)}, p95 ${bytes(rd.p95)}/s` }
       : null;
   },
   'recurrent-bursts': (p, _h, r) => {

@@ -35,7 +35,7 @@ export function zeroScores(): Record<ScoredClass, number> {
 }
 
 /** Behaviour that shows work on a cadence even while the average is low. */
-const CADENCE_SIGNALS: ReadonlySet<string> = new Set(['beh.chain-slot-period', 'beh.recurrent-bursts']);
+const CADENCE_SIGNALS: ReadonlySet<string> = new Set(['beh.chain-slot-period', 'beh.recurrent-bursts', 'beh.periodic-reads']);
 
 /** Behaviour alone reaches the class's floor (scoring.behaviourFloor; `default` for unnamed classes). */
 export function reachesFloor(c: ScoredClass, behaviour: number, rules: Rules): boolean {

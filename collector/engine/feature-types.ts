@@ -114,6 +114,8 @@ export interface ProcessFeatures {
     wcharPerSec: number;
     write: SeriesFeatures;
     read: SeriesFeatures;
+    /** Per sample the larger of storage reads and read syscalls (rchar: page-cache hits included). */
+    readAny: SeriesFeatures;
   };
   gpu: {
     /** Most GPU memory held at once (sum over GPUs). */

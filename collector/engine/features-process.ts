@@ -60,9 +60,13 @@ export function spikePeriod(cpu: readonly number[], writes: readonly number[], o
   if (gaps.length < Math.max(1, opts.slotMinCycles - (withWrites ? 1 : 0))) return null;
   const sorted = [...gaps].sort((a, b) => a - b);
   const mid = sorted[Math.floor(sorted.length / 2)] ?? 0;
-  if (mid < opts.period.minLagSamples || gaps.some((g) => Math.abs(g - mid) > 1)) return null;
-  const samples = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-  return { samples, ms: samples * intervalMs, strength: withWrites ? 1 : 0.5 };
+  if (mid < opts.period.minLagSamples) return null;
+  // A slot with nothing to do leaves a double gap: multiples of the period still agree.
+  const single = gaps.filter((g) => Math.abs(g - mid) <= 1);
+  const agree = gaps.every((g) => [1, 2, 3].some((k) => Math.abs(g - k * mid) <= k));
+  if (!agree || single.length < Math.max(1, opts.slotMinCycles - (withWrites ? 1 : 0))) return null;
+  const samples = single.reduce((a, b) => a + b, 0) / single.length;
+  return { samples, ms: samples * intervalMs, strength: single.length / gaps.length };
 }
 
 /** Samples of a process before its counters count as warmed up (a miner faults its dataset in first). */
@@ -215,6 +219,9 @@ export function processFeatures(
         rcharPerSec: mean(pick((p) => num(p.rcharPerSec))),
         wcharPerSec: mean(pick((p) => num(p.wcharPerSec))),
         read: rateFeatures(reads, opts, intervalMs),
+        // Reads served from the page cache never reach read_bytes: a prover re-reading hot
+        // plot/sector pages shows them in rchar only.
+        readAny: rateFeatures(pick((p) => Math.max(num(p.readBytesPerSec), num(p.rcharPerSec))), opts, intervalMs),
         write: rateFeatures(writes, opts, intervalMs),
       },
       gpu: {

@@ -126,6 +126,8 @@ const thresholds = z.strictObject({
     periodicWriteMinBytesPerSec: nonNegative,
     periodicWriteMaxDuty: fraction,
     writeBoundBytesPerCpuSec: nonNegative,
+    /** heavy-writes: writes at least this many times the reads (storage or rchar). */
+    sealWriteReadRatio: nonNegative,
     heavyWriteBytesPerSec: nonNegative,
     /** CPU (% of one core) the writing process must also burn: sealing is compute-bound, a database is not. */
     heavyWriteMinCpuPct: nonNegative,
