@@ -118,7 +118,10 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     const t = r.thresholds.peers;
     const peers = p.sockets.outboundPeers;
     if (!active(p, h, r) || p.sockets.inboundMax > 0 || peers.length === 0 || peers.length > t.fewMax) return null;
-    const lasting = peers.filter((x) => x.presence >= t.longLivedFraction);
+    // A pool answers a share now and then; a local server this process keeps busy is a database
+    // or cache under its benchmark client.
+    const busyPartner = (x: (typeof peers)[number]): boolean => h.processes.some((q) => x.partnerPids.includes(q.pid) && busy(q, r));
+    const lasting = peers.filter((x) => x.presence >= t.longLivedFraction && !busyPartner(x));
     if (lasting.length === 0) return null;
     return { value: list(lasting.map((x) => `${x.address}:${x.port}`)), detail: `keeps ${lasting.length} long-lived outbound connection(s) (${list(lasting.map((x) => `${x.address}:${x.port}`))}) and serves no clients` };
   },
@@ -144,10 +147,14 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
       : null,
   // A listening service with many established client connections is a server (a database, a
   // key-value store, a web service), whatever its CPU shape: a pool client dials one connection out.
-  'many-clients': (p, _h, r) =>
-    p.sockets.listenPorts.length > 0 && p.sockets.inboundMax >= r.thresholds.peers.serverMinClients
-      ? { value: p.sockets.inboundMax, detail: `serves up to ${p.sockets.inboundMax} client connections at once on ${list(p.sockets.listenPorts)}` }
-      : null,
+  // A forked backend (PostgreSQL, one process per client) serves the connection its parent
+  // accepted without listening itself: a server too.
+  'many-clients': (p, _h, r) => {
+    const s = p.sockets;
+    if (s.listenPorts.length > 0 && s.inboundMax >= r.thresholds.peers.serverMinClients) return { value: s.inboundMax, detail: `serves up to ${s.inboundMax} client connections at once on ${list(s.listenPorts)}` };
+    if (s.listenPorts.length === 0 && s.inboundMax > 0) return { value: s.inboundMax, detail: `serves ${s.inboundMax} accepted client connection(s) without listening itself (a forked server backend)` };
+    return null;
+  },
   // Extended counters (agents from 2026-12): a hashing thread never blocks, a server or client
   // blocks on epoll/IO for every request.
   'blocks-often': (p, _h, r) => {

@@ -41,6 +41,8 @@ export interface PeerFeature {
   address: string;
   port: number;
   loopback: boolean;
+  /** For a loopback peer, the other pids on this host holding that port (its listener, the backends serving it), when attributed. */
+  partnerPids: number[];
   /** Share of the process's socket-sampled lifetime during which the connection was seen, 0..1. */
   presence: number;
 }

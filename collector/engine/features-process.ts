@@ -231,7 +231,7 @@ export function processFeatures(
         utilShare: Math.min(1, utilShare),
       },
       signature: toSignature(signatures.get(t.key) ?? t.signature),
-      sockets: processSockets(sockets, t.pid, first, last),
+      sockets: processSockets(sockets, t.pid, first, last, opts.ephemeralPortMin),
       socketsKnown: read >= SOCKETS_KNOWN_SHARE * indices.length,
       ext,
       memoryBytesMax: max(present.map((p) => num(p.rssBytes) + (p.extended ? num(p.hugetlbBytes) : 0))),

@@ -21,6 +21,8 @@ export interface FeatureOptions {
   maxPeriodMs: number;
   /** Cycles a chain slot period needs when the process is networked (fewer than period.minCycles). */
   slotMinCycles: number;
+  /** First port of the ephemeral range: a connection from a lower local port to a port in it was accepted, not dialled. */
+  ephemeralPortMin: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = {
   goneAfterSamples: 5,
   maxPeriodMs: 120_000,
   slotMinCycles: 2,
+  ephemeralPortMin: 32768,
 };
 
 export function featureOptions(rules: Rules): FeatureOptions {
@@ -55,6 +58,7 @@ export function featureOptions(rules: Rules): FeatureOptions {
     goneAfterSamples: t.busy.minSamplesPresent,
     maxPeriodMs: Math.max(t.steps.maxMs, ...t.chainPeriods.map((c) => c.ms + c.toleranceMs)),
     slotMinCycles: t.period.slotMinCycles,
+    ephemeralPortMin: t.peers.ephemeralPortMin,
   };
 }
 

@@ -105,6 +105,28 @@ describe('hashing versus servers and other CPU burners', () => {
     assert.ok(has(v, 'beh.blocks-often'), show(v));
   });
 
+  it('a benchmark client with two long-lived connections to a busy local database is no pool client, and the backends are servers', () => {
+    const n = noise(35, 1);
+    // pgbench -c 2 over TCP: two loopback connections to 5432, send/recv (no rchar), flat CPU.
+    const client: ProcSpec = { pid: 6200, name: 'app', cpu: (i) => 38 + n(i), rssBytes: 8 * MiB, conns: () => [{ remote: '127.0.0.1', remotePort: 5432, local: '127.0.0.1', localPort: 41000 }, { remote: '127.0.0.1', remotePort: 5432, local: '127.0.0.1', localPort: 41001 }], signature: { cmdline: 'app', exe: '/usr/bin/app', libs: ['libc.so.6'] } };
+    const postmaster: ProcSpec = { pid: 6300, name: 'app', cpu: () => 0.5, listen: [5432], signature: { cmdline: 'app', exe: '/usr/bin/app', libs: ['libc.so.6'] } };
+    // Each backend serves the connection its postmaster accepted: local 5432, no listener of its own.
+    const backend = (pid: number, port: number): ProcSpec => ({ pid, name: 'app', cpu: (i) => 30 + n(i + pid), rssBytes: 280 * MiB, conns: () => [{ remote: '127.0.0.1', remotePort: port, local: '127.0.0.1', localPort: 5432 }], signature: { cmdline: 'app', exe: '/usr/bin/app', libs: ['libc.so.6'] } });
+    const v = run({ samples: 60, attribution: 'unknown', procs: [client, postmaster, backend(6301, 41000), backend(6302, 41001)] });
+    assert.notEqual(v.class, 'pow-mining', show(v));
+    assert.ok(!has(v, 'beh.few-long-lived-peers'), show(v));
+    // A read-only backend moves nothing through rchar and keeps shared buffers resident, like a hash dataset: serving its client is what rules mining out.
+    assert.ok(has(v, 'beh.many-clients', 6301), show(v));
+  });
+
+  it('a miner talking to an idle stratum endpoint on loopback keeps its pool shape', () => {
+    const stratum: ProcSpec = { pid: 6400, name: 'app', cpu: () => 0.3, listen: [3333], signature: { cmdline: 'app', exe: '/usr/bin/app', libs: ['libc.so.6'] } };
+    const m = xmrig({ name: 'app', pool: { remote: '127.0.0.1', remotePort: 3333, local: '127.0.0.1', localPort: 42000 } });
+    const v = run({ samples: 60, attribution: 'unknown', procs: [stratum, { ...m, signature: { cmdline: 'app', exe: '/usr/bin/app', libs: ['libc.so.6'] } }] });
+    assert.ok(has(v, 'beh.few-long-lived-peers', 4242), show(v));
+    assert.equal(v.class, 'pow-mining', show(v));
+  });
+
   it('a memory stressor (GiB resident, flat, no I/O, no network known) that keeps faulting is not pow-mining', () => {
     const n = noise(44, 0.8);
     const vm: ProcSpec = { pid: 7100, name: 'app', cpu: (i) => 99 + n(i), rssBytes: 2 * GiB, ext: { minfltPerSec: 250000, voluntaryCtxswPerSec: 1 }, signature: { cmdline: 'app', exe: '/usr/bin/app', libs: ['libc.so.6'] } };

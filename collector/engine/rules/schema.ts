@@ -118,6 +118,8 @@ const thresholds = z.strictObject({
     manyMinOutbound: z.number().int().min(0),
     /** Established inbound client connections at once that make a listening process a server. */
     serverMinClients: z.number().int().min(1),
+    /** Connections from a local port below this to a remote port at or above it were accepted (inbound). */
+    ephemeralPortMin: z.number().int().min(1).max(65535),
     longLivedFraction: fraction,
   }),
   io: z.strictObject({
