@@ -138,7 +138,7 @@ export interface ProcessFeatures {
   socketsKnown: boolean;
   /** Extended counters, or null when the agent did not send them (old traces). */
   ext: ExtendedProcessFeatures | null;
-  /** Resident memory plus huge pages (HugetlbPages is not in RSS), most seen at once. */
+  /** Working memory, most seen at once: RssAnon + HugetlbPages (not in RSS) with the extended counters, else RSS. */
   memoryBytesMax: number;
   /** The same process over the long horizons (bucket means), when the caller keeps history. */
   history: ProcessHorizonFeatures[];

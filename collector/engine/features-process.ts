@@ -234,7 +234,9 @@ export function processFeatures(
       sockets: processSockets(sockets, t.pid, first, last, opts.ephemeralPortMin),
       socketsKnown: read >= SOCKETS_KNOWN_SHARE * indices.length,
       ext,
-      memoryBytesMax: max(present.map((p) => num(p.rssBytes) + (p.extended ? num(p.hugetlbBytes) : 0))),
+      // With the extended counters: anonymous resident memory + huge pages (a hash dataset is
+      // anonymous; an mmapped model file or a database's file pages are not). Else RSS.
+      memoryBytesMax: max(present.map((p) => (p.extended ? num(p.rssAnonBytes) + num(p.hugetlbBytes) : num(p.rssBytes)))),
       history: processHistory(history, t.key, opts),
     };
   });

@@ -68,6 +68,8 @@ export interface ExtSpec {
   nonvoluntaryCtxswPerSec?: number;
   busyThreads?: number;
   hugetlbBytes?: number;
+  /** RssAnon (default: the process's rssBytes, all anonymous). */
+  rssAnonBytes?: number;
   nice?: number;
 }
 
@@ -201,6 +203,7 @@ export function buildWindow(spec: HostSpec): EngineWindow {
                 nonvoluntaryCtxswPerSec: p.ext.nonvoluntaryCtxswPerSec ?? 0,
                 busyThreads: p.ext.busyThreads ?? 0,
                 hugetlbBytes: p.ext.hugetlbBytes ?? 0,
+                rssAnonBytes: p.ext.rssAnonBytes ?? p.rssBytes ?? 50 * 2 ** 20,
                 nice: p.ext.nice ?? 0,
               }
             : {}),

@@ -148,6 +148,14 @@ describe('hashing versus servers and other CPU burners', () => {
     assert.equal(v.class, 'pow-mining', show(v));
   });
 
+  it('an mmapped model or data file in RSS is not a hash dataset: with the extended counters only anonymous memory counts', () => {
+    const n = noise(12, 1);
+    const llm: ProcSpec = { pid: 7300, name: 'app', cpu: (i) => 196 + n(i), rssBytes: 4 * GiB, ext: { rssAnonBytes: 200 * MiB, voluntaryCtxswPerSec: 3 }, signature: { cmdline: 'app', exe: '/usr/bin/app', libs: ['libc.so.6'] } };
+    const v = run({ samples: 60, attribution: 'unknown', procs: [llm] });
+    assert.ok(!has(v, 'beh.hash-memory'), show(v));
+    assert.notEqual(v.class, 'pow-mining', show(v));
+  });
+
   it('a single-thread sha256d miner in benchmark mode: general by behaviour alone, pow-mining with an exe marker (the documented limit)', () => {
     const n = noise(9, 0.5);
     const bench = (markers: string[]): ProcSpec => ({ pid: 7200, name: 'app', cpu: (i) => 99.5 + n(i), rssBytes: 6 * MiB, ext: { voluntaryCtxswPerSec: 1, busyThreads: 1 }, signature: { cmdline: 'app --benchmark', exe: '/opt/app', libs: ['libc.so.6'], exeMarkers: markers } });
