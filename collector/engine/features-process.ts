@@ -236,7 +236,8 @@ export function processFeatures(
       ext,
       // With the extended counters: anonymous resident memory + huge pages (a hash dataset is
       // anonymous; an mmapped model file or a database's file pages are not). Else RSS.
-      memoryBytesMax: max(present.map((p) => (p.extended ? num(p.rssAnonBytes) + num(p.hugetlbBytes) : num(p.rssBytes)))),
+      // (Every live process has some anonymous memory: RssAnon 0 means "not read", so RSS stands in.)
+      memoryBytesMax: max(present.map((p) => (p.extended ? (num(p.rssAnonBytes) > 0 ? num(p.rssAnonBytes) : num(p.rssBytes)) + num(p.hugetlbBytes) : num(p.rssBytes)))),
       history: processHistory(history, t.key, opts),
     };
   });
