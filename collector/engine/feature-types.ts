@@ -78,7 +78,7 @@ export interface ProcessSignatureFeatures {
 export interface ExtendedProcessFeatures {
   /** Samples that carried extended counters. */
   samples: number;
-  /** Minor page faults per second after the process's first samples (warm-up excluded). */
+  /** Median minor page faults per second after the process's first samples (warm-up excluded); rates below are medians too. */
   minfltPerSec: number;
   majfltPerSec: number;
   voluntaryCtxswPerSec: number;

@@ -6,7 +6,7 @@ import type { ExtendedProcessFeatures, GpuFeatures, PeriodFeature, ProcessFeatur
 import { processHistory } from './features-history.js';
 import { rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
 import { processSockets, type SocketIndex } from './sockets.js';
-import { max, mean, num, percentile } from './stats.js';
+import { max, mean, median, num, percentile } from './stats.js';
 import { processKey } from './types.js';
 
 interface Track {
@@ -81,10 +81,12 @@ function extended(present: readonly IProcess[]): ExtendedProcessFeatures | null 
   const warm = ext.length > WARM_UP_SAMPLES ? ext.slice(WARM_UP_SAMPLES) : ext;
   return {
     samples: ext.length,
-    minfltPerSec: mean(warm.map((p) => num(p.minfltPerSec))),
-    majfltPerSec: mean(warm.map((p) => num(p.majfltPerSec))),
-    voluntaryCtxswPerSec: mean(ext.map((p) => num(p.voluntaryCtxswPerSec))),
-    nonvoluntaryCtxswPerSec: mean(ext.map((p) => num(p.nonvoluntaryCtxswPerSec))),
+    // Medians: a miner faulting its 2 GiB dataset in for its first seconds (RandomX dataset
+    // init) is a burst; a memory stressor or a server keeps it up all the time.
+    minfltPerSec: median(warm.map((p) => num(p.minfltPerSec))),
+    majfltPerSec: median(warm.map((p) => num(p.majfltPerSec))),
+    voluntaryCtxswPerSec: median(ext.map((p) => num(p.voluntaryCtxswPerSec))),
+    nonvoluntaryCtxswPerSec: median(ext.map((p) => num(p.nonvoluntaryCtxswPerSec))),
     busyThreadsMax: max(ext.map((p) => num(p.busyThreads))),
     hugetlbBytesMax: max(ext.map((p) => num(p.hugetlbBytes))),
     nice: mean(ext.map((p) => num(p.nice))),

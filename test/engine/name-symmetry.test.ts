@@ -135,6 +135,17 @@ describe('hashing versus servers and other CPU burners', () => {
     assert.ok(has(v, 'beh.faults-often'), show(v));
   });
 
+  it('a miner faulting its dataset in for its first 15 s is not "faulting often"', () => {
+    const m = hasher({ ext: { voluntaryCtxswPerSec: 4 } });
+    const w = buildWindow({ samples: 60, attribution: 'unknown', procs: [m] });
+    w.samples.forEach((s, i) => {
+      for (const p of s.processes ?? []) if (p.pid === 4300) p.minfltPerSec = i < 15 ? 35000 : 2;
+    });
+    const v = evaluate(w, rules);
+    assert.ok(!has(v, 'beh.faults-often'), show(v));
+    assert.equal(v.class, 'pow-mining', show(v));
+  });
+
   it('extended counters unavailable (old agent) are never read as 0: no blocks-often / faults-often evidence either way', () => {
     const v = run({ samples: 60, attribution: 'unknown', procs: [hasher()] });
     assert.ok(!has(v, 'beh.blocks-often') && !has(v, 'beh.faults-often'), show(v));
