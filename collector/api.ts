@@ -8,6 +8,7 @@ import type { Rules } from './engine/index.js';
 import { buildReport } from './report/build.js';
 import { reportPeriod } from './report/period.js';
 import { renderHtml } from './report/render-html.js';
+import { REPORT_CSP } from './site.js';
 import type { HostRecord, SampleSummary, Store } from './store/store.js';
 
 export interface ApiDeps {
@@ -130,7 +131,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const report = await buildReport(deps.store, { hostIds: [req.params.id], ...period, keys: deps.reportKeys(), ...(deps.reportRules ? { rules: deps.reportRules() } : {}), nowMs: now() });
     const name = `assay-report-${req.params.id.replace(/[^A-Za-z0-9._-]/g, '_')}-${new Date(period.toMs).toISOString().slice(0, 10)}.${format}`;
     void reply.header('content-disposition', `inline; filename="${name}"`);
-    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderHtml(report));
+    if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).send(renderHtml(report));
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(report));
   });
 

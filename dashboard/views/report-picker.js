@@ -1,9 +1,10 @@
 // The host page's report maker: pick the period (1 h / 24 h / 7 d, or a custom from/to in local
 // time), then open the signed HTML report or its JSON. The links are built when clicked, so a
-// preset always ends "now". A link cannot send a header, so the token rides in the query.
+// preset always ends "now". A link cannot send a header, so with a token the click fetches the
+// report with it and saves the file (the URL never holds the token).
 
 import { h, setText } from '../dom.js';
-import { authQuery } from '../token.js';
+import { authHeaders, hasToken } from '../token.js';
 
 const PRESETS = [
   { id: '1h', label: 'Last 1 h', ms: 60 * 60_000 },
@@ -27,6 +28,18 @@ export function chosenPeriod(choice, fromValue, toValue, nowMs) {
   if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) return { error: 'Give both a start and an end.' };
   if (!(toMs > fromMs)) return { error: 'The period must end after it starts.' };
   return { fromMs, toMs };
+}
+
+async function downloadReport(path, fallbackName) {
+  const res = await fetch(path, { headers: authHeaders(), cache: 'no-store' });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function reportPicker(hostId) {
@@ -57,7 +70,11 @@ export function reportPicker(hostId) {
             return;
           }
           setText(note, '');
-          ev.currentTarget.href = `/api/hosts/${encodeURIComponent(hostId)}/report?format=${format}&from=${p.fromMs}&to=${p.toMs}${authQuery().replace('?', '&')}`;
+          const path = `/api/hosts/${encodeURIComponent(hostId)}/report?format=${format}&from=${p.fromMs}&to=${p.toMs}`;
+          ev.currentTarget.href = path;
+          if (!hasToken()) return;
+          ev.preventDefault();
+          downloadReport(path, `assay-report-${hostId}.${format}`).catch((err) => setText(note, `Report failed: ${err.message}`));
         },
       },
     });
