@@ -32,9 +32,10 @@ export interface Thresholds {
   minConfidence: number;
 }
 
-// minConfidence 0.3: the lowest final confidence of a correct non-AI verdict on a real recorded
-// trace in bench/eval-report.md is 0.48 (chain-validation, ethereumjs); the issue's spurious
-// storage-proving blip during `npm install` had 0.16.
+// minConfidence 0.3: the lowest final confidence of a correct non-AI verdict on a recorded trace in
+// bench/eval-report.md (rules 2026.12.1) is 0.37 (storage-proving, emulated) and 0.38 on a real one
+// (chain-validation, ethereumjs); the issue's spurious storage-proving blip during `npm install`
+// had 0.16. (The generic-runtime chain evasion ends at 0.24: doubtful, so "cannot-say", not a pass.)
 export const DEFAULT_THRESHOLDS: Thresholds = { minCoverage: 0.99, maxNonAiShare: 0.01, maxNonAiRunMs: 5 * 60_000, minConfidence: 0.3 };
 
 export interface Period {
