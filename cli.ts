@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { parseBool } from './proto/bool.js';
 import { parseDurationMs } from './proto/duration.js';
+import { termSafe } from './proto/term.js';
 import { createLogger } from './proto/log.js';
 import { packageVersion } from './proto/package-info.js';
 
@@ -37,6 +39,8 @@ const wsUrlArg = (v: string): string => {
   return v;
 };
 
+const listArg = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+
 /** Options every long-running command shares. */
 function withConfig(cmd: Command): Command {
   return cmd
@@ -44,8 +48,26 @@ function withConfig(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info').env('ASSAY_LOG_LEVEL'));
 }
 
+/** Human-readable output: data from agents and report files never reaches the terminal raw. */
+const say = (text: string): boolean => process.stdout.write(termSafe(text));
+const sayErr = (text: string): boolean => process.stderr.write(termSafe(text));
+
+/**
+ * Commander sets a boolean flag to true whenever its environment variable exists, whatever its
+ * value: parse the value strictly instead (ASSAY_ALLOW_PLAIN=false is false, =maybe an error).
+ */
+function strictEnvBooleans(cmd: Command): void {
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (opt.isBoolean() && opt.envVar && cmd.getOptionValueSource(key) === 'env') {
+      cmd.setOptionValueWithSource(key, parseBool(`${opt.envVar} (--${opt.long?.replace(/^--/, '')})`, process.env[opt.envVar]), 'env');
+    }
+  }
+}
+
 /** Fills options left at their default from the --config file, so flags and env still win. */
 function applyConfigFile(cmd: Command): void {
+  strictEnvBooleans(cmd);
   const file = cmd.opts<{ config?: string }>().config;
   if (!file) return;
   let values: Record<string, unknown>;
@@ -62,7 +84,8 @@ function applyConfigFile(cmd: Command): void {
     if (cmd.getOptionValueSource(key) !== 'default' && cmd.getOptionValueSource(key) !== undefined) continue;
     let value: unknown = raw;
     try {
-      if (opt.parseArg) value = opt.parseArg(String(raw), undefined);
+      if (opt.isBoolean()) value = parseBool(`option ${key}`, raw);
+      else if (opt.parseArg) value = opt.parseArg(String(raw), undefined);
     } catch (err) {
       throw new Error(`config file ${file}: ${key}: ${(err as Error).message}`);
     }
@@ -91,6 +114,8 @@ interface CollectorFlags {
   tlsSelfSigned?: boolean;
   allowPlain?: boolean;
   requireTokens?: boolean;
+  publicHost?: string[];
+  maxEnrollments?: number;
   logLevel: string;
 }
 
@@ -109,7 +134,9 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--tls-key <file>', 'TLS private key (PEM)').env('ASSAY_TLS_KEY'))
     .addOption(new Option('--tls-self-signed', 'generate a self-signed certificate beside the database (agents pin its fingerprint)').env('ASSAY_TLS_SELF_SIGNED'))
     .addOption(new Option('--allow-plain', 'accept agents over plain ws:// on a non-loopback address').env('ASSAY_ALLOW_PLAIN'))
-    .addOption(new Option('--require-tokens', 'require API tokens even on loopback (always required on other addresses; tokens in viewer-token / admin-token beside the database, or ASSAY_VIEWER_TOKEN / ASSAY_ADMIN_TOKEN)').env('ASSAY_REQUIRE_TOKENS'));
+    .addOption(new Option('--require-tokens', 'require API tokens even on loopback (always required on other addresses; tokens in viewer-token / admin-token beside the database, or ASSAY_VIEWER_TOKEN / ASSAY_ADMIN_TOKEN, at least 16 characters)').env('ASSAY_REQUIRE_TOKENS'))
+    .addOption(new Option('--public-host <names>', 'comma-separated host names browsers reach the collector by (besides localhost, 127.0.0.1, ::1 and the --host address); other Host headers are refused').argParser(listArg).env('ASSAY_PUBLIC_HOST'))
+    .addOption(new Option('--max-enrollments <n>', 'accept new agents only while fewer than this many have enrolled (revoked ones count)').argParser(intArg('max-enrollments', 0, 10_000_000)).env('ASSAY_MAX_ENROLLMENTS'));
 }
 
 async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; tlsFingerprint: string | null; close(): Promise<void> }> {
@@ -126,6 +153,8 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
     ...(f.tlsCert || f.tlsKey ? { tls: { certFile: f.tlsCert ?? '', keyFile: f.tlsKey ?? '' } } : f.tlsSelfSigned ? { tls: { selfSigned: true as const } } : {}),
     ...(f.allowPlain ? { allowPlain: true } : {}),
     ...(f.requireTokens ? { requireTokens: true } : {}),
+    ...(f.publicHost ? { publicHosts: f.publicHost } : {}),
+    ...(f.maxEnrollments !== undefined ? { maxEnrollments: f.maxEnrollments } : {}),
     logger: createLogger('collector', f.logLevel),
   });
 }
@@ -284,18 +313,18 @@ program
       return;
     }
     const t0 = samples[0]?.tsMs ?? 0;
-    process.stdout.write(`${file}: label ${header.label} (${header.provenance}), ${samples.length} samples\n`);
+    say(`${file}: label ${header.label} (${header.provenance}), ${samples.length} samples\n`);
     let prev = '';
     for (const s of steps) {
       if (s.verdict.class === prev) continue;
       prev = s.verdict.class;
-      process.stdout.write(`  +${((s.tsMs - t0) / 1000).toFixed(0).padStart(4)} s  ${s.verdict.class.padEnd(17)} ${(s.verdict.confidence * 100).toFixed(0)} %\n`);
+      say(`  +${((s.tsMs - t0) / 1000).toFixed(0).padStart(4)} s  ${s.verdict.class.padEnd(17)} ${(s.verdict.confidence * 100).toFixed(0)} %\n`);
     }
     const last = steps.at(-1)?.verdict;
     if (last) {
-      process.stdout.write(`final: ${last.class} (${(last.confidence * 100).toFixed(0)} %)\n`);
+      say(`final: ${last.class} (${(last.confidence * 100).toFixed(0)} %)\n`);
       for (const e of [...last.evidence].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, 8)) {
-        process.stdout.write(`  ${e.supports.padEnd(17)} ${e.weight.toFixed(2).padStart(6)}  ${e.detail}${e.process ? ` [${e.process.name} ${e.process.pid}]` : ''}\n`);
+        say(`  ${e.supports.padEnd(17)} ${e.weight.toFixed(2).padStart(6)}  ${e.detail}${e.process ? ` [${e.process.name} ${e.process.pid}]` : ''}\n`);
       }
     }
   });
@@ -336,26 +365,27 @@ thresholdOptions(
     .option('--from <time>', 'start: ISO date or Unix ms (default: 24 h before --to)')
     .option('--to <time>', 'end: ISO date or Unix ms (default: now)')
     .option('--out <file>', 'write the report here (default: standard output)')
+    .addOption(new Option('--rules <file>', 'the rules file the collector runs with, named in the report by hash (default: the bundled rules)').env('ASSAY_RULES'))
     .addOption(new Option('--format <format>', 'json or html (default: from --out, else json)').choices(['json', 'html']))
     .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB')),
-).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string }) => {
-  const [{ SqliteStore }, { buildReport }, { collectorKeyPath, loadOrCreateKey }, { reportPeriod }, { renderHtml }, { writeFileSync, existsSync }] = await Promise.all([
-    import('./collector/store/sqlite.js'),
+).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string; rules?: string }) => {
+  const [{ openStore }, { buildReport }, { collectorKeyPath, loadOrCreateKey }, { reportPeriod }, { renderHtml }, { writeFileSync }, { loadRulesFile }] = await Promise.all([
+    import('./collector/dbfile.js'),
     import('./collector/report/build.js'),
     import('./collector/report/sign.js'),
     import('./collector/report/period.js'),
     import('./collector/report/render-html.js'),
     import('node:fs'),
+    import('./collector/engine/index.js'),
   ]);
-  if (!existsSync(o.db)) throw new Error(`no database at ${o.db}`);
   const period = reportPeriod(o.from, o.to, Date.now());
-  const store = new SqliteStore(o.db);
+  const store = openStore(o.db, { write: false });
   try {
-    const report = await buildReport(store, { hostIds: o.host, ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)) });
+    const report = await buildReport(store, { hostIds: o.host, ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)), ...(o.rules ? { rules: loadRulesFile(o.rules) } : {}) });
     const text = formatOf(o.format, o.out) === 'html' ? renderHtml(report) : JSON.stringify(report) + '\n';
     if (o.out) writeFileSync(o.out, text);
     else process.stdout.write(text);
-    process.stderr.write(`${report.statement.text}\n${report.statement.reasons.map((r) => `  - ${r}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
+    sayErr(`${report.statement.text}\n${report.statement.reasons.map((r) => `  - ${r}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
   } finally {
     await store.close();
   }
@@ -363,25 +393,26 @@ thresholdOptions(
 
 program
   .command('verify')
-  .description('check a report (JSON or HTML): its signature, the agents\' signatures and hash chain, and that every figure and the statement follow from its data; exit 0 pass, 1 fail')
+  .description('check a report (JSON or HTML): its signature, the agents\' signatures and hash chain, fingerprints computed from the keys, verdicts re-derived from the samples (scan reports), every figure and the statement, and that an HTML page is exactly the rendering of its embedded report; exit 0 pass, 1 fail')
   .argument('<file>', 'report file')
   .option('--key <fingerprint>', 'the signer key you expect (SHA256:… fingerprint or hex public key)')
   .option('--json', 'print the result as JSON')
   .action(async (file: string, o: { key?: string; json?: boolean }) => {
-    const [{ loadReportFile }, { verifyReport }] = await Promise.all([import('./collector/report/load.js'), import('./collector/report/verify.js')]);
+    const [{ verifyReportBytes }, { readFileSync }] = await Promise.all([import('./collector/report/verify-file.js'), import('node:fs')]);
     let result;
     try {
-      result = verifyReport(loadReportFile(file), o.key ? { expectKey: o.key } : {});
+      result = verifyReportBytes(readFileSync(file), o.key ? { expectKey: o.key } : {});
     } catch (err) {
-      result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], signer: null, statement: null };
+      result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], warnings: [], signer: null, statement: null };
     }
     if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else {
-      process.stdout.write(`${result.ok ? 'PASS' : 'FAIL'}: ${file}\n`);
-      for (const p of result.passed) process.stdout.write(`  ok    ${p}\n`);
-      for (const f of result.failures) process.stdout.write(`  FAIL  ${f}\n`);
-      if (result.statement) process.stdout.write(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
-      if (result.ok && !o.key) process.stdout.write(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
+      say(`${result.ok ? 'PASS' : 'FAIL'}: ${file}\n`);
+      for (const p of result.passed) say(`  ok    ${p}\n`);
+      for (const f of result.failures) say(`  FAIL  ${f}\n`);
+      for (const w of result.warnings) say(`  WARN  ${w}\n`);
+      if (result.statement) say(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
+      if (result.ok && !o.key) say(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
     }
     process.exitCode = result.ok ? 0 : 1;
   });
@@ -421,7 +452,7 @@ thresholdOptions(
       onSample: (n, total, sample) => progress.update(n, total, sample),
     });
     progress.stop();
-    process.stdout.write('\n' + scanSummary(report));
+    say('\n' + scanSummary(report));
     if (o.json) writeFileSync(o.json, JSON.stringify(report) + '\n');
     if (o.html) writeFileSync(o.html, renderHtml(report));
     process.stdout.write(`\nreport signed with scan key ${report.signer.fingerprint}${o.key ? '' : ' (generated for this scan)'}\n`);
@@ -429,15 +460,15 @@ thresholdOptions(
   },
 );
 
-const agents = program.command('agents').description('list and revoke enrolled agents (works on the database file; a running collector sees changes at once)');
+const agents = program.command('agents').description('list and revoke enrolled agents, rotate the enrollment secret (works on the database folder; a running collector sees changes at once)');
 agents
   .command('list')
   .description('enrolled agents with key fingerprints, last seen and status')
   .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
   .option('--json', 'print JSON')
   .action(async (o: { db: string; json?: boolean }) => {
-    const [{ SqliteStore }, { fingerprint }] = await Promise.all([import('./collector/store/sqlite.js'), import('./proto/chain.js')]);
-    const store = new SqliteStore(o.db);
+    const [{ openStore }, { fingerprint }] = await Promise.all([import('./collector/dbfile.js'), import('./proto/chain.js')]);
+    const store = openStore(o.db, { write: false });
     const hosts = await store.listHosts();
     await store.close();
     const rows = hosts.map((h) => ({
@@ -450,7 +481,7 @@ agents
       status: h.revokedMs ? `revoked ${new Date(h.revokedMs).toISOString()}` : 'active',
     }));
     if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-    else for (const r of rows) process.stdout.write(`${r.id}  ${r.hostname}  ${r.key ?? '-'}  last seen ${r.lastSeen}  seq ${r.lastSeq}  ${r.status}\n`);
+    else for (const r of rows) say(`${r.id}  ${r.hostname}  ${r.key ?? '-'}  last seen ${r.lastSeen}  seq ${r.lastSeq}  ${r.status}\n`);
   });
 agents
   .command('revoke')
@@ -458,15 +489,27 @@ agents
   .argument('<id>', 'agent id')
   .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
   .action(async (id: string, o: { db: string }) => {
-    const { SqliteStore } = await import('./collector/store/sqlite.js');
-    const store = new SqliteStore(o.db);
+    const { openStore } = await import('./collector/dbfile.js');
+    const store = openStore(o.db, { write: true, mustExist: true });
     const known = await store.getHost(id);
     const changed = known ? await store.revokeAgent(id, Date.now()) : false;
     await store.close();
     if (!known) {
-      process.stderr.write(`no agent ${id} in ${o.db}\n`);
+      sayErr(`no agent ${id} in ${o.db}\n`);
       process.exitCode = 1;
-    } else process.stdout.write(changed ? `revoked ${id}\n` : `${id} was already revoked\n`);
+    } else say(changed ? `revoked ${id}\n` : `${id} was already revoked\n`);
+  });
+
+agents
+  .command('rotate-secret')
+  .description('replace the enrollment secret beside the database with a new one; a running collector takes it within seconds, enrolled agents are not affected, new agents need the new secret')
+  .addOption(new Option('--db <path>', 'SQLite database file (the secret is the file enroll-secret beside it)').default('./data/assay.db').env('ASSAY_DB'))
+  .action(async (o: { db: string }) => {
+    const [{ checkDbPath }, { enrollSecretPath, rotateSecret }] = await Promise.all([import('./collector/dbfile.js'), import('./collector/secret.js')]);
+    checkDbPath(o.db);
+    const file = enrollSecretPath(o.db);
+    rotateSecret(file);
+    say(`new enrollment secret written to ${file} (mode 0600); give it to agents that have not enrolled yet\n`);
   });
 
 const rules = program.command('rules').description('work with rules files');
@@ -478,14 +521,14 @@ rules
     const { loadRulesFile } = await import('./collector/engine/index.js');
     try {
       const r = loadRulesFile(file);
-      process.stdout.write(`${file}: ok (rules version ${r.version})\n`);
+      say(`${file}: ok (rules version ${r.version})\n`);
     } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n`);
+      sayErr(`${(err as Error).message}\n`);
       process.exitCode = 1;
     }
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {
-  process.stderr.write(`assay: ${err.message}\n`);
+  sayErr(`assay: ${err.message}\n`);
   process.exit(1);
 });

@@ -31,6 +31,27 @@ export interface LinkOptions {
   pin?: string;
 }
 
+/** TLS verification failures, by Node's error code, and what the operator should do. */
+const TLS_ADVICE: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate: pass --pin sha256:… (printed by the collector) or --ca <file>',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain ends in an untrusted self-signed CA: pass --ca <file> or --pin sha256:…',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate not signed by a trusted CA: pass --ca <file> or --pin sha256:…',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate issuer unknown: pass --ca <file> or --pin sha256:…',
+  CERT_HAS_EXPIRED: 'collector certificate has expired',
+  CERT_NOT_YET_VALID: 'collector certificate is not valid yet (check the clocks)',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'collector certificate does not name this host: connect by a name it lists, or --pin sha256:…',
+};
+
+/** A connection error as one line an operator can act on (the close that follows says only 1006). */
+export function describeConnectError(err: Error & { code?: string }, url: string): { reason: string; message: string } {
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return { reason: 'connection_refused', message: `connection refused: ${url}` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { reason: 'host_not_found', message: `collector host not found: ${url}` };
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { reason: 'unreachable', message: `collector unreachable (${code}): ${url}` };
+  if (TLS_ADVICE[code]) return { reason: 'tls_certificate', message: `${TLS_ADVICE[code]} (${url}: ${err.message})` };
+  return { reason: 'connect_error', message: `${err.message} (${url})` };
+}
+
 export const defaultLinkTiming = { batchIntervalMs: 5_000, maxBatchSamples: 500, minBackoffMs: 500, maxBackoffMs: 30_000, ackTimeoutMs: 30_000 };
 
 export class Link {
@@ -48,6 +69,8 @@ export class Link {
   connected = false;
   /** Last close the collector gave (code and reason), for status and tests. */
   lastClose: { code: number; reason: string } | null = null;
+  /** Why the last connection attempt failed before the collector said anything (for the close line). */
+  private lastError: { reason: string; message: string } | null = null;
 
   constructor(private readonly opts: LinkOptions) {
     this.maxBatch = opts.maxBatchSamples;
@@ -95,12 +118,16 @@ export class Link {
         const cert = (res.socket as TLSSocket).getPeerCertificate?.();
         const got = cert?.fingerprint256 ? `sha256:${cert.fingerprint256}` : 'none';
         if (got.toUpperCase() !== this.opts.pin!.toUpperCase()) {
-          this.opts.logger.error({ reason: 'pin_mismatch', expected: this.opts.pin, got }, 'collector certificate does not match the pinned fingerprint');
+          this.lastError = { reason: 'pin_mismatch', message: `certificate fingerprint mismatch: pinned ${this.opts.pin}, collector presented ${got}` };
+          this.opts.logger.error({ reason: 'pin_mismatch', expected: this.opts.pin, got }, this.lastError.message);
           ws.terminate();
         }
       });
     }
-    ws.on('open', () => (this.connected = true));
+    ws.on('open', () => {
+      this.connected = true;
+      this.lastError = null;
+    });
     ws.on('message', (data: Buffer) => {
       try {
         this.onMessage(ws, data);
@@ -109,7 +136,11 @@ export class Link {
         ws.terminate();
       }
     });
-    ws.on('error', (err) => this.opts.logger.debug({ err: err.message }, 'collector connection error'));
+    ws.on('error', (err: Error & { code?: string }) => {
+      const e = describeConnectError(err, this.opts.url);
+      this.lastError ??= e;
+      this.opts.logger.debug({ reason: e.reason, code: err.code, err: err.message }, 'collector connection error');
+    });
     ws.on('close', (code, reason) => {
       this.connected = false;
       this.ready = false;
@@ -118,10 +149,25 @@ export class Link {
       this.inflight = null;
       if (this.sendTimer) clearTimeout(this.sendTimer);
       this.sendTimer = null;
+      const failure = this.lastError;
+      this.lastError = null;
       if (this.stopped) return;
-      const delay = this.backoff();
-      const log = code >= 4000 ? this.opts.logger.error.bind(this.opts.logger) : this.opts.logger.warn.bind(this.opts.logger);
-      log({ code, reason: reason.toString() || undefined, retryInMs: delay }, 'collector connection closed');
+      const text = reason.toString();
+      // Refusals (not enrolled, revoked, rate limited, collector full) will not heal in a second:
+      // back off exponentially without the jitter that may pick the minimum again.
+      const refused = code === CloseCode.forbidden || code === CloseCode.rateLimited || code === CloseCode.tryAgainLater;
+      const delay = refused ? this.refusedBackoff() : this.backoff();
+      if (code === CloseCode.forbidden && /not enrolled/.test(text)) {
+        this.opts.logger.error(
+          { code, reason: 'not_enrolled', detail: text, retryInMs: delay },
+          'not enrolled at the collector: pass --enroll-secret-file <the collector\'s enroll-secret file> (or ASSAY_ENROLL_SECRET) for the first connection',
+        );
+      } else if (failure) {
+        this.opts.logger.error({ code, reason: failure.reason, retryInMs: delay }, `collector connection failed: ${failure.message}`);
+      } else {
+        const log = code >= 4000 ? this.opts.logger.error.bind(this.opts.logger) : this.opts.logger.warn.bind(this.opts.logger);
+        log({ code, reason: text || undefined, retryInMs: delay }, 'collector connection closed');
+      }
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     });
   }
@@ -170,6 +216,11 @@ export class Link {
   private backoff(): number {
     const cap = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** this.attempt++);
     return Math.round(this.opts.minBackoffMs + Math.random() * Math.max(0, cap - this.opts.minBackoffMs));
+  }
+
+  /** Plain exponential backoff for refusals: min * 2^attempt, capped at maxBackoffMs. */
+  private refusedBackoff(): number {
+    return Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** this.attempt++);
   }
 
   /** Sends the next batch; with `backlogOnly`, only when a full batch or a sealed resend is waiting. */

@@ -11,6 +11,7 @@
 // travels in the next batch: never a silent hole.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { privateDbFile } from '../proto/private-files.js';
 import { join } from 'node:path';
 import { assay } from '../proto/codec.js';
 import { sealBatch } from './batch.js';
@@ -67,6 +68,7 @@ export class Spool {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const file = join(stateDir, 'spool.db');
     try {
+      privateDbFile(file);
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
       // NORMAL survives a kill -9 of the agent (WAL); an OS crash may lose the last samples.

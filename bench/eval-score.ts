@@ -2,25 +2,52 @@
 // (bench/eval.ts) and the corpus regression test.
 import type { ReplayStep } from '../collector/replay.js';
 import type { Verdict } from '../collector/engine/types.js';
-import type { TraceHeader } from '../proto/trace.js';
+import type { TraceTruth } from './eval-classify.js';
 
-/** Labels of benign look-alikes (a compile, an encode, a database, stress-ng, idle). */
-export const BENIGN_LABELS: ReadonlySet<string> = new Set(['general', 'idle']);
+/** Labels of legitimate work that must never be called mining or chain validation (a compile, an encode, a database, stress-ng, idle, AI work). */
+export const BENIGN_LABELS: ReadonlySet<string> = new Set(['general', 'idle', 'ai-training', 'ai-inference']);
+/** The engine's fall-back classes: often right at the first evaluation, so time-to-correct is also reported without them. */
+export const DEFAULT_LABELS: ReadonlySet<string> = new Set(['general', 'idle']);
 /** Classes a benign trace must never be given. */
 export const ALARM_CLASSES: ReadonlySet<string> = new Set(['pow-mining', 'chain-validation']);
+export const REAL_PROVENANCES: ReadonlySet<string> = new Set(['real', 'real-gpu']);
+
+/**
+ * An evasion counts only on a trace recorded from real programs. Synthetic traces are built from
+ * documented shapes and carry miner names and pool URLs in their command lines, and an emulated
+ * stand-in is our own program: catching those proves nothing about evasion.
+ */
+export function countsAsEvasion(t: Pick<TraceTruth, 'evasion' | 'provenance'>): boolean {
+  return !!t.evasion && REAL_PROVENANCES.has(t.provenance);
+}
+
+/** A trace with a miner in it: labelled pow-mining, or mixed with pow-mining among its expected parts. */
+export function hasMiner(t: Pick<TraceTruth, 'label' | 'expectParts'>): boolean {
+  return t.label === 'pow-mining' || (t.expectParts ?? []).includes('pow-mining');
+}
 
 /** The label is met: the class matches and, for `mixed`, every expected part is listed. */
-export function matchesLabel(header: Pick<TraceHeader, 'label' | 'expectParts'>, v: Pick<Verdict, 'class' | 'parts'>): boolean {
+export function matchesLabel(header: { label: string; expectParts?: readonly string[] | undefined }, v: Pick<Verdict, 'class' | 'parts'>): boolean {
   if (v.class !== header.label) return false;
   const want = header.expectParts ?? [];
   return want.every((c) => v.parts.some((p) => p.class === c));
 }
 
+/** One published verdict of the replay (what the collector would show at that moment). */
+export interface PublishedStep {
+  tsMs: number;
+  class: string;
+  confidence: number;
+}
+
 export interface TraceScore {
   file: string;
   label: string;
+  expectParts: string[];
   provenance: string;
   evasion: string | null;
+  /** The evasion counts in the "evasions caught" figure (countsAsEvasion). */
+  countedEvasion: boolean;
   samples: number;
   /** Published class at the end of the trace (the score). */
   final: string;
@@ -31,17 +58,25 @@ export interface TraceScore {
   lastHalfCorrect: boolean;
   /** Seconds from the first sample until the published verdict is correct and stays so; null if never. */
   timeToCorrectSec: number | null;
+  /** Seconds from the first sample to the first correct published verdict; null if never. */
+  firstCorrectSec: number | null;
+  /** Once first correct, the published verdict never left the label. */
+  stayedCorrect: boolean;
   /** Published classes in order of appearance (changes only). */
   changes: string[];
-  /** Published classes that are alarms on a benign trace (after the first evaluation). */
+  /** Alarm classes (pow-mining, chain-validation) a benign trace was EVER published as. */
   alarms: string[];
+  /** Every published verdict, in order (the classification itself, before any label is joined). */
+  published: PublishedStep[];
 }
 
-export function scoreTrace(file: string, header: TraceHeader, firstTsMs: number, steps: readonly ReplayStep[]): TraceScore {
+/** Joins a trace's truth to the verdicts its samples were given (the classification never saw the truth). */
+export function scoreTrace(truth: TraceTruth, firstTsMs: number, steps: readonly ReplayStep[]): TraceScore {
   const last = steps.at(-1)?.verdict;
-  const correct = steps.map((s) => matchesLabel(header, s.verdict));
+  const correct = steps.map((s) => matchesLabel(truth, s.verdict));
   let from = correct.length;
   while (from > 0 && correct[from - 1]) from--;
+  const first = correct.indexOf(true);
   const half = steps.slice(Math.floor(steps.length / 2));
   const counts = new Map<string, number>();
   for (const s of half) counts.set(s.verdict.class, (counts.get(s.verdict.class) ?? 0) + 1);
@@ -49,21 +84,27 @@ export function scoreTrace(file: string, header: TraceHeader, firstTsMs: number,
   const majorityStep = half.find((s) => s.verdict.class === majority);
   const changes: string[] = [];
   for (const s of steps) if (changes.at(-1) !== s.verdict.class) changes.push(s.verdict.class);
-  const benign = BENIGN_LABELS.has(header.label);
+  const benign = BENIGN_LABELS.has(truth.label);
+  const at = (i: number): number => ((steps[i]?.tsMs ?? firstTsMs) - firstTsMs) / 1000;
   return {
-    file,
-    label: header.label,
-    provenance: header.provenance,
-    evasion: header.evasion ?? null,
+    file: truth.file,
+    label: truth.label,
+    expectParts: [...(truth.expectParts ?? [])],
+    provenance: truth.provenance,
+    evasion: truth.evasion,
+    countedEvasion: countsAsEvasion(truth),
     samples: steps.length > 0 ? (steps.at(-1)?.verdict.window.samples ?? 0) : 0,
     final: last?.class ?? 'none',
     finalConfidence: last?.confidence ?? 0,
-    finalCorrect: !!last && matchesLabel(header, last),
+    finalCorrect: !!last && matchesLabel(truth, last),
     lastHalfMajority: majority,
-    lastHalfCorrect: !!majorityStep && matchesLabel(header, majorityStep.verdict),
-    timeToCorrectSec: from < steps.length ? ((steps[from]?.tsMs ?? firstTsMs) - firstTsMs) / 1000 : null,
+    lastHalfCorrect: !!majorityStep && matchesLabel(truth, majorityStep.verdict),
+    timeToCorrectSec: from < steps.length ? at(from) : null,
+    firstCorrectSec: first >= 0 ? at(first) : null,
+    stayedCorrect: first >= 0 && first === from,
     changes,
     alarms: benign ? [...new Set(steps.map((s) => s.verdict.class).filter((c) => ALARM_CLASSES.has(c)))] : [],
+    published: steps.map((s) => ({ tsMs: s.tsMs, class: s.verdict.class, confidence: s.verdict.confidence })),
   };
 }
 
@@ -76,7 +117,7 @@ export interface GroupMetrics {
   macroF1: number;
   accuracy: number;
   medianTimeToCorrectSec: number | null;
-  /** The same over traces whose label is not a benign one (general/idle are often right at the first evaluation). */
+  /** The same over traces whose label is not a fall-back class (general/idle are often right at the first evaluation). */
   medianTimeToCorrectSpecialisedSec: number | null;
   maxTimeToCorrectSec: number | null;
   neverCorrect: number;
@@ -116,7 +157,7 @@ export function groupMetrics(scores: readonly TraceScore[]): GroupMetrics {
     macroF1: perClass.length > 0 ? perClass.reduce((a, p) => a + p.f1, 0) / perClass.length : 0,
     accuracy: scores.length > 0 ? scores.filter((s) => s.finalCorrect).length / scores.length : 0,
     medianTimeToCorrectSec: medianOf(times),
-    medianTimeToCorrectSpecialisedSec: medianOf(scores.filter((s) => !BENIGN_LABELS.has(s.label)).map((s) => s.timeToCorrectSec).filter((t): t is number => t !== null)),
+    medianTimeToCorrectSpecialisedSec: medianOf(scores.filter((s) => !DEFAULT_LABELS.has(s.label)).map((s) => s.timeToCorrectSec).filter((t): t is number => t !== null)),
     maxTimeToCorrectSec: times.length > 0 ? Math.max(...times) : null,
     neverCorrect: scores.length - times.length,
   };

@@ -4,9 +4,11 @@ import { assay } from '../proto/codec.js';
 import type { Logger } from '../proto/log.js';
 import type { AgentKeys } from '../proto/chain.js';
 import type { Classifier } from './classifier.js';
+import type { Rules } from './engine/index.js';
 import { buildReport } from './report/build.js';
 import { reportPeriod } from './report/period.js';
 import { renderHtml } from './report/render-html.js';
+import { REPORT_CSP } from './site.js';
 import type { HostRecord, SampleSummary, Store } from './store/store.js';
 
 export interface ApiDeps {
@@ -18,6 +20,8 @@ export interface ApiDeps {
   now?: () => number;
   /** The collector's report-signing key (loaded or created on first use). */
   reportKeys?: () => AgentKeys;
+  /** The rules the classifier runs with now (named in reports; default: the bundled rules). */
+  reportRules?: () => Rules;
 }
 
 const DEFAULT_RANGE_MS = 15 * 60_000;
@@ -124,10 +128,10 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const format = req.query.format ?? 'json';
     if (format !== 'json' && format !== 'html') throw new BadRequest('format must be json or html');
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
-    const report = await buildReport(deps.store, { hostIds: [req.params.id], ...period, keys: deps.reportKeys(), nowMs: now() });
+    const report = await buildReport(deps.store, { hostIds: [req.params.id], ...period, keys: deps.reportKeys(), ...(deps.reportRules ? { rules: deps.reportRules() } : {}), nowMs: now() });
     const name = `assay-report-${req.params.id.replace(/[^A-Za-z0-9._-]/g, '_')}-${new Date(period.toMs).toISOString().slice(0, 10)}.${format}`;
     void reply.header('content-disposition', `inline; filename="${name}"`);
-    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderHtml(report));
+    if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).send(renderHtml(report));
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(report));
   });
 

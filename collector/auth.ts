@@ -1,38 +1,76 @@
-// API and dashboard-data access: open on loopback (the quick start), token-protected on any
-// other address. Two roles: viewer (reads) and admin (reads and changes, e.g. revoking agents).
+// Tokens and roles. Viewer routes (fleet data) are open on a loopback collector unless
+// --require-tokens, and need a viewer or admin token everywhere else; admin routes (changes,
+// e.g. revoking agents) need the admin token always, loopback included. Which route has which
+// role is declared in routes.ts; this module only answers "may this token use that role".
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { RouteRole } from './routes.js';
 
 export type Role = 'viewer' | 'admin';
 
 export interface AuthConfig {
-  /** When false every request is allowed (loopback bind). */
+  /** When false, viewer routes are open (loopback bind without --require-tokens). */
   required: boolean;
   viewerToken: string | null;
-  adminToken: string | null;
+  /** Always set: admin routes need it even on loopback. */
+  adminToken: string;
+}
+
+/** Least length of a token or secret given by environment or file (generated ones are 43). */
+export const MIN_SECRET_LENGTH = 16;
+
+/** Sub-protocol that carries the token on /live: `assay.bearer.<base64url(token)>` (browsers cannot set headers on WebSockets). */
+export const LIVE_PROTOCOL = 'assay.live';
+const BEARER_PROTOCOL = 'assay.bearer.';
+
+/** Checks a token or secret given from outside (environment, option, file) before startup goes on. */
+export function checkSecret(name: string, value: string): string {
+  if (value.length < MIN_SECRET_LENGTH) throw new Error(`${name} must be at least ${MIN_SECRET_LENGTH} characters (it has ${value.length})`);
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new Error(`${name} must be printable ASCII without spaces`);
+  return value;
 }
 
 const eq = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/** The token a request carries: `Authorization: Bearer …`, or `?token=` (WebSockets from browsers). */
-export function requestToken(req: Pick<IncomingMessage, 'headers' | 'url'>): string | null {
+/** `Authorization: Bearer …`: the only way an HTTP request carries a token. */
+export function bearerToken(req: Pick<IncomingMessage, 'headers'>): string | null {
   const h = req.headers.authorization;
-  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
-  const q = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
-  return q || null;
+  return h?.startsWith('Bearer ') ? h.slice(7).trim() || null : null;
+}
+
+/**
+ * The token of a /live upgrade: the Authorization header (scripts), the `assay.bearer.…`
+ * sub-protocol (the dashboard), or `?token=` (kept for scripts on /live only; it ends up in logs).
+ */
+export function liveToken(req: Pick<IncomingMessage, 'headers' | 'url'>): string | null {
+  const fromHeader = bearerToken(req);
+  if (fromHeader) return fromHeader;
+  for (const p of (req.headers['sec-websocket-protocol'] ?? '').split(',')) {
+    const v = p.trim();
+    if (v.startsWith(BEARER_PROTOCOL)) return Buffer.from(v.slice(BEARER_PROTOCOL.length), 'base64url').toString('utf8') || null;
+  }
+  return new URL(req.url ?? '/', 'http://x').searchParams.get('token') || null;
 }
 
 /** The role a token grants, or null. */
 export function roleOf(config: AuthConfig, token: string | null): Role | null {
-  if (!config.required) return 'admin';
   if (!token) return null;
-  if (config.adminToken && eq(token, config.adminToken)) return 'admin';
+  if (eq(token, config.adminToken)) return 'admin';
   if (config.viewerToken && eq(token, config.viewerToken)) return 'viewer';
   return null;
 }
 
-/** Whether a request needs a token at all: data routes do, the static dashboard shell does not. */
-export function isProtectedPath(url: string): boolean {
-  const path = url.split('?')[0]!;
-  return path.startsWith('/api/') || path === '/api' || path === '/metrics' || path === '/live';
+export type Decision = { ok: true } | { ok: false; status: 401 | 403; error: string };
+
+/** Whether a request with `token` may use a route of role `need`. */
+export function decide(config: AuthConfig, need: RouteRole, token: string | null): Decision {
+  if (need === 'public' || need === 'agent') return { ok: true };
+  const granted = roleOf(config, token);
+  if (need === 'viewer') {
+    if (!config.required || granted) return { ok: true };
+    return { ok: false, status: 401, error: 'a viewer or admin token is required (Authorization: Bearer …)' };
+  }
+  if (granted === 'admin') return { ok: true };
+  if (granted === 'viewer') return { ok: false, status: 403, error: 'this needs the admin token' };
+  return { ok: false, status: 401, error: 'the admin token is required (Authorization: Bearer …), on loopback too' };
 }

@@ -1,8 +1,8 @@
 // The collector: one HTTP server with the agent ingest WebSocket (/ingest), the dashboard
 // push socket (/live), the JSON API (/api), Prometheus metrics (/metrics) and the dashboard (/).
 import fastifyStatic from '@fastify/static';
-import Fastify from 'fastify';
-import { watchFile, unwatchFile } from 'node:fs';
+import Fastify, { type FastifyReply } from 'fastify';
+import { existsSync, watchFile, unwatchFile } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ISample } from '../proto/codec.js';
@@ -11,16 +11,19 @@ import { fleetSummary, registerApi } from './api.js';
 import { Classifier, defaultClassifierOptions, type ClassifierOptions } from './classifier.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
 import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
+import { applyConnectionLimits } from './ingest/connection-limits.js';
 import { attachLive } from './live.js';
 import { CollectorMetrics } from './metrics.js';
 import { packageVersion } from '../proto/package-info.js';
 import { dashboardDir, uplotDistDir } from './paths.js';
 import { renderMetrics } from './prometheus.js';
-import { SqliteStore } from './store/sqlite.js';
-import { enrollSecretPath, loadOrCreateSecret } from './secret.js';
+import { besideDb, enrollSecretPath, loadOrCreateSecret, readSecret } from './secret.js';
 import { isLoopback, loadTls, selfSignedTls } from './tls.js';
-import { isProtectedPath, requestToken, roleOf, type AuthConfig } from './auth.js';
-import { dirname, join } from 'node:path';
+import { LIVE_PROTOCOL, bearerToken, checkSecret, decide, liveToken, type AuthConfig } from './auth.js';
+import { ROUTES, assertDeclared, routeRole, websocketRoute } from './routes.js';
+import { SECURITY_HEADERS, hostAllowed, originAllowed, rawRefusal, siteConfig } from './site.js';
+import { checkDbPath, openStore, privateDir } from './dbfile.js';
+import { dirname } from 'node:path';
 import type { Store } from './store/store.js';
 import { collectorKeyPath, loadOrCreateKey } from './report/sign.js';
 import type { AgentKeys } from '../proto/chain.js';
@@ -40,7 +43,12 @@ export interface CollectorOptions {
   requireTokens?: boolean;
   /** API tokens, required when bound to a non-loopback address (default: generated beside the database). */
   viewerToken?: string;
+  /** The admin token (admin routes need it on loopback too; default: `admin-token` beside the database). */
   adminToken?: string;
+  /** Host names browsers and proxies reach the collector by, besides loopback names and the bound address. */
+  publicHosts?: string[];
+  /** Accept new agents only while fewer than this many have enrolled (revoked ones count). */
+  maxEnrollments?: number;
   /**
    * Enrollment secret new agents must prove; default: read from (or created in) the file
    * `enroll-secret` beside the database, mode 0600.
@@ -69,6 +77,9 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const logger = opts.logger ?? silentLogger();
   // Everything that can refuse the configuration runs before anything is opened or watched.
   const loopback = isLoopback(opts.host);
+  checkDbPath(opts.dbPath);
+  // The data folder holds the database, keys, tokens and secrets: private before anything lands in it.
+  if (opts.dbPath !== ':memory:') privateDir(dirname(opts.dbPath));
   const tls = !opts.tls ? null : 'selfSigned' in opts.tls ? await selfSignedTls(opts.dbPath, [opts.host]) : loadTls(opts.tls.certFile, opts.tls.keyFile);
   if (!tls && !loopback && !opts.allowPlain) {
     throw new Error(`refusing to take agents over plain ws:// on ${opts.host}: give --tls-cert and --tls-key, or --tls-self-signed (or --allow-plain to accept the risk)`);
@@ -76,11 +87,21 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const tokens = !loopback || opts.requireTokens === true;
   const auth: AuthConfig = {
     required: tokens,
-    viewerToken: tokens ? (opts.viewerToken ?? loadOrCreateSecret(join(dirname(opts.dbPath), 'viewer-token'))) : null,
-    adminToken: tokens ? (opts.adminToken ?? loadOrCreateSecret(join(dirname(opts.dbPath), 'admin-token'))) : null,
+    viewerToken: tokens ? (opts.viewerToken !== undefined ? checkSecret('viewer token', opts.viewerToken) : loadOrCreateSecret(besideDb(opts.dbPath, 'viewer-token'))) : null,
+    adminToken: opts.adminToken !== undefined ? checkSecret('admin token', opts.adminToken) : loadOrCreateSecret(besideDb(opts.dbPath, 'admin-token')),
   };
-  const secretFile = opts.enrollSecret ? null : enrollSecretPath(opts.dbPath);
-  const enrollSecret = opts.enrollSecret ?? loadOrCreateSecret(secretFile!);
+  const site = siteConfig(opts.host, opts.publicHosts);
+  const secretFile = opts.enrollSecret !== undefined ? null : enrollSecretPath(opts.dbPath);
+  let enrollSecret = opts.enrollSecret !== undefined ? checkSecret('enrollment secret', opts.enrollSecret) : loadOrCreateSecret(secretFile!);
+  // `assay agents rotate-secret` rewrites the file; new agents need the new secret from then on.
+  const onSecretChange = (): void => {
+    try {
+      if (secretFile && existsSync(secretFile)) enrollSecret = readSecret(secretFile);
+      logger.info({ enrollSecretFile: secretFile }, 'enrollment secret reloaded');
+    } catch (err) {
+      logger.error({ reason: 'bad_secret', enrollSecretFile: secretFile, err: (err as Error).message }, 'enrollment secret reload failed; keeping the previous one');
+    }
+  };
   const rulesPath = opts.rulesPath ?? defaultRulesPath;
   // A bad rules file stops startup (the error names the entry); later reloads keep the old rules.
   let rules: Rules = loadRulesFile(rulesPath);
@@ -93,19 +114,51 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     }
   };
 
-  const store = new SqliteStore(opts.dbPath);
+  const store = openStore(opts.dbPath);
   const metrics = new CollectorMetrics();
   const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
   const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
   const version = packageVersion();
 
-  const app = Fastify({ logger: false, ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}) });
-  app.addHook('onRequest', async (req, reply) => {
-    if (!auth.required || !isProtectedPath(req.url)) return;
-    const role = roleOf(auth, requestToken(req.raw));
-    if (!role) return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'a viewer or admin token is required (Authorization: Bearer …)' });
-    if (role !== 'admin' && req.method !== 'GET' && req.method !== 'HEAD') return reply.status(403).send({ error: 'this needs the admin token' });
+  const app = Fastify({
+    logger: false,
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    // Requests the router cannot even parse (`/%`) skip the hooks: give them the headers here.
+    frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).headers(SECURITY_HEADERS).code(400).send({ error: err.message }),
   });
+  // Deny by default: a route without a line in routes.ts stops startup here.
+  const registered = new Set<string>();
+  app.addHook('onRoute', (r) => {
+    assertDeclared(r.method, r.url);
+    registered.add(r.url);
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(k)) void reply.header(k, v);
+    return payload;
+  });
+  // A POST may carry an empty JSON body (`curl -X POST -H 'content-type: application/json'`).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (req, body, done) => ((body as string).trim() === '' ? done(null, {}) : jsonParser(req, body as string, done)));
+  app.addHook('onRequest', async (req, reply) => {
+    if (!hostAllowed(site, req.headers.host)) return reply.status(403).send({ error: `Host ${JSON.stringify(req.headers.host ?? '')} is not one this collector answers to (add it with --public-host)` });
+    // Unrouted requests fall through to the 404 handler, which carries no data.
+    if (req.routeOptions.url === undefined) return;
+    const need = routeRole(req.method, req.routeOptions.url);
+    if (!need) return reply.status(403).send({ error: 'route has no declared role' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (!originAllowed(req.headers.origin, req.headers.host, !!tls)) return reply.status(403).send({ error: 'cross-origin requests are refused' });
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') return reply.status(415).send({ error: 'send Content-Type: application/json' });
+    }
+    const d = decide(auth, need, bearerToken(req.raw));
+    if (!d.ok) {
+      if (d.status === 401) void reply.header('www-authenticate', 'Bearer');
+      return reply.status(d.status).send({ error: d.error });
+    }
+  });
+  // Unrouted: a plain 404 that does not echo the request back.
+  app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'not found' }));
   await app.register(fastifyStatic, { root: dashboardDir, prefix: '/assets/', index: false });
   await app.register(fastifyStatic, { root: uplotDistDir, prefix: '/vendor/uplot/', decorateReply: false });
   app.get('/', (_req, reply) => reply.sendFile('index.html'));
@@ -117,6 +170,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     logger: logger.child({ part: 'api' }),
     onlineWithinMs: ONLINE_WITHIN_MS,
     reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(opts.dbPath))),
+    reportRules: () => rules,
   });
 
   const fleet = (): Promise<unknown[]> => fleetSummary(store, Date.now(), ONLINE_WITHIN_MS);
@@ -124,16 +178,20 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
 
   // WebSockets: compression off (it costs ~18x throughput), frames capped at the ingest limit.
   const ingestWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: limits.maxFrameBytes });
-  const liveWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 });
+  // The dashboard offers `assay.live` plus its token as a second sub-protocol; only `assay.live` is echoed.
+  const liveWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024, handleProtocols: (offered) => (offered.has(LIVE_PROTOCOL) ? LIVE_PROTOCOL : false) });
   const live = attachLive(liveWss, fleet);
   const perHost = new Map<string, Promise<unknown>>();
-  attachIngest(ingestWss, {
+  const ingest = attachIngest(ingestWss, {
     store,
     logger: logger.child({ part: 'ingest' }),
     metrics,
     limits,
     version,
-    enrollSecret,
+    // Read at each enrollment: rotation and the enrollment cap apply at once.
+    get enrollSecret() {
+      return opts.maxEnrollments !== undefined && store.countEnrolled() >= opts.maxEnrollments ? null : enrollSecret;
+    },
     onStored(hostId: string, samples: ISample[]) {
       live.changed(hostId);
       // One evaluation at a time per host, in arrival order.
@@ -144,22 +202,25 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       perHost.set(hostId, next);
     },
   });
+  applyConnectionLimits(app.server, limits, ingest.preAuth, metrics, logger.child({ part: 'connections' }));
   app.server.on('upgrade', (req, socket, head) => {
-    const path = (req.url ?? '').split('?')[0];
-    const wss = path === '/ingest' ? ingestWss : path === '/live' ? liveWss : null;
-    if (!wss) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    // Agents authenticate in the protocol itself; dashboards with a token.
-    if (wss === liveWss && !roleOf(auth, requestToken(req))) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-      return;
-    }
+    // WebSocket routes match the raw path exactly: no other spelling reaches a socket.
+    const route = websocketRoute(req.url);
+    const wss = route?.url === '/ingest' ? ingestWss : route?.url === '/live' ? liveWss : null;
+    if (!route || !wss) return void socket.end(rawRefusal(404, 'Not Found'));
+    // A browser page from another origin may not open either socket (agents send no Origin).
+    if (!originAllowed(req.headers.origin, req.headers.host, !!tls)) return void socket.end(rawRefusal(403, 'Forbidden'));
+    // Agents may reach the collector by any name; dashboards only by an allowed one.
+    if (route.role !== 'agent' && !hostAllowed(site, req.headers.host)) return void socket.end(rawRefusal(403, 'Forbidden'));
+    const d = decide(auth, route.role, liveToken(req));
+    if (!d.ok) return void socket.end(rawRefusal(d.status, d.status === 401 ? 'Unauthorized' : 'Forbidden'));
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
   try {
+    // …and a declared route nobody registered is a stale table.
+    const stale = ROUTES.filter((r) => !r.websocket && !registered.has(r.url));
+    if (stale.length) throw new Error(`collector/routes.ts declares routes that are not served: ${stale.map((r) => r.url).join(', ')}`);
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     live.close();
@@ -167,6 +228,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     throw err;
   }
   watchFile(rulesPath, { interval: 2000 }, onRulesChange);
+  if (secretFile) watchFile(secretFile, { interval: 2000 }, onSecretChange);
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   if (tls) logger.info({ fingerprint: tls.fingerprint }, 'TLS enabled; agents pin this fingerprint with --pin');
@@ -183,6 +245,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     close() {
       closing ??= (async () => {
         unwatchFile(rulesPath, onRulesChange);
+        if (secretFile) unwatchFile(secretFile, onSecretChange);
         live.close();
         for (const ws of ingestWss.clients) ws.close(1001, 'collector shutting down');
         for (const ws of liveWss.clients) ws.terminate();

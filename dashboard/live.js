@@ -7,7 +7,7 @@
 //   feed.onHosts((hosts) => ...);    // full host list, whenever it changes
 //   feed.onHostHint((id) => ...);    // "host <id> has new data"
 //   feed.onStatus((status) => ...);  // 'connecting' | 'live' | 'polling'
-import { authQuery } from './token.js';
+import { liveProtocols } from './token.js';
 
 import { fetchHosts } from './api.js';
 
@@ -81,7 +81,7 @@ export function startLiveFeed() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws;
     try {
-      ws = new WebSocket(`${proto}//${location.host}/live${authQuery()}`);
+      ws = new WebSocket(`${proto}//${location.host}/live`, liveProtocols());
     } catch (err) {
       console.warn('WebSocket unavailable', err);
       setStatus('polling');

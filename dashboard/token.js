@@ -1,6 +1,8 @@
-// Access token for collectors bound to a non-loopback address. Open the dashboard once as
+// Access token for collectors that require one. Open the dashboard once as
 // `https://collector:7300/#token=...`; the token is kept in this browser's localStorage and
-// removed from the address bar. Loopback collectors need none.
+// removed from the address bar. The dashboard never puts it in a URL it builds: API requests
+// carry `Authorization: Bearer …`, the live socket a sub-protocol, reports are fetched with the
+// header. Loopback collectors need none for reading.
 
 const KEY = 'assay.token';
 
@@ -16,12 +18,22 @@ function fromHash() {
 
 const token = fromHash() ?? localStorage.getItem(KEY);
 
+/** Whether this browser holds a token. */
+export function hasToken() {
+  return Boolean(token);
+}
+
 /** Headers for API requests. */
 export function authHeaders() {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
-/** Query suffix for the live socket (browsers cannot set WebSocket headers). */
-export function authQuery() {
-  return token ? `?token=${encodeURIComponent(token)}` : '';
+/**
+ * Sub-protocols for the live socket (browsers cannot set WebSocket headers): `assay.live`, and
+ * the token as `assay.bearer.<base64url>`; the collector answers with `assay.live` only.
+ */
+export function liveProtocols() {
+  if (!token) return ['assay.live'];
+  const b64url = btoa(token).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return ['assay.live', `assay.bearer.${b64url}`];
 }

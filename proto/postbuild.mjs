@@ -1,4 +1,5 @@
-// Copies what tsc does not emit into dist/: the generated protobuf module and the rules data.
+// Copies what tsc does not emit into dist/: the generated protobuf module, the rules data and the
+// agent's exe markers.
 import { cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,3 +12,4 @@ cpSync(join(root, 'collector', 'engine', 'rules'), join(dist, 'collector', 'engi
   recursive: true,
   filter: (src) => !src.endsWith('.ts'),
 });
+cpSync(join(root, 'agent', 'probes', 'exe-markers.yaml'), join(dist, 'agent', 'probes', 'exe-markers.yaml'));

@@ -1,62 +1,84 @@
-// SHA-256 of executables, computed once per file version and cached.
+// SHA-256 and binary-content markers (exe-markers.ts) of executables, computed in one read pass
+// per file version and cached.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { defaultExeMarkers, type ExeMarkerSet } from './exe-markers.js';
 
 /** Files larger than this are not hashed (the hash would stall the sample for too long). */
 export const MAX_HASH_BYTES = 512 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
 const MAX_CACHE_ENTRIES = 4096;
 
+export interface ExeFacts {
+  /** Hex SHA-256, "" when the file could not be read or is too large. */
+  sha256: string;
+  /** Ids of the markers found in the file (sorted), [] when none or not read. */
+  markers: string[];
+}
+
+const NOTHING: ExeFacts = { sha256: '', markers: [] };
+
 export class ExeHasher {
-  /** (device, inode, mtime, size) → hash promise; a promise so concurrent asks share one read. */
-  private readonly cache = new Map<string, Promise<string>>();
+  /** (device, inode, mtime, size) → facts promise; a promise so concurrent asks share one read. */
+  private readonly cache = new Map<string, Promise<ExeFacts>>();
   /** Number of files actually read and hashed (tests check the cache works). */
   computed = 0;
+  private readonly markers: ExeMarkerSet;
 
-  constructor(private readonly maxBytes = MAX_HASH_BYTES) {}
+  constructor(private readonly maxBytes = MAX_HASH_BYTES, markers?: ExeMarkerSet) {
+    this.markers = markers ?? defaultExeMarkers();
+  }
+
+  /** SHA-256 of the file at `path`, "" when it cannot be read. */
+  async hash(path: string): Promise<string> {
+    return (await this.inspect(path)).sha256;
+  }
 
   /**
-   * Hash of the file at `path` (for a process: /proc/PID/exe, which opens the running binary even
-   * when it was deleted or lives in a container's filesystem), or "" when it cannot be read.
+   * Hash and markers of the file at `path` (for a process: /proc/PID/exe, which opens the running
+   * binary even when it was deleted or lives in a container's filesystem).
    */
-  async hash(path: string): Promise<string> {
+  async inspect(path: string): Promise<ExeFacts> {
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
     } catch {
-      return '';
+      return NOTHING;
     }
     try {
       const st = await fh.stat({ bigint: true });
-      if (!st.isFile() || st.size > BigInt(this.maxBytes)) return '';
+      if (!st.isFile() || st.size > BigInt(this.maxBytes)) return NOTHING;
       const key = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
       let p = this.cache.get(key);
       if (!p) {
         if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
         this.computed++;
-        p = hashHandle(fh);
+        p = readOnce(fh, this.markers);
         this.cache.set(key, p);
       }
       return await p;
     } catch {
-      return '';
+      return NOTHING;
     } finally {
       await fh.close().catch(() => undefined);
     }
   }
 }
 
-/** Streams the file in 1 MiB chunks so other work on the event loop keeps running. */
-async function hashHandle(fh: FileHandle): Promise<string> {
+/** Streams the file in 1 MiB chunks (other work on the event loop keeps running) into both. */
+async function readOnce(fh: FileHandle, markers: ExeMarkerSet): Promise<ExeFacts> {
   const h = createHash('sha256');
+  const scan = markers.scanner();
   const buf = Buffer.allocUnsafe(CHUNK);
   let pos = 0;
   for (;;) {
     const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
     if (bytesRead === 0) break;
-    h.update(buf.subarray(0, bytesRead));
+    const chunk = buf.subarray(0, bytesRead);
+    h.update(chunk);
+    scan.update(chunk);
     pos += bytesRead;
   }
-  return h.digest('hex');
+  return { sha256: h.digest('hex'), markers: scan.result() };
 }

@@ -1,5 +1,7 @@
 // The probe registry: every 1 Hz probe, in one table (like node_exporter's collector list).
 // The inventory (inventory.ts) is collected once at start and is deliberately not listed here.
+// Sockets are read by the processes probe (sockets.ts' SocketTracker): it reports, per process,
+// whether that process's socket list is complete, so it must know which processes it reports.
 import { cpuProbe } from './cpu.js';
 import { diskProbe } from './disk.js';
 import { amdGpuProbe } from './gpu-amd.js';
@@ -10,7 +12,6 @@ import { networkProbe } from './network.js';
 import { raplProbe } from './power-rapl.js';
 import type { Probe, ProbeConfig, ProbeFactory } from './probe.js';
 import { processesProbe } from './processes.js';
-import { socketsProbe } from './sockets.js';
 
 export const probeTable: ReadonlyArray<{ name: string; factory: ProbeFactory }> = [
   { name: 'cpu', factory: cpuProbe },
@@ -18,7 +19,6 @@ export const probeTable: ReadonlyArray<{ name: string; factory: ProbeFactory }> 
   { name: 'load', factory: loadProbe },
   { name: 'disk', factory: diskProbe },
   { name: 'network', factory: networkProbe },
-  { name: 'sockets', factory: socketsProbe },
   { name: 'processes', factory: processesProbe },
   { name: 'gpu-nvidia', factory: nvidiaGpuProbe },
   { name: 'gpu-amd', factory: amdGpuProbe },

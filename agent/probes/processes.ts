@@ -1,5 +1,15 @@
 // Per-process activity from /proc/PID/{stat,status,io} and, once per process, its signature
-// (cmdline, exe + sha256, mapped libraries, env var names, cgroup/container, net namespace).
+// (cmdline, exe + sha256, mapped libraries, env var names, cgroup/container, net namespace), with
+// the sample's sockets attributed to their processes (sockets.ts) so that each reported process
+// says whether its socket list is complete (socket_view) and the sample says whether the
+// attribution as a whole is (socket_attribution).
+//
+// Extended counters (Process.extended): page faults and context switches per second, nice,
+// scheduling policy, anonymous and hugetlb memory, busy threads (threads.ts). extended = true only
+// when the rates are real: the process was reported in an earlier sample (its counters were read
+// then), or it started during the interval (all its counts belong to the interval). The first
+// time an older process is reported, its counters are read (the baseline) but extended = false,
+// which the engine treats as "unavailable"; the gauges (nice, policy, memory) are filled anyway.
 //
 // First call: primes CPU tick counters and returns {} (no processes, no processesTotal).
 // Later calls report the busiest maxProcesses processes (CPU share, then RSS) with rates over the
@@ -8,11 +18,13 @@
 // time identify it across pid reuse).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { assay } from '../../proto/codec.js';
+import { assay } from '../../proto/codec.js';
 import { ExeHasher } from './exe-hash.js';
-import type { Probe, ProbeConfig, ProbeFactory } from './probe.js';
+import type { Probe, ProbeConfig, ProbeFactory, ProbeOutput } from './probe.js';
+import { isUnavailable } from './probe.js';
 import { containerIdFromCgroup, formatCmdline, parseEnvNames, parseLibs, pickCgroup } from './signature.js';
-import { linkInode } from './sockets.js';
+import { linkInode, SocketTracker } from './sockets.js';
+import { BusyThreads } from './threads.js';
 import { guardedProbe, listPids, parseKeyNumbers, perSecond, readOptional, readlinkOptional, round } from './util.js';
 
 /** PF_KTHREAD in /proc/PID/stat flags. */
@@ -30,6 +42,11 @@ export interface ProcStat {
   threads: number;
   startTicks: number;
   rssPages: number;
+  minflt: number;
+  majflt: number;
+  nice: number;
+  /** Scheduling policy (field 41); undefined on kernels whose stat line is shorter. */
+  policy: number | undefined;
 }
 
 /** Parses /proc/PID/stat; comm is in parentheses and may itself contain spaces and ')'. */
@@ -50,8 +67,12 @@ export function parseProcStat(text: string): ProcStat | undefined {
     threads: num(17),
     startTicks: num(19),
     rssPages: num(21),
+    minflt: num(7),
+    majflt: num(9),
+    nice: num(16),
+    policy: f.length > 38 && Number.isFinite(num(38)) ? num(38) : undefined,
   };
-  return [s.pid, s.ppid, s.flags, s.cpuTicks, s.threads, s.startTicks, s.rssPages].every(Number.isFinite) ? s : undefined;
+  return [s.pid, s.ppid, s.flags, s.cpuTicks, s.threads, s.startTicks, s.rssPages, s.minflt, s.majflt, s.nice].every(Number.isFinite) ? s : undefined;
 }
 
 export function isKernelThread(s: ProcStat): boolean {
@@ -95,21 +116,45 @@ export function clockTicksPerSecond(procRoot: string): number {
   return 100;
 }
 
+/** Event counters behind the extended rates. */
+interface EventCounters {
+  minflt: number;
+  majflt: number;
+  voluntaryCtxsw: number;
+  nonvoluntaryCtxsw: number;
+}
+
 interface ProcState {
   cpuTicks: number;
   io?: { counters: IoCounters; ms: number };
+  events?: { counters: EventCounters; ms: number };
   signatureSent: boolean;
 }
 
 export interface ProcessesProbeOptions {
   /** Shared exe hasher (tests inspect its counter). */
   hasher?: ExeHasher;
+  /** Socket table refresh period (tests: 0 = every call). */
+  socketRefreshMs?: number;
+  /** Longest wait for new signatures in one sample (default SIGNATURE_WAIT_MS). */
+  signatureWaitMs?: number;
 }
+
+/** Well under the sampler's 2 s probe timeout. */
+export const SIGNATURE_WAIT_MS = 1000;
+
+const VIEW = {
+  read: assay.v1.SocketView.SOCKET_VIEW_READ,
+  unreadable: assay.v1.SocketView.SOCKET_VIEW_UNREADABLE,
+} as const;
 
 export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOptions = {}): Probe {
   const root = config.procRoot;
   const hasher = opts.hasher ?? new ExeHasher();
   const hz = clockTicksPerSecond(root);
+  const sockets = new SocketTracker(config, { refreshMs: opts.socketRefreshMs });
+  const busyThreads = new BusyThreads(root, hz);
+  const signatureWaitMs = opts.signatureWaitMs ?? SIGNATURE_WAIT_MS;
   /** Keyed by "pid:startTicks" so a reused pid starts afresh. */
   let states = new Map<string, ProcState>();
   let prevMs: number | undefined;
@@ -125,11 +170,13 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     };
     const { cmdline, truncated } = formatCmdline(readBuf('cmdline') ?? Buffer.alloc(0), config.maxCmdlineBytes);
     const cgroupText = readOptional(join(dir, 'cgroup')) ?? '';
+    const exe = await hasher.inspect(join(dir, 'exe'));
     return {
       cmdline,
       cmdlineTruncated: truncated,
       exe: readlinkOptional(join(dir, 'exe')) ?? '',
-      exeSha256: await hasher.hash(join(dir, 'exe')),
+      exeSha256: exe.sha256,
+      exeMarkers: exe.markers,
       libs: parseLibs(readOptional(join(dir, 'maps')) ?? ''),
       envNames: parseEnvNames(readBuf('environ') ?? Buffer.alloc(0)),
       cgroup: pickCgroup(cgroupText),
@@ -152,7 +199,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     const next = new Map<string, ProcState>(); // processes that vanished are forgotten here
     for (const { stat, key } of seen) {
       const old = last.get(key);
-      next.set(key, { cpuTicks: stat.cpuTicks, io: old?.io, signatureSent: old?.signatureSent ?? false });
+      next.set(key, { cpuTicks: stat.cpuTicks, io: old?.io, events: old?.events, signatureSent: old?.signatureSent ?? false });
     }
     states = next;
     prevMs = nowMs;
@@ -167,7 +214,11 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     ranked.sort((a, b) => b.cpuPct - a.cpuPct || b.stat.rssPages - a.stat.rssPages || a.stat.pid - b.stat.pid);
 
     const processes: assay.v1.Process.$Properties[] = [];
+    const reported: { pid: number; key: string }[] = [];
     const pending: Promise<void>[] = [];
+    const awaited: { proc: assay.v1.Process.$Properties; state: ProcState }[] = [];
+    let late = false;
+    busyThreads.begin();
     for (const r of ranked) {
       if (processes.length >= config.maxProcesses) break;
       const { pid } = r.stat;
@@ -189,16 +240,70 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
         state: r.stat.state,
         uid,
         ...ioRates(parseIo(readOptional(join(dir, 'io'))), state, r.isNew, nowMs, lastMs!),
+        ...extendedCounters(r.stat, kv, state, r.isNew, nowMs, lastMs!),
+        busyThreads: busyThreads.count(pid, r.key, r.cpuPct, r.stat.threads, dtSec),
       };
       processes.push(proc);
+      reported.push({ pid, key: r.key });
       if (!state.signatureSent) {
         state.signatureSent = true;
-        pending.push(signatureOf(pid).then((sig) => void (proc.signature = sig)));
+        awaited.push({ proc, state });
+        pending.push(
+          signatureOf(pid).then((sig) => {
+            if (!late) proc.signature = sig;
+          }),
+        );
       }
     }
-    await Promise.all(pending);
-    return { processes, processesTotal: seen.length };
+    busyThreads.end();
+
+    const out: ProbeOutput = { processes, processesTotal: seen.length };
+    const reading = sockets.read(nowMs, seen.map((x) => ({ pid: x.stat.pid, key: x.key })), reported);
+    if (isUnavailable(reading)) {
+      out.unavailable = [{ probe: 'sockets', reason: reading.unavailable }];
+      out.socketAttribution = { complete: false, reason: reading.unavailable };
+    } else {
+      out.sockets = reading.sockets;
+      out.socketAttribution = reading.attribution;
+      for (const [i, proc] of processes.entries()) proc.socketView = VIEW[reading.views.get(reported[i]!.key)!];
+    }
+    // A large new executable (hash + marker scan, ~6 ms/MiB) must not hold the sample past the
+    // sampler's probe timeout: signatures not ready in SIGNATURE_WAIT_MS are sent with a later
+    // sample (the read goes on and is cached).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, signatureWaitMs)))]);
+    clearTimeout(timer);
+    late = true;
+    for (const { proc, state } of awaited) if (proc.signature === undefined) state.signatureSent = false;
+    return out;
   });
+}
+
+/**
+ * Page-fault and context-switch rates since this process's counters were last read, with the
+ * gauges read alongside (see the top of this file for when `extended` is true). Needs the stat
+ * line's policy field and the status ctxt lines; without them extended stays false.
+ */
+function extendedCounters(stat: ProcStat, status: Map<string, number>, state: ProcState, isNew: boolean, nowMs: number, lastMs: number) {
+  const vol = status.get('voluntary_ctxt_switches');
+  const nonvol = status.get('nonvoluntary_ctxt_switches');
+  if (vol === undefined || nonvol === undefined || stat.policy === undefined) return { extended: false };
+  const cur: EventCounters = { minflt: stat.minflt, majflt: stat.majflt, voluntaryCtxsw: vol, nonvoluntaryCtxsw: nonvol };
+  const prev = state.events ?? (isNew ? { counters: { minflt: 0, majflt: 0, voluntaryCtxsw: 0, nonvoluntaryCtxsw: 0 }, ms: lastMs } : undefined);
+  state.events = { counters: cur, ms: nowMs };
+  const dt = prev ? (nowMs - prev.ms) / 1000 : 0;
+  const rate = (k: keyof EventCounters): number => (prev ? round(perSecond(cur[k], prev.counters[k], dt)) : 0);
+  return {
+    extended: prev !== undefined,
+    minfltPerSec: rate('minflt'),
+    majfltPerSec: rate('majflt'),
+    voluntaryCtxswPerSec: rate('voluntaryCtxsw'),
+    nonvoluntaryCtxswPerSec: rate('nonvoluntaryCtxsw'),
+    nice: stat.nice,
+    schedPolicy: stat.policy,
+    rssAnonBytes: (status.get('RssAnon') ?? 0) * 1024,
+    hugetlbBytes: (status.get('HugetlbPages') ?? 0) * 1024,
+  };
 }
 
 /**

@@ -3,7 +3,9 @@
 // Processes are grouped by /proc/PID/ns/net (`net:[inode]`) and each namespace's tables are read
 // once through one of its pids (/proc/PID/net/tcp ...), so containers' sockets are not invisible.
 // Owners come from /proc/PID/fd/* links `socket:[inode]`; that scan is the expensive part, so
-// inode→pid answers are cached and fds are only scanned again when a reported socket is unknown.
+// inode→pids answers are cached and fds are only scanned again when a reported socket is unknown,
+// plus once for each process the caller reports (its view: were its fds readable at all).
+// The agent runs SocketTracker inside the processes probe; createSocketsProbe is the tracker alone.
 //
 // Cost: reading /proc/net/tcp{,6} walks the kernel's whole TCP hash table on every read(), however
 // few sockets exist (about 2.4 ms per read on a 24 GiB host, twice per file because of the EOF
@@ -11,15 +13,16 @@
 // TABLE_REFRESH_MS; in between, the last rows are reported again (owners re-checked each time).
 //
 // Reported: every listening socket (TCP LISTEN, UDP UNCONN), up to MAX_LISTENING, then up to
-// MAX_OTHER others, ESTABLISHED first. pid 0 = owner unknown (gone, or not ours to inspect: a
-// non-root agent sees only its own processes' fds and namespaces).
+// MAX_OTHER others, ESTABLISHED first. pid 0 = owner unknown (no owner at all for inode 0 rows,
+// gone, or not ours to inspect: a non-root agent sees only its own processes' fds and
+// namespaces); the reading's views and attribution say which processes' lists are exact.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { assay } from '../../proto/codec.js';
 import { decodeEndpoint, stateName } from './inet.js';
 import type { Probe, ProbeConfig, ProbeFactory } from './probe.js';
-import { unavailable } from './probe.js';
-import { guardedProbe, listPids, readOptional, readlinkOptional } from './util.js';
+import { isUnavailable, unavailable, type Unavailable } from './probe.js';
+import { errnoCode, guardedProbe, listPids, readOptional, readlinkOptional } from './util.js';
 
 export const MAX_LISTENING = 1024;
 export const MAX_OTHER = 256;
@@ -88,20 +91,136 @@ export interface SocketsProbeOptions {
   refreshMs?: number;
 }
 
-export function createSocketsProbe(config: ProbeConfig, opts: SocketsProbeOptions = {}): Probe {
-  const root = config.procRoot;
-  const refreshMs = opts.refreshMs ?? TABLE_REFRESH_MS;
-  let tables: { rows: SocketRow[]; nsPids: Map<number, number[]>; readMs: number } | undefined;
-  /** inode → owning pid, kept across samples; entries die with their socket or process. */
-  const owners = new Map<number, number>();
-  /** Inodes whose owner a full scan could not find; not rescanned while the socket lives. */
-  const unowned = new Set<number>();
+/** Whether a process's fd table could be read, as the proto's SocketView names it. */
+export type FdView = 'read' | 'unreadable';
 
-  function readNamespaces(pids: number[]): { rows: SocketRow[]; nsPids: Map<number, number[]>; readAny: boolean } {
+/** A process the caller reports and wants a socket view for (key = "pid:startTicks"). */
+export interface Watched {
+  pid: number;
+  key: string;
+}
+
+export interface SocketReading {
+  sockets: assay.v1.Socket.$Properties[];
+  /** View of each watched process's fd table (key → view). */
+  views: Map<string, FdView>;
+  attribution: assay.v1.SocketAttribution.$Properties;
+}
+
+/**
+ * Socket tables and their owners, kept across samples. `read(nowMs, pids, watched)` is called once
+ * per sample by the processes probe, which reports each watched process's socket view: the
+ * process's sockets in the sample are all of them (view "read") or unknown ("unreadable").
+ *
+ * Why a socket can have pid 0 (measured on the corpus host, running as root): inode 0 rows
+ * (TIME_WAIT, closing) have no owner at all, and a few processes hide their fd links even from
+ * root (the sandbox's init: readdir works, readlink fails with EACCES). Both are reported as such
+ * (attribution incomplete, that process "unreadable") instead of being silently dropped.
+ */
+export class SocketTracker {
+  private readonly root: string;
+  private readonly refreshMs: number;
+  private tables: { rows: SocketRow[]; nsPids: Map<number, number[]>; nsUnknown: number; readMs: number } | undefined;
+  /**
+   * inode → pids holding it (a listener shared by forked workers has several), kept across
+   * samples; entries die with their socket or process.
+   */
+  private readonly owners = new Map<number, number[]>();
+  /** Inodes whose owner a full scan could not find; not rescanned while the socket lives. */
+  private readonly unowned = new Set<number>();
+  /** "pid:startTicks" → fd table view from its last scan; pruned to the processes alive. */
+  private fdViews = new Map<string, FdView>();
+
+  constructor(config: ProbeConfig, opts: SocketsProbeOptions = {}) {
+    this.root = config.procRoot;
+    this.refreshMs = opts.refreshMs ?? TABLE_REFRESH_MS;
+  }
+
+  /**
+   * One reading. `pids` are the processes alive (user space, each with its key), `watched` the
+   * ones whose view the caller reports. Unavailable when no socket table can be read at all.
+   */
+  read(nowMs: number, pids: Watched[], watched: Watched[]): SocketReading | Unavailable {
+    const byPid = new Map(pids.map((p) => [p.pid, p.key]));
+    if (!this.tables || !(nowMs - this.tables.readMs < this.refreshMs) || nowMs < this.tables.readMs) {
+      const read = this.readNamespaces([...byPid.keys()].sort((a, b) => a - b));
+      if (!read.readAny) {
+        this.tables = undefined;
+        return unavailable(`cannot read socket tables under ${this.root}`);
+      }
+      this.tables = { rows: read.rows, nsPids: read.nsPids, nsUnknown: read.nsUnknown, readMs: nowMs };
+    }
+    const { rows, nsPids } = this.tables;
+
+    const live = new Set(rows.map((r) => r.inode));
+    for (const [inode, holders] of this.owners) {
+      const alive = live.has(inode) ? holders.filter((pid) => byPid.has(pid)) : [];
+      if (alive.length === 0) this.owners.delete(inode);
+      else if (alive.length < holders.length) this.owners.set(inode, alive);
+    }
+    for (const inode of this.unowned) if (!live.has(inode)) this.unowned.delete(inode);
+    const aliveKeys = new Set(byPid.values());
+    for (const key of this.fdViews.keys()) if (!aliveKeys.has(key)) this.fdViews.delete(key);
+
+    const selected = selectSockets(rows);
+    // inode 0 = no owner at all (TIME_WAIT and friends).
+    const missing = selected.filter((r) => r.inode !== 0 && !this.owners.has(r.inode) && !this.unowned.has(r.inode));
+    if (missing.length > 0) {
+      const nsToScan = new Set(missing.map((r) => r.netNs));
+      const scanPids = nsPids.size > 0 ? [...nsToScan].flatMap((ns) => nsPids.get(ns) ?? []) : [...byPid.keys()];
+      // Processes known to hide their fds are not asked again (readdir of thousands of fds for nothing).
+      this.scanFds(scanPids.filter((pid) => this.fdViews.get(byPid.get(pid)!) !== 'unreadable'), byPid);
+      for (const r of missing) if (!this.owners.has(r.inode)) this.unowned.add(r.inode);
+    }
+    // A watched process never scanned yet: scan it once (its sockets may all be known through
+    // another sharer, or it may have none; either way its view must come from its own fd table).
+    const unscanned = watched.filter((w) => !this.fdViews.has(w.key)).map((w) => w.pid);
+    if (unscanned.length > 0) this.scanFds(unscanned, byPid);
+
+    const views = new Map<string, FdView>();
+    for (const w of watched) views.set(w.key, this.fdViews.get(w.key) ?? 'unreadable');
+    // A shared socket goes to a watched (reported) holder if there is one, else the lowest pid.
+    const watchedPids = new Set(watched.map((w) => w.pid));
+    const ownerOf = (inode: number): number => {
+      const holders = this.owners.get(inode);
+      return holders?.find((pid) => watchedPids.has(pid)) ?? holders?.[0] ?? 0;
+    };
+    const sockets: assay.v1.Socket.$Properties[] = selected.map((r) => ({ ...r, pid: ownerOf(r.inode) }));
+    // Dropped rows that could have an owner (inode 0 rows never have one, e.g. TIME_WAIT).
+    const ownable = (list: SocketRow[]): number => list.reduce((n, r) => n + (r.inode !== 0 ? 1 : 0), 0);
+    return { sockets, views, attribution: this.attribution(watched, views, ownable(rows) - ownable(selected)) };
+  }
+
+  private attribution(watched: Watched[], views: Map<string, FdView>, dropped: number): assay.v1.SocketAttribution.$Properties {
+    const { nsPids, nsUnknown } = this.tables!;
+    const unreadable = watched.filter((w) => views.get(w.key) === 'unreadable');
+    const reasons: string[] = [];
+    if (unreadable.length > 0) {
+      const sample = unreadable.slice(0, 5).map((w) => w.pid).join(', ');
+      reasons.push(`${unreadable.length} reported process(es) with unreadable fds (pid ${sample}${unreadable.length > 5 ? ', ...' : ''})`);
+    }
+    if (nsPids.size === 0) reasons.push('no network namespace link readable: only the agent\'s own namespace was read');
+    else if (nsUnknown > 0) reasons.push(`${nsUnknown} process(es) in an unknown network namespace`);
+    if (dropped > 0) reasons.push(`${dropped} owned socket(s) over the per-sample cap not reported`);
+    return {
+      complete: reasons.length === 0,
+      processesRead: watched.length - unreadable.length,
+      processesUnreadable: unreadable.length,
+      namespacesRead: Math.max(1, nsPids.size),
+      reason: reasons.join('; '),
+    };
+  }
+
+  private readNamespaces(pids: number[]): { rows: SocketRow[]; nsPids: Map<number, number[]>; nsUnknown: number; readAny: boolean } {
+    const root = this.root;
     const nsPids = new Map<number, number[]>();
+    let nsUnknown = 0;
     for (const pid of pids) {
       const ns = linkInode(readlinkOptional(join(root, String(pid), 'ns', 'net')), 'net');
-      if (ns === undefined) continue;
+      if (ns === undefined) {
+        nsUnknown++;
+        continue;
+      }
       const group = nsPids.get(ns);
       if (group) group.push(pid);
       else nsPids.set(ns, [pid]);
@@ -120,11 +239,17 @@ export function createSocketsProbe(config: ProbeConfig, opts: SocketsProbeOption
     };
     for (const ns of [...nsPids.keys()].sort((a, b) => a - b)) {
       // Any pid of the namespace will do; try the next one if the first exited meanwhile.
+      let done = false;
       for (const pid of nsPids.get(ns)!) {
         if (readTables(join(root, String(pid), 'net'), ns)) {
-          readAny = true;
+          readAny = done = true;
           break;
         }
+      }
+      if (!done) {
+        // Its sockets are unknown: count its processes as in an unknown namespace.
+        nsUnknown += nsPids.get(ns)!.length;
+        nsPids.delete(ns);
       }
     }
     if (!readAny) {
@@ -132,61 +257,64 @@ export function createSocketsProbe(config: ProbeConfig, opts: SocketsProbeOption
       const ns = linkInode(readlinkOptional(join(root, 'self', 'ns', 'net')), 'net') ?? 0;
       readAny = readTables(join(root, 'net'), ns);
     }
-    return { rows, nsPids, readAny };
+    return { rows, nsPids, nsUnknown, readAny };
   }
 
-  /** Scans fd links of `pids` and records socket owners (lowest pid wins for shared sockets). */
-  function scanFds(pids: number[]): void {
-    for (const pid of pids) {
-      const fdDir = join(root, String(pid), 'fd');
-      let fds: string[];
-      try {
-        fds = readdirSync(fdDir);
-      } catch {
-        continue; // not ours to inspect, or exited
-      }
-      for (const fd of fds) {
-        let target: string;
-        try {
-          target = readlinkSync(join(fdDir, fd));
-        } catch {
-          continue;
+  /**
+   * Scans fd links of `pids`, records socket holders (kept in pid order) and each
+   * process's view: unreadable when its fd directory or any link in it cannot be read (EACCES even
+   * as root for some processes; gone = unreadable too). A link that vanished meanwhile (fd closed)
+   * is fine.
+   */
+  private scanFds(pids: number[], byPid: Map<number, string>): void {
+    for (const pid of [...pids].sort((a, b) => a - b)) {
+      const key = byPid.get(pid);
+      const view = scanFdTable(join(this.root, String(pid), 'fd'), (inode) => {
+        const holders = this.owners.get(inode);
+        if (!holders) this.owners.set(inode, [pid]);
+        else if (!holders.includes(pid)) {
+          holders.push(pid);
+          holders.sort((a, b) => a - b);
         }
-        const inode = linkInode(target, 'socket');
-        if (inode !== undefined && !owners.has(inode)) owners.set(inode, pid);
-      }
+      });
+      if (key !== undefined) this.fdViews.set(key, view);
     }
   }
+}
 
+/** Reads every link of one fd directory, calling `onSocket` per socket inode. */
+export function scanFdTable(fdDir: string, onSocket: (inode: number) => void): FdView {
+  let fds: string[];
+  try {
+    fds = readdirSync(fdDir);
+  } catch {
+    return 'unreadable'; // not ours to inspect, or exited
+  }
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(join(fdDir, fd));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue; // closed meanwhile
+      return 'unreadable';
+    }
+    const inode = linkInode(target, 'socket');
+    if (inode !== undefined) onSocket(inode);
+  }
+  return 'read';
+}
+
+/**
+ * The tracker on its own, as a probe (tests, benchmarks): every user-space process is watched.
+ * The agent itself runs the tracker inside the processes probe, which knows which processes it
+ * reports.
+ */
+export function createSocketsProbe(config: ProbeConfig, opts: SocketsProbeOptions = {}): Probe {
+  const tracker = new SocketTracker(config, opts);
   return guardedProbe('sockets', (nowMs) => {
-    const pids = listPids(root).sort((a, b) => a - b);
-    if (!tables || !(nowMs - tables.readMs < refreshMs) || nowMs < tables.readMs) {
-      const read = readNamespaces(pids);
-      if (!read.readAny) {
-        tables = undefined;
-        return unavailable(`cannot read socket tables under ${root}`);
-      }
-      tables = { rows: read.rows, nsPids: read.nsPids, readMs: nowMs };
-    }
-    const { rows, nsPids } = tables;
-
-    const alive = new Set(pids);
-    const live = new Set(rows.map((r) => r.inode));
-    for (const [inode, pid] of owners) if (!live.has(inode) || !alive.has(pid)) owners.delete(inode);
-    for (const inode of unowned) if (!live.has(inode)) unowned.delete(inode);
-
-    const selected = selectSockets(rows);
-    // inode 0 = no owner at all (TIME_WAIT and friends).
-    const missing = selected.filter((r) => r.inode !== 0 && !owners.has(r.inode) && !unowned.has(r.inode));
-    if (missing.length > 0) {
-      const nsToScan = new Set(missing.map((r) => r.netNs));
-      const scanPids = nsPids.size > 0 ? [...nsToScan].flatMap((ns) => nsPids.get(ns) ?? []) : pids;
-      scanFds(scanPids);
-      for (const r of missing) if (!owners.has(r.inode)) unowned.add(r.inode);
-    }
-
-    const sockets: assay.v1.Socket.$Properties[] = selected.map((r) => ({ ...r, pid: owners.get(r.inode) ?? 0 }));
-    return { sockets };
+    const pids = listPids(config.procRoot).map((pid) => ({ pid, key: String(pid) }));
+    const r = tracker.read(nowMs, pids, []);
+    return isUnavailable(r) ? r : { sockets: r.sockets };
   });
 }
 

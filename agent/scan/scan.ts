@@ -5,15 +5,14 @@ import { collectInventory } from '../probes/inventory.js';
 import { createProbes } from '../probes/index.js';
 import { defaultProbeConfig, type ProbeConfig } from '../probes/probe.js';
 import { Sampler } from '../sampler.js';
-import { defaultClassifierOptions } from '../../collector/classifier.js';
-import { defaultRulesPath, evaluate, loadRulesFile } from '../../collector/engine/index.js';
+import { defaultRulesPath, loadRulesFile, type Rules } from '../../collector/engine/index.js';
 import { assembleReport, inventorySummary } from '../../collector/report/build.js';
 import { packSamples } from '../../collector/report/framing.js';
-import type { Report, StoredVerdictJson, Thresholds } from '../../collector/report/types.js';
-import { replay } from '../../collector/replay.js';
-import { HostWindow } from '../../collector/window.js';
+import { engineInventory, scanVerdicts } from '../../collector/report/rederive.js';
+import { embeddedRules } from '../../collector/report/rules-id.js';
+import type { Report, Thresholds } from '../../collector/report/types.js';
 import { generateAgentKeys, type AgentKeys } from '../../proto/chain.js';
-import { decodeSample, encodeSample, type ISample } from '../../proto/codec.js';
+import { decodeSample, encodeSample, type IInventory, type ISample } from '../../proto/codec.js';
 import { packageVersion } from '../../proto/package-info.js';
 
 export interface ScanOptions {
@@ -50,33 +49,43 @@ export async function runScan(opts: ScanOptions): Promise<ScanResult> {
     bytes.push(encodeSample(sample));
     opts.onSample?.(i + 1, total, sample);
   }
-  // The engine sees exactly the bytes the report carries, as a verifier will.
-  const samples = bytes.map((b) => decodeSample(b));
-  const verdicts: StoredVerdictJson[] = replay(samples, rules, defaultClassifierOptions, inventory).map((s) => ({ tsMs: s.tsMs, verdict: s.verdict }));
-  const lastTs = samples.at(-1)?.tsMs ?? 0;
-  if ((verdicts.at(-1)?.tsMs ?? 0) < lastTs) {
-    const window = new HostWindow(defaultClassifierOptions.windowMs);
-    window.inventory = inventory;
-    window.add(samples);
-    verdicts.push({ tsMs: lastTs, verdict: evaluate(window.view(), rules) });
-  }
   const keys = opts.keys ?? generateAgentKeys();
-  const host = hostname();
-  const period = { fromMs: samples[0]?.tsMs ?? Date.now(), toMs: lastTs + intervalMs };
-  const report = assembleReport(
+  const report = scanReport(bytes, inventory, rules, { thresholds: opts.thresholds, keys, intervalMs, nowMs: Date.now(), host: hostname() });
+  return { report, keys };
+}
+
+export interface ScanReportOptions {
+  thresholds: Partial<Thresholds> | undefined;
+  keys: AgentKeys;
+  intervalMs: number;
+  nowMs: number;
+  host: string;
+}
+
+/**
+ * A scan's signed report from the exact bytes of its samples. The engine sees those bytes and the
+ * inventory summary the report carries, at the rules the report carries, as a verifier will.
+ */
+export function scanReport(bytes: readonly Uint8Array[], inventory: IInventory | null, rules: Rules, o: ScanReportOptions): Report {
+  const samples = bytes.map((b) => decodeSample(b));
+  const inventorySeen = inventorySummary(inventory);
+  const verdicts = scanVerdicts(samples, rules, engineInventory(inventorySeen));
+  const lastTs = samples.at(-1)?.tsMs ?? 0;
+  const period = { fromMs: samples[0]?.tsMs ?? o.nowMs, toMs: lastTs + o.intervalMs };
+  return assembleReport(
     'scan',
     [
       {
-        identity: { id: `scan:${host}`, hostname: host, agentVersion: packageVersion(), publicKey: null, fingerprint: null },
-        inventory: inventorySummary(inventory),
+        identity: { id: `scan:${o.host}`, hostname: o.host, agentVersion: packageVersion(), publicKey: null, fingerprint: null },
+        inventory: inventorySeen,
         samples: packSamples(bytes),
         verdicts,
       },
     ],
     period,
-    opts.thresholds,
-    keys,
-    Date.now(),
+    o.thresholds,
+    embeddedRules(rules),
+    o.keys,
+    o.nowMs,
   );
-  return { report, keys };
 }

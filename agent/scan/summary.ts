@@ -13,7 +13,7 @@ export function scanSummary(report: Report): string {
   const secs = (report.period.toMs - report.period.fromMs) / 1000;
   out.push(`Assay scan of ${h.input.identity.hostname}: ${d.samples} samples over ${secs.toFixed(0)} s (every ${d.intervalMs} ms)`);
   out.push('');
-  out.push(last ? `Class: ${last.class}  (confidence ${pct(last.confidence)}, rules ${last.rulesVersion})` : 'Class: none (no verdict)');
+  out.push(last ? `Class: ${last.class}  (confidence ${pct(last.confidence)}, rules ${report.rules.version}, sha256 ${report.rules.sha256?.slice(0, 16)}…)` : 'Class: none (no verdict)');
   if (last?.parts.length) out.push(`Parts: ${last.parts.map((p) => `${p.class} ${pct(p.share)} [${p.processes.map((x) => `${x.name} ${x.pid}`).join(', ')}]`).join('; ')}`);
   if (d.classes.length > 1) out.push(`Over the scan: ${d.classes.map((c) => `${c.class} ${pct(c.timeShare)}`).join(', ')}`);
   out.push('', 'Evidence:');

@@ -6,9 +6,11 @@ import { assay, type IInventory } from '../../proto/codec.js';
 import { packageVersion } from '../../proto/package-info.js';
 import type { Store, StoredBatch } from '../store/store.js';
 import { deriveHost, deriveStatement } from './derive.js';
+import type { Rules } from '../engine/index.js';
 import { packSamples } from './framing.js';
+import { bundledRules, collectorRules } from './rules-id.js';
 import { signReport, signerOf } from './sign.js';
-import { DEFAULT_THRESHOLDS, REPORT_FORMAT, type HostInput, type HostSection, type Period, type Report, type ReportBatch, type ReportInventory, type Thresholds } from './types.js';
+import { DEFAULT_THRESHOLDS, REPORT_FORMAT, type HostInput, type HostSection, type Period, type Report, type ReportBatch, type ReportInventory, type ReportRules, type Thresholds } from './types.js';
 
 export interface ReportOptions {
   hostIds: string[];
@@ -17,6 +19,8 @@ export interface ReportOptions {
   thresholds?: Partial<Thresholds>;
   /** The collector's key (sign.ts loadOrCreateKey(collectorKeyPath(db))). */
   keys: AgentKeys;
+  /** The rules the collector classifies with (default: the bundled rules); named in the report if its verdicts name their version. */
+  rules?: Rules;
   nowMs?: number;
 }
 
@@ -86,7 +90,15 @@ export async function hostInput(store: Store, hostId: string, period: Period): P
 }
 
 /** Derives, states and signs a report from its hosts' inputs (collector reports and scans alike). */
-export function assembleReport(kind: Report['kind'], inputs: HostInput[], period: Period, thresholds: Partial<Thresholds> | undefined, keys: AgentKeys, nowMs: number): Report {
+export function assembleReport(
+  kind: Report['kind'],
+  inputs: HostInput[],
+  period: Period,
+  thresholds: Partial<Thresholds> | undefined,
+  rules: ReportRules,
+  keys: AgentKeys,
+  nowMs: number,
+): Report {
   const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds };
   const hosts: HostSection[] = inputs.map((input) => ({ input, derived: deriveHost(input, period, t) }));
   return signReport(
@@ -97,6 +109,7 @@ export function assembleReport(kind: Report['kind'], inputs: HostInput[], period
       generator: `assay ${packageVersion()}`,
       period,
       thresholds: t,
+      rules,
       hosts,
       statement: deriveStatement(hosts, period),
       signer: signerOf(keys, kind),
@@ -111,5 +124,6 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
   const period = { fromMs: opts.fromMs, toMs: opts.toMs };
   const inputs: HostInput[] = [];
   for (const id of opts.hostIds) inputs.push(await hostInput(store, id, period));
-  return assembleReport('collector', inputs, period, opts.thresholds, opts.keys, opts.nowMs ?? Date.now());
+  const rules = collectorRules(opts.rules ?? bundledRules().rules, inputs.flatMap((i) => i.verdicts));
+  return assembleReport('collector', inputs, period, opts.thresholds, rules, opts.keys, opts.nowMs ?? Date.now());
 }

@@ -46,7 +46,8 @@ export function renderHtml(report: Report): string {
 <body><main>
 <h1>${esc(title)}</h1>
 <p class="muted">${esc(iso(report.period.fromMs))} to ${esc(iso(report.period.toMs))} · generated ${esc(iso(report.generatedMs))} by ${esc(report.generator)} ·
-${report.kind === 'scan' ? 'one local scan (proves what this run saw)' : "collector report (rests on each agent's signed hash chain)"}</p>
+${report.kind === 'scan' ? 'one local scan (proves what this run saw)' : "collector report (rests on each agent's signed hash chain)"} ·
+verdicts by rules ${esc(report.rules.version)} <span class="mono">${esc(report.rules.sha256 ? `sha256 ${report.rules.sha256}` : '(not identified by a hash)')}</span></p>
 <div class="statement ${st.aiOnly ? 'ok' : 'bad'}" data-testid="statement"><strong>${esc(st.text)}</strong>
 ${st.reasons.length ? `<ul>${st.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : ''}
 <div class="muted">Thresholds: coverage ≥ ${pct(t.minCoverage)}; non-AI work (pow-mining, chain-validation, storage-proving, or such parts of mixed verdicts) ≤ ${pct(t.maxNonAiShare)} of the covered time and no stretch longer than ${(t.maxNonAiRunMs / 60_000).toFixed(1)} min.</div></div>

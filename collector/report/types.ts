@@ -8,7 +8,8 @@
 // fails even when the file is re-signed with another key.
 import type { Evidence, EvidenceProcess, Verdict, WorkloadClass } from '../engine/types.js';
 
-export const REPORT_FORMAT = 'assay-report/1';
+// 2: reports name the rules that made their verdicts (`rules`); scan reports carry those rules.
+export const REPORT_FORMAT = 'assay-report/2';
 
 /** Classes that contradict an "AI only" statement. */
 export const NON_AI_CLASSES = ['pow-mining', 'chain-validation', 'storage-proving'] as const;
@@ -195,6 +196,20 @@ export interface HostSection {
   derived: HostDerived;
 }
 
+/**
+ * The rules that made a report's verdicts. `sha256` is SHA-256 (hex) of the canonical JSON
+ * (canonical.ts) of the parsed, validated rules, so comments and layout of the YAML do not count.
+ * A scan report carries the rules themselves in `data` (gzip of that canonical JSON, base64), so
+ * its verdicts can always be re-derived. A collector report names them only: `sha256` is null
+ * when the report's verdicts name a rules version other than the rules the report was built with
+ * (the collector reloaded its rules), so the exact rules are unknown.
+ */
+export interface ReportRules {
+  version: string;
+  sha256: string | null;
+  data?: string;
+}
+
 export interface Signer {
   role: 'collector' | 'scan';
   publicKey: string;
@@ -208,6 +223,7 @@ export interface Report {
   generator: string;
   period: Period;
   thresholds: Thresholds;
+  rules: ReportRules;
   hosts: HostSection[];
   statement: Statement;
   signer: Signer;

@@ -1,12 +1,20 @@
 // `assay verify`: a report passes only when (1) its signature over the canonical JSON holds,
 // (2) for a collector report, every embedded batch carries a valid agent signature, its sample
-// bytes match the signed digest and the batches form one hash chain, and (3) every derived
-// figure and the statement are exactly what derive.ts computes from the embedded data.
-import { canonicalize } from './canonical.js';
+// bytes match the signed digest and the batches form one hash chain, (3) every fingerprint it
+// shows is the fingerprint of the key beside it, (4) its verdicts are what the engine gives from
+// its samples at the rules it carries (scan reports; collector reports get a warning saying why
+// not), and (5) every derived figure and the statement are exactly what derive.ts computes from
+// the embedded data. An HTML report must also be byte for byte what the renderer makes of its
+// embedded JSON (verify-file.ts).
+import { fingerprint } from '../../proto/chain.js';
 import { checkChain } from './chain-check.js';
 import { deriveHost, deriveStatement } from './derive.js';
+import { differences } from './diff.js';
 import { reportSignatureValid } from './sign.js';
 import { REPORT_FORMAT, type HostSection, type Report } from './types.js';
+import { checkVerdicts, type CheckLines } from './verdict-check.js';
+
+export { differences } from './diff.js';
 
 export interface VerifyOptions {
   /** The signer key expected (fingerprint `SHA256:…` or hex public key). */
@@ -17,72 +25,91 @@ export interface VerifyResult {
   ok: boolean;
   failures: string[];
   passed: string[];
+  /** Checks that could not be made (not a pass, not a failure), with the reason. */
+  warnings: string[];
+  /** The signer's fingerprint, computed from its public key (never read from the file). */
   signer: string | null;
   statement: string | null;
 }
 
-/** Paths where two JSON values differ (at most `max`). */
-export function differences(a: unknown, b: unknown, path = '', max = 8, out: string[] = []): string[] {
-  if (out.length >= max) return out;
-  if (canonicalize(a ?? null) === canonicalize(b ?? null)) return out;
-  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of [...keys].sort()) differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k, max, out);
-    return out;
-  }
-  out.push(`${path || '(root)'}: report says ${JSON.stringify(a)?.slice(0, 80)}, data gives ${JSON.stringify(b)?.slice(0, 80)}`);
-  return out;
+/** Fingerprint of a hex public key; null when it is not one. */
+function keyFingerprint(hex: unknown): string | null {
+  if (typeof hex !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(hex)) return null;
+  return fingerprint(Buffer.from(hex, 'hex'));
 }
 
 export function verifyReport(value: unknown, opts: VerifyOptions = {}): VerifyResult {
-  const failures: string[] = [];
-  const passed: string[] = [];
+  const out: CheckLines = { failures: [], passed: [], warnings: [] };
   const report = value as Report;
   if (!report || typeof report !== 'object' || report.format !== REPORT_FORMAT || !Array.isArray(report.hosts) || !report.period) {
-    return { ok: false, failures: [`not an ${REPORT_FORMAT} report`], passed, signer: null, statement: null };
+    return { ok: false, failures: [`not an ${REPORT_FORMAT} report`], passed: [], warnings: [], signer: null, statement: null };
   }
-  const signer = typeof report.signer?.fingerprint === 'string' ? report.signer.fingerprint : null;
+  const signer = keyFingerprint(report.signer?.publicKey);
+  if (signer === null) out.failures.push('the signer public key is not a hex key');
+  else if (report.signer.fingerprint !== signer) out.failures.push(`signer.fingerprint ${JSON.stringify(report.signer.fingerprint)} is not the fingerprint of the signer key (${signer})`);
   try {
-    if (reportSignatureValid(report)) passed.push(`${report.kind} signature by ${signer} over the canonical JSON`);
-    else failures.push('report signature does not verify: the report was changed after signing');
+    if (reportSignatureValid(report)) out.passed.push(`${report.kind} signature by ${signer} over the canonical JSON`);
+    else out.failures.push('report signature does not verify: the report was changed after signing');
   } catch (err) {
-    failures.push(`report signature unreadable: ${(err as Error).message}`);
+    out.failures.push(`report signature unreadable: ${(err as Error).message}`);
   }
-  if (report.signer?.role !== report.kind) failures.push(`signer role ${report.signer?.role} does not match report kind ${report.kind}`);
+  if (report.signer?.role !== report.kind) out.failures.push(`signer role ${report.signer?.role} does not match report kind ${report.kind}`);
   if (opts.expectKey) {
     const want = opts.expectKey.trim();
-    if (want === signer || want.toLowerCase() === report.signer?.publicKey) passed.push('signer is the expected key');
-    else failures.push(`signed by ${signer}, not by the expected key ${want}`);
+    if (signer !== null && (want === signer || want.toLowerCase() === report.signer.publicKey)) out.passed.push('signer is the expected key');
+    else out.failures.push(`signed by ${signer}, not by the expected key ${want}`);
   }
-  for (const [i, h] of report.hosts.entries()) failures.push(...checkHost(report, h, i, passed));
+  const rulesOk = rulesShape(report, out);
+  for (const [i, h] of report.hosts.entries()) checkHost(report, h, i, rulesOk, out);
   try {
     const diffs = differences(report.statement, deriveStatement(report.hosts, report.period), 'statement');
-    if (diffs.length) failures.push(...diffs.map((d) => `statement does not follow from the data: ${d}`));
-    else passed.push(`statement follows from the data: ${report.statement.aiOnly ? 'AI-only holds' : 'AI-only does not hold'}`);
+    if (diffs.length) out.failures.push(...diffs.map((d) => `statement does not follow from the data: ${d}`));
+    else out.passed.push(`statement follows from the data: ${report.statement.aiOnly ? 'AI-only holds' : 'AI-only does not hold'}`);
   } catch (err) {
-    failures.push(`statement could not be recomputed: ${(err as Error).message}`);
+    out.failures.push(`statement could not be recomputed: ${(err as Error).message}`);
   }
-  return { ok: failures.length === 0, failures, passed, signer, statement: typeof report.statement?.text === 'string' ? report.statement.text : null };
+  const statement = typeof report.statement?.text === 'string' ? report.statement.text : null;
+  return { ok: out.failures.length === 0, ...out, signer, statement };
 }
 
-function checkHost(report: Report, h: HostSection, i: number, passed: string[]): string[] {
+function rulesShape(report: Report, out: CheckLines): boolean {
+  const r = report.rules as Partial<Report['rules']> | undefined;
+  const ok = !!r && typeof r.version === 'string' && (r.sha256 === null || (typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256)));
+  if (!ok) out.failures.push('the report does not say which rules made its verdicts (rules.version, rules.sha256)');
+  return ok;
+}
+
+/** An identity's fingerprint must be computed from its key, never taken from the file. */
+function checkIdentity(h: HostSection, id: string, out: CheckLines): string | null {
+  const ident = h.input.identity;
+  if (ident.publicKey === null) {
+    if (ident.fingerprint !== null) out.failures.push(`${id}: identity.fingerprint ${JSON.stringify(ident.fingerprint)} without a public key`);
+    return null;
+  }
+  const computed = keyFingerprint(ident.publicKey);
+  if (computed === null) out.failures.push(`${id}: the agent public key is not a hex key`);
+  else if (ident.fingerprint !== computed) out.failures.push(`${id}: identity.fingerprint ${JSON.stringify(ident.fingerprint)} is not the fingerprint of the embedded agent key (${computed})`);
+  return computed;
+}
+
+function checkHost(report: Report, h: HostSection, i: number, rulesOk: boolean, out: CheckLines): void {
   const id = h?.input?.identity?.id ?? `host ${i + 1}`;
-  const failures: string[] = [];
   try {
+    const agentKey = checkIdentity(h, id, out);
     if (report.kind === 'collector') {
-      if (!Array.isArray(h.input.batches) || h.input.samples !== undefined) failures.push(`${id}: a collector report carries the agent's signed batches`);
+      if (!Array.isArray(h.input.batches) || h.input.samples !== undefined) out.failures.push(`${id}: a collector report carries the agent's signed batches`);
       const problems = checkChain(h.input);
-      if (problems.length) failures.push(...problems);
-      else passed.push(`${id}: ${h.input.batches?.length ?? 0} batches signed by agent key ${h.input.identity.fingerprint}, digests and chain links hold`);
+      if (problems.length) out.failures.push(...problems);
+      else out.passed.push(`${id}: ${h.input.batches?.length ?? 0} batches signed by agent key ${agentKey} (computed from the embedded key), digests and chain links hold`);
     } else if (typeof h.input.samples !== 'string' || h.input.batches !== undefined) {
-      failures.push(`${id}: a scan report carries its samples directly`);
+      out.failures.push(`${id}: a scan report carries its samples directly`);
     }
+    if (rulesOk) checkVerdicts(report, h, id, out);
     const derived = deriveHost(h.input, report.period, report.thresholds);
     const diffs = differences(h.derived, derived, `${id}.derived`);
-    if (diffs.length) failures.push(...diffs.map((d) => `figure does not follow from the data: ${d}`));
-    else passed.push(`${id}: every figure recomputed from ${derived.samples} samples and ${h.input.verdicts.length} verdicts matches`);
+    if (diffs.length) out.failures.push(...diffs.map((d) => `figure does not follow from the data: ${d}`));
+    else out.passed.push(`${id}: every figure recomputed from ${derived.samples} samples and ${h.input.verdicts.length} verdicts matches`);
   } catch (err) {
-    failures.push(`${id}: data unreadable: ${(err as Error).message}`);
+    out.failures.push(`${id}: data unreadable: ${(err as Error).message}`);
   }
-  return failures;
 }

@@ -104,4 +104,30 @@ export const sqliteMigrations: Migration[] = [
       );
     `,
   },
+  // Security events aggregated: one row per (reason, subject, minute window) with a count and
+  // first/last seen, instead of one synced row per refused attempt (a flood wrote thousands).
+  // Older rows are folded into the same form.
+  {
+    version: 3,
+    name: 'aggregated security events',
+    sql: `
+      CREATE TABLE security_event_windows (
+        reason TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        first_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        host_id TEXT,
+        peer TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (reason, subject, window_start_ms)
+      ) WITHOUT ROWID;
+      CREATE INDEX security_event_windows_by_last ON security_event_windows(last_ms);
+      INSERT INTO security_event_windows (reason, subject, window_start_ms, count, first_ms, last_ms, host_id, peer, detail)
+        SELECT reason, COALESCE(host_id, peer), (ts_ms / 60000) * 60000, COUNT(*), MIN(ts_ms), MAX(ts_ms), MAX(host_id), MAX(peer), MAX(detail)
+        FROM security_events GROUP BY reason, COALESCE(host_id, peer), ts_ms / 60000;
+      DROP TABLE security_events;
+    `,
+  },
 ];

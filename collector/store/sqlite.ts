@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { sqliteMigrations } from './migrations.js';
-import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type Store, type StoredBatch, type StoredVerdict } from './store.js';
+import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
+import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict } from './store.js';
 
 interface HostRow {
   id: string;
@@ -96,8 +97,9 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmt;
   private readonly appendTx: (hostId: string, batch: IncomingBatch, nowMs: number) => AppendResult;
+  private readonly securityLog: SecurityEventLog;
 
-  constructor(path: string) {
+  constructor(path: string, opts: { securityEvents?: Partial<SecurityEventOptions> } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -107,6 +109,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     const db = this.db;
+    this.securityLog = new SecurityEventLog(db, { ...defaultSecurityEventOptions, ...opts.securityEvents });
     this.stmt = {
       getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
@@ -127,10 +130,6 @@ export class SqliteStore implements Store {
         'SELECT from_seq, to_seq, from_ms, to_ms, cause, samples FROM gaps WHERE host_id = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms',
       ),
       revoke: db.prepare('UPDATE hosts SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
-      insertEvent: db.prepare('INSERT INTO security_events (ts_ms, host_id, peer, reason, detail) VALUES (?, ?, ?, ?, ?)'),
-      events: db.prepare<[number], { ts_ms: number; host_id: string | null; peer: string; reason: string; detail: string }>(
-        'SELECT ts_ms, host_id, peer, reason, detail FROM security_events ORDER BY id DESC LIMIT ?',
-      ),
       insertSample: db.prepare(
         `INSERT OR IGNORE INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
            gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, data)
@@ -188,6 +187,10 @@ export class SqliteStore implements Store {
       if (this.stmt.batchExists.get(hostId, batch.hash)) return { ...none, status: 'replayed' };
       // The first batch a collector sees from an agent may continue a chain begun elsewhere.
       if (head.length && Buffer.compare(head, Buffer.from(batch.prevHash)) !== 0) return { ...none, status: 'chain_break' };
+      // Sequence numbers only go up across batches: a batch that is not the head resent must
+      // start above the last committed seq, or a report would silently leave it out.
+      const firstSeq = batch.samples[0]?.seq;
+      if (firstSeq !== undefined && firstSeq <= host.last_seq) return { ...none, status: 'seq_regression' };
       const storedSeqs: number[] = [];
       let maxSeq = 0;
       for (const { seq, sample, bytes } of batch.samples) {
@@ -231,11 +234,11 @@ export class SqliteStore implements Store {
   }
 
   async recordSecurityEvent(e: SecurityEvent): Promise<void> {
-    this.stmt.insertEvent.run(e.tsMs, e.hostId, e.peer, e.reason, e.detail);
+    this.securityLog.record(e);
   }
 
-  async securityEvents(limit: number): Promise<SecurityEvent[]> {
-    return this.stmt.events.all(limit).map((r) => ({ tsMs: r.ts_ms, hostId: r.host_id, peer: r.peer, reason: r.reason, detail: r.detail }));
+  async securityEvents(limit: number): Promise<SecurityEventWindow[]> {
+    return this.securityLog.recent(limit);
   }
 
   async gaps(hostId: string, fromMs: number, toMs: number): Promise<GapRecord[]> {
@@ -316,7 +319,14 @@ export class SqliteStore implements Store {
     return new Map(this.stmt.sampleBytes.all(hostId, fromSeq, toSeq).map((r) => [r.seq, r.data]));
   }
 
+  /** Agents that ever enrolled, revoked ones included (for --max-enrollments). */
+  countEnrolled(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM hosts WHERE enrolled_ms IS NOT NULL').get() as { n: number }).n;
+  }
+
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.securityLog.flush();
+    this.db.close();
   }
 }

@@ -42,11 +42,27 @@ export interface GapRecord {
   samples: number;
 }
 
+/** One refused attempt, as ingest reports it. */
 export interface SecurityEvent {
   tsMs: number;
   hostId: string | null;
+  /** Remote `address:port`. */
   peer: string;
   reason: string;
+  detail: string;
+}
+
+/** Refused attempts of one reason from one subject (agent id, else remote address) in one window. */
+export interface SecurityEventWindow {
+  reason: string;
+  subject: string;
+  hostId: string | null;
+  windowStartMs: number;
+  count: number;
+  firstMs: number;
+  lastMs: number;
+  /** The latest attempt's peer and detail. */
+  peer: string;
   detail: string;
 }
 
@@ -61,9 +77,11 @@ export interface AppendResult {
   /**
    * stored: committed; duplicate: this batch is already the chain head (a resend after a lost
    * ack); replayed: an older batch of the chain sent again; chain_break: prev_hash is not the
-   * chain head (a batch dropped, reordered or spliced in). Only `stored` changes anything.
+   * chain head (a batch dropped, reordered or spliced in); seq_regression: its first sequence
+   * number is not above the last committed one (as `assay verify` would refuse). Only `stored`
+   * changes anything.
    */
-  status: 'stored' | 'duplicate' | 'replayed' | 'chain_break';
+  status: 'stored' | 'duplicate' | 'replayed' | 'chain_break' | 'seq_regression';
   accepted: number;
   duplicates: number;
   lastSeq: number;
@@ -117,8 +135,13 @@ export interface Store {
    */
   appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult>;
   revokeAgent(id: string, nowMs: number): Promise<boolean>;
+  /**
+   * Counts a refused attempt into its (reason, subject, window) row; cheap enough to call for
+   * every attempt of a flood (rows are written in batches, with bounded age and number).
+   */
   recordSecurityEvent(e: SecurityEvent): Promise<void>;
-  securityEvents(limit: number): Promise<SecurityEvent[]>;
+  /** Aggregated security events, most recently seen first. */
+  securityEvents(limit: number): Promise<SecurityEventWindow[]>;
   gaps(hostId: string, fromMs: number, toMs: number): Promise<GapRecord[]>;
   listHosts(): Promise<HostRecord[]>;
   getHost(id: string): Promise<HostRecord | null>;

@@ -16,7 +16,7 @@ import {
   formatWatts,
 } from '../format.js';
 import { classBadge, meter } from '../widgets.js';
-import { authQuery } from '../token.js';
+import { authHeaders, hasToken } from '../token.js';
 import { timeChart, withGaps } from '../charts.js';
 
 const RANGES = [
@@ -30,16 +30,45 @@ const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const pct = (v) => formatPct(v, 1);
 const loadFmt = (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2));
 
-/** Links to the host's signed report over the last 24 h (a link cannot send a header, so the token rides in the query). */
+/**
+ * Links to the host's signed report over the last 24 h. A link cannot send a header, so with a
+ * token the click fetches the report with it and saves the file (the URL never holds the token).
+ */
 function reportLinks(hostId) {
-  const href = (format) => `/api/hosts/${encodeURIComponent(hostId)}/report?format=${format}${authQuery().replace('?', '&')}`;
+  const href = (format) => `/api/hosts/${encodeURIComponent(hostId)}/report?format=${format}`;
+  const link = (format, attrs) =>
+    h('a', {
+      href: href(format),
+      target: '_blank',
+      rel: 'noopener',
+      ...attrs,
+      on: {
+        click: (ev) => {
+          if (!hasToken()) return;
+          ev.preventDefault();
+          downloadReport(href(format), `assay-report-${hostId}.${format}`).catch((err) => console.warn('report download failed', err));
+        },
+      },
+    });
   return h(
     'div',
     { class: 'report-links' },
-    h('a', { href: href('html'), target: '_blank', rel: 'noopener', 'data-testid': 'report-link', text: 'Report (24 h)' }),
+    link('html', { 'data-testid': 'report-link', text: 'Report (24 h)' }),
     h('span', { class: 'muted', text: ' · ' }),
-    h('a', { href: href('json'), target: '_blank', rel: 'noopener', text: 'signed JSON' }),
+    link('json', { text: 'signed JSON' }),
   );
+}
+
+async function downloadReport(path, fallbackName) {
+  const res = await fetch(path, { headers: authHeaders(), cache: 'no-store' });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** Chart definitions: which sample fields go where. */

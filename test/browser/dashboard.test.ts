@@ -74,7 +74,9 @@ describe('dashboard in a browser', { skip }, () => {
   });
 
   it('shows a newly connected host live, then its verdict, evidence and charts', async () => {
-    await page.goto(`${collector.url}/#/`);
+    const shell = await page.goto(`${collector.url}/#/`);
+    // The dashboard runs under a same-origin-only CSP (a violation would show in pageErrors).
+    assert.match(shell!.headers()['content-security-policy'] ?? '', /default-src 'self'.*frame-ancestors 'none'/);
     await page.waitForSelector('[data-testid="fleet-table"]');
     await waitFor(() => page.locator('#conn-status[data-status="live"]').count(), 10_000, 'live socket');
     assert.equal(await page.locator('[data-testid="host-row"]').count(), 0, 'no hosts before the agent starts');

@@ -52,7 +52,7 @@ test('API tokens: no token 401, viewer reads, live needs a token; loopback defau
   assert.equal((await fetch(c.url + '/api/hosts', { headers: { authorization: 'Bearer viewer-token-123456' } })).status, 200);
   assert.equal((await fetch(c.url + '/api/hosts', { headers: { authorization: 'Bearer admin-token-1234567' } })).status, 200);
   assert.equal((await fetch(c.url + '/')).status, 200, 'the dashboard shell itself carries no data');
-  const revoke = (token: string) => fetch(c.url + '/api/agents/nobody/revoke', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  const revoke = (token: string) => fetch(c.url + '/api/agents/nobody/revoke', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
   assert.equal((await revoke('viewer-token-123456')).status, 403, 'viewers cannot change anything');
   assert.equal((await revoke('admin-token-1234567')).status, 404, 'admins reach the route (no such agent here)');
   const liveStatus = (q: string) =>

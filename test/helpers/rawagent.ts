@@ -26,8 +26,8 @@ export class RawAgent {
   /** Hash of the last batch this client built (the next batch's prev_hash). */
   head: Uint8Array = new Uint8Array();
 
-  private constructor(url: string) {
-    this.ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20 });
+  private constructor(url: string, localAddress?: string) {
+    this.ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20, ...(localAddress ? { localAddress } : {}) });
     this.ws.on('message', (d: Buffer) => {
       this.inbox.push(decodeCollectorMessage(d));
       for (const w of this.waiters.splice(0)) w();
@@ -36,9 +36,9 @@ export class RawAgent {
     this.ws.on('error', () => undefined);
   }
 
-  /** Connects and waits for the collector's challenge. */
-  static async connect(url: string): Promise<RawAgent> {
-    const a = new RawAgent(url);
+  /** Connects (from `localAddress`, e.g. 127.0.0.2, when given) and waits for the collector's challenge. */
+  static async connect(url: string, localAddress?: string): Promise<RawAgent> {
+    const a = new RawAgent(url, localAddress);
     await new Promise<void>((resolve, reject) => {
       a.ws.once('open', () => resolve());
       a.ws.once('error', reject);

@@ -3,6 +3,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/env.js';
+import { assay } from '../../proto/codec.js';
 import { ExeHasher } from '../../agent/probes/exe-hash.js';
 import type { ProbeOutput, Unavailable } from '../../agent/probes/probe.js';
 import { isUnavailable } from '../../agent/probes/probe.js';
@@ -47,6 +48,12 @@ test('processes: ranking, rates, signature once, exe hash cached, kernel threads
       rssBytes: 8000000 * 1024, threads: 48, state: 'R', uid: 1000,
       // io was read for the first time: no rate yet
       readBytesPerSec: 0, writeBytesPerSec: 0, rcharPerSec: 0, wcharPerSec: 0,
+      // event counters read for the first time: the baseline, no rates yet (extended = false);
+      // the gauges are filled
+      extended: false, minfltPerSec: 0, majfltPerSec: 0, voluntaryCtxswPerSec: 0, nonvoluntaryCtxswPerSec: 0,
+      nice: 0, schedPolicy: 0, rssAnonBytes: 7999900 * 1024, hugetlbBytes: 0,
+      busyThreads: 0, // no task/ directory in the fixture
+      socketView: assay.v1.SocketView.SOCKET_VIEW_READ,
       signature: undefined,
     });
     assert.deepEqual(train.signature, {
@@ -54,6 +61,7 @@ test('processes: ranking, rates, signature once, exe hash cached, kernel threads
       cmdlineTruncated: false,
       exe: '../_exe/python3.11',
       exeSha256: SHA.python,
+      exeMarkers: [],
       libs: ['_C.cpython-311-x86_64-linux-gnu.so', 'libc.so.6', 'libcuda.so.535.104.05', 'libcudart.so.12.2.140', 'libpython3.11.so.1.0', 'libspace.so', 'libtorch_cuda.so'],
       envNames: ['CUDA_VISIBLE_DEVICES', 'HF_TOKEN', 'MASTER_ADDR', 'PATH', 'WORLD_SIZE'],
       cgroup: `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_5f60_7182_93a4_b5c6d7e8f901.slice/cri-containerd-${KCID}.scope`,
@@ -69,6 +77,7 @@ test('processes: ranking, rates, signature once, exe hash cached, kernel threads
       cmdlineTruncated: false,
       exe: '../_exe/xmrig',
       exeSha256: SHA.xmrig,
+      exeMarkers: [], // the fixture file is a stub
       libs: ['addon.node', 'libhwloc.so.15', 'libssl.so.3', 'libuv.so.1.0.0'],
       envNames: [], // environ unreadable
       cgroup: `/system.slice/docker-${DCID}.scope`,
@@ -160,4 +169,35 @@ test('stat parser copes with odd comm names and rejects truncated lines', () => 
   });
   assert.equal(parseProcStat('777 (broken) S 1 777 777 0 -1 4194560 12\n'), undefined);
   assert.equal(parseProcStat(''), undefined);
+});
+
+test('processes: a signature not ready in time is sent with a later sample, not lost', async () => {
+  const t = copyFixture('proc-a');
+  try {
+    /** The first read of each file takes 300 ms (a large executable); later ones are instant. */
+    class SlowFirstRead extends ExeHasher {
+      private readonly seen = new Set<string>();
+      override async inspect(path: string) {
+        if (!this.seen.has(path)) {
+          this.seen.add(path);
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        return super.inspect(path);
+      }
+    }
+    const probe = createProcessesProbe(config({ procRoot: t.dir }), { hasher: new SlowFirstRead(), signatureWaitMs: 50 });
+    await probe.collect(1000);
+    const started = Date.now();
+    const out2 = ok(await probe.collect(2000));
+    assert.ok(Date.now() - started < 250, 'the sample did not wait for the slow read');
+    assert.ok(out2.processes!.every((p) => p.signature === undefined));
+    await new Promise((r) => setTimeout(r, 400));
+    const out3 = ok(await probe.collect(3000));
+    assert.ok(out3.processes!.length === 6 && out3.processes!.every((p) => p.signature), 'every signature came with the next sample');
+    assert.equal(out3.processes!.find((p) => p.pid === 2345)!.signature!.exeSha256, SHA.xmrig);
+    const out4 = ok(await probe.collect(4000));
+    assert.ok(out4.processes!.every((p) => p.signature === undefined), 'and only once');
+  } finally {
+    t.cleanup();
+  }
 });

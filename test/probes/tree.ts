@@ -20,7 +20,7 @@ export function config(overrides: Partial<ProbeConfig>): ProbeConfig {
 }
 
 /** Indices of /proc/PID/stat fields counted after the ")" that closes comm. */
-const STAT_FIELD = { utime: 11, stime: 12, starttime: 19 } as const;
+const STAT_FIELD = { minflt: 7, majflt: 9, utime: 11, stime: 12, nice: 16, starttime: 19, policy: 38 } as const;
 
 /** Adds to (or sets) counters of a fixture /proc/PID/stat file. */
 export function editProcStat(path: string, change: Partial<Record<keyof typeof STAT_FIELD, number>>, mode: 'add' | 'set' = 'add'): void {
@@ -32,4 +32,16 @@ export function editProcStat(path: string, change: Partial<Record<keyof typeof S
     f[i] = String(mode === 'add' ? Number(f[i]) + v : v);
   }
   writeFileSync(path, `${text.slice(0, close + 2)}${f.join(' ')}\n`);
+}
+
+/** Adds to (or sets) `Key:\tN` lines of a fixture /proc/PID/status file (appended when absent). */
+export function editStatus(path: string, change: Record<string, number>, mode: 'add' | 'set' = 'add', unit = ''): void {
+  let text = readFileSync(path, 'utf8');
+  for (const [k, v] of Object.entries(change)) {
+    const re = new RegExp(`^${k}:\\s+(\\d+)(.*)$`, 'm');
+    const m = text.match(re);
+    if (m) text = text.replace(re, `${k}:\t${mode === 'add' ? Number(m[1]) + v : v}${m[2]}`);
+    else text += `${k}:\t${v}${unit}\n`;
+  }
+  writeFileSync(path, text);
 }

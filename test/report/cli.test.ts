@@ -4,6 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
+import { verifyReportBytes } from '../../collector/report/verify-file.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { tempDir } from '../helpers/env.js';
 import { runAssay } from '../helpers/proc.js';
@@ -40,6 +41,14 @@ describe('assay report / verify on the command line, and the report route', () =
     assert.match(v1.stdout, /^PASS/);
     const v2 = await runAssay(['verify', html]);
     assert.equal(v2.code, 0, v2.stdout);
+    assert.match(v2.stdout, /ok {4}the HTML is byte for byte what the renderer makes/);
+    assert.match(v1.stdout, /WARN {2}gappy: verdicts not re-derived: /);
+    const page = readFileSync(html, 'utf8');
+    const signer = /collector signature by (SHA256:\S+)/.exec(v2.stdout)![1]!;
+    writeFileSync(html, page.replace(/Coverage: [0-9.]+ %/, 'Coverage: 100 %'));
+    const v2b = await runAssay(['verify', html, '--key', signer]);
+    assert.equal(v2b.code, 1, v2b.stdout);
+    assert.match(v2b.stdout, /FAIL {2}the HTML is not what the renderer makes of its embedded report/);
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as { hosts: Array<{ derived: { coverage: { ratio: number } } }> };
     report.hosts[0]!.derived.coverage.ratio = 1;
@@ -58,11 +67,14 @@ describe('assay report / verify on the command line, and the report route', () =
       const j = await fetch(`${c.url}/api/hosts/gappy/report?${q}`);
       assert.equal(j.status, 200);
       const body = (await j.json()) as { format: string; hosts: unknown[]; signer: { fingerprint: string } };
-      assert.equal(body.format, 'assay-report/1');
+      assert.equal(body.format, 'assay-report/2');
       const h = await fetch(`${c.url}/api/hosts/gappy/report?${q}&format=html`);
       assert.equal(h.status, 200);
       assert.match(h.headers.get('content-type') ?? '', /text\/html/);
-      assert.match(await h.text(), /id="assay-report"/);
+      const page = await h.text();
+      assert.match(page, /id="assay-report"/);
+      const checked = verifyReportBytes(Buffer.from(page, 'utf8'));
+      assert.deepEqual(checked.failures, [], 'the HTML served by the route is exactly the rendering of its report');
       assert.equal((await fetch(`${c.url}/api/hosts/nobody/report`)).status, 404);
       assert.equal((await fetch(`${c.url}/api/hosts/gappy/report?from=yesterday-ish`)).status, 400);
     } finally {

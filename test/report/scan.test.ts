@@ -18,7 +18,7 @@ describe('assay scan', () => {
     const r = await runAssay(['scan', '--duration', '5s', '--json', json, '--html', html], {}, 90_000);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stderr, /scan 5\/5: cpu /); // plain progress lines when not a TTY
-    for (const part of [/^Class: /m, /^Evidence:/m, /^Top processes/m, /^Listening ports: /m, /^Peers: /m, /^GPUs: /m, /^Power: /m, /^Could not be read:/m, /AI-only/, /report signed with scan key SHA256:/]) {
+    for (const part of [/^Class: /m, /^Evidence:/m, /^Top processes/m, /^Listening ports: /m, /^Peers: /m, /^GPUs: /m, /^Power: /m, /^Could not be read:/m, /AI-only/, /report signed with scan key SHA256:/, /^Class: .*rules \d+\.\d+\.\d+, sha256 [0-9a-f]{16}…\)/m]) {
       assert.match(r.stdout, part);
     }
     const report = JSON.parse(readFileSync(json, 'utf8')) as { kind: string; hosts: Array<{ derived: { samples: number; coverage: { ratio: number } }; input: { batches?: unknown } }> };
@@ -31,6 +31,7 @@ describe('assay scan', () => {
       assert.equal(v.code, 0, v.stdout);
       assert.match(v.stdout, /^PASS/);
       assert.match(v.stdout, /scan signature by SHA256:/);
+      assert.match(v.stdout, /ok {4}scan:\S+: all \d+ verdicts re-derived from the 5 samples with the embedded rules /);
     }
     report.hosts[0]!.derived.samples = 6;
     writeFileSync(json, JSON.stringify(report));

@@ -92,7 +92,7 @@ describe('assay verify', () => {
     const t = copy(report);
     t.hosts[0]!.input.verdicts[1]!.verdict.class = 'ai-training';
     t.hosts[0]!.input.verdicts[1]!.verdict.parts = [];
-    const forged = assembleReport('collector', [t.hosts[0]!.input], t.period, t.thresholds, attackerKeys, t.generatedMs);
+    const forged = assembleReport('collector', [t.hosts[0]!.input], t.period, t.thresholds, t.rules, attackerKeys, t.generatedMs);
     assert.equal(verifyReport(forged).ok, true);
     const pinned = verifyReport(forged, { expectKey: report.signer.fingerprint });
     assert.equal(pinned.ok, false);

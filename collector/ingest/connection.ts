@@ -1,0 +1,299 @@
+// One agent connection driven through the states of states.ts: challenge → authenticated hello →
+// signed batches, each verified, committed and only then acked. Bad or hostile frames close only
+// their own connection, with a close code, a reason, a log line and a counter; refused
+// authentication and integrity failures are also recorded as (aggregated) security events.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { batchHash, enrollProof, helloSigningBytes, safeEqual, samplesDigest, verifySignature } from '../../proto/chain.js';
+import { CloseCode, WireError, assay, decodeAgentMessage, decodeSample, encodeCollectorMessage, type IHello } from '../../proto/codec.js';
+import type { Logger } from '../../proto/log.js';
+import type { CollectorMetrics } from '../metrics.js';
+import { validateSample } from '../validate.js';
+import type { HostRecord, IncomingBatch, Store } from '../store/store.js';
+import type { AddressSlots, TokenBuckets } from './gates.js';
+import type { IngestLimits } from './limits.js';
+import { STATES, refuseMessage, type ConnState } from './states.js';
+
+export interface IngestDeps {
+  store: Store;
+  logger: Logger;
+  metrics: CollectorMetrics;
+  limits: IngestLimits;
+  version: string;
+  /** Enrollment secret for agents the collector does not know yet; none = no new agents. */
+  enrollSecret: string | null;
+  /** Called after a batch is committed, with the samples it newly stored. */
+  onStored(hostId: string, samples: assay.v1.ISample[]): void;
+  now?: () => number;
+}
+
+/** What every connection of one collector shares. */
+export interface IngestShared {
+  deps: IngestDeps;
+  now: () => number;
+  byAgent: Map<string, WebSocket>;
+  /** Samples per agent (rateSamplesPerSec). */
+  sampleRate: TokenBuckets;
+  /** Failed enrollments per remote address (enrollFailuresPerMin). */
+  enrollFailures: TokenBuckets;
+  /** Connections per remote address that have not authenticated (maxPreAuthPerAddress). */
+  preAuth: AddressSlots;
+}
+
+const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SECURITY_REASONS = new Set([
+  'unknown_agent', 'revoked', 'bad_hello_signature', 'key_mismatch', 'bad_signature', 'digest_mismatch', 'replayed', 'chain_break', 'wrong_agent',
+  'seq_regression', 'enroll_throttled', 'preauth_cap',
+]);
+
+const forbidden = (reason: string, msg: string) => new WireError(CloseCode.forbidden, reason, msg);
+const invalid = (reason: string, msg: string) => new WireError(CloseCode.invalid, reason, msg);
+const integrity = (reason: string, msg: string) => new WireError(CloseCode.integrity, reason, msg);
+
+function checkSkew(agentMs: number | null | undefined, nowMs: number, limits: IngestLimits, what: string): void {
+  if (agentMs && Math.abs(agentMs - nowMs) > limits.maxClockSkewMs) {
+    throw invalid('clock_skew', `${what} is ${Math.round((agentMs - nowMs) / 1000)} s off the collector's clock (limit ${limits.maxClockSkewMs / 1000} s)`);
+  }
+}
+
+/**
+ * Sets the largest data frame ws will read on this socket. ws takes the limit once per server
+ * (maxPayload); its receiver keeps it in `_maxPayload`, read at each frame header, so changing it
+ * applies from the next frame on. Checked here so a ws upgrade that renames it fails loudly.
+ */
+function setFrameLimit(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (!receiver || typeof receiver._maxPayload !== 'number') throw new Error('ws internals changed: cannot set a per-connection frame limit');
+  receiver._maxPayload = bytes;
+}
+
+export class IngestConnection {
+  state: ConnState = 'awaiting_hello';
+  private readonly nonce = randomBytes(32);
+  private readonly address: string;
+  private readonly peer: string;
+  private readonly log: Logger;
+  private host: HostRecord | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private holdsSlot = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    req: IncomingMessage,
+    private readonly s: IngestShared,
+  ) {
+    this.address = req.socket.remoteAddress ?? 'unknown';
+    this.peer = `${this.address}:${req.socket.remotePort}`;
+    this.log = s.deps.logger.child({ peer: this.peer });
+    ws.on('error', (err: Error & { code?: string }) => this.onSocketError(err));
+    ws.on('close', () => this.enter('closed'));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    if (!s.preAuth.acquire(this.address)) {
+      const cap = s.deps.limits.maxPreAuthPerAddress;
+      this.refuse(new WireError(CloseCode.tryAgainLater, 'preauth_cap', `${this.address} already holds ${cap} connections that have not said hello`));
+      return;
+    }
+    this.holdsSlot = true;
+    this.enter('awaiting_hello');
+    ws.send(encodeCollectorMessage({ challenge: { nonce: this.nonce, collectorTimeMs: s.now() } }));
+  }
+
+  /** The one place a connection changes state: limits, timers and slots follow the table. */
+  private enter(next: ConnState): void {
+    if (next !== this.state && !STATES[this.state].next.includes(next)) throw new Error(`ingest: no way from ${this.state} to ${next}`);
+    if (this.state === 'closed') return;
+    this.state = next;
+    const rule = STATES[next];
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.holdsSlot && !rule.preAuth) {
+      this.holdsSlot = false;
+      this.s.preAuth.release(this.address);
+    }
+    if (next === 'closed') {
+      if (this.host && this.s.byAgent.get(this.host.id) === this.ws) this.s.byAgent.delete(this.host.id);
+      this.s.deps.metrics.connectedAgents = this.s.byAgent.size;
+      return;
+    }
+    setFrameLimit(this.ws, rule.maxFrameBytes(this.s.deps.limits));
+    const t = rule.timeout?.(this.s.deps.limits);
+    if (t) {
+      this.timer = setTimeout(() => (t.error === 'terminate' ? this.ws.terminate() : this.refuse(t.error)), t.ms);
+      this.timer.unref();
+    }
+  }
+
+  /** Closes with the error's code and reason, logged, counted and (for security reasons) recorded. */
+  private refuse(err: unknown): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const e = err instanceof WireError ? err : new WireError(CloseCode.storeFailure, 'internal', (err as Error).message);
+    const { deps, now } = this.s;
+    deps.metrics.reject(e.reason);
+    this.log.warn({ reason: e.reason, code: e.code, agentId: this.host?.id, err: e.message }, 'closing agent connection');
+    if (SECURITY_REASONS.has(e.reason)) {
+      void deps.store.recordSecurityEvent({ tsMs: now(), hostId: this.host?.id ?? null, peer: this.peer, reason: e.reason, detail: e.message }).catch(() => undefined);
+    }
+    this.enter('closing');
+    // Close reasons are limited to 123 bytes by the protocol.
+    this.ws.close(e.code, Buffer.from(e.message).subarray(0, 123).toString());
+  }
+
+  private onSocketError(err: Error & { code?: string }): void {
+    // ws closes the socket itself (1009 for frames over the state's limit); record why.
+    const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'frame_too_large' : 'protocol_error';
+    this.s.deps.metrics.reject(reason);
+    const limit = STATES[this.state].maxFrameBytes(this.s.deps.limits);
+    this.log.warn({ reason, state: this.state, frameLimit: limit, agentId: this.host?.id, err: err.message }, 'agent connection error');
+    if (this.state !== 'closing' && this.state !== 'closed') this.enter('closing');
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    const { deps } = this.s;
+    deps.metrics.framesIn++;
+    // Back-pressure: a client that sends faster than the store commits is read no further
+    // until it catches up, so a slow collector slows agents down instead of buffering.
+    if (++this.pending >= deps.limits.maxPendingFrames) this.ws.pause();
+    // Frames are handled strictly in order: an ack must never overtake an earlier batch.
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.state === 'closing' || this.state === 'closed') return;
+        if (!isBinary) throw new WireError(CloseCode.unexpectedMessage, 'text_frame', 'text frames are not part of the protocol');
+        const msg = decodeAgentMessage(data);
+        const kind = msg.body as 'hello' | 'batch';
+        if (!STATES[this.state].accepts.includes(kind)) throw refuseMessage(this.state, kind);
+        if (kind === 'hello') await this.onHello(msg.hello!);
+        else await this.onBatch(msg.batch!);
+      } catch (err) {
+        this.refuse(err);
+      } finally {
+        if (--this.pending < deps.limits.maxPendingFrames && this.state !== 'closed') this.ws.resume();
+      }
+    });
+  }
+
+  private async onHello(hello: IHello): Promise<void> {
+    const { deps, now } = this.s;
+    const agentId = hello.agentId ?? '';
+    if (!AGENT_ID.test(agentId)) throw invalid('bad_hello', 'hello.agent_id must be 1-128 characters of [A-Za-z0-9._:-]');
+    if ((hello.hostname ?? '').length > 255) throw invalid('bad_hello', 'hello.hostname longer than 255 characters');
+    checkSkew(hello.timeMs, now(), deps.limits, 'agent clock');
+    const key = hello.publicKey ?? new Uint8Array();
+    if (key.length !== 32) throw forbidden('bad_hello_signature', 'hello.public_key must be a 32-byte Ed25519 key');
+    const known = await deps.store.getHost(agentId);
+    const enrolling = !known?.publicKey;
+    // An address that keeps failing to enroll is refused before any signature or proof is checked.
+    if (enrolling && !this.s.enrollFailures.has(this.address)) {
+      throw new WireError(CloseCode.rateLimited, 'enroll_throttled', `too many failed enrollments from ${this.address}; try again later`);
+    }
+    try {
+      if (!verifySignature(key, helloSigningBytes(this.nonce, agentId, key), hello.nonceSignature ?? new Uint8Array())) {
+        throw forbidden('bad_hello_signature', 'hello signature does not verify against its public key and this connection\'s challenge');
+      }
+      if (known?.revokedMs) throw forbidden('revoked', `agent ${agentId} was revoked`);
+      if (!enrolling) {
+        if (!safeEqual(known!.publicKey!, key)) throw forbidden('key_mismatch', `agent ${agentId} presented a different key than it enrolled with`);
+      } else {
+        const proof = hello.enrollProof ?? new Uint8Array();
+        if (!deps.enrollSecret || !safeEqual(proof, enrollProof(deps.enrollSecret, agentId, key))) {
+          throw forbidden('unknown_agent', `agent ${agentId} is not enrolled and has no valid enrollment proof`);
+        }
+      }
+    } catch (err) {
+      if (enrolling) this.s.enrollFailures.drain(this.address);
+      throw err;
+    }
+    const { byAgent } = this.s;
+    if (!byAgent.has(agentId) && byAgent.size >= deps.limits.maxAgents) {
+      throw new WireError(CloseCode.tryAgainLater, 'too_many_agents', `collector is at its limit of ${deps.limits.maxAgents} connected agents`);
+    }
+    const host = await deps.store.upsertHost(hello, now());
+    this.host = host;
+    if (!known) this.log.info({ agentId, reason: 'enrolled' }, 'agent enrolled');
+    const previous = byAgent.get(agentId);
+    if (previous && previous !== this.ws) previous.close(CloseCode.normal, 'replaced by a newer connection of the same agent');
+    byAgent.set(agentId, this.ws);
+    deps.metrics.connectedAgents = byAgent.size;
+    this.enter('authenticated');
+    this.log.info({ agentId, hostname: host.hostname, lastSeq: host.lastSeq }, 'agent connected');
+    this.ws.send(
+      encodeCollectorMessage({
+        welcome: {
+          collectorVersion: deps.version,
+          lastSeq: host.lastSeq,
+          maxBatchSamples: deps.limits.maxBatchSamples,
+          maxFrameBytes: deps.limits.maxFrameBytes,
+          chainHead: host.chainHead ?? new Uint8Array(),
+        },
+      }),
+    );
+  }
+
+  private async onBatch(signed: assay.v1.ISignedBatch): Promise<void> {
+    const { deps, now } = this.s;
+    const host = this.host!;
+    const current = await deps.store.getHost(host.id);
+    if (current?.revokedMs) throw forbidden('revoked', `agent ${host.id} was revoked`);
+    const headerBytes = signed.header ?? new Uint8Array();
+    const rawSamples = signed.samples ?? [];
+    if (rawSamples.length > deps.limits.maxBatchSamples) {
+      throw invalid('batch_too_large', `batch of ${rawSamples.length} samples exceeds the limit of ${deps.limits.maxBatchSamples}`);
+    }
+    if (!verifySignature(host.publicKey!, headerBytes, signed.signature ?? new Uint8Array())) {
+      throw forbidden('bad_signature', 'batch signature does not verify against the agent\'s enrolled key');
+    }
+    let header: assay.v1.BatchHeader;
+    try {
+      header = assay.v1.BatchHeader.decode(headerBytes);
+    } catch (err) {
+      throw new WireError(CloseCode.malformed, 'malformed', `malformed batch header: ${(err as Error).message}`);
+    }
+    if (header.agentId !== host.id) throw forbidden('wrong_agent', `batch header names agent ${header.agentId}, not ${host.id}`);
+    const seqs = header.seqs ?? [];
+    if (seqs.length !== rawSamples.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${rawSamples.length} samples`);
+    for (let i = 0; i < seqs.length; i++) {
+      if (!Number.isSafeInteger(seqs[i]) || seqs[i]! < 1 || (i > 0 && seqs[i]! <= seqs[i - 1]!)) {
+        throw invalid('bad_batch', `sequence numbers must be positive, at most ${Number.MAX_SAFE_INTEGER} and strictly ascending`);
+      }
+    }
+    if (!safeEqual(samplesDigest(rawSamples), header.samplesDigest ?? new Uint8Array())) {
+      throw integrity('digest_mismatch', 'samples do not match the digest the agent signed');
+    }
+    if (!this.s.sampleRate.take(host.id, Math.max(1, rawSamples.length))) {
+      throw new WireError(CloseCode.rateLimited, 'rate_limited', `agent exceeds ${deps.limits.rateSamplesPerSec} samples/s`);
+    }
+    const nowMs = now();
+    const batch: IncomingBatch = {
+      hash: batchHash(headerBytes),
+      prevHash: header.prevHash ?? new Uint8Array(),
+      header: headerBytes,
+      signature: signed.signature!,
+      samples: rawSamples.map((bytes, i) => {
+        const sample = decodeSample(bytes);
+        validateSample(sample, seqs[i]!);
+        checkSkew(sample.tsMs, nowMs, deps.limits, `sample ${seqs[i]} timestamp`);
+        return { seq: seqs[i]!, sample, bytes };
+      }),
+      gaps: (header.gaps ?? []).map((g) => ({ fromSeq: g.fromSeq ?? 0, toSeq: g.toSeq ?? 0, fromMs: g.fromMs ?? 0, toMs: g.toMs ?? 0, cause: (g.cause ?? '').slice(0, 64), samples: g.samples ?? 0 })),
+    };
+    const result = await deps.store.appendBatch(host.id, batch, nowMs);
+    if (result.status === 'replayed') throw integrity('replayed', 'batch was already committed earlier in the chain');
+    if (result.status === 'chain_break') throw integrity('chain_break', 'batch does not extend the agent\'s hash chain (dropped, reordered or spliced)');
+    if (result.status === 'seq_regression') {
+      throw integrity('seq_regression', `batch starts at seq ${seqs[0]}, not after the last committed seq ${result.lastSeq}`);
+    }
+    deps.metrics.samplesStored += result.accepted;
+    deps.metrics.samplesDuplicate += result.duplicates;
+    if (batch.gaps.length) this.log.warn({ agentId: host.id, reason: 'agent_gap', gaps: batch.gaps }, 'agent reported lost samples');
+    if (this.state === 'authenticated') this.enter('streaming');
+    if (this.ws.readyState === this.ws.OPEN) {
+      this.ws.send(encodeCollectorMessage({ ack: { lastSeq: result.lastSeq, accepted: result.accepted, duplicates: result.duplicates, chainHead: batch.hash } }));
+    }
+    if (result.accepted > 0) {
+      const stored = new Set(result.storedSeqs);
+      deps.onStored(host.id, batch.samples.filter((s) => stored.has(s.seq)).map((s) => s.sample));
+    }
+  }
+}

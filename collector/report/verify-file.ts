@@ -1,0 +1,50 @@
+// Verifies a report file as bytes. A JSON report is verified as it stands. An HTML report must
+// hold exactly one embedded report and be byte for byte what the renderer makes of it: a changed
+// word in the markup, a second report block, or a block tucked into a comment all fail, since the
+// page a person reads is then not the report that was checked.
+import { embeddedJsonText, isHtmlReport } from './load.js';
+import { renderHtml } from './render-html.js';
+import type { Report } from './types.js';
+import { verifyReport, type VerifyOptions, type VerifyResult } from './verify.js';
+
+/** Where two byte strings first differ, with a little context from each. */
+function firstByteDifference(file: Buffer, rendered: Buffer): string {
+  let i = 0;
+  while (i < file.length && i < rendered.length && file[i] === rendered[i]) i++;
+  const line = file.subarray(0, i).toString('utf8').split('\n').length;
+  const around = (b: Buffer): string => JSON.stringify(b.subarray(Math.max(0, i - 20), i + 40).toString('utf8'));
+  return `byte ${i} (line ${line}): the file has ${around(file)}, the renderer gives ${around(rendered)} (file ${file.length} bytes, rendered ${rendered.length})`;
+}
+
+const unreadable = (why: string): VerifyResult => ({ ok: false, failures: [why], passed: [], warnings: [], signer: null, statement: null });
+
+export function verifyReportBytes(bytes: Buffer, opts: VerifyOptions = {}): VerifyResult {
+  const text = bytes.toString('utf8');
+  if (!isHtmlReport(text)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      return unreadable(`not valid JSON: ${(err as Error).message}`);
+    }
+    return verifyReport(value, opts);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(embeddedJsonText(text));
+  } catch (err) {
+    return unreadable(`HTML report unreadable: ${(err as Error).message}`);
+  }
+  const result = verifyReport(value, opts);
+  if (!result.ok && result.failures[0]?.startsWith('not an ')) return result;
+  let rendered: Buffer;
+  try {
+    rendered = Buffer.from(renderHtml(value as Report), 'utf8');
+  } catch (err) {
+    result.failures.push(`the embedded report cannot be rendered: ${(err as Error).message}`);
+    return { ...result, ok: false };
+  }
+  if (rendered.equals(bytes)) result.passed.push(`the HTML is byte for byte what the renderer makes of its one embedded report (${bytes.length} bytes)`);
+  else result.failures.push(`the HTML is not what the renderer makes of its embedded report: the page shows something the report does not say; first difference at ${firstByteDifference(bytes, rendered)}`);
+  return { ...result, ok: result.failures.length === 0 };
+}
