@@ -37,6 +37,7 @@ const FOREIGN = /(^|[\s/])tsc(\s|$)|--test\b|\.test\.js|chrom(e|ium)|playwright|
 const top = [...procs.entries()].map(([pid, e]) => ({ pid, ...e, mean: e.sum / Math.max(1, n) })).sort((a, b) => b.mean - a.mean);
 console.log(`${file}: ${header.label} (${header.provenance}${header.evasion ? ', evasion ' + header.evasion : ''}), ${n} samples, mean host CPU ${(cpuSum / Math.max(1, n)).toFixed(1)} %`);
 for (const p of top.slice(0, 8)) console.log(`  ${p.mean.toFixed(1).padStart(6)} %  ${String(p.pid).padStart(7)}  ${p.name.padEnd(16)} ${p.cmd.slice(0, 100)}`);
+console.log(`samples with extended process counters: ${extendedSamples} of ${n}`);
 const foreign = top.filter((p) => FOREIGN.test(p.cmd || p.name) || ['tsc', 'chromium', 'chrome', 'headless_shell'].includes(p.name));
 const foreignPct = foreign.reduce((a, p) => a + p.mean, 0);
 const busyPct = (cpuSum / Math.max(1, n)) * cores; // all busy CPU, % of one core
@@ -44,7 +45,6 @@ if (foreignPct > maxForeign || (foreignPct > 3 && foreignPct > 0.2 * busyPct)) {
   console.log(`FOREIGN LOAD ${foreignPct.toFixed(1)} % of one core: ${foreign.map((p) => `${p.name}[${p.pid}] ${p.mean.toFixed(1)} %`).join(', ')}`);
   process.exit(1);
 }
-console.log(`samples with extended process counters: ${extendedSamples} of ${n}`);
 if (busyRe) {
   const busy = top.filter((p) => busyRe.test(p.name) || busyRe.test(p.cmd)).reduce((a, p) => a + p.mean, 0);
   console.log(`workload processes /${busyRe.source}/: ${busy.toFixed(1)} % of one core (minimum ${busyMin} %)`);
