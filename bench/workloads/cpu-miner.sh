@@ -60,7 +60,8 @@ cleanup() {
     [[ $alive == 0 ]] && break
     sleep 0.5
   done
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  # `timeout` runs its command in a process group of its own: kill what it started, too
+  for p in "${PIDS[@]}"; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
   echo "$HP_OLD" >/proc/sys/vm/nr_hugepages 2>/dev/null
   rm -rf "$WORK"
 }

@@ -47,7 +47,8 @@ cleanup() {
     [[ $alive == 0 ]] && break
     sleep 0.5
   done
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  # `timeout` runs its command in a process group of its own: kill what it started, too
+  for p in "${PIDS[@]}"; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
