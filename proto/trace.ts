@@ -5,6 +5,26 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { assay, type IInventory, type ISample } from './codec.js';
 
+/**
+ * Traces are written with enums as their names (readable); the static code's verify() wants
+ * numbers. Map the Sample's enum fields (Process.socketView) to numbers for the check, refusing
+ * names that are not in the enum. fromObject accepts either form.
+ */
+function enumsAsNumbers(raw: Record<string, unknown>): Record<string, unknown> {
+  const procs = raw.processes;
+  if (!Array.isArray(procs) || !procs.some((p) => typeof (p as { socketView?: unknown } | null)?.socketView === 'string')) return raw;
+  const views = assay.v1.SocketView as unknown as Record<string, number>;
+  return {
+    ...raw,
+    processes: procs.map((p: unknown) => {
+      const v = (p as { socketView?: unknown } | null)?.socketView;
+      if (typeof v !== 'string') return p;
+      if (!(v in views) || typeof views[v] !== 'number') throw new Error(`processes.socketView: unknown value ${JSON.stringify(v)}`);
+      return { ...(p as object), socketView: views[v] };
+    }),
+  };
+}
+
 export const TRACE_FORMAT = 'assay-trace';
 export const TRACE_VERSION = 1;
 
@@ -71,7 +91,7 @@ export async function readTrace(file: string): Promise<{ header: TraceHeader; sa
       try {
         const raw = (obj as { sample?: unknown }).sample;
         if (typeof raw !== 'object' || raw === null) throw new Error('missing "sample" object');
-        const err = assay.v1.Sample.verify(raw as Record<string, unknown>);
+        const err = assay.v1.Sample.verify(enumsAsNumbers(raw as Record<string, unknown>));
         if (err) throw new Error(err);
         sample = assay.v1.Sample.fromObject(raw as Record<string, unknown>);
       } catch (err) {
