@@ -55,9 +55,35 @@ function ioPerCpuSecond(p: ProcessFeatures): number {
   return p.cpu.mean > 0 ? io / (p.cpu.mean / 100) : Infinity;
 }
 
-/** Working steadily (flat now, or steady over the long horizon): what hashing does. */
-function steady(p: ProcessFeatures, r: Rules): boolean {
-  return flat(p, r) || steadyAveraged(p, r) !== null;
+/**
+ * Always runnable on a saturated host: the process is busy in (nearly) every sample while the
+ * host's CPU is at its ceiling, so its own CPU varies only because other work takes its turn (a
+ * hasher beside a build, a miner on a loaded server). Flatness cannot be seen under contention;
+ * this is the same claim made robust to it. Not claimed when the process is already flat.
+ */
+function contended(p: ProcessFeatures, h: HostFeatures, r: Rules): { share: number; samples: number } | null {
+  const t = r.thresholds.flat;
+  if (!busy(p, r) || p.samplesPresent < t.minSamplesPresent || flat(p, r)) return null;
+  let n = 0;
+  let both = 0;
+  for (let i = p.firstIndex; i <= p.lastIndex; i++) {
+    const hostPct = h.cpu.series[i];
+    const own = p.cpu.series[i - p.firstIndex];
+    if (hostPct === undefined || own === undefined) continue;
+    n++;
+    if (hostPct >= t.contendedHostPct && own >= r.thresholds.busy.processCpuPct) both++;
+  }
+  return n >= t.minSamplesPresent && both / n >= t.minFlatness ? { share: both / n, samples: n } : null;
+}
+
+/** Computing without pause: flat, or always runnable on a saturated host. */
+function computeBound(p: ProcessFeatures, h: HostFeatures, r: Rules): boolean {
+  return flat(p, r) || contended(p, h, r) !== null;
+}
+
+/** Working steadily (flat or contended now, or steady over the long horizon): what hashing does. */
+function steady(p: ProcessFeatures, h: HostFeatures, r: Rules): boolean {
+  return computeBound(p, h, r) || steadyAveraged(p, r) !== null;
 }
 
 function steadyAveraged(p: ProcessFeatures, r: Rules): ProcessFeatures['history'][number] | null {
@@ -69,7 +95,7 @@ function steadyAveraged(p: ProcessFeatures, r: Rules): ProcessFeatures['history'
 
 /** Sustained compute with almost no I/O per CPU-second (a hasher works from memory). */
 function lowIo(p: ProcessFeatures, h: HostFeatures, r: Rules): boolean {
-  const sustained = (busy(p, r) && p.cpu.dutyCycle >= r.thresholds.sustained.minDutyCycle) || (active(p, h, r) && !busy(p, r));
+  const sustained = (busy(p, r) && (p.cpu.dutyCycle >= r.thresholds.sustained.minDutyCycle || contended(p, h, r) !== null)) || (active(p, h, r) && !busy(p, r));
   return sustained && shapeKnown(p, r) && ioPerCpuSecond(p) < r.thresholds.io.lowBytesPerCpuSec;
 }
 
@@ -110,8 +136,14 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     if (!hz) return null;
     return { value: round(hz.cpu.cv, 3), detail: `CPU varies second to second but is steady at ${pct(hz.cpu.mean)} of a core averaged over ${secs(hz.bucketMs)} buckets (CV ${round(hz.cpu.cv, 3)} over ${secs(hz.presentMs)}): a capped constant rate` };
   },
+  'cpu-contended': (p, h, r) => {
+    const c = contended(p, h, r);
+    return c
+      ? { value: round(c.share, 2), detail: `busy in ${pct(c.share * 100)} of ${c.samples} samples while the host's CPU was at its ceiling (≥ ${pct(r.thresholds.flat.contendedHostPct)}): computing without pause, its CPU shared with other work (CV ${round(p.cpu.cv, 2)})` }
+      : null;
+  },
   hugepages: (p, h, r) =>
-    flat(p, r) && h.memory.hugepagesInUseMax > 0
+    computeBound(p, h, r) && h.memory.hugepagesInUseMax > 0
       ? { value: h.memory.hugepagesInUseMax, detail: `host has ${h.memory.hugepagesInUseMax} huge pages in use while this process computes flat` }
       : null,
   'few-long-lived-peers': (p, h, r) => {
@@ -142,7 +174,7 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
   // RSS does not count) and touches it at random, with no I/O: a large working set that is
   // neither streamed from nor to anywhere. sha256d/scrypt miners are tiny: supporting only.
   'hash-memory': (p, h, r) =>
-    steady(p, r) && lowIo(p, h, r) && p.memoryBytesMax >= r.thresholds.memory.hashWorkingSetBytes && p.memoryBytesMax <= r.thresholds.memory.hashWorkingSetMaxBytes
+    steady(p, h, r) && lowIo(p, h, r) && p.memoryBytesMax >= r.thresholds.memory.hashWorkingSetBytes && p.memoryBytesMax <= r.thresholds.memory.hashWorkingSetMaxBytes
       ? { value: p.memoryBytesMax, detail: `keeps ${bytes(p.memoryBytesMax)} resident (RSS + huge pages) while computing steadily with almost no I/O` }
       : null,
   // A listening service with many established client connections is a server (a database, a
@@ -289,6 +321,9 @@ export function behaviourEvidence(p: ProcessFeatures, h: HostFeatures, rules: Ru
       if (w === 0) continue;
       // A positive weight that needs identity waits for it; counter-evidence always counts.
       if (rule.requiresIdentity && w > 0 && (gate.get(c) ?? 0) < rules.scoring.identityGate) continue;
+      // Counter-evidence that the process's own identity disproves: "no network" clears an offline
+      // tool of suspicion, not an executable that carries a miner's stratum client.
+      if (w < 0 && rule.voidedBy.length > 0 && identity.some((e) => e.weight > 0 && rule.voidedBy.includes(e.signal))) continue;
       out.push(evidence('behaviour', `beh.${id}`, obs.value, c, w, w > 0 ? obs.detail : `${obs.detail}, which counts against ${c}`, who));
     }
   }

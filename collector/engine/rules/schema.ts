@@ -58,6 +58,8 @@ const behaviourRule = z.strictObject({
   description: z.string().min(1),
   weights: classWeights,
   requiresIdentity: z.boolean().default(false),
+  /** Identity signals (e.g. sig.miner-exe-markers) whose presence voids this behaviour's counter-evidence. */
+  voidedBy: z.array(z.string().min(1)).default([]),
   source: z.string().min(1),
 });
 
@@ -65,6 +67,7 @@ const behaviourRule = z.strictObject({
 export const BEHAVIOUR_IDS = [
   'cpu-flat',
   'cpu-steady-averaged',
+  'cpu-contended',
   'hugepages',
   'few-long-lived-peers',
   'no-peers',
@@ -107,7 +110,7 @@ const thresholds = z.strictObject({
   window: z.strictObject({ minSamples: z.number().int().min(1), defaultIntervalMs: z.number().positive() }),
   idle: z.strictObject({ hostCpuPct: nonNegative, gpuUtilPct: nonNegative }),
   busy: z.strictObject({ processCpuPct: nonNegative, minSamplesPresent: z.number().int().min(2), dutyRelToP95: fraction }),
-  flat: z.strictObject({ maxCv: nonNegative, bandRel: nonNegative, bandAbsPct: nonNegative, minFlatness: fraction, minSamplesPresent: z.number().int().min(2), averagedBucketMs: z.number().positive(), averagedMinMs: nonNegative }),
+  flat: z.strictObject({ maxCv: nonNegative, bandRel: nonNegative, bandAbsPct: nonNegative, minFlatness: fraction, minSamplesPresent: z.number().int().min(2), averagedBucketMs: z.number().positive(), averagedMinMs: nonNegative, contendedHostPct: z.number().min(50).max(100) }),
   period: z.strictObject({ minStrength: fraction, minCycles: z.number().min(1), slotMinCycles: z.number().min(1), minLagSamples: z.number().int().min(2), noiseSigmas: nonNegative, minActivePct: nonNegative }),
   steps: z.strictObject({ minMs: nonNegative, maxMs: nonNegative }),
   bursty: z.strictObject({ minCv: nonNegative, maxDutyCycle: fraction }),
