@@ -1,0 +1,84 @@
+// A second round of outside attacks on a collector started as the README says (`assay collector`,
+// a real process on 127.0.0.1), each one a weakness that the first hardening round left open:
+//   - a token with as many characters as the real one but more UTF-8 bytes (crashed the process);
+//   - browser pages opening /ingest (agents send no Origin; a rebinding page sends its own).
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir, waitFor } from '../helpers/env.js';
+import { spawnAssay, type Spawned } from '../helpers/proc.js';
+import { rawRequest, upgradeHeaders } from '../helpers/rawhttp.js';
+
+/** `assay collector --port 0 --db DIR/assay.db [extra]`; resolves with its URL once it listens. */
+async function collectorProcess(extra: string[] = []): Promise<{ url: string; proc: Spawned; done: () => Promise<void> }> {
+  const tmp = tempDir();
+  const proc = spawnAssay(['collector', '--port', '0', '--db', join(tmp.dir, 'assay.db'), '--log-level', 'warn', ...extra]);
+  const url = await waitFor(() => /listening on (http\S+) /.exec(proc.output())?.[1], 20_000, 'collector to listen');
+  return { url, proc, done: async () => (await proc.stop(), tmp.cleanup()) };
+}
+
+/** One request whose header bytes are written as latin1, so a header may carry bytes 0x80-0xff. */
+function latin1Request(url: string, head: string): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: Number(u.port) });
+    let out = '';
+    s.setTimeout(5000, () => s.destroy());
+    s.on('connect', () => s.write(Buffer.from(head, 'latin1')));
+    s.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (out.includes('\r\n\r\n')) s.destroy();
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(out.split('\r\n')[0] ?? ''));
+  });
+}
+
+// Generated tokens are 43 characters (32 random bytes, base64url); the lengths around it too.
+const LENGTHS = [16, 24, 32, 42, 43, 44, 64];
+
+describe('token comparison with non-ASCII tokens', () => {
+  for (const extra of [[], ['--require-tokens']]) {
+    it(`a token of the right length in characters but not in bytes is refused, and the collector lives on (${extra.join(' ') || 'open loopback'})`, async () => {
+      const { url, proc, done } = await collectorProcess(extra);
+      try {
+        for (const n of LENGTHS) {
+          // The /live sub-protocol carries base64url(UTF-8): 'é' is one character and two bytes.
+          const proto = `assay.live, assay.bearer.${Buffer.from('é'.repeat(n)).toString('base64url')}`;
+          const live = await rawRequest(url, 'GET', '/live', upgradeHeaders({ 'sec-websocket-protocol': proto }));
+          assert.equal(live.status, extra.length ? 401 : 101, `/live with a ${n}-character non-ASCII token`);
+          // Header bytes 0x80-0xff arrive as one latin1 character each, and are two bytes in UTF-8.
+          const bearer = `Authorization: Bearer ${'\u00e9'.repeat(n)}\r\n`;
+          const api = await latin1Request(url, `GET /api/hosts HTTP/1.1\r\nHost: 127.0.0.1\r\n${bearer}Connection: close\r\n\r\n`);
+          assert.match(api, extra.length ? /^HTTP\/1\.1 401 / : /^HTTP\/1\.1 200 /, `/api/hosts with a ${n}-character latin1 token`);
+          const revoke = await latin1Request(url, `POST /api/agents/x/revoke HTTP/1.1\r\nHost: 127.0.0.1\r\n${bearer}Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+          assert.match(revoke, /^HTTP\/1\.1 401 /, `revoke with a ${n}-character latin1 token`);
+        }
+        assert.equal(proc.child.exitCode, null, `the collector exited: ${proc.output().slice(-600)}`);
+        assert.equal((await rawRequest(url, 'GET', '/healthz')).status, 200);
+      } finally {
+        await done();
+      }
+    });
+  }
+});
+
+describe('/ingest is for agents, not browsers', () => {
+  it('an upgrade with any Origin is refused (a DNS-rebinding page sends Host and Origin of its own name); agents send none', async () => {
+    const { url, done } = await collectorProcess();
+    try {
+      const port = new URL(url).port;
+      // The rebinding page: its own name in Host and Origin, so the two match each other.
+      const rebinding = { host: `rebind.example:${port}`, origin: `http://rebind.example:${port}` };
+      for (const headers of [rebinding, { origin: url }, { origin: 'null' }]) {
+        const r = await rawRequest(url, 'GET', '/ingest', upgradeHeaders(headers));
+        assert.equal(r.status, 403, `Origin ${headers.origin}`);
+      }
+      // An agent (no Origin) reaches it by any name.
+      assert.equal((await rawRequest(url, 'GET', '/ingest', upgradeHeaders({ host: `collector.example:${port}` }))).status, 101);
+    } finally {
+      await done();
+    }
+  });
+});
