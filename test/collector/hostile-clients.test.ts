@@ -1,12 +1,17 @@
 // A second round of outside attacks on a collector started as the README says (`assay collector`,
 // a real process on 127.0.0.1), each one a weakness that the first hardening round left open:
 //   - a token with as many characters as the real one but more UTF-8 bytes (crashed the process);
-//   - browser pages opening /ingest (agents send no Origin; a rebinding page sends its own).
+//   - browser pages opening /ingest (agents send no Origin; a rebinding page sends its own);
+//   - the per-address cap counted a connection only until its first request, so one address
+//     held any number of keep-alive connections; and no cap bounded all addresses together
+//     (127.0.0.2…127.0.0.250, or an IPv6 /64, each got its own 32).
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { startCollector } from '../../collector/server.js';
 import { tempDir, waitFor } from '../helpers/env.js';
+import { idleSocket } from '../helpers/stalled.js';
 import { spawnAssay, type Spawned } from '../helpers/proc.js';
 import { rawRequest, upgradeHeaders } from '../helpers/rawhttp.js';
 
@@ -79,6 +84,66 @@ describe('/ingest is for agents, not browsers', () => {
       assert.equal((await rawRequest(url, 'GET', '/ingest', upgradeHeaders({ host: `collector.example:${port}` }))).status, 101);
     } finally {
       await done();
+    }
+  });
+});
+
+/** A keep-alive connection from `from` that got an answer to one GET /healthz (null: refused). */
+function answeredKeepAlive(port: number, from: string): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port, localAddress: from });
+    s.setTimeout(3000, () => s.destroy());
+    s.on('error', () => undefined);
+    s.once('connect', () => s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+    s.once('data', (d: Buffer) => resolve(d.toString('latin1').startsWith('HTTP/1.1 200') ? s : (s.destroy(), null)));
+    s.once('close', () => resolve(null));
+  });
+}
+
+describe('connection caps', () => {
+  const limits = { maxPreAuthPerAddress: 4, maxPreAuthTotal: 8, idleTimeoutMs: 4000 };
+
+  it('an address holds at most maxPreAuthPerAddress HTTP connections, keep-alive ones included', async () => {
+    const tmp = tempDir();
+    const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: 'hostile-clients-secret-0001', limits });
+    const held: Socket[] = [];
+    try {
+      let answered = 0;
+      for (let i = 0; i < 12; i++) {
+        const s = await answeredKeepAlive(c.port, '127.0.0.21');
+        if (s) (answered++, held.push(s));
+      }
+      assert.equal(answered, 4, 'keep-alive connections after their first request still count against the address');
+      // Another address is not affected, and the address gets its slots back once it lets go.
+      assert.ok(await answeredKeepAlive(c.port, '127.0.0.22').then((s) => (s?.destroy(), s !== null)), 'another address');
+      for (const s of held.splice(0)) s.destroy();
+      await waitFor(async () => {
+        const s = await answeredKeepAlive(c.port, '127.0.0.21');
+        s?.destroy();
+        return s !== null;
+      }, 5000, 'the address to get a slot back');
+    } finally {
+      for (const s of held) s.destroy();
+      await c.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('all addresses together hold at most maxPreAuthTotal unauthenticated connections', async () => {
+    const tmp = tempDir();
+    const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: 'hostile-clients-secret-0001', limits });
+    const held: Array<Awaited<ReturnType<typeof idleSocket>>> = [];
+    try {
+      // 5 addresses × 4 idle sockets: each address is within its own cap, 20 > the total of 8.
+      for (let a = 0; a < 5; a++) for (let i = 0; i < 4; i++) held.push(await idleSocket(c.port, `127.0.0.${31 + a}`));
+      await new Promise((r) => setTimeout(r, 300));
+      const open = held.filter((h) => !h.socket.destroyed && h.socket.readyState === 'open').length;
+      assert.equal(open, 8);
+      assert.ok(c.metrics.rejects.get('preauth_cap')! >= 12, 'refusals are counted');
+    } finally {
+      for (const h of held) h.socket.destroy();
+      await c.close();
+      tmp.cleanup();
     }
   });
 });
