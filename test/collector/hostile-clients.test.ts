@@ -4,12 +4,15 @@
 //   - browser pages opening /ingest (agents send no Origin; a rebinding page sends its own);
 //   - the per-address cap counted a connection only until its first request, so one address
 //     held any number of keep-alive connections; and no cap bounded all addresses together
-//     (127.0.0.2…127.0.0.250, or an IPv6 /64, each got its own 32).
+//     (127.0.0.2…127.0.0.250, or an IPv6 /64, each got its own 32);
+//   - the security-event log kept its newest rows, so strangers from many addresses (one row
+//     per address and minute) evicted the events about enrolled agents (a key mismatch).
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
+import { SqliteStore } from '../../collector/store/sqlite.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 import { idleSocket } from '../helpers/stalled.js';
 import { spawnAssay, type Spawned } from '../helpers/proc.js';
@@ -143,6 +146,30 @@ describe('connection caps', () => {
     } finally {
       for (const h of held) h.socket.destroy();
       await c.close();
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('security events under a flood from many addresses', () => {
+  it('rows about enrolled agents outlive anonymous ones when the row cap is reached', async () => {
+    const tmp = tempDir();
+    const store = new SqliteStore(join(tmp.dir, 'assay.db'), { securityEvents: { windowMs: 60_000, retentionMs: 3_600_000, maxRows: 5, flushMs: 10, maxPending: 1000 } });
+    try {
+      const base = 29_916_667 * 60_000;
+      await store.recordSecurityEvent({ tsMs: base, hostId: 'victim', peer: '10.9.9.9:4000', reason: 'key_mismatch', detail: 'someone has the id' });
+      // Later, strangers from 20 addresses: 20 anonymous rows, far over the cap of 5.
+      for (let i = 0; i < 20; i++) await store.recordSecurityEvent({ tsMs: base + 1000 + i, hostId: null, peer: `127.0.3.${i}:1`, reason: 'unknown_agent', detail: 'x' });
+      const rows = await store.securityEvents(100);
+      assert.equal(rows.length, 5, 'the cap holds');
+      assert.ok(rows.some((r) => r.subject === 'victim' && r.reason === 'key_mismatch'), 'the enrolled agent\'s event is kept');
+      assert.deepEqual(rows.filter((r) => r.hostId === null).map((r) => r.subject).sort(), ['127.0.3.16', '127.0.3.17', '127.0.3.18', '127.0.3.19'], 'the newest anonymous rows fill the rest');
+      // Rows about agents alone still obey the cap (oldest go first).
+      for (let i = 0; i < 6; i++) await store.recordSecurityEvent({ tsMs: base + 5000 + i, hostId: `h${i}`, peer: '10.0.0.1:1', reason: 'bad_signature', detail: 'y' });
+      const after = await store.securityEvents(100);
+      assert.deepEqual(after.map((r) => r.subject).sort(), ['h1', 'h2', 'h3', 'h4', 'h5']);
+    } finally {
+      await store.close();
       tmp.cleanup();
     }
   });
