@@ -6,7 +6,8 @@
 //     held any number of keep-alive connections; and no cap bounded all addresses together
 //     (127.0.0.2…127.0.0.250, or an IPv6 /64, each got its own 32);
 //   - the security-event log kept its newest rows, so strangers from many addresses (one row
-//     per address and minute) evicted the events about enrolled agents (a key mismatch).
+//     per address and minute) evicted the events about enrolled agents (a key mismatch), and
+//     a hello refused for an enrolled agent's id was recorded under the address, not the agent.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +15,10 @@ import { describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { tempDir, waitFor } from '../helpers/env.js';
+import { fullHello } from '../helpers/messages.js';
+import { RawAgent } from '../helpers/rawagent.js';
 import { idleSocket } from '../helpers/stalled.js';
+import { encodeAgentMessage } from '../../proto/codec.js';
 import { spawnAssay, type Spawned } from '../helpers/proc.js';
 import { rawRequest, upgradeHeaders } from '../helpers/rawhttp.js';
 
@@ -170,6 +174,42 @@ describe('security events under a flood from many addresses', () => {
       assert.deepEqual(after.map((r) => r.subject).sort(), ['h1', 'h2', 'h3', 'h4', 'h5']);
     } finally {
       await store.close();
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('security events name the enrolled agent a refused hello claimed to be', () => {
+  it('key mismatch, bad hello signature and revoked: recorded with the agent id, so they count as the agent\'s', async () => {
+    const tmp = tempDir();
+    const secret = 'hostile-clients-secret-0001';
+    const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: secret });
+    try {
+      const url = c.url.replace('http', 'ws') + '/ingest';
+      const victim = await RawAgent.connect(url);
+      await victim.hello(fullHello('victim-agent'), secret);
+      victim.close();
+      const intruder = await RawAgent.connect(url, '127.0.0.61');
+      intruder.send(encodeAgentMessage({ hello: intruder.signedHello(fullHello('victim-agent'), secret) }));
+      assert.equal((await intruder.closed).code, 4403);
+      const forger = await RawAgent.connect(url, '127.0.0.62');
+      forger.keys = victim.keys;
+      forger.send(encodeAgentMessage({ hello: { ...forger.signedHello(fullHello('victim-agent')), nonceSignature: new Uint8Array(64) } }));
+      assert.equal((await forger.closed).code, 4403);
+      const stranger = await RawAgent.connect(url, '127.0.0.63');
+      stranger.send(encodeAgentMessage({ hello: stranger.signedHello(fullHello('nobody-agent'), 'a-wrong-secret-a-wrong-secret') }));
+      assert.equal((await stranger.closed).code, 4403);
+      const events = await waitFor(async () => {
+        const e = await c.store.securityEvents(100);
+        return e.length >= 3 ? e : null;
+      }, 5000, 'three security events');
+      const by = (reason: string) => events.find((e) => e.reason === reason);
+      assert.equal(by('key_mismatch')?.hostId, 'victim-agent');
+      assert.equal(by('bad_hello_signature')?.hostId, 'victim-agent');
+      assert.equal(by('unknown_agent')?.hostId, null, 'an id nobody enrolled stays anonymous');
+      assert.equal(by('unknown_agent')?.subject, '127.0.0.63');
+    } finally {
+      await c.close();
       tmp.cleanup();
     }
   });
