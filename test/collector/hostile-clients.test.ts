@@ -7,8 +7,11 @@
 //     (127.0.0.2…127.0.0.250, or an IPv6 /64, each got its own 32);
 //   - the security-event log kept its newest rows, so strangers from many addresses (one row
 //     per address and minute) evicted the events about enrolled agents (a key mismatch), and
-//     a hello refused for an enrolled agent's id was recorded under the address, not the agent.
+//     a hello refused for an enrolled agent's id was recorded under the address, not the agent;
+//   - world-readable private keys from an earlier run or a careless copy (TLS key, report signing
+//     key, agent key) stayed world-readable, though the README says existing ones are tightened.
 import assert from 'node:assert/strict';
+import { chmodSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -210,6 +213,34 @@ describe('security events name the enrolled agent a refused hello claimed to be'
       assert.equal(by('unknown_agent')?.subject, '127.0.0.63');
     } finally {
       await c.close();
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('existing private keys are made private', () => {
+  it('a 0644 TLS key, report signing key and agent key are 0600 after the next start', async () => {
+    const tmp = tempDir();
+    const prev = process.umask(0o022);
+    const mode = (f: string): string => '0' + (statSync(f).mode & 0o777).toString(8);
+    try {
+      const { loadOrCreateIdentity } = await import('../../agent/identity.js');
+      const { collectorKeyPath, loadOrCreateKey } = await import('../../collector/report/sign.js');
+      const dbPath = join(tmp.dir, 'data', 'assay.db');
+      const stateDir = join(tmp.dir, 'agent');
+      const first = await startCollector({ host: '127.0.0.1', port: 0, dbPath, tls: { selfSigned: true } });
+      await first.close();
+      loadOrCreateKey(collectorKeyPath(dbPath));
+      loadOrCreateIdentity(stateDir);
+      const files = [join(tmp.dir, 'data', 'tls-key.pem'), collectorKeyPath(dbPath), join(stateDir, 'agent.key'), join(stateDir, 'agent-id')];
+      for (const f of files) chmodSync(f, 0o644);
+      const again = await startCollector({ host: '127.0.0.1', port: 0, dbPath, tls: { selfSigned: true } });
+      await again.close();
+      loadOrCreateKey(collectorKeyPath(dbPath));
+      loadOrCreateIdentity(stateDir);
+      assert.deepEqual(files.map(mode), files.map(() => '0600'), files.join(', '));
+    } finally {
+      process.umask(prev);
       tmp.cleanup();
     }
   });
