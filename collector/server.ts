@@ -216,6 +216,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       if (route.role !== 'agent' && !hostAllowed(site, req.headers.host)) return void socket.end(rawRefusal(403, 'Forbidden'));
       const d = decide(auth, route.role, liveToken(req));
       if (!d.ok) return void socket.end(rawRefusal(d.status, d.status === 401 ? 'Unauthorized' : 'Forbidden'));
+      if (wss === liveWss && liveWss.clients.size >= limits.maxLiveClients) {
+        metrics.reject('live_cap');
+        return void socket.end(rawRefusal(503, 'Service Unavailable'));
+      }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     } catch (err) {
       // A throw in an 'upgrade' listener would end the process: refuse this one request instead.

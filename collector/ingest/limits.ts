@@ -25,6 +25,8 @@ export interface IngestLimits {
   maxPreAuthPerAddress: number;
   /** Most such connections from all addresses together. */
   maxPreAuthTotal: number;
+  /** Most dashboard /live sockets at once (they leave the pre-auth count when they upgrade). */
+  maxLiveClients: number;
   /** Most agents connected at once. */
   maxAgents: number;
   /** Samples per second one agent may send on average (token bucket), and the burst allowance. */
@@ -48,6 +50,7 @@ export const defaultIngestLimits: IngestLimits = {
   idleTimeoutMs: 10_000,
   maxPreAuthPerAddress: 32,
   maxPreAuthTotal: 1024,
+  maxLiveClients: 256,
   maxAgents: 10_000,
   rateSamplesPerSec: 50,
   rateBurstSamples: 100_000,

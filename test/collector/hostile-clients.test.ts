@@ -8,6 +8,7 @@
 //   - the security-event log kept its newest rows, so strangers from many addresses (one row
 //     per address and minute) evicted the events about enrolled agents (a key mismatch), and
 //     a hello refused for an enrolled agent's id was recorded under the address, not the agent;
+//   - /live sockets were the one kind of connection without any bound;
 //   - world-readable private keys from an earlier run or a careless copy (TLS key, report signing
 //     key, agent key) stayed world-readable, though the README says existing ones are tightened.
 import assert from 'node:assert/strict';
@@ -241,6 +242,41 @@ describe('existing private keys are made private', () => {
       assert.deepEqual(files.map(mode), files.map(() => '0600'), files.join(', '));
     } finally {
       process.umask(prev);
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('/live is bounded', () => {
+  it('at most maxLiveClients dashboards at once; the next is told to come back (503), and gets in once one leaves', async () => {
+    const tmp = tempDir();
+    const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: 'hostile-clients-secret-0001', limits: { maxLiveClients: 3 } });
+    const { default: WebSocket } = await import('ws');
+    const open = (): Promise<{ ws: InstanceType<typeof WebSocket>; status: number }> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(c.url.replace('http', 'ws') + '/live', ['assay.live']);
+        ws.on('open', () => resolve({ ws, status: 101 }));
+        ws.on('unexpected-response', (_req, res) => resolve({ ws, status: res.statusCode ?? 0 }));
+        ws.on('error', () => undefined);
+      });
+    const held: Array<InstanceType<typeof WebSocket>> = [];
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await open();
+        statuses.push(r.status);
+        if (r.status === 101) held.push(r.ws);
+      }
+      assert.deepEqual(statuses, [101, 101, 101, 503, 503, 503]);
+      held.shift()!.close();
+      await waitFor(async () => {
+        const r = await open();
+        if (r.status === 101) held.push(r.ws);
+        return r.status === 101;
+      }, 5000, 'a slot after one dashboard left');
+    } finally {
+      for (const ws of held) ws.terminate();
+      await c.close();
       tmp.cleanup();
     }
   });
