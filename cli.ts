@@ -340,19 +340,22 @@ interface ThresholdFlags {
   minCoverage?: number;
   maxNonAiShare?: number;
   maxNonAiRun?: number;
+  minConfidence?: number;
 }
 
 function thresholdOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--min-coverage <fraction>', 'least share of the period with samples for the AI-only statement (default 0.99)').argParser(fractionArg('min-coverage')))
     .addOption(new Option('--max-non-ai-share <fraction>', 'largest share of non-AI work allowed (default 0.01)').argParser(fractionArg('max-non-ai-share')))
-    .addOption(new Option('--max-non-ai-run <d>', 'longest single stretch of non-AI verdicts allowed (default 5m)').argParser(durationArg));
+    .addOption(new Option('--max-non-ai-run <d>', 'longest single stretch of non-AI verdicts allowed (default 5m)').argParser(durationArg))
+    .addOption(new Option('--min-confidence <fraction>', 'least verdict confidence for non-AI time to count as confident; below it the time is doubtful: listed apart, and over the limits it makes the answer "cannot-say" (default 0.3)').argParser(fractionArg('min-confidence')));
 }
 
 const thresholdsOf = (o: ThresholdFlags): Record<string, number> => ({
   ...(o.minCoverage !== undefined ? { minCoverage: o.minCoverage } : {}),
   ...(o.maxNonAiShare !== undefined ? { maxNonAiShare: o.maxNonAiShare } : {}),
   ...(o.maxNonAiRun !== undefined ? { maxNonAiRunMs: o.maxNonAiRun } : {}),
+  ...(o.minConfidence !== undefined ? { minConfidence: o.minConfidence } : {}),
 });
 
 const formatOf = (format: string | undefined, out: string | undefined): 'json' | 'html' => (format === 'html' || format === 'json' ? format : out?.endsWith('.html') ? 'html' : 'json');
@@ -385,7 +388,8 @@ thresholdOptions(
     const text = formatOf(o.format, o.out) === 'html' ? renderHtml(report) : JSON.stringify(report) + '\n';
     if (o.out) writeFileSync(o.out, text);
     else process.stdout.write(text);
-    sayErr(`${report.statement.text}\n${report.statement.reasons.map((r) => `  - ${r}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
+    const st = report.statement;
+    sayErr(`${st.text}\n${[...st.reasons.map((r) => `  - ${r}`), ...st.notes.map((n) => `  note: ${n}`)].map((l) => `${l}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
   } finally {
     await store.close();
   }

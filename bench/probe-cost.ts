@@ -19,7 +19,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const rows: { probe: string; mean: number; p95: number; max: number; note: string }[] = [];
+const rows: { probe: string; mean: number; p50: number; p95: number; max: number; note: string }[] = [];
 let totalMean = 0;
 const extra = [{ name: '(sockets)', factory: socketsProbe, part: true }];
 for (const { name, factory, part } of [...probeTable.map((p) => ({ ...p, part: false })), ...extra]) {
@@ -40,13 +40,13 @@ for (const { name, factory, part } of [...probeTable.map((p) => ({ ...p, part: f
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   if (!part) totalMean += mean;
   const note = isUnavailable(last) ? `unavailable: ${last.unavailable}` : Object.keys(last).length === 0 ? 'empty (absent on this host)' : `first call ${primeMs.toFixed(2)} ms`;
-  rows.push({ probe: name, mean, p95: percentile(times, 95), max: times[times.length - 1]!, note });
+  rows.push({ probe: name, mean, p50: percentile(times, 50), p95: percentile(times, 95), max: times[times.length - 1]!, note });
 }
 
 const fmt = (x: number): string => x.toFixed(3).padStart(9);
 console.log(`probe cost, ${iterations} calls each (ms per call)`);
-console.log(`${'probe'.padEnd(12)}${'mean'.padStart(9)}${'p95'.padStart(9)}${'max'.padStart(9)}  note`);
-for (const r of rows) console.log(`${r.probe.padEnd(12)}${fmt(r.mean)}${fmt(r.p95)}${fmt(r.max)}  ${r.note}`);
+console.log(`${'probe'.padEnd(12)}${'mean'.padStart(9)}${'p50'.padStart(9)}${'p95'.padStart(9)}${'max'.padStart(9)}  note`);
+for (const r of rows) console.log(`${r.probe.padEnd(12)}${fmt(r.mean)}${fmt(r.p50)}${fmt(r.p95)}${fmt(r.max)}  ${r.note}`);
 console.log(`${'total'.padEnd(12)}${fmt(totalMean)}  ((sockets) is part of processes, not added)`);
 
 // Busy threads, worst case: every multi-threaded user-space process read as if it were busy.

@@ -69,7 +69,7 @@ export class Classifier {
       window,
       lastEvalMs: 0,
       lastStored: last ? { tsMs: last.tsMs, class: last.verdict.class } : null,
-      stability: last ? { published: last.verdict, sinceMs: last.tsMs, run: { class: last.verdict.class, sinceMs: last.tsMs }, recent: [] } : null,
+      stability: last ? { published: last.verdict, sinceMs: last.tsMs, run: { class: last.verdict.class, sinceMs: last.tsMs }, recent: [], coldUntilMs: 0 } : null,
     };
     this.hosts.set(hostId, st);
     return st;

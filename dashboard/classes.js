@@ -1,28 +1,9 @@
-// The eight workload classes (mirrors collector/engine/types.ts CLASSES) with
-// labels. Colours live in style.css as --class-<name> (selected by a data-class
-// attribute) so they follow the light/dark theme.
+// The workload classes with labels, from their one source (collector/classes.ts, written to
+// generated/classes.js by the build). Colours are the --class-<name> properties of
+// generated/classes.css (selected by a data-class attribute) so they follow the light/dark theme.
+import { CLASSES, CLASS_LABELS } from './generated/classes.js';
 
-export const CLASSES = [
-  'ai-training',
-  'ai-inference',
-  'chain-validation',
-  'storage-proving',
-  'pow-mining',
-  'mixed',
-  'idle',
-  'general',
-];
-
-const LABELS = {
-  'ai-training': 'AI training',
-  'ai-inference': 'AI inference',
-  'chain-validation': 'Chain validation',
-  'storage-proving': 'Storage proving',
-  'pow-mining': 'PoW mining',
-  mixed: 'Mixed',
-  idle: 'Idle',
-  general: 'General',
-};
+export { CLASSES };
 
 export function isKnownClass(cls) {
   return typeof cls === 'string' && CLASSES.includes(cls);
@@ -31,5 +12,5 @@ export function isKnownClass(cls) {
 /** Human label for a class; unknown classes are shown as-is (as text). */
 export function classLabel(cls) {
   if (cls === null || cls === undefined) return 'Pending';
-  return LABELS[cls] ?? String(cls);
+  return CLASSES.includes(cls) ? CLASS_LABELS[cls] : String(cls);
 }

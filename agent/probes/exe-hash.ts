@@ -25,6 +25,13 @@ export class ExeHasher {
   /** Number of files actually read and hashed (tests check the cache works). */
   computed = 0;
   private readonly markers: ExeMarkerSet;
+  /**
+   * Files are read one at a time, through one 1 MiB buffer: a first sample that asks for every
+   * executable on the host at once must not hold dozens of buffers (and read the disk in
+   * parallel); signatures not ready in time come with a later sample (processes.ts).
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
 
   constructor(private readonly maxBytes = MAX_HASH_BYTES, markers?: ExeMarkerSet) {
     this.markers = markers ?? defaultExeMarkers();
@@ -54,7 +61,9 @@ export class ExeHasher {
       if (!p) {
         if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
         this.computed++;
-        p = readOnce(fh, this.markers);
+        const handle = fh;
+        p = this.queue.then(() => readOnce(handle, this.markers, this.buf));
+        this.queue = p.catch(() => undefined);
         this.cache.set(key, p);
       }
       return await p;
@@ -67,10 +76,9 @@ export class ExeHasher {
 }
 
 /** Streams the file in 1 MiB chunks (other work on the event loop keeps running) into both. */
-async function readOnce(fh: FileHandle, markers: ExeMarkerSet): Promise<ExeFacts> {
+async function readOnce(fh: FileHandle, markers: ExeMarkerSet, buf: Buffer): Promise<ExeFacts> {
   const h = createHash('sha256');
   const scan = markers.scanner();
-  const buf = Buffer.allocUnsafe(CHUNK);
   let pos = 0;
   for (;;) {
     const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);

@@ -30,6 +30,12 @@ export function scanSummary(report: Report): string {
   out.push('', 'Could not be read:');
   if (d.unavailable.length === 0) out.push('  nothing: every probe read in every sample');
   for (const u of d.unavailable) out.push(`  ${u.probe}: ${u.reason} (${u.samples}/${d.samples} samples)`);
-  out.push('', report.statement.text, ...report.statement.reasons.map((r) => `  - ${r}`));
+  const doubtful = d.nonAi.runs.filter((r) => r.doubtful);
+  if (doubtful.length) {
+    out.push('', `Doubtful non-AI time (confidence below ${pct(report.thresholds.minConfidence)}), reported apart:`);
+    for (const r of doubtful.slice(0, 10)) out.push(`  ${r.class} for ${((r.toMs - r.fromMs) / 1000).toFixed(0)} s at ${pct(r.highestConfidence)}: ${r.evidence.map((e) => e.detail).join('; ') || 'no non-AI evidence recorded'}`);
+  }
+  const st = report.statement;
+  out.push('', st.headline, ...st.reasons.map((r) => `  - ${r}`), ...st.notes.map((n) => `  note: ${n}`));
   return out.join('\n') + '\n';
 }

@@ -40,9 +40,37 @@ function flat(p: ProcessFeatures, r: Rules): boolean {
   return busy(p, r) && p.samplesPresent >= f.minSamplesPresent && p.cpu.cv <= f.maxCv && p.cpu.flatness >= f.minFlatness;
 }
 
-/** Socket predicates only run where sockets were read and attributed to this process. */
-function socketsKnown(p: ProcessFeatures, h: HostFeatures): boolean {
-  return h.sockets.ownerAvailable && p.sockets.samplesWithSockets > 0;
+/**
+ * "No socket" means "no network" only where the process's socket list is known to be complete
+ * (its fds were read, or the agent mapped every socket); a socket attributed to it is evidence
+ * whatever the attribution status.
+ */
+function socketsKnown(p: ProcessFeatures): boolean {
+  return p.socketsKnown;
+}
+
+/** Bytes read and written (files, pipes, sockets via read/write) per second of CPU it burns. */
+function ioPerCpuSecond(p: ProcessFeatures): number {
+  const io = p.io.readBytesPerSec + p.io.writeBytesPerSec + p.io.rcharPerSec + p.io.wcharPerSec;
+  return p.cpu.mean > 0 ? io / (p.cpu.mean / 100) : Infinity;
+}
+
+/** Working steadily (flat now, or steady over the long horizon): what hashing does. */
+function steady(p: ProcessFeatures, r: Rules): boolean {
+  return flat(p, r) || steadyAveraged(p, r) !== null;
+}
+
+function steadyAveraged(p: ProcessFeatures, r: Rules): ProcessFeatures['history'][number] | null {
+  if (!busy(p, r) || flat(p, r)) return null;
+  const t = r.thresholds.flat;
+  const hz = p.history.find((x) => x.bucketMs >= t.averagedBucketMs && x.presentMs >= t.averagedMinMs && x.cpu.mean >= r.thresholds.busy.processCpuPct);
+  return hz && hz.cpu.cv <= t.maxCv ? hz : null;
+}
+
+/** Sustained compute with almost no I/O per CPU-second (a hasher works from memory). */
+function lowIo(p: ProcessFeatures, h: HostFeatures, r: Rules): boolean {
+  const sustained = (busy(p, r) && p.cpu.dutyCycle >= r.thresholds.sustained.minDutyCycle) || (active(p, h, r) && !busy(p, r));
+  return sustained && shapeKnown(p, r) && ioPerCpuSecond(p) < r.thresholds.io.lowBytesPerCpuSec;
 }
 
 function gpusOf(p: ProcessFeatures, h: HostFeatures): HostFeatures['gpus'] {
@@ -78,10 +106,8 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
   // Duty-cycled second to second (cpulimit's SIGSTOP/SIGCONT, a miner's own throttle) yet steady
   // once averaged over the long horizon's buckets: a hasher working at a capped constant rate.
   'cpu-steady-averaged': (p, _h, r) => {
-    if (!busy(p, r) || flat(p, r)) return null;
-    const t = r.thresholds.flat;
-    const hz = p.history.find((x) => x.bucketMs >= t.averagedBucketMs && x.presentMs >= t.averagedMinMs && x.cpu.mean >= r.thresholds.busy.processCpuPct);
-    if (!hz || hz.cpu.cv > t.maxCv) return null;
+    const hz = steadyAveraged(p, r);
+    if (!hz) return null;
     return { value: round(hz.cpu.cv, 3), detail: `CPU varies second to second but is steady at ${pct(hz.cpu.mean)} of a core averaged over ${secs(hz.bucketMs)} buckets (CV ${round(hz.cpu.cv, 3)} over ${secs(hz.presentMs)}): a capped constant rate` };
   },
   hugepages: (p, h, r) =>
@@ -91,32 +117,80 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
   'few-long-lived-peers': (p, h, r) => {
     const t = r.thresholds.peers;
     const peers = p.sockets.outboundPeers;
-    if (!active(p, h, r) || !socketsKnown(p, h) || p.sockets.inboundMax > 0 || peers.length === 0 || peers.length > t.fewMax) return null;
-    const lasting = peers.filter((x) => x.presence >= t.longLivedFraction);
+    if (!active(p, h, r) || p.sockets.inboundMax > 0 || peers.length === 0 || peers.length > t.fewMax) return null;
+    // A pool answers a share now and then; a local server this process keeps busy is a database
+    // or cache under its benchmark client.
+    const busyPartner = (x: (typeof peers)[number]): boolean => h.processes.some((q) => x.partnerPids.includes(q.pid) && busy(q, r));
+    const lasting = peers.filter((x) => x.presence >= t.longLivedFraction && !busyPartner(x));
     if (lasting.length === 0) return null;
     return { value: list(lasting.map((x) => `${x.address}:${x.port}`)), detail: `keeps ${lasting.length} long-lived outbound connection(s) (${list(lasting.map((x) => `${x.address}:${x.port}`))}) and serves no clients` };
   },
   // An offline tool (stress-ng, a compiler, an encoder): no connection AND no listening socket. A
   // daemon that listens (a node's RPC/P2P port) is networked even while nobody is connected.
   'no-peers': (p, h, r) =>
-    active(p, h, r) && socketsKnown(p, h) && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0 && p.sockets.listenPorts.length === 0
+    active(p, h, r) && socketsKnown(p) && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0 && p.sockets.listenPorts.length === 0
       ? { value: 0, detail: 'busy with no network connection and no listening socket at all' }
       : null,
+  // Per CPU-second, not per second: a hasher moves almost nothing however hard it works, an
+  // encoder, a compiler or a database moves bytes in proportion to its CPU.
   'low-io': (p, h, r) => {
-    // Only meaningful for sustained compute: a request-driven server idles with little I/O too.
-    const sustained = (busy(p, r) && p.cpu.dutyCycle >= r.thresholds.sustained.minDutyCycle) || (active(p, h, r) && !busy(p, r));
-    const io = p.io.readBytesPerSec + p.io.writeBytesPerSec + p.io.rcharPerSec + p.io.wcharPerSec;
-    return sustained && shapeKnown(p, r) && io < r.thresholds.io.lowBytesPerSec ? { value: Math.round(io), detail: `busy with almost no I/O (${bytes(io)}/s read+write incl. pipes and sockets)` } : null;
+    if (!lowIo(p, h, r)) return null;
+    const per = ioPerCpuSecond(p);
+    return { value: Math.round(per), detail: `busy with almost no I/O: ${bytes(per)} read+written (files, pipes, sockets) per CPU-second` };
   },
-  'many-peers': (p, h, r) => {
+  // RandomX keeps a 256 MiB cache or a 2 GiB dataset resident (in huge pages when it can, which
+  // RSS does not count) and touches it at random, with no I/O: a large working set that is
+  // neither streamed from nor to anywhere. sha256d/scrypt miners are tiny: supporting only.
+  'hash-memory': (p, h, r) =>
+    steady(p, r) && lowIo(p, h, r) && p.memoryBytesMax >= r.thresholds.memory.hashWorkingSetBytes && p.memoryBytesMax <= r.thresholds.memory.hashWorkingSetMaxBytes
+      ? { value: p.memoryBytesMax, detail: `keeps ${bytes(p.memoryBytesMax)} resident (RSS + huge pages) while computing steadily with almost no I/O` }
+      : null,
+  // A listening service with many established client connections is a server (a database, a
+  // key-value store, a web service), whatever its CPU shape: a pool client dials one connection out.
+  // A forked backend (PostgreSQL, one process per client) serves the connection its parent
+  // accepted without listening itself: a server too.
+  'many-clients': (p, _h, r) => {
+    const s = p.sockets;
+    if (s.listenPorts.length > 0 && s.inboundMax >= r.thresholds.peers.serverMinClients) return { value: s.inboundMax, detail: `serves up to ${s.inboundMax} client connections at once on ${list(s.listenPorts)}` };
+    if (s.listenPorts.length === 0 && s.inboundMax > 0) return { value: s.inboundMax, detail: `serves ${s.inboundMax} accepted client connection(s) without listening itself (a forked server backend)` };
+    return null;
+  },
+  // Extended counters (agents from 2026-12): a hashing thread never blocks, a server or client
+  // blocks on epoll/IO for every request.
+  'blocks-often': (p, _h, r) => {
+    const e = p.ext;
+    if (!e || !busy(p, r)) return null;
+    const per = e.voluntaryCtxswPerSec / (p.cpu.mean / 100);
+    return per >= r.thresholds.ext.blockingCtxswPerCpuSec ? { value: Math.round(per), detail: `blocks ${Math.round(per)} times per CPU-second (voluntary context switches): waits on I/O or requests` } : null;
+  },
+  // A hasher faults its dataset in once; a memory stressor or an allocator-heavy program keeps faulting.
+  'faults-often': (p, _h, r) => {
+    const e = p.ext;
+    if (!e || !busy(p, r)) return null;
+    const per = (e.minfltPerSec + e.majfltPerSec) / (p.cpu.mean / 100);
+    return per >= r.thresholds.ext.faultsPerCpuSec ? { value: Math.round(per), detail: `${Math.round(per)} page faults per CPU-second after warm-up: keeps mapping new memory` } : null;
+  },
+  'write-bound': (p, h, r) => {
+    const per = p.cpu.mean > 0 ? p.io.writeBytesPerSec / (p.cpu.mean / 100) : 0;
+    return active(p, h, r) && per >= r.thresholds.io.writeBoundBytesPerCpuSec ? { value: Math.round(per), detail: `writes ${bytes(per)} per CPU-second: output-bound, like sealing` } : null;
+  },
+  // Checkpoints: write bursts on a training-step-like period (seconds to minutes), quiet between.
+  'periodic-writes': (p, h, r) => {
+    const w = p.io.write;
+    const t = r.thresholds.io;
+    return active(p, h, r) && inStepRange(w.period, r) && w.p95 >= t.periodicWriteMinBytesPerSec && w.dutyCycle <= t.periodicWriteMaxDuty
+      ? { value: round(w.period.ms), detail: `writes in periodic bursts: ${periodText(w.period)}, p95 ${bytes(w.p95)}/s, writing ${pct(w.dutyCycle * 100)} of the time` }
+      : null;
+  },
+  'many-peers': (p, _h, r) => {
     const t = r.thresholds.peers;
     const out = outboundAddresses(p);
-    return socketsKnown(p, h) && p.sockets.remoteAddresses >= t.manyMin && out >= t.manyMinOutbound
+    return p.sockets.remoteAddresses >= t.manyMin && out >= t.manyMinOutbound
       ? { value: p.sockets.remoteAddresses, detail: `talks to ${p.sockets.remoteAddresses} distinct remote addresses, dialling ${out} itself (peer-to-peer)` }
       : null;
   },
-  'serves-clients': (p, h) =>
-    socketsKnown(p, h) && p.sockets.listenPorts.length > 0 && p.sockets.inboundMax > 0
+  'serves-clients': (p) =>
+    p.sockets.listenPorts.length > 0 && p.sockets.inboundMax > 0
       ? { value: p.sockets.inboundMax, detail: `listens on ${list(p.sockets.listenPorts)} with up to ${p.sockets.inboundMax} client connection(s)` }
       : null,
   bursty: (p, h, r) => {
@@ -143,11 +217,14 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
       ? { value: Math.round(w.p95), detail: `writes in bursts (p95 ${bytes(w.p95)}/s against a median of ${bytes(median(w.series))}/s)${w.period ? `, ${periodText(w.period)}` : ''}` }
       : null;
   },
-  'chain-slot-period': (p, h, r) => {
-    const period = p.cpu.period;
+  'chain-slot-period': (p, _h, r) => {
+    // Two cycles are enough where the process visibly networks (listens for RPC/P2P or dials
+    // peers): that agrees with a chain; elsewhere a period needs the usual minCycles.
+    const networked = p.sockets.listenPorts.length > 0 || p.sockets.outboundPeers.length > 0;
+    const period = p.cpu.period ?? (networked ? p.cpuFewCyclesPeriod : null);
     if (!period || p.cpu.p95 < r.thresholds.period.minActivePct) return null;
     // A chain node always networks (P2P, RPC): a slot-paced timer in an offline tool is not a chain.
-    if (socketsKnown(p, h) && p.sockets.listenPorts.length === 0 && p.sockets.outboundPeers.length === 0) return null;
+    if (socketsKnown(p) && p.sockets.listenPorts.length === 0 && p.sockets.outboundPeers.length === 0) return null;
     // Work on every slot, or on every other slot (heavier and lighter blocks alternating makes the
     // autocorrelation peak at two slots): both are slot-paced.
     for (const k of [1, 2]) {
@@ -156,14 +233,20 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     }
     return null;
   },
-  'heavy-writes': (p, h, r) =>
-    active(p, h, r) && p.cpu.mean >= r.thresholds.io.heavyWriteMinCpuPct && p.io.writeBytesPerSec >= r.thresholds.io.heavyWriteBytesPerSec
-      ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing` }
-      : null,
+  // Sealing writes far more than it reads (layers out of one sector in); a content-addressed
+  // store adding and serving blocks reads about as much as it writes (rchar counts page-cache and
+  // socket reads too).
+  'heavy-writes': (p, h, r) => {
+    const t = r.thresholds.io;
+    const reads = Math.max(p.io.readBytesPerSec, p.io.rcharPerSec);
+    return active(p, h, r) && p.cpu.mean >= t.heavyWriteMinCpuPct && p.io.writeBytesPerSec >= t.heavyWriteBytesPerSec && p.io.writeBytesPerSec >= t.sealWriteReadRatio * reads
+      ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing, ${reads > 0 ? `${round(p.io.writeBytesPerSec / reads, 1)}x` : 'far more than'} what it reads` }
+      : null;
+  },
   'periodic-reads': (p, _h, r) => {
-    const rd = p.io.read;
+    const rd = p.io.read.period ? p.io.read : p.io.readAny;
     return rd.period && rd.p95 >= r.thresholds.io.periodicReadMinBytesPerSec
-      ? { value: round(rd.period.ms), detail: `storage reads come periodically: ${periodText(rd.period)}, p95 ${bytes(rd.p95)}/s` }
+      ? { value: round(rd.period.ms), detail: `reads come periodically${rd === p.io.readAny ? ' (read syscalls, page cache included)' : ''}: ${periodText(rd.period)}, p95 ${bytes(rd.p95)}/s` }
       : null;
   },
   'recurrent-bursts': (p, _h, r) => {
@@ -208,6 +291,10 @@ export function behaviourEvidence(p: ProcessFeatures, h: HostFeatures, rules: Ru
       if (rule.requiresIdentity && w > 0 && (gate.get(c) ?? 0) < rules.scoring.identityGate) continue;
       out.push(evidence('behaviour', `beh.${id}`, obs.value, c, w, w > 0 ? obs.detail : `${obs.detail}, which counts against ${c}`, who));
     }
+  }
+  // Say so when the network shape could not count: "no peers" was neither seen nor ruled out.
+  if (active(p, h, rules) && !socketsKnown(p) && p.sockets.listenPorts.length === 0 && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0) {
+    out.push(evidence('behaviour', 'net.unknown', false, 'general', 0, 'network unknown: this process\'s sockets were not read (old agent or no fd access), so "no connection at all" is not used', who));
   }
   return out;
 }

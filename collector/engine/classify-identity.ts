@@ -12,6 +12,7 @@ const VERB: Record<SignatureList['kind'], string> = {
   lib: 'maps',
   env: 'has environment variable',
   cgroup: 'runs in cgroup matching',
+  'exe-marker': 'executable contains marker',
 };
 
 export function identityEvidence(p: ProcessFeatures, rules: Rules): ScoredEvidence[] {

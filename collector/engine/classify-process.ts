@@ -1,10 +1,12 @@
-// Per-process scoring: sum each class's evidence, squash to 0..1, cap name-only classes, pick
-// the best class at or above minProcessScore (else general).
+// Per-process scoring: sum each class's behaviour and (capped, both ways) identity evidence,
+// squash to 0..1, keep classes whose behaviour is below its floor from being assigned, pick the
+// best class at or above minProcessScore (else general).
 import { behaviourEvidence } from './classify-behaviour.js';
 import type { ScoredEvidence } from './classify-evidence.js';
 import { identityEvidence, portEvidence } from './classify-identity.js';
 import type { HostFeatures, ProcessFeatures } from './feature-types.js';
 import type { Rules } from './rules/schema.js';
+import { clamp } from './stats.js';
 import { WORKLOAD_CLASSES, type ScoredClass } from './types.js';
 
 export const SPECIALISED: readonly Exclude<ScoredClass, 'general'>[] = WORKLOAD_CLASSES.filter(
@@ -33,7 +35,14 @@ export function zeroScores(): Record<ScoredClass, number> {
 }
 
 /** Behaviour that shows work on a cadence even while the average is low. */
-const CADENCE_SIGNALS: ReadonlySet<string> = new Set(['beh.chain-slot-period', 'beh.recurrent-bursts']);
+const CADENCE_SIGNALS: ReadonlySet<string> = new Set(['beh.chain-slot-period', 'beh.recurrent-bursts', 'beh.periodic-reads']);
+
+/** Behaviour alone reaches the class's floor (scoring.behaviourFloor; `default` for unnamed classes). */
+export function reachesFloor(c: ScoredClass, behaviour: number, rules: Rules): boolean {
+  const floors = rules.scoring.behaviourFloor;
+  // Weights are rounded to 3 digits; 0.3 + 0.15 must reach a 0.45 floor.
+  return behaviour >= (floors[c] ?? floors.default ?? 0) - 1e-9;
+}
 
 function assignedSpecialised(scores: Record<ScoredClass, number>, rules: Rules): boolean {
   return SPECIALISED.some((c) => scores[c] >= rules.scoring.minProcessScore);
@@ -45,17 +54,22 @@ export function assessProcess(p: ProcessFeatures, h: HostFeatures, rules: Rules)
   const ports = portEvidence(p, rules, [...identity, ...behaviour]);
   const all = [...identity, ...behaviour, ...ports];
 
-  const raw = zeroScores();
-  const onlyNames = new Map<ScoredClass, boolean>();
+  // Identity (names, command line, libraries, environment, cgroup, exe markers, ports) may push a
+  // class either way, but only up to scoring.identityCap in each direction: it costs nothing to
+  // fake and a benign name can be put on a miner as easily as a miner's name on a benign tool.
+  // Behaviour carries the verdict: a specialised class needs its behaviour alone to reach
+  // scoring.behaviourFloor before it can be assigned at all.
+  const identitySum = zeroScores();
+  const behaviourSum = zeroScores();
   for (const e of all) {
-    raw[e.supports] += e.weight;
-    if (e.weight > 0) onlyNames.set(e.supports, (onlyNames.get(e.supports) ?? true) && e.origin === 'name');
+    if (e.origin === 'behaviour') behaviourSum[e.supports] += e.weight;
+    else identitySum[e.supports] += e.weight;
   }
+  const cap = rules.scoring.identityCap;
   const scores = zeroScores();
   for (const c of WORKLOAD_CLASSES) {
-    const s = squash(raw[c]);
-    // A name is the cheapest thing to fake or to be wrong about: alone it never reaches a class.
-    scores[c] = onlyNames.get(c) ? Math.min(s, rules.scoring.identityOnlyCap) : s;
+    const s = squash(behaviourSum[c] + clamp(identitySum[c], -cap, cap));
+    scores[c] = c === 'general' || reachesFloor(c, behaviourSum[c], rules) ? s : Math.min(s, rules.scoring.belowFloorCap);
   }
 
   // Ties go to the earlier class in WORKLOAD_CLASSES, so the result never depends on map order.

@@ -41,6 +41,8 @@ export interface PeerFeature {
   address: string;
   port: number;
   loopback: boolean;
+  /** For a loopback peer, the other pids on this host holding that port (its listener, the backends serving it), when attributed. */
+  partnerPids: number[];
   /** Share of the process's socket-sampled lifetime during which the connection was seen, 0..1. */
   presence: number;
 }
@@ -65,6 +67,26 @@ export interface ProcessSignatureFeatures {
   libs: string[];
   envNames: string[];
   cgroup: string;
+  /** Ids ("<class>:<name>") of binary-content markers the agent found in the executable. */
+  exeMarkers: string[];
+}
+
+/**
+ * Extended per-process counters (agents from 2026-12, Process.extended). Means over the samples
+ * that carried them; null for older agents, where they are unavailable (never read as 0).
+ */
+export interface ExtendedProcessFeatures {
+  /** Samples that carried extended counters. */
+  samples: number;
+  /** Median minor page faults per second after the process's first samples (warm-up excluded); rates below are medians too. */
+  minfltPerSec: number;
+  majfltPerSec: number;
+  voluntaryCtxswPerSec: number;
+  nonvoluntaryCtxswPerSec: number;
+  /** Most threads using >= 50 % of a core at once. */
+  busyThreadsMax: number;
+  hugetlbBytesMax: number;
+  nice: number;
 }
 
 export interface ProcessFeatures {
@@ -79,6 +101,8 @@ export interface ProcessFeatures {
   lastIndex: number;
   /** CPU in % of one core. */
   cpu: SeriesFeatures;
+  /** CPU period from isolated spikes at regular intervals, found with only thresholds.period.slotMinCycles intervals (null when cpu.period exists, or none). */
+  cpuFewCyclesPeriod: PeriodFeature | null;
   /** Share of all process CPU time in the window, 0..1. */
   cpuShare: number;
   /** The same over the most recent part of the window (FeatureOptions.recentShareMs): what the host does now. */
@@ -92,6 +116,8 @@ export interface ProcessFeatures {
     wcharPerSec: number;
     write: SeriesFeatures;
     read: SeriesFeatures;
+    /** Per sample the larger of storage reads and read syscalls (rchar: page-cache hits included). */
+    readAny: SeriesFeatures;
   };
   gpu: {
     /** Most GPU memory held at once (sum over GPUs). */
@@ -104,6 +130,16 @@ export interface ProcessFeatures {
   };
   signature: ProcessSignatureFeatures | null;
   sockets: ProcessSocketFeatures;
+  /**
+   * Its socket list is known to be complete (maybe empty): the agent read its fds
+   * (Process.socket_view READ) or mapped every process's sockets (Sample.socket_attribution
+   * complete) in most samples showing it. Only then does "no socket" mean no network.
+   */
+  socketsKnown: boolean;
+  /** Extended counters, or null when the agent did not send them (old traces). */
+  ext: ExtendedProcessFeatures | null;
+  /** Working memory, most seen at once: RssAnon + HugetlbPages (not in RSS) with the extended counters, else RSS. */
+  memoryBytesMax: number;
   /** The same process over the long horizons (bucket means), when the caller keeps history. */
   history: ProcessHorizonFeatures[];
 }
@@ -151,7 +187,14 @@ export interface HostFeatures {
   memory: { totalBytes: number; usedBytesMean: number; hugepagesTotal: number; hugepagesInUseMax: number };
   disk: { readBytesPerSec: number; writeBytesPerSec: number };
   net: { rxBytesPerSec: number; txBytesPerSec: number };
-  sockets: { available: boolean; ownerAvailable: boolean; listenPorts: number[]; remoteAddresses: number };
+  sockets: {
+    available: boolean;
+    ownerAvailable: boolean;
+    /** complete: every sample said so; partial: some samples or processes were read; unknown: old agent. */
+    attribution: 'complete' | 'partial' | 'unknown';
+    listenPorts: number[];
+    remoteAddresses: number;
+  };
   /** Processes sorted by CPU share (descending), then pid. */
   processes: ProcessFeatures[];
   /** The host over the long horizons (empty when the caller keeps no history). */

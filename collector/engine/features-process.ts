@@ -2,11 +2,11 @@
 // reused pid is a new process, and each series spans the process's lifetime in the window.
 import type { IProcess, IProcessSignature, ISample } from '../../proto/codec.js';
 import type { HistoryView } from './accumulate.js';
-import type { GpuFeatures, ProcessFeatures, ProcessSignatureFeatures } from './feature-types.js';
+import type { ExtendedProcessFeatures, GpuFeatures, PeriodFeature, ProcessFeatures, ProcessSignatureFeatures } from './feature-types.js';
 import { processHistory } from './features-history.js';
 import { rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
-import { NO_SOCKETS, processSockets, type SocketIndex } from './sockets.js';
-import { max, mean, num, percentile } from './stats.js';
+import { processSockets, type SocketIndex } from './sockets.js';
+import { max, mean, median, num, percentile } from './stats.js';
 import { processKey } from './types.js';
 
 interface Track {
@@ -31,11 +31,70 @@ function toSignature(sig: IProcessSignature | null | undefined): ProcessSignatur
     libs: (sig.libs ?? []).filter((l): l is string => typeof l === 'string' && l !== '').map(basename),
     envNames: (sig.envNames ?? []).filter((e): e is string => typeof e === 'string' && e !== ''),
     cgroup: sig.cgroup ?? '',
+    exeMarkers: (sig.exeMarkers ?? []).filter((m): m is string => typeof m === 'string' && m !== ''),
+  };
+}
+
+/** Starts of isolated bursts: samples at or above max(minPct, half the p95) whose predecessor was below. */
+function spikeStarts(xs: readonly number[], minLevel: number): number[] {
+  const level = Math.max(minLevel, 0.5 * percentile(xs, 95));
+  const starts: number[] = [];
+  xs.forEach((x, i) => {
+    if (x > 0 && x >= level && !((xs[i - 1] ?? 0) >= level)) starts.push(i);
+  });
+  return starts;
+}
+
+/**
+ * A period from few cycles: a mostly quiet CPU series with isolated spikes (a chain node waking
+ * each slot) whose spike-to-spike intervals all agree within one sample. Needs
+ * opts.slotMinCycles intervals, or one fewer when every CPU spike comes with a write burst (the
+ * node storing the block it just processed: a second signal that agrees). Autocorrelation needs
+ * more cycles than that to rise above its noise.
+ */
+export function spikePeriod(cpu: readonly number[], writes: readonly number[], opts: FeatureOptions, intervalMs: number): PeriodFeature | null {
+  const starts = spikeStarts(cpu, opts.periodMinPct);
+  const gaps = starts.slice(1).map((s, i) => s - (starts[i] ?? 0));
+  const writeStarts = spikeStarts(writes, 0);
+  const withWrites = starts.length > 0 && starts.every((s) => writeStarts.some((w) => Math.abs(w - s) <= 1));
+  if (gaps.length < Math.max(1, opts.slotMinCycles - (withWrites ? 1 : 0))) return null;
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const mid = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  if (mid < opts.period.minLagSamples) return null;
+  // A slot with nothing to do leaves a double gap: multiples of the period still agree.
+  const single = gaps.filter((g) => Math.abs(g - mid) <= 1);
+  const agree = gaps.every((g) => [1, 2, 3].some((k) => Math.abs(g - k * mid) <= k));
+  if (!agree || single.length < Math.max(1, opts.slotMinCycles - (withWrites ? 1 : 0))) return null;
+  const samples = single.reduce((a, b) => a + b, 0) / single.length;
+  return { samples, ms: samples * intervalMs, strength: single.length / gaps.length };
+}
+
+/** Samples of a process before its counters count as warmed up (a miner faults its dataset in first). */
+const WARM_UP_SAMPLES = 5;
+/** Share of a process's samples in which its sockets must have been read for "none" to mean none. */
+const SOCKETS_KNOWN_SHARE = 0.8;
+const SOCKET_VIEW_READ = 1;
+
+function extended(present: readonly IProcess[]): ExtendedProcessFeatures | null {
+  const ext = present.filter((p) => p.extended === true);
+  if (ext.length === 0) return null;
+  const warm = ext.length > WARM_UP_SAMPLES ? ext.slice(WARM_UP_SAMPLES) : ext;
+  return {
+    samples: ext.length,
+    // Medians: a miner faulting its 2 GiB dataset in for its first seconds (RandomX dataset
+    // init) is a burst; a memory stressor or a server keeps it up all the time.
+    minfltPerSec: median(warm.map((p) => num(p.minfltPerSec))),
+    majfltPerSec: median(warm.map((p) => num(p.majfltPerSec))),
+    voluntaryCtxswPerSec: median(ext.map((p) => num(p.voluntaryCtxswPerSec))),
+    nonvoluntaryCtxswPerSec: median(ext.map((p) => num(p.nonvoluntaryCtxswPerSec))),
+    busyThreadsMax: max(ext.map((p) => num(p.busyThreads))),
+    hugetlbBytesMax: max(ext.map((p) => num(p.hugetlbBytes))),
+    nice: mean(ext.map((p) => num(p.nice))),
   };
 }
 
 function hasContent(sig: IProcessSignature | null | undefined): sig is IProcessSignature {
-  return !!sig && !!(sig.cmdline || sig.exe || (sig.libs ?? []).length || (sig.envNames ?? []).length || sig.cgroup);
+  return !!sig && !!(sig.cmdline || sig.exe || (sig.libs ?? []).length || (sig.envNames ?? []).length || sig.cgroup || (sig.exeMarkers ?? []).length);
 }
 
 function collectTracks(samples: readonly ISample[]): Track[] {
@@ -127,6 +186,8 @@ export function processFeatures(
     const reads = pick((p) => num(p.readBytesPerSec));
     const writes = pick((p) => num(p.writeBytesPerSec));
     const present = [...t.byIndex.values()];
+    const ext = extended(present);
+    const read = [...t.byIndex].filter(([i, p]) => num(p.socketView) === SOCKET_VIEW_READ || sockets.complete[i] === true).length;
     const perGpu = gpuMem.get(t.key) ?? new Map<string, number>();
     let memShareOfGpu = 0;
     let utilShare = 0;
@@ -136,6 +197,8 @@ export function processFeatures(
       const onGpu = memOnGpu.get(g) ?? 0;
       if (gpu && onGpu > 0 && gpuUtilTotal > 0) utilShare += (gpu.util.mean * (bytes / onGpu)) / gpuUtilTotal;
     }
+    const wakes = percentile(cpu, 95) >= opts.periodMinPct;
+    const cpuFeatures = seriesFeatures(cpu, opts, intervalMs, wakes);
     return {
       key: t.key,
       pid: t.pid,
@@ -146,7 +209,8 @@ export function processFeatures(
       lastIndex: last,
       // A process that never wakes up has no period worth the autocorrelation's cost; a chain
       // node that wakes briefly every slot does (periodMinPct is below the busy threshold).
-      cpu: seriesFeatures(cpu, opts, intervalMs, percentile(cpu, 95) >= opts.periodMinPct),
+      cpu: cpuFeatures,
+      cpuFewCyclesPeriod: wakes && !cpuFeatures.period ? spikePeriod(cpu, pick((p) => num(p.writeBytesPerSec) + num(p.wcharPerSec)), opts, intervalMs) : null,
       cpuShare: cpuTotal > 0 ? present.reduce((s, p) => s + Math.max(0, num(p.cpuPct)), 0) / cpuTotal : 0,
       cpuShareRecent: recentTotal > 0 ? recentCpu(t) / recentTotal : 0,
       rssBytesMax: max(present.map((p) => num(p.rssBytes))),
@@ -157,6 +221,9 @@ export function processFeatures(
         rcharPerSec: mean(pick((p) => num(p.rcharPerSec))),
         wcharPerSec: mean(pick((p) => num(p.wcharPerSec))),
         read: rateFeatures(reads, opts, intervalMs),
+        // Reads served from the page cache never reach read_bytes: a prover re-reading hot
+        // plot/sector pages shows them in rchar only.
+        readAny: rateFeatures(pick((p) => Math.max(num(p.readBytesPerSec), num(p.rcharPerSec))), opts, intervalMs),
         write: rateFeatures(writes, opts, intervalMs),
       },
       gpu: {
@@ -166,7 +233,13 @@ export function processFeatures(
         utilShare: Math.min(1, utilShare),
       },
       signature: toSignature(signatures.get(t.key) ?? t.signature),
-      sockets: sockets.ownerAvailable ? processSockets(sockets, t.pid, first, last) : NO_SOCKETS,
+      sockets: processSockets(sockets, t.pid, first, last, opts.ephemeralPortMin),
+      socketsKnown: read >= SOCKETS_KNOWN_SHARE * indices.length,
+      ext,
+      // With the extended counters: anonymous resident memory + huge pages (a hash dataset is
+      // anonymous; an mmapped model file or a database's file pages are not). Else RSS.
+      // (Every live process has some anonymous memory: RssAnon 0 means "not read", so RSS stands in.)
+      memoryBytesMax: max(present.map((p) => (p.extended ? (num(p.rssAnonBytes) > 0 ? num(p.rssAnonBytes) : num(p.rssBytes)) + num(p.hugetlbBytes) : num(p.rssBytes)))),
       history: processHistory(history, t.key, opts),
     };
   });

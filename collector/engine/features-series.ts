@@ -19,6 +19,10 @@ export interface FeatureOptions {
   goneAfterSamples: number;
   /** Longest period worth looking for (the rules' longest step or chain period). */
   maxPeriodMs: number;
+  /** Cycles a chain slot period needs when the process is networked (fewer than period.minCycles). */
+  slotMinCycles: number;
+  /** First port of the ephemeral range: a connection from a lower local port to a port in it was accepted, not dialled. */
+  ephemeralPortMin: number;
 }
 
 /**
@@ -36,6 +40,8 @@ export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = {
   recentShareMs: 30_000,
   goneAfterSamples: 5,
   maxPeriodMs: 120_000,
+  slotMinCycles: 2,
+  ephemeralPortMin: 32768,
 };
 
 export function featureOptions(rules: Rules): FeatureOptions {
@@ -51,6 +57,8 @@ export function featureOptions(rules: Rules): FeatureOptions {
     recentShareMs: rules.composition.recentShareMs,
     goneAfterSamples: t.busy.minSamplesPresent,
     maxPeriodMs: Math.max(t.steps.maxMs, ...t.chainPeriods.map((c) => c.ms + c.toleranceMs)),
+    slotMinCycles: t.period.slotMinCycles,
+    ephemeralPortMin: t.peers.ephemeralPortMin,
   };
 }
 

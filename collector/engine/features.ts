@@ -87,6 +87,13 @@ function evenness(samples: readonly ISample[]): { value: number | null; seen: bo
   return { value: values.length > 0 ? mean(values) : null, seen };
 }
 
+/** complete: every sample mapped all sockets; partial: some sample or process was read; unknown: neither (old agents). */
+function attribution(samples: readonly ISample[], complete: readonly boolean[]): HostFeatures['sockets']['attribution'] {
+  if (samples.length > 0 && complete.every(Boolean)) return 'complete';
+  const some = complete.some(Boolean) || samples.some((s) => !!s.socketAttribution || (s.processes ?? []).some((p) => num(p?.socketView) === 1));
+  return some ? 'partial' : 'unknown';
+}
+
 function unavailableSignals(window: EngineWindow, h: Omit<HostFeatures, 'unavailable'>, timestampsKnown: boolean, perCoreSeen: boolean): string[] {
   const s = window.samples;
   const out = new Set<string>();
@@ -106,7 +113,9 @@ function unavailableSignals(window: EngineWindow, h: Omit<HostFeatures, 'unavail
   else if (!h.processes.some((p) => p.signature)) out.add('signatures');
   // A host always has some socket (the agent's own link, sshd), so none at all means "not read".
   if (!h.sockets.available) out.add('sockets');
-  else if (!h.sockets.ownerAvailable) out.add('sockets.owner');
+  else if (!h.sockets.ownerAvailable && h.sockets.attribution !== 'complete') out.add('sockets.owner');
+  // Which sockets belong to which process is not known completely: "no network" cannot be told.
+  if (h.sockets.attribution !== 'complete') out.add('sockets.attribution');
   if (!timestampsKnown) out.add('timestamps');
   for (const x of s) for (const u of x.unavailable ?? []) if (u?.probe) out.add(u.probe);
   return [...out].sort();
@@ -164,7 +173,11 @@ export function features(window: EngineWindow, options: FeatureOptions = DEFAULT
       rxBytesPerSec: mean(perSample((s) => (s.net ?? []).filter((n) => n && n.iface !== 'lo').reduce((a, n) => a + num(n.rxBytesPerSec), 0))),
       txBytesPerSec: mean(perSample((s) => (s.net ?? []).filter((n) => n && n.iface !== 'lo').reduce((a, n) => a + num(n.txBytesPerSec), 0))),
     },
-    sockets: { available: sockets.available, ownerAvailable: sockets.ownerAvailable, listenPorts: [...listenPorts].sort((a, b) => a - b), remoteAddresses: remote.size },
+    sockets: {
+      available: sockets.available || sockets.complete.some(Boolean),
+      ownerAvailable: sockets.ownerAvailable,
+      attribution: attribution(samples, sockets.complete),
+      listenPorts: [...listenPorts].sort((a, b) => a - b), remoteAddresses: remote.size },
     processes: processFeatures(samples, window.signatures ?? new Map(), gpus, sockets, options, intervalMs, window.history ?? null),
     history: hostHistory(window.history, options),
   };

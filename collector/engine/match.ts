@@ -69,6 +69,8 @@ function texts(list: SignatureList, p: ProcessFeatures): string[] {
       return sig?.envNames ?? [];
     case 'cgroup':
       return sig?.cgroup ? [sig.cgroup] : [];
+    case 'exe-marker':
+      return sig?.exeMarkers ?? [];
   }
 }
 

@@ -34,29 +34,42 @@ export interface SocketIndex {
   ownerAvailable: boolean;
   /** Per sample index: does the sample carry any socket? */
   sampled: boolean[];
+  /** Per sample index: did the agent map every process's sockets (Sample.socket_attribution.complete)? */
+  complete: boolean[];
   byPid: Map<number, { sampleIndex: number; socket: ISocket }[]>;
+  /** Local port -> pids holding it (listening, or serving an accepted connection): who is at the far end of a loopback connection. */
+  pidsByPort: Map<number, Set<number>>;
 }
 
 export function indexSockets(samples: readonly ISample[]): SocketIndex {
   const byPid = new Map<number, { sampleIndex: number; socket: ISocket }[]>();
   const sampled: boolean[] = [];
+  const complete: boolean[] = [];
   let available = false;
   let ownerAvailable = false;
+  const pidsByPort = new Map<number, Set<number>>();
   samples.forEach((sample, i) => {
     const sockets = sample.sockets ?? [];
     sampled.push(sockets.length > 0);
+    complete.push(sample.socketAttribution?.complete === true);
     if (sockets.length > 0) available = true;
     for (const socket of sockets) {
       if (!socket) continue;
       const pid = num(socket.pid);
       if (pid <= 0) continue;
       ownerAvailable = true;
+      if (!isUdp(socket) && (isListening(socket) || isEstablished(socket))) {
+        const port = num(socket.localPort);
+        let pids = pidsByPort.get(port);
+        if (!pids) pidsByPort.set(port, (pids = new Set()));
+        if (pids.size < 64) pids.add(pid);
+      }
       let list = byPid.get(pid);
       if (!list) byPid.set(pid, (list = []));
       list.push({ sampleIndex: i, socket });
     }
   });
-  return { available, ownerAvailable, sampled, byPid };
+  return { available, ownerAvailable, sampled, complete, byPid, pidsByPort };
 }
 
 export const NO_SOCKETS: ProcessSocketFeatures = {
@@ -69,10 +82,10 @@ export const NO_SOCKETS: ProcessSocketFeatures = {
 };
 
 /** Network features of one process over [first, last] sample indices (pids are reused, so bound by lifetime). */
-export function processSockets(index: SocketIndex, pid: number, first: number, last: number): ProcessSocketFeatures {
+export function processSockets(index: SocketIndex, pid: number, first: number, last: number, ephemeralPortMin = 32768): ProcessSocketFeatures {
   const entries = (index.byPid.get(pid) ?? []).filter((e) => e.sampleIndex >= first && e.sampleIndex <= last);
   let samplesWithSockets = 0;
-  for (let i = first; i <= last; i++) if (index.sampled[i]) samplesWithSockets++;
+  for (let i = first; i <= last; i++) if (index.sampled[i] || index.complete[i]) samplesWithSockets++;
   if (entries.length === 0) return { ...NO_SOCKETS, samplesWithSockets };
 
   const listen = new Set<number>();
@@ -94,7 +107,11 @@ export function processSockets(index: SocketIndex, pid: number, first: number, l
     const loopback = isLoopback(address);
     if (loopback && own.has(`${sampleIndex}|${address}|${num(socket.remotePort)}`)) continue;
     if (!loopback) remote.add(address);
-    if (listen.has(num(socket.localPort))) {
+    // Accepted, not dialled: the local end is the service port (this process listens on it, or
+    // it is below the ephemeral range while the far end is in it: a PostgreSQL backend serving
+    // the connection its postmaster accepted).
+    const local = num(socket.localPort);
+    if (listen.has(local) || (local > 0 && local < ephemeralPortMin && num(socket.remotePort) >= ephemeralPortMin)) {
       inboundPerSample.set(sampleIndex, (inboundPerSample.get(sampleIndex) ?? 0) + 1);
       continue;
     }
@@ -109,6 +126,7 @@ export function processSockets(index: SocketIndex, pid: number, first: number, l
       address: p.address,
       port: p.port,
       loopback: isLoopback(p.address),
+      partnerPids: isLoopback(p.address) ? [...(index.pidsByPort.get(p.port) ?? [])].filter((x) => x !== pid).sort((a, b) => a - b) : [],
       presence: samplesWithSockets > 0 ? Math.min(1, p.samples.size / samplesWithSockets) : 0,
     }))
     .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));

@@ -86,6 +86,7 @@ export async function hostInput(store: Store, hostId: string, period: Period): P
     inventory: inventorySummary(host.inventory),
     batches,
     verdicts: [...(before ? [before] : []), ...within].map((v) => ({ tsMs: v.tsMs, verdict: v.verdict })),
+    enrolledMs: host.enrolledMs ?? host.firstSeenMs,
   };
 }
 

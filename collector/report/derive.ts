@@ -1,6 +1,6 @@
 // Every figure of a report from its input: the one function both build.ts and verify.ts run, so
 // a report verifies only when its numbers are exactly what its data gives.
-import { coverage, pieces, samplingInterval } from './coverage.js';
+import { coverage, monitoredFromMs, pieces, samplingInterval } from './coverage.js';
 import { decodeInput } from './decode.js';
 import { evidenceFor } from './evidence.js';
 import { gpus, network, signaturesOf, topProcesses, unavailable } from './facts.js';
@@ -14,25 +14,26 @@ export function deriveHost(input: HostInput, period: Period, thresholds: Thresho
   const decoded = decodeInput(input);
   const inPeriod = decoded.rows.filter((r) => r.tsMs >= period.fromMs && r.tsMs <= period.toMs);
   const intervalMs = samplingInterval(inPeriod);
-  const covered = pieces(inPeriod, period, intervalMs);
+  const covered = pieces(inPeriod, decoded.declaredGaps, period, intervalMs);
   const intervals = verdictIntervals(input.verdicts, period);
   const spans = timeline(intervals);
-  const s = shares(covered, intervals);
+  const s = shares(covered, intervals, thresholds.minConfidence);
   const partial: Omit<HostDerived, 'statement'> = {
     intervalMs,
     samples: inPeriod.length,
-    coverage: coverage(inPeriod, decoded.declaredGaps, period, intervalMs, covered),
+    coverage: coverage(inPeriod, decoded.declaredGaps, period, intervalMs, covered, monitoredFromMs(decoded, input.enrolledMs)),
     classes: s.classes,
     energy: s.energy,
     nonAi: s.nonAi,
     aiShare: s.aiShare,
+    idleGeneralShare: s.idleGeneralShare,
     timeline: spans,
     evidence: evidenceFor(spans, intervals),
     topProcesses: topProcesses(inPeriod, signaturesOf(decoded.rows)),
     network: network(inPeriod),
     gpus: gpus(inPeriod),
     unavailable: unavailable(inPeriod),
-    series: series(inPeriod, period, intervalMs),
+    series: series(covered, period, intervalMs),
     chain: decoded.chain,
   };
   return { ...partial, statement: hostStatement(input.identity.id, partial, period, thresholds) };
@@ -40,7 +41,7 @@ export function deriveHost(input: HostInput, period: Period, thresholds: Thresho
 
 export function deriveStatement(hosts: readonly HostSection[], period: Period): Statement {
   return overallStatement(
-    hosts.map((h) => ({ id: h.input.identity.id, statement: h.derived.statement })),
+    hosts.map((h) => ({ id: h.input.identity.id, coveredMs: h.derived.coverage.coveredMs, periodMs: h.derived.coverage.periodMs, statement: h.derived.statement })),
     period,
   );
 }

@@ -1,24 +1,11 @@
 // One host's part of the HTML report, rendered as static markup (readable without scripts and
 // in print); only the plots are drawn by the page's script from the embedded JSON.
 import { CLASS_COLORS } from './html-style.js';
-import type { HostSection, Period } from './types.js';
+import { hostStatementLine, nonAiSection } from './html-statement.js';
+import { dur, esc, iso, longList, pct, swatch, table } from './html-util.js';
+import type { HostSection, Period, Thresholds } from './types.js';
 
-export const esc = (s: unknown): string =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-export const pct = (x: number | null, d = 2): string => (x === null ? '—' : `${(x * 100).toFixed(d)} %`);
-export const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
-export function dur(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${(s / 60).toFixed(1)} min`;
-  return `${(s / 3600).toFixed(2)} h`;
-}
-const swatch = (cls: string): string => `<span class="swatch" style="background:${CLASS_COLORS[cls] ?? '#999'}"></span>`;
-const table = (head: string[], rows: string[][], numCols: number[] = []): string =>
-  `<table><thead><tr>${head.map((h, i) => `<th${numCols.includes(i) ? ' class="num"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c, i) => `<td${numCols.includes(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
-const longList = (n: number, html: string): string => (n > 12 ? `<details open><summary>${n} rows</summary>${html}</details>` : html);
+export { esc, iso, pct } from './html-util.js';
 
 function identity(h: HostSection): string {
   const id = h.input.identity;
@@ -45,26 +32,53 @@ function coverageAndShares(h: HostSection): string {
     c.energyKwh === null ? '—' : c.energyKwh.toFixed(4),
     pct(c.energyShare),
   ]);
-  return `<h3>Coverage: ${pct(d.coverage.ratio)} of ${esc(dur(d.coverage.periodMs))} (${d.samples} samples)</h3>
+  const b = d.coverage.beforeEnrollment;
+  const since = b ? ` since the agent's enrollment` : '';
+  return `<h3>Coverage: ${pct(d.coverage.ratio)} of ${esc(dur(d.coverage.periodMs))}${since} (${d.samples} samples)</h3>
+    ${b ? `<p class="muted" data-testid="before-enrollment">Before enrollment: ${esc(iso(b.fromMs))} to ${esc(iso(b.toMs))} (${esc(dur(b.durationMs))}). The agent's hash chain starts at its first sample; time before it was not monitored, so it is neither covered nor a gap and does not count against coverage.</p>` : ''}
     ${gaps.length ? longList(gaps.length, table(['From', 'To', 'Duration', 'Cause', 'Detail'], gaps, [2])) : '<p class="muted">No gaps.</p>'}
     <h3>Time and energy per class</h3>
     ${table(['Class', 'Time', 'Time share', 'Energy (kWh)', 'Energy share'], classes, [1, 2, 3, 4])}
     <p class="muted">Energy: ${d.energy.totalKwh === null ? 'unavailable' : `${d.energy.totalKwh.toFixed(4)} kWh`} — ${esc(d.energy.note)}.
-    AI classes: ${pct(d.aiShare)}; non-AI work: ${pct(d.nonAi.share)}, longest stretch ${esc(dur(d.nonAi.longestRunMs))}.</p>`;
+    AI work: ${pct(d.aiShare)}; confident non-AI work: ${pct(d.nonAi.share)}, longest stretch ${esc(dur(d.nonAi.longestRunMs))}; doubtful non-AI work: ${pct(d.nonAi.doubtfulShare)}; idle/general: ${pct(d.idleGeneralShare)}.</p>`;
 }
+
+const BEFORE_ENROLLMENT = 'before-enrollment';
+const LEGEND_LABELS: Record<string, string> = { unclassified: 'no verdict', [BEFORE_ENROLLMENT]: 'before enrollment' };
+const segment = (key: string, title: string, ms: number, total: number): string =>
+  `<div data-seg="${esc(key)}" title="${esc(title)}" style="width:${((100 * ms) / total).toFixed(3)}%;background:${CLASS_COLORS[key] ?? '#999'}"></div>`;
 
 function timelineBar(h: HostSection, period: Period): string {
   const total = Math.max(1, period.toMs - period.fromMs);
+  const b = h.derived.coverage.beforeEnrollment;
   let cursor = period.fromMs;
   const segs: string[] = [];
+  const shown = new Set<string>();
+  const add = (key: string, title: string, fromMs: number, toMs: number): void => {
+    if (toMs <= fromMs) return;
+    segs.push(segment(key, title, toMs - fromMs, total));
+    shown.add(key);
+  };
+  if (b) {
+    add(BEFORE_ENROLLMENT, `before enrollment ${iso(b.fromMs)} – ${iso(b.toMs)}`, b.fromMs, b.toMs);
+    cursor = b.toMs;
+  }
   for (const s of h.derived.timeline) {
-    if (s.fromMs > cursor) segs.push(`<div title="no verdict" style="width:${((100 * (s.fromMs - cursor)) / total).toFixed(3)}%;background:${CLASS_COLORS.unclassified}"></div>`);
-    segs.push(`<div title="${esc(`${s.class} ${iso(s.fromMs)} – ${iso(s.toMs)}`)}" style="width:${((100 * (s.toMs - s.fromMs)) / total).toFixed(3)}%;background:${CLASS_COLORS[s.class] ?? '#999'}"></div>`);
+    if (s.toMs <= cursor) continue;
+    if (s.fromMs > cursor) add('unclassified', 'no verdict', cursor, s.fromMs);
+    add(s.class, `${s.class} ${iso(Math.max(s.fromMs, cursor))} – ${iso(s.toMs)}`, Math.max(s.fromMs, cursor), s.toMs);
     cursor = s.toMs;
   }
+  if (period.toMs > cursor) add('unclassified', 'no verdict', cursor, period.toMs);
+  const order = [BEFORE_ENROLLMENT, ...Object.keys(CLASS_COLORS).filter((k) => k !== BEFORE_ENROLLMENT)];
+  const legend = order
+    .filter((k) => shown.has(k))
+    .map((k) => `<span data-legend="${esc(k)}">${swatch(k)}${esc(LEGEND_LABELS[k] ?? k)}</span>`)
+    .join('');
   const rows = h.derived.timeline.map((s) => [esc(iso(s.fromMs)), esc(iso(s.toMs)), `${swatch(s.class)}${esc(s.class)}`, pct(s.confidence, 0), String(s.verdicts)]);
   return `<h3>Class timeline</h3><div class="timeline" data-testid="class-timeline">${segs.join('')}</div>
     <div class="axis"><span>${esc(iso(period.fromMs))}</span><span>${esc(iso(period.toMs))}</span></div>
+    <div class="legend" data-testid="timeline-legend">${legend}</div>
     ${longList(rows.length, table(['From', 'To', 'Class', 'Confidence', 'Verdicts'], rows, [3, 4]))}`;
 }
 
@@ -93,11 +107,10 @@ function facts(h: HostSection): string {
     <h3>Could not be read</h3>${unav.length ? table(['Probe', 'Reason', 'Samples'], unav, [2]) : '<p class="muted">Every probe read in every sample.</p>'}`;
 }
 
-export function hostSection(h: HostSection, i: number, period: Period): string {
-  const st = h.derived.statement;
+export function hostSection(h: HostSection, i: number, period: Period, t: Thresholds): string {
   return `<section class="host"><h2>${esc(h.input.identity.hostname || h.input.identity.id)} <span class="muted">${esc(h.input.identity.id)}</span></h2>
-    <p class="${st.aiOnly ? 'ok' : 'bad'}"><b>${esc(st.text)}</b>${st.reasons.length ? ` ${st.reasons.map(esc).join('; ')}.` : ''}</p>
+    ${hostStatementLine(h.derived.statement)}
     ${identity(h)}${coverageAndShares(h)}${timelineBar(h, period)}
     <div class="plot" id="plot-cpu-${i}"><h3>CPU %</h3></div><div class="plot" id="plot-gpu-${i}"><h3>GPU util %</h3></div><div class="plot" id="plot-power-${i}"><h3>Power (W)</h3></div>
-    ${evidence(h)}${facts(h)}</section>`;
+    ${nonAiSection(h, t)}${evidence(h)}${facts(h)}</section>`;
 }

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uplotDistDir } from '../paths.js';
-import { esc, hostSection, iso, pct } from './html-sections.js';
+import { esc, hostSection, iso } from './html-sections.js';
+import { statementBox } from './html-statement.js';
 import { REPORT_CSS } from './html-style.js';
 import { EMBED_ID, embedJson } from './load.js';
 import type { Report } from './types.js';
@@ -48,10 +49,8 @@ export function renderHtml(report: Report): string {
 <p class="muted">${esc(iso(report.period.fromMs))} to ${esc(iso(report.period.toMs))} · generated ${esc(iso(report.generatedMs))} by ${esc(report.generator)} ·
 ${report.kind === 'scan' ? 'one local scan (proves what this run saw)' : "collector report (rests on each agent's signed hash chain)"} ·
 verdicts by rules ${esc(report.rules.version)} <span class="mono">${esc(report.rules.sha256 ? `sha256 ${report.rules.sha256}` : '(not identified by a hash)')}</span></p>
-<div class="statement ${st.aiOnly ? 'ok' : 'bad'}" data-testid="statement"><strong>${esc(st.text)}</strong>
-${st.reasons.length ? `<ul>${st.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : ''}
-<div class="muted">Thresholds: coverage ≥ ${pct(t.minCoverage)}; non-AI work (pow-mining, chain-validation, storage-proving, or such parts of mixed verdicts) ≤ ${pct(t.maxNonAiShare)} of the covered time and no stretch longer than ${(t.maxNonAiRunMs / 60_000).toFixed(1)} min.</div></div>
-${report.hosts.map((h, i) => hostSection(h, i, report.period)).join('\n')}
+${statementBox(st, t)}
+${report.hosts.map((h, i) => hostSection(h, i, report.period, t)).join('\n')}
 <footer>Signed by the ${esc(report.signer.role)} key <span class="mono">${esc(report.signer.fingerprint)}</span> (public key <span class="mono">${esc(report.signer.publicKey)}</span>).
 Check this file with <code>assay verify ${report.kind === 'scan' ? 'scan' : 'report'}.html</code>: it verifies the signature${report.kind === 'collector' ? ", the agents' signatures and hash chain" : ''} and recomputes every figure from the embedded data.</footer>
 </main>

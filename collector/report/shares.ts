@@ -1,53 +1,58 @@
-// Time and energy per class. Each sample stands for its piece of time (coverage.ts); the piece
-// counts for the class of the verdict in force when it starts. Energy is the piece's length times
-// the sample's power: RAPL package and DRAM zones plus each GPU's board power (summarize()).
+// Time and energy per class, and the statement's split of the covered time. Each sample stands
+// for its piece of time (coverage.ts); the piece counts for the verdict in force when it starts.
+// Energy is the piece's length times the sample's power: RAPL package and DRAM zones plus each
+// GPU's board power (summarize()).
+//
+// The split: a verdict's time is AI (ai-training, ai-inference), non-AI (pow-mining,
+// chain-validation, storage-proving) or idle/general; a mixed verdict splits by its parts' shares
+// (what its parts do not cover is idle/general). Non-AI time of a verdict whose confidence is
+// below thresholds.minConfidence is doubtful, kept apart from the confident non-AI time. Covered
+// time without a verdict is unclassified (classes). The five shares sum to 1.
 import { summarize } from '../store/store.js';
 import { CLASSES } from '../engine/types.js';
 import type { Piece } from './coverage.js';
+import { nonAiRuns } from './non-ai-runs.js';
+import { doubtful, isAi, isNonAi, shareOf } from './split.js';
 import { verdictAt, type VerdictInterval } from './timeline.js';
-import { AI_CLASSES, NON_AI_CLASSES, type ClassShare, type Energy, type NonAi } from './types.js';
+import type { ClassShare, Energy, NonAi } from './types.js';
 
 const MS_PER_KWH = 3_600_000 * 1000; // W·ms per kWh
-
-const isNonAi = (c: string): boolean => (NON_AI_CLASSES as readonly string[]).includes(c);
-const isAi = (c: string): boolean => (AI_CLASSES as readonly string[]).includes(c);
-
-/** The share of a verdict that is non-AI (or AI): the whole verdict, or its parts for `mixed`. */
-function shareOf(iv: VerdictInterval | null, test: (c: string) => boolean): number {
-  if (!iv) return 0;
-  if (test(iv.verdict.class)) return 1;
-  if (iv.verdict.class !== 'mixed') return 0;
-  return Math.min(1, iv.verdict.parts.filter((p) => test(p.class)).reduce((a, p) => a + p.share, 0));
-}
 
 export interface Shares {
   classes: ClassShare[];
   energy: Energy;
   nonAi: NonAi;
   aiShare: number;
+  idleGeneralShare: number;
 }
 
-export function shares(covered: readonly Piece[], intervals: readonly VerdictInterval[]): Shares {
+export function shares(covered: readonly Piece[], intervals: readonly VerdictInterval[], minConfidence: number): Shares {
   const time = new Map<string, number>();
   const energyWms = new Map<string, number>();
   let coveredMs = 0;
   let measuredMs = 0;
   let totalWms = 0;
-  let nonAiMs = 0;
-  let aiMs = 0;
+  const ms = { ai: 0, nonAi: 0, doubtfulNonAi: 0, idleGeneral: 0 };
   for (const p of covered) {
-    const ms = p.toMs - p.fromMs;
+    const len = p.toMs - p.fromMs;
     const iv = verdictAt(intervals, p.fromMs);
     const cls = iv?.verdict.class ?? 'unclassified';
-    coveredMs += ms;
-    time.set(cls, (time.get(cls) ?? 0) + ms);
-    nonAiMs += ms * shareOf(iv, isNonAi);
-    aiMs += ms * shareOf(iv, isAi);
+    coveredMs += len;
+    time.set(cls, (time.get(cls) ?? 0) + len);
+    if (iv) {
+      const ai = shareOf(iv, isAi);
+      const nonAi = Math.min(1 - ai, shareOf(iv, isNonAi));
+      ms.ai += len * ai;
+      if (doubtful(iv, minConfidence)) ms.doubtfulNonAi += len * nonAi;
+      else ms.nonAi += len * nonAi;
+      const rest = 1 - ai - nonAi;
+      ms.idleGeneral += len * (rest > 1e-9 ? rest : 0); // parts summing to 1 in floating point
+    }
     const watts = summarize(p.row.seq, p.row.sample).powerWatts;
     if (watts !== null) {
-      measuredMs += ms;
-      totalWms += watts * ms;
-      energyWms.set(cls, (energyWms.get(cls) ?? 0) + watts * ms);
+      measuredMs += len;
+      totalWms += watts * len;
+      energyWms.set(cls, (energyWms.get(cls) ?? 0) + watts * len);
     }
   }
   const available = measuredMs > 0;
@@ -66,25 +71,12 @@ export function shares(covered: readonly Piece[], intervals: readonly VerdictInt
     : measuredMs < coveredMs
       ? `power measured for ${((100 * measuredMs) / coveredMs).toFixed(1)} % of the covered time; energy counts only that time`
       : 'power measured for all covered time (RAPL package + DRAM, GPU board power)';
+  const of = (x: number): number => (coveredMs > 0 ? x / coveredMs : 0);
   return {
     classes,
     energy: { available, totalKwh: available ? totalWms / MS_PER_KWH : null, measuredMs, note },
-    nonAi: { share: coveredMs > 0 ? nonAiMs / coveredMs : 0, ...nonAiRuns(intervals) },
-    aiShare: coveredMs > 0 ? aiMs / coveredMs : 0,
+    nonAi: { share: of(ms.nonAi), doubtfulShare: of(ms.doubtfulNonAi), ...nonAiRuns(intervals, minConfidence) },
+    aiShare: of(ms.ai),
+    idleGeneralShare: of(ms.idleGeneral),
   };
-}
-
-/** Stretches where the verdicts say non-AI (a non-AI class, or a mixed verdict with a non-AI part). */
-function nonAiRuns(intervals: readonly VerdictInterval[]): Pick<NonAi, 'longestRunMs' | 'runs'> {
-  const runs: NonAi['runs'] = [];
-  for (const iv of intervals) {
-    if (shareOf(iv, isNonAi) === 0) continue;
-    const cls = iv.verdict.class === 'mixed' ? `mixed (${iv.verdict.parts.filter((p) => isNonAi(p.class)).map((p) => p.class).join(', ')})` : iv.verdict.class;
-    const last = runs.at(-1);
-    if (last && last.toMs === iv.fromMs) {
-      last.toMs = iv.toMs;
-      if (!last.class.split(' + ').includes(cls)) last.class += ` + ${cls}`;
-    } else runs.push({ fromMs: iv.fromMs, toMs: iv.toMs, class: cls });
-  }
-  return { longestRunMs: runs.reduce((m, r) => Math.max(m, r.toMs - r.fromMs), 0), runs };
 }

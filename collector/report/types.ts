@@ -9,7 +9,9 @@
 import type { Evidence, EvidenceProcess, Verdict, WorkloadClass } from '../engine/types.js';
 
 // 2: reports name the rules that made their verdicts (`rules`); scan reports carry those rules.
-export const REPORT_FORMAT = 'assay-report/2';
+// 3: the statement is a verdict with its shares (statement.ts), not a boolean; confidence splits
+//    non-AI time into confident and doubtful; time before the agent's enrollment is not a gap.
+export const REPORT_FORMAT = 'assay-report/3';
 
 /** Classes that contradict an "AI only" statement. */
 export const NON_AI_CLASSES = ['pow-mining', 'chain-validation', 'storage-proving'] as const;
@@ -22,9 +24,19 @@ export interface Thresholds {
   maxNonAiShare: number;
   /** Longest single stretch of non-AI verdicts allowed (ms). */
   maxNonAiRunMs: number;
+  /**
+   * Least verdict confidence (0..1) for non-AI time to count as confident. Non-AI time below it is
+   * doubtful: reported apart, and above maxNonAiShare (or in a stretch over maxNonAiRunMs) it makes
+   * the answer "cannot-say" instead of "ai-only" (never a pass).
+   */
+  minConfidence: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { minCoverage: 0.99, maxNonAiShare: 0.01, maxNonAiRunMs: 5 * 60_000 };
+// minConfidence 0.3: the lowest final confidence of a correct non-AI verdict on a recorded trace in
+// bench/eval-report.md (rules 2026.12.1) is 0.37 (storage-proving, emulated) and 0.38 on a real one
+// (chain-validation, ethereumjs); the issue's spurious storage-proving blip during `npm install`
+// had 0.16. (The generic-runtime chain evasion ends at 0.24: doubtful, so "cannot-say", not a pass.)
+export const DEFAULT_THRESHOLDS: Thresholds = { minCoverage: 0.99, maxNonAiShare: 0.01, maxNonAiRunMs: 5 * 60_000, minConfidence: 0.3 };
 
 export interface Period {
   fromMs: number;
@@ -70,6 +82,12 @@ export interface HostInput {
   samples?: string;
   /** Verdicts in the period, plus the last one before it (it applies at the start). */
   verdicts: StoredVerdictJson[];
+  /**
+   * Collector reports: when the collector enrolled the agent (its first Hello). Time before the
+   * agent's first sample ever (or before this, when earlier) is "before enrollment", not a gap, but
+   * only when the report's chain segment starts at the agent's chain start (coverage.ts).
+   */
+  enrolledMs?: number | null;
 }
 
 export type GapCause = 'agent_down' | 'spool_thinned' | 'spool_full' | 'clock_jump' | string;
@@ -82,11 +100,20 @@ export interface ReportGap {
   detail: string;
 }
 
+/** The part of the period before the agent was enrolled: not monitored, so neither covered nor a gap. */
+export interface BeforeEnrollment {
+  fromMs: number;
+  toMs: number;
+  durationMs: number;
+}
+
 export interface Coverage {
+  /** The period after enrollment (the whole period when the agent was enrolled before it). */
   periodMs: number;
   coveredMs: number;
   ratio: number;
   gaps: ReportGap[];
+  beforeEnrollment: BeforeEnrollment | null;
 }
 
 export interface ClassShare {
@@ -160,16 +187,59 @@ export interface ChainSummary {
   batches: Array<{ hash: string; prevHash: string; seqs: number; firstSeq: number; lastSeq: number; gaps: number }>;
 }
 
+/** A stretch of non-AI verdicts, all confident or all doubtful (below thresholds.minConfidence). */
+export interface NonAiRun {
+  fromMs: number;
+  toMs: number;
+  class: string;
+  doubtful: boolean;
+  /** Lowest and highest confidence of the verdicts in the stretch. */
+  lowestConfidence: number;
+  highestConfidence: number;
+  verdicts: number;
+  /** The strongest evidence of the stretch's most confident verdict, and the processes of its non-AI parts. */
+  evidence: Evidence[];
+  processes: EvidenceProcess[];
+}
+
 export interface NonAi {
+  /** Share of the covered time with confident non-AI work. */
   share: number;
+  /** Share of the covered time with doubtful non-AI work. */
+  doubtfulShare: number;
+  /** Longest stretch of confident non-AI verdicts (ms). */
   longestRunMs: number;
-  runs: Array<{ fromMs: number; toMs: number; class: string }>;
+  /** Longest stretch of non-AI verdicts whatever their confidence (ms). */
+  longestAnyRunMs: number;
+  /** How many stretches there are; `runs` lists the longest MAX_RUNS (statement.ts) in time order. */
+  runCount: number;
+  runs: NonAiRun[];
+}
+
+export const STATEMENT_VERDICTS = ['ai-only', 'no-non-ai-no-ai', 'non-ai-found', 'cannot-say', 'insufficient-coverage'] as const;
+export type StatementVerdict = (typeof STATEMENT_VERDICTS)[number];
+
+/** The statement's figures: coverage of the period, and shares of the covered time (summing to 1). */
+export interface StatementShares {
+  coverage: number;
+  ai: number;
+  nonAi: number;
+  doubtfulNonAi: number;
+  idleGeneral: number;
+  unclassified: number;
 }
 
 export interface Statement {
-  aiOnly: boolean;
+  verdict: StatementVerdict;
+  /** The verdict with its numbers, e.g. "AI-only: 97.2 % AI, 0.0 % non-AI, …, coverage 99.6 %". */
+  headline: string;
+  /** The headline with the hosts and the period. */
   text: string;
+  shares: StatementShares;
+  /** Why the verdict is not "ai-only" (empty for "ai-only"). */
   reasons: string[];
+  /** What a reader must know besides: doubtful time within the thresholds, hosts without AI work. */
+  notes: string[];
 }
 
 export interface HostDerived {
@@ -180,6 +250,8 @@ export interface HostDerived {
   energy: Energy;
   nonAi: NonAi;
   aiShare: number;
+  /** Share of the covered time that is idle or general work (incl. such parts of mixed verdicts). */
+  idleGeneralShare: number;
   timeline: TimelineSpan[];
   evidence: EvidenceEntry[];
   topProcesses: TopProcess[];

@@ -64,7 +64,7 @@ export function verifyReport(value: unknown, opts: VerifyOptions = {}): VerifyRe
   try {
     const diffs = differences(report.statement, deriveStatement(report.hosts, report.period), 'statement');
     if (diffs.length) out.failures.push(...diffs.map((d) => `statement does not follow from the data: ${d}`));
-    else out.passed.push(`statement follows from the data: ${report.statement.aiOnly ? 'AI-only holds' : 'AI-only does not hold'}`);
+    else out.passed.push(`statement follows from the data: ${report.statement.headline}`);
   } catch (err) {
     out.failures.push(`statement could not be recomputed: ${(err as Error).message}`);
   }

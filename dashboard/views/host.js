@@ -16,8 +16,8 @@ import {
   formatWatts,
 } from '../format.js';
 import { classBadge, meter } from '../widgets.js';
-import { authHeaders, hasToken } from '../token.js';
 import { timeChart, withGaps } from '../charts.js';
+import { reportPicker } from './report-picker.js';
 
 const RANGES = [
   { id: '15m', label: '15 m', ms: 15 * 60_000, refreshMs: 5_000 },
@@ -29,47 +29,6 @@ const RANGES = [
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const pct = (v) => formatPct(v, 1);
 const loadFmt = (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2));
-
-/**
- * Links to the host's signed report over the last 24 h. A link cannot send a header, so with a
- * token the click fetches the report with it and saves the file (the URL never holds the token).
- */
-function reportLinks(hostId) {
-  const href = (format) => `/api/hosts/${encodeURIComponent(hostId)}/report?format=${format}`;
-  const link = (format, attrs) =>
-    h('a', {
-      href: href(format),
-      target: '_blank',
-      rel: 'noopener',
-      ...attrs,
-      on: {
-        click: (ev) => {
-          if (!hasToken()) return;
-          ev.preventDefault();
-          downloadReport(href(format), `assay-report-${hostId}.${format}`).catch((err) => console.warn('report download failed', err));
-        },
-      },
-    });
-  return h(
-    'div',
-    { class: 'report-links' },
-    link('html', { 'data-testid': 'report-link', text: 'Report (24 h)' }),
-    h('span', { class: 'muted', text: ' · ' }),
-    link('json', { text: 'signed JSON' }),
-  );
-}
-
-async function downloadReport(path, fallbackName) {
-  const res = await fetch(path, { headers: authHeaders(), cache: 'no-store' });
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
-  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
-  const url = URL.createObjectURL(await res.blob());
-  const a = h('a', { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 /** Chart definitions: which sample fields go where. */
 const CHARTS = [
@@ -203,7 +162,7 @@ export function mountHost(root, feed, hostId, params) {
 
   root.append(
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/', text: 'Fleet' }), h('span', { 'aria-hidden': 'true', text: ' / ' }), h('span', { 'aria-current': 'page', text: hostId })),
-    h('header', { class: 'host-head' }, h('div', {}, h('div', { class: 'title-row' }, title, onlinePill, headerBadge), subtitle), reportLinks(hostId)),
+    h('header', { class: 'host-head' }, h('div', {}, h('div', { class: 'title-row' }, title, onlinePill, headerBadge), subtitle), reportPicker(hostId)),
     error,
     h(
       'div',

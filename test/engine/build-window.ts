@@ -55,6 +55,22 @@ export interface ProcSpec {
   /** Sample range [from, to) in which the process exists (default: whole window). */
   from?: number;
   to?: number;
+  /** Extended counters (Process.extended, agents from 2026-12), per second; absent = old agent. */
+  ext?: ExtSpec;
+  /** Process.socket_view for this process (default: from the host's `attribution`). */
+  socketView?: 'unknown' | 'read' | 'unreadable';
+}
+
+export interface ExtSpec {
+  minfltPerSec?: number;
+  majfltPerSec?: number;
+  voluntaryCtxswPerSec?: number;
+  nonvoluntaryCtxswPerSec?: number;
+  busyThreads?: number;
+  hugetlbBytes?: number;
+  /** RssAnon (default: the process's rssBytes, all anonymous). */
+  rssAnonBytes?: number;
+  nice?: number;
 }
 
 export interface GpuSpec {
@@ -80,7 +96,15 @@ export interface HostSpec {
   signaturesIn?: 'map' | 'sample';
   /** Leave out the background sshd/agent processes and their sockets. */
   bare?: boolean;
+  /**
+   * Socket attribution the agent reports: 'complete' (default: a root agent that read every fd
+   * and network namespace; Sample.socket_attribution.complete and every process socket_view READ)
+   * or 'unknown' (an old agent: no attribution fields, as in the recorded corpus).
+   */
+  attribution?: 'complete' | 'unknown';
 }
+
+const SOCKET_VIEW = { unknown: 0, read: 1, unreadable: 2 } as const;
 
 const T0 = 1_767_225_600_000;
 
@@ -121,6 +145,7 @@ export function buildWindow(spec: HostSpec): EngineWindow {
   const cores = spec.cores ?? 2;
   const interval = spec.intervalMs ?? 1000;
   const procs = spec.bare ? spec.procs : [...background(7), ...spec.procs];
+  const attribution = spec.attribution ?? 'complete';
   const signatures = new Map<string, IProcessSignature>();
   const samples: ISample[] = [];
   for (let i = 0; i < spec.samples; i++) {
@@ -169,12 +194,27 @@ export function buildWindow(spec: HostSpec): EngineWindow {
           rcharPerSec: p.rcharBps?.(i) ?? p.readBps?.(i) ?? 0,
           wcharPerSec: p.wcharBps?.(i) ?? p.writeBps?.(i) ?? 0,
           ...(first && spec.signaturesIn === 'sample' && p.signature ? { signature: p.signature } : {}),
+          ...(p.ext
+            ? {
+                extended: true,
+                minfltPerSec: p.ext.minfltPerSec ?? 0,
+                majfltPerSec: p.ext.majfltPerSec ?? 0,
+                voluntaryCtxswPerSec: p.ext.voluntaryCtxswPerSec ?? 0,
+                nonvoluntaryCtxswPerSec: p.ext.nonvoluntaryCtxswPerSec ?? 0,
+                busyThreads: p.ext.busyThreads ?? 0,
+                hugetlbBytes: p.ext.hugetlbBytes ?? 0,
+                rssAnonBytes: p.ext.rssAnonBytes ?? p.rssBytes ?? 50 * 2 ** 20,
+                nice: p.ext.nice ?? 0,
+              }
+            : {}),
+          socketView: SOCKET_VIEW[p.socketView ?? (attribution === 'complete' ? 'read' : 'unknown')],
         };
       }),
       sockets: live.flatMap((p) => socketsFor(p, i)),
       gpuProcesses: live.filter((p) => p.gpu).map((p) => ({ pid: p.pid, gpuUuid: p.gpu?.uuid, usedMemoryBytes: p.gpu?.memBytes, name: p.name })),
       unavailable: [],
       processesTotal: live.length,
+      ...(attribution === 'complete' ? { socketAttribution: { complete: true, processesRead: live.length, processesUnreadable: 0, namespacesRead: 1 } } : {}),
     });
   }
   if (spec.signaturesIn !== 'sample') for (const p of procs) if (p.signature) signatures.set(`${p.pid}:${p.start ?? 1000 + p.pid}`, p.signature);

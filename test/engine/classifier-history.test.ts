@@ -59,7 +59,10 @@ describe('classifier: a change of workload', () => {
     const changeMs = (w.samples[0]?.tsMs ?? 0) + 200 * 1000;
     assert.ok(firstMining !== null, stored.map((v) => v.verdict.class).join(' → '));
     assert.ok(firstMining - changeMs <= 30_000, `published ${(firstMining - changeMs) / 1000} s after the change: ${stored.map((v) => `${(v.tsMs - changeMs) / 1000}:${v.verdict.class}`).join(' ')}`);
-    assert.equal(stored.at(0)?.verdict.class, 'ai-training');
+    // Identity alone no longer makes a verdict: the first seconds (before a step period shows)
+    // may publish general; training must be published before the miner takes over.
+    const classes = stored.map((v) => v.verdict.class);
+    assert.ok(classes.indexOf('ai-training') >= 0 && classes.indexOf('ai-training') < classes.indexOf('pow-mining'), classes.join(' → '));
     assert.equal(stored.at(-1)?.verdict.class, 'pow-mining');
   });
 });

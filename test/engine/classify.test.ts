@@ -194,7 +194,7 @@ describe('classify: names and ports never decide alone', () => {
     const n = noise(3, 40);
     const v = run({ samples: 60, procs: [{ pid: 77, name: 'xmrig', cpu: (i) => 90 + n(i), readBps: () => 5e6, signature: { cmdline: './xmrig', exe: '/home/u/xmrig', libs: ['libc.so.6'] } }] });
     assert.notEqual(v.class, 'pow-mining', show(v));
-    assert.ok(v.scores['pow-mining'] <= rules.scoring.identityOnlyCap, show(v));
+    assert.ok(v.scores['pow-mining'] <= rules.scoring.belowFloorCap, show(v));
   });
 
   it('a process named geth with no peers and no slot rhythm is not a validator', () => {

@@ -59,9 +59,15 @@ describe('features: host', () => {
   });
 
   it('lists unavailable signals instead of failing', () => {
-    const h = features(buildWindow({ samples: 5, bare: true, procs: [{ pid: 10, name: 'w', cpu: () => 5 }] }), opts);
-    for (const u of ['gpu', 'power.rapl', 'sockets', 'signatures']) assert.ok(h.unavailable.includes(u), `${u} in ${h.unavailable}`);
-    const w = buildWindow({ samples: 5, bare: true, procs: [{ pid: 10, name: 'w', cpu: () => 5, listen: [80] }] });
+    // An old agent (no socket attribution) that sent no socket at all: sockets were not read.
+    const h = features(buildWindow({ samples: 5, bare: true, attribution: 'unknown', procs: [{ pid: 10, name: 'w', cpu: () => 5 }] }), opts);
+    for (const u of ['gpu', 'power.rapl', 'sockets', 'sockets.attribution', 'signatures']) assert.ok(h.unavailable.includes(u), `${u} in ${h.unavailable}`);
+    // A new agent that mapped every socket and found none: known, nothing unavailable about sockets.
+    const known = features(buildWindow({ samples: 5, bare: true, procs: [{ pid: 10, name: 'w', cpu: () => 5 }] }), opts);
+    assert.ok(!known.unavailable.some((u) => u.startsWith('sockets')), `${known.unavailable}`);
+    assert.equal(known.sockets.attribution, 'complete');
+    assert.equal(known.processes[0]?.socketsKnown, true);
+    const w = buildWindow({ samples: 5, bare: true, attribution: 'unknown', procs: [{ pid: 10, name: 'w', cpu: () => 5, listen: [80] }] });
     for (const s of w.samples) for (const k of s.sockets ?? []) k.pid = 0;
     assert.ok(features(w, opts).unavailable.includes('sockets.owner'));
     assert.deepEqual(features({ samples: [], signatures: new Map() }, opts).unavailable, ['samples']);

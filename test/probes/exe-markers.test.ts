@@ -122,3 +122,24 @@ test('exe markers: the marker set compiles each distinct pattern once', () => {
   assert.deepEqual(set.matches(new Set([0, 1])), ['pow-mining:a']);
   assert.deepEqual(set.matches(new Set([0, 1, 2])), ['pow-mining:a', 'pow-mining:b']);
 });
+
+test('exe hasher: concurrent reads of different files (one at a time, one buffer) all come out right', async () => {
+  const t = tempDir();
+  try {
+    const { createHash } = await import('node:crypto');
+    const files = [0, 1, 2, 3].map((i) => {
+      const file = join(t.dir, `f${i}`);
+      const body = Buffer.alloc(1024 * 1024 + 77 * i, 0x30 + i);
+      if (i === 2) body.write('mining.subscribe mining.notify', 1024 * 1024 - 3);
+      writeFileSync(file, body);
+      return { file, sha: createHash('sha256').update(body).digest('hex') };
+    });
+    const hasher = new ExeHasher();
+    const got = await Promise.all(files.map((f) => hasher.inspect(f.file)));
+    assert.deepEqual(got.map((g) => g.sha256), files.map((f) => f.sha));
+    assert.deepEqual(got.map((g) => g.markers), [[], [], ['pow-mining:stratum-v1-client'], []]);
+    assert.equal(hasher.computed, 4);
+  } finally {
+    t.cleanup();
+  }
+});

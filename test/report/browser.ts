@@ -1,9 +1,13 @@
 // Opens a report page in headless Chromium: which plots drew pixels, page errors, a screenshot.
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function openReport(file: string, screenshot: string): Promise<{ drawn: Record<string, boolean>; errors: string[]; notes: number }> {
+export async function openReport<T = undefined>(
+  file: string,
+  screenshot: string,
+  inspect?: (page: Page) => Promise<T>,
+): Promise<{ drawn: Record<string, boolean>; errors: string[]; notes: number; extra: T }> {
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -30,8 +34,9 @@ export async function openReport(file: string, screenshot: string): Promise<{ dr
       return out;
     });
     const notes = await page.locator('.plot p.muted').count();
+    const extra = (inspect ? await inspect(page) : undefined) as T;
     await page.screenshot({ path: screenshot, fullPage: true });
-    return { drawn, errors, notes };
+    return { drawn, errors, notes, extra };
   } finally {
     await browser.close();
   }

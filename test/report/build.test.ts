@@ -40,7 +40,7 @@ describe('report over a stored period', () => {
       d.coverage.gaps.map((g) => [g.cause, g.fromMs - T0, g.toMs - T0]),
       [
         ['agent_down', 200_000, 260_000],
-        ['spool_thinned', 460_000, 479_000],
+        ['spool_thinned', 460_000, 480_000], // the last lost sample (479 s) stood for one interval
       ],
     );
   });
@@ -79,32 +79,42 @@ describe('report over a stored period', () => {
     for (let i = 1; i < h.derived.chain!.batches.length; i++) assert.equal(h.derived.chain!.batches[i]!.prevHash, h.derived.chain!.batches[i - 1]!.hash);
   });
 
-  it('AI-only is false on low coverage and on a hidden miner, with the reasons', () => {
-    assert.equal(gappy.statement.aiOnly, false);
+  it('a hidden miner is non-AI work found, low coverage is said too, with the reasons', () => {
+    assert.equal(gappy.statement.verdict, 'non-ai-found');
     assert.ok(gappy.statement.reasons.some((r) => /coverage 86\.67 % is below the 99\.00 % threshold/.test(r)));
-    assert.ok(gappy.statement.reasons.some((r) => /non-AI work held 3\.46 %/.test(r)));
-    assert.deepEqual(gappy.thresholds, { minCoverage: 0.99, maxNonAiShare: 0.01, maxNonAiRunMs: 300_000 });
+    assert.ok(gappy.statement.reasons.some((r) => /confident non-AI work held 3\.46 %/.test(r)));
+    assert.equal(gappy.statement.headline, 'Non-AI work found: 96.5 % AI, 3.5 % non-AI, 0.0 % doubtful non-AI, 0.0 % idle/general, coverage 86.7 %');
+    assert.deepEqual(gappy.thresholds, { minCoverage: 0.99, maxNonAiShare: 0.01, maxNonAiRunMs: 300_000, minConfidence: 0.3 });
   });
 
-  it('AI-only holds for a fully covered training host, and fails for a miner', async () => {
+  it('AI-only for a fully covered training host; non-AI work found for a miner and for a group with it', async () => {
     const ok = await buildReport(store, { hostIds: ['trainer'], fromMs: T0, toMs: T0 + 600 * S, keys });
-    assert.equal(ok.statement.aiOnly, true, ok.statement.reasons.join('; '));
+    assert.equal(ok.statement.verdict, 'ai-only', ok.statement.reasons.join('; '));
     assert.equal(ok.hosts[0]!.derived.coverage.ratio, 1);
     assert.equal(ok.hosts[0]!.derived.aiShare, 1);
     const bad = await buildReport(store, { hostIds: ['miner'], fromMs: T0, toMs: T0 + 600 * S, keys });
-    assert.equal(bad.statement.aiOnly, false);
+    assert.equal(bad.statement.verdict, 'non-ai-found');
     assert.ok(bad.statement.reasons.some((r) => /non-AI work held 100\.00 %/.test(r)));
     assert.ok(bad.statement.reasons.some((r) => /pow-mining held for 10\.0 min/.test(r)));
     const group = await buildReport(store, { hostIds: ['trainer', 'miner'], fromMs: T0, toMs: T0 + 600 * S, keys });
-    assert.equal(group.statement.aiOnly, false);
+    assert.equal(group.statement.verdict, 'non-ai-found');
     assert.ok(group.statement.reasons.every((r) => r.startsWith('miner: ')));
+    assert.equal(group.statement.shares.nonAi, 0.5);
+    assert.equal(group.statement.shares.ai, 0.5);
   });
 
   it('thresholds are the operator\'s to state, and the statement follows them', async () => {
     const lax = await buildReport(store, { hostIds: ['gappy'], fromMs: T0, toMs: T0 + 600 * S, keys, thresholds: { minCoverage: 0.8, maxNonAiShare: 0.05, maxNonAiRunMs: 120_000 } });
-    assert.equal(lax.statement.aiOnly, true, lax.statement.reasons.join('; '));
+    assert.equal(lax.statement.verdict, 'ai-only', lax.statement.reasons.join('; '));
     const strictRun = await buildReport(store, { hostIds: ['gappy'], fromMs: T0, toMs: T0 + 600 * S, keys, thresholds: { minCoverage: 0.8, maxNonAiShare: 0.05, maxNonAiRunMs: 30_000 } });
-    assert.equal(strictRun.statement.aiOnly, false);
+    assert.equal(strictRun.statement.verdict, 'non-ai-found');
     assert.ok(strictRun.statement.reasons.some((r) => /held for 1\.0 min/.test(r)));
+  });
+
+  it('plots have holes exactly in the gaps: a bucket is null only inside agent_down or a declared gap', () => {
+    const d = gappy.hosts[0]!.derived;
+    const inGap = (t: number): boolean => d.coverage.gaps.some((g) => t >= g.fromMs && t < g.toMs);
+    assert.equal(d.series.tsMs.length, 600);
+    d.series.tsMs.forEach((t, i) => assert.equal(d.series.cpuPct[i] === null, inGap(t), `bucket at ${t - T0} ms`));
   });
 });

@@ -4,8 +4,11 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
+import { signReport, signerOf } from '../../collector/report/sign.js';
+import type { Report } from '../../collector/report/types.js';
 import { verifyReportBytes } from '../../collector/report/verify-file.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
+import { generateAgentKeys } from '../../proto/chain.js';
 import { tempDir } from '../helpers/env.js';
 import { runAssay } from '../helpers/proc.js';
 import { S, T0, gappyHost, steadyHost } from './stored-period.js';
@@ -28,12 +31,12 @@ describe('assay report / verify on the command line, and the report route', () =
     const from = new Date(T0).toISOString();
     const r1 = await runAssay(['report', '--db', db, '--host', 'gappy', '--host', 'trainer', '--from', from, '--to', String(T0 + 600 * S), '--out', json]);
     assert.equal(r1.code, 0, r1.stderr);
-    assert.match(r1.stderr, /AI-only does NOT hold/);
+    assert.match(r1.stderr, /^Non-AI work found: [0-9.]+ % AI, [0-9.]+ % non-AI, [0-9.]+ % doubtful non-AI, [0-9.]+ % idle\/general, coverage [0-9.]+ % \(hosts gappy, trainer, /m);
     assert.match(r1.stderr, /signed by collector key SHA256:/);
     assert.equal(statSync(join(tmp.dir, 'collector-key.pem')).mode & 0o777, 0o600);
     const r2 = await runAssay(['report', '--db', db, '--host', 'trainer', '--from', String(T0), '--to', String(T0 + 600 * S), '--out', html]);
     assert.equal(r2.code, 0, r2.stderr);
-    assert.match(r2.stderr, /AI-only holds/);
+    assert.match(r2.stderr, /^AI-only: 100\.0 % AI, 0\.0 % non-AI, 0\.0 % doubtful non-AI, 0\.0 % idle\/general, coverage 100\.0 %/m);
     assert.match(readFileSync(html, 'utf8'), /^<!doctype html>/);
 
     const v1 = await runAssay(['verify', json]);
@@ -49,6 +52,22 @@ describe('assay report / verify on the command line, and the report route', () =
     const v2b = await runAssay(['verify', html, '--key', signer]);
     assert.equal(v2b.code, 1, v2b.stdout);
     assert.match(v2b.stdout, /FAIL {2}the HTML is not what the renderer makes of its embedded report/);
+
+    // A statement switched to "ai-only" and re-signed with another key: only the statement check catches it.
+    const genuine = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    const forged: Report = JSON.parse(JSON.stringify(genuine));
+    forged.statement = { ...forged.statement, verdict: 'ai-only', headline: forged.statement.headline.replace('Non-AI work found', 'AI-only'), reasons: [] };
+    const { signature: _s, ...unsigned } = forged;
+    const other = generateAgentKeys();
+    const forgedFile = join(tmp.dir, 'forged.json');
+    writeFileSync(forgedFile, JSON.stringify(signReport({ ...unsigned, signer: signerOf(other, 'collector') }, other)));
+    const vf = await runAssay(['verify', forgedFile]);
+    assert.equal(vf.code, 1, vf.stdout);
+    assert.match(vf.stdout, /ok {4}collector signature by SHA256:/);
+    assert.match(vf.stdout, /FAIL {2}statement does not follow from the data: statement\.headline: report says "AI-only: /);
+    assert.match(vf.stdout, /FAIL {2}statement does not follow from the data: statement\.verdict: report says "ai-only", data gives "non-ai-found"/);
+    assert.match(vf.stdout, /^statement: .*\(NOT verified\)$/m);
+    assert.match(v1.stdout, /ok {4}statement follows from the data: Non-AI work found: /);
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as { hosts: Array<{ derived: { coverage: { ratio: number } } }> };
     report.hosts[0]!.derived.coverage.ratio = 1;
@@ -67,7 +86,7 @@ describe('assay report / verify on the command line, and the report route', () =
       const j = await fetch(`${c.url}/api/hosts/gappy/report?${q}`);
       assert.equal(j.status, 200);
       const body = (await j.json()) as { format: string; hosts: unknown[]; signer: { fingerprint: string } };
-      assert.equal(body.format, 'assay-report/2');
+      assert.equal(body.format, 'assay-report/3');
       const h = await fetch(`${c.url}/api/hosts/gappy/report?${q}&format=html`);
       assert.equal(h.status, 200);
       assert.match(h.headers.get('content-type') ?? '', /text\/html/);

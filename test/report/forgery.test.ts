@@ -71,11 +71,11 @@ describe('issue 9: forged reports fail verify', () => {
 
     it('(a) only the visible markup changed to "AI-only holds" / "Coverage 100 %" fails', () => {
       const html = renderHtml(report);
-      assert.match(report.statement.text, /does NOT hold/);
+      assert.equal(report.statement.verdict, 'non-ai-found');
       const cut = html.indexOf(OPEN);
       const markup = html
         .slice(0, cut)
-        .replaceAll(report.statement.text, 'AI-only holds')
+        .replaceAll(report.statement.headline, 'AI-only: 100.0 % AI')
         .replace(/class="statement bad"/, 'class="statement ok"')
         .replace(/Coverage: [0-9.]+ %/, 'Coverage: 100.00 %');
       assert.notEqual(markup, html.slice(0, cut));
@@ -89,8 +89,8 @@ describe('issue 9: forged reports fail verify', () => {
 
     it('(b) the genuine JSON kept in an HTML comment and a forged block after it fails', () => {
       const forgedReport = copy(report);
-      forgedReport.hosts[0]!.derived.statement.aiOnly = true;
-      forgedReport.statement = { aiOnly: true, text: 'AI-only holds', reasons: [] };
+      forgedReport.hosts[0]!.derived.statement.verdict = 'ai-only';
+      forgedReport.statement = { ...forgedReport.statement, verdict: 'ai-only', headline: 'AI-only', text: 'AI-only', reasons: [] };
       const page = renderHtml(resign(forgedReport));
       const cut = page.indexOf(OPEN);
       const genuine = `<!-- ${OPEN}${embedJson(report)}</script> -->\n`;

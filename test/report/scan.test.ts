@@ -18,7 +18,7 @@ describe('assay scan', () => {
     const r = await runAssay(['scan', '--duration', '5s', '--json', json, '--html', html], {}, 90_000);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stderr, /scan 5\/5: cpu /); // plain progress lines when not a TTY
-    for (const part of [/^Class: /m, /^Evidence:/m, /^Top processes/m, /^Listening ports: /m, /^Peers: /m, /^GPUs: /m, /^Power: /m, /^Could not be read:/m, /AI-only/, /report signed with scan key SHA256:/, /^Class: .*rules \d+\.\d+\.\d+, sha256 [0-9a-f]{16}…\)/m]) {
+    for (const part of [/^Class: /m, /^Evidence:/m, /^Top processes/m, /^Listening ports: /m, /^Peers: /m, /^GPUs: /m, /^Power: /m, /^Could not be read:/m, /^(AI-only|No non-AI work, but no AI work either|Non-AI work found|Cannot say \(doubtful non-AI work above the threshold\)|Not enough coverage to say): ([<>] )?[0-9.]+ % AI, ([<>] )?[0-9.]+ % non-AI, ([<>] )?[0-9.]+ % doubtful non-AI, ([<>] )?[0-9.]+ % idle\/general(, ([<>] )?[0-9.]+ % without a verdict)?, coverage ([<>] )?[0-9.]+ %$/m, /report signed with scan key SHA256:/, /^Class: .*rules \d+\.\d+\.\d+, sha256 [0-9a-f]{16}…\)/m]) {
       assert.match(r.stdout, part);
     }
     const report = JSON.parse(readFileSync(json, 'utf8')) as { kind: string; hosts: Array<{ derived: { samples: number; coverage: { ratio: number } }; input: { batches?: unknown } }> };
@@ -32,6 +32,8 @@ describe('assay scan', () => {
       assert.match(v.stdout, /^PASS/);
       assert.match(v.stdout, /scan signature by SHA256:/);
       assert.match(v.stdout, /ok {4}scan:\S+: all \d+ verdicts re-derived from the 5 samples with the embedded rules /);
+      assert.match(v.stdout, /ok {4}statement follows from the data: [A-Z][^:]*: [<>0-9.]/);
+      assert.match(v.stdout, /^statement: .* % AI, .*coverage .* \(host scan:/m);
     }
     report.hosts[0]!.derived.samples = 6;
     writeFileSync(json, JSON.stringify(report));

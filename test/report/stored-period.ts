@@ -27,13 +27,17 @@ export function sample(tsMs: number, seq: number, watts = 100): ISample {
   };
 }
 
-export function verdict(cls: Verdict['class'], tsMs: number, parts: Verdict['parts'] = []): Verdict {
+export function verdict(cls: Verdict['class'], tsMs: number, parts: Verdict['parts'] = [], confidence = 0.8): Verdict {
+  const supports = cls === 'mixed' ? 'ai-training' : cls;
   return {
     class: cls,
-    confidence: 0.8,
+    confidence,
     scores: { 'ai-training': 0.8, 'ai-inference': 0, 'chain-validation': 0, 'storage-proving': 0, 'pow-mining': cls === 'pow-mining' ? 0.9 : 0, general: 0, idle: 0 },
     parts,
-    evidence: [{ signal: 'lib.ai', value: 'libcudnn.so.9', supports: 'ai-training', weight: 0.5, detail: 'maps cuDNN', process: { pid: 4242, name: 'python3' } }],
+    evidence: [
+      { signal: 'lib.ai', value: 'libcudnn.so.9', supports: 'ai-training', weight: 0.5, detail: 'maps cuDNN', process: { pid: 4242, name: 'python3' } },
+      ...(supports !== 'ai-training' ? [{ signal: 'test.behaviour', value: 1, supports, weight: 0.3, detail: `behaves like ${supports}`, process: { pid: 4242, name: 'python3' } }] : []),
+    ],
     window: { fromMs: tsMs - 120_000, toMs: tsMs, samples: 120 },
     unavailable: [],
     rulesVersion: 'test',
@@ -46,9 +50,9 @@ export interface Agent {
   head: Uint8Array;
 }
 
-export async function enroll(store: Store, id: string): Promise<Agent> {
+export async function enroll(store: Store, id: string, atMs = T0): Promise<Agent> {
   const keys = generateAgentKeys();
-  await store.upsertHost({ agentId: id, hostname: `${id}.example`, agentVersion: '0.1.0', publicKey: keys.publicKey, inventory: { cpuModel: 'Test CPU', cpuLogicalCores: 8, memoryTotalBytes: 64 * 2 ** 30, kernel: '6.1' } }, T0);
+  await store.upsertHost({ agentId: id, hostname: `${id}.example`, agentVersion: '0.1.0', publicKey: keys.publicKey, inventory: { cpuModel: 'Test CPU', cpuLogicalCores: 8, memoryTotalBytes: 64 * 2 ** 30, kernel: '6.1' } }, atMs);
   return { id, keys, head: new Uint8Array() };
 }
 
@@ -65,7 +69,7 @@ export async function commit(store: Store, a: Agent, rows: Array<{ seq: number; 
   }
 }
 
-const range = (fromSeq: number, toSeq: number, t: (seq: number) => number): Array<{ seq: number; tsMs: number }> =>
+export const range = (fromSeq: number, toSeq: number, t: (seq: number) => number): Array<{ seq: number; tsMs: number }> =>
   Array.from({ length: toSeq - fromSeq + 1 }, (_, i) => ({ seq: fromSeq + i, tsMs: t(fromSeq + i) }));
 
 /**
@@ -96,5 +100,27 @@ export async function steadyHost(store: Store, id: string, cls: Verdict['class']
   const a = await enroll(store, id);
   await commit(store, a, range(1, seconds, (s) => T0 + (s - 1) * S));
   await store.putVerdict(a.id, T0 - 30 * S, verdict(cls, T0 - 30 * S));
+  return a;
+}
+
+/**
+ * A host sampled every second over [T0, T0 + seconds), with the verdicts given as
+ * [seconds from T0, class, confidence] (the first applies from the start).
+ */
+export async function scriptedHost(store: Store, id: string, seconds: number, verdicts: Array<[number, Verdict['class'], number]>): Promise<Agent> {
+  const a = await enroll(store, id);
+  await commit(store, a, range(1, seconds, (s) => T0 + (s - 1) * S));
+  for (const [at, cls, confidence] of verdicts) await store.putVerdict(a.id, T0 + at * S, verdict(cls, T0 + at * S, [], confidence));
+  return a;
+}
+
+/**
+ * A host enrolled at T0 + enrolledAt s whose agent sampled every second from T0 + firstAt s to the
+ * end of [T0, T0 + 600 s), training throughout.
+ */
+export async function lateHost(store: Store, id: string, enrolledAt: number, firstAt: number): Promise<Agent> {
+  const a = await enroll(store, id, T0 + enrolledAt * S);
+  await commit(store, a, range(1, 600 - firstAt, (s) => T0 + (firstAt + s - 1) * S));
+  await store.putVerdict(a.id, T0 + firstAt * S, verdict('ai-training', T0 + firstAt * S));
   return a;
 }

@@ -12,7 +12,7 @@ const classWeights = z.partialRecord(scoredClass, z.number().min(-5).max(5));
 const nonNegative = z.number().min(0);
 const fraction = z.number().min(0).max(1);
 
-export const SIGNATURE_KINDS = ['name', 'cmdline', 'lib', 'env', 'cgroup'] as const;
+export const SIGNATURE_KINDS = ['name', 'cmdline', 'lib', 'env', 'cgroup', 'exe-marker'] as const;
 export const MATCH_MODES = ['exact', 'prefix', 'substring', 'glob', 'regex'] as const;
 
 const signatureList = z
@@ -69,6 +69,12 @@ export const BEHAVIOUR_IDS = [
   'few-long-lived-peers',
   'no-peers',
   'low-io',
+  'hash-memory',
+  'many-clients',
+  'blocks-often',
+  'faults-often',
+  'periodic-writes',
+  'write-bound',
   'many-peers',
   'serves-clients',
   'bursty',
@@ -102,7 +108,7 @@ const thresholds = z.strictObject({
   idle: z.strictObject({ hostCpuPct: nonNegative, gpuUtilPct: nonNegative }),
   busy: z.strictObject({ processCpuPct: nonNegative, minSamplesPresent: z.number().int().min(2), dutyRelToP95: fraction }),
   flat: z.strictObject({ maxCv: nonNegative, bandRel: nonNegative, bandAbsPct: nonNegative, minFlatness: fraction, minSamplesPresent: z.number().int().min(2), averagedBucketMs: z.number().positive(), averagedMinMs: nonNegative }),
-  period: z.strictObject({ minStrength: fraction, minCycles: z.number().min(1), minLagSamples: z.number().int().min(2), noiseSigmas: nonNegative, minActivePct: nonNegative }),
+  period: z.strictObject({ minStrength: fraction, minCycles: z.number().min(1), slotMinCycles: z.number().min(1), minLagSamples: z.number().int().min(2), noiseSigmas: nonNegative, minActivePct: nonNegative }),
   steps: z.strictObject({ minMs: nonNegative, maxMs: nonNegative }),
   bursty: z.strictObject({ minCv: nonNegative, maxDutyCycle: fraction }),
   sustained: z.strictObject({ minDutyCycle: fraction }),
@@ -110,10 +116,20 @@ const thresholds = z.strictObject({
     fewMax: z.number().int().min(1),
     manyMin: z.number().int().min(1),
     manyMinOutbound: z.number().int().min(0),
+    /** Established inbound client connections at once that make a listening process a server. */
+    serverMinClients: z.number().int().min(1),
+    /** Connections from a local port below this to a remote port at or above it were accepted (inbound). */
+    ephemeralPortMin: z.number().int().min(1).max(65535),
     longLivedFraction: fraction,
   }),
   io: z.strictObject({
-    lowBytesPerSec: nonNegative,
+    /** low-io: bytes read+written per CPU-second below this. */
+    lowBytesPerCpuSec: nonNegative,
+    periodicWriteMinBytesPerSec: nonNegative,
+    periodicWriteMaxDuty: fraction,
+    writeBoundBytesPerCpuSec: nonNegative,
+    /** heavy-writes: writes at least this many times the reads (storage or rchar). */
+    sealWriteReadRatio: nonNegative,
     heavyWriteBytesPerSec: nonNegative,
     /** CPU (% of one core) the writing process must also burn: sealing is compute-bound, a database is not. */
     heavyWriteMinCpuPct: nonNegative,
@@ -121,7 +137,9 @@ const thresholds = z.strictObject({
     minBurstBytesPerSec: nonNegative,
     periodicReadMinBytesPerSec: nonNegative,
   }),
-  memory: z.strictObject({ largeRssBytes: nonNegative }),
+  memory: z.strictObject({ largeRssBytes: nonNegative, hashWorkingSetBytes: nonNegative, hashWorkingSetMaxBytes: nonNegative }),
+  /** Extended per-process counters (Process.extended). */
+  ext: z.strictObject({ blockingCtxswPerCpuSec: nonNegative, faultsPerCpuSec: nonNegative }),
   gpu: z.strictObject({ saturatedUtilPct: nonNegative, flatMaxCv: nonNegative, lowPcieBytesPerSec: nonNegative, heavyMemShare: fraction }),
   chainPeriods: z.array(chainPeriod),
 });
@@ -138,6 +156,9 @@ const stability = z.strictObject({
   confirmMs: nonNegative,
   lookbackMs: z.number().positive(),
   switchShare: z.number().gt(0.5).max(1),
+  /** Until coldMs after the first verdict, while nothing but the first class was published, a challenger needs only coldConfirmMs. */
+  coldConfirmMs: nonNegative,
+  coldMs: nonNegative,
   source: z.string().min(1),
 });
 
@@ -152,7 +173,12 @@ export const rulesSchema = z.strictObject({
   stability,
   scoring: z.strictObject({
     minProcessScore: fraction,
-    identityOnlyCap: fraction,
+    /** Identity evidence per class (names, cmdline, libs, env, cgroup, exe markers, ports) is clamped to +-identityCap. */
+    identityCap: nonNegative,
+    /** Behaviour weight a class needs on its own before it can be assigned (`default` for the rest). */
+    behaviourFloor: z.partialRecord(z.enum([...WORKLOAD_CLASSES, 'default']), nonNegative).refine((r) => 'default' in r, 'needs a `default` entry'),
+    /** Score of a class whose behaviour is below its floor is capped here (< minProcessScore). */
+    belowFloorCap: fraction,
     identityGate: nonNegative,
     portBacking: nonNegative,
     collidingPortFactor: fraction,
