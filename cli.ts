@@ -405,7 +405,7 @@ program
     const [{ verifyReportBytes }, { readFileSync }] = await Promise.all([import('./collector/report/verify-file.js'), import('node:fs')]);
     let result;
     try {
-      result = verifyReportBytes(readFileSync(file), o.key ? { expectKey: o.key } : {});
+      result = verifyReportBytes(readFileSync(file), { fileName: file, ...(o.key ? { expectKey: o.key } : {}) });
     } catch (err) {
       result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], warnings: [], signer: null, statement: null };
     }

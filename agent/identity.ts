@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateAgentKeys, keysFromPem, type AgentKeys } from '../proto/chain.js';
+import { tightenFile } from '../proto/private-files.js';
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -23,6 +24,7 @@ export function loadOrCreateIdentity(stateDir: string): AgentIdentity {
   const keyFile = join(stateDir, 'agent.key');
   let agentId: string;
   if (existsSync(idFile)) {
+    tightenFile(idFile);
     agentId = readFileSync(idFile, 'utf8').trim();
     if (!ID.test(agentId)) throw new Error(`${idFile} is corrupt: expected 1-128 characters of [A-Za-z0-9._:-]`);
   } else {
@@ -31,6 +33,7 @@ export function loadOrCreateIdentity(stateDir: string): AgentIdentity {
   }
   let keys: AgentKeys;
   if (existsSync(keyFile)) {
+    tightenFile(keyFile);
     try {
       keys = keysFromPem(readFileSync(keyFile, 'utf8'));
     } catch (err) {

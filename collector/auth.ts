@@ -2,7 +2,7 @@
 // --require-tokens, and need a viewer or admin token everywhere else; admin routes (changes,
 // e.g. revoking agents) need the admin token always, loopback included. Which route has which
 // role is declared in routes.ts; this module only answers "may this token use that role".
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RouteRole } from './routes.js';
 
@@ -30,7 +30,11 @@ export function checkSecret(name: string, value: string): string {
   return value;
 }
 
-const eq = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+// Compares digests: always 32 bytes each, so the comparison neither throws on a token with as many
+// characters as the real one but more UTF-8 bytes (`é`×43 crashed the collector from /live) nor
+// returns early on a different length (which told a prober the token's length).
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+const eq = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
 /** `Authorization: Bearer …`: the only way an HTTP request carries a token. */
 export function bearerToken(req: Pick<IncomingMessage, 'headers'>): string | null {

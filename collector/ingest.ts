@@ -26,7 +26,7 @@ export function attachIngest(wss: WebSocketServer, deps: IngestDeps): Ingest {
     byAgent: new Map<string, WebSocket>(),
     sampleRate: new TokenBuckets(l.rateSamplesPerSec, l.rateBurstSamples, now, Math.max(10_000, l.maxAgents * 2)),
     enrollFailures: new TokenBuckets(l.enrollFailuresPerMin / 60, l.enrollFailureBurst, now),
-    preAuth: new AddressSlots(l.maxPreAuthPerAddress),
+    preAuth: new AddressSlots(l.maxPreAuthPerAddress, l.maxPreAuthTotal),
   };
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => new IngestConnection(ws, req, shared));
   return { connected: () => [...shared.byAgent.keys()], preAuth: shared.preAuth };

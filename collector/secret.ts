@@ -1,7 +1,8 @@
 // Secrets kept beside the database (enrollment secret, API tokens): generated once, mode 0600,
 // never logged. The enrollment secret can be rotated; a running collector picks up the new one.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tightenFile } from '../proto/private-files.js';
 import { dirname, join } from 'node:path';
 import { checkSecret } from './auth.js';
 import { privateDir } from './dbfile.js';
@@ -21,7 +22,7 @@ export function readSecret(file: string): string {
   const secret = readFileSync(file, 'utf8').trim();
   checkSecret(file, secret);
   // An older or hand-made file may be readable by others: make it private.
-  if (statSync(file).mode & 0o077) chmodSync(file, 0o600);
+  tightenFile(file);
   return secret;
 }
 

@@ -208,13 +208,24 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     const route = websocketRoute(req.url);
     const wss = route?.url === '/ingest' ? ingestWss : route?.url === '/live' ? liveWss : null;
     if (!route || !wss) return void socket.end(rawRefusal(404, 'Not Found'));
-    // A browser page from another origin may not open either socket (agents send no Origin).
-    if (!originAllowed(req.headers.origin, req.headers.host, !!tls)) return void socket.end(rawRefusal(403, 'Forbidden'));
-    // Agents may reach the collector by any name; dashboards only by an allowed one.
-    if (route.role !== 'agent' && !hostAllowed(site, req.headers.host)) return void socket.end(rawRefusal(403, 'Forbidden'));
-    const d = decide(auth, route.role, liveToken(req));
-    if (!d.ok) return void socket.end(rawRefusal(d.status, d.status === 401 ? 'Unauthorized' : 'Forbidden'));
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    try {
+      // Agents send no Origin and reach the collector by any name, so a browser page may not open
+      // /ingest at all (a DNS-rebinding page's Origin matches its own Host); /live is same-origin
+      // only, and reached by an allowed name.
+      if (route.role === 'agent' ? req.headers.origin !== undefined : !originAllowed(req.headers.origin, req.headers.host, !!tls)) return void socket.end(rawRefusal(403, 'Forbidden'));
+      if (route.role !== 'agent' && !hostAllowed(site, req.headers.host)) return void socket.end(rawRefusal(403, 'Forbidden'));
+      const d = decide(auth, route.role, liveToken(req));
+      if (!d.ok) return void socket.end(rawRefusal(d.status, d.status === 401 ? 'Unauthorized' : 'Forbidden'));
+      if (wss === liveWss && liveWss.clients.size >= limits.maxLiveClients) {
+        metrics.reject('live_cap');
+        return void socket.end(rawRefusal(503, 'Service Unavailable'));
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } catch (err) {
+      // A throw in an 'upgrade' listener would end the process: refuse this one request instead.
+      logger.error({ reason: 'upgrade_failed', err: (err as Error).message }, 'upgrade failed');
+      socket.end(rawRefusal(500, 'Internal Server Error'));
+    }
   });
 
   try {

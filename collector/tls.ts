@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import selfsigned from 'selfsigned';
+import { tightenFile } from '../proto/private-files.js';
 
 export interface TlsMaterial {
   cert: string;
@@ -34,7 +35,10 @@ export async function selfSignedTls(dbPath: string, names: string[]): Promise<Tl
   const dir = dirname(dbPath);
   const certFile = join(dir, 'tls-cert.pem');
   const keyFile = join(dir, 'tls-key.pem');
-  if (existsSync(certFile) && existsSync(keyFile)) return { ...loadTls(certFile, keyFile), certFile };
+  if (existsSync(certFile) && existsSync(keyFile)) {
+    tightenFile(keyFile);
+    return { ...loadTls(certFile, keyFile), certFile };
+  }
   mkdirSync(dir, { recursive: true });
   const altNames = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...names])].map((n) => (/^[\d.]+$|:/.test(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n }));
   const pems = await selfsigned.generate([{ name: 'commonName', value: `assay-collector ${hostname()}` }], {

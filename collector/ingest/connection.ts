@@ -75,6 +75,8 @@ export class IngestConnection {
   private readonly peer: string;
   private readonly log: Logger;
   private host: HostRecord | null = null;
+  /** An enrolled agent a hello claimed to be, before it proved it (security events name it). */
+  private claimed: string | null = null;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -134,7 +136,7 @@ export class IngestConnection {
     deps.metrics.reject(e.reason);
     this.log.warn({ reason: e.reason, code: e.code, agentId: this.host?.id, err: e.message }, 'closing agent connection');
     if (SECURITY_REASONS.has(e.reason)) {
-      void deps.store.recordSecurityEvent({ tsMs: now(), hostId: this.host?.id ?? null, peer: this.peer, reason: e.reason, detail: e.message }).catch(() => undefined);
+      void deps.store.recordSecurityEvent({ tsMs: now(), hostId: this.host?.id ?? this.claimed, peer: this.peer, reason: e.reason, detail: e.message }).catch(() => undefined);
     }
     this.enter('closing');
     // Close reasons are limited to 123 bytes by the protocol.
@@ -184,6 +186,7 @@ export class IngestConnection {
     if (key.length !== 32) throw forbidden('bad_hello_signature', 'hello.public_key must be a 32-byte Ed25519 key');
     const known = await deps.store.getHost(agentId);
     const enrolling = !known?.publicKey;
+    if (!enrolling) this.claimed = agentId;
     // An address that keeps failing to enroll is refused before any signature or proof is checked.
     if (enrolling && !this.s.enrollFailures.has(this.address)) {
       throw new WireError(CloseCode.rateLimited, 'enroll_throttled', `too many failed enrollments from ${this.address}; try again later`);

@@ -51,22 +51,32 @@ export class TokenBuckets {
   }
 }
 
-/** Counts live connections per address against a cap; `acquire` refuses beyond it. */
+/**
+ * Counts live connections per address against a cap, and all of them against a total (so many
+ * addresses — 127.0.0.2…250, an IPv6 /64 — cannot add up to any number); `acquire` refuses beyond either.
+ */
 export class AddressSlots {
   private readonly held = new Map<string, number>();
+  private total = 0;
 
-  constructor(private readonly cap: number) {}
+  constructor(
+    private readonly cap: number,
+    private readonly maxTotal = Infinity,
+  ) {}
 
   acquire(address: string): boolean {
     const n = this.held.get(address) ?? 0;
-    if (n >= this.cap) return false;
+    if (n >= this.cap || this.total >= this.maxTotal) return false;
     this.held.set(address, n + 1);
+    this.total++;
     return true;
   }
 
   release(address: string): void {
-    const n = (this.held.get(address) ?? 0) - 1;
-    if (n > 0) this.held.set(address, n);
+    const n = this.held.get(address);
+    if (n === undefined) return;
+    this.total--;
+    if (n > 1) this.held.set(address, n - 1);
     else this.held.delete(address);
   }
 }

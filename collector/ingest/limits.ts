@@ -18,8 +18,15 @@ export interface IngestLimits {
   closeGraceMs: number;
   /** A TCP connection that has not completed an HTTP request's headers within this long is destroyed. */
   idleTimeoutMs: number;
-  /** Most connections one remote address may hold that have not yet authenticated (HTTP-idle or awaiting hello). */
+  /**
+   * Most connections one remote address may hold that are not authenticated agent streams: HTTP
+   * connections for their whole life (keep-alive included), /ingest ones until their hello.
+   */
   maxPreAuthPerAddress: number;
+  /** Most such connections from all addresses together. */
+  maxPreAuthTotal: number;
+  /** Most dashboard /live sockets at once (they leave the pre-auth count when they upgrade). */
+  maxLiveClients: number;
   /** Most agents connected at once. */
   maxAgents: number;
   /** Samples per second one agent may send on average (token bucket), and the burst allowance. */
@@ -42,6 +49,8 @@ export const defaultIngestLimits: IngestLimits = {
   closeGraceMs: 2_000,
   idleTimeoutMs: 10_000,
   maxPreAuthPerAddress: 32,
+  maxPreAuthTotal: 1024,
+  maxLiveClients: 256,
   maxAgents: 10_000,
   rateSamplesPerSec: 50,
   rateBurstSamples: 100_000,

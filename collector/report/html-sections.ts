@@ -18,8 +18,8 @@ function identity(h: HostSection): string {
     <dt>Fingerprint</dt><dd class="mono">${esc(id.fingerprint ?? '—')}</dd></dl></div>
     <div class="card"><h3>${chain ? 'Hash chain and machine' : 'Machine'}</h3><dl>
     ${chain ? `<dt>Batches</dt><dd>${chain.batches.length}</dd><dt>Starts after</dt><dd class="mono">${esc(chain.startsAfter || '(chain start)')}</dd><dt>Head</dt><dd class="mono">${esc(chain.head)}</dd>` : ''}
-    ${inv ? `<dt>CPU</dt><dd>${esc(inv.cpuModel)} (${inv.logicalCores} threads)</dd><dt>Memory</dt><dd>${(inv.memoryTotalBytes / 2 ** 30).toFixed(1)} GiB</dd><dt>GPUs</dt><dd>${esc(inv.gpus.join(', ') || 'none')}</dd><dt>Kernel</dt><dd>${esc(inv.kernel)}</dd>` : ''}
-    <dt>Sampling interval</dt><dd>${h.derived.intervalMs} ms</dd></dl></div></div>`;
+    ${inv ? `<dt>CPU</dt><dd>${esc(inv.cpuModel)} (${esc(inv.logicalCores)} threads)</dd><dt>Memory</dt><dd>${(inv.memoryTotalBytes / 2 ** 30).toFixed(1)} GiB</dd><dt>GPUs</dt><dd>${esc(inv.gpus.join(', ') || 'none')}</dd><dt>Kernel</dt><dd>${esc(inv.kernel)}</dd>` : ''}
+    <dt>Sampling interval</dt><dd>${esc(h.derived.intervalMs)} ms</dd></dl></div></div>`;
 }
 
 function coverageAndShares(h: HostSection): string {

@@ -4,6 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fingerprint, generateAgentKeys, keysFromPem, signBytes, verifySignature, type AgentKeys } from '../../proto/chain.js';
+import { tightenFile } from '../../proto/private-files.js';
 import { canonicalize } from './canonical.js';
 import type { Report, Signer, UnsignedReport } from './types.js';
 
@@ -12,7 +13,10 @@ export function collectorKeyPath(dbPath: string): string {
 }
 
 export function loadOrCreateKey(file: string): AgentKeys {
-  if (existsSync(file)) return keysFromPem(readFileSync(file, 'utf8'));
+  if (existsSync(file)) {
+    tightenFile(file);
+    return keysFromPem(readFileSync(file, 'utf8'));
+  }
   mkdirSync(dirname(file), { recursive: true });
   const keys = generateAgentKeys();
   writeFileSync(file, keys.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600, flag: 'wx' });

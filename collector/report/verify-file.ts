@@ -18,7 +18,10 @@ function firstByteDifference(file: Buffer, rendered: Buffer): string {
 
 const unreadable = (why: string): VerifyResult => ({ ok: false, failures: [why], passed: [], warnings: [], signer: null, statement: null });
 
-export function verifyReportBytes(bytes: Buffer, opts: VerifyOptions = {}): VerifyResult {
+/** Names browsers open as a page (file:// and web servers go by the extension). */
+const PAGE_NAME = /\.(?:html?|xhtml?|xht|shtml)$/i;
+
+export function verifyReportBytes(bytes: Buffer, opts: VerifyOptions & { fileName?: string } = {}): VerifyResult {
   const text = bytes.toString('utf8');
   if (!isHtmlReport(text)) {
     let value: unknown;
@@ -27,7 +30,14 @@ export function verifyReportBytes(bytes: Buffer, opts: VerifyOptions = {}): Veri
     } catch (err) {
       return unreadable(`not valid JSON: ${(err as Error).message}`);
     }
-    return verifyReport(value, opts);
+    const result = verifyReport(value, opts);
+    // A browser renders a JSON report under such a name as a page: markup in its strings (a
+    // hostname an agent chose) would be what a person reads, and none of it was checked.
+    if (opts.fileName && PAGE_NAME.test(opts.fileName)) {
+      result.failures.push(`${opts.fileName} holds a JSON report, but browsers show a file of that name as a page, rendering markup from the report's strings: name it .json, or verify the HTML report`);
+      return { ...result, ok: false };
+    }
+    return result;
   }
   let value: unknown;
   try {

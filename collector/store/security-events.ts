@@ -1,7 +1,8 @@
 // Security events aggregated per (reason, subject, window): a flood of refused attempts becomes a
 // few rows with counts, first and last seen, written in one transaction per flush (at most one
 // synced write per flushMs, or sooner when maxPending distinct rows wait). Retention: rows last
-// seen more than retentionMs before the newest event are deleted, and at most maxRows are kept.
+// seen more than retentionMs before the newest event are deleted, and at most maxRows are kept
+// (anonymous rows, keyed by address, are the first to go).
 import type Database from 'better-sqlite3';
 import type { SecurityEvent, SecurityEventWindow } from './store.js';
 
@@ -58,15 +59,19 @@ export class SecurityEventLog {
          host_id = COALESCE(excluded.host_id, host_id), peer = excluded.peer, detail = excluded.detail`,
     );
     this.expire = db.prepare('DELETE FROM security_event_windows WHERE last_ms < ?');
+    // Over the cap, anonymous rows (by address) go first, oldest first: strangers from many
+    // addresses (one row per address and minute) must not evict what happened to enrolled agents.
     this.cap = db.prepare(
-      `DELETE FROM security_event_windows WHERE last_ms < (SELECT last_ms FROM security_event_windows ORDER BY last_ms DESC LIMIT 1 OFFSET ?)`,
+      `DELETE FROM security_event_windows WHERE (reason, subject, window_start_ms) IN (
+         SELECT reason, subject, window_start_ms FROM security_event_windows ORDER BY host_id IS NOT NULL, last_ms
+         LIMIT MAX(0, (SELECT COUNT(*) FROM security_event_windows) - ?))`,
     );
     this.list = db.prepare<[number], Row>('SELECT * FROM security_event_windows ORDER BY last_ms DESC, reason LIMIT ?');
     this.flushTx = db.transaction(() => {
       for (const r of this.pending.values()) this.upsert.run(r);
       this.pending.clear();
       this.expire.run(this.newestMs - this.opts.retentionMs);
-      this.cap.run(this.opts.maxRows - 1);
+      this.cap.run(this.opts.maxRows);
     });
   }
 
