@@ -4,8 +4,9 @@
 // back to back with a simulated 1 Hz clock (nowMs advances 1000 per call, so rates are computed and
 // the sockets probe re-reads its tables as often as it would in production); the table shows
 // wall-clock ms per collect() call. The processes probe includes socket attribution; the sockets
-// tracker alone is shown below it (not added to the total), and the busy-thread read is measured
-// on its own at the end (worst case: every multi-threaded process treated as busy).
+// tracker alone is shown below it (not added to the total), and the per-thread read (busy threads
+// and the other threads' context switches) is measured on its own at the end (worst case: every
+// multi-threaded process treated as busy).
 import { performance } from 'node:perf_hooks';
 import { defaultProbeConfig, isUnavailable, probeTable } from '../agent/probes/index.js';
 import { clockTicksPerSecond, isKernelThread, parseProcStat } from '../agent/probes/processes.js';
@@ -67,5 +68,5 @@ btTimes.sort((a, b) => a - b);
 const btMean = btTimes.reduce((a, b) => a + b, 0) / btTimes.length;
 const threads = bt.threadsRead / btTimes.length;
 console.log(
-  `busy threads, worst case (${multi.length} multi-threaded processes, ${threads.toFixed(0)} thread stats per call): mean ${btMean.toFixed(3)} ms, p95 ${percentile(btTimes, 95).toFixed(3)} ms, ${((1000 * btMean) / Math.max(1, threads)).toFixed(2)} us per thread`,
+  `busy threads, worst case (${multi.length} multi-threaded processes, ${threads.toFixed(0)} thread stats + ${(bt.statusRead / btTimes.length).toFixed(0)} thread statuses per call): mean ${btMean.toFixed(3)} ms, p95 ${percentile(btTimes, 95).toFixed(3)} ms, ${((1000 * btMean) / Math.max(1, threads)).toFixed(2)} us per thread`,
 );

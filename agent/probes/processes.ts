@@ -5,7 +5,10 @@
 // attribution as a whole is (socket_attribution).
 //
 // Extended counters (Process.extended): page faults and context switches per second, nice,
-// scheduling policy, anonymous and hugetlb memory, busy threads (threads.ts). extended = true only
+// scheduling policy, anonymous and hugetlb memory, busy threads (threads.ts). Context switches are
+// the leader thread's (/proc/PID/status) plus, for processes whose threads threads.ts walks (>= 20 %
+// of a core), the other threads' (whole process; a single-threaded process's leader is the whole
+// process; other multi-threaded processes: leader only). extended = true only
 // when the rates are real: the process was reported in an earlier sample (its counters were read
 // then), or it started during the interval (all its counts belong to the interval). The first
 // time an older process is reported, its counters are read (the baseline) but extended = false,
@@ -24,7 +27,7 @@ import type { Probe, ProbeConfig, ProbeFactory, ProbeOutput } from './probe.js';
 import { isUnavailable } from './probe.js';
 import { containerIdFromCgroup, formatCmdline, parseEnvNames, parseLibs, pickCgroup } from './signature.js';
 import { linkInode, SocketTracker } from './sockets.js';
-import { BusyThreads } from './threads.js';
+import { BusyThreads, type ThreadCtxsw } from './threads.js';
 import { guardedProbe, listPids, parseKeyNumbers, perSecond, readOptional, readlinkOptional, round } from './util.js';
 
 /** PF_KTHREAD in /proc/PID/stat flags. */
@@ -229,6 +232,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       // Effective uid (second Uid: column), as ps and top show it.
       const uid = Number(status.match(/^Uid:\s+\d+\s+(\d+)/m)?.[1] ?? 0);
       const state = states.get(r.key)!;
+      const threads = busyThreads.count(pid, r.key, r.cpuPct, r.stat.threads, dtSec, r.isNew);
       const proc: assay.v1.Process.$Properties = {
         pid,
         ppid: r.stat.ppid,
@@ -240,8 +244,8 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
         state: r.stat.state,
         uid,
         ...ioRates(parseIo(readOptional(join(dir, 'io'))), state, r.isNew, nowMs, lastMs!),
-        ...extendedCounters(r.stat, kv, state, r.isNew, nowMs, lastMs!),
-        busyThreads: busyThreads.count(pid, r.key, r.cpuPct, r.stat.threads, dtSec),
+        ...extendedCounters(r.stat, kv, state, r.isNew, nowMs, lastMs!, threads.otherCtxsw),
+        busyThreads: threads.busy,
       };
       processes.push(proc);
       reported.push({ pid, key: r.key });
@@ -282,9 +286,19 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
 /**
  * Page-fault and context-switch rates since this process's counters were last read, with the
  * gauges read alongside (see the top of this file for when `extended` is true). Needs the stat
- * line's policy field and the status ctxt lines; without them extended stays false.
+ * line's policy field and the status ctxt lines; without them extended stays false. The kept
+ * ctxsw counters are the leader's; `otherCtxsw` (the other threads' switches over this sample's
+ * interval, when threads.ts walked them) is added to the leader's delta.
  */
-function extendedCounters(stat: ProcStat, status: Map<string, number>, state: ProcState, isNew: boolean, nowMs: number, lastMs: number) {
+function extendedCounters(
+  stat: ProcStat,
+  status: Map<string, number>,
+  state: ProcState,
+  isNew: boolean,
+  nowMs: number,
+  lastMs: number,
+  otherCtxsw: ThreadCtxsw | undefined,
+) {
   const vol = status.get('voluntary_ctxt_switches');
   const nonvol = status.get('nonvoluntary_ctxt_switches');
   if (vol === undefined || nonvol === undefined || stat.policy === undefined) return { extended: false };
@@ -292,13 +306,13 @@ function extendedCounters(stat: ProcStat, status: Map<string, number>, state: Pr
   const prev = state.events ?? (isNew ? { counters: { minflt: 0, majflt: 0, voluntaryCtxsw: 0, nonvoluntaryCtxsw: 0 }, ms: lastMs } : undefined);
   state.events = { counters: cur, ms: nowMs };
   const dt = prev ? (nowMs - prev.ms) / 1000 : 0;
-  const rate = (k: keyof EventCounters): number => (prev ? round(perSecond(cur[k], prev.counters[k], dt)) : 0);
+  const rate = (k: keyof EventCounters, others = 0): number => (prev && dt > 0 ? round(perSecond(cur[k], prev.counters[k], dt) + others / dt) : 0);
   return {
     extended: prev !== undefined,
     minfltPerSec: rate('minflt'),
     majfltPerSec: rate('majflt'),
-    voluntaryCtxswPerSec: rate('voluntaryCtxsw'),
-    nonvoluntaryCtxswPerSec: rate('nonvoluntaryCtxsw'),
+    voluntaryCtxswPerSec: rate('voluntaryCtxsw', otherCtxsw?.voluntary),
+    nonvoluntaryCtxswPerSec: rate('nonvoluntaryCtxsw', otherCtxsw?.nonvoluntary),
     nice: stat.nice,
     schedPolicy: stat.policy,
     rssAnonBytes: (status.get('RssAnon') ?? 0) * 1024,

@@ -1,13 +1,13 @@
 // Extended per-process counters: page faults, context switches, nice/policy, anonymous and
 // hugetlb memory, busy threads.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProbeOutput, Unavailable } from '../../agent/probes/probe.js';
 import { isUnavailable } from '../../agent/probes/probe.js';
 import { createProcessesProbe, parseProcStat } from '../../agent/probes/processes.js';
-import { BusyThreads, MAX_THREADS_READ } from '../../agent/probes/threads.js';
+import { BusyThreads, MAX_THREADS_READ, parseCtxsw } from '../../agent/probes/threads.js';
 import { config, copyFixture, editProcStat, editStatus, write } from './tree.js';
 
 function ok(out: ProbeOutput | Unavailable): ProbeOutput {
@@ -126,9 +126,74 @@ test('busy threads: at most MAX_THREADS_READ threads read per process, state onl
       assert.equal(bt.tracked, MAX_THREADS_READ);
     }
     assert.equal(bt.threadsRead, 3 * MAX_THREADS_READ);
+    assert.equal(bt.statusRead, 3 * MAX_THREADS_READ, 'the context-switch read obeys the same cap');
     bt.begin();
     bt.end();
     assert.equal(bt.tracked, 0, 'a process no longer read leaves no state behind');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('ctxt parser reads only the two ctxt lines, telling voluntary from nonvoluntary', () => {
+  assert.deepEqual(parseCtxsw('Name:\tx\nThreads:\t3\nvoluntary_ctxt_switches:\t5000\nnonvoluntary_ctxt_switches:\t300\n'), [5000, 300]);
+  // Order swapped: "nonvoluntary_ctxt_switches" contains "voluntary_ctxt_switches".
+  assert.deepEqual(parseCtxsw('Name:\tx\nnonvoluntary_ctxt_switches:\t7\nvoluntary_ctxt_switches:\t9\n'), [9, 7]);
+  assert.equal(parseCtxsw('Name:\tx\nvoluntary_ctxt_switches:\t9\n'), undefined, 'one line missing');
+});
+
+test('context switches: summed over the threads of a busy process, leader only for an idle multi-threaded one; an exited thread never makes the rate negative', async () => {
+  // proc-threads: 700 (mariadbd, 3 threads) whose leader sleeps while workers 701 and 702 switch;
+  // 800 (idle-mt, 2 threads) under 20 % of a core.
+  const t = copyFixture('proc-threads');
+  try {
+    const probe = createProcessesProbe(config({ procRoot: t.dir }), { socketRefreshMs: 0 });
+    const task = (tid: number) => join(t.dir, '700', 'task', String(tid), 'status');
+    const busySecond = () => editProcStat(join(t.dir, '700', 'stat'), { utime: 100 }); // 100 % of a core per 1 s
+    await probe.collect(1000);
+    busySecond();
+    const first = ok(await probe.collect(2000)); // first report: baseline, threads read for the first time
+    assert.equal(byPid(first, 700).extended, false);
+
+    busySecond();
+    editStatus(join(t.dir, '700', 'status'), { voluntary_ctxt_switches: 2 });
+    editStatus(task(701), { voluntary_ctxt_switches: 400, nonvoluntary_ctxt_switches: 30 });
+    editStatus(task(702), { voluntary_ctxt_switches: 600, nonvoluntary_ctxt_switches: 20 });
+    editStatus(join(t.dir, '800', 'status'), { voluntary_ctxt_switches: 3, nonvoluntary_ctxt_switches: 1 });
+    editStatus(join(t.dir, '800', 'task', '801', 'status'), { voluntary_ctxt_switches: 900 }); // not read: 800 is idle
+    const out = ok(await probe.collect(3000));
+    const db = byPid(out, 700);
+    assert.deepEqual([db.extended, db.voluntaryCtxswPerSec, db.nonvoluntaryCtxswPerSec], [true, 2 + 400 + 600, 0 + 30 + 20], 'leader alone says 2/s and 0/s');
+    const idle = byPid(out, 800);
+    assert.deepEqual([idle.extended, idle.cpuPct, idle.voluntaryCtxswPerSec, idle.nonvoluntaryCtxswPerSec], [true, 0, 3, 1], 'under 20 %: leader only');
+
+    // 702 (8600 voluntary switches so far) exits and 703 appears: a process-wide sum would fall by
+    // ~8600; the rate counts threads present in both readings only (703 has no previous reading).
+    busySecond();
+    rmSync(join(t.dir, '700', 'task', '702'), { recursive: true });
+    cpSync(join(t.dir, '700', 'task', '701'), join(t.dir, '700', 'task', '703'), { recursive: true });
+    editStatus(task(703), { voluntary_ctxt_switches: 9000 });
+    editStatus(join(t.dir, '700', 'status'), { voluntary_ctxt_switches: 1 });
+    editStatus(task(701), { voluntary_ctxt_switches: 100, nonvoluntary_ctxt_switches: 5 });
+    const after = byPid(ok(await probe.collect(5000)), 700); // 2 s interval
+    assert.deepEqual([after.voluntaryCtxswPerSec, after.nonvoluntaryCtxswPerSec], [(1 + 100) / 2, 5 / 2]);
+
+    // A reused tid whose counter went backwards adds 0, not a negative delta.
+    busySecond();
+    editStatus(task(703), { voluntary_ctxt_switches: 10, nonvoluntary_ctxt_switches: 1 }, 'set');
+    editStatus(task(701), { voluntary_ctxt_switches: 50 });
+    const reused = byPid(ok(await probe.collect(6000)), 700);
+    assert.deepEqual([reused.voluntaryCtxswPerSec, reused.nonvoluntaryCtxswPerSec], [50, 0]);
+
+    // A multi-threaded process born in the interval: all its threads' switches belong to it.
+    cpSync(join(t.dir, '700'), join(t.dir, '900'), { recursive: true });
+    rmSync(join(t.dir, '900', 'task', '700'), { recursive: true }); // its leader is 900 (status as 700's)
+    mkdirSync(join(t.dir, '900', 'task', '900'));
+    write(t.dir, '900/stat', `900 (mariadbd) S 1 900 900 0 -1 4194560 0 0 0 0 100 0 0 0 20 0 3 0 95000 1000 500 ${'0 '.repeat(16)}0 ${'0 '.repeat(10)}0\n`);
+    busySecond();
+    const born = byPid(ok(await probe.collect(7000)), 900);
+    // leader 1003 + 701 5550 + 703 10 voluntary; 10 + 335 + 1 nonvoluntary.
+    assert.deepEqual([born.extended, born.voluntaryCtxswPerSec, born.nonvoluntaryCtxswPerSec], [true, 6563, 346]);
   } finally {
     t.cleanup();
   }
