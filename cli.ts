@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `assay`: one CLI, one subcommand per part. Parsing and configuration only: the work is done
 // by agent/ and collector/. Precedence: flag > ASSAY_* environment variable > --config file > default.
+import { defaultIngestLimits } from './collector/ingest/limits.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -116,6 +117,12 @@ interface CollectorFlags {
   requireTokens?: boolean;
   publicHost?: string[];
   maxEnrollments?: number;
+  helloTimeout: number;
+  idleTimeout: number;
+  maxPreauthPerAddress: number;
+  maxPreauthTotal: number;
+  maxLiveClients: number;
+  enrollFailuresPerMin: number;
   logLevel: string;
 }
 
@@ -136,7 +143,13 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--allow-plain', 'accept agents over plain ws:// on a non-loopback address').env('ASSAY_ALLOW_PLAIN'))
     .addOption(new Option('--require-tokens', 'require API tokens even on loopback (always required on other addresses; tokens in viewer-token / admin-token beside the database, or ASSAY_VIEWER_TOKEN / ASSAY_ADMIN_TOKEN, at least 16 characters)').env('ASSAY_REQUIRE_TOKENS'))
     .addOption(new Option('--public-host <names>', 'comma-separated host names browsers reach the collector by (besides localhost, 127.0.0.1, ::1 and the --host address); other Host headers are refused').argParser(listArg).env('ASSAY_PUBLIC_HOST'))
-    .addOption(new Option('--max-enrollments <n>', 'accept new agents only while fewer than this many have enrolled (revoked ones count)').argParser(intArg('max-enrollments', 0, 10_000_000)).env('ASSAY_MAX_ENROLLMENTS'));
+    .addOption(new Option('--max-enrollments <n>', 'accept new agents only while fewer than this many have enrolled (revoked ones count)').argParser(intArg('max-enrollments', 0, 10_000_000)).env('ASSAY_MAX_ENROLLMENTS'))
+    .addOption(new Option('--hello-timeout <d>', 'an /ingest connection that has not authenticated within this long is closed').argParser(durationArg).default(defaultIngestLimits.helloTimeoutMs, '10s').env('ASSAY_HELLO_TIMEOUT'))
+    .addOption(new Option('--idle-timeout <d>', 'a TCP connection that has not sent a complete request header within this long is dropped').argParser(durationArg).default(defaultIngestLimits.idleTimeoutMs, '10s').env('ASSAY_IDLE_TIMEOUT'))
+    .addOption(new Option('--max-preauth-per-address <n>', 'most unauthenticated connections (HTTP, or /ingest before hello) one remote address may hold; raise it behind a reverse proxy').argParser(intArg('max-preauth-per-address', 1, 1_000_000)).default(defaultIngestLimits.maxPreAuthPerAddress).env('ASSAY_MAX_PREAUTH_PER_ADDRESS'))
+    .addOption(new Option('--max-preauth-total <n>', 'most unauthenticated connections from all addresses together').argParser(intArg('max-preauth-total', 1, 10_000_000)).default(defaultIngestLimits.maxPreAuthTotal).env('ASSAY_MAX_PREAUTH_TOTAL'))
+    .addOption(new Option('--max-live-clients <n>', 'most dashboard /live sockets at once').argParser(intArg('max-live-clients', 1, 1_000_000)).default(defaultIngestLimits.maxLiveClients).env('ASSAY_MAX_LIVE_CLIENTS'))
+    .addOption(new Option('--enroll-failures-per-min <n>', 'failed enrollments one address may make per minute on average (burst of the same size)').argParser(intArg('enroll-failures-per-min', 1, 1_000_000)).default(defaultIngestLimits.enrollFailuresPerMin).env('ASSAY_ENROLL_FAILURES_PER_MIN'));
 }
 
 async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; tlsFingerprint: string | null; close(): Promise<void> }> {
@@ -146,7 +159,20 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
     port: f.port,
     dbPath: f.db,
     ...(f.rules ? { rulesPath: f.rules } : {}),
-    limits: { maxFrameBytes: f.maxFrameBytes, maxBatchSamples: f.maxBatchSamples, maxAgents: f.maxAgents, rateSamplesPerSec: f.rateLimit, maxClockSkewMs: f.maxClockSkew },
+    limits: {
+      maxFrameBytes: f.maxFrameBytes,
+      maxBatchSamples: f.maxBatchSamples,
+      maxAgents: f.maxAgents,
+      rateSamplesPerSec: f.rateLimit,
+      maxClockSkewMs: f.maxClockSkew,
+      helloTimeoutMs: f.helloTimeout,
+      idleTimeoutMs: f.idleTimeout,
+      maxPreAuthPerAddress: f.maxPreauthPerAddress,
+      maxPreAuthTotal: f.maxPreauthTotal,
+      maxLiveClients: f.maxLiveClients,
+      enrollFailuresPerMin: f.enrollFailuresPerMin,
+      enrollFailureBurst: f.enrollFailuresPerMin,
+    },
     ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
     ...(process.env.ASSAY_VIEWER_TOKEN ? { viewerToken: process.env.ASSAY_VIEWER_TOKEN } : {}),
     ...(process.env.ASSAY_ADMIN_TOKEN ? { adminToken: process.env.ASSAY_ADMIN_TOKEN } : {}),
