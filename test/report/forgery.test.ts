@@ -9,7 +9,7 @@
 //      fail: fingerprints are computed from the key, never read from the file.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { scanReport } from '../../agent/scan/scan.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from '../../collector/engine/index.js';
 import { assembleReport, buildReport } from '../../collector/report/build.js';
@@ -20,12 +20,11 @@ import { signReport, signerOf } from '../../collector/report/sign.js';
 import type { Report } from '../../collector/report/types.js';
 import { verifyReportBytes } from '../../collector/report/verify-file.js';
 import { verifyReport } from '../../collector/report/verify.js';
-import { SqliteStore } from '../../collector/store/sqlite.js';
 import { fingerprint, generateAgentKeys, signBytes } from '../../proto/chain.js';
 import { encodeSample } from '../../proto/codec.js';
 import { readTrace } from '../../proto/trace.js';
-import { repoRoot, tempDir } from '../helpers/env.js';
-import { S, T0, gappyHost } from './stored-period.js';
+import { repoRoot } from '../helpers/env.js';
+import { S, T0, useGappyReport } from './stored-period.js';
 
 const collectorKeys = generateAgentKeys();
 const copy = (r: Report): Report => JSON.parse(JSON.stringify(r)) as Report;
@@ -37,18 +36,10 @@ const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
 const OPEN = `<script type="application/json" id="${EMBED_ID}">`;
 
 describe('issue 9: forged reports fail verify', () => {
-  const tmp = tempDir('assay-forgery-');
-  let store: SqliteStore;
+  const gappy = useGappyReport('assay-forgery-', collectorKeys);
   let report: Report;
-
-  before(async () => {
-    store = new SqliteStore(join(tmp.dir, 'assay.db'));
-    await gappyHost(store);
-    report = await buildReport(store, { hostIds: ['gappy'], fromMs: T0, toMs: T0 + 600 * S, keys: collectorKeys });
-  });
-  after(async () => {
-    await store.close();
-    tmp.cleanup();
+  before(() => {
+    report = gappy.current();
   });
 
   describe('HTML reports (finding 2)', () => {
@@ -149,7 +140,7 @@ describe('issue 9: forged reports fail verify', () => {
     it('with known rules, the hash is stated; unknown rules are named; a verdict naming other rules fails', async () => {
       const bundled = loadRulesFile(defaultRulesPath);
       const testRules: Rules = { ...bundled, version: 'test' };
-      const named = await buildReport(store, { hostIds: ['gappy'], fromMs: T0, toMs: T0 + 600 * S, keys: collectorKeys, rules: testRules });
+      const named = await buildReport(gappy.store(), { hostIds: ['gappy'], fromMs: T0, toMs: T0 + 600 * S, keys: collectorKeys, rules: testRules });
       assert.match(named.rules.sha256 ?? '', /^[0-9a-f]{64}$/);
       const r = verifyReport(copy(named));
       assert.deepEqual(r.failures, []);

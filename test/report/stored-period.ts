@@ -1,7 +1,13 @@
 // A stored period written with the store API exactly as ingest writes it: an enrolled agent's
 // signed batches in one hash chain, a time hole (agent down), a declared spool_thinned gap, RAPL
 // power in every sample, and verdicts with a mixed interval that hides a miner.
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { sealBatch } from '../../agent/batch.js';
+import { buildReport } from '../../collector/report/build.js';
+import type { Report } from '../../collector/report/types.js';
+import { SqliteStore } from '../../collector/store/sqlite.js';
+import { tempDir } from '../helpers/env.js';
 import type { Verdict } from '../../collector/engine/types.js';
 import type { Store } from '../../collector/store/store.js';
 import { generateAgentKeys, signBytes, type AgentKeys } from '../../proto/chain.js';
@@ -123,4 +129,33 @@ export async function lateHost(store: Store, id: string, enrolledAt: number, fir
   await commit(store, a, range(1, 600 - firstAt, (s) => T0 + (firstAt + s - 1) * S));
   await store.putVerdict(a.id, T0 + firstAt * S, verdict('ai-training', T0 + firstAt * S));
   return a;
+}
+
+/**
+ * Registers before/after hooks in the calling suite: a fresh store holding gappyHost, and its
+ * report over T0 .. T0 + 600 s signed with `keys`. `current()` is the report once built.
+ */
+export function useGappyReport(prefix: string, keys: AgentKeys): { current(): Report; store(): SqliteStore } {
+  const tmp = tempDir(prefix);
+  let store: SqliteStore | undefined;
+  let report: Report | undefined;
+  before(async () => {
+    store = new SqliteStore(join(tmp.dir, 'assay.db'));
+    await gappyHost(store);
+    report = await buildReport(store, { hostIds: ['gappy'], fromMs: T0, toMs: T0 + 600 * S, keys });
+  });
+  after(async () => {
+    await store?.close();
+    tmp.cleanup();
+  });
+  return {
+    current(): Report {
+      if (!report) throw new Error('the gappy report is built in a before hook');
+      return report;
+    },
+    store(): SqliteStore {
+      if (!store) throw new Error('the gappy store is opened in a before hook');
+      return store;
+    },
+  };
 }

@@ -1,20 +1,16 @@
 // `assay verify`: a good report passes (JSON and HTML); every kind of tampering fails, whether
 // the file is left with the collector's signature or re-signed with another key.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { assembleReport } from '../../collector/report/build.js';
-import { buildReport } from '../../collector/report/build.js';
 import { packSamples, unpackSamples } from '../../collector/report/framing.js';
 import { parseReportText } from '../../collector/report/load.js';
 import { renderHtml } from '../../collector/report/render-html.js';
 import { signReport, signerOf } from '../../collector/report/sign.js';
 import type { Report } from '../../collector/report/types.js';
 import { verifyReport } from '../../collector/report/verify.js';
-import { SqliteStore } from '../../collector/store/sqlite.js';
 import { generateAgentKeys } from '../../proto/chain.js';
-import { tempDir } from '../helpers/env.js';
-import { S, T0, gappyHost } from './stored-period.js';
+import { S, T0, useGappyReport } from './stored-period.js';
 
 const collectorKeys = generateAgentKeys();
 const attackerKeys = generateAgentKeys();
@@ -59,18 +55,10 @@ const TAMPERING: Array<[string, (r: Report) => void, RegExp]> = [
 ];
 
 describe('assay verify', () => {
-  const tmp = tempDir('assay-verify-');
-  let store: SqliteStore;
+  const gappy = useGappyReport('assay-verify-', collectorKeys);
   let report: Report;
-
-  before(async () => {
-    store = new SqliteStore(join(tmp.dir, 'assay.db'));
-    await gappyHost(store);
-    report = await buildReport(store, { hostIds: ['gappy'], fromMs: T0, toMs: T0 + 600 * S, keys: collectorKeys });
-  });
-  after(async () => {
-    await store.close();
-    tmp.cleanup();
+  before(() => {
+    report = gappy.current();
   });
 
   it('a good report passes, as JSON and as HTML, and names its signer', () => {
