@@ -16,9 +16,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const port = await freePort();
-const collector = spawn(process.execPath, [cli, 'collector', '--port', String(port), '--db', join(dir, 'c.db'), '--log-level', 'warn'], { stdio: 'inherit' });
-await sleep(1500);
-const agent = spawn(process.execPath, [cli, 'agent', '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '1', '--state-dir', join(dir, 'agent'), '--log-level', 'warn'], {
+const collector = spawn(process.execPath, [cli, 'collector', '--port', String(port), '--db', join(dir, 'c.db'), '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+// Wait for readiness (the collector says it listens), not a fixed sleep: a slow start must not
+// leave the agent refused.
+await new Promise<void>((resolve, reject) => {
+  let err = '';
+  const timer = setTimeout(() => reject(new Error(`collector not listening within 30 s:\n${err}`)), 30_000);
+  collector.stderr!.on('data', (d: Buffer) => {
+    err += d;
+    if (/listening/.test(err)) {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+});
+// The agent enrolls with the collector's secret (created beside its database), as the README says.
+const agent = spawn(process.execPath, [cli, 'agent', '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '1', '--state-dir', join(dir, 'agent'), '--enroll-secret-file', join(dir, 'enroll-secret'), '--log-level', 'warn'], {
   stdio: 'inherit',
 });
 try {
@@ -41,6 +54,10 @@ try {
   console.log(`agent at 1 Hz over ${wallSec.toFixed(0)} s (after 5 s warm-up)`);
   console.log(`  CPU: ${((cpuSec / wallSec) * 100).toFixed(2)} % of one core   (target <= 1 %)`);
   console.log(`  RSS: end ${mb(rss.at(-1) ?? 0)} MB, max ${mb(rssMax)} MB   (target <= 80 MB)`);
+  // Prove it streamed: the collector knows the host and has its samples.
+  const hosts = (await (await fetch(`http://127.0.0.1:${port}/api/hosts`)).json()) as Array<{ id: string; samples?: number }> | { hosts?: unknown[] };
+  const n = Array.isArray(hosts) ? hosts.length : (hosts.hosts?.length ?? 0);
+  console.log(`  streamed: the collector lists ${n} host(s)${n === 0 ? '  (NOT streaming: the figures above are sampling only)' : ''}`);
 } finally {
   agent.kill('SIGTERM');
   collector.kill('SIGTERM');
