@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { parseBool } from './proto/bool.js';
 import { parseDurationMs } from './proto/duration.js';
+import { checkOutputPath } from './proto/out-path.js';
 import { termSafe } from './proto/term.js';
 import { createLogger } from './proto/log.js';
 import { packageVersion } from './proto/package-info.js';
@@ -303,6 +304,7 @@ program
   .addOption(new Option('--proc-root <dir>', 'procfs root').default('/proc'))
   .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys'))
   .action(async (o: { label: string; out: string; duration: number; interval: number; provenance: 'real'; description: string; evasion?: string; procRoot: string; sysRoot: string }) => {
+    checkOutputPath(o.out, 'trace file');
     const { recordTrace } = await import('./agent/record.js');
     const tty = process.stderr.isTTY;
     const r = await recordTrace({
@@ -407,6 +409,7 @@ thresholdOptions(
     import('node:fs'),
     import('./collector/engine/index.js'),
   ]);
+  if (o.out) checkOutputPath(o.out, 'report file');
   const period = reportPeriod(o.from, o.to, Date.now());
   const store = openStore(o.db, { write: false });
   try {
@@ -471,6 +474,7 @@ thresholdOptions(
       import('./proto/chain.js'),
       import('node:fs'),
     ]);
+    for (const f of [o.json, o.html]) if (f) checkOutputPath(f, 'report file');
     const progress = createProgress();
     const { report } = await runScan({
       durationMs: o.duration,

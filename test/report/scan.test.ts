@@ -46,3 +46,30 @@ describe('assay scan', () => {
     }
   });
 });
+
+describe('commands that write a file check its path before they start', () => {
+  // A typo must cost nothing: scan would otherwise sample for its whole duration, record would
+  // record, report would read the period, and only then fail to write.
+  it('scan, record and report refuse a folder that does not exist, at once, naming the file', async () => {
+    const t0 = Date.now();
+    const scan = await runAssay(['scan', '--duration', '60s', '--json', '/nonexistent-assay/x.json'], {}, 30_000);
+    assert.equal(scan.code, 1, scan.stderr + scan.stdout);
+    assert.match(scan.stderr, /^assay: report file \/nonexistent-assay\/x\.json: folder \/nonexistent-assay does not exist/m);
+    assert.doesNotMatch(scan.stderr, /scan 1\//, 'no sampling happened');
+    const rec = await runAssay(['record', '--label', 'general', '--duration', '60s', '--out', '/nonexistent-assay/t.ndjson'], {}, 30_000);
+    assert.equal(rec.code, 1, rec.stderr);
+    assert.match(rec.stderr, /^assay: trace file \/nonexistent-assay\/t\.ndjson: folder \/nonexistent-assay does not exist/m);
+    assert.ok(Date.now() - t0 < 25_000, 'refused before sampling for 60 s');
+  });
+
+  it('an existing folder in the way of the file is refused too', async () => {
+    const tmp = tempDir('assay-outpath-');
+    try {
+      const r = await runAssay(['scan', '--duration', '60s', '--html', tmp.dir], {}, 30_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /exists and is not a regular file/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
