@@ -392,7 +392,7 @@ thresholdOptions(
   program
     .command('report')
     .description('a signed report for one or more hosts over a period: coverage and gaps, time and energy per class, evidence, the hash chain, and the AI-only statement')
-    .requiredOption('--host <id>', 'agent id (repeat for a group of hosts)', collect)
+    .requiredOption('--host <id-or-name>', 'agent id or hostname (repeat for a group of hosts)', collect)
     .option('--from <time>', 'start: ISO date or Unix ms (default: 24 h before --to)')
     .option('--to <time>', 'end: ISO date or Unix ms (default: now)')
     .option('--out <file>', 'write the report here (default: standard output)')
@@ -413,7 +413,8 @@ thresholdOptions(
   const period = reportPeriod(o.from, o.to, Date.now());
   const store = openStore(o.db, { write: false });
   try {
-    const report = await buildReport(store, { hostIds: o.host, ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)), ...(o.rules ? { rules: loadRulesFile(o.rules) } : {}) });
+    const { resolveHostIds } = await import('./collector/report/resolve-hosts.js');
+    const report = await buildReport(store, { hostIds: await resolveHostIds(store, o.host), ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(o.db)), ...(o.rules ? { rules: loadRulesFile(o.rules) } : {}) });
     const text = formatOf(o.format, o.out) === 'html' ? renderHtml(report) : JSON.stringify(report) + '\n';
     if (o.out) writeFileSync(o.out, text);
     else process.stdout.write(text);

@@ -25,6 +25,17 @@ describe('assay report / verify on the command line, and the report route', () =
   });
   after(() => tmp.cleanup());
 
+  it('--host takes a hostname as well as an id; an unknown name lists the known hosts', async () => {
+    const out = join(tmp.dir, 'byname.json');
+    const r = await runAssay(['report', '--db', db, '--host', 'trainer.example', '--from', String(T0), '--to', String(T0 + 600 * S), '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    assert.deepEqual(report.hosts.map((h) => h.input.identity.id), ['trainer']);
+    const bad = await runAssay(['report', '--db', db, '--host', 'vm', '--from', String(T0), '--to', String(T0 + 600 * S)]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^assay: unknown host vm: known hosts: .*trainer\.example \(trainer\)/m);
+  });
+
   it('writes JSON and HTML reports (ISO or Unix ms times) that verify; a changed figure fails with exit 1', async () => {
     const json = join(tmp.dir, 'r.json');
     const html = join(tmp.dir, 'r.html');
