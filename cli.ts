@@ -98,7 +98,10 @@ function applyConfigFile(cmd: Command): void {
 const program = new Command('assay')
   .description('Workload fingerprinting: tells AI training, inference, chain validation, storage proving and PoW mining apart by behaviour.')
   .version(packageVersion())
-  .showHelpAfterError()
+  // Errors read like every other Assay error ("assay: …") and end with a pointer to the help,
+  // not the whole usage text (subcommands inherit both settings).
+  .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'assay: ')) })
+  .showHelpAfterError("(see 'assay <command> --help')")
   .enablePositionalOptions();
 
 interface CollectorFlags {
@@ -516,7 +519,13 @@ agents
       status: h.revokedMs ? `revoked ${new Date(h.revokedMs).toISOString()}` : 'active',
     }));
     if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-    else for (const r of rows) say(`${r.id}  ${r.hostname}  ${r.key ?? '-'}  last seen ${r.lastSeen}  seq ${r.lastSeq}  ${r.status}\n`);
+    else {
+      // A header row and aligned columns; agent-chosen text is made terminal-safe by say().
+      const table = [['ID', 'HOSTNAME', 'KEY', 'LAST SEEN', 'SEQ', 'STATUS'], ...rows.map((r) => [r.id, r.hostname, r.key ?? '-', r.lastSeen, String(r.lastSeq), r.status].map((cell) => termSafe(cell)))];
+      const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+      for (const row of table) say(`${row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')}\n`);
+      if (rows.length === 0) say('(no agents enrolled yet)\n');
+    }
   });
 agents
   .command('revoke')

@@ -201,6 +201,7 @@ describe('terminal output', () => {
       const r = await cli(['agents', 'list', '--db', db]);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.stdout.includes('evil-1'), r.stdout);
+      assert.match(r.stdout, /^ID +HOSTNAME +KEY +LAST SEEN +SEQ +STATUS$/m, 'a header row');
       assert.ok(r.stdout.includes('host\\x1b[2J\\x1b[31mRED'), r.stdout);
       assert.doesNotMatch(r.stdout.replace(/\n/g, ''), /[\x00-\x1f\x7f-\x9f\u202e]/, 'no raw control character reached the terminal');
       const json = await cli(['agents', 'list', '--db', db, '--json']);
