@@ -43,7 +43,6 @@ export function dashboardClassesJs(): string {
   return `// ${HEADER}
 export const CLASSES = ${JSON.stringify(CLASSES)};
 export const CLASS_LABELS = ${JSON.stringify(labels)};
-export const CLASS_COLORS = ${JSON.stringify({ light: LIGHT_COLORS, dark: Object.fromEntries(Object.entries(LOOKS).map(([k, v]) => [k, v.dark])) })};
 `;
 }
 

@@ -37,11 +37,6 @@ export class ExeHasher {
     this.markers = markers ?? defaultExeMarkers();
   }
 
-  /** SHA-256 of the file at `path`, "" when it cannot be read. */
-  async hash(path: string): Promise<string> {
-    return (await this.inspect(path)).sha256;
-  }
-
   /**
    * Hash and markers of the file at `path` (for a process: /proc/PID/exe, which opens the running
    * binary even when it was deleted or lives in a container's filesystem).
@@ -57,15 +52,18 @@ export class ExeHasher {
       const st = await fh.stat({ bigint: true });
       if (!st.isFile() || st.size > BigInt(this.maxBytes)) return NOTHING;
       const key = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
-      let p = this.cache.get(key);
-      if (!p) {
-        if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-        this.computed++;
-        const handle = fh;
-        p = this.queue.then(() => readOnce(handle, this.markers, this.buf));
-        this.queue = p.catch(() => undefined);
-        this.cache.set(key, p);
+      const cached = this.cache.get(key);
+      if (cached) {
+        // Known file version: this handle is not needed while the (maybe queued) read finishes.
+        await fh.close().catch(() => undefined);
+        return await cached;
       }
+      if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+      this.computed++;
+      const handle = fh;
+      const p = this.queue.then(() => readOnce(handle, this.markers, this.buf));
+      this.queue = p.catch(() => undefined);
+      this.cache.set(key, p);
       return await p;
     } catch {
       return NOTHING;

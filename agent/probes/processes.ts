@@ -132,6 +132,8 @@ interface ProcState {
   io?: { counters: IoCounters; ms: number };
   events?: { counters: EventCounters; ms: number };
   signatureSent: boolean;
+  /** The signature being built, once per process (a slow one rides on a later sample); kept by reference across samples. */
+  signature?: { built: Promise<void>; ready?: assay.v1.ProcessSignature.$Properties };
 }
 
 export interface ProcessesProbeOptions {
@@ -202,7 +204,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     const next = new Map<string, ProcState>(); // processes that vanished are forgotten here
     for (const { stat, key } of seen) {
       const old = last.get(key);
-      next.set(key, { cpuTicks: stat.cpuTicks, io: old?.io, events: old?.events, signatureSent: old?.signatureSent ?? false });
+      next.set(key, { cpuTicks: stat.cpuTicks, io: old?.io, events: old?.events, signatureSent: old?.signatureSent ?? false, signature: old?.signature });
     }
     states = next;
     prevMs = nowMs;
@@ -218,9 +220,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
 
     const processes: assay.v1.Process.$Properties[] = [];
     const reported: { pid: number; key: string }[] = [];
-    const pending: Promise<void>[] = [];
     const awaited: { proc: assay.v1.Process.$Properties; state: ProcState }[] = [];
-    let late = false;
     busyThreads.begin();
     for (const r of ranked) {
       if (processes.length >= config.maxProcesses) break;
@@ -250,13 +250,11 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       processes.push(proc);
       reported.push({ pid, key: r.key });
       if (!state.signatureSent) {
-        state.signatureSent = true;
+        if (!state.signature) {
+          const building: NonNullable<ProcState['signature']> = { built: signatureOf(pid).then((sig) => void (building.ready = sig)) };
+          state.signature = building;
+        }
         awaited.push({ proc, state });
-        pending.push(
-          signatureOf(pid).then((sig) => {
-            if (!late) proc.signature = sig;
-          }),
-        );
       }
     }
     busyThreads.end();
@@ -275,10 +273,15 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     // sampler's probe timeout: signatures not ready in SIGNATURE_WAIT_MS are sent with a later
     // sample (the read goes on and is cached).
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, signatureWaitMs)))]);
+    await Promise.race([Promise.all(awaited.map((a) => a.state.signature!.built)), new Promise((r) => (timer = setTimeout(r, signatureWaitMs)))]);
     clearTimeout(timer);
-    late = true;
-    for (const { proc, state } of awaited) if (proc.signature === undefined) state.signatureSent = false;
+    for (const { proc, state } of awaited) {
+      const ready = state.signature!.ready;
+      if (!ready) continue; // still building: a later sample carries it
+      proc.signature = ready;
+      state.signatureSent = true;
+      state.signature = undefined;
+    }
     return out;
   });
 }

@@ -49,10 +49,14 @@ function socketsKnown(p: ProcessFeatures): boolean {
   return p.socketsKnown;
 }
 
+/** A rate per second of CPU the process burns (`whenIdle` where it burns none). */
+function perCpuSecond(p: ProcessFeatures, perSec: number, whenIdle: number): number {
+  return p.cpu.mean > 0 ? perSec / (p.cpu.mean / 100) : whenIdle;
+}
+
 /** Bytes read and written (files, pipes, sockets via read/write) per second of CPU it burns. */
 function ioPerCpuSecond(p: ProcessFeatures): number {
-  const io = p.io.readBytesPerSec + p.io.writeBytesPerSec + p.io.rcharPerSec + p.io.wcharPerSec;
-  return p.cpu.mean > 0 ? io / (p.cpu.mean / 100) : Infinity;
+  return perCpuSecond(p, p.io.readBytesPerSec + p.io.writeBytesPerSec + p.io.rcharPerSec + p.io.wcharPerSec, Infinity);
 }
 
 /**
@@ -192,18 +196,18 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
   'blocks-often': (p, _h, r) => {
     const e = p.ext;
     if (!e || !busy(p, r)) return null;
-    const per = e.voluntaryCtxswPerSec / (p.cpu.mean / 100);
+    const per = perCpuSecond(p, e.voluntaryCtxswPerSec, 0);
     return per >= r.thresholds.ext.blockingCtxswPerCpuSec ? { value: Math.round(per), detail: `blocks ${Math.round(per)} times per CPU-second (voluntary context switches): waits on I/O or requests` } : null;
   },
   // A hasher faults its dataset in once; a memory stressor or an allocator-heavy program keeps faulting.
   'faults-often': (p, _h, r) => {
     const e = p.ext;
     if (!e || !busy(p, r)) return null;
-    const per = (e.minfltPerSec + e.majfltPerSec) / (p.cpu.mean / 100);
+    const per = perCpuSecond(p, e.minfltPerSec + e.majfltPerSec, 0);
     return per >= r.thresholds.ext.faultsPerCpuSec ? { value: Math.round(per), detail: `${Math.round(per)} page faults per CPU-second after warm-up: keeps mapping new memory` } : null;
   },
   'write-bound': (p, h, r) => {
-    const per = p.cpu.mean > 0 ? p.io.writeBytesPerSec / (p.cpu.mean / 100) : 0;
+    const per = perCpuSecond(p, p.io.writeBytesPerSec, 0);
     return active(p, h, r) && per >= r.thresholds.io.writeBoundBytesPerCpuSec ? { value: Math.round(per), detail: `writes ${bytes(per)} per CPU-second: output-bound, like sealing` } : null;
   },
   // Checkpoints: write bursts on a training-step-like period (seconds to minutes), quiet between.
@@ -256,7 +260,7 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     const period = p.cpu.period ?? (networked ? p.cpuFewCyclesPeriod : null);
     if (!period || p.cpu.p95 < r.thresholds.period.minActivePct) return null;
     // A chain node always networks (P2P, RPC): a slot-paced timer in an offline tool is not a chain.
-    if (socketsKnown(p) && p.sockets.listenPorts.length === 0 && p.sockets.outboundPeers.length === 0) return null;
+    if (socketsKnown(p) && !networked) return null;
     // Work on every slot, or on every other slot (heavier and lighter blocks alternating makes the
     // autocorrelation peak at two slots): both are slot-paced.
     for (const k of [1, 2]) {

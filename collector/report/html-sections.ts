@@ -5,8 +5,6 @@ import { hostStatementLine, nonAiSection } from './html-statement.js';
 import { dur, esc, iso, longList, pct, swatch, table } from './html-util.js';
 import type { HostSection, Period, Thresholds } from './types.js';
 
-export { esc, iso, pct } from './html-util.js';
-
 function identity(h: HostSection): string {
   const id = h.input.identity;
   const inv = h.input.inventory;

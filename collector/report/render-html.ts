@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uplotDistDir } from '../paths.js';
-import { esc, hostSection, iso } from './html-sections.js';
+import { hostSection } from './html-sections.js';
+import { esc, iso } from './html-util.js';
 import { statementBox } from './html-statement.js';
 import { REPORT_CSS } from './html-style.js';
 import { EMBED_ID, embedJson } from './load.js';

@@ -2,14 +2,15 @@
 // The collector's key is generated once beside the database (collector-key.pem, mode 0600);
 // a scan signs with a key of its own.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fingerprint, generateAgentKeys, keysFromPem, signBytes, verifySignature, type AgentKeys } from '../../proto/chain.js';
 import { tightenFile } from '../../proto/private-files.js';
+import { besideDb } from '../secret.js';
 import { canonicalize } from './canonical.js';
 import type { Report, Signer, UnsignedReport } from './types.js';
 
 export function collectorKeyPath(dbPath: string): string {
-  return join(dirname(dbPath === ':memory:' ? './data/assay.db' : dbPath), 'collector-key.pem');
+  return besideDb(dbPath, 'collector-key.pem');
 }
 
 export function loadOrCreateKey(file: string): AgentKeys {

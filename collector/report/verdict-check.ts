@@ -6,7 +6,7 @@ import type { Rules } from '../engine/index.js';
 import { canonicalize } from './canonical.js';
 import { decodeInput } from './decode.js';
 import { differences } from './diff.js';
-import { iso } from './html-sections.js';
+import { iso } from './html-util.js';
 import { engineInventory, scanVerdicts } from './rederive.js';
 import { bundledRules, rulesFromReport } from './rules-id.js';
 import type { HostSection, Report, StoredVerdictJson } from './types.js';

@@ -113,6 +113,7 @@ export class SqliteStore implements Store {
     this.stmt = {
       getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
+      countEnrolled: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM hosts WHERE enrolled_ms IS NOT NULL'),
       insertHost: db.prepare(
         `INSERT INTO hosts (id, hostname, agent_version, inventory, first_seen_ms, last_seen_ms, public_key, enrolled_ms)
          VALUES (@id, @hostname, @agentVersion, @inventory, @now, @now, @publicKey, @now)
@@ -321,7 +322,7 @@ export class SqliteStore implements Store {
 
   /** Agents that ever enrolled, revoked ones included (for --max-enrollments). */
   countEnrolled(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM hosts WHERE enrolled_ms IS NOT NULL').get() as { n: number }).n;
+    return this.stmt.countEnrolled.get()!.n;
   }
 
   async close(): Promise<void> {

@@ -1,22 +1,15 @@
 // Classification of constructed windows that mimic each workload class.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultRulesPath, evaluate, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
-import { buildWindow, noise, type HostSpec } from './build-window.js';
+import { defaultRulesPath, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
+import { noise, type HostSpec } from './build-window.js';
 import { ffmpeg, gccBuild, geth, GPU_UUID, gpuMiner, lodestar, lotusWorker, stressNg, torchTrainingCpu, torchTrainingGpu, vllmServer, xmrig } from './workloads.js';
+import { run, show } from './verdict.js';
 
 const rules = loadRulesFile(defaultRulesPath);
 const GiB = 2 ** 30;
 
-function run(spec: HostSpec): Verdict {
-  return evaluate(buildWindow(spec), rules);
-}
 
-/** The verdict in a compact form for assertion messages. */
-function show(v: Verdict): string {
-  const ev = v.evidence.slice(0, 14).map((e) => `  ${e.supports} ${e.weight} ${e.signal} [${e.process?.name ?? 'host'}] ${e.detail}`);
-  return `class=${v.class} confidence=${v.confidence} scores=${JSON.stringify(v.scores)} parts=${JSON.stringify(v.parts)}\n${ev.join('\n')}`;
-}
 
 function expectClass(v: Verdict, cls: Verdict['class'], minConfidence = 0.5): void {
   assert.equal(v.class, cls, show(v));

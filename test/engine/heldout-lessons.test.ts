@@ -3,18 +3,15 @@
 // miner has no network. Both are tested on constructed windows, and so is the benign side of each.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultRulesPath, evaluate, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
+import { defaultRulesPath, evaluate, loadRulesFile } from '../../collector/engine/index.js';
 import { buildWindow, noise, type ProcSpec } from './build-window.js';
 import { stressNg, xmrig } from './workloads.js';
+import { show, has } from './verdict.js';
 
 const rules = loadRulesFile(defaultRulesPath);
 const MiB = 2 ** 20;
 
-function show(v: Verdict): string {
-  return `class=${v.class} scores=${JSON.stringify(v.scores)}\n${v.evidence.slice(0, 14).map((e) => `  ${e.supports} ${e.weight} ${e.signal} [${e.process?.name ?? 'host'}]`).join('\n')}`;
-}
 
-const has = (v: Verdict, signal: string): boolean => v.evidence.some((e) => e.signal === signal);
 
 /** The other half of a saturated 2-core host: a build taking whatever the first process leaves. */
 function rest(of: (i: number) => number, pid = 6100): ProcSpec {

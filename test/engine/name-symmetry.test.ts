@@ -5,25 +5,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultRulesPath, evaluate, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
 import { stabilize, type StabilityState } from '../../collector/engine/stabilize.js';
-import { buildWindow, noise, spikes, type HostSpec, type ProcSpec } from './build-window.js';
+import { buildWindow, noise, spikes, type ProcSpec } from './build-window.js';
 import { stressNg, torchTrainingCpu, xmrig } from './workloads.js';
+import { run, show, has } from './verdict.js';
 
 const rules = loadRulesFile(defaultRulesPath);
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-function run(spec: HostSpec): Verdict {
-  return evaluate(buildWindow(spec), rules);
-}
 
-function show(v: Verdict): string {
-  const ev = v.evidence.slice(0, 16).map((e) => `  ${e.supports} ${e.weight} ${e.signal} [${e.process?.name ?? 'host'}] ${e.detail}`);
-  return `class=${v.class} confidence=${v.confidence} scores=${JSON.stringify(v.scores)} unavailable=${v.unavailable.join(',')}\n${ev.join('\n')}`;
-}
 
-function has(v: Verdict, signal: string, pid?: number): boolean {
-  return v.evidence.some((e) => e.signal === signal && (pid === undefined || e.process?.pid === pid));
-}
 
 /** A CPU miner with no pool connection visible (benchmark mode / pool hidden), 2.3 GiB RandomX dataset. */
 function hasher(over: Partial<ProcSpec> = {}): ProcSpec {

@@ -3,26 +3,18 @@
 // found from few cycles and survives a missed slot.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultRulesPath, evaluate, featureOptions, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
+import { defaultRulesPath, featureOptions, loadRulesFile } from '../../collector/engine/index.js';
 import { spikePeriod } from '../../collector/engine/features-process.js';
-import { buildWindow, noise, spikes, type HostSpec, type ProcSpec } from './build-window.js';
+import { buildWindow, noise, spikes, type ProcSpec } from './build-window.js';
 import { lotusWorker } from './workloads.js';
+import { run, show } from './verdict.js';
 
 const rules = loadRulesFile(defaultRulesPath);
 const opts = featureOptions(rules);
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-function run(spec: HostSpec): Verdict {
-  return evaluate(buildWindow(spec), rules);
-}
 
-function show(v: Verdict): string {
-  return `class=${v.class} scores=${JSON.stringify(v.scores)}\n${v.evidence
-    .slice(0, 14)
-    .map((e) => `  ${e.supports} ${e.weight} ${e.signal} ${e.detail}`)
-    .join('\n')}`;
-}
 
 describe('storage: sealing versus a content-addressed store, proving from the page cache', () => {
   it('a sealer (writes far more than it reads, CPU-bound) is storage-proving without its names', () => {

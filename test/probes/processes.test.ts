@@ -177,7 +177,9 @@ test('processes: a signature not ready in time is sent with a later sample, not 
     /** The first read of each file takes 300 ms (a large executable); later ones are instant. */
     class SlowFirstRead extends ExeHasher {
       private readonly seen = new Set<string>();
+      calls = 0;
       override async inspect(path: string) {
+        this.calls++;
         if (!this.seen.has(path)) {
           this.seen.add(path);
           await new Promise((r) => setTimeout(r, 300));
@@ -185,16 +187,27 @@ test('processes: a signature not ready in time is sent with a later sample, not 
         return super.inspect(path);
       }
     }
-    const probe = createProcessesProbe(config({ procRoot: t.dir }), { hasher: new SlowFirstRead(), signatureWaitMs: 50 });
+    const hasher = new SlowFirstRead();
+    const probe = createProcessesProbe(config({ procRoot: t.dir }), { hasher, signatureWaitMs: 50 });
     await probe.collect(1000);
     const started = Date.now();
     const out2 = ok(await probe.collect(2000));
     assert.ok(Date.now() - started < 250, 'the sample did not wait for the slow read');
     assert.ok(out2.processes!.every((p) => p.signature === undefined));
+    const built = hasher.calls;
+    // Still waiting: the signatures in progress are not started again (one that shares a file
+    // already read may come with this sample).
+    const out25 = ok(await probe.collect(2500));
+    assert.equal(hasher.calls, built, 'a signature is built once per process, not once per sample while it waits');
     await new Promise((r) => setTimeout(r, 400));
     const out3 = ok(await probe.collect(3000));
-    assert.ok(out3.processes!.length === 6 && out3.processes!.every((p) => p.signature), 'every signature came with the next sample');
-    assert.equal(out3.processes!.find((p) => p.pid === 2345)!.signature!.exeSha256, SHA.xmrig);
+    assert.equal(out3.processes!.length, 6);
+    for (const p of out3.processes!) {
+      const sent = [out25, out3].filter((o) => o.processes!.find((q) => q.pid === p.pid)?.signature).length;
+      assert.equal(sent, 1, `pid ${p.pid}: its signature came with exactly one later sample`);
+    }
+    const xmrigSig = [out25, out3].map((o) => o.processes!.find((q) => q.pid === 2345)?.signature).find((x) => x);
+    assert.equal(xmrigSig?.exeSha256, SHA.xmrig);
     const out4 = ok(await probe.collect(4000));
     assert.ok(out4.processes!.every((p) => p.signature === undefined), 'and only once');
   } finally {
