@@ -1,0 +1,98 @@
+// Pieces every part's command module shares: argument parsers, the --config file, terminal-safe
+// output, signal handling. Each part registers its own commands (agent/cli.ts, collector/cli.ts,
+// collector/report/cli.ts, agent/scan/cli.ts); cli.ts only dispatches.
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseBool } from './bool.js';
+import { parseDurationMs } from './duration.js';
+import { termSafe } from './term.js';
+
+export const intArg =
+  (name: string, min: number, max: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+export const durationArg = (v: string): number => {
+  try {
+    const ms = parseDurationMs(v);
+    if (ms <= 0) throw new Error('must be positive');
+    return ms;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+export const listArg = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+
+/** Options every long-running command shares. */
+export function withConfig(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--config <file>', 'YAML or JSON file with option values (keys as the long flags, camelCase)').env('ASSAY_CONFIG'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info').env('ASSAY_LOG_LEVEL'));
+}
+
+/** Human-readable output: data from agents and report files never reaches the terminal raw. */
+export const say = (text: string): boolean => process.stdout.write(termSafe(text));
+export const sayErr = (text: string): boolean => process.stderr.write(termSafe(text));
+
+/**
+ * Commander sets a boolean flag to true whenever its environment variable exists, whatever its
+ * value: parse the value strictly instead (ASSAY_ALLOW_PLAIN=false is false, =maybe an error).
+ */
+function strictEnvBooleans(cmd: Command): void {
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (opt.isBoolean() && opt.envVar && cmd.getOptionValueSource(key) === 'env') {
+      cmd.setOptionValueWithSource(key, parseBool(`${opt.envVar} (--${opt.long?.replace(/^--/, '')})`, process.env[opt.envVar]), 'env');
+    }
+  }
+}
+
+/** Fills options left at their default from the --config file, so flags and env still win. */
+export function applyConfigFile(cmd: Command): void {
+  strictEnvBooleans(cmd);
+  const file = cmd.opts<{ config?: string }>().config;
+  if (!file) return;
+  let values: Record<string, unknown>;
+  try {
+    values = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`config file ${file}: ${(err as Error).message}`);
+  }
+  if (typeof values !== 'object' || Array.isArray(values)) throw new Error(`config file ${file}: expected a mapping of option names to values`);
+  const known = new Map(cmd.options.map((o) => [o.attributeName(), o]));
+  for (const [key, raw] of Object.entries(values)) {
+    const opt = known.get(key);
+    if (!opt || key === 'config') throw new Error(`config file ${file}: unknown option "${key}" (known: ${[...known.keys()].filter((k) => k !== 'config').join(', ')})`);
+    if (cmd.getOptionValueSource(key) !== 'default' && cmd.getOptionValueSource(key) !== undefined) continue;
+    let value: unknown = raw;
+    try {
+      if (opt.isBoolean()) value = parseBool(`option ${key}`, raw);
+      else if (opt.parseArg) value = opt.parseArg(String(raw), undefined);
+    } catch (err) {
+      throw new Error(`config file ${file}: ${key}: ${(err as Error).message}`);
+    }
+    cmd.setOptionValueWithSource(key, value, 'config');
+  }
+}
+
+export function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      void stop().then(() => process.exit(0));
+    });
+  }
+}
+
+export const fractionArg = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
+  return n;
+};
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
