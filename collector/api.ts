@@ -160,12 +160,14 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/verdicts', async (req, reply) => {
     const r = parseRange(req.query, now());
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
-    const rows = await deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit);
+    const [rows, before] = await Promise.all([deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit), deps.store.verdictBefore(req.params.id, r.fromMs)]);
     return {
       hostId: req.params.id,
       fromMs: r.fromMs,
       toMs: r.toMs,
       verdicts: rows.map((v) => ({ tsMs: v.tsMs, class: v.verdict.class, confidence: v.verdict.confidence, scores: v.verdict.scores, parts: v.verdict.parts, evidence: v.verdict.evidence })),
+      // The verdict in force when the range begins (a zoomed chart starts inside a class, not before one).
+      prior: before ? { tsMs: before.tsMs, class: before.verdict.class, confidence: before.verdict.confidence } : null,
     };
   });
 }

@@ -86,8 +86,9 @@ export const SIGNALS: Readonly<Record<string, SignalLook>> = {
 
 /** Signal id prefixes and what their values are. */
 export const FAMILIES: ReadonlyArray<{ prefix: string; look: SignalLook }> = [
-  { prefix: 'sig.', look: { label: 'identity', unit: 'text', phrase: 'matches {v}', summaryRank: 2 } },
-  { prefix: 'port.', look: { label: 'port', unit: 'port', phrase: 'port {v}', summaryRank: 3 } },
+  // The label is this prefix word plus the list's id ("pool domains", "port: stratum").
+  { prefix: 'sig.', look: { label: '', unit: 'text', phrase: 'matches {v}', summaryRank: 2 } },
+  { prefix: 'port.', look: { label: 'port: ', unit: 'port', phrase: 'port {v}', summaryRank: 3 } },
 ];
 
 const UNKNOWN: SignalLook = { label: '', unit: 'text' };
@@ -96,7 +97,7 @@ export function signalLook(signal: string): SignalLook {
   const exact = SIGNALS[signal];
   if (exact) return exact;
   const fam = FAMILIES.find((f) => signal.startsWith(f.prefix));
-  if (fam) return { ...fam.look, label: `${fam.look.label} ${signal.slice(fam.prefix.length)}` };
+  if (fam) return { ...fam.look, label: `${fam.look.label}${signal.slice(fam.prefix.length).replace(/-/g, ' ')}` };
   return { ...UNKNOWN, label: signal };
 }
 

@@ -133,12 +133,15 @@ export function hostProcesses(
   // The verdict's word on each process: its class and the libraries that counted.
   const evidence = verdict?.evidence ?? [];
   const engineClass = new Map<number, string>();
+  // A group entry (many small "cc1" processes) gives its class to every process of that name.
+  const groupClass = new Map<string, string>();
   const support = new Map<number, Map<string, number>>();
   const libs = new Map<number, Set<string>>();
   for (const e of evidence) {
     if (!e.process) continue;
     const pid = e.process.pid;
-    if (e.signal === 'proc.share' || e.signal === 'proc.group') engineClass.set(pid, e.supports);
+    if (e.signal === 'proc.share') engineClass.set(pid, e.supports);
+    else if (e.signal === 'proc.group') groupClass.set(e.process.name, e.supports);
     else if (e.weight > 0) {
       const m = support.get(pid) ?? new Map<string, number>();
       m.set(e.supports, (m.get(e.supports) ?? 0) + e.weight);
@@ -159,7 +162,7 @@ export function hostProcesses(
     const sig = signatures.get(k);
     const cpuPct = a.cpuSum / win.length;
     const g = gpuMem.get(a.pid);
-    let cls: string | null = engineClass.get(a.pid) ?? null;
+    let cls: string | null = engineClass.get(a.pid) ?? groupClass.get(a.name) ?? null;
     let source: ProcessRow['classSource'] = cls ? 'engine' : null;
     if (!cls) {
       const best = [...(support.get(a.pid) ?? new Map<string, number>())].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))[0];
