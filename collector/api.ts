@@ -33,6 +33,8 @@ const TREND_MS = 10 * 60_000;
 const TREND_POINTS = 60;
 /** Raw samples read for the process table (90 s at a 1 s interval, with room for faster agents). */
 const PROCESS_SAMPLE_ROWS = 1_000;
+/** Brief verdict rows at most: 14 days at one a minute. */
+const MAX_BRIEF_ROWS = 20_160;
 
 interface RangeQuery {
   from?: string;
@@ -157,15 +159,25 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     return { hostId: h.id, ...hostProcesses(rows.map((r) => r.sample), signatures, verdict, rulesNow(), cores) };
   });
 
-  app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/verdicts', async (req, reply) => {
+  // ?brief=1: class and confidence only, the newest rows of the range (a 7 d chart holds ~10,000
+  // verdicts at one a minute; whole verdicts would be megabytes of evidence nobody reads there).
+  app.get<{ Params: { id: string }; Querystring: RangeQuery & { brief?: string } }>('/api/hosts/:id/verdicts', async (req, reply) => {
     const r = parseRange(req.query, now());
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
-    const [rows, before] = await Promise.all([deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit), deps.store.verdictBefore(req.params.id, r.fromMs)]);
+    const brief = req.query.brief === '1' || req.query.brief === 'true';
+    const [rows, before] = await Promise.all([
+      brief
+        ? deps.store.verdictClasses(req.params.id, r.fromMs, r.toMs, Math.min(Number(req.query.limit) || MAX_BRIEF_ROWS, MAX_BRIEF_ROWS))
+        : deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit).then((vs) =>
+            vs.map((v) => ({ tsMs: v.tsMs, class: v.verdict.class, confidence: v.verdict.confidence, scores: v.verdict.scores, parts: v.verdict.parts, evidence: v.verdict.evidence })),
+          ),
+      deps.store.verdictBefore(req.params.id, r.fromMs),
+    ]);
     return {
       hostId: req.params.id,
       fromMs: r.fromMs,
       toMs: r.toMs,
-      verdicts: rows.map((v) => ({ tsMs: v.tsMs, class: v.verdict.class, confidence: v.verdict.confidence, scores: v.verdict.scores, parts: v.verdict.parts, evidence: v.verdict.evidence })),
+      verdicts: rows,
       // The verdict in force when the range begins (a zoomed chart starts inside a class, not before one).
       prior: before ? { tsMs: before.tsMs, class: before.verdict.class, confidence: before.verdict.confidence } : null,
     };

@@ -44,9 +44,9 @@ export async function fetchVerdicts(id, fromMs, toMs) {
   return Array.isArray(body.verdicts) ? body.verdicts : [];
 }
 
-/** → { verdicts: [...], prior: { tsMs, class, confidence } | null (the verdict in force at fromMs) } */
+/** → { verdicts: [{ tsMs, class, confidence }], prior: { tsMs, class, confidence } | null (the verdict in force at fromMs) } */
 export async function fetchVerdictHistory(id, fromMs, toMs) {
-  const body = await getJson(`${hostPath(id)}/verdicts${range(fromMs, toMs)}`);
+  const body = await getJson(`${hostPath(id)}/verdicts${range(fromMs, toMs)}&brief=1`);
   return { verdicts: Array.isArray(body.verdicts) ? body.verdicts : [], prior: body.prior ?? null };
 }
 

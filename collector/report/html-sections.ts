@@ -99,7 +99,7 @@ function evidenceTable(view: EvidenceView): string {
     const share = g.share !== null ? ` · ${esc(pctText(g.share * 100))} of the busy CPU/GPU` : g.members > 1 ? ` · ${esc(g.members)} processes` : '';
     rows.push(`<tr class="group"><th colspan="5" scope="rowgroup">${who}${own}${share}</th></tr>`);
     for (const r of g.rows) {
-      rows.push(`<tr class="${r.role}" data-role="${r.role}"><td>${esc(r.label)}<br><span class="mono muted">${esc(r.signal)}</span></td><td class="num">${esc(r.value)}</td><td>${swatch(r.supports)}${esc(CLASS_LABELS[r.supports] ?? r.supports)}</td><td class="num">${esc(r.weightText)}</td><td>${esc(r.detail)}${r.note ? `<br><em class="note">${esc(r.note)}</em>` : ''}</td></tr>`);
+      rows.push(`<tr class="${r.role}" data-role="${r.role}"><td>${esc(r.label)}<br><span class="sig muted">${esc(r.signal)}</span></td><td class="num">${esc(r.value)}</td><td>${swatch(r.supports)}${esc(CLASS_LABELS[r.supports] ?? r.supports)}</td><td class="num">${esc(r.weightText)}</td><td>${esc(r.detail)}${r.note ? `<br><em class="note">${esc(r.note)}</em>` : ''}</td></tr>`);
     }
   }
   return `<table class="evidence-rows"><thead><tr><th>Signal</th><th class="num">Value</th><th>Pushes towards</th><th class="num">Weight</th><th>Detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;

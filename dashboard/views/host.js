@@ -24,6 +24,8 @@ function rangeFromParams(params) {
 export function mountHost(root, feed, hostId, params) {
   let destroyed = false;
   let range = rangeFromParams(params);
+  // Where "Reset zoom" goes back to: the preset the zoom was made from.
+  let lastPreset = range.preset ?? RANGES[0];
   let refreshTimer = null;
   let hintTimer = null;
   let inFlight = null;
@@ -39,7 +41,7 @@ export function mountHost(root, feed, hostId, params) {
   const activity = activitySection({
     onPreset: (r) => setRange({ preset: r }),
     onZoom: (fromMs, toMs) => setRange({ preset: null, fromMs, toMs }),
-    onReset: () => setRange({ preset: range.preset ?? RANGES[0] }),
+    onReset: () => setRange({ preset: lastPreset }),
   });
   const sections = [header, verdict, evidence, processes, gpus, activity];
   root.append(...header.el, error, verdict.el, evidence.el, processes.el, gpus.el, activity.el);
@@ -101,6 +103,7 @@ export function mountHost(root, feed, hostId, params) {
 
   function setRange(r) {
     range = r;
+    if (r.preset) lastPreset = r.preset;
     const q = r.preset ? (r.preset === RANGES[0] ? '' : `?range=${r.preset.id}`) : `?from=${Math.round(r.fromMs)}&to=${Math.round(r.toMs)}`;
     history.replaceState(null, '', `#/hosts/${encodeURIComponent(hostId)}${q}`);
     schedule();
