@@ -3,9 +3,10 @@
 // beside a GPU miner, bench/synth-gpu.ts) through real ingest, timestamps moved to now. Checks
 // the charts' pixels, the process and GPU tables, the evidence summary, order and units, the
 // verdict-change marks, and drag-to-zoom; screenshots at 1440x900 and 1366x768 go to
-// bench/screenshots/host-*.png (ASSAY_SCREENSHOT_DIR overrides the folder).
+// host-*.png in $TMPDIR/assay-screenshots, or ASSAY_SCREENSHOT_DIR (bench/screenshots holds the committed ones).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -17,11 +18,13 @@ import type { Verdict } from '../../collector/engine/types.js';
 import { startCollector } from '../../collector/server.js';
 import type { ISample } from '../../proto/codec.js';
 import { readTrace } from '../../proto/trace.js';
-import { repoRoot, tempDir, waitFor } from '../helpers/env.js';
+import { tempDir, waitFor } from '../helpers/env.js';
 import { RawAgent } from '../helpers/rawagent.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const shotDir = process.env.ASSAY_SCREENSHOT_DIR ?? join(repoRoot, 'bench', 'screenshots');
+// The committed ones in bench/screenshots come from ASSAY_SCREENSHOT_DIR=bench/screenshots; a
+// plain test run leaves the tree clean.
+const shotDir = process.env.ASSAY_SCREENSHOT_DIR ?? join(tmpdir(), 'assay-screenshots');
 const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
 if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
 const skip = missing ?? false;
