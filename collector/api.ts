@@ -5,6 +5,9 @@ import type { Logger } from '../proto/log.js';
 import type { AgentKeys } from '../proto/chain.js';
 import type { Classifier } from './classifier.js';
 import type { Rules } from './engine/index.js';
+import type { Verdict } from './engine/types.js';
+import { loadRulesFile, defaultRulesPath } from './engine/rules/load.js';
+import { hostProcesses, PROCESS_WINDOW_MS } from './host-processes.js';
 import { buildReport } from './report/build.js';
 import { reportPeriod } from './report/period.js';
 import { renderHtml } from './report/render-html.js';
@@ -28,6 +31,10 @@ const DEFAULT_RANGE_MS = 15 * 60_000;
 const MAX_ROWS = 5_000;
 const TREND_MS = 10 * 60_000;
 const TREND_POINTS = 60;
+/** Raw samples read for the process table (90 s at a 1 s interval, with room for faster agents). */
+const PROCESS_SAMPLE_ROWS = 1_000;
+/** Brief verdict rows at most: 14 days at one a minute. */
+const MAX_BRIEF_ROWS = 20_160;
 
 interface RangeQuery {
   from?: string;
@@ -76,6 +83,9 @@ export async function fleetSummary(store: Store, nowMs: number, onlineWithinMs: 
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   const now = deps.now ?? Date.now;
   const online = (h: HostRecord): boolean => now() - h.lastSeenMs <= deps.onlineWithinMs;
+  // The published verdict, else (after a restart, before new samples) the newest stored one. Not
+  // verdicts(0, max, n).at(-1): that is the n-th OLDEST once a host has more than n verdicts.
+  const currentVerdict = async (id: string): Promise<Verdict | null> => deps.classifier.current(id) ?? (await deps.store.verdictBefore(id, Number.MAX_SAFE_INTEGER))?.verdict ?? null;
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -88,8 +98,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { id: string } }>('/api/hosts/:id', async (req, reply) => {
     const h = await deps.store.getHost(req.params.id);
     if (!h) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
-    let verdict = deps.classifier.current(h.id);
-    if (!verdict) verdict = (await deps.store.verdicts(h.id, 0, Number.MAX_SAFE_INTEGER, MAX_ROWS)).at(-1)?.verdict ?? null;
+    const verdict = await currentVerdict(h.id);
     return {
       id: h.id,
       hostname: h.hostname,
@@ -135,15 +144,42 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(report));
   });
 
-  app.get<{ Params: { id: string }; Querystring: RangeQuery }>('/api/hosts/:id/verdicts', async (req, reply) => {
+  // What the host's processes and GPUs hold now (the newest samples), with the class the current
+  // verdict gives each process: the host page's process and GPU tables.
+  let bundledRules: Rules | null = null;
+  const rulesNow = (): Rules => deps.reportRules?.() ?? (bundledRules ??= loadRulesFile(defaultRulesPath));
+  app.get<{ Params: { id: string } }>('/api/hosts/:id/processes', async (req, reply) => {
+    const h = await deps.store.getHost(req.params.id);
+    if (!h) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
+    const verdict = await currentVerdict(h.id);
+    // Sample times are the agent's clock, last-seen the collector's: look a little past it.
+    const rows = await deps.store.samples(h.id, h.lastSeenMs - 2 * PROCESS_WINDOW_MS, h.lastSeenMs + PROCESS_WINDOW_MS, PROCESS_SAMPLE_ROWS);
+    const signatures = await deps.store.signatures(h.id);
+    const cores = h.inventory?.cpuLogicalCores ?? 0;
+    return { hostId: h.id, ...hostProcesses(rows.map((r) => r.sample), signatures, verdict, rulesNow(), cores) };
+  });
+
+  // ?brief=1: class and confidence only, the newest rows of the range (a 7 d chart holds ~10,000
+  // verdicts at one a minute; whole verdicts would be megabytes of evidence nobody reads there).
+  app.get<{ Params: { id: string }; Querystring: RangeQuery & { brief?: string } }>('/api/hosts/:id/verdicts', async (req, reply) => {
     const r = parseRange(req.query, now());
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
-    const rows = await deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit);
+    const brief = req.query.brief === '1' || req.query.brief === 'true';
+    const [rows, before] = await Promise.all([
+      brief
+        ? deps.store.verdictClasses(req.params.id, r.fromMs, r.toMs, Math.min(Number(req.query.limit) || MAX_BRIEF_ROWS, MAX_BRIEF_ROWS))
+        : deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit).then((vs) =>
+            vs.map((v) => ({ tsMs: v.tsMs, class: v.verdict.class, confidence: v.verdict.confidence, scores: v.verdict.scores, parts: v.verdict.parts, evidence: v.verdict.evidence })),
+          ),
+      deps.store.verdictBefore(req.params.id, r.fromMs),
+    ]);
     return {
       hostId: req.params.id,
       fromMs: r.fromMs,
       toMs: r.toMs,
-      verdicts: rows.map((v) => ({ tsMs: v.tsMs, class: v.verdict.class, confidence: v.verdict.confidence, scores: v.verdict.scores, parts: v.verdict.parts, evidence: v.verdict.evidence })),
+      verdicts: rows,
+      // The verdict in force when the range begins (a zoomed chart starts inside a class, not before one).
+      prior: before ? { tsMs: before.tsMs, class: before.verdict.class, confidence: before.verdict.confidence } : null,
     };
   });
 }

@@ -29,6 +29,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', url: '/api/hosts/:id', role: 'viewer', example: '/api/hosts/HOST' },
   { method: 'GET', url: '/api/hosts/:id/samples', role: 'viewer', example: '/api/hosts/HOST/samples' },
   { method: 'GET', url: '/api/hosts/:id/verdicts', role: 'viewer', example: '/api/hosts/HOST/verdicts' },
+  { method: 'GET', url: '/api/hosts/:id/processes', role: 'viewer', example: '/api/hosts/HOST/processes' },
   { method: 'GET', url: '/api/hosts/:id/report', role: 'viewer', example: '/api/hosts/HOST/report' },
   { method: 'POST', url: '/api/agents/:id/revoke', role: 'admin', example: '/api/agents/HOST/revoke' },
   { method: 'GET', url: '/live', role: 'viewer', websocket: true, example: '/live' },

@@ -43,3 +43,14 @@ export async function fetchVerdicts(id, fromMs, toMs) {
   const body = await getJson(`${hostPath(id)}/verdicts${range(fromMs, toMs)}`);
   return Array.isArray(body.verdicts) ? body.verdicts : [];
 }
+
+/** → { verdicts: [{ tsMs, class, confidence }], prior: { tsMs, class, confidence } | null (the verdict in force at fromMs) } */
+export async function fetchVerdictHistory(id, fromMs, toMs) {
+  const body = await getJson(`${hostPath(id)}/verdicts${range(fromMs, toMs)}&brief=1`);
+  return { verdicts: Array.isArray(body.verdicts) ? body.verdicts : [], prior: body.prior ?? null };
+}
+
+/** → { tsMs, fromMs, samples, cores, processesTotal, processes: [...], gpus: [...] } (what each process and GPU holds now) */
+export function fetchProcesses(id) {
+  return getJson(`${hostPath(id)}/processes`);
+}

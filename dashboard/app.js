@@ -1,6 +1,6 @@
 // Assay dashboard entry point: hash router + live feed.
 //   #/                 fleet view
-//   #/hosts/<id>       host view (optional ?range=15m|1h|6h|24h)
+//   #/hosts/<id>       host view (optional ?range=15m|1h|6h|24h|7d, or ?from=<ms>&to=<ms> after a zoom)
 
 import { h, setText } from './dom.js';
 import { startLiveFeed } from './live.js';

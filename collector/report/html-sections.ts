@@ -3,7 +3,11 @@
 import { CLASS_COLORS } from './html-style.js';
 import { hostStatementLine, nonAiSection } from './html-statement.js';
 import { dur, esc, iso, longList, pct, swatch, table } from './html-util.js';
-import type { HostSection, Period, Thresholds } from './types.js';
+import type { EvidenceEntry, HostSection, Period, Thresholds } from './types.js';
+import { CLASS_LOOKS, STATE_LOOKS } from '../classes.js';
+import { pctText, viewEvidence, type EvidenceView, type VerdictLike } from '../evidence-text.js';
+
+const CLASS_LABELS: Record<string, string> = Object.fromEntries(Object.entries({ ...CLASS_LOOKS, ...STATE_LOOKS }).map(([k, v]) => [k, v.label]));
 
 function identity(h: HostSection): string {
   const id = h.input.identity;
@@ -80,14 +84,36 @@ function timelineBar(h: HostSection, period: Period): string {
     ${longList(rows.length, table(['From', 'To', 'Class', 'Confidence', 'Verdicts'], rows, [3, 4]))}`;
 }
 
+/** The full verdict behind an evidence entry (the report embeds every verdict; derived keeps its strongest rows). */
+function fullVerdict(h: HostSection, e: EvidenceEntry): VerdictLike {
+  const v = h.input.verdicts.find((x) => x.tsMs === e.verdictTsMs)?.verdict;
+  return v ?? { class: e.class, evidence: e.evidence, parts: e.parts };
+}
+
+/** Rows as the dashboard's host page shows them: one shared formatter (evidence-text.ts). */
+function evidenceTable(view: EvidenceView): string {
+  const rows: string[] = [];
+  for (const g of view.groups) {
+    const who = g.process ? `${esc(g.process.name)} <span class="muted">pid ${esc(g.process.pid)}</span>` : 'Host';
+    const own = g.ownClass ? ` · ${swatch(g.ownClass)}${esc(CLASS_LABELS[g.ownClass] ?? g.ownClass)}` : '';
+    const share = g.share !== null ? ` · ${esc(pctText(g.share * 100))} of the busy CPU/GPU` : g.members > 1 ? ` · ${esc(g.members)} processes` : '';
+    rows.push(`<tr class="group"><th colspan="5" scope="rowgroup">${who}${own}${share}</th></tr>`);
+    for (const r of g.rows) {
+      rows.push(`<tr class="${r.role}" data-role="${r.role}"><td>${esc(r.label)}<br><span class="sig muted">${esc(r.signal)}</span></td><td class="num">${esc(r.value)}</td><td>${swatch(r.supports)}${esc(CLASS_LABELS[r.supports] ?? r.supports)}</td><td class="num">${esc(r.weightText)}</td><td>${esc(r.detail)}${r.note ? `<br><em class="note">${esc(r.note)}</em>` : ''}</td></tr>`);
+    }
+  }
+  return `<table class="evidence-rows"><thead><tr><th>Signal</th><th class="num">Value</th><th>Pushes towards</th><th class="num">Weight</th><th>Detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 function evidence(h: HostSection): string {
   if (h.derived.evidence.length === 0) return '<h3>Evidence</h3><p class="muted">No non-idle verdicts in the period.</p>';
-  return `<h3>Evidence behind the verdicts</h3>${h.derived.evidence
-    .map(
-      (e) => `<div class="evidence"><b>${swatch(e.class)}${esc(e.class)}</b> ${pct(e.confidence, 0)} · ${esc(iso(e.fromMs))} – ${esc(iso(e.toMs))}
-      ${e.parts.length ? `<div class="muted">parts: ${e.parts.map((p) => `${esc(p.class)} ${pct(p.share, 0)} (${p.processes.map((x) => esc(`${x.name} ${x.pid}`)).join(', ')})`).join('; ')}</div>` : ''}
-      ${table(['Signal', 'Supports', 'Weight', 'Detail', 'Process'], e.evidence.map((x) => [esc(x.signal), esc(x.supports), x.weight.toFixed(2), esc(x.detail), esc(x.process ? `${x.process.name} ${x.process.pid}` : '')]), [2])}</div>`,
-    )
+  return `<h3>Evidence behind the verdicts</h3><p class="muted">Per stretch, its most confident verdict: processes by their share of the host, each signal by its contribution (|weight|); rows that pushed towards a class that lost say so.</p>${h.derived.evidence
+    .map((e) => {
+      const view = viewEvidence(fullVerdict(h, e), CLASS_LABELS);
+      return `<div class="evidence"><b>${swatch(e.class)}${esc(CLASS_LABELS[e.class] ?? e.class)}</b> ${pct(e.confidence, 0)} · ${esc(iso(e.fromMs))} – ${esc(iso(e.toMs))}
+      <p class="evidence-summary" data-testid="evidence-summary">${esc(view.summary)}</p>
+      ${evidenceTable(view)}</div>`;
+    })
     .join('')}`;
 }
 

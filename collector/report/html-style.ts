@@ -32,7 +32,9 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margi
 .timeline { display: flex; height: 26px; border: 1px solid var(--line); border-radius: 4px; overflow: hidden; margin: 6px 0 2px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .timeline > div { height: 100%; } .axis { display: flex; justify-content: space-between; font-size: 11px; color: var(--muted); }
 .plot { margin: 8px 0 16px; break-inside: avoid; } .plot h3 { margin-bottom: 2px; }
-.host { break-before: auto; } .evidence { margin-bottom: 10px; break-inside: avoid; }
+.host { break-before: auto; } .evidence { margin-bottom: 10px; break-inside: auto; }
+.evidence-summary { font-weight: 600; margin: 4px 0; } tr.group th { background: #eef2f7; font-weight: 600; }
+tr.outweighed td, tr.context td { color: var(--muted); } .sig { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 11px; } tr.against td:nth-child(4) { color: var(--bad); } em.note { color: var(--unsure); font-style: normal; }
 details summary { cursor: pointer; color: var(--muted); }
 footer { margin-top: 32px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line); padding-top: 8px; }
 @media print {

@@ -6,7 +6,7 @@ import { assay, decodeSample, type IHello, type IProcessSignature, type ISample 
 import { processKey, type Verdict } from '../engine/types.js';
 import { sqliteMigrations } from './migrations.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict } from './store.js';
+import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface HostRow {
   id: string;
@@ -164,6 +164,9 @@ export class SqliteStore implements Store {
       verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
       ),
+      verdictClasses: db.prepare<[string, number, number, number], { ts_ms: number; class: string; confidence: number }>(
+        'SELECT ts_ms, class, confidence FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT ?',
+      ),
       verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1',
       ),
@@ -294,6 +297,13 @@ export class SqliteStore implements Store {
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
     return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict }));
+  }
+
+  async verdictClasses(hostId: string, fromMs: number, toMs: number, limit: number): Promise<VerdictClass[]> {
+    return this.stmt.verdictClasses
+      .all(hostId, fromMs, toMs, limit)
+      .reverse()
+      .map((r) => ({ tsMs: r.ts_ms, class: r.class, confidence: r.confidence }));
   }
 
   async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {

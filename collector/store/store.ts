@@ -106,6 +106,12 @@ export interface SampleSummary {
   netTxBytesPerSec: number;
 }
 
+export interface VerdictClass {
+  tsMs: number;
+  class: string;
+  confidence: number;
+}
+
 export interface StoredVerdict {
   tsMs: number;
   verdict: Verdict;
@@ -156,6 +162,8 @@ export interface Store {
   signatures(hostId: string): Promise<Map<string, IProcessSignature>>;
   putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void>;
   verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]>;
+  /** Class and confidence only (no verdict JSON), oldest first: the NEWEST `limit` in the range (charts over days). */
+  verdictClasses(hostId: string, fromMs: number, toMs: number, limit: number): Promise<VerdictClass[]>;
   /** The newest verdict strictly before `tsMs` (the one in force when a report period begins). */
   verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null>;
   /** Lowest and highest sequence numbers of the samples timestamped in a range (null: none). */

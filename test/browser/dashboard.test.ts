@@ -179,11 +179,18 @@ describe('dashboard in a browser', { skip }, () => {
     await p.route(new RegExp(`/api/hosts/${id}/(samples|verdicts)`), (r) =>
       r.fulfill({ json: r.request().url().includes('/samples') ? { hostId: id, samples: [] } : { verdicts: [] } }),
     );
+    const evilProcess = { pid: 1, name: evil, exe: evil, cmdline: evil, class: evil, classSource: 'engine', cpuPct: 50, cpuShare: 0.5, gpuMemBytes: 1, gpuShare: 0.1, gpus: [0], rssBytes: 1, memShare: 0.1, libs: [evil], listenPorts: [1], peers: [evil], peersTotal: 1, inEvidence: true };
+    await p.route(new RegExp(`/api/hosts/${id}/processes`), (r) =>
+      r.fulfill({ json: { hostId: id, tsMs: Date.now(), fromMs: Date.now() - 30_000, samples: 30, cores: 2, processesTotal: 1, processes: [evilProcess], gpus: [{ index: 0, uuid: evil, name: evil, utilPct: 50, memUsedBytes: 1, memTotalBytes: 2, powerWatts: 1, powerLimitWatts: 2, temperatureC: 40, processes: [{ pid: 1, name: evil, memBytes: 1 }] }] } }),
+    );
     await p.goto(`${collector.url}/#/`);
     await p.locator(`[data-host-id="${id}"]`).waitFor({ timeout: 10_000 });
     assert.equal(await p.locator(`[data-host-id="${id}"] a.host-link`).textContent(), evil);
     await p.locator(`[data-host-id="${id}"] a.host-link`).click();
     await p.locator('[data-testid="evidence-row"]').waitFor();
+    await p.locator('[data-testid="process-row"]').waitFor();
+    await p.locator('[data-testid="gpu-row"]').waitFor();
+    assert.equal(await p.locator('[data-testid="process-row"] .proc-name code').textContent(), evil);
     assert.equal(await p.locator('[data-testid="host-title"]').textContent(), evil);
     assert.equal(await p.locator('img').count(), 0, 'no <img> element was created from data');
     assert.equal(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
