@@ -1,7 +1,9 @@
 // Live fleet feed: a WebSocket to /live, with polling of /api/hosts every 5 s
-// while the socket is down, and reconnection with exponential backoff. While the
-// socket is up, a slow poll (30 s) still runs: the server pushes only when data
-// arrives, so a host that falls silent (goes offline) would otherwise never update.
+// while the socket is down, and reconnection with exponential backoff. The socket
+// brings the whole fleet once ({type:'snapshot'}), then only what changed
+// ({type:'delta'}: changed hosts, each with only its changed trend buckets), which
+// is merged here into the list listeners get. While the socket is up, a slow poll
+// (30 s) still runs as a safety net.
 //
 //   const feed = startLiveFeed();
 //   feed.onHosts((hosts) => ...);    // full host list, whenever it changes
@@ -15,6 +17,25 @@ const POLL_MS = 5000;
 const LIVE_POLL_MS = 30000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+
+const TREND_KEYS = ['tsMs', 'cpuPct', 'gpuPct', 'powerWatts'];
+
+/**
+ * A host's trend with the changed buckets `add` brings (matched by bucket start), without
+ * buckets that ended before `fromMs`, oldest first.
+ */
+export function mergeTrend(old, add, fromMs) {
+  const width = (add && add.bucketMs) || (old && old.bucketMs) || 0;
+  const points = new Map();
+  for (const t of [old, add]) {
+    if (!t || !Array.isArray(t.startMs)) continue;
+    t.startMs.forEach((start, i) => points.set(start, TREND_KEYS.map((k) => (Array.isArray(t[k]) ? t[k][i] : null))));
+  }
+  const starts = [...points.keys()].filter((s) => s + width > fromMs).sort((a, b) => a - b);
+  const out = { bucketMs: width, startMs: starts };
+  TREND_KEYS.forEach((k, j) => (out[k] = starts.map((s) => points.get(s)[j])));
+  return out;
+}
 
 export function startLiveFeed() {
   const listeners = { hosts: new Set(), host: new Set(), status: new Set() };
@@ -41,10 +62,24 @@ export function startLiveFeed() {
   };
   // Bumped on every publish, so a slow poll never overwrites a newer push.
   let generation = 0;
+  // The fleet as pushed: host id -> host (with its trend), merged delta by delta.
+  let byId = new Map();
+  const byName = (a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const publishHosts = (hosts) => {
     generation++;
+    byId = new Map(hosts.map((h) => [h.id, h]));
     latestHosts = hosts;
     emit('hosts', hosts);
+  };
+  const applyDelta = (msg) => {
+    generation++;
+    for (const h of msg.hosts) {
+      const old = byId.get(h.id);
+      byId.set(h.id, { ...h, trend: mergeTrend(old ? old.trend : null, h.trend, msg.nowMs - msg.trendMs) });
+    }
+    latestHosts = [...byId.values()].sort(byName);
+    emit('hosts', latestHosts);
+    for (const h of msg.hosts) emit('host', h.id);
   };
 
   async function pollOnce() {
@@ -94,8 +129,7 @@ export function startLiveFeed() {
       backoff = BACKOFF_MIN_MS;
       pollSlow();
       setStatus('live');
-      // Catch up on anything missed while disconnected.
-      pollOnce();
+      // The server sends the whole fleet first: that is the catch-up after a disconnect.
     });
     ws.addEventListener('message', (ev) => {
       let msg;
@@ -104,8 +138,9 @@ export function startLiveFeed() {
       } catch {
         return;
       }
-      if (msg && msg.type === 'hosts' && Array.isArray(msg.hosts)) publishHosts(msg.hosts);
-      else if (msg && msg.type === 'host' && typeof msg.id === 'string') emit('host', msg.id);
+      if (!msg || !Array.isArray(msg.hosts)) return;
+      if (msg.type === 'snapshot') publishHosts(msg.hosts);
+      else if (msg.type === 'delta') applyDelta(msg);
     });
     ws.addEventListener('close', () => {
       if (socket !== ws) return;
