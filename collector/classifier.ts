@@ -8,25 +8,13 @@ import { evaluate, type Rules } from './engine/index.js';
 import { stabilize, type StabilityState } from './engine/stabilize.js';
 import type { Verdict } from './engine/types.js';
 import type { Store } from './store/store.js';
+import { HostWindow } from './window.js';
+import { defaultClassifierOptions, type ClassifierOptions } from './classifier-options.js';
+
+export { defaultClassifierOptions, type ClassifierOptions };
 
 /** The part of the store the classifier reads and writes. */
 export type ClassifierStore = Pick<Store, 'getHost' | 'samples' | 'signaturesOf' | 'verdicts' | 'putVerdict'>;
-import { HostWindow } from './window.js';
-
-export interface ClassifierOptions {
-  /** Length of the window the engine sees. */
-  windowMs: number;
-  /** Least time between two evaluations of one host. */
-  everyMs: number;
-  /** A verdict is stored whenever the published class changes (after hysteresis), and at least this often. */
-  persistEveryMs: number;
-  /** A host fed nothing for this long (collector clock) is dropped from memory. */
-  idleEvictMs: number;
-  /** Most hosts held in memory; past it the least recently fed one is dropped. */
-  maxHosts: number;
-}
-
-export const defaultClassifierOptions: ClassifierOptions = { windowMs: 120_000, everyMs: 5_000, persistEveryMs: 60_000, idleEvictMs: 10 * 60_000, maxHosts: 10_000 };
 
 interface HostState {
   window: HostWindow;
@@ -70,9 +58,10 @@ export class Classifier {
     return this.hosts.has(hostId);
   }
 
-  /** Signatures held for one host (null when not held): bounded by the processes of its window. */
-  signaturesHeld(hostId: string): number | null {
-    return this.hosts.get(hostId)?.window.signatures.size ?? null;
+  /** Keys of the signatures held for one host (null when not held): bounded by the processes of its window. */
+  signaturesHeld(hostId: string): string[] | null {
+    const st = this.hosts.get(hostId);
+    return st ? [...st.window.signatures.keys()] : null;
   }
 
   /**

@@ -12,30 +12,12 @@
 import { liveProtocols } from './token.js';
 
 import { fetchHosts } from './api.js';
+import { applyFrame, byName } from './fleet-merge.js';
 
 const POLL_MS = 5000;
 const LIVE_POLL_MS = 30000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
-
-const TREND_KEYS = ['tsMs', 'cpuPct', 'gpuPct', 'powerWatts'];
-
-/**
- * A host's trend with the changed buckets `add` brings (matched by bucket start), without
- * buckets that ended before `fromMs`, oldest first.
- */
-export function mergeTrend(old, add, fromMs) {
-  const width = (add && add.bucketMs) || (old && old.bucketMs) || 0;
-  const points = new Map();
-  for (const t of [old, add]) {
-    if (!t || !Array.isArray(t.startMs)) continue;
-    t.startMs.forEach((start, i) => points.set(start, TREND_KEYS.map((k) => (Array.isArray(t[k]) ? t[k][i] : null))));
-  }
-  const starts = [...points.keys()].filter((s) => s + width > fromMs).sort((a, b) => a - b);
-  const out = { bucketMs: width, startMs: starts };
-  TREND_KEYS.forEach((k, j) => (out[k] = starts.map((s) => points.get(s)[j])));
-  return out;
-}
 
 export function startLiveFeed() {
   const listeners = { hosts: new Set(), host: new Set(), status: new Set() };
@@ -63,23 +45,21 @@ export function startLiveFeed() {
   // Bumped on every publish, so a slow poll never overwrites a newer push.
   let generation = 0;
   // The fleet as pushed: host id -> host (with its trend), merged delta by delta.
-  let byId = new Map();
-  const byName = (a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const byId = new Map();
   const publishHosts = (hosts) => {
     generation++;
-    byId = new Map(hosts.map((h) => [h.id, h]));
+    byId.clear();
+    for (const h of hosts) byId.set(h.id, h);
     latestHosts = hosts;
     emit('hosts', hosts);
   };
-  const applyDelta = (msg) => {
+  const applyPush = (msg) => {
+    const ids = applyFrame(byId, msg);
+    if (ids === null) return;
     generation++;
-    for (const h of msg.hosts) {
-      const old = byId.get(h.id);
-      byId.set(h.id, { ...h, trend: mergeTrend(old ? old.trend : null, h.trend, msg.nowMs - msg.trendMs) });
-    }
     latestHosts = [...byId.values()].sort(byName);
     emit('hosts', latestHosts);
-    for (const h of msg.hosts) emit('host', h.id);
+    if (msg.type === 'delta') for (const id of ids) emit('host', id);
   };
 
   async function pollOnce() {
@@ -138,9 +118,7 @@ export function startLiveFeed() {
       } catch {
         return;
       }
-      if (!msg || !Array.isArray(msg.hosts)) return;
-      if (msg.type === 'snapshot') publishHosts(msg.hosts);
-      else if (msg.type === 'delta') applyDelta(msg);
+      applyPush(msg);
     });
     ws.addEventListener('close', () => {
       if (socket !== ws) return;
