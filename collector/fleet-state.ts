@@ -140,6 +140,38 @@ export class FleetState {
     return fleet;
   }
 
+  /**
+   * Takes what the store knows that this process did not see (hosts written by another process,
+   * e.g. a second collector on one database): new hosts, a newer last-seen time, a class where
+   * none is known. One listHosts query; the collector runs it every 30 s, never per push.
+   */
+  async reconcile(store: Pick<Store, 'listHosts'>, nowMs: number): Promise<void> {
+    for (const h of await store.listHosts()) {
+      const e = this.entries.get(h.id);
+      if (!e) {
+        const x = this.entry(h.id, h.hostname, h.lastSeenMs);
+        x.class = h.verdictClass;
+        x.confidence = h.verdictConfidence;
+        x.online = nowMs - h.lastSeenMs <= this.opts.onlineWithinMs;
+        this.changed(x, null);
+        continue;
+      }
+      const newer = h.lastSeenMs > e.lastSeenMs;
+      const classNow = e.class === null && h.verdictClass !== null;
+      if (!newer && !classNow) continue;
+      const before = snapshot(e);
+      if (newer) {
+        e.lastSeenMs = h.lastSeenMs;
+        e.online = nowMs - h.lastSeenMs <= this.opts.onlineWithinMs;
+      }
+      if (classNow) {
+        e.class = h.verdictClass;
+        e.confidence = h.verdictConfidence;
+      }
+      this.changed(e, before);
+    }
+  }
+
   /** Bumped by every change; a reader at this version has seen everything. */
   get version(): number {
     return this.v;

@@ -201,6 +201,17 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   // Quiet hosts leave the classifier's memory even when no other host sends anything.
   const evictTimer = setInterval(() => classifier.evict(), 15_000);
   evictTimer.unref();
+  // Hosts another process wrote to the database (a second collector) join the fleet summary.
+  let reconciling = false;
+  const reconcileTimer = setInterval(() => {
+    if (reconciling) return;
+    reconciling = true;
+    fleet
+      .reconcile(store, Date.now())
+      .catch((err: Error) => logger.error({ reason: 'fleet_reconcile_failed', err: err.message }, 'fleet summary reconcile failed'))
+      .finally(() => (reconciling = false));
+  }, 30_000);
+  reconcileTimer.unref();
   /** The classification in flight per host (an entry lives only while one is queued or running). */
   const perHost = new Map<string, Promise<unknown>>();
   const ingest = attachIngest(ingestWss, {
@@ -263,6 +274,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   } catch (err) {
     live.close();
     clearInterval(evictTimer);
+    clearInterval(reconcileTimer);
     await store.close();
     throw err;
   }
@@ -290,6 +302,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         if (secretFile) unwatchFile(secretFile, onSecretChange);
         live.close();
         clearInterval(evictTimer);
+        clearInterval(reconcileTimer);
         for (const ws of ingestWss.clients) ws.close(1001, 'collector shutting down');
         for (const ws of liveWss.clients) ws.terminate();
         await app.close();
