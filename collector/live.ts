@@ -34,6 +34,11 @@ export interface LiveStats {
 }
 
 export interface Live {
+  /**
+   * Sends one frame to every page now (e.g. an event of a feed), under the same bound: a page
+   * over maxBufferedBytes does not get it (counted in `skipped`; it can re-read the feed).
+   */
+  broadcast(frame: unknown): void;
   stats(): LiveStats;
   close(): void;
 }
@@ -108,6 +113,14 @@ export function attachLive(wss: WebSocketServer, fleet: FleetState, opts: Partia
   const timer = setInterval(tick, o.intervalMs);
   timer.unref();
   return {
+    broadcast(frame) {
+      const data = JSON.stringify(frame);
+      for (const ws of pages.keys()) {
+        if (ws.readyState !== ws.OPEN) continue;
+        if (ws.bufferedAmount > o.maxBufferedBytes) stats.skipped++;
+        else send(ws, data);
+      }
+    },
     stats: () => ({ clients: pages.size, ...stats }),
     close: () => clearInterval(timer),
   };

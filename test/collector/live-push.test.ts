@@ -58,11 +58,13 @@ class Page {
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
       const msg = JSON.parse(data.toString()) as LiveFrame;
+      if ((msg.type as string) === 'event') return void this.events.push(msg);
       this.frames.push(msg);
       this.sizes.push(data.length);
       assert.notEqual(applyFrame(this.byId, msg), null, `a fleet frame: ${data.toString().slice(0, 80)}`);
     });
   }
+  readonly events: unknown[] = [];
   static open(url: string): Promise<Page> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
@@ -117,9 +119,12 @@ describe('/live: deltas from memory', () => {
       assert.deepEqual(page.frames[2]!.hosts.map((h) => [h.id, h.class, h.trend.startMs.length]), [['c', 'pow-mining', 0]]);
       assert.deepEqual(changes, [['c', null, 'pow-mining']]);
 
-      // Nothing changes: nothing is sent.
+      // Nothing changes: nothing is sent. A broadcast (a feed's event) goes out at once.
       await new Promise((res) => setTimeout(res, 200));
       assert.equal(page.frames.length, 3);
+      r.live.broadcast({ type: 'event', n: 1 });
+      await waitFor(() => page.events.length === 1, 5000, 'the broadcast');
+      assert.deepEqual(page.events, [{ type: 'event', n: 1 }]);
 
       // A host that falls silent goes offline without any data arriving; its old buckets age out.
       t += 31_000;
