@@ -15,7 +15,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readTrace } from '../proto/trace.js';
-import type { ISample } from '../proto/codec.js';
+import { assay, decodeSample, type ISample } from '../proto/codec.js';
+import { HostWindow } from '../collector/window.js';
+import { defaultRulesPath, loadRulesFile } from '../collector/engine/index.js';
 import { RawAgent } from '../test/helpers/rawagent.js';
 import { fullHello } from '../test/helpers/messages.js';
 import { repoRoot } from '../test/helpers/env.js';
@@ -107,4 +109,21 @@ try {
 } finally {
   await collector.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+// What one held host costs at most: a full window (120 s at 1 Hz) of this build's HostWindow,
+// each host with its own decoded samples (as ingest hands them over).
+{
+  const horizons = loadRulesFile(defaultRulesPath).history.horizons;
+  const bytes = trace.slice(0, 120).map((s) => assay.v1.Sample.encode(assay.v1.Sample.fromObject(s)).finish());
+  const n = 50;
+  const held: HostWindow[] = [];
+  const h0 = heapMb();
+  for (let i = 0; i < n; i++) {
+    const w = new HostWindow(120_000, horizons);
+    w.add(bytes.map((b) => decodeSample(b)));
+    held.push(w);
+  }
+  const h1 = heapMb();
+  console.log(`one held host with a full window (${bytes.length} samples of ~${procs} processes): ${(((h1 - h0) * 1024) / held.length).toFixed(0)} KB of heap (mean of ${n})`);
 }
