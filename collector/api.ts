@@ -12,12 +12,15 @@ import { buildReport } from './report/build.js';
 import { reportPeriod } from './report/period.js';
 import { renderHtml } from './report/render-html.js';
 import { REPORT_CSP } from './site.js';
-import type { HostRecord, SampleSummary, Store } from './store/store.js';
+import type { FleetState } from './fleet-state.js';
+import type { HostRecord, Store } from './store/store.js';
 
 export interface ApiDeps {
   store: Store;
   logger: Logger;
   classifier: Classifier;
+  /** The in-memory fleet summary GET /api/hosts serves (the same /live pushes). */
+  fleet: FleetState;
   /** A host counts as online when it sent data within this long. */
   onlineWithinMs: number;
   now?: () => number;
@@ -29,8 +32,6 @@ export interface ApiDeps {
 
 const DEFAULT_RANGE_MS = 15 * 60_000;
 const MAX_ROWS = 5_000;
-const TREND_MS = 10 * 60_000;
-const TREND_POINTS = 60;
 /** Raw samples read for the process table (90 s at a 1 s interval, with room for faster agents). */
 const PROCESS_SAMPLE_ROWS = 1_000;
 /** Brief verdict rows at most: 14 days at one a minute. */
@@ -59,27 +60,6 @@ function parseRange(q: RangeQuery, nowMs: number): { fromMs: number; toMs: numbe
   return { fromMs, toMs, limit: Math.min(num(q.limit, 'limit', MAX_ROWS), MAX_ROWS) };
 }
 
-/** Sparkline series for the fleet table; the store already averages the range into points. */
-function trend(rows: SampleSummary[]): { tsMs: number[]; cpuPct: number[]; gpuPct: (number | null)[]; powerWatts: (number | null)[] } {
-  return { tsMs: rows.map((r) => r.tsMs), cpuPct: rows.map((r) => r.cpuPct), gpuPct: rows.map((r) => r.gpuUtilPct), powerWatts: rows.map((r) => r.powerWatts) };
-}
-
-/** The fleet list served by GET /api/hosts and pushed on /live. */
-export async function fleetSummary(store: Store, nowMs: number, onlineWithinMs: number): Promise<unknown[]> {
-  const hosts = await store.listHosts();
-  return Promise.all(
-    hosts.map(async (h) => ({
-      id: h.id,
-      hostname: h.hostname,
-      class: h.verdictClass,
-      confidence: h.verdictConfidence,
-      lastSeenMs: h.lastSeenMs,
-      online: nowMs - h.lastSeenMs <= onlineWithinMs,
-      trend: trend(await store.sampleSummaries(h.id, nowMs - TREND_MS, nowMs, TREND_POINTS)),
-    })),
-  );
-}
-
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   const now = deps.now ?? Date.now;
   const online = (h: HostRecord): boolean => now() - h.lastSeenMs <= deps.onlineWithinMs;
@@ -93,7 +73,11 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     void reply.status(status).send({ error: err.message });
   });
 
-  app.get('/api/hosts', async () => ({ hosts: await fleetSummary(deps.store, now(), deps.onlineWithinMs) }));
+  // From memory: no query per host (the fleet summary is kept by ingest and the classifier).
+  app.get('/api/hosts', async () => {
+    deps.fleet.sweep(now());
+    return { version: deps.fleet.version, hosts: deps.fleet.list() };
+  });
 
   app.get<{ Params: { id: string } }>('/api/hosts/:id', async (req, reply) => {
     const h = await deps.store.getHost(req.params.id);

@@ -1,28 +1,25 @@
 // Keeps each host's recent window in memory (fed by ingest, never re-read from the store while
-// running) and turns it into verdicts with the pure engine on a schedule.
+// running) and turns it into verdicts with the pure engine on a schedule. Memory is bounded: a
+// host that sent nothing for idleEvictMs is dropped, and at most maxHosts hosts are held (the
+// least recently fed is dropped first); a dropped host that returns is rebuilt from the store
+// (its window's samples, the signatures of the processes in them only, its last verdict).
 import type { ISample } from '../proto/codec.js';
 import { evaluate, type Rules } from './engine/index.js';
 import { stabilize, type StabilityState } from './engine/stabilize.js';
 import type { Verdict } from './engine/types.js';
 import type { Store } from './store/store.js';
+import { HostWindow } from './window.js';
+import { defaultClassifierOptions, type ClassifierOptions } from './classifier-options.js';
+
+export { defaultClassifierOptions, type ClassifierOptions };
 
 /** The part of the store the classifier reads and writes. */
-export type ClassifierStore = Pick<Store, 'getHost' | 'samples' | 'signatures' | 'verdicts' | 'putVerdict'>;
-import { HostWindow } from './window.js';
-
-export interface ClassifierOptions {
-  /** Length of the window the engine sees. */
-  windowMs: number;
-  /** Least time between two evaluations of one host. */
-  everyMs: number;
-  /** A verdict is stored whenever the published class changes (after hysteresis), and at least this often. */
-  persistEveryMs: number;
-}
-
-export const defaultClassifierOptions: ClassifierOptions = { windowMs: 120_000, everyMs: 5_000, persistEveryMs: 60_000 };
+export type ClassifierStore = Pick<Store, 'getHost' | 'samples' | 'signaturesOf' | 'verdicts' | 'putVerdict'>;
 
 interface HostState {
   window: HostWindow;
+  /** Collector time of the last add (the LRU order and the idle eviction use it). */
+  fedMs: number;
   lastEvalMs: number;
   lastStored: { tsMs: number; class: string } | null;
   /** Hysteresis state; its `published` verdict is the host's current verdict. */
@@ -30,16 +27,60 @@ interface HostState {
 }
 
 export class Classifier {
+  /** In least-recently-fed order (a fed host is moved to the end), so the quietest come first. */
   private readonly hosts = new Map<string, HostState>();
+  private readonly opts: ClassifierOptions;
+  /** Hosts dropped from memory so far, by cause. */
+  readonly evicted = { idle: 0, cap: 0 };
+  /** Hosts rebuilt from the store (a restart, or a return after eviction). */
+  rebuilt = 0;
 
   constructor(
     private readonly store: ClassifierStore,
     private readonly rules: () => Rules,
-    private readonly opts: ClassifierOptions = defaultClassifierOptions,
-  ) {}
+    opts: Partial<ClassifierOptions> = defaultClassifierOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.opts = { ...defaultClassifierOptions, ...opts };
+  }
 
   current(hostId: string): Verdict | null {
     return this.hosts.get(hostId)?.stability?.published ?? null;
+  }
+
+  /** Hosts held in memory now. */
+  get size(): number {
+    return this.hosts.size;
+  }
+
+  /** Whether a host's state is held in memory now. */
+  holds(hostId: string): boolean {
+    return this.hosts.has(hostId);
+  }
+
+  /** Keys of the signatures held for one host (null when not held): bounded by the processes of its window. */
+  signaturesHeld(hostId: string): string[] | null {
+    const st = this.hosts.get(hostId);
+    return st ? [...st.window.signatures.keys()] : null;
+  }
+
+  /**
+   * Drops hosts fed nothing for idleEvictMs, then the least recently fed past maxHosts. Cheap
+   * (the map is in feeding order: it stops at the first host still in use); called on every
+   * add and by the collector's timer, so quiet hosts go even when nothing else arrives.
+   */
+  evict(): void {
+    const idleBefore = this.now() - this.opts.idleEvictMs;
+    for (const [id, st] of this.hosts) {
+      if (st.fedMs > idleBefore) break;
+      this.hosts.delete(id);
+      this.evicted.idle++;
+    }
+    for (const id of this.hosts.keys()) {
+      if (this.hosts.size <= this.opts.maxHosts) break;
+      this.hosts.delete(id);
+      this.evicted.cap++;
+    }
   }
 
   /**
@@ -52,21 +93,28 @@ export class Classifier {
     const horizons = this.rules().history.horizons;
     const historyMs = Math.max(0, ...horizons.map((h) => h.spanMs));
     const rawFrom = newestMs - this.opts.windowMs;
-    const [host, rows, older, signatures, recent] = await Promise.all([
+    const [host, rows, older, recent] = await Promise.all([
       this.store.getHost(hostId),
       this.store.samples(hostId, rawFrom, newestMs, 10_000),
       historyMs > this.opts.windowMs ? this.store.samples(hostId, newestMs - historyMs, rawFrom - 1, 10_000) : Promise.resolve([]),
-      this.store.signatures(hostId),
       this.store.verdicts(hostId, newestMs - this.opts.persistEveryMs * 10, Number.MAX_SAFE_INTEGER, 1_000),
     ]);
+    // Another add for this host may have rebuilt it while we read (callers normally serialise).
+    const raced = this.hosts.get(hostId);
+    if (raced) return raced;
     const window = new HostWindow(this.opts.windowMs, horizons);
     window.inventory = host?.inventory ?? null;
-    for (const [k, v] of signatures) window.signatures.set(k, v);
     window.addHistory(older.map((r) => r.sample));
     window.add(rows.map((r) => r.sample));
+    // Signatures of the processes in the rebuilt window only, not every process the host ever ran.
+    const missing = [...window.liveKeys()].filter((k) => !window.signatures.has(k));
+    if (missing.length) for (const [k, v] of await this.store.signaturesOf(hostId, missing)) if (!window.signatures.has(k)) window.signatures.set(k, v);
+    if (this.hosts.has(hostId)) return this.hosts.get(hostId)!;
     const last = recent.at(-1);
+    this.rebuilt++;
     const st: HostState = {
       window,
+      fedMs: this.now(),
       lastEvalMs: 0,
       lastStored: last ? { tsMs: last.tsMs, class: last.verdict.class } : null,
       stability: last ? { published: last.verdict, sinceMs: last.tsMs, run: { class: last.verdict.class, sinceMs: last.tsMs }, recent: [], coldUntilMs: 0 } : null,
@@ -83,6 +131,11 @@ export class Classifier {
     if (samples.length === 0) return null;
     const newest = Math.max(...samples.map((s) => s.tsMs ?? 0));
     const st = await this.state(hostId, newest);
+    st.fedMs = this.now();
+    // Re-inserted: the map stays in feeding order (least recently fed first).
+    this.hosts.delete(hostId);
+    this.hosts.set(hostId, st);
+    this.evict();
     st.window.add(samples);
     if (newest - st.lastEvalMs < this.opts.everyMs) return null;
     st.lastEvalMs = newest;

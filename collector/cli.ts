@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { applyConfigFile, durationArg, intArg, listArg, onSignals, say, sayErr, withConfig } from '../proto/cli-kit.js';
 import { createLogger } from '../proto/log.js';
 import { termSafe } from '../proto/term.js';
+import { defaultClassifierOptions } from './classifier-options.js';
 import { defaultIngestLimits } from './ingest/limits.js';
+import { defaultLiveOptions } from './live.js';
 
 /** The top-level CLI (dist/cli.js): `assay start` runs the local agent through it as its own process. */
 const topLevelCli = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -33,6 +35,9 @@ interface CollectorFlags {
   maxPreauthPerAddress: number;
   maxPreauthTotal: number;
   maxLiveClients: number;
+  hostIdleEvict: number;
+  maxHostsInMemory: number;
+  liveMaxBufferedBytes: number;
   enrollFailuresPerMin: number;
   logLevel: string;
 }
@@ -60,6 +65,9 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--max-preauth-per-address <n>', 'most unauthenticated connections (HTTP, or /ingest before hello) one remote address may hold; raise it behind a reverse proxy').argParser(intArg('max-preauth-per-address', 1, 1_000_000)).default(defaultIngestLimits.maxPreAuthPerAddress).env('ASSAY_MAX_PREAUTH_PER_ADDRESS'))
     .addOption(new Option('--max-preauth-total <n>', 'most unauthenticated connections from all addresses together').argParser(intArg('max-preauth-total', 1, 10_000_000)).default(defaultIngestLimits.maxPreAuthTotal).env('ASSAY_MAX_PREAUTH_TOTAL'))
     .addOption(new Option('--max-live-clients <n>', 'most dashboard /live sockets at once').argParser(intArg('max-live-clients', 1, 1_000_000)).default(defaultIngestLimits.maxLiveClients).env('ASSAY_MAX_LIVE_CLIENTS'))
+    .addOption(new Option('--host-idle-evict <d>', 'a host that sent nothing for this long leaves the classifier\'s memory (rebuilt from the database when it returns)').argParser(durationArg).default(defaultClassifierOptions.idleEvictMs, '10m').env('ASSAY_HOST_IDLE_EVICT'))
+    .addOption(new Option('--max-hosts-in-memory <n>', 'most hosts whose engine window is held in memory (the least recently heard from leave first)').argParser(intArg('max-hosts-in-memory', 1, 10_000_000)).default(defaultClassifierOptions.maxHosts).env('ASSAY_MAX_HOSTS_IN_MEMORY'))
+    .addOption(new Option('--live-max-buffered-bytes <n>', 'a dashboard with more than this many bytes unsent is skipped (changes coalesce), and closed after 30 s over it').argParser(intArg('live-max-buffered-bytes', 1024, 1024 * 1024 * 1024)).default(defaultLiveOptions.maxBufferedBytes).env('ASSAY_LIVE_MAX_BUFFERED_BYTES'))
     .addOption(new Option('--enroll-failures-per-min <n>', 'failed enrollments one address may make per minute on average (burst of the same size)').argParser(intArg('enroll-failures-per-min', 1, 1_000_000)).default(defaultIngestLimits.enrollFailuresPerMin).env('ASSAY_ENROLL_FAILURES_PER_MIN'));
 }
 
@@ -84,6 +92,8 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
       enrollFailuresPerMin: f.enrollFailuresPerMin,
       enrollFailureBurst: f.enrollFailuresPerMin,
     },
+    classifier: { idleEvictMs: f.hostIdleEvict, maxHosts: f.maxHostsInMemory },
+    live: { maxBufferedBytes: f.liveMaxBufferedBytes },
     ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
     ...(process.env.ASSAY_VIEWER_TOKEN ? { viewerToken: process.env.ASSAY_VIEWER_TOKEN } : {}),
     ...(process.env.ASSAY_ADMIN_TOKEN ? { adminToken: process.env.ASSAY_ADMIN_TOKEN } : {}),

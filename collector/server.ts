@@ -7,12 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ISample } from '../proto/codec.js';
 import { silentLogger, type Logger } from '../proto/log.js';
-import { fleetSummary, registerApi } from './api.js';
+import { registerApi } from './api.js';
 import { Classifier, defaultClassifierOptions, type ClassifierOptions } from './classifier.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
 import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
 import { applyConnectionLimits } from './ingest/connection-limits.js';
-import { attachLive } from './live.js';
+import { FleetState } from './fleet-state.js';
+import { attachLive, type LiveOptions } from './live.js';
 import { CollectorMetrics } from './metrics.js';
 import { packageVersion } from '../proto/package-info.js';
 import { dashboardDir, uplotDistDir } from './paths.js';
@@ -55,6 +56,8 @@ export interface CollectorOptions {
    */
   enrollSecret?: string;
   classifier?: Partial<ClassifierOptions>;
+  /** Dashboard push: tick, per-page unsent-bytes limit, and how long a page may stay over it. */
+  live?: Partial<LiveOptions>;
   logger?: Logger;
 }
 
@@ -67,6 +70,10 @@ export interface RunningCollector {
   port: number;
   store: Store;
   metrics: CollectorMetrics;
+  /** What the collector holds per host in memory (for tests and benches). */
+  classifier: Classifier;
+  fleet: FleetState;
+  live: { stats(): import('./live.js').LiveStats };
   close(): Promise<void>;
 }
 
@@ -117,6 +124,13 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const store = openStore(opts.dbPath);
   const metrics = new CollectorMetrics();
   const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
+  let fleet: FleetState;
+  try {
+    fleet = await FleetState.load(store, Date.now(), { onlineWithinMs: ONLINE_WITHIN_MS });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
   const version = packageVersion();
 
@@ -167,20 +181,38 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   registerApi(app, {
     store,
     classifier,
+    fleet,
     logger: logger.child({ part: 'api' }),
     onlineWithinMs: ONLINE_WITHIN_MS,
     reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(opts.dbPath))),
     reportRules: () => rules,
   });
 
-  const fleet = (): Promise<unknown[]> => fleetSummary(store, Date.now(), ONLINE_WITHIN_MS);
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(renderMetrics(metrics, await store.listHosts(), Date.now())));
+  app.get('/metrics', async (_req, reply) => {
+    fleet.sweep(Date.now());
+    return reply.type('text/plain; version=0.0.4').send(renderMetrics(metrics, fleet.list(), Date.now(), { classifierHosts: classifier.size, classifierEvictions: classifier.evicted, live: live.stats() }));
+  });
 
   // WebSockets: compression off (it costs ~18x throughput), frames capped at the ingest limit.
   const ingestWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: limits.maxFrameBytes });
   // The dashboard offers `assay.live` plus its token as a second sub-protocol; only `assay.live` is echoed.
   const liveWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024, handleProtocols: (offered) => (offered.has(LIVE_PROTOCOL) ? LIVE_PROTOCOL : false) });
-  const live = attachLive(liveWss, fleet);
+  const live = attachLive(liveWss, fleet, opts.live);
+  // Quiet hosts leave the classifier's memory even when no other host sends anything.
+  const evictTimer = setInterval(() => classifier.evict(), 15_000);
+  evictTimer.unref();
+  // Hosts another process wrote to the database (a second collector) join the fleet summary.
+  let reconciling = false;
+  const reconcileTimer = setInterval(() => {
+    if (reconciling) return;
+    reconciling = true;
+    fleet
+      .reconcile(store, Date.now())
+      .catch((err: Error) => logger.error({ reason: 'fleet_reconcile_failed', err: err.message }, 'fleet summary reconcile failed'))
+      .finally(() => (reconciling = false));
+  }, 30_000);
+  reconcileTimer.unref();
+  /** The classification in flight per host (an entry lives only while one is queued or running). */
   const perHost = new Map<string, Promise<unknown>>();
   const ingest = attachIngest(ingestWss, {
     store,
@@ -192,13 +224,19 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     get enrollSecret() {
       return opts.maxEnrollments !== undefined && store.countEnrolled() >= opts.maxEnrollments ? null : enrollSecret;
     },
+    onHello(host) {
+      fleet.hello(host.id, host.hostname, Date.now());
+    },
     onStored(hostId: string, samples: ISample[]) {
-      live.changed(hostId);
+      fleet.samples(hostId, samples, Date.now());
       // One evaluation at a time per host, in arrival order.
-      const next = (perHost.get(hostId) ?? Promise.resolve())
+      const next: Promise<unknown> = (perHost.get(hostId) ?? Promise.resolve())
         .then(() => classifier.add(hostId, samples))
-        .then((v) => v && live.changed(hostId))
-        .catch((err: Error) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'));
+        .then((v) => v && fleet.verdict(hostId, v, v.window.toMs || Date.now()))
+        .catch((err: Error) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'))
+        .finally(() => {
+          if (perHost.get(hostId) === next) perHost.delete(hostId);
+        });
       perHost.set(hostId, next);
     },
   });
@@ -235,6 +273,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     live.close();
+    clearInterval(evictTimer);
+    clearInterval(reconcileTimer);
     await store.close();
     throw err;
   }
@@ -253,11 +293,16 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     port,
     store,
     metrics,
+    classifier,
+    fleet,
+    live,
     close() {
       closing ??= (async () => {
         unwatchFile(rulesPath, onRulesChange);
         if (secretFile) unwatchFile(secretFile, onSecretChange);
         live.close();
+        clearInterval(evictTimer);
+        clearInterval(reconcileTimer);
         for (const ws of ingestWss.clients) ws.close(1001, 'collector shutting down');
         for (const ws of liveWss.clients) ws.terminate();
         await app.close();

@@ -11,6 +11,7 @@ export class HostWindow {
   readonly signatures = new Map<string, IProcessSignature>();
   inventory: IInventory | null = null;
   private readonly history: HistoryAccumulator;
+  private lastPruneMs = 0;
 
   constructor(
     private readonly windowMs: number,
@@ -51,16 +52,26 @@ export class HostWindow {
   }
 
   view(): EngineWindow {
-    const keys = new Set<string>();
-    for (const s of this.samples) for (const p of s.processes ?? []) keys.add(processKey(p.pid ?? 0, p.startTimeTicks ?? 0));
-    return { samples: this.samples, signatures: this.signatures, inventory: this.inventory, history: this.history.view(keys) };
+    return { samples: this.samples, signatures: this.signatures, inventory: this.inventory, history: this.history.view(this.liveKeys()) };
   }
 
-  /** Keeps only signatures of processes still in the window, once there are many. */
-  private pruneSignatures(): void {
-    if (this.signatures.size < 512) return;
+  /** Keys of the processes present in the window's samples. */
+  liveKeys(): Set<string> {
     const live = new Set<string>();
     for (const s of this.samples) for (const p of s.processes ?? []) live.add(processKey(p.pid ?? 0, p.startTimeTicks ?? 0));
+    return live;
+  }
+
+  /**
+   * Keeps only signatures of processes still in the window. Run when samples leave the window,
+   * at most once per half window of sample time (or at once past 512 entries), so a signature
+   * outlives its process's last sample by at most 1.5 windows, whatever the host ever ran.
+   */
+  private pruneSignatures(): void {
+    const newest = this.newestMs;
+    if (this.signatures.size < 512 && newest - this.lastPruneMs < this.windowMs / 2) return;
+    this.lastPruneMs = newest;
+    const live = this.liveKeys();
     for (const key of this.signatures.keys()) if (!live.has(key)) this.signatures.delete(key);
   }
 }

@@ -1,7 +1,9 @@
 // Live fleet feed: a WebSocket to /live, with polling of /api/hosts every 5 s
-// while the socket is down, and reconnection with exponential backoff. While the
-// socket is up, a slow poll (30 s) still runs: the server pushes only when data
-// arrives, so a host that falls silent (goes offline) would otherwise never update.
+// while the socket is down, and reconnection with exponential backoff. The socket
+// brings the whole fleet once ({type:'snapshot'}), then only what changed
+// ({type:'delta'}: changed hosts, each with only its changed trend buckets), which
+// is merged here into the list listeners get. While the socket is up, a slow poll
+// (30 s) still runs as a safety net.
 //
 //   const feed = startLiveFeed();
 //   feed.onHosts((hosts) => ...);    // full host list, whenever it changes
@@ -10,6 +12,7 @@
 import { liveProtocols } from './token.js';
 
 import { fetchHosts } from './api.js';
+import { applyFrame, byName } from './fleet-merge.js';
 
 const POLL_MS = 5000;
 const LIVE_POLL_MS = 30000;
@@ -41,10 +44,22 @@ export function startLiveFeed() {
   };
   // Bumped on every publish, so a slow poll never overwrites a newer push.
   let generation = 0;
+  // The fleet as pushed: host id -> host (with its trend), merged delta by delta.
+  const byId = new Map();
   const publishHosts = (hosts) => {
     generation++;
+    byId.clear();
+    for (const h of hosts) byId.set(h.id, h);
     latestHosts = hosts;
     emit('hosts', hosts);
+  };
+  const applyPush = (msg) => {
+    const ids = applyFrame(byId, msg);
+    if (ids === null) return;
+    generation++;
+    latestHosts = [...byId.values()].sort(byName);
+    emit('hosts', latestHosts);
+    if (msg.type === 'delta') for (const id of ids) emit('host', id);
   };
 
   async function pollOnce() {
@@ -94,8 +109,7 @@ export function startLiveFeed() {
       backoff = BACKOFF_MIN_MS;
       pollSlow();
       setStatus('live');
-      // Catch up on anything missed while disconnected.
-      pollOnce();
+      // The server sends the whole fleet first: that is the catch-up after a disconnect.
     });
     ws.addEventListener('message', (ev) => {
       let msg;
@@ -104,8 +118,7 @@ export function startLiveFeed() {
       } catch {
         return;
       }
-      if (msg && msg.type === 'hosts' && Array.isArray(msg.hosts)) publishHosts(msg.hosts);
-      else if (msg && msg.type === 'host' && typeof msg.id === 'string') emit('host', msg.id);
+      applyPush(msg);
     });
     ws.addEventListener('close', () => {
       if (socket !== ws) return;

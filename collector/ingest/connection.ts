@@ -23,6 +23,8 @@ export interface IngestDeps {
   version: string;
   /** Enrollment secret for agents the collector does not know yet; none = no new agents. */
   enrollSecret: string | null;
+  /** Called when an agent has authenticated (its host as stored). */
+  onHello?(host: HostRecord): void;
   /** Called after a batch is committed, with the samples it newly stored. */
   onStored(hostId: string, samples: assay.v1.ISample[]): void;
   now?: () => number;
@@ -220,6 +222,7 @@ export class IngestConnection {
     byAgent.set(agentId, this.ws);
     deps.metrics.connectedAgents = byAgent.size;
     this.enter('authenticated');
+    deps.onHello?.(host);
     this.log.info({ agentId, hostname: host.hostname, lastSeq: host.lastSeq }, 'agent connected');
     this.ws.send(
       encodeCollectorMessage({

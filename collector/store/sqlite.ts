@@ -159,6 +159,9 @@ export class SqliteStore implements Store {
       signatures: db.prepare<[string], { pid: number; start_time_ticks: number; signature: Buffer }>(
         'SELECT pid, start_time_ticks, signature FROM process_signatures WHERE host_id = ?',
       ),
+      signatureOf: db.prepare<[string, number, number], { signature: Buffer }>(
+        'SELECT signature FROM process_signatures WHERE host_id = ? AND pid = ? AND start_time_ticks = ?',
+      ),
       putVerdict: db.prepare('INSERT OR REPLACE INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)'),
       setHostVerdict: db.prepare('UPDATE hosts SET verdict_class = ?, verdict_confidence = ? WHERE id = ?'),
       verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
@@ -285,6 +288,18 @@ export class SqliteStore implements Store {
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
     const out = new Map<string, IProcessSignature>();
     for (const r of this.stmt.signatures.all(hostId)) out.set(processKey(r.pid, r.start_time_ticks), assay.v1.ProcessSignature.decode(r.signature));
+    return out;
+  }
+
+  async signaturesOf(hostId: string, keys: readonly string[]): Promise<Map<string, IProcessSignature>> {
+    const out = new Map<string, IProcessSignature>();
+    // Point lookups on the primary key (host_id, pid, start_time_ticks): one row read per process asked for.
+    for (const key of new Set(keys)) {
+      const [pid, ticks] = key.split(':').map(Number);
+      if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ticks)) continue;
+      const r = this.stmt.signatureOf.get(hostId, pid!, ticks!);
+      if (r) out.set(key, assay.v1.ProcessSignature.decode(r.signature));
+    }
     return out;
   }
 

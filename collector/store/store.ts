@@ -160,6 +160,12 @@ export interface Store {
   samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>>;
   /** Process signatures keyed by `${pid}:${startTimeTicks}`. */
   signatures(hostId: string): Promise<Map<string, IProcessSignature>>;
+  /**
+   * The signatures of the given processes only (keys `${pid}:${startTimeTicks}`; unknown keys are
+   * left out): what rebuilding one host's window needs, whatever else the host ever ran. Reads
+   * at most `keys.length` rows.
+   */
+  signaturesOf(hostId: string, keys: readonly string[]): Promise<Map<string, IProcessSignature>>;
   putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void>;
   verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]>;
   /** Class and confidence only (no verdict JSON), oldest first: the NEWEST `limit` in the range (charts over days). */

@@ -94,6 +94,7 @@ describe('cross-origin pages against a loopback collector', { skip }, () => {
   before(async () => {
     collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET });
     await collector.store.upsertHost({ agentId: VICTIM, hostname: 'victim-hostname', publicKey: new Uint8Array(32).fill(3) }, Date.now());
+    await collector.fleet.reconcile(collector.store, Date.now()); // so /live and /api/hosts would carry it
     evil = createServer((req, res) => {
       const target = `http://127.0.0.1:${collector.port}`;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(attackPage(target, `ws://127.0.0.1:${collector.port}/live`));
@@ -188,6 +189,8 @@ describe('dashboard on a collector that requires tokens', { skip }, () => {
   before(async () => {
     collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET, requireTokens: true, viewerToken: TOKEN, adminToken: 'admin-token-for-browser-01' });
     await collector.store.upsertHost({ agentId: VICTIM, hostname: 'token-host', publicKey: new Uint8Array(32).fill(4) }, Date.now());
+    // Written behind the collector's back: its fleet summary takes it at the next reconcile (every 30 s); now here.
+    await collector.fleet.reconcile(collector.store, Date.now());
     browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   });
 

@@ -69,6 +69,7 @@ async function collectorWithVictim(opts: Partial<CollectorOptions>): Promise<{ c
   const tmp = tempDir();
   const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET, ...opts });
   await c.store.upsertHost({ agentId: VICTIM, hostname: 'victim-hostname', publicKey: new Uint8Array(32).fill(7) }, Date.now());
+  await c.fleet.reconcile(c.store, Date.now()); // written behind the collector's back: into its fleet summary now, not in 30 s
   return { c, dir: tmp.dir, done: async () => (await c.close(), tmp.cleanup()) };
 }
 

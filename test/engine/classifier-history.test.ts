@@ -16,7 +16,7 @@ function memoryStore(): { store: ClassifierStore; stored: StoredVerdict[] } {
   const store: ClassifierStore = {
     getHost: async () => null,
     samples: async () => [],
-    signatures: async () => new Map(),
+    signaturesOf: async () => new Map(),
     putVerdict: async (_host: string, tsMs: number, verdict: Verdict) => {
       stored.push({ tsMs, verdict });
     },

@@ -113,6 +113,11 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(sigs.size, 10);
       assert.deepEqual(sigs.get('1001:123456789')!.envNames, ['LOCAL_RANK', 'MASTER_ADDR', 'RANK', 'WORLD_SIZE']);
       assert.equal((await store.signatures('h4')).size, 3);
+      // Only the processes asked for (a rebuilt window's), unknown and malformed keys left out.
+      const some = await store.signaturesOf('h3', ['1001:123456789', '1003:123456789', '9999:1', 'nonsense', '1001:123456789']);
+      assert.deepEqual([...some.keys()].sort(), ['1001:123456789', '1003:123456789']);
+      assert.deepEqual(some.get('1001:123456789')!.envNames, ['LOCAL_RANK', 'MASTER_ADDR', 'RANK', 'WORLD_SIZE']);
+      assert.equal((await store.signaturesOf('h4', ['1001:123456789', '1005:123456789'])).size, 1, 'another host\'s processes are not this one\'s');
       await store.putVerdict('h3', t0 + 5000, verdict('ai-training', t0 + 5000));
       await store.putVerdict('h3', t0 + 9000, verdict('mixed', t0 + 9000));
       const vs = await store.verdicts('h3', t0, t0 + 10_000, 10);
