@@ -124,6 +124,7 @@ function checkHost(report: Report, h: HostSection, i: number, rulesOk: boolean, 
     const derived = deriveHost(h.input, report.period, report.thresholds);
     const diffs = differences(h.derived, derived, `${id}.derived`);
     if (diffs.length) out.failures.push(...diffs.map((d) => `figure does not follow from the data: ${d}`));
+    else if (h.input.rollups) out.passed.push(`${id}: every figure recomputed from ${derived.samples} signed samples and ${h.input.verdicts.length} verdicts matches (the roll-up figures only as sums over the embedded roll-ups: see WARN)`);
     else out.passed.push(`${id}: every figure recomputed from ${derived.samples} samples and ${h.input.verdicts.length} verdicts matches`);
   } catch (err) {
     out.failures.push(`${id}: data unreadable: ${(err as Error).message}`);
