@@ -297,7 +297,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   if (tls) logger.info({ fingerprint: tls.fingerprint }, 'TLS enabled; agents pin this fingerprint with --pin');
-  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version, enrollSecretFile: secretFile }, 'collector listening');
+  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version, enrollSecretFile: secretFile, rawRetentionMs: retentionOpts.rawMs, rollupRetentionMs: retentionOpts.rollupMs }, 'collector listening');
 
   let closing: Promise<void> | null = null;
   return {
