@@ -135,6 +135,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     (deleted, steps, ms) => {
       if (Object.values(deleted).some((n) => n > 0)) logger.info({ deleted, steps, ms }, 'retention round');
     },
+    (err) => logger.error({ reason: 'retention_failed', err: err.message }, 'retention round failed; retrying at the next round'),
   );
   const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
   let fleet: FleetState;

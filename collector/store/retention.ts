@@ -262,17 +262,21 @@ export class RetentionRunner {
     private readonly stepFn: (opts: RetentionOptions, nowMs: number) => Promise<RetentionStepResult>,
     readonly opts: RetentionOptions,
     private readonly onRound: (deleted: Deleted, steps: number, ms: number) => void = () => {},
+    private readonly onError: (err: Error) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
   start(): void {
     const tick = (): void => {
       if (this.stopped) return;
-      void this.runRound().finally(() => {
-        if (this.stopped) return;
-        this.timer = setTimeout(tick, this.opts.everyMs);
-        this.timer.unref();
-      });
+      // A failed round is reported and retried at the next tick; it never ends the process.
+      void this.runRound()
+        .catch((err: Error) => this.onError(err))
+        .finally(() => {
+          if (this.stopped) return;
+          this.timer = setTimeout(tick, this.opts.everyMs);
+          this.timer.unref();
+        });
     };
     this.timer = setTimeout(tick, Math.min(this.opts.everyMs, 60_000));
     this.timer.unref();
