@@ -31,7 +31,7 @@ export interface ReportRollupRow {
 }
 
 export interface ReportRollups {
-  /** The collector holds no raw signed samples of this host before this time. */
+  /** The collector deleted this host's raw signed samples timestamped before this (its store's rawPrunedMs). */
   rawPrunedMs: number;
   resolution: '1m' | '1h';
   widthMs: number;

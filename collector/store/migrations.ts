@@ -133,11 +133,12 @@ export const sqliteMigrations: Migration[] = [
   // Roll-ups and retention (issue 10). Raw signed batches and per-sample rows are kept for an
   // attestation window; what charts and old reports need is kept longer as 1-minute and 1-hour
   // roll-ups of every chart series. Hosts get a compact integer key (rollup_hosts), which also
-  // holds each host's retention bookkeeping: raw_pruned_ms (no raw batch or sample of this host
-  // timestamped before it is kept; 0 = nothing pruned) and verdicts_thinned_ms (verdicts before
-  // it are thinned to class changes plus a few per hour). A roll-up row holds sums, not averages,
-  // so one batch adds to it with one upsert: average = sum / n (gpu and power over their own
-  // counts, as those series are absent on some samples). `bucket` = floor(ts_ms / width).
+  // holds each host's retention bookkeeping: raw_pruned_ms (raw batches and samples of this host
+  // timestamped before it are deleted, bar one batch straddling it; 0 = nothing pruned) and
+  // verdicts_thinned_ms (verdicts before it are thinned to class changes plus a few per hour).
+  // A roll-up row holds sums, not averages, so one batch adds to it with one upsert:
+  // average = sum / n (gpu and power over their own counts, as those series are absent on some
+  // samples). `bucket` = floor(ts_ms / width).
   // Existing samples are rolled up here once.
   {
     version: 5,

@@ -48,7 +48,6 @@ const batchFromRow = (r: BatchRow): StoredBatch => ({
   receivedMs: r.received_ms,
 });
 
-
 function hostFromRow(r: HostRow): HostRecord {
   return {
     id: r.id,

@@ -136,8 +136,9 @@ export interface StoredBatch {
 /** What retention has removed for one host. */
 export interface RetentionState {
   /**
-   * No raw signed batch or per-sample row of this host timestamped before this is kept any more
-   * (0: nothing pruned). Figures for earlier times rest on roll-ups only.
+   * Raw signed batches and per-sample rows of this host timestamped before this have been deleted
+   * (0: nothing pruned), except that a batch straddling it is kept whole. Figures for earlier
+   * times rest on roll-ups only.
    */
   rawPrunedMs: number;
 }
