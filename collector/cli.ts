@@ -9,6 +9,7 @@ import { termSafe } from '../proto/term.js';
 import { defaultClassifierOptions } from './classifier-options.js';
 import { defaultIngestLimits } from './ingest/limits.js';
 import { defaultLiveOptions } from './live.js';
+import { defaultRetentionOptions } from './store/retention.js';
 
 /** The top-level CLI (dist/cli.js): `assay start` runs the local agent through it as its own process. */
 const topLevelCli = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -39,6 +40,8 @@ interface CollectorFlags {
   maxHostsInMemory: number;
   liveMaxBufferedBytes: number;
   enrollFailuresPerMin: number;
+  rawRetention: number;
+  rollupRetention: number;
   logLevel: string;
 }
 
@@ -68,6 +71,8 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--host-idle-evict <d>', 'a host that sent nothing for this long leaves the classifier\'s memory (rebuilt from the database when it returns)').argParser(durationArg).default(defaultClassifierOptions.idleEvictMs, '10m').env('ASSAY_HOST_IDLE_EVICT'))
     .addOption(new Option('--max-hosts-in-memory <n>', 'most hosts whose engine window is held in memory (the least recently heard from leave first)').argParser(intArg('max-hosts-in-memory', 1, 10_000_000)).default(defaultClassifierOptions.maxHosts).env('ASSAY_MAX_HOSTS_IN_MEMORY'))
     .addOption(new Option('--live-max-buffered-bytes <n>', 'a dashboard with more than this many bytes unsent is skipped (changes coalesce), and closed after 30 s over it').argParser(intArg('live-max-buffered-bytes', 1024, 1024 * 1024 * 1024)).default(defaultLiveOptions.maxBufferedBytes).env('ASSAY_LIVE_MAX_BUFFERED_BYTES'))
+    .addOption(new Option('--raw-retention <d>', 'attestation window: raw signed batches and per-sample rows older than this are deleted (reports over older periods rest on roll-ups and say so)').argParser(durationArg).default(defaultRetentionOptions.rawMs, '35d').env('ASSAY_RAW_RETENTION'))
+    .addOption(new Option('--rollup-retention <d>', '1-minute and 1-hour roll-ups, thinned verdicts and gaps older than this are deleted').argParser(durationArg).default(defaultRetentionOptions.rollupMs, '400d').env('ASSAY_ROLLUP_RETENTION'))
     .addOption(new Option('--enroll-failures-per-min <n>', 'failed enrollments one address may make per minute on average (burst of the same size)').argParser(intArg('enroll-failures-per-min', 1, 1_000_000)).default(defaultIngestLimits.enrollFailuresPerMin).env('ASSAY_ENROLL_FAILURES_PER_MIN'));
 }
 
@@ -94,6 +99,7 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
     },
     classifier: { idleEvictMs: f.hostIdleEvict, maxHosts: f.maxHostsInMemory },
     live: { maxBufferedBytes: f.liveMaxBufferedBytes },
+    retention: { rawMs: f.rawRetention, rollupMs: f.rollupRetention },
     ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
     ...(process.env.ASSAY_VIEWER_TOKEN ? { viewerToken: process.env.ASSAY_VIEWER_TOKEN } : {}),
     ...(process.env.ASSAY_ADMIN_TOKEN ? { adminToken: process.env.ASSAY_ADMIN_TOKEN } : {}),

@@ -26,6 +26,7 @@ import { SECURITY_HEADERS, hostAllowed, originAllowed, rawRefusal, siteConfig } 
 import { checkDbPath, openStore, privateDir } from './dbfile.js';
 import { dirname } from 'node:path';
 import type { Store } from './store/store.js';
+import { RetentionRunner, retentionOptions, type RetentionOptions } from './store/retention.js';
 import { collectorKeyPath, loadOrCreateKey } from './report/sign.js';
 import type { AgentKeys } from '../proto/chain.js';
 
@@ -58,6 +59,8 @@ export interface CollectorOptions {
   classifier?: Partial<ClassifierOptions>;
   /** Dashboard push: tick, per-page unsent-bytes limit, and how long a page may stay over it. */
   live?: Partial<LiveOptions>;
+  /** Retention windows and step sizes (store/retention.ts); default raw 35 d, roll-ups 400 d. */
+  retention?: Partial<RetentionOptions>;
   logger?: Logger;
 }
 
@@ -74,6 +77,8 @@ export interface RunningCollector {
   classifier: Classifier;
   fleet: FleetState;
   live: { stats(): import('./live.js').LiveStats };
+  /** The retention timer (tests run rounds at a chosen clock with runRound). */
+  retention: RetentionRunner;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   // Everything that can refuse the configuration runs before anything is opened or watched.
   const loopback = isLoopback(opts.host);
   checkDbPath(opts.dbPath);
+  const retentionOpts = retentionOptions(opts.retention);
   // The data folder holds the database, keys, tokens and secrets: private before anything lands in it.
   if (opts.dbPath !== ':memory:') privateDir(dirname(opts.dbPath));
   const tls = !opts.tls ? null : 'selfSigned' in opts.tls ? await selfSignedTls(opts.dbPath, [opts.host]) : loadTls(opts.tls.certFile, opts.tls.keyFile);
@@ -123,6 +129,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
 
   const store = openStore(opts.dbPath);
   const metrics = new CollectorMetrics();
+  const retention = new RetentionRunner(
+    (o, nowMs) => store.retentionStep(o, nowMs),
+    retentionOpts,
+    (deleted, steps, ms) => {
+      if (Object.values(deleted).some((n) => n > 0)) logger.info({ deleted, steps, ms }, 'retention round');
+    },
+    (err) => logger.error({ reason: 'retention_failed', err: err.message }, 'retention round failed; retrying at the next round'),
+  );
   const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
   let fleet: FleetState;
   try {
@@ -279,11 +293,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     throw err;
   }
   watchFile(rulesPath, { interval: 2000 }, onRulesChange);
+  retention.start();
   if (secretFile) watchFile(secretFile, { interval: 2000 }, onSecretChange);
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   if (tls) logger.info({ fingerprint: tls.fingerprint }, 'TLS enabled; agents pin this fingerprint with --pin');
-  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version, enrollSecretFile: secretFile }, 'collector listening');
+  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version, enrollSecretFile: secretFile, rawRetentionMs: retentionOpts.rawMs, rollupRetentionMs: retentionOpts.rollupMs }, 'collector listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -296,6 +311,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     classifier,
     fleet,
     live,
+    retention,
     close() {
       closing ??= (async () => {
         unwatchFile(rulesPath, onRulesChange);
@@ -305,6 +321,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         clearInterval(reconcileTimer);
         for (const ws of ingestWss.clients) ws.close(1001, 'collector shutting down');
         for (const ws of liveWss.clients) ws.terminate();
+        await retention.stop();
         await app.close();
         await Promise.allSettled(perHost.values());
         await store.close();

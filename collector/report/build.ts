@@ -8,6 +8,7 @@ import type { Store, StoredBatch } from '../store/store.js';
 import { deriveHost, deriveStatement } from './derive.js';
 import type { Rules } from '../engine/index.js';
 import { packSamples } from './framing.js';
+import { rollupsFor } from './rollups.js';
 import { bundledRules, collectorRules } from './rules-id.js';
 import { signReport, signerOf } from './sign.js';
 import { DEFAULT_THRESHOLDS, REPORT_FORMAT, type HostInput, type HostSection, type Period, type Report, type ReportBatch, type ReportInventory, type ReportRules, type Thresholds } from './types.js';
@@ -75,6 +76,7 @@ export async function hostInput(store: Store, hostId: string, period: Period): P
   const batches = await Promise.all((await segment(store, hostId, period)).map((b) => reportBatch(store, hostId, b)));
   const before = await store.verdictBefore(hostId, period.fromMs);
   const within = await store.verdicts(hostId, period.fromMs, period.toMs, 1_000_000);
+  const rollups = await rollupsFor(store, hostId, period);
   return {
     identity: {
       id: host.id,
@@ -87,6 +89,7 @@ export async function hostInput(store: Store, hostId: string, period: Period): P
     batches,
     verdicts: [...(before ? [before] : []), ...within].map((v) => ({ tsMs: v.tsMs, verdict: v.verdict })),
     enrolledMs: host.enrolledMs ?? host.firstSeenMs,
+    ...(rollups ? { rollups } : {}),
   };
 }
 

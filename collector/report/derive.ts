@@ -5,6 +5,7 @@ import { decodeInput } from './decode.js';
 import { evidenceFor } from './evidence.js';
 import { gpus, network, signaturesOf, topProcesses, unavailable } from './facts.js';
 import { series } from './series.js';
+import { markPruned, rollupFigures } from './rollups.js';
 import { shares } from './shares.js';
 import { hostStatement, overallStatement } from './statement.js';
 import { timeline, verdictIntervals } from './timeline.js';
@@ -18,10 +19,11 @@ export function deriveHost(input: HostInput, period: Period, thresholds: Thresho
   const intervals = verdictIntervals(input.verdicts, period);
   const spans = timeline(intervals);
   const s = shares(covered, intervals, thresholds.minConfidence);
+  const cov = coverage(inPeriod, decoded.declaredGaps, period, intervalMs, covered, monitoredFromMs(decoded, input.enrolledMs));
   const partial: Omit<HostDerived, 'statement'> = {
     intervalMs,
     samples: inPeriod.length,
-    coverage: coverage(inPeriod, decoded.declaredGaps, period, intervalMs, covered, monitoredFromMs(decoded, input.enrolledMs)),
+    coverage: input.rollups ? markPruned(cov, input.rollups, period) : cov,
     classes: s.classes,
     energy: s.energy,
     nonAi: s.nonAi,
@@ -35,6 +37,7 @@ export function deriveHost(input: HostInput, period: Period, thresholds: Thresho
     unavailable: unavailable(inPeriod),
     series: series(covered, period, intervalMs),
     chain: decoded.chain,
+    ...(input.rollups ? { rollups: rollupFigures(input.rollups, period) } : {}),
   };
   return { ...partial, statement: hostStatement(input.identity.id, partial, period, thresholds) };
 }

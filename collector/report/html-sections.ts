@@ -24,6 +24,17 @@ function identity(h: HostSection): string {
     <dt>Sampling interval</dt><dd>${esc(h.derived.intervalMs)} ms</dd></dl></div></div>`;
 }
 
+/** Figures that rest on the collector's roll-ups (raw signed batches pruned): said plainly, apart from the attested ones. */
+function rollupsNote(h: HostSection): string {
+  const r = h.derived.rollups;
+  if (!r) return '';
+  const f = (v: number | null, unit: string): string => (v === null ? '—' : `${v.toFixed(1)} ${unit}`);
+  return `<div class="card" data-testid="rollups"><h3>Not re-derivable: roll-ups only, ${esc(iso(r.fromMs))} to ${esc(iso(r.toMs))}</h3>
+    <p>${esc(r.note)}</p>
+    <dl><dt>Roll-ups</dt><dd>${r.rows} × ${esc(r.resolution)} (${r.samples} samples summarised)</dd><dt>CPU</dt><dd>${f(r.cpuPct, '%')} average, ${f(r.cpuPctMax, '%')} peak</dd>
+    <dt>GPU</dt><dd>${f(r.gpuUtilPct, '%')} average</dd><dt>Power</dt><dd>${f(r.powerWatts, 'W')} average</dd></dl></div>`;
+}
+
 function coverageAndShares(h: HostSection): string {
   const d = h.derived;
   const gaps = d.coverage.gaps.map((g) => [esc(iso(g.fromMs)), esc(iso(g.toMs)), esc(dur(g.durationMs)), `<b>${esc(g.cause)}</b>`, esc(g.detail)]);
@@ -39,6 +50,7 @@ function coverageAndShares(h: HostSection): string {
   return `<h3>Coverage: ${pct(d.coverage.ratio)} of ${esc(dur(d.coverage.periodMs))}${since} (${d.samples} samples)</h3>
     ${b ? `<p class="muted" data-testid="before-enrollment">Before enrollment: ${esc(iso(b.fromMs))} to ${esc(iso(b.toMs))} (${esc(dur(b.durationMs))}). The agent's hash chain starts at its first sample; time before it was not monitored, so it is neither covered nor a gap and does not count against coverage.</p>` : ''}
     ${gaps.length ? longList(gaps.length, table(['From', 'To', 'Duration', 'Cause', 'Detail'], gaps, [2])) : '<p class="muted">No gaps.</p>'}
+    ${rollupsNote(h)}
     <h3>Time and energy per class</h3>
     ${table(['Class', 'Time', 'Time share', 'Energy (kWh)', 'Energy share'], classes, [1, 2, 3, 4])}
     <p class="muted">Energy: ${d.energy.totalKwh === null ? 'unavailable' : `${d.energy.totalKwh.toFixed(4)} kWh`} — ${esc(d.energy.note)}.

@@ -6,6 +6,7 @@
 // collector's (or the scan's) Ed25519 key; `assay verify` checks that signature, the agents'
 // signatures and hash chain, and recomputes `derived` with the same code, so a changed number
 // fails even when the file is re-signed with another key.
+import type { ReportRollups, RollupFigures } from './rollups.js';
 import type { Evidence, EvidenceProcess, Verdict, WorkloadClass } from '../engine/types.js';
 
 // 2: reports name the rules that made their verdicts (`rules`); scan reports carry those rules.
@@ -88,6 +89,11 @@ export interface HostInput {
    * only when the report's chain segment starts at the agent's chain start (coverage.ts).
    */
   enrolledMs?: number | null;
+  /**
+   * Collector reports over a period that reaches before the raw attestation window: the
+   * collector's roll-ups for that span (report/rollups.ts). Absent otherwise.
+   */
+  rollups?: ReportRollups;
 }
 
 export type GapCause = 'agent_down' | 'spool_thinned' | 'spool_full' | 'clock_jump' | string;
@@ -260,6 +266,8 @@ export interface HostDerived {
   unavailable: Array<{ probe: string; reason: string; samples: number }>;
   series: Series;
   chain: ChainSummary | null;
+  /** Present only with input.rollups: figures that rest on roll-ups, not on signed bytes. */
+  rollups?: RollupFigures;
   statement: Statement;
 }
 

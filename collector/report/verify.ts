@@ -92,6 +92,18 @@ function checkIdentity(h: HostSection, id: string, out: CheckLines): string | nu
   return computed;
 }
 
+/** Roll-up figures are checked for arithmetic only: say plainly that they are not signed data. */
+function rollupWarning(id: string, h: HostSection): string {
+  const r = h.input.rollups!;
+  const from = new Date(h.derived.rollups?.fromMs ?? 0).toISOString();
+  const to = new Date(h.derived.rollups?.toMs ?? 0).toISOString();
+  return (
+    `${id}: ${from} to ${to} rests on ${r.rows.length} ${r.resolution} roll-ups kept by the collector, not on signed samples ` +
+    '(the raw signed batches were deleted after the attestation window): those figures are NOT re-derivable from signed bytes, ' +
+    "only from the collector's word; that time counts as not covered"
+  );
+}
+
 function checkHost(report: Report, h: HostSection, i: number, rulesOk: boolean, out: CheckLines): void {
   const id = h?.input?.identity?.id ?? `host ${i + 1}`;
   try {
@@ -104,10 +116,15 @@ function checkHost(report: Report, h: HostSection, i: number, rulesOk: boolean, 
     } else if (typeof h.input.samples !== 'string' || h.input.batches !== undefined) {
       out.failures.push(`${id}: a scan report carries its samples directly`);
     }
+    if (h.input.rollups !== undefined) {
+      if (report.kind !== 'collector') out.failures.push(`${id}: only a collector report may carry roll-ups`);
+      else out.warnings.push(rollupWarning(id, h));
+    }
     if (rulesOk) checkVerdicts(report, h, id, out);
     const derived = deriveHost(h.input, report.period, report.thresholds);
     const diffs = differences(h.derived, derived, `${id}.derived`);
     if (diffs.length) out.failures.push(...diffs.map((d) => `figure does not follow from the data: ${d}`));
+    else if (h.input.rollups) out.passed.push(`${id}: every figure recomputed from ${derived.samples} signed samples and ${h.input.verdicts.length} verdicts matches (the roll-up figures only as sums over the embedded roll-ups: see WARN)`);
     else out.passed.push(`${id}: every figure recomputed from ${derived.samples} samples and ${h.input.verdicts.length} verdicts matches`);
   } catch (err) {
     out.failures.push(`${id}: data unreadable: ${(err as Error).message}`);

@@ -130,4 +130,88 @@ export const sqliteMigrations: Migration[] = [
       DROP TABLE security_events;
     `,
   },
+  // Roll-ups and retention (issue 10). Raw signed batches and per-sample rows are kept for an
+  // attestation window; what charts and old reports need is kept longer as 1-minute and 1-hour
+  // roll-ups of every chart series. Hosts get a compact integer key (rollup_hosts), which also
+  // holds each host's retention bookkeeping: raw_pruned_ms (raw batches and samples of this host
+  // timestamped before it are deleted, bar one batch straddling it; 0 = nothing pruned) and
+  // verdicts_thinned_ms (verdicts before it are thinned to class changes plus a few per hour).
+  // A roll-up row holds sums, not averages, so one batch adds to it with one upsert:
+  // average = sum / n (gpu and power over their own counts, as those series are absent on some
+  // samples). `bucket` = floor(ts_ms / width).
+  // Existing samples are rolled up here once.
+  {
+    version: 5,
+    name: 'roll-ups and retention bookkeeping',
+    sql: `
+      CREATE TABLE rollup_hosts (
+        host_key INTEGER PRIMARY KEY,
+        host_id TEXT NOT NULL UNIQUE REFERENCES hosts(id),
+        raw_pruned_ms INTEGER NOT NULL DEFAULT 0,
+        verdicts_thinned_ms INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE rollup_1m (
+        host_key INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_ts_ms INTEGER NOT NULL,
+        cpu_pct REAL NOT NULL,
+        cpu_pct_max REAL NOT NULL,
+        load1 REAL NOT NULL,
+        mem_used_bytes INTEGER NOT NULL,
+        mem_total_bytes INTEGER NOT NULL,
+        gpu_n INTEGER NOT NULL,
+        gpu_util_pct REAL NOT NULL,
+        gpu_util_pct_max REAL,
+        gpu_mem_used_bytes INTEGER NOT NULL,
+        power_n INTEGER NOT NULL,
+        power_watts REAL NOT NULL,
+        power_watts_max REAL,
+        disk_read_bps REAL NOT NULL,
+        disk_write_bps REAL NOT NULL,
+        net_rx_bps REAL NOT NULL,
+        net_tx_bps REAL NOT NULL,
+        PRIMARY KEY (host_key, bucket)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_1h (
+        host_key INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_ts_ms INTEGER NOT NULL,
+        cpu_pct REAL NOT NULL,
+        cpu_pct_max REAL NOT NULL,
+        load1 REAL NOT NULL,
+        mem_used_bytes INTEGER NOT NULL,
+        mem_total_bytes INTEGER NOT NULL,
+        gpu_n INTEGER NOT NULL,
+        gpu_util_pct REAL NOT NULL,
+        gpu_util_pct_max REAL,
+        gpu_mem_used_bytes INTEGER NOT NULL,
+        power_n INTEGER NOT NULL,
+        power_watts REAL NOT NULL,
+        power_watts_max REAL,
+        disk_read_bps REAL NOT NULL,
+        disk_write_bps REAL NOT NULL,
+        net_rx_bps REAL NOT NULL,
+        net_tx_bps REAL NOT NULL,
+        PRIMARY KEY (host_key, bucket)
+      ) WITHOUT ROWID;
+      CREATE INDEX gaps_by_end ON gaps(to_ms);
+      INSERT INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY rowid;
+      INSERT INTO rollup_1m
+        SELECT k.host_key, s.ts_ms / 60000, COUNT(*), MAX(s.seq), MAX(s.ts_ms), SUM(s.cpu_pct), MAX(s.cpu_pct), SUM(s.load1),
+          SUM(s.mem_used_bytes), MAX(s.mem_total_bytes), COUNT(s.gpu_util_pct), TOTAL(s.gpu_util_pct), MAX(s.gpu_util_pct),
+          TOTAL(s.gpu_mem_used_bytes), COUNT(s.power_watts), TOTAL(s.power_watts), MAX(s.power_watts),
+          SUM(s.disk_read_bps), SUM(s.disk_write_bps), SUM(s.net_rx_bps), SUM(s.net_tx_bps)
+        FROM samples s JOIN rollup_hosts k ON k.host_id = s.host_id GROUP BY k.host_key, s.ts_ms / 60000;
+      INSERT INTO rollup_1h
+        SELECT k.host_key, s.ts_ms / 3600000, COUNT(*), MAX(s.seq), MAX(s.ts_ms), SUM(s.cpu_pct), MAX(s.cpu_pct), SUM(s.load1),
+          SUM(s.mem_used_bytes), MAX(s.mem_total_bytes), COUNT(s.gpu_util_pct), TOTAL(s.gpu_util_pct), MAX(s.gpu_util_pct),
+          TOTAL(s.gpu_mem_used_bytes), COUNT(s.power_watts), TOTAL(s.power_watts), MAX(s.power_watts),
+          SUM(s.disk_read_bps), SUM(s.disk_write_bps), SUM(s.net_rx_bps), SUM(s.net_tx_bps)
+        FROM samples s JOIN rollup_hosts k ON k.host_id = s.host_id GROUP BY k.host_key, s.ts_ms / 3600000;
+    `,
+  },
 ];

@@ -5,8 +5,10 @@ import { dirname } from 'node:path';
 import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { sqliteMigrations } from './migrations.js';
+import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
+import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { summarize, type AppendResult, type RetentionState, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface HostRow {
   id: string;
@@ -46,22 +48,6 @@ const batchFromRow = (r: BatchRow): StoredBatch => ({
   receivedMs: r.received_ms,
 });
 
-interface SummaryRow {
-  seq: number;
-  ts_ms: number;
-  cpu_pct: number;
-  load1: number;
-  mem_used_bytes: number;
-  mem_total_bytes: number;
-  gpu_util_pct: number | null;
-  gpu_mem_used_bytes: number | null;
-  power_watts: number | null;
-  disk_read_bps: number;
-  disk_write_bps: number;
-  net_rx_bps: number;
-  net_tx_bps: number;
-}
-
 function hostFromRow(r: HostRow): HostRecord {
   return {
     id: r.id,
@@ -98,6 +84,8 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly appendTx: (hostId: string, batch: IncomingBatch, nowMs: number) => AppendResult;
   private readonly securityLog: SecurityEventLog;
+  readonly rollups: Rollups;
+  private readonly retention: SqliteRetention;
 
   constructor(path: string, opts: { securityEvents?: Partial<SecurityEventOptions> } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -110,6 +98,8 @@ export class SqliteStore implements Store {
     migrate(this.db);
     const db = this.db;
     this.securityLog = new SecurityEventLog(db, { ...defaultSecurityEventOptions, ...opts.securityEvents });
+    this.rollups = new Rollups(db);
+    this.retention = new SqliteRetention(db, this.rollups);
     this.stmt = {
       getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
@@ -199,10 +189,15 @@ export class SqliteStore implements Store {
       const firstSeq = batch.samples[0]?.seq;
       if (firstSeq !== undefined && firstSeq <= host.last_seq) return { ...none, status: 'seq_regression' };
       const storedSeqs: number[] = [];
+      const stored: SampleSummary[] = [];
       let maxSeq = 0;
       for (const { seq, sample, bytes } of batch.samples) {
-        const info = this.stmt.insertSample.run({ hostId, receivedMs: nowMs, ...summarize(seq, sample), data: bytes });
-        if (info.changes > 0) storedSeqs.push(seq);
+        const summary = summarize(seq, sample);
+        const info = this.stmt.insertSample.run({ hostId, receivedMs: nowMs, ...summary, data: bytes });
+        if (info.changes > 0) {
+          storedSeqs.push(seq);
+          stored.push(summary);
+        }
         maxSeq = Math.max(maxSeq, seq);
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
@@ -210,6 +205,7 @@ export class SqliteStore implements Store {
           this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sig, nowMs);
         }
       }
+      this.rollups.add(hostId, stored);
       for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);
       const seqs = batch.samples.map((x) => x.seq);
       this.stmt.insertBatch.run(hostId, batch.hash, batch.prevHash, batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs);
@@ -263,22 +259,22 @@ export class SqliteStore implements Store {
 
   async sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]> {
     const bucketMs = Math.max(1, Math.ceil((toMs - fromMs + 1) / Math.max(1, limit)));
+    const source = chartSource(bucketMs, fromMs, this.rollups.rawPrunedMs(hostId));
+    if (source !== 'raw') return this.rollups.summaries(hostId, source, fromMs, toMs, bucketMs, limit);
     // Parameter order follows the SQL text: the bucket offset and width come after the range.
-    return this.stmt.summaries.all(hostId, fromMs, toMs, fromMs, bucketMs, limit).map((r) => ({
-      seq: r.seq,
-      tsMs: r.ts_ms,
-      cpuPct: r.cpu_pct,
-      load1: r.load1,
-      memUsedBytes: r.mem_used_bytes,
-      memTotalBytes: r.mem_total_bytes,
-      gpuUtilPct: r.gpu_util_pct,
-      gpuMemUsedBytes: r.gpu_mem_used_bytes,
-      powerWatts: r.power_watts,
-      diskReadBytesPerSec: r.disk_read_bps,
-      diskWriteBytesPerSec: r.disk_write_bps,
-      netRxBytesPerSec: r.net_rx_bps,
-      netTxBytesPerSec: r.net_tx_bps,
-    }));
+    return this.stmt.summaries.all(hostId, fromMs, toMs, fromMs, bucketMs, limit).map(summaryFromRow);
+  }
+
+  async rollupRows(hostId: string, resolution: '1m' | '1h', fromMs: number, toMs: number, limit: number): Promise<RollupRow[]> {
+    return this.rollups.rows(hostId, rollupResolution(resolution), fromMs, toMs, limit);
+  }
+
+  async retentionState(hostId: string): Promise<RetentionState> {
+    return { rawPrunedMs: this.rollups.rawPrunedMs(hostId) };
+  }
+
+  async retentionStep(opts: RetentionOptions, nowMs: number): Promise<RetentionStepResult> {
+    return this.retention.step(opts, nowMs);
   }
 
   async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {

@@ -2,6 +2,10 @@
 // the shared suite in test/store/.
 import type { IHello, IInventory, ISample, IProcessSignature } from '../../proto/codec.js';
 import type { Verdict } from '../engine/types.js';
+import type { RollupRow } from './rollups.js';
+import type { RetentionOptions, RetentionStepResult } from './retention.js';
+
+export type { RollupRow } from './rollups.js';
 
 export interface HostRecord {
   id: string;
@@ -129,6 +133,16 @@ export interface StoredBatch {
   receivedMs: number;
 }
 
+/** What retention has removed for one host. */
+export interface RetentionState {
+  /**
+   * Raw signed batches and per-sample rows of this host timestamped before this have been deleted
+   * (0: nothing pruned), except that a batch straddling it is kept whole. Figures for earlier
+   * times rest on roll-ups only.
+   */
+  rawPrunedMs: number;
+}
+
 export interface Store {
   /**
    * Registers an agent from its Hello (recording its public key the first time) or refreshes a
@@ -156,6 +170,18 @@ export interface Store {
    * time bucket of the range (one sample per row when the range is short enough).
    */
   sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]>;
+  /**
+   * Roll-up rows ('1m' or '1h' buckets) overlapping [fromMs, toMs], oldest first, at most `limit`,
+   * each with the averages (and maxima) of the samples it summarises.
+   */
+  rollupRows(hostId: string, resolution: '1m' | '1h', fromMs: number, toMs: number, limit: number): Promise<RollupRow[]>;
+  retentionState(hostId: string): Promise<RetentionState>;
+  /**
+   * One bounded step of retention at clock `nowMs` (retention.ts): deletes at most opts.stepRows
+   * rows in one short transaction; `done` once nothing is left past any window. Callers pause
+   * between steps (RetentionRunner) so ingest is never held behind a large prune.
+   */
+  retentionStep(opts: RetentionOptions, nowMs: number): Promise<RetentionStepResult>;
   /** Full decoded samples (oldest first), e.g. to rebuild an engine window after a restart. */
   samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>>;
   /** Process signatures keyed by `${pid}:${startTimeTicks}`. */

@@ -231,3 +231,29 @@ describe('enrollment secret', () => {
     }
   });
 });
+
+describe('retention flags', () => {
+  it('--raw-retention / --rollup-retention take durations from flags, env and the config file; nonsense stops startup', async () => {
+    const tmp = tempDir();
+    try {
+      const base = ['collector', '--port', '0', '--db', join(tmp.dir, 'assay.db')];
+      const inverted = await cli([...base, '--raw-retention', '40d', '--rollup-retention', '30d']);
+      assert.equal(inverted.code, 1);
+      assert.match(inverted.stderr, /roll-up retention .* must be at least the raw retention/);
+      const bad = await cli(base, { env: { ASSAY_RAW_RETENTION: '35 days' } });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /invalid duration "35 days"/);
+      const short = await cli([...base, '--raw-retention', '10m']);
+      assert.equal(short.code, 1);
+      assert.match(short.stderr, /under an hour/);
+      const config = join(tmp.dir, 'assay.yaml');
+      writeFileSync(config, 'rawRetention: 7d\nrollupRetention: 90d\n');
+      const fromFile = await cli([...base, '--config', config, '--log-level', 'info'], { env: { ASSAY_LOG_LEVEL: 'info' }, untilListening: true });
+      assert.match(fromFile.stderr, /listening on/, fromFile.stderr);
+      assert.match(fromFile.stderr, /"rawRetentionMs":604800000/);
+      assert.match(fromFile.stderr, /"rollupRetentionMs":7776000000/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

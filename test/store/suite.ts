@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assay } from '../../proto/codec.js';
-import type { Store, IncomingBatch, IncomingSample } from '../../collector/store/store.js';
+import { summarize, type Store, type IncomingBatch, type IncomingSample } from '../../collector/store/store.js';
+import { retentionOptions } from '../../collector/store/retention.js';
 import { sealBatch } from '../../agent/batch.js';
 import { generateAgentKeys, signBytes } from '../../proto/chain.js';
 import type { Verdict } from '../../collector/engine/types.js';
@@ -127,6 +128,83 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.deepEqual(hosts.map((h) => h.id).sort(), ['h3', 'h4']);
       assert.equal(hosts.find((h) => h.id === 'h3')!.verdictClass, 'mixed');
       assert.equal(hosts.find((h) => h.id === 'h4')!.verdictClass, null);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: roll-ups average the stored samples per minute and hour; charts over long ranges read them`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('r1'), 1);
+      const t0 = Math.floor(1_795_000_000_000 / 3_600_000) * 3_600_000;
+      // 150 samples every 30 s (75 minutes), batches of 4; the first batch again is a resend.
+      const all = Array.from({ length: 150 }, (_, i) => {
+        const sample = fullSample(t0 + i * 30_000, 1000 + i);
+        sample.cpu = { ...sample.cpu, totalPct: (i * 13) % 100 };
+        return { seq: i + 1, sample, bytes: assay.v1.Sample.encode(sample).finish() };
+      });
+      let prev: Uint8Array = new Uint8Array();
+      for (let i = 0; i < all.length; i += 4) {
+        const b = batchOf(all.slice(i, i + 4), prev);
+        assert.equal((await store.appendBatch('r1', b, 5)).status, 'stored');
+        if (i === all.length - 2) assert.equal((await store.appendBatch('r1', b, 6)).status, 'duplicate');
+        prev = b.hash;
+      }
+      const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length;
+      const minutes = await store.rollupRows('r1', '1m', t0, t0 + 75 * 60_000, 1000);
+      assert.equal(minutes.length, 75);
+      for (const m of minutes) {
+        const raw = all.filter((x) => Math.floor(x.sample.tsMs! / 60_000) * 60_000 === m.startMs).map((x) => summarize(x.seq, x.sample));
+        assert.equal(m.samples, raw.length);
+        assert.ok(Math.abs(m.cpuPct - mean(raw.map((r) => r.cpuPct))) < 1e-9);
+        assert.equal(m.cpuPctMax, Math.max(...raw.map((r) => r.cpuPct)));
+        assert.ok(Math.abs(m.powerWatts! - mean(raw.map((r) => r.powerWatts!))) < 1e-9);
+        assert.equal(m.lastSeq, Math.max(...raw.map((r) => r.seq)));
+      }
+      const hours = await store.rollupRows('r1', '1h', t0, t0 + 2 * 3_600_000, 10);
+      assert.deepEqual(hours.map((h) => h.samples), [120, 30]);
+      assert.ok(Math.abs(hours[0]!.cpuPct - mean(all.slice(0, 120).map((x) => x.sample.cpu!.totalPct!))) < 1e-9);
+      // Two one-hour buckets: the hourly roll-ups' averages.
+      const chart = await store.sampleSummaries('r1', t0, t0 + 2 * 3_600_000 - 1, 2);
+      assert.deepEqual(chart.map((c) => c.seq), [120, 150]);
+      assert.ok(Math.abs(chart[0]!.cpuPct - hours[0]!.cpuPct) < 1e-9);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: retention steps delete raw rows past the window in bounded steps and keep the roll-ups`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('p1'), 1);
+      const day = 86_400_000;
+      const t0 = 1_795_000_000_000;
+      // Ten batches of 3 samples, one per day.
+      let prev: Uint8Array = new Uint8Array();
+      for (let d = 0; d < 10; d++) {
+        const b = batchOf(incoming(d * 3 + 1, 3, t0 + d * day - (d * 3 + 1) * 1000), prev);
+        assert.equal((await store.appendBatch('p1', b, t0 + d * day + 5000)).status, 'stored');
+        prev = b.hash;
+      }
+      for (let d = 0; d < 10; d++) await store.putVerdict('p1', t0 + d * day, verdict('ai-training', t0 + d * day));
+      assert.deepEqual(await store.retentionState('p1'), { rawPrunedMs: 0 });
+      // Raw window 2 days at day 9.5: days 0-7 go.
+      const opts = retentionOptions({ rawMs: 2 * day, rollupMs: 30 * day, stepRows: 4 });
+      const now = t0 + 9 * day + day / 2;
+      let steps = 0;
+      for (let done = false; !done && steps < 1000; steps++) {
+        const r = await store.retentionStep(opts, now);
+        assert.ok(Object.values(r.deleted).reduce((a, b) => a + b, 0) <= 4);
+        done = r.done;
+      }
+      assert.ok(steps >= 8, `${steps} steps`);
+      assert.deepEqual(await store.retentionState('p1'), { rawPrunedMs: now - 2 * day });
+      assert.deepEqual(await store.seqRange('p1', 0, t0 + 20 * day), { minSeq: 25, maxSeq: 30 });
+      assert.equal(await store.batchContaining('p1', 24), null);
+      assert.ok(await store.batchContaining('p1', 25));
+      assert.equal((await store.rollupRows('p1', '1h', 0, t0 + 20 * day, 100)).length, 10, 'roll-ups outlive the raw rows');
+      assert.equal((await store.verdicts('p1', 0, t0 + 20 * day, 100)).length, 10, 'one verdict an hour is within the refreshes kept');
     } finally {
       await cleanup();
     }

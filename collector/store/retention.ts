@@ -1,0 +1,309 @@
+// Retention: what is deleted when, in small steps that never hold the database for long.
+//
+//   raw signed batches and per-sample rows   kept for the attestation window (rawMs, default 35 d);
+//                                             a batch goes with its samples, so every batch kept
+//                                             still has every sample it signed
+//   verdicts older than the raw window        thinned: every class change is kept, plus the first
+//                                             `verdictsPerHour` refreshes of each hour (with their
+//                                             evidence); all go after rollupMs
+//   roll-ups (1 min, 1 h), gaps               kept for rollupMs (default 400 d); gaps also at most
+//                                             maxGapsPerHost per host (the newest)
+//   security events                           last seen within securityEventsMs (and the row cap
+//                                             of security-events.ts)
+//
+// The work is a generator of small deletes (each at most the rows left in the step's budget);
+// one step runs deletes inside one transaction until `stepRows` rows are gone, then commits.
+// The runner waits `stepPauseMs` between steps, so ingest's transactions interleave with a
+// large prune instead of waiting behind it.
+import type Database from 'better-sqlite3';
+import { parseDurationMs } from '../../proto/duration.js';
+import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+export interface RetentionOptions {
+  /** Raw signed batches and per-sample rows (the attestation window). */
+  rawMs: number;
+  /** Roll-ups, thinned verdicts, gaps. */
+  rollupMs: number;
+  /** Refreshes kept per hour for verdicts past the raw window (class changes are always kept). */
+  verdictsPerHour: number;
+  maxGapsPerHost: number;
+  securityEventsMs: number;
+  /** Most rows one step (one transaction) deletes. */
+  stepRows: number;
+  /** Pause between steps, so other transactions run. */
+  stepPauseMs: number;
+  /** How often a retention round starts. */
+  everyMs: number;
+}
+
+export const defaultRetentionOptions: RetentionOptions = {
+  rawMs: 35 * DAY_MS,
+  rollupMs: 400 * DAY_MS,
+  verdictsPerHour: 4,
+  maxGapsPerHost: 10_000,
+  securityEventsMs: 30 * DAY_MS,
+  stepRows: 500,
+  stepPauseMs: 20,
+  everyMs: 10 * 60_000,
+};
+
+/** Checks the windows make sense (raw within roll-ups) and returns the full options. */
+export function retentionOptions(partial: Partial<RetentionOptions> = {}): RetentionOptions {
+  const o = { ...defaultRetentionOptions, ...partial };
+  for (const [k, v] of Object.entries(o)) if (!Number.isFinite(v) || v < 0) throw new Error(`retention ${k} must be a non-negative number, not ${v}`);
+  if (o.rawMs < HOUR_MS) throw new Error(`raw retention ${o.rawMs} ms is under an hour: reports need the signed batches`);
+  if (o.rollupMs < o.rawMs) throw new Error(`roll-up retention (${o.rollupMs} ms) must be at least the raw retention (${o.rawMs} ms)`);
+  if (o.stepRows < 1) throw new Error('retention stepRows must be at least 1');
+  return o;
+}
+
+/** `35d`, `400d`, `12h`… (proto/duration.ts), for flags and config. */
+export const parseRetention = (text: string): number => parseDurationMs(text);
+
+/** Rows deleted, by table. */
+export type Deleted = Record<'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows', number>;
+const noneDeleted = (): Deleted => ({ samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0 });
+
+export interface RetentionStepResult {
+  deleted: Deleted;
+  /** True when this step finished the round (nothing left past any window at its clock). */
+  done: boolean;
+}
+
+/** One small delete: the table and how many rows it removed. */
+type Op = [keyof Deleted, number];
+
+/** Most cheap checks (deletes that find nothing) one step makes, so a step over 10,000 idle hosts stays short. */
+const MAX_OPS_PER_STEP = 200;
+
+export class SqliteRetention {
+  private round: Generator<Op, void, void> | null = null;
+  private budget = 0;
+  private readonly s;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly rollups: Rollups,
+  ) {
+    this.s = {
+      hosts: db.prepare<[], { id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id'),
+      firstKeptSeq: db.prepare<[string, number], { seq: number }>('SELECT seq FROM samples WHERE host_id = ? AND ts_ms >= ? ORDER BY ts_ms LIMIT 1'),
+      anyRawBefore: db.prepare<[string, number, string, number], { n: number }>(
+        'SELECT 1 AS n FROM samples WHERE host_id = ? AND seq < ? UNION ALL SELECT 1 FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1',
+      ),
+      batchStart: db.prepare<[string, number, number], { first_seq: number }>(
+        'SELECT first_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1',
+      ),
+      markPruned: db.prepare('UPDATE rollup_hosts SET raw_pruned_ms = MAX(raw_pruned_ms, ?) WHERE host_id = ?'),
+      samples: db.prepare('DELETE FROM samples WHERE host_id = ? AND seq IN (SELECT seq FROM samples WHERE host_id = ? AND seq < ? ORDER BY seq LIMIT ?)'),
+      // Batches with samples go with their samples; a batch without samples (gaps only) by when it arrived.
+      batches: db.prepare(
+        `DELETE FROM batches WHERE host_id = ? AND hash IN (SELECT hash FROM batches WHERE host_id = ?
+           AND ((samples > 0 AND last_seq < ?) OR (samples = 0 AND received_ms < ?)) LIMIT ?)`,
+      ),
+      thinState: db.prepare<[string], { verdicts_thinned_ms: number }>('SELECT verdicts_thinned_ms FROM rollup_hosts WHERE host_id = ?'),
+      classBefore: db.prepare<[string, number], { class: string }>('SELECT class FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1'),
+      verdictsIn: db.prepare<[string, number, number, number], { ts_ms: number; class: string }>(
+        'SELECT ts_ms, class FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?',
+      ),
+      deleteVerdict: db.prepare('DELETE FROM verdicts WHERE host_id = ? AND ts_ms = ?'),
+      setThinned: db.prepare('UPDATE rollup_hosts SET verdicts_thinned_ms = ? WHERE host_id = ?'),
+      oldVerdicts: db.prepare('DELETE FROM verdicts WHERE host_id = ? AND ts_ms IN (SELECT ts_ms FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?)'),
+      rollups: ROLLUP_RESOLUTIONS.map((r) => ({
+        table: r.table,
+        widthMs: r.widthMs,
+        stmt: db.prepare(`DELETE FROM ${r.table} WHERE host_key = ? AND bucket IN (SELECT bucket FROM ${r.table} WHERE host_key = ? AND bucket < ? ORDER BY bucket LIMIT ?)`),
+      })),
+      oldGaps: db.prepare('DELETE FROM gaps WHERE rowid IN (SELECT rowid FROM gaps WHERE to_ms < ? LIMIT ?)'),
+      extraGaps: db.prepare('DELETE FROM gaps WHERE rowid IN (SELECT rowid FROM gaps WHERE host_id = ? ORDER BY from_ms DESC, rowid DESC LIMIT ? OFFSET ?)'),
+      oldEvents: db.prepare(
+        `DELETE FROM security_event_windows WHERE (reason, subject, window_start_ms) IN (
+           SELECT reason, subject, window_start_ms FROM security_event_windows WHERE last_ms < ? ORDER BY last_ms LIMIT ?)`,
+      ),
+    };
+  }
+
+  /**
+   * One step: deletes at most opts.stepRows rows in one transaction. A round (every window
+   * applied at `nowMs` to every host) spans as many steps as it needs; `done` ends it, and the
+   * next call starts a new round.
+   */
+  step(opts: RetentionOptions, nowMs: number): RetentionStepResult {
+    const deleted = noneDeleted();
+    if (!this.db.open) return { deleted, done: true };
+    let done = false;
+    this.db.transaction(() => {
+      this.round ??= this.work(opts, nowMs);
+      this.budget = opts.stepRows;
+      for (let ops = 0; this.budget > 0 && ops < MAX_OPS_PER_STEP; ops++) {
+        const r = this.round.next();
+        if (r.done) {
+          done = true;
+          this.round = null;
+          break;
+        }
+        const [table, n] = r.value;
+        deleted[table] += n;
+        this.budget -= n;
+      }
+    })();
+    return { deleted, done };
+  }
+
+  /** Deletes until `fn` removes fewer rows than it was allowed (nothing of that kind is left). */
+  private *drain(table: keyof Deleted, fn: (limit: number) => number): Generator<Op, void, void> {
+    for (;;) {
+      const limit = Math.max(1, this.budget);
+      const n = fn(limit);
+      yield [table, n];
+      if (n < limit) return;
+    }
+  }
+
+  private *work(opts: RetentionOptions, nowMs: number): Generator<Op, void, void> {
+    const rawCutoff = nowMs - opts.rawMs;
+    const rollupCutoff = nowMs - opts.rollupMs;
+    // Hosts as the round began; hosts enrolled since have nothing this old.
+    const hosts = this.s.hosts.all();
+    for (const h of hosts) {
+      yield* this.pruneRaw(h.id, h.last_seq, rawCutoff);
+      yield* this.thinVerdicts(h.id, Math.floor(rawCutoff / HOUR_MS) * HOUR_MS, opts.verdictsPerHour);
+      yield* this.drain('verdicts', (limit) => this.s.oldVerdicts.run(h.id, h.id, rollupCutoff, limit).changes);
+      const key = this.rollups.hostKey(h.id);
+      for (const r of this.s.rollups) yield* this.drain(r.table, (limit) => r.stmt.run(key, key, Math.floor(rollupCutoff / r.widthMs), limit).changes);
+      yield* this.drain('gaps', (limit) => this.s.extraGaps.run(h.id, limit, opts.maxGapsPerHost).changes);
+    }
+    yield* this.drain('gaps', (limit) => this.s.oldGaps.run(rollupCutoff, limit).changes);
+    yield* this.drain('security_event_windows', (limit) => this.s.oldEvents.run(nowMs - opts.securityEventsMs, limit).changes);
+  }
+
+  /**
+   * The host's raw rows before the window: the batches all of whose samples come before (by
+   * sequence) the first sample timestamped at or after the cutoff, with those samples. The kept
+   * part is one unbroken piece of the chain, and every kept batch has all its samples.
+   */
+  private *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): Generator<Op, void, void> {
+    const first = this.s.firstKeptSeq.get(hostId, cutoffMs)?.seq ?? lastSeq + 1;
+    // A batch that straddles the cutoff is kept whole, with its older samples.
+    const keepFrom = Math.min(first, this.s.batchStart.get(hostId, first, first)?.first_seq ?? first);
+    if (!this.s.anyRawBefore.get(hostId, keepFrom, hostId, keepFrom)) {
+      // Gap-only batches older than the window may still be there.
+      yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+      return;
+    }
+    // Said before anything is deleted, in the same transaction: a report never sees rows missing
+    // without being told.
+    this.rollups.hostKey(hostId);
+    this.s.markPruned.run(cutoffMs, hostId);
+    yield* this.drain('samples', (limit) => this.s.samples.run(hostId, hostId, keepFrom, limit).changes);
+    yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+  }
+
+  /** Verdicts in [thinned-so-far, cutoff), whole hours at a time. */
+  private *thinVerdicts(hostId: string, cutoffMs: number, perHour: number): Generator<Op, void, void> {
+    this.rollups.hostKey(hostId);
+    let from = this.s.thinState.get(hostId)?.verdicts_thinned_ms ?? 0;
+    // At most 10,000 verdicts are read at once; an hour holds far fewer (one per evaluation at most).
+    const chunk = 10_000;
+    for (let i = 0; from < cutoffMs && i < 1_000_000; i++) {
+      const rows = this.s.verdictsIn.all(hostId, from, cutoffMs, chunk);
+      if (rows.length === 0) {
+        this.s.setThinned.run(cutoffMs, hostId);
+        return;
+      }
+      // A full chunk ends at the last whole hour in it (the next pass starts there).
+      let end = cutoffMs;
+      if (rows.length === chunk) {
+        end = Math.floor(rows.at(-1)!.ts_ms / HOUR_MS) * HOUR_MS;
+        if (end <= from) end = rows.at(-1)!.ts_ms + 1; // one hour with more than a chunk: cut inside it
+      }
+      let prevClass = this.s.classBefore.get(hostId, from)?.class ?? null;
+      let hour = -1;
+      let kept = 0;
+      const drop: number[] = [];
+      for (const r of rows) {
+        if (r.ts_ms >= end) break;
+        const h = Math.floor(r.ts_ms / HOUR_MS);
+        if (h !== hour) {
+          hour = h;
+          kept = 0;
+        }
+        if (r.class !== prevClass) prevClass = r.class;
+        else if (kept < perHour) kept++;
+        else drop.push(r.ts_ms);
+      }
+      // Deletes in budget-sized slices; the bookkeeping moves on once the slice set is done.
+      for (let at = 0; at < drop.length; ) {
+        const n = Math.min(Math.max(1, this.budget), drop.length - at);
+        for (const ts of drop.slice(at, at + n)) this.s.deleteVerdict.run(hostId, ts);
+        at += n;
+        if (at >= drop.length) this.s.setThinned.run(end, hostId);
+        yield ['verdicts', n];
+      }
+      if (drop.length === 0) {
+        this.s.setThinned.run(end, hostId);
+        yield ['verdicts', 0];
+      }
+      from = end;
+    }
+  }
+}
+
+/** Runs retention rounds on a timer, a step at a time with pauses between. */
+export class RetentionRunner {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<Deleted> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly stepFn: (opts: RetentionOptions, nowMs: number) => Promise<RetentionStepResult>,
+    readonly opts: RetentionOptions,
+    private readonly onRound: (deleted: Deleted, steps: number, ms: number) => void = () => {},
+    private readonly onError: (err: Error) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      // A failed round is reported and retried at the next tick; it never ends the process.
+      void this.runRound()
+        .catch((err: Error) => this.onError(err))
+        .finally(() => {
+          if (this.stopped) return;
+          this.timer = setTimeout(tick, this.opts.everyMs);
+          this.timer.unref();
+        });
+    };
+    this.timer = setTimeout(tick, Math.min(this.opts.everyMs, 60_000));
+    this.timer.unref();
+  }
+
+  /** One whole round at the clock's time now (or `nowMs`), in steps; resolves with what it deleted. */
+  runRound(nowMs = this.now()): Promise<Deleted> {
+    this.running ??= (async () => {
+      const t0 = Date.now();
+      const total = noneDeleted();
+      let steps = 0;
+      // Bounded: a round that needs more steps than this finishes in the next one.
+      for (; steps < 1_000_000 && !this.stopped; steps++) {
+        const r = await this.stepFn(this.opts, nowMs);
+        for (const k of Object.keys(total) as Array<keyof Deleted>) total[k] += r.deleted[k];
+        if (r.done) break;
+        await new Promise((res) => setTimeout(res, this.opts.stepPauseMs));
+      }
+      this.onRound(total, steps + 1, Date.now() - t0);
+      return total;
+    })().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => {});
+  }
+}
