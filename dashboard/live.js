@@ -9,6 +9,7 @@
 //   feed.onHosts((hosts) => ...);    // full host list, whenever it changes
 //   feed.onHostHint((id) => ...);    // "host <id> has new data"
 //   feed.onStatus((status) => ...);  // 'connecting' | 'live' | 'polling'
+//   feed.onClassChange((c) => ...);  // { hostId, tsMs, fromClass, toClass, nonAi } as it is stored
 import { liveProtocols } from './token.js';
 
 import { fetchHosts } from './api.js';
@@ -20,7 +21,7 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
 export function startLiveFeed() {
-  const listeners = { hosts: new Set(), host: new Set(), status: new Set() };
+  const listeners = { hosts: new Set(), host: new Set(), status: new Set(), classChange: new Set() };
   let latestHosts = null;
   let status = 'connecting';
   let socket = null;
@@ -118,7 +119,8 @@ export function startLiveFeed() {
       } catch {
         return;
       }
-      applyPush(msg);
+      if (msg && msg.type === 'class-change' && typeof msg.hostId === 'string') emit('classChange', msg);
+      else applyPush(msg);
     });
     ws.addEventListener('close', () => {
       if (socket !== ws) return;
@@ -147,6 +149,10 @@ export function startLiveFeed() {
     onHostHint(fn) {
       listeners.host.add(fn);
       return () => listeners.host.delete(fn);
+    },
+    onClassChange(fn) {
+      listeners.classChange.add(fn);
+      return () => listeners.classChange.delete(fn);
     },
     onStatus(fn) {
       listeners.status.add(fn);
