@@ -4,6 +4,7 @@
 // read for the hosts of the page only. This is the one place the API asks for fleet data: an
 // in-memory fleet summary can replace the store calls here without touching the routes.
 import { CLASSES } from './engine/types.js';
+import type { FleetState } from './fleet-state.js';
 import { FleetTrends, type Trend } from './fleet-trends.js';
 import type { ClassChange, HostCount, HostRecord, HostSort, Store } from './store/store.js';
 import { HOST_SORTS } from './store/store.js';
@@ -116,10 +117,16 @@ export interface FleetPage {
   hosts: FleetHost[];
 }
 
-/** Where the fleet list's data comes from: the store, with the sparklines kept in memory. */
+/**
+ * Where the fleet list's data comes from: the store (filters, order, pages, counts) and memory for
+ * the sparklines: the collector's fleet summary (fleet-state.ts, kept by ingest for hosts heard
+ * from within its trend span), else this module's own rings (hosts silent for longer, whose last
+ * figures the summary no longer holds, read from the store once).
+ */
 export interface FleetSource {
   store: Pick<Store, 'queryHosts' | 'hostCounts' | 'sampleSummaries'>;
   trends: FleetTrends;
+  fleet?: Pick<FleetState, 'get'>;
 }
 
 export function fleetCounts(rows: HostCount[]): FleetCounts {
@@ -138,6 +145,10 @@ export function fleetCounts(rows: HostCount[]): FleetCounts {
   return c;
 }
 
+function summaryTrend(t: { tsMs: number[]; cpuPct: number[]; gpuPct: (number | null)[]; powerWatts: (number | null)[] } | undefined): Trend | null {
+  return t && t.tsMs.length ? { tsMs: t.tsMs, cpuPct: t.cpuPct, gpuPct: t.gpuPct, powerWatts: t.powerWatts } : null;
+}
+
 export async function fleetHost(src: FleetSource, h: HostRecord, nowMs: number, onlineWithinMs: number): Promise<FleetHost> {
   const online = nowMs - h.lastSeenMs <= onlineWithinMs;
   const end = Math.min(nowMs, h.lastSeenMs);
@@ -151,7 +162,7 @@ export async function fleetHost(src: FleetSource, h: HostRecord, nowMs: number, 
     online,
     state: online ? 'online' : 'offline',
     ageMs: Math.max(0, nowMs - h.lastSeenMs),
-    trend: await src.trends.trend(h.id, end, (fromMs, toMs, points) => src.store.sampleSummaries(h.id, fromMs, toMs, points)),
+    trend: summaryTrend(src.fleet?.get(h.id)?.trend) ?? (await src.trends.trend(h.id, end, (fromMs, toMs, points) => src.store.sampleSummaries(h.id, fromMs, toMs, points))),
   };
 }
 

@@ -101,12 +101,14 @@ export function startLiveFeed() {
     } catch (err) {
       console.warn('WebSocket unavailable', err);
       setStatus('polling');
+      if (latestHosts === null) pollOnce();
       pollFast();
       scheduleReconnect();
       return;
     }
     socket = ws;
     ws.addEventListener('open', () => {
+      everOpen = true;
       backoff = BACKOFF_MIN_MS;
       pollSlow();
       setStatus('live');
@@ -126,14 +128,19 @@ export function startLiveFeed() {
       if (socket !== ws) return;
       socket = null;
       setStatus('polling');
+      // No snapshot ever came: read the fleet now rather than at the first poll tick.
+      if (!everOpen && latestHosts === null) pollOnce();
       pollFast();
       scheduleReconnect();
     });
     // 'error' is always followed by 'close'; nothing to do here.
   }
 
-  pollOnce();
-  connect();
+  // The socket's first frame is the whole fleet, so no poll at start (at 5,000 hosts each costs the
+  // collector about as much as the snapshot). Connecting waits a task, so the view mounted right
+  // after this (app.js) sends its own first request before the snapshot occupies the collector.
+  let everOpen = false;
+  setTimeout(connect, 0);
 
   return {
     get hosts() {
