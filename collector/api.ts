@@ -14,6 +14,8 @@ import { renderHtml } from './report/render-html.js';
 import { REPORT_CSP } from './site.js';
 import type { FleetState } from './fleet-state.js';
 import type { HostRecord, Store } from './store/store.js';
+import type { FleetTrends } from './fleet-trends.js';
+import { classChangesPage, fleetPage, parseFleetQuery, type ChangesQueryString, type FleetQueryString } from './fleet.js';
 
 export interface ApiDeps {
   store: Store;
@@ -23,6 +25,8 @@ export interface ApiDeps {
   fleet: FleetState;
   /** A host counts as online when it sent data within this long. */
   onlineWithinMs: number;
+  /** The fleet list's sparklines in memory (fed by ingest). */
+  trends: FleetTrends;
   now?: () => number;
   /** The collector's report-signing key (loaded or created on first use). */
   reportKeys?: () => AgentKeys;
@@ -78,6 +82,14 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     deps.fleet.sweep(now());
     return { version: deps.fleet.version, hosts: deps.fleet.list() };
   });
+
+  // The fleet list one page at a time, filtered, sorted and searched by the collector:
+  // ?limit&offset&sort=state|hostname|class|lastSeen|confidence&order=asc|desc&class=a,b&state=online|offline&q=text,
+  // with the class tiles' counts (what the dashboard's fleet view shows).
+  app.get<{ Querystring: FleetQueryString }>('/api/fleet', async (req) => fleetPage(deps, parseFleetQuery(req.query), now(), deps.onlineWithinMs));
+
+  // The fleet-wide feed of class changes: ?limit&offset&class=a,b&q=text&order=nonAiFirst|time.
+  app.get<{ Querystring: ChangesQueryString }>('/api/class-changes', async (req) => classChangesPage(deps.store, req.query));
 
   app.get<{ Params: { id: string } }>('/api/hosts/:id', async (req, reply) => {
     const h = await deps.store.getHost(req.params.id);

@@ -26,6 +26,14 @@ interface HostState {
   stability: StabilityState | null;
 }
 
+/** A stored change of a host's published class (the first verdict included: `from` null). */
+export interface PublishedChange {
+  hostId: string;
+  tsMs: number;
+  from: Verdict | null;
+  to: Verdict;
+}
+
 export class Classifier {
   /** In least-recently-fed order (a fed host is moved to the end), so the quietest come first. */
   private readonly hosts = new Map<string, HostState>();
@@ -40,6 +48,8 @@ export class Classifier {
     private readonly rules: () => Rules,
     opts: Partial<ClassifierOptions> = defaultClassifierOptions,
     private readonly now: () => number = Date.now,
+    /** Called after a verdict with a new class was stored (feeds the class-change push and the webhook). */
+    private readonly onChange?: (c: PublishedChange) => void,
   ) {
     this.opts = { ...defaultClassifierOptions, ...opts };
   }
@@ -142,13 +152,16 @@ export class Classifier {
     const rules = this.rules();
     const raw = evaluate(st.window.view(), rules);
     const tsMs = raw.window.toMs || newest;
+    const before = st.stability?.published ?? null;
     const published = stabilize(st.stability, raw, tsMs, rules.stability);
     st.stability = published.state;
     const verdict = published.verdict;
     // Every change of the published class is stored (the API's verdict history), plus a refresh now and then.
     if (published.changed || !st.lastStored || st.lastStored.class !== verdict.class || tsMs - st.lastStored.tsMs >= this.opts.persistEveryMs) {
+      const newClass = !st.lastStored || st.lastStored.class !== verdict.class;
       await this.store.putVerdict(hostId, tsMs, verdict);
       st.lastStored = { tsMs, class: verdict.class };
+      if (newClass) this.onChange?.({ hostId, tsMs, from: before && before.class !== verdict.class ? before : null, to: verdict });
     }
     return verdict;
   }

@@ -15,6 +15,10 @@ import { defaultRetentionOptions } from './store/retention.js';
 const topLevelCli = fileURLToPath(new URL('../cli.js', import.meta.url));
 
 interface CollectorFlags {
+  webhookUrl?: string;
+  webhookSecretFile?: string;
+  webhookMaxQueue: number;
+  offlineAfter: number;
   host: string;
   port: number;
   db: string;
@@ -73,12 +77,28 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--live-max-buffered-bytes <n>', 'a dashboard with more than this many bytes unsent is skipped (changes coalesce), and closed after 30 s over it').argParser(intArg('live-max-buffered-bytes', 1024, 1024 * 1024 * 1024)).default(defaultLiveOptions.maxBufferedBytes).env('ASSAY_LIVE_MAX_BUFFERED_BYTES'))
     .addOption(new Option('--raw-retention <d>', 'attestation window: raw signed batches and per-sample rows older than this are deleted (reports over older periods rest on roll-ups and say so)').argParser(durationArg).default(defaultRetentionOptions.rawMs, '35d').env('ASSAY_RAW_RETENTION'))
     .addOption(new Option('--rollup-retention <d>', '1-minute and 1-hour roll-ups, thinned verdicts and gaps older than this are deleted').argParser(durationArg).default(defaultRetentionOptions.rollupMs, '400d').env('ASSAY_ROLLUP_RETENTION'))
+    .addOption(new Option('--offline-after <d>', 'a host that sent no data for this long shows as offline (its own tile; its last figures marked old)').argParser(durationArg).default(30_000, '30s').env('ASSAY_OFFLINE_AFTER'))
+    .addOption(new Option('--webhook-url <url>', 'POST a signed JSON event here when a host\'s class changes into non-AI work or back (https, or http to loopback)').env('ASSAY_WEBHOOK_URL'))
+    .addOption(new Option('--webhook-secret-file <file>', 'file holding the webhook\'s HMAC-SHA256 secret (at least 16 printable characters; needed with --webhook-url)').env('ASSAY_WEBHOOK_SECRET_FILE'))
+    .addOption(new Option('--webhook-max-queue <n>', 'webhook events waiting for delivery at most (the oldest is dropped beyond, and counted)').argParser(intArg('webhook-max-queue', 1, 1_000_000)).default(1000).env('ASSAY_WEBHOOK_MAX_QUEUE'))
     .addOption(new Option('--enroll-failures-per-min <n>', 'failed enrollments one address may make per minute on average (burst of the same size)').argParser(intArg('enroll-failures-per-min', 1, 1_000_000)).default(defaultIngestLimits.enrollFailuresPerMin).env('ASSAY_ENROLL_FAILURES_PER_MIN'));
 }
 
+function webhookSecret(read: (file: string) => string, file: string): string {
+  try {
+    return read(file);
+  } catch (err) {
+    throw new Error(`--webhook-secret-file ${file}: ${(err as Error).message.replace(`${file} `, '')}`);
+  }
+}
+
 async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; tlsFingerprint: string | null; close(): Promise<void> }> {
-  const { startCollector } = await import('./server.js');
+  const [{ startCollector }, { readSecret }] = await Promise.all([import('./server.js'), import('./secret.js')]);
+  if (f.webhookUrl && !f.webhookSecretFile) throw new Error('--webhook-url needs --webhook-secret-file (the secret that signs each event)');
+  if (f.webhookSecretFile && !f.webhookUrl) throw new Error('--webhook-secret-file needs --webhook-url');
   return startCollector({
+    ...(f.webhookUrl && f.webhookSecretFile ? { webhook: { url: f.webhookUrl, secret: webhookSecret(readSecret, f.webhookSecretFile), maxQueue: f.webhookMaxQueue } } : {}),
+    onlineWithinMs: f.offlineAfter,
     host: f.host,
     port: f.port,
     dbPath: f.db,

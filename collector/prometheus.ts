@@ -3,6 +3,7 @@ import { CLASSES } from './engine/types.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { FleetHost } from './fleet-state.js';
 import type { LiveStats } from './live.js';
+import type { WebhookCounters } from './webhook.js';
 
 /** What the collector holds in memory, for the gauges below. */
 export interface MemoryFigures {
@@ -13,7 +14,13 @@ export interface MemoryFigures {
 
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
-export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: number, mem?: MemoryFigures): string {
+export interface MetricsExtra {
+  /** Ids of hosts whose current verdict holds non-AI work (collector/non-ai.ts). */
+  nonAi: ReadonlySet<string>;
+  webhook?: WebhookCounters | null;
+}
+
+export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: number, mem?: MemoryFigures, extra?: MetricsExtra): string {
   const lines: string[] = [];
   const metric = (name: string, type: string, help: string, rows: Array<[string, number]>): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -39,5 +46,35 @@ export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: nu
   );
   metric('assay_host_confidence', 'gauge', 'Confidence of the current verdict (0..1).', hosts.map((h) => [`{host="${esc(h.id)}",hostname="${esc(h.hostname)}"}`, h.confidence ?? 0]));
   metric('assay_host_last_seen_seconds', 'gauge', 'Seconds since the host last sent data.', hosts.map((h) => [`{host="${esc(h.id)}",hostname="${esc(h.hostname)}"}`, Math.max(0, (nowMs - h.lastSeenMs) / 1000)]));
+  const online = (h: FleetHost): boolean => h.online;
+  const hl = (h: FleetHost): string => `host="${esc(h.id)}",hostname="${esc(h.hostname)}"`;
+  metric('assay_host_online', 'gauge', 'The host sent data within the online window (1), or is offline/stale (0).', hosts.map((h) => [`{${hl(h)}}`, online(h) ? 1 : 0]));
+  metric(
+    'assay_host_non_ai',
+    'gauge',
+    'The host\'s current verdict holds non-AI work (PoW mining, chain validation, storage proving, or mixed with such a part): 1, else 0. Labelled with the class.',
+    hosts.map((h) => [`{${hl(h)},class="${esc(h.class ?? 'pending')}"}`, extra?.nonAi.has(h.id) ? 1 : 0]),
+  );
+  // Hosts per class and state: online hosts count in their class, offline ones apart (state="offline").
+  const counts = new Map<string, number>();
+  for (const c of [...CLASSES, 'pending']) for (const st of ['online', 'offline']) counts.set(`${c}|${st}`, 0);
+  for (const h of hosts) {
+    const k = `${h.class ?? 'pending'}|${online(h) ? 'online' : 'offline'}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  metric('assay_hosts', 'gauge', 'Hosts per current class and state (online, offline).', [...counts].map(([k, n]) => {
+    const [c, st] = k.split('|') as [string, string];
+    return [`{class="${esc(c)}",state="${st}"}`, n];
+  }));
+  const w = extra?.webhook;
+  if (w) {
+    metric('assay_webhook_deliveries_total', 'counter', 'Webhook events by outcome: delivered, failed (given up after retries or refused with a 4xx), dropped (queue full or shutdown).', [
+      ['{result="delivered"}', w.delivered],
+      ['{result="failed"}', w.failed],
+      ['{result="dropped"}', w.dropped],
+    ]);
+    metric('assay_webhook_failed_attempts_total', 'counter', 'Webhook delivery attempts that failed (network error, timeout or non-2xx answer); each may be retried.', [['', w.failedAttempts]]);
+    metric('assay_webhook_queue_length', 'gauge', 'Webhook events waiting for delivery.', [['', w.queued()]]);
+  }
   return lines.join('\n') + '\n';
 }

@@ -26,6 +26,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', url: '/vendor/uplot/*', role: 'public', example: '/vendor/uplot/uPlot.min.css' },
   { method: 'GET', url: '/metrics', role: 'viewer', example: '/metrics' },
   { method: 'GET', url: '/api/hosts', role: 'viewer', example: '/api/hosts' },
+  { method: 'GET', url: '/api/fleet', role: 'viewer', example: '/api/fleet' },
+  { method: 'GET', url: '/api/class-changes', role: 'viewer', example: '/api/class-changes' },
   { method: 'GET', url: '/api/hosts/:id', role: 'viewer', example: '/api/hosts/HOST' },
   { method: 'GET', url: '/api/hosts/:id/samples', role: 'viewer', example: '/api/hosts/HOST/samples' },
   { method: 'GET', url: '/api/hosts/:id/verdicts', role: 'viewer', example: '/api/hosts/HOST/verdicts' },

@@ -8,7 +8,10 @@ import { WebSocketServer } from 'ws';
 import type { ISample } from '../proto/codec.js';
 import { silentLogger, type Logger } from '../proto/log.js';
 import { registerApi } from './api.js';
-import { Classifier, defaultClassifierOptions, type ClassifierOptions } from './classifier.js';
+import { FleetTrends } from './fleet-trends.js';
+import { verdictIsNonAi } from './non-ai.js';
+import { Webhook, defaultWebhookOptions, type WebhookOptions } from './webhook.js';
+import { Classifier, defaultClassifierOptions, type ClassifierOptions, type PublishedChange } from './classifier.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
 import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
 import { applyConnectionLimits } from './ingest/connection-limits.js';
@@ -61,6 +64,13 @@ export interface CollectorOptions {
   live?: Partial<LiveOptions>;
   /** Retention windows and step sizes (store/retention.ts); default raw 35 d, roll-ups 400 d. */
   retention?: Partial<RetentionOptions>;
+  /**
+   * Alerting webhook: a signed JSON POST whenever a host's published class changes into non-AI
+   * work or out of it (URL and secret required; queue and retry limits have defaults).
+   */
+  webhook?: Pick<WebhookOptions, 'url' | 'secret'> & Partial<WebhookOptions>;
+  /** A host counts as online when it sent data within this long (default 30 s); older ones are offline/stale. */
+  onlineWithinMs?: number;
   logger?: Logger;
 }
 
@@ -83,7 +93,7 @@ export interface RunningCollector {
 }
 
 /** A host counts as online when it sent data within this long. */
-const ONLINE_WITHIN_MS = 30_000;
+const DEFAULT_ONLINE_WITHIN_MS = 30_000;
 
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const logger = opts.logger ?? silentLogger();
@@ -127,6 +137,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     }
   };
 
+  const onlineWithinMs = opts.onlineWithinMs ?? DEFAULT_ONLINE_WITHIN_MS;
+  const webhook = opts.webhook ? new Webhook({ ...defaultWebhookOptions, ...opts.webhook }, logger.child({ part: 'webhook' })) : null;
   const store = openStore(opts.dbPath);
   const metrics = new CollectorMetrics();
   const retention = new RetentionRunner(
@@ -137,10 +149,13 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     },
     (err) => logger.error({ reason: 'retention_failed', err: err.message }, 'retention round failed; retrying at the next round'),
   );
-  const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier });
+  // Set once the live socket exists (a class change can only come after ingest starts).
+  let onPublished: (c: PublishedChange) => void = () => undefined;
+  const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier }, Date.now, (c) => onPublished(c));
+  const trends = new FleetTrends();
   let fleet: FleetState;
   try {
-    fleet = await FleetState.load(store, Date.now(), { onlineWithinMs: ONLINE_WITHIN_MS });
+    fleet = await FleetState.load(store, Date.now(), { onlineWithinMs: onlineWithinMs });
   } catch (err) {
     await store.close();
     throw err;
@@ -197,14 +212,15 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     classifier,
     fleet,
     logger: logger.child({ part: 'api' }),
-    onlineWithinMs: ONLINE_WITHIN_MS,
+    onlineWithinMs,
+    trends,
     reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(opts.dbPath))),
     reportRules: () => rules,
   });
 
   app.get('/metrics', async (_req, reply) => {
     fleet.sweep(Date.now());
-    return reply.type('text/plain; version=0.0.4').send(renderMetrics(metrics, fleet.list(), Date.now(), { classifierHosts: classifier.size, classifierEvictions: classifier.evicted, live: live.stats() }));
+    return reply.type('text/plain; version=0.0.4').send(renderMetrics(metrics, fleet.list(), Date.now(), { classifierHosts: classifier.size, classifierEvictions: classifier.evicted, live: live.stats() }, { nonAi: await store.nonAiHosts(), webhook: webhook?.counters ?? null }));
   });
 
   // WebSockets: compression off (it costs ~18x throughput), frames capped at the ingest limit.
@@ -212,6 +228,25 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   // The dashboard offers `assay.live` plus its token as a second sub-protocol; only `assay.live` is echoed.
   const liveWss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024, handleProtocols: (offered) => (offered.has(LIVE_PROTOCOL) ? LIVE_PROTOCOL : false) });
   const live = attachLive(liveWss, fleet, opts.live);
+  onPublished = (c) => {
+    const fromNonAi = verdictIsNonAi(c.from);
+    const toNonAi = verdictIsNonAi(c.to);
+    // The fleet view's class-change feed re-reads on this (GET /api/class-changes).
+    live.broadcast({ type: 'class-change', hostId: c.hostId, tsMs: c.tsMs, fromClass: c.from?.class ?? null, toClass: c.to.class, nonAi: toNonAi });
+    if (!webhook || fromNonAi === toNonAi) return;
+    void store.getHost(c.hostId).then((h) =>
+      webhook.send({
+        type: 'class_change',
+        direction: toNonAi ? 'nonai' : 'clear',
+        host: { id: c.hostId, hostname: h?.hostname ?? '' },
+        fromClass: c.from?.class ?? null,
+        toClass: c.to.class,
+        confidence: c.to.confidence,
+        tsMs: c.tsMs,
+        rulesVersion: c.to.rulesVersion,
+      }),
+    );
+  };
   // Quiet hosts leave the classifier's memory even when no other host sends anything.
   const evictTimer = setInterval(() => classifier.evict(), 15_000);
   evictTimer.unref();
@@ -242,6 +277,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       fleet.hello(host.id, host.hostname, Date.now());
     },
     onStored(hostId: string, samples: ISample[]) {
+      trends.add(hostId, samples);
       fleet.samples(hostId, samples, Date.now());
       // One evaluation at a time per host, in arrival order.
       const next: Promise<unknown> = (perHost.get(hostId) ?? Promise.resolve())
@@ -287,6 +323,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     live.close();
+    webhook?.close();
     clearInterval(evictTimer);
     clearInterval(reconcileTimer);
     await store.close();
@@ -317,6 +354,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         unwatchFile(rulesPath, onRulesChange);
         if (secretFile) unwatchFile(secretFile, onSecretChange);
         live.close();
+        webhook?.close();
         clearInterval(evictTimer);
         clearInterval(reconcileTimer);
         for (const ws of ingestWss.clients) ws.close(1001, 'collector shutting down');

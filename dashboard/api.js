@@ -21,10 +21,31 @@ function range(fromMs, toMs) {
 
 const hostPath = (id) => `/api/hosts/${encodeURIComponent(id)}`;
 
-/** → [{ id, hostname, class, confidence, lastSeenMs, online, trend }] */
+/** → [{ id, hostname, class, confidence, lastSeenMs, online, state, ageMs, trend }]: the first page. */
 export async function fetchHosts() {
   const body = await getJson('/api/hosts');
   return Array.isArray(body.hosts) ? body.hosts : [];
+}
+
+/** Drops empty values, so a default query is the bare path. */
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/**
+ * One page of the fleet list. `params`: { limit, offset, sort, order, class, state, q }.
+ * → { total, offset, limit, counts: { total, online, offline, classes, nonAi }, hosts }
+ */
+export function fetchFleetPage(params) {
+  return getJson(`/api/fleet${query(params)}`);
+}
+
+/** The fleet-wide class-change feed. `params`: { limit, offset, class, q, order }. → { total, changes } */
+export function fetchClassChanges(params) {
+  return getJson(`/api/class-changes${query(params)}`);
 }
 
 /** → { id, hostname, agentVersion, inventory, firstSeenMs, lastSeenMs, online, verdict } */

@@ -1,5 +1,5 @@
 // Assay dashboard entry point: hash router + live feed.
-//   #/                 fleet view
+//   #/                 fleet view (?class=&state=offline&q=&sort=&order=desc&page=&feed=&feedq=&feedorder=time)
 //   #/hosts/<id>       host view (optional ?range=15m|1h|6h|24h|7d, or ?from=<ms>&to=<ms> after a zoom)
 
 import { h, setText } from './dom.js';
@@ -43,10 +43,12 @@ function route() {
     mount = (root) => mountHost(root, feed, id, params);
   } else {
     key = 'fleet';
-    mount = (root) => mountFleet(root, feed);
+    mount = (root) => mountFleet(root, feed, params);
   }
-  // Range changes rewrite the hash of the same host; don't remount for those.
-  if (current && current.key === key) return;
+  // Range changes rewrite the hash of the same host; don't remount for those. The fleet view
+  // keeps its filters in the hash with replaceState (no hashchange), so a hashchange on the fleet
+  // comes from outside (typed, a link, back/forward): remount it with the new filters.
+  if (current && current.key === key && key !== 'fleet') return;
   current?.view.destroy();
   const root = h('div', { class: 'view' });
   main.replaceChildren(root);

@@ -9,6 +9,7 @@
 //   feed.onHosts((hosts) => ...);    // full host list, whenever it changes
 //   feed.onHostHint((id) => ...);    // "host <id> has new data"
 //   feed.onStatus((status) => ...);  // 'connecting' | 'live' | 'polling'
+//   feed.onClassChange((c) => ...);  // { hostId, tsMs, fromClass, toClass, nonAi } as it is stored
 import { liveProtocols } from './token.js';
 
 import { fetchHosts } from './api.js';
@@ -20,7 +21,7 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
 export function startLiveFeed() {
-  const listeners = { hosts: new Set(), host: new Set(), status: new Set() };
+  const listeners = { hosts: new Set(), host: new Set(), status: new Set(), classChange: new Set() };
   let latestHosts = null;
   let status = 'connecting';
   let socket = null;
@@ -100,12 +101,14 @@ export function startLiveFeed() {
     } catch (err) {
       console.warn('WebSocket unavailable', err);
       setStatus('polling');
+      if (latestHosts === null) pollOnce();
       pollFast();
       scheduleReconnect();
       return;
     }
     socket = ws;
     ws.addEventListener('open', () => {
+      everOpen = true;
       backoff = BACKOFF_MIN_MS;
       pollSlow();
       setStatus('live');
@@ -118,20 +121,26 @@ export function startLiveFeed() {
       } catch {
         return;
       }
-      applyPush(msg);
+      if (msg && msg.type === 'class-change' && typeof msg.hostId === 'string') emit('classChange', msg);
+      else applyPush(msg);
     });
     ws.addEventListener('close', () => {
       if (socket !== ws) return;
       socket = null;
       setStatus('polling');
+      // No snapshot ever came: read the fleet now rather than at the first poll tick.
+      if (!everOpen && latestHosts === null) pollOnce();
       pollFast();
       scheduleReconnect();
     });
     // 'error' is always followed by 'close'; nothing to do here.
   }
 
-  pollOnce();
-  connect();
+  // The socket's first frame is the whole fleet, so no poll at start (at 5,000 hosts each costs the
+  // collector about as much as the snapshot). Connecting waits a task, so the view mounted right
+  // after this (app.js) sends its own first request before the snapshot occupies the collector.
+  let everOpen = false;
+  setTimeout(connect, 0);
 
   return {
     get hosts() {
@@ -147,6 +156,10 @@ export function startLiveFeed() {
     onHostHint(fn) {
       listeners.host.add(fn);
       return () => listeners.host.delete(fn);
+    },
+    onClassChange(fn) {
+      listeners.classChange.add(fn);
+      return () => listeners.classChange.delete(fn);
     },
     onStatus(fn) {
       listeners.status.add(fn);

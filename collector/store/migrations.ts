@@ -1,4 +1,6 @@
 // Numbered schema migrations for the SQLite store. Append only: never edit a shipped step.
+import { nonAiSql } from '../non-ai.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -212,6 +214,44 @@ export const sqliteMigrations: Migration[] = [
           TOTAL(s.gpu_mem_used_bytes), COUNT(s.power_watts), TOTAL(s.power_watts), MAX(s.power_watts),
           SUM(s.disk_read_bps), SUM(s.disk_write_bps), SUM(s.net_rx_bps), SUM(s.net_tx_bps)
         FROM samples s JOIN rollup_hosts k ON k.host_id = s.host_id GROUP BY k.host_key, s.ts_ms / 3600000;
+    `,
+  },
+  // Fleet view (issue 11): every change of a host's published class as its own row (the
+  // fleet-wide feed and the webhook read these, not the whole verdict history), whether the
+  // current verdict holds non-AI work (for the per-host alerting gauge), and an index for the
+  // feed by time. Written only when a verdict is stored (a class change or the periodic
+  // refresh), never per batch, so ingest stays as cheap as before; hosts gets no new index
+  // (a 5,000-row scan is cheaper than indexing last_seen_ms, which every batch updates).
+  // Existing history is derived from the stored verdicts.
+  {
+    version: 7,
+    name: 'class changes, non-AI flag on hosts',
+    sql: `
+      ALTER TABLE hosts ADD COLUMN verdict_non_ai INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE class_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        ts_ms INTEGER NOT NULL,
+        from_class TEXT,
+        to_class TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        non_ai INTEGER NOT NULL,
+        from_non_ai INTEGER NOT NULL
+      );
+      CREATE INDEX class_changes_by_time ON class_changes(ts_ms);
+      CREATE INDEX class_changes_non_ai_first ON class_changes((non_ai OR from_non_ai), ts_ms);
+      CREATE INDEX class_changes_to ON class_changes(to_class);
+      CREATE INDEX class_changes_from ON class_changes(from_class);
+      CREATE INDEX class_changes_by_host ON class_changes(host_id, ts_ms);
+      INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai)
+        SELECT host_id, ts_ms, prev_class, class, confidence, non_ai, COALESCE(prev_non_ai, 0)
+        FROM (SELECT host_id, ts_ms, class, confidence, non_ai,
+                LAG(class) OVER w AS prev_class, LAG(non_ai) OVER w AS prev_non_ai
+              FROM (SELECT host_id, ts_ms, class, confidence, ${nonAiSql('class', 'verdict')} AS non_ai FROM verdicts)
+              WINDOW w AS (PARTITION BY host_id ORDER BY ts_ms))
+        WHERE prev_class IS NULL OR prev_class <> class
+        ORDER BY ts_ms;
+      UPDATE hosts SET verdict_non_ai = COALESCE((SELECT ${nonAiSql('v.class', 'v.verdict')} FROM verdicts v WHERE v.host_id = hosts.id ORDER BY v.ts_ms DESC LIMIT 1), 0);
     `,
   },
 ];

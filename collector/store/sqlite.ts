@@ -4,11 +4,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
+import { verdictIsNonAi } from '../non-ai.js';
 import { sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { summarize, type AppendResult, type RetentionState, type GapRecord, type HostRecord, type IncomingBatch, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface HostRow {
   id: string;
@@ -20,6 +21,7 @@ interface HostRow {
   last_seq: number;
   verdict_class: string | null;
   verdict_confidence: number | null;
+  verdict_non_ai: number;
   public_key: Buffer | null;
   enrolled_ms: number | null;
   revoked_ms: number | null;
@@ -59,6 +61,7 @@ function hostFromRow(r: HostRow): HostRecord {
     lastSeq: r.last_seq,
     verdictClass: r.verdict_class,
     verdictConfidence: r.verdict_confidence,
+    verdictNonAi: r.verdict_non_ai === 1,
     publicKey: r.public_key,
     enrolledMs: r.enrolled_ms,
     revokedMs: r.revoked_ms,
@@ -86,8 +89,14 @@ export class SqliteStore implements Store {
   private readonly securityLog: SecurityEventLog;
   readonly rollups: Rollups;
   private readonly retention: SqliteRetention;
+  /** Fleet-list and feed statements by sort (a fixed, small set: built on first use). */
+  private readonly queries = new Map<string, Database.Statement>();
+  private changesSincePrune = 0;
+  /** Most class changes kept (the feed's history); older rows are deleted in steps. */
+  readonly maxClassChanges: number;
 
-  constructor(path: string, opts: { securityEvents?: Partial<SecurityEventOptions> } = {}) {
+  constructor(path: string, opts: { securityEvents?: Partial<SecurityEventOptions>; maxClassChanges?: number } = {}) {
+    this.maxClassChanges = opts.maxClassChanges ?? 100_000;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -153,7 +162,14 @@ export class SqliteStore implements Store {
         'SELECT signature FROM process_signatures WHERE host_id = ? AND pid = ? AND start_time_ticks = ?',
       ),
       putVerdict: db.prepare('INSERT OR REPLACE INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)'),
-      setHostVerdict: db.prepare('UPDATE hosts SET verdict_class = ?, verdict_confidence = ? WHERE id = ?'),
+      setHostVerdict: db.prepare('UPDATE hosts SET verdict_class = ?, verdict_confidence = ?, verdict_non_ai = ? WHERE id = ?'),
+      hostVerdict: db.prepare<[string], { verdict_class: string | null; verdict_non_ai: number }>('SELECT verdict_class, verdict_non_ai FROM hosts WHERE id = ?'),
+      insertChange: db.prepare('INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      pruneChanges: db.prepare('DELETE FROM class_changes WHERE id <= (SELECT MAX(id) FROM class_changes) - ?'),
+      nonAiHosts: db.prepare<[], { id: string }>('SELECT id FROM hosts WHERE verdict_non_ai = 1'),
+      hostCounts: db.prepare<[number], { verdict_class: string | null; online: number; n: number; non_ai: number }>(
+        'SELECT verdict_class, last_seen_ms >= ? AS online, COUNT(*) AS n, SUM(verdict_non_ai) AS non_ai FROM hosts GROUP BY 1, 2',
+      ),
       verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
       ),
@@ -300,10 +316,88 @@ export class SqliteStore implements Store {
   }
 
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
+    const nonAi = verdictIsNonAi(verdict) ? 1 : 0;
     this.db.transaction(() => {
+      const before = this.stmt.hostVerdict.get(hostId);
       this.stmt.putVerdict.run(hostId, tsMs, verdict.class, verdict.confidence, JSON.stringify(verdict));
-      this.stmt.setHostVerdict.run(verdict.class, verdict.confidence, hostId);
+      this.stmt.setHostVerdict.run(verdict.class, verdict.confidence, nonAi, hostId);
+      if (before && before.verdict_class !== verdict.class) {
+        this.stmt.insertChange.run(hostId, tsMs, before.verdict_class, verdict.class, verdict.confidence, nonAi, before.verdict_non_ai);
+        if (++this.changesSincePrune >= Math.max(1, Math.floor(this.maxClassChanges / 100))) {
+          this.changesSincePrune = 0;
+          this.stmt.pruneChanges.run(this.maxClassChanges);
+        }
+      }
     })();
+  }
+
+  private query(key: string, sql: () => string): Database.Statement {
+    let st = this.queries.get(key);
+    if (!st) this.queries.set(key, (st = this.db.prepare(sql())));
+    return st;
+  }
+
+  async queryHosts(q: HostQuery): Promise<{ total: number; hosts: HostRecord[] }> {
+    const where = `WHERE (@classes IS NULL OR verdict_class IN (SELECT value FROM json_each(@classes)) OR (@pending AND verdict_class IS NULL))
+      AND (@state IS NULL OR (@state = 'online') = (last_seen_ms >= @since))
+      AND (@search IS NULL OR hostname LIKE @search ESCAPE '\\' OR id LIKE @search ESCAPE '\\')`;
+    const params = {
+      classes: q.classes ? JSON.stringify(q.classes.filter((c) => c !== 'pending')) : null,
+      pending: q.classes?.includes('pending') ? 1 : 0,
+      state: q.state ?? null,
+      since: q.onlineSinceMs,
+      search: q.search ? `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
+    };
+    const dir = q.desc ? 'DESC' : 'ASC';
+    const order: Record<HostSort, string> = {
+      hostname: `hostname ${dir}, id ${dir}`,
+      class: `verdict_class IS NULL ${dir}, verdict_class ${dir}, hostname, id`,
+      lastSeen: `last_seen_ms ${dir}, hostname, id`,
+      confidence: `verdict_confidence IS NULL ${dir}, verdict_confidence ${dir}, hostname, id`,
+      state: `last_seen_ms >= @since ${q.desc ? 'ASC' : 'DESC'}, hostname, id`,
+    };
+    const page = this.query(`hosts:${q.sort}:${dir}`, () => `SELECT * FROM hosts ${where} ORDER BY ${order[q.sort]} LIMIT @limit OFFSET @offset`);
+    const count = this.query('hosts:count', () => `SELECT COUNT(*) AS n FROM hosts ${where}`);
+    const { n } = count.get(params) as { n: number };
+    const rows = page.all({ ...params, limit: q.limit, offset: q.offset }) as HostRow[];
+    return { total: n, hosts: rows.map(hostFromRow) };
+  }
+
+  async nonAiHosts(): Promise<Set<string>> {
+    return new Set(this.stmt.nonAiHosts.all().map((r) => r.id));
+  }
+
+  async hostCounts(onlineSinceMs: number): Promise<HostCount[]> {
+    return this.stmt.hostCounts.all(onlineSinceMs).map((r) => ({ class: r.verdict_class, online: r.online === 1, hosts: r.n, nonAi: r.non_ai ?? 0 }));
+  }
+
+  async classChanges(q: ClassChangeQuery): Promise<{ total: number; changes: ClassChange[] }> {
+    // Only the filters given go into the SQL (an `@x IS NULL OR …` would keep SQLite off the
+    // class indexes); hosts are searched first (5,000 rows at most), then their changes.
+    const conds = [
+      q.classes ? 'c.to_class IN (SELECT value FROM json_each(@classes)) OR c.from_class IN (SELECT value FROM json_each(@classes))' : null,
+      q.search ? "c.host_id IN (SELECT id FROM hosts WHERE hostname LIKE @search ESCAPE '\\' OR id LIKE @search ESCAPE '\\')" : null,
+    ].filter((x): x is string => x !== null);
+    const where = conds.length ? `WHERE ${conds.map((x) => `(${x})`).join(' AND ')}` : '';
+    const params: Record<string, string> = {};
+    if (q.classes) params.classes = JSON.stringify(q.classes);
+    if (q.search) params.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // Both orders are served by an index (class_changes_non_ai_first, class_changes_by_time).
+    const order = q.order === 'nonAiFirst' ? '(c.non_ai OR c.from_non_ai) DESC, c.ts_ms DESC, c.id DESC' : 'c.ts_ms DESC, c.id DESC';
+    const key = `${q.order}:${q.classes ? 'c' : ''}:${q.search ? 's' : ''}`;
+    // The page walks the order's index and stops after `limit` matches (`+` keeps SQLite from
+    // collecting every match through the class indexes and sorting them: 60 ms at 100,000 rows).
+    const pageWhere = where.replace(/c\.(to_class|from_class) IN/g, '+c.$1 IN');
+    const page = this.query(`changes:${key}`, () => `SELECT c.*, h.hostname FROM class_changes c JOIN hosts h ON h.id = c.host_id ${pageWhere} ORDER BY ${order} LIMIT @limit OFFSET @offset`);
+    const count = this.query(`changes:count:${q.classes ? 'c' : ''}:${q.search ? 's' : ''}`, () => `SELECT COUNT(*) AS n FROM class_changes c ${where}`);
+    const { n } = count.get(params) as { n: number };
+    const rows = page.all({ ...params, limit: q.limit, offset: q.offset }) as Array<{
+      id: number; host_id: string; hostname: string; ts_ms: number; from_class: string | null; to_class: string; confidence: number; non_ai: number; from_non_ai: number;
+    }>;
+    return {
+      total: n,
+      changes: rows.map((r) => ({ id: r.id, hostId: r.host_id, hostname: r.hostname, tsMs: r.ts_ms, fromClass: r.from_class, toClass: r.to_class, confidence: r.confidence, nonAi: r.non_ai === 1, fromNonAi: r.from_non_ai === 1 })),
+    };
   }
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {

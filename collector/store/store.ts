@@ -19,6 +19,8 @@ export interface HostRecord {
   /** Current verdict, denormalised for the fleet list. */
   verdictClass: string | null;
   verdictConfidence: number | null;
+  /** The current verdict holds non-AI work (collector/non-ai.ts). */
+  verdictNonAi: boolean;
   /** Ed25519 public key recorded at enrollment (32 bytes). */
   publicKey: Uint8Array | null;
   enrolledMs: number | null;
@@ -121,6 +123,59 @@ export interface StoredVerdict {
   verdict: Verdict;
 }
 
+/** Sort keys of the fleet list (ties go by hostname, then id). */
+export const HOST_SORTS = ['hostname', 'class', 'lastSeen', 'confidence', 'state'] as const;
+export type HostSort = (typeof HOST_SORTS)[number];
+
+/** One page of the fleet list: filters, order and window. */
+export interface HostQuery {
+  /** Hosts that sent data at or after this time are online, the others offline (stale). */
+  onlineSinceMs: number;
+  /** Verdict classes to keep (`pending`: no verdict yet); undefined: all. */
+  classes?: string[];
+  state?: 'online' | 'offline';
+  /** Case-insensitive substring of the hostname or the id. */
+  search?: string;
+  sort: HostSort;
+  desc: boolean;
+  limit: number;
+  offset: number;
+}
+
+/** Hosts per (class, online) pair: the fleet's tiles. */
+export interface HostCount {
+  class: string | null;
+  online: boolean;
+  hosts: number;
+  nonAi: number;
+}
+
+/** A change of a host's published class, as stored beside the verdict that made it. */
+export interface ClassChange {
+  id: number;
+  hostId: string;
+  hostname: string;
+  tsMs: number;
+  /** null: the host's first verdict. */
+  fromClass: string | null;
+  toClass: string;
+  confidence: number;
+  /** The new verdict holds non-AI work. */
+  nonAi: boolean;
+  /** The verdict before it held non-AI work. */
+  fromNonAi: boolean;
+}
+
+export interface ClassChangeQuery {
+  /** Changes to or from these classes; undefined: all. */
+  classes?: string[];
+  search?: string;
+  /** `nonAiFirst`: changes into or out of non-AI work first, each group newest first; `time`: newest first. */
+  order: 'nonAiFirst' | 'time';
+  limit: number;
+  offset: number;
+}
+
 /** A stored batch exactly as signed, with when the collector committed it (for reports). */
 export interface StoredBatch {
   hash: Uint8Array;
@@ -164,6 +219,13 @@ export interface Store {
   securityEvents(limit: number): Promise<SecurityEventWindow[]>;
   gaps(hostId: string, fromMs: number, toMs: number): Promise<GapRecord[]>;
   listHosts(): Promise<HostRecord[]>;
+  /** One page of the fleet list and how many hosts match in all. */
+  queryHosts(q: HostQuery): Promise<{ total: number; hosts: HostRecord[] }>;
+  hostCounts(onlineSinceMs: number): Promise<HostCount[]>;
+  /** Ids of hosts whose current verdict holds non-AI work (the alerting gauge). */
+  nonAiHosts(): Promise<Set<string>>;
+  /** The fleet-wide feed of class changes (bounded: the oldest rows go beyond a cap). */
+  classChanges(q: ClassChangeQuery): Promise<{ total: number; changes: ClassChange[] }>;
   getHost(id: string): Promise<HostRecord | null>;
   /**
    * Chart figures over a range, oldest first: at most `limit` rows, each the average of an equal
@@ -192,6 +254,7 @@ export interface Store {
    * at most `keys.length` rows.
    */
   signaturesOf(hostId: string, keys: readonly string[]): Promise<Map<string, IProcessSignature>>;
+  /** Stores a verdict; a class other than the host's current one is also recorded as a ClassChange. */
   putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void>;
   verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]>;
   /** Class and confidence only (no verdict JSON), oldest first: the NEWEST `limit` in the range (charts over days). */

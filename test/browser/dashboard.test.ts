@@ -156,6 +156,7 @@ describe('dashboard in a browser', { skip }, () => {
     const p = await ctx.newPage();
     await ctx.routeWebSocket(/\/live$/, (ws) => ws.close()); // force the polling fallback
     await p.route(/\/api\/hosts$/, (r) => r.fulfill({ json: { hosts: [hostSummary] } }));
+    await p.route(/\/api\/fleet$/, (r) => r.fulfill({ json: { total: 1, hosts: [hostSummary] } }));
     await p.route(new RegExp(`/api/hosts/${id}(\\?.*)?$`), (r) =>
       r.fulfill({
         json: {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ROUTES } from '../../collector/routes.js';
+import { verdictOf } from '../helpers/fleet.js';
 import { startCollector, type CollectorOptions } from '../../collector/server.js';
 import { tempDir } from '../helpers/env.js';
 import { rawRequest, upgradeHeaders, type RawResponse } from '../helpers/rawhttp.js';
@@ -69,6 +70,8 @@ async function collectorWithVictim(opts: Partial<CollectorOptions>): Promise<{ c
   const tmp = tempDir();
   const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET, ...opts });
   await c.store.upsertHost({ agentId: VICTIM, hostname: 'victim-hostname', publicKey: new Uint8Array(32).fill(7) }, Date.now());
+  // A verdict, so the class-change feed has the victim in it too (its positive control).
+  await c.store.putVerdict(VICTIM, Date.now(), verdictOf('pow-mining', Date.now(), 0.9));
   await c.fleet.reconcile(c.store, Date.now()); // written behind the collector's back: into its fleet summary now, not in 30 s
   return { c, dir: tmp.dir, done: async () => (await c.close(), tmp.cleanup()) };
 }

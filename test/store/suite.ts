@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assay } from '../../proto/codec.js';
-import { summarize, type Store, type IncomingBatch, type IncomingSample } from '../../collector/store/store.js';
+import { summarize, type HostQuery, type Store, type IncomingBatch, type IncomingSample } from '../../collector/store/store.js';
 import { retentionOptions } from '../../collector/store/retention.js';
 import { sealBatch } from '../../agent/batch.js';
 import { generateAgentKeys, signBytes } from '../../proto/chain.js';
@@ -67,6 +67,71 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.revokeAgent('h1', 6000), false, 'revoking twice changes nothing');
       await store.recordSecurityEvent({ tsMs: 7000, hostId: 'h1', peer: '127.0.0.1:1', reason: 'chain_break', detail: 'x' });
       assert.deepEqual((await store.securityEvents(10)).map((e) => e.reason), ['chain_break']);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: the fleet list pages, filters, sorts and searches; class changes are recorded beside verdicts`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      const t0 = 1_795_000_000_000;
+      // Hosts a..f: names, last-seen times (d and e are stale before t0) and classes.
+      const spec = [
+        ['a', 'web-1', t0, 'general'],
+        ['b', 'GPU-miner', t0 + 1, 'pow-mining'],
+        ['c', 'gpu-train', t0 + 2, 'ai-training'],
+        ['d', 'old_box', t0 - 100_000, 'pow-mining'],
+        ['e', 'spare%', t0 - 200_000, null],
+        ['f', 'new', t0 + 3, null],
+      ] as const;
+      for (const [id, hostname, seen, cls] of spec) {
+        await store.upsertHost({ ...fullHello(id), hostname }, seen);
+        if (cls) await store.putVerdict(id, seen, verdict(cls, seen));
+      }
+      const q: HostQuery = { onlineSinceMs: t0 - 1000, sort: 'hostname', desc: false, limit: 10, offset: 0 };
+      const ids = async (over: Partial<HostQuery>): Promise<[number, string[]]> => {
+        const r = await store.queryHosts({ ...q, ...over });
+        return [r.total, r.hosts.map((h) => h.id)];
+      };
+      assert.deepEqual(await ids({}), [6, ['b', 'c', 'f', 'd', 'e', 'a']]);
+      assert.deepEqual(await ids({ limit: 2, offset: 2 }), [6, ['f', 'd']]);
+      assert.deepEqual(await ids({ desc: true, limit: 2 }), [6, ['a', 'e']]);
+      assert.deepEqual(await ids({ classes: ['pow-mining'] }), [2, ['b', 'd']]);
+      assert.deepEqual(await ids({ classes: ['pow-mining'], state: 'online' }), [1, ['b']]);
+      assert.deepEqual(await ids({ classes: ['pending'] }), [2, ['f', 'e']]);
+      assert.deepEqual(await ids({ state: 'offline' }), [2, ['d', 'e']]);
+      assert.deepEqual(await ids({ search: 'gpu' }), [2, ['b', 'c']], 'case-insensitive');
+      assert.deepEqual(await ids({ search: '%' }), [1, ['e']], 'wildcards are literal');
+      assert.deepEqual(await ids({ search: '_' }), [1, ['d']]);
+      assert.deepEqual(await ids({ sort: 'state' }), [6, ['b', 'c', 'f', 'a', 'd', 'e']], 'online first, then by name');
+      assert.deepEqual(await ids({ sort: 'lastSeen', desc: true, limit: 3 }), [6, ['f', 'c', 'b']]);
+      const counts = await store.hostCounts(t0 - 1000);
+      const n = (cls: string | null, online: boolean): number => counts.find((c) => c.class === cls && c.online === online)?.hosts ?? 0;
+      assert.deepEqual([n('pow-mining', true), n('pow-mining', false), n(null, true), n(null, false), n('general', true)], [1, 1, 1, 1, 1]);
+      assert.equal(counts.find((c) => c.class === 'pow-mining' && c.online)!.nonAi, 1);
+
+      // Changes: the first verdict, a new class; a refresh of the same class is no change.
+      await store.putVerdict('a', t0 + 10, verdict('general', t0 + 10));
+      await store.putVerdict('a', t0 + 20, verdict('pow-mining', t0 + 20));
+      await store.putVerdict('a', t0 + 30, verdict('ai-training', t0 + 30));
+      const all = await store.classChanges({ order: 'time', limit: 50, offset: 0 });
+      assert.deepEqual(
+        all.changes.filter((c) => c.hostId === 'a').map((c) => [c.tsMs, c.fromClass, c.toClass, c.nonAi, c.fromNonAi, c.hostname]),
+        [
+          [t0 + 30, 'pow-mining', 'ai-training', false, true, 'web-1'],
+          [t0 + 20, 'general', 'pow-mining', true, false, 'web-1'],
+          [t0, null, 'general', false, false, 'web-1'],
+        ],
+      );
+      assert.equal(all.total, 6);
+      const first = await store.classChanges({ order: 'nonAiFirst', limit: 50, offset: 0 });
+      assert.deepEqual(first.changes.map((c) => c.nonAi || c.fromNonAi), [true, true, true, true, false, false]);
+      const filtered = await store.classChanges({ order: 'time', classes: ['pow-mining'], search: 'WEB', limit: 1, offset: 1 });
+      assert.equal(filtered.total, 2);
+      assert.deepEqual(filtered.changes.map((c) => c.tsMs), [t0 + 20]);
+      assert.equal((await store.getHost('a'))!.verdictNonAi, false);
+      assert.equal((await store.getHost('b'))!.verdictNonAi, true);
     } finally {
       await cleanup();
     }
