@@ -59,20 +59,21 @@ export function sharedFdBudget(): FdBudget {
 
 const shared = Buffer.allocUnsafe(BUF_BYTES);
 
-/** One file name (e.g. "stat") of every process, read through kept descriptors where possible. */
-export class KeptProcFiles {
-  /** pid → descriptor, and whether it was read since the last prune. */
+/**
+ * Files read every sample through descriptors kept open, each known by a numeric id (a pid or a
+ * tid): at most `maxKept` descriptors, and none unless `keep` (the files are procfs ones).
+ */
+export class KeptFiles {
+  /** id → descriptor, and whether it was read since the last prune. */
   private readonly fds = new Map<number, { fd: number; used: boolean }>();
   private readonly keep: boolean;
   /** Reads that went through a kept descriptor (tests and benchmarks). */
   reused = 0;
 
   constructor(
-    private readonly procRoot: string,
-    private readonly name: string,
+    keep: boolean,
     private readonly maxKept: number,
     private readonly budget: FdBudget = sharedFdBudget(),
-    keep = isProcfs(procRoot),
   ) {
     this.keep = keep && maxKept > 0;
   }
@@ -82,10 +83,9 @@ export class KeptProcFiles {
   }
 
   /** The file's current content, or undefined when it cannot be read (process gone, no permission). */
-  read(pid: number): string | undefined {
-    const path = join(this.procRoot, String(pid), this.name);
+  read(id: number, path: string): string | undefined {
     if (!this.keep) return readOptionalFile(path);
-    const old = this.fds.get(pid);
+    const old = this.fds.get(id);
     if (old !== undefined) {
       const text = preadText(old.fd);
       if (text !== undefined) {
@@ -94,7 +94,7 @@ export class KeptProcFiles {
         return text === TOO_LONG ? readOptionalFile(path) : text;
       }
       // Gone (ESRCH), maybe with its pid already reused: drop it and open the path again.
-      this.forget(pid, old.fd);
+      this.forget(id, old.fd);
     }
     let fd: number;
     try {
@@ -107,31 +107,48 @@ export class KeptProcFiles {
       closeSync(fd);
       return text === TOO_LONG ? readOptionalFile(path) : text;
     }
-    this.fds.set(pid, { fd, used: true });
+    this.fds.set(id, { fd, used: true });
     this.budget.left--;
     return text;
   }
 
   /** Closes the descriptors not read since the previous prune (their processes are gone or no longer read). */
   prune(): void {
-    for (const [pid, e] of this.fds) {
+    for (const [id, e] of this.fds) {
       if (e.used) e.used = false;
-      else this.forget(pid, e.fd);
+      else this.forget(id, e.fd);
     }
   }
 
   close(): void {
-    for (const [pid, e] of this.fds) this.forget(pid, e.fd);
+    for (const [id, e] of this.fds) this.forget(id, e.fd);
   }
 
-  private forget(pid: number, fd: number): void {
-    this.fds.delete(pid);
+  private forget(id: number, fd: number): void {
+    this.fds.delete(id);
     this.budget.left++;
     try {
       closeSync(fd);
     } catch {
       // already closed: nothing to release
     }
+  }
+}
+
+/** One file name (e.g. "stat") of every process, read through kept descriptors where possible. */
+export class KeptProcFiles extends KeptFiles {
+  constructor(
+    private readonly procRoot: string,
+    private readonly name: string,
+    maxKept: number,
+    budget: FdBudget = sharedFdBudget(),
+    keep = isProcfs(procRoot),
+  ) {
+    super(keep, maxKept, budget);
+  }
+
+  override read(pid: number): string | undefined {
+    return super.read(pid, join(this.procRoot, String(pid), this.name));
   }
 }
 
@@ -154,5 +171,44 @@ function readOptionalFile(path: string): string | undefined {
     return readFileSync(path, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A procfs seq_file never returns less than a page minus one record in one read() unless its
+ * iteration ended (its buffer is at least one page, 4 KiB on every Linux, and is filled record by
+ * record). Records of /proc/net/{tcp,udp}{,6} are under 256 bytes.
+ */
+const SEQ_MIN_PAGE = 4096;
+const SEQ_MAX_RECORD = 256;
+const TABLE_CHUNK = 64 * 1024;
+
+/**
+ * Reads a /proc/net socket table without the final empty read(): for /proc/net/tcp that read
+ * starts the walk of the whole established hash table again to find nothing (the kernel cannot
+ * resume past the end), doubling the cost of every table read. A read shorter than
+ * SEQ_MIN_PAGE - SEQ_MAX_RECORD bytes ends the table (see above); on regular files (fixture
+ * trees) a short read ends the file too. Undefined when the file cannot be read.
+ */
+export function readProcTable(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const buf = Buffer.allocUnsafe(TABLE_CHUNK);
+      const n = readSync(fd, buf, 0, TABLE_CHUNK, null);
+      if (n > 0) chunks.push(buf.subarray(0, n));
+      if (n < SEQ_MIN_PAGE - SEQ_MAX_RECORD) break;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -3,13 +3,16 @@
 // Processes are grouped by /proc/PID/ns/net (`net:[inode]`) and each namespace's tables are read
 // once through one of its pids (/proc/PID/net/tcp ...), so containers' sockets are not invisible.
 // Owners come from /proc/PID/fd/* links `socket:[inode]`; that scan is the expensive part, so
-// inode→pids answers are cached and fds are only scanned again when a reported socket is unknown,
-// plus once for each process the caller reports (its view: were its fds readable at all).
+// inode→pids answers are cached and fds are only scanned again when a reported socket is unknown
+// (the reported processes first, the others only if a socket is still unowned), plus once for
+// each process the caller reports (its view: were its fds readable at all). A socket shared by a
+// reported and an unreported process may so be known by its reported holder only.
 // The agent runs SocketTracker inside the processes probe; createSocketsProbe is the tracker alone.
 //
 // Cost: reading /proc/net/tcp{,6} walks the kernel's whole TCP hash table on every read(), however
-// few sockets exist (about 2 ms per walk on a 24 GiB host, twice per file because of the EOF
-// read: 8 ms of CPU for tcp + tcp6), and the table is shared by all namespaces. So the tables are
+// few sockets exist (about 2 ms per walk on a 24 GiB host; the empty read() that usually ends a
+// file would walk it a second time, which readProcTable avoids), and the table is shared by all
+// namespaces. So the tables are
 // re-read at most every TABLE_REFRESH_MS, and only when the namespaces' socket counters moved
 // (net/sockstat in-use and TIME_WAIT counts, net/snmp TCP opens, resets and established count: a
 // few cheap counters); while they stay still the tables are re-read every TABLE_MAX_AGE_MS anyway
@@ -25,6 +28,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { assay } from '../../proto/codec.js';
 import { decodeEndpoint, stateName } from './inet.js';
+import { readProcTable } from './proc-files.js';
 import type { Probe, ProbeConfig, ProbeFactory } from './probe.js';
 import { isUnavailable, unavailable, type Unavailable } from './probe.js';
 import { errnoCode, guardedProbe, listPids, readOptional, readlinkOptional } from './util.js';
@@ -214,7 +218,12 @@ export class SocketTracker {
       const nsToScan = new Set(missing.map((r) => r.netNs));
       const scanPids = nsPids.size > 0 ? [...nsToScan].flatMap((ns) => nsPids.get(ns) ?? []) : [...byPid.keys()];
       // Processes known to hide their fds are not asked again (readdir of thousands of fds for nothing).
-      this.scanFds(scanPids.filter((pid) => this.fdViews.get(byPid.get(pid)!) !== 'unreadable'), byPid);
+      const candidates = scanPids.filter((pid) => this.fdViews.get(byPid.get(pid)!) !== 'unreadable');
+      // The reported (busiest) processes first: new connections are mostly theirs, and once every
+      // missing socket is found the other processes' fd tables need not be read this time.
+      const reportedPids = new Set(watched.map((w) => w.pid));
+      this.scanFds(candidates.filter((pid) => reportedPids.has(pid)), byPid);
+      if (missing.some((r) => !this.owners.has(r.inode))) this.scanFds(candidates.filter((pid) => !reportedPids.has(pid)), byPid);
       for (const r of missing) if (!this.owners.has(r.inode)) this.unowned.add(r.inode);
     }
     // A watched process never scanned yet: scan it once (its sockets may all be known through
@@ -283,7 +292,7 @@ export class SocketTracker {
     const readTables = (dir: string, ns: number): boolean => {
       let ok = false;
       for (const proto of PROTOCOLS) {
-        const text = readOptional(join(dir, proto));
+        const text = readProcTable(join(dir, proto));
         if (text === undefined) continue; // e.g. no IPv6 in this kernel/namespace
         ok = true;
         rows.push(...parseSocketTable(text, proto, ns));
