@@ -151,15 +151,17 @@ export function registerCollectorCommands(program: Command): void {
     const f = cmd.opts<CollectorFlags & { stateDir: string; interval: number }>();
     const c = await runCollector(f);
     const ingest = `${c.url.replace(/^http/, 'ws')}/ingest`;
-    // The agent runs as its own process, as it would on any other server.
+    // The agent runs as its own process, as it would on any other server, with its Node settings.
+    const { AGENT_ENV, AGENT_NODE_FLAGS } = await import('../agent/runtime.js');
     const child = spawn(
       process.execPath,
       [
+        ...AGENT_NODE_FLAGS,
         topLevelCli,
         ...['agent', '--collector', ingest, '--state-dir', f.stateDir, '--interval', `${f.interval}ms`, '--log-level', f.logLevel],
         ...(c.tlsFingerprint ? ['--pin', c.tlsFingerprint] : []),
       ],
-      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...(c.enrollSecretFile ? { ASSAY_ENROLL_SECRET_FILE: c.enrollSecretFile } : {}) } },
+      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...AGENT_ENV, ...(c.enrollSecretFile ? { ASSAY_ENROLL_SECRET_FILE: c.enrollSecretFile } : {}) } },
     );
     process.stderr.write(`\nAssay is running.\n  dashboard: ${c.url}/\n  API:       ${c.url}/api/hosts\n  metrics:   ${c.url}/metrics\n  agents:    ${ingest}\nPress Ctrl+C to stop.\n\n`);
     child.on('exit', (code) => process.stderr.write(`local agent exited (${code})\n`));

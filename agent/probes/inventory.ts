@@ -1,10 +1,12 @@
 // Host inventory, collected once at agent start (never in the 1 Hz path): CPU, OS, memory, GPUs,
 // disks, virtualisation. systeminformation does the heavy lifting; every call has its own timeout
 // and falls back to node:os / procfs so a hung lspci or smartctl cannot hold the agent.
+// systeminformation (~50 modules, several MB of heap once loaded) is imported here, when the
+// inventory is taken, not when the agent starts: a process that never takes an inventory never
+// loads it.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import si from 'systeminformation';
 import type { Systeminformation } from 'systeminformation';
 import type { assay, IInventory } from '../../proto/codec.js';
 import type { ProbeConfig } from './probe.js';
@@ -28,13 +30,17 @@ export interface InventoryOptions {
   timeoutMs?: number;
 }
 
+type Si = typeof import('systeminformation');
+let siModule: Promise<Si> | undefined;
+const si = (): Promise<Si> => (siModule ??= import('systeminformation').then((m) => ((m as { default?: Si }).default ?? m) as Si));
+
 const defaultSource: InventorySource = {
-  cpu: () => si.cpu(),
-  osInfo: () => si.osInfo(),
-  graphics: () => si.graphics(),
-  diskLayout: () => si.diskLayout(),
-  mem: () => si.mem(),
-  system: () => si.system(),
+  cpu: async () => (await si()).cpu(),
+  osInfo: async () => (await si()).osInfo(),
+  graphics: async () => (await si()).graphics(),
+  diskLayout: async () => (await si()).diskLayout(),
+  mem: async () => (await si()).mem(),
+  system: async () => (await si()).system(),
 };
 
 /** Resolves to the call's value, or undefined if it fails or takes longer than timeoutMs. */

@@ -19,6 +19,11 @@
 // interval; processesTotal counts every user-space process seen. Kernel threads are never reported.
 // A process's signature is attached the first time this probe instance reports it (pid + start
 // time identify it across pid reuse).
+//
+// Cost (this runs every second for every process): stat, status and io are read through
+// descriptors kept open between samples (proc-files.ts), the stat line is parsed in one pass
+// without splitting it, only the six status fields used are looked up, and per-process state is
+// updated in place rather than rebuilt each sample.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assay } from '../../proto/codec.js';
@@ -28,7 +33,8 @@ import { isUnavailable } from './probe.js';
 import { containerIdFromCgroup, formatCmdline, parseEnvNames, parseLibs, pickCgroup } from './signature.js';
 import { linkInode, SocketTracker } from './sockets.js';
 import { BusyThreads, type ThreadCtxsw } from './threads.js';
-import { guardedProbe, listPids, parseKeyNumbers, perSecond, readOptional, readlinkOptional, round } from './util.js';
+import { KeptProcFiles } from './proc-files.js';
+import { guardedProbe, lineNumber, listPids, perSecond, readOptional, readlinkOptional, round } from './util.js';
 
 /** PF_KTHREAD in /proc/PID/stat flags. */
 const PF_KTHREAD = 0x00200000;
@@ -52,28 +58,64 @@ export interface ProcStat {
   policy: number | undefined;
 }
 
-/** Parses /proc/PID/stat; comm is in parentheses and may itself contain spaces and ')'. */
+/** Indices (after the ")" closing comm) of the /proc/PID/stat fields read, and the count needed. */
+const F = { ppid: 1, flags: 6, minflt: 7, majflt: 9, utime: 11, stime: 12, nice: 16, threads: 17, start: 19, rss: 21, policy: 38 } as const;
+const MIN_STAT_FIELDS = 22;
+/** Scratch for one line's numeric fields (reused: this runs for every process every second). */
+const statFields = new Float64Array(F.policy + 1);
+
+/**
+ * Parses /proc/PID/stat; comm is in parentheses and may itself contain spaces and ')'. Reads the
+ * space-separated fields in one pass without splitting the line into strings (called for every
+ * process every second). A field that is not a decimal integer reads as NaN.
+ */
 export function parseProcStat(text: string): ProcStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
-  const f = text.slice(close + 2).trim().split(' ');
-  if (f.length < 22) return undefined;
-  const num = (i: number): number => Number(f[i]);
+  let end = text.length;
+  while (end > close && (text.charCodeAt(end - 1) === 10 || text.charCodeAt(end - 1) === 32)) end--;
+  let at = close + 2;
+  let state = '';
+  let count = 0;
+  while (at < end && count <= F.policy) {
+    let stop = text.indexOf(' ', at);
+    if (stop < 0 || stop > end) stop = end;
+    if (count === 0) state = text.slice(at, stop);
+    else {
+      let i = at;
+      const neg = text.charCodeAt(i) === 45;
+      if (neg) i++;
+      let n = i < stop ? 0 : Number.NaN;
+      for (; i < stop; i++) {
+        const c = text.charCodeAt(i);
+        if (c < 48 || c > 57) {
+          n = Number.NaN;
+          break;
+        }
+        n = n * 10 + (c - 48);
+      }
+      statFields[count] = neg ? -n : n;
+    }
+    count++;
+    at = stop + 1;
+  }
+  if (count < MIN_STAT_FIELDS) return undefined;
+  const num = (i: number): number => statFields[i]!;
   const s: ProcStat = {
     pid: Number(text.slice(0, open).trim()),
     comm: text.slice(open + 1, close),
-    state: f[0]!,
-    ppid: num(1),
-    flags: num(6),
-    cpuTicks: num(11) + num(12),
-    threads: num(17),
-    startTicks: num(19),
-    rssPages: num(21),
-    minflt: num(7),
-    majflt: num(9),
-    nice: num(16),
-    policy: f.length > 38 && Number.isFinite(num(38)) ? num(38) : undefined,
+    state,
+    ppid: num(F.ppid),
+    flags: num(F.flags),
+    cpuTicks: num(F.utime) + num(F.stime),
+    threads: num(F.threads),
+    startTicks: num(F.start),
+    rssPages: num(F.rss),
+    minflt: num(F.minflt),
+    majflt: num(F.majflt),
+    nice: num(F.nice),
+    policy: count > F.policy && Number.isFinite(num(F.policy)) ? num(F.policy) : undefined,
   };
   return [s.pid, s.ppid, s.flags, s.cpuTicks, s.threads, s.startTicks, s.rssPages, s.minflt, s.majflt, s.nice].every(Number.isFinite) ? s : undefined;
 }
@@ -91,11 +133,31 @@ interface IoCounters {
 
 function parseIo(text: string | undefined): IoCounters | undefined {
   if (text === undefined) return undefined;
-  const kv = parseKeyNumbers(text);
-  const get = (k: string): number | undefined => kv.get(k);
-  const [rchar, wchar, readBytes, writeBytes] = [get('rchar'), get('wchar'), get('read_bytes'), get('write_bytes')];
+  const [rchar, wchar, readBytes, writeBytes] = [lineNumber(text, 'rchar:'), lineNumber(text, 'wchar:'), lineNumber(text, 'read_bytes:'), lineNumber(text, 'write_bytes:')];
   if (rchar === undefined || wchar === undefined || readBytes === undefined || writeBytes === undefined) return undefined;
   return { rchar, wchar, readBytes, writeBytes };
+}
+
+/** The /proc/PID/status fields the probe uses (the whole file has ~55 lines). */
+export interface StatusFields {
+  rssKb?: number;
+  /** Effective uid (the second Uid: column), as ps and top show it. */
+  uid?: number;
+  voluntaryCtxsw?: number;
+  nonvoluntaryCtxsw?: number;
+  rssAnonKb?: number;
+  hugetlbKb?: number;
+}
+
+export function parseStatus(text: string): StatusFields {
+  return {
+    rssKb: lineNumber(text, 'VmRSS:'),
+    uid: lineNumber(text, 'Uid:', 1),
+    voluntaryCtxsw: lineNumber(text, 'voluntary_ctxt_switches:'),
+    nonvoluntaryCtxsw: lineNumber(text, 'nonvoluntary_ctxt_switches:'),
+    rssAnonKb: lineNumber(text, 'RssAnon:'),
+    hugetlbKb: lineNumber(text, 'HugetlbPages:'),
+  };
 }
 
 /**
@@ -128,7 +190,18 @@ interface EventCounters {
 }
 
 interface ProcState {
+  pid: number;
+  /** "pid:startTicks": identifies the process across pid reuse (sockets and threads use it too). */
+  key: string;
+  startTicks: number;
   cpuTicks: number;
+  /** utime+stime at the previous sample; undefined: not seen then (started during the interval). */
+  prevTicks?: number;
+  /** The sample that last saw the process (states not seen in the current one are dropped). */
+  seenGen: number;
+  /** This sample's stat reading. */
+  stat?: ProcStat;
+  cpuPct: number;
   io?: { counters: IoCounters; ms: number };
   events?: { counters: EventCounters; ms: number };
   signatureSent: boolean;
@@ -145,6 +218,9 @@ export interface ProcessesProbeOptions {
   signatureWaitMs?: number;
 }
 
+/** Most /proc/PID/stat descriptors kept open (one per process; beyond it, opened per read). */
+export const MAX_KEPT_STAT = 4096;
+
 /** Well under the sampler's 2 s probe timeout. */
 export const SIGNATURE_WAIT_MS = 1000;
 
@@ -160,9 +236,13 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
   const sockets = new SocketTracker(config, { refreshMs: opts.socketRefreshMs });
   const busyThreads = new BusyThreads(root, hz);
   const signatureWaitMs = opts.signatureWaitMs ?? SIGNATURE_WAIT_MS;
-  /** Keyed by "pid:startTicks" so a reused pid starts afresh. */
-  let states = new Map<string, ProcState>();
+  /** Keyed by pid; a state whose start time differs belongs to an earlier process (pid reused) and is replaced. */
+  const states = new Map<number, ProcState>();
+  let generation = 0;
   let prevMs: number | undefined;
+  const statFiles = new KeptProcFiles(root, 'stat', MAX_KEPT_STAT);
+  const statusFiles = new KeptProcFiles(root, 'status', config.maxProcesses);
+  const ioFiles = new KeptProcFiles(root, 'io', config.maxProcesses);
 
   async function signatureOf(pid: number): Promise<assay.v1.ProcessSignature.$Properties> {
     const dir = join(root, String(pid));
@@ -191,64 +271,66 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
   }
 
   return guardedProbe('processes', async (nowMs) => {
-    const seen: { stat: ProcStat; key: string }[] = [];
+    const gen = ++generation;
+    const seen: ProcState[] = [];
     for (const pid of listPids(root)) {
-      const text = readOptional(join(root, String(pid), 'stat'));
+      const text = statFiles.read(pid);
       const stat = text === undefined ? undefined : parseProcStat(text);
       if (!stat || isKernelThread(stat)) continue;
-      seen.push({ stat, key: `${pid}:${stat.startTicks}` });
+      let state = states.get(pid);
+      if (state === undefined || state.startTicks !== stat.startTicks) {
+        // Not seen last time = started during the interval (prevTicks undefined: all its ticks belong to it).
+        state = { pid, key: `${pid}:${stat.startTicks}`, startTicks: stat.startTicks, cpuTicks: stat.cpuTicks, seenGen: gen, cpuPct: 0, signatureSent: false };
+        states.set(pid, state);
+      } else {
+        state.prevTicks = state.cpuTicks;
+        state.cpuTicks = stat.cpuTicks;
+      }
+      state.seenGen = gen;
+      state.stat = stat;
+      seen.push(state);
     }
+    // Processes that vanished (or whose stat could not be read) are forgotten here.
+    for (const [pid, state] of states) if (state.seenGen !== gen) states.delete(pid);
+    statFiles.prune();
 
-    const last = states;
     const lastMs = prevMs;
-    const next = new Map<string, ProcState>(); // processes that vanished are forgotten here
-    for (const { stat, key } of seen) {
-      const old = last.get(key);
-      next.set(key, { cpuTicks: stat.cpuTicks, io: old?.io, events: old?.events, signatureSent: old?.signatureSent ?? false, signature: old?.signature });
-    }
-    states = next;
     prevMs = nowMs;
     const dtSec = lastMs === undefined ? 0 : (nowMs - lastMs) / 1000;
     if (!(dtSec > 0)) return {};
 
-    const ranked = seen.map(({ stat, key }) => {
-      // Not seen last time = started during the interval, so all its ticks belong to it.
-      const prevTicks = last.get(key)?.cpuTicks ?? 0;
-      return { stat, key, isNew: !last.has(key), cpuPct: round((100 * perSecond(stat.cpuTicks, prevTicks, dtSec)) / hz, 2) };
-    });
-    ranked.sort((a, b) => b.cpuPct - a.cpuPct || b.stat.rssPages - a.stat.rssPages || a.stat.pid - b.stat.pid);
+    for (const st of seen) st.cpuPct = round((100 * perSecond(st.cpuTicks, st.prevTicks ?? 0, dtSec)) / hz, 2);
+    seen.sort((a, b) => b.cpuPct - a.cpuPct || b.stat!.rssPages - a.stat!.rssPages || a.pid - b.pid);
 
     const processes: assay.v1.Process.$Properties[] = [];
-    const reported: { pid: number; key: string }[] = [];
+    const reported: ProcState[] = [];
     const awaited: { proc: assay.v1.Process.$Properties; state: ProcState }[] = [];
     busyThreads.begin();
-    for (const r of ranked) {
+    for (const state of seen) {
       if (processes.length >= config.maxProcesses) break;
-      const { pid } = r.stat;
-      const dir = join(root, String(pid));
-      const status = readOptional(join(dir, 'status'));
-      if (status === undefined) continue; // exited since its stat was read
-      const kv = parseKeyNumbers(status);
-      // Effective uid (second Uid: column), as ps and top show it.
-      const uid = Number(status.match(/^Uid:\s+\d+\s+(\d+)/m)?.[1] ?? 0);
-      const state = states.get(r.key)!;
-      const threads = busyThreads.count(pid, r.key, r.cpuPct, r.stat.threads, dtSec, r.isNew);
+      const { pid, key } = state;
+      const stat = state.stat!;
+      const isNew = state.prevTicks === undefined;
+      const statusText = statusFiles.read(pid);
+      if (statusText === undefined) continue; // exited since its stat was read
+      const status = parseStatus(statusText);
+      const threads = busyThreads.count(pid, key, state.cpuPct, stat.threads, dtSec, isNew);
       const proc: assay.v1.Process.$Properties = {
         pid,
-        ppid: r.stat.ppid,
-        name: r.stat.comm,
-        startTimeTicks: r.stat.startTicks,
-        cpuPct: r.cpuPct,
-        rssBytes: (kv.get('VmRSS') ?? 0) * 1024,
-        threads: r.stat.threads,
-        state: r.stat.state,
-        uid,
-        ...ioRates(parseIo(readOptional(join(dir, 'io'))), state, r.isNew, nowMs, lastMs!),
-        ...extendedCounters(r.stat, kv, state, r.isNew, nowMs, lastMs!, threads.otherCtxsw),
+        ppid: stat.ppid,
+        name: stat.comm,
+        startTimeTicks: stat.startTicks,
+        cpuPct: state.cpuPct,
+        rssBytes: (status.rssKb ?? 0) * 1024,
+        threads: stat.threads,
+        state: stat.state,
+        uid: status.uid ?? 0,
+        ...ioRates(parseIo(ioFiles.read(pid)), state, isNew, nowMs, lastMs!),
+        ...extendedCounters(stat, status, state, isNew, nowMs, lastMs!, threads.otherCtxsw),
         busyThreads: threads.busy,
       };
       processes.push(proc);
-      reported.push({ pid, key: r.key });
+      reported.push(state);
       if (!state.signatureSent) {
         if (!state.signature) {
           const building: NonNullable<ProcState['signature']> = { built: signatureOf(pid).then((sig) => void (building.ready = sig)) };
@@ -258,9 +340,11 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       }
     }
     busyThreads.end();
+    statusFiles.prune();
+    ioFiles.prune();
 
     const out: ProbeOutput = { processes, processesTotal: seen.length };
-    const reading = sockets.read(nowMs, seen.map((x) => ({ pid: x.stat.pid, key: x.key })), reported);
+    const reading = sockets.read(nowMs, seen, reported);
     if (isUnavailable(reading)) {
       out.unavailable = [{ probe: 'sockets', reason: reading.unavailable }];
       out.socketAttribution = { complete: false, reason: reading.unavailable };
@@ -295,15 +379,15 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
  */
 function extendedCounters(
   stat: ProcStat,
-  status: Map<string, number>,
+  status: StatusFields,
   state: ProcState,
   isNew: boolean,
   nowMs: number,
   lastMs: number,
   otherCtxsw: ThreadCtxsw | undefined,
 ) {
-  const vol = status.get('voluntary_ctxt_switches');
-  const nonvol = status.get('nonvoluntary_ctxt_switches');
+  const vol = status.voluntaryCtxsw;
+  const nonvol = status.nonvoluntaryCtxsw;
   if (vol === undefined || nonvol === undefined || stat.policy === undefined) return { extended: false };
   const cur: EventCounters = { minflt: stat.minflt, majflt: stat.majflt, voluntaryCtxsw: vol, nonvoluntaryCtxsw: nonvol };
   const prev = state.events ?? (isNew ? { counters: { minflt: 0, majflt: 0, voluntaryCtxsw: 0, nonvoluntaryCtxsw: 0 }, ms: lastMs } : undefined);
@@ -318,8 +402,8 @@ function extendedCounters(
     nonvoluntaryCtxswPerSec: rate('nonvoluntaryCtxsw', otherCtxsw?.nonvoluntary),
     nice: stat.nice,
     schedPolicy: stat.policy,
-    rssAnonBytes: (status.get('RssAnon') ?? 0) * 1024,
-    hugetlbBytes: (status.get('HugetlbPages') ?? 0) * 1024,
+    rssAnonBytes: (status.rssAnonKb ?? 0) * 1024,
+    hugetlbBytes: (status.hugetlbKb ?? 0) * 1024,
   };
 }
 

@@ -3,14 +3,22 @@
 // Processes are grouped by /proc/PID/ns/net (`net:[inode]`) and each namespace's tables are read
 // once through one of its pids (/proc/PID/net/tcp ...), so containers' sockets are not invisible.
 // Owners come from /proc/PID/fd/* links `socket:[inode]`; that scan is the expensive part, so
-// inode→pids answers are cached and fds are only scanned again when a reported socket is unknown,
-// plus once for each process the caller reports (its view: were its fds readable at all).
+// inode→pids answers are cached and fds are only scanned again when a reported socket is unknown
+// (the reported processes first, the others only if a socket is still unowned), plus once for
+// each process the caller reports (its view: were its fds readable at all). A socket shared by a
+// reported and an unreported process may so be known by its reported holder only.
 // The agent runs SocketTracker inside the processes probe; createSocketsProbe is the tracker alone.
 //
 // Cost: reading /proc/net/tcp{,6} walks the kernel's whole TCP hash table on every read(), however
-// few sockets exist (about 2.4 ms per read on a 24 GiB host, twice per file because of the EOF
-// read), and the table is shared by all namespaces. So the tables are re-read at most every
-// TABLE_REFRESH_MS; in between, the last rows are reported again (owners re-checked each time).
+// few sockets exist (about 2 ms per walk on a 24 GiB host; the empty read() that usually ends a
+// file would walk it a second time, which readProcTable avoids), and the table is shared by all
+// namespaces. So the tables are
+// re-read at most every TABLE_REFRESH_MS, and only when the namespaces' socket counters moved
+// (net/sockstat in-use and TIME_WAIT counts, net/snmp TCP opens, resets and established count: a
+// few cheap counters); while they stay still the tables are re-read every TABLE_MAX_AGE_MS anyway
+// (a listener closed and another opened between two reads leaves the counts alike). In between,
+// the last rows are reported again (owners re-checked each time). Each process's network
+// namespace link is read once and again every TABLE_MAX_AGE_MS, not at every refresh.
 //
 // Reported: every listening socket (TCP LISTEN, UDP UNCONN), up to MAX_LISTENING, then up to
 // MAX_OTHER others, ESTABLISHED first. pid 0 = owner unknown (no owner at all for inode 0 rows,
@@ -20,6 +28,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { assay } from '../../proto/codec.js';
 import { decodeEndpoint, stateName } from './inet.js';
+import { readProcTable } from './proc-files.js';
 import type { Probe, ProbeConfig, ProbeFactory } from './probe.js';
 import { isUnavailable, unavailable, type Unavailable } from './probe.js';
 import { errnoCode, guardedProbe, listPids, readOptional, readlinkOptional } from './util.js';
@@ -27,6 +36,8 @@ import { errnoCode, guardedProbe, listPids, readOptional, readlinkOptional } fro
 export const MAX_LISTENING = 1024;
 export const MAX_OTHER = 256;
 export const TABLE_REFRESH_MS = 5000;
+/** Longest the tables are reused while the socket counters stay still (and the age of a cached namespace link). */
+export const TABLE_MAX_AGE_MS = 30_000;
 const PROTOCOLS = ['tcp', 'tcp6', 'udp', 'udp6'] as const;
 
 /** One row of a socket table, before pid attribution. */
@@ -130,10 +141,46 @@ export class SocketTracker {
   private readonly unowned = new Set<number>();
   /** "pid:startTicks" → fd table view from its last scan; pruned to the processes alive. */
   private fdViews = new Map<string, FdView>();
+  /** "pid:startTicks" → its network namespace inode (undefined: unreadable) and when it was read. */
+  private readonly nsOf = new Map<string, { ns: number | undefined; readMs: number }>();
+  /** Socket counters of every namespace at the last table read; undefined: not readable. */
+  private counters: string | undefined;
+  /** Socket tables read so far (tests). */
+  tableReads = 0;
 
   constructor(config: ProbeConfig, opts: SocketsProbeOptions = {}) {
     this.root = config.procRoot;
     this.refreshMs = opts.refreshMs ?? TABLE_REFRESH_MS;
+  }
+
+  /** Whether the tables must be read again now (see the top of this file). */
+  private due(nowMs: number): boolean {
+    const t = this.tables;
+    if (!t || this.refreshMs === 0 || nowMs < t.readMs) return true;
+    const age = nowMs - t.readMs;
+    if (age < this.refreshMs) return false;
+    if (age >= Math.max(this.refreshMs, TABLE_MAX_AGE_MS)) return true;
+    const now = this.readCounters(t.nsPids);
+    return now === undefined || now !== this.counters;
+  }
+
+  /**
+   * The namespaces' socket counters as one string: sockstat(6) in-use and TIME_WAIT counts and the
+   * TCP open/reset/established counters of snmp, read through one pid per namespace (or procRoot/net).
+   */
+  private readCounters(nsPids: Map<number, number[]>): string | undefined {
+    const dirs = nsPids.size > 0 ? [...nsPids.values()].map((pids) => pids.map((pid) => join(this.root, String(pid), 'net'))) : [[join(this.root, 'net')]];
+    const parts: string[] = [];
+    for (const candidates of dirs) {
+      let part: string | undefined;
+      for (const dir of candidates) {
+        part = socketCounters(readOptional(join(dir, 'sockstat')), readOptional(join(dir, 'sockstat6')), readOptional(join(dir, 'snmp')));
+        if (part !== undefined) break;
+      }
+      if (part === undefined) return undefined;
+      parts.push(part);
+    }
+    return parts.join('|');
   }
 
   /**
@@ -142,15 +189,17 @@ export class SocketTracker {
    */
   read(nowMs: number, pids: Watched[], watched: Watched[]): SocketReading | Unavailable {
     const byPid = new Map(pids.map((p) => [p.pid, p.key]));
-    if (!this.tables || !(nowMs - this.tables.readMs < this.refreshMs) || nowMs < this.tables.readMs) {
-      const read = this.readNamespaces([...byPid.keys()].sort((a, b) => a - b));
+    if (this.due(nowMs)) {
+      const read = this.readNamespaces([...pids].sort((a, b) => a.pid - b.pid), nowMs);
       if (!read.readAny) {
         this.tables = undefined;
         return unavailable(`cannot read socket tables under ${this.root}`);
       }
+      this.tableReads++;
       this.tables = { rows: read.rows, nsPids: read.nsPids, nsUnknown: read.nsUnknown, readMs: nowMs };
+      this.counters = this.readCounters(read.nsPids);
     }
-    const { rows, nsPids } = this.tables;
+    const { rows, nsPids } = this.tables!;
 
     const live = new Set(rows.map((r) => r.inode));
     for (const [inode, holders] of this.owners) {
@@ -169,7 +218,12 @@ export class SocketTracker {
       const nsToScan = new Set(missing.map((r) => r.netNs));
       const scanPids = nsPids.size > 0 ? [...nsToScan].flatMap((ns) => nsPids.get(ns) ?? []) : [...byPid.keys()];
       // Processes known to hide their fds are not asked again (readdir of thousands of fds for nothing).
-      this.scanFds(scanPids.filter((pid) => this.fdViews.get(byPid.get(pid)!) !== 'unreadable'), byPid);
+      const candidates = scanPids.filter((pid) => this.fdViews.get(byPid.get(pid)!) !== 'unreadable');
+      // The reported (busiest) processes first: new connections are mostly theirs, and once every
+      // missing socket is found the other processes' fd tables need not be read this time.
+      const reportedPids = new Set(watched.map((w) => w.pid));
+      this.scanFds(candidates.filter((pid) => reportedPids.has(pid)), byPid);
+      if (missing.some((r) => !this.owners.has(r.inode))) this.scanFds(candidates.filter((pid) => !reportedPids.has(pid)), byPid);
       for (const r of missing) if (!this.owners.has(r.inode)) this.unowned.add(r.inode);
     }
     // A watched process never scanned yet: scan it once (its sockets may all be known through
@@ -211,12 +265,19 @@ export class SocketTracker {
     };
   }
 
-  private readNamespaces(pids: number[]): { rows: SocketRow[]; nsPids: Map<number, number[]>; nsUnknown: number; readAny: boolean } {
+  private readNamespaces(pids: Watched[], nowMs: number): { rows: SocketRow[]; nsPids: Map<number, number[]>; nsUnknown: number; readAny: boolean } {
     const root = this.root;
     const nsPids = new Map<number, number[]>();
     let nsUnknown = 0;
-    for (const pid of pids) {
-      const ns = linkInode(readlinkOptional(join(root, String(pid), 'ns', 'net')), 'net');
+    const alive = new Set<string>();
+    for (const { pid, key } of pids) {
+      alive.add(key);
+      let cached = this.nsOf.get(key);
+      if (!cached || !(nowMs - cached.readMs < TABLE_MAX_AGE_MS) || nowMs < cached.readMs) {
+        cached = { ns: linkInode(readlinkOptional(join(root, String(pid), 'ns', 'net')), 'net'), readMs: nowMs };
+        this.nsOf.set(key, cached);
+      }
+      const ns = cached.ns;
       if (ns === undefined) {
         nsUnknown++;
         continue;
@@ -225,12 +286,13 @@ export class SocketTracker {
       if (group) group.push(pid);
       else nsPids.set(ns, [pid]);
     }
+    for (const key of this.nsOf.keys()) if (!alive.has(key)) this.nsOf.delete(key);
     const rows: SocketRow[] = [];
     let readAny = false;
     const readTables = (dir: string, ns: number): boolean => {
       let ok = false;
       for (const proto of PROTOCOLS) {
-        const text = readOptional(join(dir, proto));
+        const text = readProcTable(join(dir, proto));
         if (text === undefined) continue; // e.g. no IPv6 in this kernel/namespace
         ok = true;
         rows.push(...parseSocketTable(text, proto, ns));
@@ -280,6 +342,31 @@ export class SocketTracker {
       if (key !== undefined) this.fdViews.set(key, view);
     }
   }
+}
+
+/**
+ * The counters that move when sockets come, go or connect: in-use and TIME_WAIT counts of
+ * sockstat and sockstat6, and snmp's TCP ActiveOpens, PassiveOpens, AttemptFails, EstabResets and
+ * CurrEstab. Undefined when sockstat or snmp is unreadable (then the tables are read every refresh).
+ */
+export function socketCounters(sockstat: string | undefined, sockstat6: string | undefined, snmp: string | undefined): string | undefined {
+  if (sockstat === undefined || snmp === undefined) return undefined;
+  const kept: string[] = [];
+  for (const line of `${sockstat}\n${sockstat6 ?? ''}`.split('\n')) {
+    const m = line.match(/^(TCP6?|UDP6?|UDPLITE6?|RAW6?): (.*)$/);
+    if (!m) continue;
+    const f = m[2]!.split(' ');
+    for (let i = 0; i + 1 < f.length; i += 2) if (f[i] === 'inuse' || f[i] === 'tw') kept.push(`${m[1]}.${f[i]}=${f[i + 1]}`);
+  }
+  const tcp = snmp.split('\n').filter((l) => l.startsWith('Tcp: '));
+  if (tcp.length < 2) return undefined;
+  const names = tcp[0]!.split(' ');
+  const values = tcp[1]!.split(' ');
+  for (const name of ['ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabResets', 'CurrEstab']) {
+    const i = names.indexOf(name);
+    if (i > 0) kept.push(`${name}=${values[i]}`);
+  }
+  return kept.join(' ');
 }
 
 /** Reads every link of one fd directory, calling `onSocket` per socket inode. */

@@ -26,11 +26,13 @@
 // born in the interval, whose threads all count from zero.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readOptional } from './util.js';
+import { isProcfs, KeptFiles } from './proc-files.js';
 
 export const BUSY_THREAD_PCT = 50;
 export const BUSY_PROCESS_MIN_PCT = 20;
 export const MAX_THREADS_READ = 256;
+/** Most thread stat (and as many status) descriptors kept open between samples (proc-files.ts). */
+export const MAX_KEPT_THREAD_FILES = 1024;
 
 /** utime + stime of a /proc/PID/task/TID/stat line (fields 14 and 15). */
 function threadTicks(text: string): number | undefined {
@@ -79,7 +81,15 @@ export class BusyThreads {
   /** Thread status files read for context switches (the leader's is never read here). */
   statusRead = 0;
 
-  constructor(private readonly procRoot: string, private readonly hz: number) {}
+  /** Busy threads are read every sample while busy: through kept descriptors, like processes.ts. */
+  private readonly statFiles: KeptFiles;
+  private readonly statusFiles: KeptFiles;
+
+  constructor(private readonly procRoot: string, private readonly hz: number) {
+    const procfs = isProcfs(procRoot);
+    this.statFiles = new KeptFiles(procfs, MAX_KEPT_THREAD_FILES);
+    this.statusFiles = new KeptFiles(procfs, MAX_KEPT_THREAD_FILES);
+  }
 
   /** Threads whose ticks are kept for the next sample. */
   get tracked(): number {
@@ -94,6 +104,8 @@ export class BusyThreads {
   /** Call once per sample after the last `count`: threads not read this sample are forgotten. */
   end(): void {
     this.last = this.next;
+    this.statFiles.prune();
+    this.statusFiles.prune();
   }
 
   /**
@@ -118,12 +130,13 @@ export class BusyThreads {
       const tkey = `${key}:${tid}`;
       const prev = this.last.get(tkey);
       const cur: ThreadCounters = {};
-      const text = readOptional(join(dir, tid, 'stat'));
+      const tidNum = Number(tid);
+      const text = this.statFiles.read(tidNum, join(dir, tid, 'stat'));
       this.threadsRead++;
       cur.ticks = text === undefined ? undefined : threadTicks(text);
       if (cur.ticks !== undefined && prev?.ticks !== undefined && cur.ticks >= prev.ticks && (100 * (cur.ticks - prev.ticks)) / this.hz / dtSec >= BUSY_THREAD_PCT) busy++;
       if (tid !== leader) {
-        const status = readOptional(join(dir, tid, 'status'));
+        const status = this.statusFiles.read(tidNum, join(dir, tid, 'status'));
         this.statusRead++;
         cur.ctxsw = status === undefined ? undefined : parseCtxsw(status);
         const base = prev?.ctxsw ?? (bornInInterval ? [0, 0] : undefined);

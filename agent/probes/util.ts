@@ -80,6 +80,34 @@ export function parseKeyNumbers(text: string): Map<string, number> {
 }
 
 /**
+ * The `nth` (0-based) number after `key` (e.g. "VmRSS:", "Uid:") where `key` starts a line of
+ * `text`, or undefined. For the few fields a probe needs out of a status-style file, a targeted
+ * search instead of a map of every line (parseKeyNumbers): no per-line strings, several times
+ * cheaper on /proc/PID/status. Values are unsigned decimal integers.
+ */
+export function lineNumber(text: string, key: string, nth = 0): number | undefined {
+  let at: number;
+  if (text.startsWith(key)) at = key.length;
+  else {
+    const i = text.indexOf(`\n${key}`);
+    if (i < 0) return undefined;
+    at = i + 1 + key.length;
+  }
+  for (let k = 0; ; k++) {
+    let c = text.charCodeAt(at);
+    while (c === 32 || c === 9) c = text.charCodeAt(++at);
+    let n = 0;
+    const start = at;
+    while (c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      c = text.charCodeAt(++at);
+    }
+    if (at === start) return undefined;
+    if (k === nth) return n;
+  }
+}
+
+/**
  * Wraps a collect function so the probe can never throw into the sampler: any exception
  * becomes `unavailable(reason)`.
  */

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { fixtures } from '../helpers/env.js';
 import { decodeEndpoint, stateName } from '../../agent/probes/inet.js';
 import { isUnavailable } from '../../agent/probes/probe.js';
-import { createSocketsProbe, socketsProbe, TABLE_REFRESH_MS } from '../../agent/probes/sockets.js';
+import { createSocketsProbe, socketCounters, SocketTracker, socketsProbe, TABLE_MAX_AGE_MS, TABLE_REFRESH_MS } from '../../agent/probes/sockets.js';
 import { config, copyFixture, write } from './tree.js';
 
 const HOST = 4026531833;
@@ -106,6 +106,60 @@ test('sockets: tables are re-read only every TABLE_REFRESH_MS (the read walks th
     write(t.dir, '1/net/udp', readFileSync(join(t.dir, '1', 'net', 'udp'), 'utf8') + '  103: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 40002 2 0000000000000000 0\n');
     assert.equal(await count(1000 + TABLE_REFRESH_MS - 1), 12, 'cached rows reported again');
     assert.equal(await count(1000 + TABLE_REFRESH_MS), 13);
+  } finally {
+    t.cleanup();
+  }
+});
+
+const SOCKSTAT = (inuse: number, tw: number) => `sockets: used 40\nTCP: inuse ${inuse} orphan 0 tw ${tw} alloc 6 mem 64\nUDP: inuse 1 mem 0\n`;
+const SNMP = (opens: number) =>
+  'Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors\n' +
+  `Tcp: 1 200 120000 -1 ${opens} 7 0 0 4 ${opens * 1000} 5000 0 0 0 0\n`;
+
+test('socket counters: in-use, TIME_WAIT and TCP open counters, not traffic; unreadable files give none', () => {
+  const a = socketCounters(SOCKSTAT(6, 3), 'TCP6: inuse 2\nUDP6: inuse 0\n', SNMP(10));
+  assert.equal(a, 'TCP.inuse=6 TCP.tw=3 UDP.inuse=1 TCP6.inuse=2 UDP6.inuse=0 ActiveOpens=10 PassiveOpens=7 AttemptFails=0 EstabResets=0 CurrEstab=4');
+  // InSegs moved (traffic) but no socket came or went: same counters.
+  assert.equal(socketCounters(SOCKSTAT(6, 3), 'TCP6: inuse 2\nUDP6: inuse 0\n', SNMP(10).replace(' 10000 ', ' 99999 ')), a);
+  assert.notEqual(socketCounters(SOCKSTAT(7, 3), 'TCP6: inuse 2\nUDP6: inuse 0\n', SNMP(10)), a);
+  assert.equal(socketCounters(undefined, undefined, SNMP(1)), undefined);
+  assert.equal(socketCounters(SOCKSTAT(1, 0), undefined, undefined), undefined);
+});
+
+test('sockets: while the socket counters stay still the tables wait TABLE_MAX_AGE_MS; when they move, TABLE_REFRESH_MS', async () => {
+  const t = copyFixture('proc-a');
+  try {
+    // Counters readable in both namespaces (through pid 1 and pid 2345).
+    for (const pid of ['1', '2345']) {
+      write(t.dir, `${pid}/net/sockstat`, SOCKSTAT(6, 0));
+      write(t.dir, `${pid}/net/snmp`, SNMP(10));
+    }
+    const tracker = new SocketTracker(config({ procRoot: t.dir }));
+    const pids = [1, 410, 1234, 1235, 2345, 2346].map((pid) => ({ pid, key: `${pid}:1` }));
+    const rows = (nowMs: number): number => {
+      const r = tracker.read(nowMs, pids, []);
+      assert.ok(!isUnavailable(r));
+      return r.sockets.length;
+    };
+    assert.equal(rows(1000), 12);
+    assert.equal(tracker.tableReads, 1);
+    write(t.dir, '1/net/udp', readFileSync(join(t.dir, '1', 'net', 'udp'), 'utf8') + '  103: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 40002 2 0000000000000000 0\n');
+    // The new socket did not move the counters (a listener swapped for another would not): kept until the max age.
+    assert.equal(rows(1000 + TABLE_REFRESH_MS), 12);
+    assert.equal(rows(1000 + TABLE_MAX_AGE_MS - 1), 12);
+    assert.equal(tracker.tableReads, 1);
+    assert.equal(rows(1000 + TABLE_MAX_AGE_MS), 13);
+    assert.equal(tracker.tableReads, 2);
+    // A new connection in the container's namespace moves its counters: read at the next refresh.
+    write(t.dir, '2345/net/snmp', SNMP(11));
+    assert.equal(rows(1000 + TABLE_MAX_AGE_MS + TABLE_REFRESH_MS - 1), 13);
+    assert.equal(tracker.tableReads, 2);
+    rows(1000 + TABLE_MAX_AGE_MS + TABLE_REFRESH_MS);
+    assert.equal(tracker.tableReads, 3);
+    // Counters unreadable in one namespace: back to every TABLE_REFRESH_MS.
+    rmSync(join(t.dir, '2345', 'net', 'snmp'));
+    rows(1000 + TABLE_MAX_AGE_MS + 2 * TABLE_REFRESH_MS);
+    assert.equal(tracker.tableReads, 4);
   } finally {
     t.cleanup();
   }
