@@ -1,5 +1,5 @@
 // How the agent's Node process is started: V8 and libc settings that keep a 1 Hz sampler small.
-// `assay-agent` (agent/main.ts, its shebang line) and `assay start` apply them; the agent-cost
+// the daemon launcher (agent/main.ts, its shebang line) and `assay start` apply them; the agent-cost
 // bench starts the agent the same way. Measured on this 2-core host, several agents on one
 // collector over the same 75 s (RSS median, CPU share of a core; the host had ~1400 TCP sockets,
 // so every sample carried 1280): Node defaults 111 MB / 2.06 %; these settings 74 MB / 2.23 %;

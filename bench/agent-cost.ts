@@ -5,7 +5,7 @@
 // /proc/PID/stat utime+stime deltas; RSS is VmRSS, read every second. Not a test: prints figures.
 //   npm run build && node dist/bench/agent-cost.js [seconds=90] [--node-defaults]
 //   ASSAY_BENCH_CLI=/old/checkout/dist/cli.js node dist/bench/agent-cost.js 90 --node-defaults
-// The agent runs with its launcher's Node settings (agent/runtime.ts, as `assay-agent` and
+// The agent runs with its launcher's Node settings (agent/runtime.ts, as the daemon launcher and
 // `assay start` run it); --node-defaults runs it as plain `node cli.js agent` for comparison.
 // node_exporter: `apt-get install prometheus-node-exporter` (or NODE_EXPORTER=/path/to/binary);
 // without it the agent's figures are printed alone and the comparison is marked missing.
@@ -169,7 +169,7 @@ try {
   });
   const f = (x: number, d = 2) => x.toFixed(d);
   console.log(`agent vs node_exporter, both at 1 Hz, same ${f(wallSec, 0)} s window (${cpus().length} CPUs, node ${process.version}, agent ${cli})`);
-  console.log(`  agent started ${nodeDefaults ? 'with Node defaults (--node-defaults)' : `as assay-agent does: ${AGENT_NODE_FLAGS.join(' ')} ${Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`}`);
+  console.log(`  agent started ${nodeDefaults ? 'with Node defaults (--node-defaults)' : `as the daemon launcher does: ${AGENT_NODE_FLAGS.join(' ')} ${Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`}`);
   console.log(`  agent start-up: ${f(startup.cpuSeconds)} s of CPU in its first ${f(startup.seconds, 0)} s (modules, inventory, first hash of every executable)${startup.settled ? '' : `; NOT settled under ${SETTLE_CPU_PCT} % within ${SETTLE_TIMEOUT_S} s`}`);
   console.log(`  loadavg at start ${load0.map((x) => f(x)).join(' ')}, at end ${load1.map((x) => f(x)).join(' ')}  (other work on the machine inflates both figures)`);
   console.log(`  ${'process'.padEnd(16)}${'CPU % of a core'.padStart(16)}${'RSS end MB'.padStart(12)}${'RSS median'.padStart(12)}${'RSS max'.padStart(10)}`);
