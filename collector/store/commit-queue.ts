@@ -29,7 +29,7 @@ export interface GroupCommitOptions {
   maxWeight: number;
 }
 
-export const defaultGroupCommit: GroupCommitOptions = { maxDelayMs: 4, maxItems: 1000, maxWeight: 20_000 };
+export const defaultGroupCommit: GroupCommitOptions = { maxDelayMs: 4, maxItems: 1000, maxWeight: 5_000 };
 
 /** Figures for metrics and tests. */
 export interface GroupCommitStats {

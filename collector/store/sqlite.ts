@@ -90,6 +90,11 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly appendTx: (hostId: string, batch: IncomingBatch, nowMs: number) => AppendResult;
   private readonly securityLog: SecurityEventLog;
+  /**
+   * Fault injection for tests: called inside each group's transaction after its writes, before
+   * COMMIT; throwing rolls the whole group back as a failed commit would.
+   */
+  readonly hooks: { beforeCommit?: (writes: number) => void } = {};
   /** Every write of ingest (batches, hellos, verdicts) goes through here, committed in groups. */
   readonly commits: CommitQueue;
   readonly rollups: Rollups;
@@ -241,15 +246,17 @@ export class SqliteStore implements Store {
       return { status: 'stored', accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs };
     });
     const isolated = db.transaction((work: () => unknown) => work());
-    const group = db.transaction((works: Array<() => unknown>): Outcome<unknown>[] =>
-      works.map((work) => {
+    const group = db.transaction((works: Array<() => unknown>): Outcome<unknown>[] => {
+      const outcomes = works.map((work): Outcome<unknown> => {
         try {
           return { ok: true, value: isolated(work) };
         } catch (error) {
           return { ok: false, error };
         }
-      }),
-    );
+      });
+      this.hooks.beforeCommit?.(works.length);
+      return outcomes;
+    });
     this.commits = new CommitQueue((works) => group(works), { ...defaultGroupCommit, ...opts.groupCommit });
   }
 
