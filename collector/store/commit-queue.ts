@@ -13,7 +13,8 @@
 //   - commit, then return one outcome per work; if the commit itself fails, throw: every write of
 //     the group is then rejected with that error (nothing of it is durable).
 //
-// Bounds: a group holds at most maxItems writes and maxWeight weight (samples), and is cut at the
+// Bounds: a group holds at most maxItems writes and maxWeight weight (the store's measure of how
+// long a write holds the database, e.g. samples or KiB), and is cut at the
 // latest maxDelayMs after its first write arrived. The queue itself is bounded by its callers:
 // each agent connection has at most one batch in flight (frames are handled in order), so at
 // most `maxAgents` writes wait here.
@@ -25,7 +26,7 @@ export interface GroupCommitOptions {
   maxDelayMs: number;
   /** Most writes in one group. */
   maxItems: number;
-  /** Most weight (e.g. samples) in one group; a single heavier write still goes alone. */
+  /** Most weight in one group (SQLite: a sample or a KiB stored is one unit); a single heavier write still goes alone. */
   maxWeight: number;
 }
 
