@@ -281,7 +281,7 @@ export class SqliteStore implements Store {
     // Weight ~ the time the write holds the (synchronous) database: one unit per sample or per
     // KiB stored, whichever is more, so a group of large samples is cut sooner.
     let bytes = batch.header.length;
-    for (const s of batch.samples) bytes += s.bytes.length;
+    for (const s of batch.samples) bytes += s.bytes.length || 0;
     return this.commits.submit(() => this.appendTx(hostId, batch, nowMs), Math.max(1, batch.samples.length, Math.ceil(bytes / 1024)));
   }
 

@@ -54,13 +54,15 @@ test('group commit: a batch that fails half-way, a broken chain and an unknown h
     // b's second sample cannot be bound: it throws after b's first sample was inserted.
     const poisoned = batch('b', samples(1, 2));
     poisoned.samples[1] = { ...poisoned.samples[1]!, bytes: {} as unknown as Uint8Array };
-    const settled = await Promise.allSettled([
-      store.appendBatch('a', batch('a', samples(1, 3)), 2000),
-      store.appendBatch('b', poisoned, 2000),
-      store.appendBatch('c', batch('c', samples(2, 3), randomBytes(32)), 2000),
-      store.appendBatch('zz', batch('zz', samples(1, 3)), 2000),
-      store.appendBatch('d', batch('d', samples(1, 3)), 2000),
-    ]);
+    // Sealed first, then submitted back to back (signing between submissions could outlast the window).
+    const sealed: Array<[string, IncomingBatch]> = [
+      ['a', batch('a', samples(1, 3))],
+      ['b', poisoned],
+      ['c', batch('c', samples(2, 3), randomBytes(32))],
+      ['zz', batch('zz', samples(1, 3))],
+      ['d', batch('d', samples(1, 3))],
+    ];
+    const settled = await Promise.allSettled(sealed.map(([id, b]) => store.appendBatch(id, b, 2000)));
     assert.equal(store.commits.stats.groups, groups + 1, 'all five went through one commit');
     const [a, b, c, zz, d] = settled;
     assert.equal(a.status === 'fulfilled' && a.value.status, 'stored');
@@ -129,7 +131,8 @@ test('group commit: a group is cut at its bound of writes; the rest follow in th
     const ids = Array.from({ length: 7 }, (_, i) => `h${i}`);
     for (const id of ids) await store.upsertHost(fullHello(id), 1000);
     const groups = store.commits.stats.groups;
-    const results = await Promise.all(ids.map((id) => store.appendBatch(id, batch(id, samples(1, 1)), 2000)));
+    const sealed = ids.map((id) => batch(id, samples(1, 1)));
+    const results = await Promise.all(ids.map((id, i) => store.appendBatch(id, sealed[i]!, 2000)));
     assert.ok(results.every((r) => r.status === 'stored'));
     assert.equal(store.commits.stats.groups - groups, 3, '7 writes at most 3 per group: 3 groups');
     assert.equal(store.commits.stats.largestGroup, 3);
