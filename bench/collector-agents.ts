@@ -145,7 +145,7 @@ async function startCollector(maxAgents: number): Promise<Collector> {
 /** The collector's /metrics counters (name -> value, unlabelled ones). */
 function scrape(port: number): Promise<Map<string, number>> {
   return new Promise((res) => {
-    const req = get({ host: '127.0.0.1', port, path: '/metrics', timeout: 10_000 }, (r) => {
+    const req = get({ host: '127.0.0.1', port, path: '/metrics', timeout: 20_000 }, (r) => {
       let body = '';
       r.setEncoding('utf8');
       r.on('data', (d: string) => (body += d));
@@ -285,7 +285,8 @@ class BenchAgent {
     this.inFlight = false;
     const st = this.st;
     st.acceptedSamples += ack.accepted ?? 0;
-    if (this.sentAt >= st.windowFrom && now <= st.windowTo) {
+    // Throughput and latency of the acks that arrive within the window (whenever their batch was sent).
+    if (now >= st.windowFrom && now <= st.windowTo) {
       st.windowSamples += ack.accepted ?? 0;
       st.latency.add(now - this.sentAt);
     }

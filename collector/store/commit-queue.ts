@@ -83,7 +83,14 @@ export class CommitQueue {
   private schedule(): void {
     if (this.inFlight) return; // cut when the group in flight has committed
     const full = this.queue.length >= this.opts.maxItems || this.queuedWeight >= this.opts.maxWeight;
-    if (full || this.opts.maxDelayMs === 0) {
+    if (full) {
+      // Cut now, not in a later phase of the event loop: a flood of frames read in one I/O phase
+      // (10,000 agents) would otherwise all be verified and decoded, held in memory, before the
+      // first commit and the first ack. A synchronous store commits right here.
+      void this.cut();
+      return;
+    }
+    if (this.opts.maxDelayMs === 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.immediate ??= setImmediate(() => void this.cut());
