@@ -1,6 +1,6 @@
 // Classification off the ingest path. Ingest hands over each committed batch's samples (cheap:
-// a map insert) and acks at once; hosts are classified one at a time, in arrival order, in short
-// slices between I/O phases, so an ack never waits behind the engine. A host that sends again
+// a map insert) and acks at once; hosts are classified in arrival order, the engine running for
+// one host at a time, in short slices between I/O phases, so an ack never waits behind the engine. A host that sends again
 // before its turn has its samples merged into one turn (one evaluation instead of one per
 // batch), so when the engine cannot keep up with the fleet, evaluations get rarer while ingest
 // keeps its pace. Bounded: one entry per host with work pending (hosts are bounded by
@@ -12,15 +12,19 @@ export interface ClassifyQueueOptions {
   sliceMs: number;
   /** Most samples waiting for one host; beyond it the oldest are dropped. */
   maxSamplesPerHost: number;
+  /** Most turns started and not yet ended (each may wait for a commit). */
+  maxRunning: number;
 }
 
-export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, maxSamplesPerHost: 600 };
+export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, maxSamplesPerHost: 600, maxRunning: 256 };
 
 export class ClassifyQueue {
   /** Hosts with samples waiting, oldest first (a Map keeps insertion order). */
   private readonly pending = new Map<string, ISample[]>();
   private scheduled = false;
   private busy: Promise<void> | null = null;
+  /** Hosts whose turn has started and not ended (waiting for their verdict's commit). */
+  private readonly running = new Set<string>();
   /** Samples dropped because a host's pending list was full. */
   dropped = 0;
   /** Turns taken (each is one Classifier.add call). */
@@ -58,32 +62,46 @@ export class ClassifyQueue {
       this.scheduled = false;
       this.busy = this.slice().finally(() => {
         this.busy = null;
-        if (this.pending.size) this.schedule();
+        if (this.startable()) this.schedule();
       });
     });
   }
 
+  /** Whether a host waits that has no turn running. */
+  private startable(): boolean {
+    for (const hostId of this.pending.keys()) if (!this.running.has(hostId)) return true;
+    return false;
+  }
+
+  /**
+   * Starts turns, oldest host first, until the slice is used up. A turn's engine work runs at
+   * once; while it waits for its verdict to be committed (a group commit) the next host's turn
+   * starts, so classification is not paced by commits. One turn per host at a time (a host's
+   * later samples wait for the next), at most maxRunning turns waiting at once.
+   */
   private async slice(): Promise<void> {
     const until = performance.now() + this.opts.sliceMs;
-    do {
-      const next = this.pending.entries().next();
-      if (next.done) return;
-      const [hostId, samples] = next.value;
+    for (const [hostId, samples] of this.pending) {
+      if (performance.now() >= until || this.running.size >= this.opts.maxRunning) return;
+      if (this.running.has(hostId)) continue;
       this.pending.delete(hostId);
       this.turns++;
-      try {
-        await this.run(hostId, samples);
-      } catch (err) {
-        this.onError(hostId, err as Error);
-      }
-    } while (performance.now() < until);
+      this.running.add(hostId);
+      const turn = this.run(hostId, samples)
+        .catch((err: Error) => this.onError(hostId, err))
+        .finally(() => {
+          this.running.delete(hostId);
+          if (this.pending.has(hostId)) this.schedule();
+        });
+      await Promise.race([turn, new Promise((r) => setImmediate(r))]);
+    }
   }
 
   /** Resolves once nothing is waiting or running. */
   async idle(): Promise<void> {
-    while (this.busy || this.scheduled || this.pending.size) {
+    while (this.busy || this.scheduled || this.pending.size || this.running.size) {
       if (this.busy) await this.busy;
-      else await new Promise((r) => setImmediate(r));
+      else await new Promise((r) => setTimeout(r, 5));
     }
   }
 
