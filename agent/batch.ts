@@ -10,6 +10,8 @@ export interface BatchDraft {
   prevHash: Uint8Array;
   gaps?: assay.v1.IGap[];
   sealedMs: number;
+  /** samplesDigest(samples), when the caller has it already (bench/collector-agents.ts seals the same samples for thousands of simulated agents). */
+  samplesDigest?: Uint8Array;
 }
 
 export interface Sealed {
@@ -23,7 +25,7 @@ export function sealBatch(d: BatchDraft, sign: (header: Uint8Array) => Uint8Arra
     agentId: d.agentId,
     seqs: d.seqs,
     prevHash: d.prevHash,
-    samplesDigest: samplesDigest(d.samples),
+    samplesDigest: d.samplesDigest ?? samplesDigest(d.samples),
     gaps: d.gaps ?? [],
     sealedMs: d.sealedMs,
   }).finish();

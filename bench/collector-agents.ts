@@ -1,57 +1,479 @@
-// Collector memory with many connected agents: N enrolled agents (default 1000) connect over
-// 127.0.0.1, each sends a few signed batches of realistic samples and stays connected; the
-// collector process's RSS is read from /proc. Not a test: prints figures.
-//   npm run build && node dist/bench/collector-agents.js [agents=1000]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Collector ingest under many agents, over real WebSockets with real signed, hash-chained batches
+// of recorded samples (the held-out traces by default: ~9 KB per sample, 9-45 processes).
+// Every agent enrolls with its own Ed25519 key; keys and chains are made beforehand in worker
+// threads, so during the measurement this process only sends prepared bytes and reads acks. The
+// collector runs as its own process (`assay collector`), measured from /proc.
+//
+//   (a) throughput: N agents (2000) each send their next batch as soon as the previous one is
+//       acked, for a bounded time: samples/s acked, p50/p99 ack latency, collector CPU and RSS.
+//   (b) connected: N agents (10000) at 1 Hz, one batch of 5 samples every 5 s each, staggered,
+//       for a bounded time: collector RSS, ack latency, CPU.
+//
+//   npm run build && node dist/bench/collector-agents.js [--mode a|b|both] [--agents N]
+//     [--seconds S] [--batch-samples K] [--traces file,file|dir] [--addresses 32] [--cli dist/cli.js]
+//     [-- extra collector flags]
+// Prints one table at the end (and the machine's loadavg). Bounded: agents, batches per agent
+// and seconds are capped; the collector and its database are removed afterwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { get } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import WebSocket from 'ws';
+import { enrollProof, helloSigningBytes, signBytes, type AgentKeys } from '../proto/chain.js';
+import { assay, decodeCollectorMessage, encodeAgentMessage } from '../proto/codec.js';
 import { freePort } from '../test/helpers/env.js';
-import { rssMb } from './proc-stats.js';
-import { RawAgent } from '../test/helpers/rawagent.js';
-import { fullHello, fullSample } from '../test/helpers/messages.js';
+import { buildPools, keysOf, type AgentChain, type PoolSpec, type PregenRequest } from './agents-pregen.js';
+import { CLK_TCK, cpuTicks, rssMb } from './proc-stats.js';
 
-const agents = Math.min(Math.max(Number(process.argv[2] ?? 1000), 1), 5000);
-const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
-const secret = 'bench-enroll-secret-0123456789';
+const SECRET = 'bench-enroll-secret-0123456789';
+const here = fileURLToPath(new URL('.', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
-const port = await freePort();
-const collector = spawn(process.execPath, [cli, 'collector', '--port', String(port), '--db', join(dir, 'c.db'), '--log-level', 'error', '--max-agents', '10000'], {
-  stdio: 'inherit',
-  env: { ...process.env, ASSAY_ENROLL_SECRET: secret },
-});
-const conns: RawAgent[] = [];
-try {
-  await sleep(2000);
-  const idle = rssMb(collector.pid!);
-  const url = `ws://127.0.0.1:${port}/ingest`;
-  const t0 = Date.now();
-  for (let i = 0; i < agents; i++) {
-    const a = await RawAgent.connect(url);
-    await a.hello(fullHello(`bench-${i}`), secret);
-    const now = Date.now() - 10_000;
-    await a.batch(1, [0, 1, 2, 3, 4].map((k) => fullSample(now + k * 1000, 100 + k)));
-    conns.push(a);
-  }
-  const connectMs = Date.now() - t0;
-  await sleep(3000);
-  const loaded = rssMb(collector.pid!);
-  // A second round of batches from everyone, while all stay connected.
-  const t1 = Date.now();
-  await Promise.all(conns.map((a) => a.batch(6, [0, 1, 2, 3, 4].map((k) => fullSample(Date.now() - 5000 + k * 1000, 100 + k)))));
-  const roundMs = Date.now() - t1;
-  await sleep(2000);
-  const after = rssMb(collector.pid!);
-  console.log(`collector with ${agents} connected agents (each 2 batches of 5 samples, ~${Math.round(5 * 1.1)} KB per batch)`);
-  console.log(`  RSS idle ${idle.toFixed(1)} MB, all connected ${loaded.toFixed(1)} MB, after a second round ${after.toFixed(1)} MB`);
-  console.log(`  per agent: ${((after - idle) / agents * 1024).toFixed(1)} KB`);
-  console.log(`  connect+enroll+first batch: ${connectMs} ms for ${agents} agents; second round (all at once): ${roundMs} ms`);
-} finally {
-  for (const a of conns) a.ws.terminate();
-  collector.kill('SIGTERM');
-  await sleep(500);
-  rmSync(dir, { recursive: true, force: true });
+// ---- arguments ----
+const argv = process.argv.slice(2);
+const dashdash = argv.indexOf('--');
+const extraCollectorArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+const own = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+const opt = (name: string): string | undefined => {
+  const i = own.indexOf(`--${name}`);
+  return i >= 0 ? own[i + 1] : undefined;
+};
+const num = (name: string, def: number, min: number, max: number): number => {
+  const v = opt(name);
+  const n = v === undefined ? def : Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}]`);
+  return Math.floor(n);
+};
+const mode = opt('mode') ?? 'both';
+if (!['a', 'b', 'both'].includes(mode)) throw new Error('--mode is a, b or both');
+const cli = resolve(opt('cli') ?? join(here, '..', 'cli.js'));
+const addresses = num('addresses', 32, 1, 200);
+const workers = num('workers', 2, 1, 8);
+const traceArg = opt('traces') ?? join(here, '..', '..', 'bench', 'heldout');
+const traces = traceArg
+  .split(',')
+  .flatMap((p) => (existsSync(p) && !p.endsWith('.ndjson') ? readdirSync(p).filter((f) => f.endsWith('.trace.ndjson')).sort().map((f) => join(p, f)) : [p]));
+if (traces.length === 0) throw new Error(`no traces in ${traceArg}`);
+
+interface ModeSpec {
+  name: string;
+  agents: number;
+  seconds: number;
+  batchSamples: number;
+  /** null: next batch as soon as the previous is acked; else one batch per this many ms. */
+  periodMs: number | null;
+  batches: number;
+  firstTsMs: number;
+  stepMs: number;
+  /** Leading seconds left out of the throughput figure (connections warming up). */
+  warmupS: number;
 }
+
+function modeA(t0: number): ModeSpec {
+  const agents = num('agents', 2000, 1, 5000);
+  const seconds = num('seconds', 15, 3, 120);
+  const batchSamples = num('batch-samples', 5, 1, 500);
+  // Enough batches for each agent to sustain 1.5x 60,000 samples/s for the whole run, at most 400.
+  const batches = Math.min(400, Math.ceil((1.5 * 60_000 * seconds) / (agents * batchSamples)));
+  const total = batches * batchSamples;
+  // A backlog replayed from the recent past: all sample times within the last 200 s.
+  const stepMs = Math.min(1000, Math.floor(200_000 / total));
+  return { name: 'a', agents, seconds, batchSamples, periodMs: null, batches, firstTsMs: t0 - total * stepMs, stepMs, warmupS: 2 };
+}
+
+function modeB(t0: number): ModeSpec {
+  const agents = num('agents', 10_000, 1, 12_000);
+  const seconds = num('seconds', 60, 10, 300);
+  const batchSamples = num('batch-samples', 5, 1, 500);
+  const periodMs = batchSamples * 1000;
+  const batches = Math.ceil((seconds * 1000) / periodMs) + 1;
+  return { name: 'b', agents, seconds, batchSamples, periodMs, batches, firstTsMs: t0, stepMs: 1000, warmupS: 0 };
+}
+
+// ---- the collector ----
+interface Collector {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  dir: string;
+  stderr: string[];
+}
+
+async function startCollector(maxAgents: number): Promise<Collector> {
+  const dir = mkdtempSync(join(tmpdir(), 'assay-bench-agents-'));
+  const port = await freePort();
+  const args = [
+    // e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the collector
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    cli, 'collector', '--port', String(port), '--db', join(dir, 'c.db'), '--log-level', process.env.BENCH_LOG ?? 'error',
+    '--max-agents', String(maxAgents + 100),
+    // The bench replays minutes of samples quickly; timestamps are checked, but loosely.
+    '--max-clock-skew', '15m',
+    ...extraCollectorArgs,
+  ];
+  // File descriptors: one per agent connection plus the database; raise the soft limit to the hard one.
+  const proc = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ASSAY_ENROLL_SECRET: SECRET },
+  });
+  const stderr: string[] = [];
+  proc.stderr!.on('data', (d: Buffer) => stderr.length < 500 && stderr.push(d.toString()));
+  const c = { proc, pid: proc.pid!, port, dir, stderr };
+  // Ready when /healthz answers (at most 30 s), not after a guessed sleep.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`collector exited (${proc.exitCode}): ${stderr.join('')}`);
+    const ok = await new Promise<boolean>((res) => {
+      const req = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      });
+      req.on('error', () => res(false));
+      req.on('timeout', () => req.destroy());
+    });
+    if (ok) return c;
+    if (Date.now() > deadline) throw new Error('collector not ready within 30 s');
+    await sleep(100);
+  }
+}
+
+/** The collector's /metrics counters (name -> value, unlabelled ones). */
+function scrape(port: number): Promise<Map<string, number>> {
+  return new Promise((res) => {
+    const req = get({ host: '127.0.0.1', port, path: '/metrics', timeout: 20_000 }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => (body += d));
+      r.on('end', () => res(new Map(body.split('\n').filter((l) => /^assay_\w+ /.test(l)).map((l) => [l.split(' ')[0]!, Number(l.split(' ')[1])]))));
+    });
+    req.on('error', () => res(new Map()));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+async function stopCollector(c: Collector): Promise<number | null> {
+  if (c.proc.exitCode === null) {
+    c.proc.kill('SIGTERM');
+    await Promise.race([once(c.proc, 'exit'), sleep(15_000)]);
+    if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+  }
+  let stored: number | null = null;
+  try {
+    const db = new Database(join(c.dir, 'c.db'), { readonly: true });
+    stored = (db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
+    db.close();
+  } catch {
+    stored = null;
+  }
+  rmSync(c.dir, { recursive: true, force: true });
+  return stored;
+}
+
+// ---- pre-generation in worker threads ----
+async function pregenerate(spec: PoolSpec, agents: number, idPrefix: string): Promise<AgentChain[]> {
+  const per = Math.ceil(agents / workers);
+  const parts = await Promise.all(
+    Array.from({ length: workers }, (_, w) => {
+      const req: PregenRequest = { spec, from: w * per, to: Math.min(agents, (w + 1) * per), idPrefix };
+      if (req.from >= req.to) return Promise.resolve([] as AgentChain[]);
+      const worker = new Worker(join(here, 'agents-pregen.js'), { workerData: { pregen: req } });
+      return new Promise<AgentChain[]>((res, rej) => {
+        worker.once('message', (m: AgentChain[]) => res(m));
+        worker.once('error', rej);
+        worker.once('exit', (code) => code !== 0 && rej(new Error(`pregen worker exited ${code}`)));
+      });
+    }),
+  );
+  return parts.flat();
+}
+
+// ---- simulated agents ----
+class Histogram {
+  private readonly v: Float64Array;
+  n = 0;
+  constructor(capacity: number) {
+    this.v = new Float64Array(capacity);
+  }
+  add(x: number): void {
+    if (this.n < this.v.length) this.v[this.n++] = x;
+  }
+  q(p: number): number {
+    if (this.n === 0) return NaN;
+    const s = this.v.subarray(0, this.n).slice().sort();
+    return s[Math.min(this.n - 1, Math.floor(p * this.n))]!;
+  }
+  max(): number {
+    return this.n ? this.v.subarray(0, this.n).reduce((a, b) => Math.max(a, b), 0) : NaN;
+  }
+}
+
+interface RunState {
+  acceptedSamples: number;
+  windowSamples: number;
+  windowFrom: number;
+  windowTo: number;
+  latency: Histogram;
+  closes: Map<string, number>;
+  stopped: boolean;
+}
+
+class BenchAgent {
+  ws!: WebSocket;
+  next = 0;
+  sentAt = 0;
+  inFlight = false;
+  ready!: Promise<void>;
+  private keys: AgentKeys;
+
+  constructor(
+    readonly chain: AgentChain,
+    private readonly samples: Uint8Array[][],
+    private readonly hello: (keys: AgentKeys, nonce: Uint8Array) => Uint8Array,
+    private readonly st: RunState,
+    private readonly onAck: (a: BenchAgent) => void,
+    readonly offset: number,
+  ) {
+    this.keys = keysOf(chain);
+  }
+
+  connect(url: string, localAddress: string): Promise<void> {
+    this.ws = new WebSocket(url, { perMessageDeflate: false, localAddress, maxPayload: 1 << 20, generateMask: (m: Buffer) => void m.fill(0) });
+    this.ready = new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`${this.chain.agentId}: no welcome within 60 s`)), 60_000);
+      this.ws.on('message', (data: Buffer) => {
+        const m = decodeCollectorMessage(data);
+        if (m.body === 'challenge') this.ws.send(this.hello(this.keys, m.challenge!.nonce!));
+        else if (m.body === 'welcome') {
+          clearTimeout(timer);
+          res();
+        } else if (m.body === 'ack') this.acked(m.ack!);
+      });
+      this.ws.on('close', (code, reason) => {
+        clearTimeout(timer);
+        if (!this.st.stopped) {
+          const k = `${code} ${reason.toString().slice(0, 60)}`;
+          this.st.closes.set(k, (this.st.closes.get(k) ?? 0) + 1);
+        }
+        rej(new Error(`${this.chain.agentId}: closed ${code} ${reason.toString()}`));
+      });
+      this.ws.on('error', () => undefined);
+    });
+    return this.ready;
+  }
+
+  get done(): boolean {
+    return this.next >= this.chain.headerEnds.length;
+  }
+
+  send(): void {
+    const j = this.next++;
+    const { headers, headerEnds, signatures } = this.chain;
+    const header = headers.subarray(j === 0 ? 0 : headerEnds[j - 1], headerEnds[j]);
+    const frame = encodeAgentMessage({ batch: { header, signature: signatures.subarray(j * 64, j * 64 + 64), samples: this.samples[j]! } });
+    this.inFlight = true;
+    this.sentAt = performance.now();
+    this.ws.send(frame);
+  }
+
+  private acked(ack: assay.v1.IAck): void {
+    const now = performance.now();
+    this.inFlight = false;
+    const st = this.st;
+    st.acceptedSamples += ack.accepted ?? 0;
+    // Throughput and latency of the acks that arrive within the window (whenever their batch was sent).
+    if (now >= st.windowFrom && now <= st.windowTo) {
+      st.windowSamples += ack.accepted ?? 0;
+      st.latency.add(now - this.sentAt);
+    }
+    this.onAck(this);
+  }
+}
+
+interface Row {
+  mode: string;
+  agents: number;
+  connected: number;
+  batchSamples: number;
+  bytesPerSample: number;
+  connectS: number;
+  windowS: number;
+  samplesPerS: number;
+  batchesPerS: number;
+  p50: number;
+  p99: number;
+  maxLat: number;
+  cpuPct: number;
+  rssMax: number;
+  rssEnd: number;
+  rssIdle: number;
+  genCpuPct: number;
+  acked: number;
+  stored: number | null;
+  closes: string;
+  groupsPerS: number;
+  writesPerGroup: number;
+  classifyTurnsPerS: number;
+  classifyBacklog: number;
+}
+
+async function runMode(spec: ModeSpec): Promise<Row> {
+  const poolSpec: PoolSpec = { traces, batchSamples: spec.batchSamples, batches: spec.batches, firstTsMs: spec.firstTsMs, stepMs: spec.stepMs };
+  const tPre = Date.now();
+  const pools = buildPools(poolSpec);
+  const chains = await pregenerate(poolSpec, spec.agents, `bench-${spec.name}-`);
+  const bytesPerSample = pools.flat(2).reduce((a, s) => a + s.length, 0) / pools.flat(2).length;
+  console.error(`mode ${spec.name}: ${spec.agents} agents x ${spec.batches} signed batches of ${spec.batchSamples} samples prepared in ${((Date.now() - tPre) / 1000).toFixed(1)} s`);
+  const inventory = traces.length ? JSON.parse(readFileSync(traces[0]!, 'utf8').split('\n')[0]!).inventory : undefined;
+  const hello = (chain: AgentChain) => (keys: AgentKeys, nonce: Uint8Array): Uint8Array =>
+    encodeAgentMessage({
+      hello: {
+        agentId: chain.agentId,
+        hostname: `bench-${chain.agentId}`,
+        agentVersion: '0.1.0',
+        intervalMs: 1000,
+        inventory,
+        publicKey: keys.publicKey,
+        nonceSignature: signBytes(keys, helloSigningBytes(nonce, chain.agentId, keys.publicKey)),
+        enrollProof: enrollProof(SECRET, chain.agentId, keys.publicKey),
+        timeMs: Date.now(),
+      },
+    });
+
+  const c = await startCollector(spec.agents);
+  const st: RunState = { acceptedSamples: 0, windowSamples: 0, windowFrom: Infinity, windowTo: Infinity, latency: new Histogram(spec.agents * spec.batches), closes: new Map(), stopped: false };
+  let running = false;
+  const onAck = (a: BenchAgent): void => {
+    if (!running || a.done) return;
+    if (spec.periodMs === null) {
+      if (performance.now() < st.windowTo) a.send();
+    } else if (a.next <= due(a)) a.send(); // late: its turn came while it waited for this ack
+  };
+  let startAt = 0;
+  // Periodic agents send batch j at startAt + offset + j periods (offsets spread over one period).
+  const due = (a: BenchAgent, now = performance.now()): number => Math.floor((now - startAt - a.offset) / spec.periodMs!);
+  const agents = chains.map((ch, i) => new BenchAgent(ch, pools[i % pools.length]!, hello(ch), st, onAck, Math.random() * (spec.periodMs ?? 0)));
+  const url = `ws://127.0.0.1:${c.port}/ingest`;
+  let stored: number | null = null;
+  try {
+    const rssIdle = rssMb(c.pid);
+    // Connect and enroll with bounded concurrency, spread over loopback source addresses so the
+    // per-address pre-auth cap (32) is respected, as many agents behind their own addresses would.
+    const tConn = performance.now();
+    let connected = 0;
+    let cursor = 0;
+    const CONCURRENCY = Math.min(256, addresses * 16);
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (cursor < agents.length) {
+          const i = cursor++;
+          try {
+            await agents[i]!.connect(url, `127.0.0.${10 + (i % addresses)}`);
+            connected++;
+          } catch {
+            // counted in closes
+          }
+        }
+      }),
+    );
+    const connectS = (performance.now() - tConn) / 1000;
+    console.error(`mode ${spec.name}: ${connected}/${agents.length} agents connected and enrolled in ${connectS.toFixed(1)} s`);
+    const live = agents.filter((a) => a.ws.readyState === WebSocket.OPEN);
+
+    // ---- the measured run ----
+    running = true;
+    startAt = performance.now();
+    st.windowFrom = startAt + spec.warmupS * 1000;
+    st.windowTo = startAt + spec.seconds * 1000;
+    let rssMax = 0;
+    let cpu0 = 0;
+    let gen0 = process.cpuUsage();
+    const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMb(c.pid))), 500);
+    let m0 = new Map<string, number>();
+    const cpuStart = setTimeout(() => {
+      cpu0 = cpuTicks(c.pid);
+      gen0 = process.cpuUsage();
+      void scrape(c.port).then((m) => (m0 = m));
+    }, spec.warmupS * 1000);
+    if (spec.periodMs === null) for (const a of live) a.send();
+    // Periodic agents: each sends batch j at its offset + j periods (scanned every 20 ms).
+    const tick =
+      spec.periodMs === null
+        ? null
+        : setInterval(() => {
+            const now = performance.now();
+            if (now >= st.windowTo) return;
+            for (const a of live) if (!a.inFlight && !a.done && a.next <= due(a, now) && a.ws.readyState === WebSocket.OPEN) a.send();
+          }, 20);
+    await sleep(spec.seconds * 1000);
+    const cpu1 = cpuTicks(c.pid);
+    const gen1 = process.cpuUsage(gen0);
+    const m1 = await scrape(c.port);
+    const d = (k: string): number => (m1.get(k) ?? NaN) - (m0.get(k) ?? 0);
+    const windowS = spec.seconds - spec.warmupS;
+    if (tick) clearInterval(tick);
+    clearTimeout(cpuStart);
+    running = false;
+    // Let batches in flight be acked (bounded), then read the figures.
+    for (let i = 0; i < 100 && live.some((a) => a.inFlight && a.ws.readyState === WebSocket.OPEN); i++) await sleep(100);
+    clearInterval(rssTimer);
+    const rssEnd = rssMb(c.pid);
+    rssMax = Math.max(rssMax, rssEnd);
+    st.stopped = true;
+    for (const a of agents) a.ws.terminate();
+    stored = await stopCollector(c);
+    return {
+      mode: spec.name,
+      agents: spec.agents,
+      connected,
+      batchSamples: spec.batchSamples,
+      bytesPerSample,
+      connectS,
+      windowS,
+      samplesPerS: st.windowSamples / windowS,
+      batchesPerS: st.latency.n / windowS,
+      p50: st.latency.q(0.5),
+      p99: st.latency.q(0.99),
+      maxLat: st.latency.max(),
+      cpuPct: ((cpu1 - cpu0) / CLK_TCK / windowS) * 100,
+      rssMax,
+      rssEnd,
+      rssIdle,
+      genCpuPct: ((gen1.user + gen1.system) / 1e6 / windowS) * 100,
+      acked: st.acceptedSamples,
+      stored,
+      closes: [...st.closes].map(([k, n]) => `${n}x ${k}`).join('; ') || 'none',
+      groupsPerS: d('assay_group_commits_total') / windowS,
+      writesPerGroup: d('assay_group_commit_writes_total') / d('assay_group_commits_total'),
+      classifyTurnsPerS: d('assay_classify_turns_total') / windowS,
+      classifyBacklog: m1.get('assay_classify_backlog_hosts') ?? NaN,
+    };
+  } finally {
+    st.stopped = true;
+    for (const a of agents) a.ws?.terminate();
+    if (c.proc.exitCode === null) await stopCollector(c).catch(() => null);
+    if (c.stderr.length) console.error(`collector stderr: ${c.stderr.join('').slice(0, 2000)}`);
+  }
+}
+
+const rows: Row[] = [];
+const t0 = Date.now();
+if (mode === 'a' || mode === 'both') rows.push(await runMode(modeA(t0)));
+if (mode === 'b' || mode === 'both') rows.push(await runMode(modeB(Date.now())));
+
+const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+console.log(`\ncollector ingest: ${cli}`);
+console.log(`traces: ${traces.length} (${traces.map((t) => t.split('/').pop()).slice(0, 3).join(', ')}${traces.length > 3 ? ', …' : ''}); loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify/s', 'classify backlog', 'acked', 'in db'];
+const table = rows.map((r) => [
+  r.mode === 'a' ? 'a (max)' : 'b (1 Hz)', String(r.agents), String(r.connected), String(r.batchSamples), f(r.bytesPerSample), f(r.connectS, 1), f(r.windowS),
+  f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.groupsPerS), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS), f(r.classifyBacklog), String(r.acked), String(r.stored ?? '?'),
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+for (const line of [header, ...table]) console.log(line.map((x, i) => x.padStart(widths[i]!)).join('  '));
+for (const r of rows) if (r.closes !== 'none') console.log(`mode ${r.mode}: connections closed by the collector: ${r.closes}`);
+console.log('coll CPU: collector process, % of one core over the window; gen CPU: this load generator; acked = samples acked, in db = sample rows after the run.');

@@ -10,6 +10,7 @@ import { defaultClassifierOptions } from './classifier-options.js';
 import { defaultIngestLimits } from './ingest/limits.js';
 import { defaultLiveOptions } from './live.js';
 import { defaultRetentionOptions } from './store/retention.js';
+import { defaultGroupCommit } from './store/commit-queue.js';
 
 /** The top-level CLI (dist/cli.js): `assay start` runs the local agent through it as its own process. */
 const topLevelCli = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -46,6 +47,7 @@ interface CollectorFlags {
   enrollFailuresPerMin: number;
   rawRetention: number;
   rollupRetention: number;
+  groupCommitMs: number;
   logLevel: string;
 }
 
@@ -81,6 +83,7 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--webhook-url <url>', 'POST a signed JSON event here when a host\'s class changes into non-AI work or back (https, or http to loopback)').env('ASSAY_WEBHOOK_URL'))
     .addOption(new Option('--webhook-secret-file <file>', 'file holding the webhook\'s HMAC-SHA256 secret (at least 16 printable characters; needed with --webhook-url)').env('ASSAY_WEBHOOK_SECRET_FILE'))
     .addOption(new Option('--webhook-max-queue <n>', 'webhook events waiting for delivery at most (the oldest is dropped beyond, and counted)').argParser(intArg('webhook-max-queue', 1, 1_000_000)).default(1000).env('ASSAY_WEBHOOK_MAX_QUEUE'))
+    .addOption(new Option('--group-commit-ms <ms>', 'longest an agent batch waits for others to share its synced commit (0: only those already received)').argParser(intArg('group-commit-ms', 0, 1000)).default(defaultGroupCommit.maxDelayMs).env('ASSAY_GROUP_COMMIT_MS'))
     .addOption(new Option('--enroll-failures-per-min <n>', 'failed enrollments one address may make per minute on average (burst of the same size)').argParser(intArg('enroll-failures-per-min', 1, 1_000_000)).default(defaultIngestLimits.enrollFailuresPerMin).env('ASSAY_ENROLL_FAILURES_PER_MIN'));
 }
 
@@ -120,6 +123,7 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
     classifier: { idleEvictMs: f.hostIdleEvict, maxHosts: f.maxHostsInMemory },
     live: { maxBufferedBytes: f.liveMaxBufferedBytes },
     retention: { rawMs: f.rawRetention, rollupMs: f.rollupRetention },
+    groupCommit: { maxDelayMs: f.groupCommitMs },
     ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
     ...(process.env.ASSAY_VIEWER_TOKEN ? { viewerToken: process.env.ASSAY_VIEWER_TOKEN } : {}),
     ...(process.env.ASSAY_ADMIN_TOKEN ? { adminToken: process.env.ASSAY_ADMIN_TOKEN } : {}),

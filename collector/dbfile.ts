@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { privateDbFile } from '../proto/private-files.js';
 import { SqliteStore } from './store/sqlite.js';
+import type { GroupCommitOptions } from './store/commit-queue.js';
 
 /** Refuses --db values that are not a file path for SQLite (postgres://…, file:…, sqlite:…). */
 export function checkDbPath(dbPath: string): void {
@@ -26,7 +27,7 @@ export function privateDir(dir: string): void {
  * written stops here with an error naming the file. Without it (reading commands), or with
  * `mustExist`, a missing file is an error rather than a new empty database.
  */
-export function openStore(dbPath: string, opts: { write: boolean; mustExist?: boolean } = { write: true }): SqliteStore {
+export function openStore(dbPath: string, opts: { write: boolean; mustExist?: boolean; groupCommit?: Partial<GroupCommitOptions> } = { write: true }): SqliteStore {
   checkDbPath(dbPath);
   if (dbPath !== ':memory:' && (!opts.write || opts.mustExist) && !existsSync(dbPath)) throw new Error(`no database at ${dbPath}`);
   if (dbPath !== ':memory:') {
@@ -36,7 +37,7 @@ export function openStore(dbPath: string, opts: { write: boolean; mustExist?: bo
   }
   let store: SqliteStore;
   try {
-    store = new SqliteStore(dbPath);
+    store = new SqliteStore(dbPath, opts.groupCommit ? { groupCommit: opts.groupCommit } : {});
   } catch (err) {
     throw new Error(`database ${dbPath}: ${(err as Error).message}`);
   }

@@ -1,3 +1,5 @@
+import type { GroupCommitStats } from './store/commit-queue.js';
+
 // Collector counters, exposed in Prometheus text format on /metrics.
 export class CollectorMetrics {
   readonly rejects = new Map<string, number>();
@@ -5,6 +7,10 @@ export class CollectorMetrics {
   samplesStored = 0;
   samplesDuplicate = 0;
   connectedAgents = 0;
+  /** The store's group commits (null: a store without a commit queue). */
+  groupCommit: GroupCommitStats | null = null;
+  /** Classification waiting behind ingest (classify-queue.ts). */
+  classify: { backlogHosts: () => number; droppedSamples: () => number; turns: () => number } | null = null;
 
   reject(reason: string): void {
     this.rejects.set(reason, (this.rejects.get(reason) ?? 0) + 1);

@@ -38,6 +38,17 @@ export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: nu
     metric('assay_live_skipped_total', 'counter', 'Pushes skipped because a dashboard had too much unsent (coalesced into its next one).', [['', mem.live.skipped]]);
     metric('assay_live_closed_slow_total', 'counter', 'Dashboards closed for staying over the unsent-bytes limit.', [['', mem.live.closedSlow]]);
   }
+  if (m.groupCommit) {
+    metric('assay_group_commits_total', 'counter', 'Synced store transactions that committed a group of writes.', [['', m.groupCommit.groups]]);
+    metric('assay_group_commit_writes_total', 'counter', 'Writes (batches, hellos, verdicts) committed in groups.', [['', m.groupCommit.writes]]);
+    metric('assay_group_commit_largest', 'gauge', 'Most writes one group commit held.', [['', m.groupCommit.largestGroup]]);
+    metric('assay_group_commit_failures_total', 'counter', 'Group commits that failed (each of their writes refused).', [['', m.groupCommit.failedGroups]]);
+  }
+  if (m.classify) {
+    metric('assay_classify_backlog_hosts', 'gauge', 'Hosts with stored samples waiting for classification.', [['', m.classify.backlogHosts()]]);
+    metric('assay_classify_turns_total', 'counter', 'Classification turns (one per host per turn, batches merged).', [['', m.classify.turns()]]);
+    metric('assay_classify_dropped_samples_total', 'counter', 'Samples not classified because their host already had the most waiting.', [['', m.classify.droppedSamples()]]);
+  }
   metric(
     'assay_host_class',
     'gauge',

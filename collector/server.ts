@@ -12,6 +12,7 @@ import { FleetTrends } from './fleet-trends.js';
 import { verdictIsNonAi } from './non-ai.js';
 import { Webhook, defaultWebhookOptions, type WebhookOptions } from './webhook.js';
 import { Classifier, defaultClassifierOptions, type ClassifierOptions, type PublishedChange } from './classifier.js';
+import { ClassifyQueue, defaultClassifyQueue } from './classify-queue.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
 import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
 import { applyConnectionLimits } from './ingest/connection-limits.js';
@@ -30,6 +31,7 @@ import { checkDbPath, openStore, privateDir } from './dbfile.js';
 import { dirname } from 'node:path';
 import type { Store } from './store/store.js';
 import { RetentionRunner, retentionOptions, type RetentionOptions } from './store/retention.js';
+import type { GroupCommitOptions } from './store/commit-queue.js';
 import { collectorKeyPath, loadOrCreateKey } from './report/sign.js';
 import type { AgentKeys } from '../proto/chain.js';
 
@@ -71,6 +73,8 @@ export interface CollectorOptions {
   webhook?: Pick<WebhookOptions, 'url' | 'secret'> & Partial<WebhookOptions>;
   /** A host counts as online when it sent data within this long (default 30 s); older ones are offline/stale. */
   onlineWithinMs?: number;
+  /** How batches of many agents share one synced commit (store/commit-queue.ts). */
+  groupCommit?: Partial<GroupCommitOptions>;
   logger?: Logger;
 }
 
@@ -139,8 +143,9 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
 
   const onlineWithinMs = opts.onlineWithinMs ?? DEFAULT_ONLINE_WITHIN_MS;
   const webhook = opts.webhook ? new Webhook({ ...defaultWebhookOptions, ...opts.webhook }, logger.child({ part: 'webhook' })) : null;
-  const store = openStore(opts.dbPath);
+  const store = openStore(opts.dbPath, { write: true, ...(opts.groupCommit ? { groupCommit: opts.groupCommit } : {}) });
   const metrics = new CollectorMetrics();
+  metrics.groupCommit = store.commits.stats;
   const retention = new RetentionRunner(
     (o, nowMs) => store.retentionStep(o, nowMs),
     retentionOpts,
@@ -261,8 +266,17 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       .finally(() => (reconciling = false));
   }, 30_000);
   reconcileTimer.unref();
-  /** The classification in flight per host (an entry lives only while one is queued or running). */
-  const perHost = new Map<string, Promise<unknown>>();
+  // Classification runs off the ack path, one host at a time between I/O (classify-queue.ts);
+  // a host's entry lives only while it has samples waiting.
+  const classify = new ClassifyQueue(
+    async (hostId, samples) => {
+      const v = await classifier.add(hostId, samples);
+      if (v) fleet.verdict(hostId, v, v.window.toMs || Date.now());
+    },
+    defaultClassifyQueue,
+    (hostId, err) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'),
+  );
+  metrics.classify = { backlogHosts: () => classify.backlog, droppedSamples: () => classify.dropped, turns: () => classify.turns };
   const ingest = attachIngest(ingestWss, {
     store,
     logger: logger.child({ part: 'ingest' }),
@@ -279,15 +293,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     onStored(hostId: string, samples: ISample[]) {
       trends.add(hostId, samples);
       fleet.samples(hostId, samples, Date.now());
-      // One evaluation at a time per host, in arrival order.
-      const next: Promise<unknown> = (perHost.get(hostId) ?? Promise.resolve())
-        .then(() => classifier.add(hostId, samples))
-        .then((v) => v && fleet.verdict(hostId, v, v.window.toMs || Date.now()))
-        .catch((err: Error) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'))
-        .finally(() => {
-          if (perHost.get(hostId) === next) perHost.delete(hostId);
-        });
-      perHost.set(hostId, next);
+      classify.add(hostId, samples);
     },
   });
   applyConnectionLimits(app.server, limits, ingest.preAuth, metrics, logger.child({ part: 'connections' }));
@@ -361,7 +367,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         for (const ws of liveWss.clients) ws.terminate();
         await retention.stop();
         await app.close();
-        await Promise.allSettled(perHost.values());
+        await classify.stop();
         await store.close();
       })();
       return closing;

@@ -240,8 +240,6 @@ export class IngestConnection {
   private async onBatch(signed: assay.v1.ISignedBatch): Promise<void> {
     const { deps, now } = this.s;
     const host = this.host!;
-    const current = await deps.store.getHost(host.id);
-    if (current?.revokedMs) throw forbidden('revoked', `agent ${host.id} was revoked`);
     const headerBytes = signed.header ?? new Uint8Array();
     const rawSamples = signed.samples ?? [];
     if (rawSamples.length > deps.limits.maxBatchSamples) {
@@ -285,6 +283,8 @@ export class IngestConnection {
       gaps: (header.gaps ?? []).map((g) => ({ fromSeq: g.fromSeq ?? 0, toSeq: g.toSeq ?? 0, fromMs: g.fromMs ?? 0, toMs: g.toMs ?? 0, cause: (g.cause ?? '').slice(0, 64), samples: g.samples ?? 0 })),
     };
     const result = await deps.store.appendBatch(host.id, batch, nowMs);
+    // Revocation is checked in the transaction that would store the batch (no read per batch).
+    if (result.status === 'revoked') throw forbidden('revoked', `agent ${host.id} was revoked`);
     if (result.status === 'replayed') throw integrity('replayed', 'batch was already committed earlier in the chain');
     if (result.status === 'chain_break') throw integrity('chain_break', 'batch does not extend the agent\'s hash chain (dropped, reordered or spliced)');
     if (result.status === 'seq_regression') {

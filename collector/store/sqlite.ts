@@ -1,10 +1,13 @@
-// SQLite store (the default): one file, WAL, one transaction per batch.
+// SQLite store (the default): one file, WAL. Writes go through a commit queue (commit-queue.ts):
+// batches, hellos and verdicts from many agents commit together, one synced transaction per
+// group, each write isolated in its own savepoint.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
+import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
 import { sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
@@ -87,6 +90,13 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly appendTx: (hostId: string, batch: IncomingBatch, nowMs: number) => AppendResult;
   private readonly securityLog: SecurityEventLog;
+  /**
+   * Fault injection for tests: called inside each group's transaction after its writes, before
+   * COMMIT; throwing rolls the whole group back as a failed commit would.
+   */
+  readonly hooks: { beforeCommit?: (writes: number) => void } = {};
+  /** Every write of ingest (batches, hellos, verdicts) goes through here, committed in groups. */
+  readonly commits: CommitQueue;
   readonly rollups: Rollups;
   private readonly retention: SqliteRetention;
   /** Fleet-list and feed statements by sort (a fixed, small set: built on first use). */
@@ -95,7 +105,7 @@ export class SqliteStore implements Store {
   /** Most class changes kept (the feed's history); older rows are deleted in steps. */
   readonly maxClassChanges: number;
 
-  constructor(path: string, opts: { securityEvents?: Partial<SecurityEventOptions>; maxClassChanges?: number } = {}) {
+  constructor(path: string, opts: { securityEvents?: Partial<SecurityEventOptions>; maxClassChanges?: number; groupCommit?: Partial<GroupCommitOptions> } = {}) {
     this.maxClassChanges = opts.maxClassChanges ?? 100_000;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
@@ -191,11 +201,16 @@ export class SqliteStore implements Store {
       ),
       sampleBytes: db.prepare<[string, number, number], { seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = ? AND seq >= ? AND seq <= ?'),
     };
+    // Run inside the group's transaction, each call of a db.transaction function is a savepoint:
+    // a write that throws is rolled back alone and the rest of the group still commits.
     this.appendTx = db.transaction((hostId: string, batch: IncomingBatch, nowMs: number): AppendResult => {
       const host = this.stmt.getHost.get(hostId);
       if (!host) throw new Error(`unknown host ${hostId}`);
       const head = host.chain_head ?? Buffer.alloc(0);
       const none = { accepted: 0, duplicates: 0, lastSeq: host.last_seq, storedSeqs: [] as number[] };
+      // Checked here, in the transaction that would store the batch (`assay agents revoke` writes
+      // the file from another process): no extra read per batch, and no batch lands after it.
+      if (host.revoked_ms !== null) return { ...none, status: 'revoked' };
       if (head.length && Buffer.compare(head, batch.hash) === 0) return { ...none, status: 'duplicate', duplicates: batch.samples.length };
       if (this.stmt.batchExists.get(hostId, batch.hash)) return { ...none, status: 'replayed' };
       // The first batch a collector sees from an agent may continue a chain begun elsewhere.
@@ -230,9 +245,26 @@ export class SqliteStore implements Store {
       const lastSeq = Math.max(host.last_seq, maxSeq);
       return { status: 'stored', accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs };
     });
+    const isolated = db.transaction((work: () => unknown) => work());
+    const group = db.transaction((works: Array<() => unknown>): Outcome<unknown>[] => {
+      const outcomes = works.map((work): Outcome<unknown> => {
+        try {
+          return { ok: true, value: isolated(work) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      });
+      this.hooks.beforeCommit?.(works.length);
+      return outcomes;
+    });
+    this.commits = new CommitQueue((works) => group(works), { ...defaultGroupCommit, ...opts.groupCommit });
   }
 
   async upsertHost(hello: IHello, nowMs: number): Promise<HostRecord> {
+    return this.commits.submit(() => this.upsertHostNow(hello, nowMs));
+  }
+
+  private upsertHostNow(hello: IHello, nowMs: number): HostRecord {
     this.stmt.insertHost.run({
       id: hello.agentId,
       hostname: hello.hostname ?? '',
@@ -244,8 +276,13 @@ export class SqliteStore implements Store {
     return hostFromRow(this.stmt.getHost.get(hello.agentId ?? '')!);
   }
 
+  /** Queued for the next group commit; resolves once the group is durable (synchronous=FULL). */
   async appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
-    return this.appendTx(hostId, batch, nowMs);
+    // Weight ~ the time the write holds the (synchronous) database: one unit per sample or per
+    // KiB stored, whichever is more, so a group of large samples is cut sooner.
+    let bytes = batch.header.length;
+    for (const s of batch.samples) bytes += s.bytes.length || 0;
+    return this.commits.submit(() => this.appendTx(hostId, batch, nowMs), Math.max(1, batch.samples.length, Math.ceil(bytes / 1024)));
   }
 
   async revokeAgent(id: string, nowMs: number): Promise<boolean> {
@@ -316,6 +353,11 @@ export class SqliteStore implements Store {
   }
 
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
+    return this.commits.submit(() => this.putVerdictNow(hostId, tsMs, verdict));
+  }
+
+  /** Inside a group's transaction, the inner transaction is this write's savepoint. */
+  private putVerdictNow(hostId: string, tsMs: number, verdict: Verdict): void {
     const nonAi = verdictIsNonAi(verdict) ? 1 : 0;
     this.db.transaction(() => {
       const before = this.stmt.hostVerdict.get(hostId);
@@ -441,6 +483,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (!this.db.open) return;
+    await this.commits.drain();
     if (!this.db.open) return;
     this.securityLog.flush();
     this.db.close();

@@ -84,10 +84,11 @@ export interface AppendResult {
    * stored: committed; duplicate: this batch is already the chain head (a resend after a lost
    * ack); replayed: an older batch of the chain sent again; chain_break: prev_hash is not the
    * chain head (a batch dropped, reordered or spliced in); seq_regression: its first sequence
-   * number is not above the last committed one (as `assay verify` would refuse). Only `stored`
-   * changes anything.
+   * number is not above the last committed one (as `assay verify` would refuse); revoked: the
+   * agent was revoked (checked in the same transaction, so no batch lands after a revocation).
+   * Only `stored` changes anything.
    */
-  status: 'stored' | 'duplicate' | 'replayed' | 'chain_break' | 'seq_regression';
+  status: 'stored' | 'duplicate' | 'replayed' | 'chain_break' | 'seq_regression' | 'revoked';
   accepted: number;
   duplicates: number;
   lastSeq: number;
@@ -207,6 +208,13 @@ export interface Store {
   /**
    * Appends a batch atomically if it extends the agent's hash chain (checked inside the same
    * transaction); samples are idempotent by (host, seq).
+   *
+   * Group commit: implementations may (SQLite does, see commit-queue.ts) commit batches of many
+   * agents in one transaction. The promise resolves only once the transaction holding this batch
+   * is durably committed (callers ack on it); each batch's checks run inside that transaction, in
+   * arrival order (two batches of one agent in one group commit in order, the second checked
+   * against the first), and a batch that throws is rolled back alone (its promise rejects) without
+   * affecting the others of its group.
    */
   appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult>;
   revokeAgent(id: string, nowMs: number): Promise<boolean>;

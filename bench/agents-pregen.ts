@@ -1,0 +1,101 @@
+// Pre-generation for bench/collector-agents.ts: sample pools built from recorded traces, and each
+// simulated agent's key and chain of real signed batches (agent/batch.ts sealBatch, Ed25519,
+// SHA-256 hash chain). Run in worker threads before the measurement, so the load generator only
+// sends bytes and reads acks while the collector is measured.
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { sealBatch } from '../agent/batch.js';
+import { generateAgentKeys, samplesDigest, signBytes, type AgentKeys } from '../proto/chain.js';
+import { assay, encodeSample, type ISample } from '../proto/codec.js';
+
+export interface PoolSpec {
+  traces: string[];
+  /** Samples per batch. */
+  batchSamples: number;
+  /** Batches per agent. */
+  batches: number;
+  /** Timestamp of each agent's first sample, and the step between samples. */
+  firstTsMs: number;
+  stepMs: number;
+}
+
+/** Recorded samples of a trace file (its header line skipped), as decoded protobuf objects. */
+export function traceSamples(file: string): ISample[] {
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return lines.slice(1).map((l) => assay.v1.Sample.fromObject((JSON.parse(l) as { sample: Record<string, unknown> }).sample));
+}
+
+/**
+ * pools[t][j]: the encoded samples of batch j for agents replaying trace t, re-stamped from
+ * firstTsMs (the trace is replayed in a loop when the run is longer than the recording).
+ * Deterministic, so the worker that signs and the process that sends build the same bytes.
+ */
+export function buildPools(spec: PoolSpec): Uint8Array[][][] {
+  return spec.traces.map((file) => {
+    const recorded = traceSamples(file);
+    if (recorded.length === 0) throw new Error(`${file}: no samples`);
+    return Array.from({ length: spec.batches }, (_, j) =>
+      Array.from({ length: spec.batchSamples }, (_, i) => {
+        const k = j * spec.batchSamples + i;
+        return encodeSample({ ...recorded[k % recorded.length]!, tsMs: spec.firstTsMs + k * spec.stepMs });
+      }),
+    );
+  });
+}
+
+export interface PregenRequest {
+  spec: PoolSpec;
+  /** Agent indices [from, to) this worker prepares; agent i replays trace i % traces. */
+  from: number;
+  to: number;
+  idPrefix: string;
+}
+
+/** One agent's identity and its whole chain: headers concatenated, 64-byte signatures. */
+export interface AgentChain {
+  agentId: string;
+  privateKeyDer: Uint8Array;
+  publicKey: Uint8Array;
+  headers: Uint8Array;
+  headerEnds: Uint32Array;
+  signatures: Uint8Array;
+}
+
+export function pregenerate(req: PregenRequest, pools = buildPools(req.spec)): AgentChain[] {
+  const out: AgentChain[] = [];
+  const { batches, batchSamples } = req.spec;
+  // Every agent replaying trace t sends the same samples in batch j: digest them once.
+  const poolDigests = pools.map((batchesOfTrace) => batchesOfTrace.map((s) => samplesDigest(s)));
+  for (let a = req.from; a < req.to; a++) {
+    const keys = generateAgentKeys();
+    const agentId = `${req.idPrefix}${a}`;
+    const pool = pools[a % pools.length]!;
+    const digests = poolDigests[a % pools.length]!;
+    const headers: Uint8Array[] = [];
+    const signatures = new Uint8Array(batches * 64);
+    let prevHash: Uint8Array = new Uint8Array();
+    for (let j = 0; j < batches; j++) {
+      const seqs = Array.from({ length: batchSamples }, (_, i) => j * batchSamples + i + 1);
+      const sealed = sealBatch({ agentId, seqs, samples: pool[j]!, samplesDigest: digests[j]!, prevHash, sealedMs: req.spec.firstTsMs + (j + 1) * batchSamples * req.spec.stepMs }, (h) => signBytes(keys, h));
+      headers.push(sealed.header);
+      signatures.set(sealed.signature, j * 64);
+      prevHash = sealed.hash;
+    }
+    const headerEnds = new Uint32Array(batches);
+    let end = 0;
+    headers.forEach((h, j) => (headerEnds[j] = end += h.length));
+    out.push({ agentId, privateKeyDer: keys.privateKey.export({ format: 'der', type: 'pkcs8' }), publicKey: keys.publicKey, headers: Buffer.concat(headers), headerEnds, signatures });
+  }
+  return out;
+}
+
+/** Rebuilds an agent's keys from what a worker sent back. */
+export function keysOf(chain: AgentChain): AgentKeys {
+  return { privateKey: createPrivateKey({ key: Buffer.from(chain.privateKeyDer), format: 'der', type: 'pkcs8' }), publicKey: Buffer.from(chain.publicKey) };
+}
+
+if (!isMainThread && parentPort && (workerData as { pregen?: PregenRequest } | null)?.pregen) {
+  const chains = pregenerate((workerData as { pregen: PregenRequest }).pregen);
+  parentPort.postMessage(chains);
+}
