@@ -274,4 +274,26 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await cleanup();
     }
   });
+
+  test(`${name}: a lease is held by one holder at a time, renewed by it, and taken over when it lapses or is released`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      const first = await store.acquireLease('verdicts:h', 'A', 400);
+      assert.equal(first.held, true);
+      const other = await store.acquireLease('verdicts:h', 'B', 400);
+      assert.deepEqual([other.held, other.holder, other.expiresMs], [false, 'A', first.expiresMs]);
+      const renewed = await store.acquireLease('verdicts:h', 'A', 400);
+      assert.equal(renewed.held, true);
+      assert.ok(renewed.expiresMs >= first.expiresMs, 'renewal moves the expiry on');
+      assert.equal((await store.acquireLease('verdicts:other', 'B', 400)).held, true, 'leases are per name');
+      await new Promise((r) => setTimeout(r, 500));
+      const taken = await store.acquireLease('verdicts:h', 'B', 400);
+      assert.deepEqual([taken.held, taken.holder], [true, 'B'], 'lapsed: taken over');
+      assert.equal((await store.acquireLease('verdicts:h', 'A', 60_000)).held, false);
+      await store.releaseLeases('B');
+      assert.equal((await store.acquireLease('verdicts:h', 'A', 60_000)).held, true, 'released: taken at once');
+    } finally {
+      await cleanup();
+    }
+  });
 }
