@@ -86,8 +86,14 @@ export class Partitions {
       try {
         await this.pool.query(`ALTER TABLE ${table} DETACH PARTITION ${name} CONCURRENTLY`);
       } catch (err) {
+        const msg = (err as Error).message;
+        // Another collector dropped it first (or is detaching it): nothing left to do here.
+        if (/does not exist|is not a partition of/i.test(msg)) {
+          this.known.get(table)!.delete(d);
+          continue;
+        }
         // A detach interrupted earlier left it pending: finish it.
-        if (!/pending detach|FINALIZE/i.test((err as Error).message)) throw err;
+        if (!/pending detach|FINALIZE/i.test(msg)) throw err;
         await this.pool.query(`ALTER TABLE ${table} DETACH PARTITION ${name} FINALIZE`);
       }
       await this.pool.query(`DROP TABLE IF EXISTS ${name}`);
