@@ -14,7 +14,7 @@ import { processKey, type Verdict } from '../engine/types.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
-import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type Lease, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict } from './store.js';
+import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type Lease, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 export interface PostgresStoreOptions {
   /** Most connections this store opens (its pool; bounded). */
@@ -500,6 +500,14 @@ export class PostgresStore implements Store {
       limit,
     ]);
     return r.rows.map((x) => ({ tsMs: x.ts_ms, verdict: JSON.parse(x.verdict) as Verdict }));
+  }
+
+  async verdictClasses(hostId: string, fromMs: number, toMs: number, limit: number): Promise<VerdictClass[]> {
+    const r = await this.pool.query<{ ts_ms: number; class: string; confidence: number }>(
+      'SELECT ts_ms, class, confidence FROM verdicts WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms DESC LIMIT $4',
+      [hostId, fromMs, Math.min(toMs, Number.MAX_SAFE_INTEGER), limit],
+    );
+    return r.rows.reverse().map((x) => ({ tsMs: x.ts_ms, class: x.class, confidence: x.confidence }));
   }
 
   async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {

@@ -189,6 +189,9 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const vs = await store.verdicts('h3', t0, t0 + 10_000, 10);
       assert.deepEqual(vs.map((v) => [v.tsMs, v.verdict.class]), [[t0 + 5000, 'ai-training'], [t0 + 9000, 'mixed']]);
       assert.equal(vs[0]!.verdict.evidence[0]!.detail, 'maps cuDNN');
+      // Class rows only: the newest `limit` of the range, oldest first.
+      assert.deepEqual((await store.verdictClasses('h3', t0, t0 + 10_000, 10)).map((v) => [v.tsMs, v.class]), [[t0 + 5000, 'ai-training'], [t0 + 9000, 'mixed']]);
+      assert.deepEqual((await store.verdictClasses('h3', t0, t0 + 10_000, 1)).map((v) => v.class), ['mixed']);
       const hosts = await store.listHosts();
       assert.deepEqual(hosts.map((h) => h.id).sort(), ['h3', 'h4']);
       assert.equal(hosts.find((h) => h.id === 'h3')!.verdictClass, 'mixed');
