@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { tempDir, waitFor } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
-import { spawnAssay, type Spawned } from '../helpers/proc.js';
+import { runAssay, spawnAssay, type Spawned } from '../helpers/proc.js';
 import { startPostgres, type PgCluster } from '../helpers/postgres.js';
 import { RawAgent } from '../helpers/rawagent.js';
 
@@ -112,5 +112,20 @@ describe('two collectors on one PostgreSQL', () => {
     otherAgent.close();
     await other.proc.stop();
     assert.equal(await lease(), null, 'a collector that shuts down releases its leases');
+  });
+
+  it('`assay agents list`, `assay report` and `assay agents revoke` work on the same --db URL', async () => {
+    const list = await runAssay(['agents', 'list', '--db', db, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const agents = JSON.parse(list.stdout) as Array<{ id: string; lastSeq: number }>;
+    assert.deepEqual(agents.map((x) => [x.id, x.lastSeq]), [[agentId, seq - 1]]);
+    const out = join(tmp.dir, 'report.json');
+    const report = await runAssay(['report', '--db', db, '--data-dir', join(tmp.dir, 'a'), '--host', agentId, '--from', String(t0), '--to', String(Date.now() + 60_000), '--out', out]);
+    assert.equal(report.code, 0, report.stderr);
+    const verify = await runAssay(['verify', out]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    const revoke = await runAssay(['agents', 'revoke', agentId, '--db', db]);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    assert.notEqual((await sql.query('SELECT revoked_ms FROM hosts WHERE id = $1', [agentId])).rows[0].revoked_ms, null);
   });
 });
