@@ -480,6 +480,19 @@ export class PostgresStore implements Store {
     return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(x.signature)]));
   }
 
+  /** Only the processes asked for: one indexed lookup of (host, pid, start) pairs. */
+  async signaturesOf(hostId: string, keys: readonly string[]): Promise<Map<string, IProcessSignature>> {
+    const pairs = [...new Set(keys)].map((k) => k.split(':').map(Number)).filter(([pid, ticks]) => Number.isSafeInteger(pid) && Number.isSafeInteger(ticks));
+    if (pairs.length === 0) return new Map();
+    const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
+      `SELECT p.pid, p.start_time_ticks, p.signature FROM process_signatures p
+       JOIN unnest($2::bigint[], $3::bigint[]) AS k(pid, ticks) ON p.pid = k.pid AND p.start_time_ticks = k.ticks
+       WHERE p.host_id = $1`,
+      [hostId, pairs.map((x) => x[0]), pairs.map((x) => x[1])],
+    );
+    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(x.signature)]));
+  }
+
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
     await this.partitions.ensure('verdicts', [tsMs]);
     await this.tx(async (c) => {
