@@ -13,8 +13,12 @@ import { assay, decodeSample, type IHello, type IProcessSignature, type ISample 
 import { processKey, type Verdict } from '../engine/types.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
+import { PgRetention } from './postgres-retention.js';
+import { PgRollups } from './postgres-rollups.js';
+import type { RetentionOptions, RetentionStepResult } from './retention.js';
+import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
-import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type Lease, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 export interface PostgresStoreOptions {
   /** Most connections this store opens (its pool; bounded). */
@@ -22,10 +26,10 @@ export interface PostgresStoreOptions {
   /** Day partitions are kept created this many days ahead of today. */
   partitionsAheadDays: number;
   /**
-   * Retention per partitioned table: partitions whose whole day is older than this are dropped by
-   * `maintain()` (undefined: kept, as the SQLite store keeps everything today).
+   * Retention drops whole day partitions past the windows (with a day's margin) before its
+   * row-by-row steps; off, every row goes through the bounded steps as in SQLite.
    */
-  retentionMs: Partial<Record<PartitionedTable, number>>;
+  retentionDropsPartitions: boolean;
   /** How often the store runs `maintain()` on its own (0: never; call it yourself). */
   maintainEveryMs: number;
   securityEvents: SecurityEventOptions;
@@ -34,7 +38,7 @@ export interface PostgresStoreOptions {
 export const defaultPostgresOptions: PostgresStoreOptions = {
   maxConnections: 10,
   partitionsAheadDays: 2,
-  retentionMs: {},
+  retentionDropsPartitions: true,
   maintainEveryMs: 3600_000,
   securityEvents: defaultSecurityEventOptions,
 };
@@ -137,6 +141,8 @@ const NO_PARTITION = '23514';
 export class PostgresStore implements Store {
   readonly pool: pg.Pool;
   readonly partitions: Partitions;
+  readonly rollups: PgRollups;
+  private readonly retention: PgRetention;
   private readonly opts: PostgresStoreOptions;
   private readonly pending = new Map<string, SecurityEventRow>();
   private securityTimer: NodeJS.Timeout | null = null;
@@ -152,6 +158,8 @@ export class PostgresStore implements Store {
     // An idle connection the server drops (restart, failover) must not end the collector.
     this.pool.on('error', () => undefined);
     this.partitions = new Partitions(this.pool);
+    this.rollups = new PgRollups(this.pool);
+    this.retention = new PgRetention(this.pool, this.rollups, opts.retentionDropsPartitions ? this.partitions : null);
   }
 
   /** Connects, migrates (one collector at a time), creates today's partitions and those ahead. */
@@ -201,12 +209,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Creates partitions ahead and drops those past retention. Safe to run from several collectors. */
+  /** Creates partitions ahead (retention drops old ones: retentionStep). Safe to run from several collectors. */
   async maintain(nowMs: number): Promise<void> {
     await this.partitions.createAhead(nowMs, this.opts.partitionsAheadDays);
-    for (const [table, keepMs] of Object.entries(this.opts.retentionMs) as Array<[PartitionedTable, number | undefined]>) {
-      if (keepMs !== undefined) await this.partitions.dropBefore(table, nowMs - keepMs);
-    }
   }
 
   /** Runs `fn` in one transaction on one connection. */
@@ -307,6 +312,7 @@ export class PostgresStore implements Store {
       );
       const stored = new Set(inserted.rows.map((r) => r.seq));
       const storedSeqs = batch.samples.map((s) => s.seq).filter((q) => stored.has(q));
+      await this.rollups.add(c, hostId, sums.filter((s) => stored.has(s.seq)));
       // Each process signature once per batch (the first one seen, as INSERT OR IGNORE keeps).
       const sigs = new Map<string, [number, number, string, Buffer]>();
       for (const { sample } of batch.samples) {
@@ -434,6 +440,8 @@ export class PostgresStore implements Store {
 
   async sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]> {
     const bucketMs = Math.max(1, Math.ceil((toMs - fromMs + 1) / Math.max(1, limit)));
+    const source = chartSource(bucketMs, fromMs, await this.rollups.rawPrunedMs(hostId));
+    if (source !== 'raw') return this.rollups.summaries(hostId, source, fromMs, toMs, bucketMs, limit);
     // Equal time buckets over the range (integer division truncates, as in SQLite).
     const r = await this.pool.query<{
       seq: number; ts_ms: number; cpu_pct: number; load1: number; mem_used_bytes: number; mem_total_bytes: number; gpu_util_pct: number | null;
@@ -463,6 +471,19 @@ export class PostgresStore implements Store {
       netRxBytesPerSec: x.net_rx_bps,
       netTxBytesPerSec: x.net_tx_bps,
     }));
+  }
+
+  async rollupRows(hostId: string, resolution: '1m' | '1h', fromMs: number, toMs: number, limit: number): Promise<RollupRow[]> {
+    return this.rollups.rows(hostId, rollupResolution(resolution), fromMs, toMs, limit);
+  }
+
+  async retentionState(hostId: string): Promise<RetentionState> {
+    return { rawPrunedMs: await this.rollups.rawPrunedMs(hostId) };
+  }
+
+  /** One bounded step (retention.ts's rules); at a round's start, whole days past the windows are dropped as partitions. */
+  async retentionStep(opts: RetentionOptions, nowMs: number): Promise<RetentionStepResult> {
+    return this.retention.step(opts, nowMs);
   }
 
   async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {

@@ -10,6 +10,7 @@ import { assay } from '../../proto/codec.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 import { startPostgres, type PgCluster } from '../helpers/postgres.js';
 import { storeSuite } from './suite.js';
+import { retentionOptions } from '../../collector/store/retention.js';
 
 let cluster: PgCluster;
 before(async () => {
@@ -19,8 +20,10 @@ after(async () => {
   await cluster?.stop();
 });
 
+// Retention here goes row by row, so the suite checks the same bounded steps as SQLite's; the
+// partition drops are checked below.
 storeSuite('postgres', async () => {
-  const store = await PostgresStore.open(await cluster.createDatabase(), { maintainEveryMs: 0 });
+  const store = await PostgresStore.open(await cluster.createDatabase(), { maintainEveryMs: 0, retentionDropsPartitions: false });
   return { store, cleanup: () => store.close() };
 });
 
@@ -111,5 +114,39 @@ test('postgres: concurrent appends of the same batches from two stores store eac
     chain.rows.forEach((r, i) => assert.deepEqual(r.prev_hash, i === 0 ? Buffer.alloc(0) : chain.rows[i - 1]!.hash, `batch ${i + 1} links to the one before`));
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('postgres: retention drops whole old days as partitions, then applies the same rules row by row', async () => {
+  const store = await PostgresStore.open(await cluster.createDatabase(), { maintainEveryMs: 0 });
+  try {
+    await store.upsertHost(fullHello('p1'), 1);
+    const day = DAY_MS;
+    const t0 = 1_795_000_000_000;
+    let prev: Uint8Array = new Uint8Array();
+    for (let d = 0; d < 10; d++) {
+      const b = batchAt(d + 1, t0 + d * day, prev, d + 1);
+      assert.equal((await store.appendBatch('p1', b, t0 + d * day + 5000)).status, 'stored');
+      prev = b.hash;
+    }
+    const before = store.partitionDays('samples').filter((d) => d < t0 + 10 * day).length;
+    const opts = retentionOptions({ rawMs: 2 * day, rollupMs: 30 * day, stepRows: 4 });
+    const now = t0 + 9 * day + day / 2;
+    let deletedRows = 0;
+    for (let done = false, steps = 0; !done && steps < 1000; steps++) {
+      const r = await store.retentionStep(opts, now);
+      deletedRows += r.deleted.samples;
+      done = r.done;
+    }
+    const after = store.partitionDays('samples').filter((d) => d < t0 + 10 * day).length;
+    assert.ok(after < before, `sample partitions ${before} -> ${after}`);
+    assert.ok(deletedRows < 8, `only what the dropped days did not hold went row by row (${deletedRows} rows)`);
+    assert.deepEqual(await store.retentionState('p1'), { rawPrunedMs: now - 2 * day });
+    assert.deepEqual(await store.seqRange('p1', 0, t0 + 20 * day), { minSeq: 9, maxSeq: 10 });
+    assert.equal(await store.batchContaining('p1', 8), null);
+    assert.ok(await store.batchContaining('p1', 9));
+    assert.equal((await store.rollupRows('p1', '1h', 0, t0 + 20 * day, 100)).length, 10, 'roll-ups outlive the raw rows');
+  } finally {
+    await store.close();
   }
 });
