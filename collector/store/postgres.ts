@@ -11,6 +11,7 @@
 import pg from 'pg';
 import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
+import { verdictIsNonAi } from '../non-ai.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { PgRetention } from './postgres-retention.js';
@@ -18,7 +19,7 @@ import { PgRollups } from './postgres-rollups.js';
 import type { RetentionOptions, RetentionStepResult } from './retention.js';
 import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
-import { summarize, type AppendResult, type GapRecord, type HostRecord, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 export interface PostgresStoreOptions {
   /** Most connections this store opens (its pool; bounded). */
@@ -30,6 +31,8 @@ export interface PostgresStoreOptions {
    * row-by-row steps; off, every row goes through the bounded steps as in SQLite.
    */
   retentionDropsPartitions: boolean;
+  /** Most class changes kept (the feed's history); older rows are deleted in steps. */
+  maxClassChanges: number;
   /** How often the store runs `maintain()` on its own (0: never; call it yourself). */
   maintainEveryMs: number;
   securityEvents: SecurityEventOptions;
@@ -39,6 +42,7 @@ export const defaultPostgresOptions: PostgresStoreOptions = {
   maxConnections: 10,
   partitionsAheadDays: 2,
   retentionDropsPartitions: true,
+  maxClassChanges: 100_000,
   maintainEveryMs: 3600_000,
   securityEvents: defaultSecurityEventOptions,
 };
@@ -67,6 +71,7 @@ interface HostRow {
   last_seq: number;
   verdict_class: string | null;
   verdict_confidence: number | null;
+  verdict_non_ai: number;
   public_key: Buffer | null;
   enrolled_ms: number | null;
   revoked_ms: number | null;
@@ -94,6 +99,7 @@ const hostFromRow = (r: HostRow): HostRecord => ({
   lastSeq: r.last_seq,
   verdictClass: r.verdict_class,
   verdictConfidence: r.verdict_confidence,
+  verdictNonAi: r.verdict_non_ai === 1,
   publicKey: r.public_key,
   enrolledMs: r.enrolled_ms,
   revokedMs: r.revoked_ms,
@@ -132,6 +138,9 @@ const bytea = (b: Uint8Array, what: string): Buffer => {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 };
 
+/** A LIKE pattern's own wildcards and escape character taken literally. */
+const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /** Advisory lock held while migrating: collectors starting together migrate one at a time. */
 const MIGRATE_LOCK = 0x6d696772; // 'migr'
 
@@ -150,6 +159,7 @@ export class PostgresStore implements Store {
   private newestEventMs = 0;
   private maintainTimer: NodeJS.Timeout | null = null;
   private enrolled = 0;
+  private changesSincePrune = 0;
   private closed = false;
 
   private constructor(url: string, opts: PostgresStoreOptions) {
@@ -509,15 +519,78 @@ export class PostgresStore implements Store {
   }
 
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
+    const nonAi = verdictIsNonAi(verdict) ? 1 : 0;
     await this.partitions.ensure('verdicts', [tsMs]);
     await this.tx(async (c) => {
+      // The host row locked: a class change is recorded once even if two collectors race (a lease hand-over).
+      const before = (await c.query<{ verdict_class: string | null; verdict_non_ai: number }>('SELECT verdict_class, verdict_non_ai FROM hosts WHERE id = $1 FOR UPDATE', [hostId])).rows[0];
       await c.query(
         `INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (host_id, ts_ms) DO UPDATE SET class = excluded.class, confidence = excluded.confidence, verdict = excluded.verdict`,
         [hostId, tsMs, verdict.class, verdict.confidence, JSON.stringify(verdict)],
       );
-      await c.query('UPDATE hosts SET verdict_class = $1, verdict_confidence = $2 WHERE id = $3', [verdict.class, verdict.confidence, hostId]);
+      await c.query('UPDATE hosts SET verdict_class = $1, verdict_confidence = $2, verdict_non_ai = $3 WHERE id = $4', [verdict.class, verdict.confidence, nonAi, hostId]);
+      if (before && before.verdict_class !== verdict.class) {
+        await c.query('INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          hostId, tsMs, before.verdict_class, verdict.class, verdict.confidence, nonAi, before.verdict_non_ai,
+        ]);
+        if (++this.changesSincePrune >= Math.max(1, Math.floor(this.opts.maxClassChanges / 100))) {
+          this.changesSincePrune = 0;
+          await c.query('DELETE FROM class_changes WHERE id <= (SELECT MAX(id) FROM class_changes) - $1', [this.opts.maxClassChanges]);
+        }
+      }
     });
+  }
+
+  async queryHosts(q: HostQuery): Promise<{ total: number; hosts: HostRecord[] }> {
+    const classes = q.classes ? q.classes.filter((c) => c !== 'pending') : null;
+    const params = [classes, q.classes?.includes('pending') ?? false, q.state ?? null, q.onlineSinceMs, q.search ? `%${likeEscape(q.search)}%` : null];
+    const where = `WHERE ($1::text[] IS NULL OR verdict_class = ANY($1::text[]) OR ($2 AND verdict_class IS NULL))
+      AND ($3::text IS NULL OR ($3::text = 'online') = (last_seen_ms >= $4))
+      AND ($5::text IS NULL OR hostname ILIKE $5 ESCAPE '\\' OR id ILIKE $5 ESCAPE '\\')`;
+    const dir = q.desc ? 'DESC' : 'ASC';
+    const order: Record<HostSort, string> = {
+      hostname: `hostname ${dir}, id ${dir}`,
+      class: `verdict_class IS NULL ${dir}, verdict_class ${dir}, hostname, id`,
+      lastSeen: `last_seen_ms ${dir}, hostname, id`,
+      confidence: `verdict_confidence IS NULL ${dir}, verdict_confidence ${dir}, hostname, id`,
+      state: `last_seen_ms >= $4 ${q.desc ? 'ASC' : 'DESC'}, hostname, id`,
+    };
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM hosts ${where}`, params),
+      this.pool.query<HostRow>(`SELECT * FROM hosts ${where} ORDER BY ${order[q.sort]} LIMIT $6 OFFSET $7`, [...params, q.limit, q.offset]),
+    ]);
+    return { total: count.rows[0]!.n, hosts: page.rows.map(hostFromRow) };
+  }
+
+  async nonAiHosts(): Promise<Set<string>> {
+    return new Set((await this.pool.query<{ id: string }>('SELECT id FROM hosts WHERE verdict_non_ai = 1')).rows.map((r) => r.id));
+  }
+
+  async hostCounts(onlineSinceMs: number): Promise<HostCount[]> {
+    const r = await this.pool.query<{ verdict_class: string | null; online: boolean; n: number; non_ai: number | null }>(
+      'SELECT verdict_class, last_seen_ms >= $1 AS online, COUNT(*) AS n, SUM(verdict_non_ai) AS non_ai FROM hosts GROUP BY 1, 2',
+      [onlineSinceMs],
+    );
+    return r.rows.map((x) => ({ class: x.verdict_class, online: x.online, hosts: x.n, nonAi: x.non_ai ?? 0 }));
+  }
+
+  async classChanges(q: ClassChangeQuery): Promise<{ total: number; changes: ClassChange[] }> {
+    const params = [q.classes ?? null, q.search ? `%${likeEscape(q.search)}%` : null];
+    const where = `WHERE ($1::text[] IS NULL OR c.to_class = ANY($1::text[]) OR c.from_class = ANY($1::text[]))
+      AND ($2::text IS NULL OR h.hostname ILIKE $2 ESCAPE '\\' OR c.host_id ILIKE $2 ESCAPE '\\')`;
+    const order = q.order === 'nonAiFirst' ? '(c.non_ai = 1 OR c.from_non_ai = 1) DESC, c.ts_ms DESC, c.id DESC' : 'c.ts_ms DESC, c.id DESC';
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM class_changes c JOIN hosts h ON h.id = c.host_id ${where}`, params),
+      this.pool.query<{ id: number; host_id: string; hostname: string; ts_ms: number; from_class: string | null; to_class: string; confidence: number; non_ai: number; from_non_ai: number }>(
+        `SELECT c.*, h.hostname FROM class_changes c JOIN hosts h ON h.id = c.host_id ${where} ORDER BY ${order} LIMIT $3 OFFSET $4`,
+        [...params, q.limit, q.offset],
+      ),
+    ]);
+    return {
+      total: count.rows[0]!.n,
+      changes: page.rows.map((r) => ({ id: r.id, hostId: r.host_id, hostname: r.hostname, tsMs: r.ts_ms, fromClass: r.from_class, toClass: r.to_class, confidence: r.confidence, nonAi: r.non_ai === 1, fromNonAi: r.from_non_ai === 1 })),
+    };
   }
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {

@@ -10,6 +10,9 @@ import { assay } from '../../proto/codec.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 import { startPostgres, type PgCluster } from '../helpers/postgres.js';
 import { storeSuite } from './suite.js';
+import pg from 'pg';
+import { nonAiPgSql, verdictIsNonAi } from '../../collector/non-ai.js';
+import type { Verdict } from '../../collector/engine/types.js';
 import { retentionOptions } from '../../collector/store/retention.js';
 
 let cluster: PgCluster;
@@ -148,5 +151,25 @@ test('postgres: retention drops whole old days as partitions, then applies the s
     assert.equal((await store.rollupRows('p1', '1h', 0, t0 + 20 * day, 100)).length, 10, 'roll-ups outlive the raw rows');
   } finally {
     await store.close();
+  }
+});
+
+test('postgres: the migrations\' non-AI test in SQL agrees with verdictIsNonAi', async () => {
+  const c = new pg.Client({ connectionString: cluster.url() });
+  await c.connect();
+  try {
+    const cases: Array<Pick<Verdict, 'class' | 'parts'>> = [
+      { class: 'pow-mining', parts: [] },
+      { class: 'ai-training', parts: [] },
+      { class: 'mixed', parts: [{ class: 'ai-training' }, { class: 'pow-mining' }] as Verdict['parts'] },
+      { class: 'mixed', parts: [{ class: 'ai-training' }, { class: 'ai-inference' }] as Verdict['parts'] },
+      { class: 'mixed', parts: undefined as unknown as Verdict['parts'] },
+    ];
+    for (const v of cases) {
+      const r = await c.query<{ n: number }>(`SELECT ${nonAiPgSql('$1::text', '$2::text')} AS n`, [v.class, JSON.stringify(v)]);
+      assert.equal(r.rows[0]!.n === 1, verdictIsNonAi(v), JSON.stringify(v));
+    }
+  } finally {
+    await c.end();
   }
 });
