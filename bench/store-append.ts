@@ -74,7 +74,7 @@ if (which === 'sqlite' || which === 'both') {
 if (which === 'postgres' || which === 'both') {
   const cluster = await startPostgres({ fsync: true });
   try {
-    const store = await PostgresStore.open(await cluster.createDatabase('assay_bench'), { maxConnections: 10, maintainEveryMs: 0 });
+    const store = await PostgresStore.open(await cluster.createDatabase('assay_bench'), { maxConnections: Number(process.env.BENCH_PG_POOL ?? 10), maintainEveryMs: 0 });
     try {
       await run('postgres', store);
     } finally {
