@@ -280,10 +280,13 @@ export class PostgresStore implements Store {
     await this.partitions.ensure('batches', [nowMs]);
     return this.tx(async (c) => {
       // The row lock serialises every append of this agent across collectors.
-      const host = (await c.query<{ last_seq: number; chain_head: Buffer | null }>('SELECT last_seq, chain_head FROM hosts WHERE id = $1 FOR UPDATE', [hostId])).rows[0];
+      const host = (await c.query<{ last_seq: number; chain_head: Buffer | null; revoked_ms: number | null }>('SELECT last_seq, chain_head, revoked_ms FROM hosts WHERE id = $1 FOR UPDATE', [hostId])).rows[0];
       if (!host) throw new Error(`unknown host ${hostId}`);
       const head = host.chain_head ?? Buffer.alloc(0);
       const none = { accepted: 0, duplicates: 0, lastSeq: host.last_seq, storedSeqs: [] as number[] };
+      // In the transaction that would store the batch, under the row lock a revocation also takes:
+      // no batch lands after `assay agents revoke` (from any collector or the CLI) has committed.
+      if (host.revoked_ms !== null) return { ...none, status: 'revoked' as const };
       if (head.length && Buffer.compare(head, hash) === 0) return { ...none, status: 'duplicate' as const, duplicates: batch.samples.length };
       if ((await c.query('SELECT 1 FROM batches WHERE host_id = $1 AND hash = $2 LIMIT 1', [hostId, hash])).rowCount) return { ...none, status: 'replayed' as const };
       // The first batch a collector sees from an agent may continue a chain begun elsewhere.

@@ -65,6 +65,9 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.revokeAgent('h1', 5000), true);
       assert.equal((await store.getHost('h1'))!.revokedMs, 5000);
       assert.equal(await store.revokeAgent('h1', 6000), false, 'revoking twice changes nothing');
+      const after = await store.appendBatch('h1', batchOf(incoming(8, 1), b2.hash), 6500);
+      assert.equal(after.status, 'revoked', 'no batch lands after a revocation');
+      assert.equal(after.accepted, 0);
       await store.recordSecurityEvent({ tsMs: 7000, hostId: 'h1', peer: '127.0.0.1:1', reason: 'chain_break', detail: 'x' });
       assert.deepEqual((await store.securityEvents(10)).map((e) => e.reason), ['chain_break']);
     } finally {
