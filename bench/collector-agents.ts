@@ -11,6 +11,8 @@
 //
 //   npm run build && node dist/bench/collector-agents.js [--mode a|b|both] [--agents N]
 //     [--seconds S] [--batch-samples K] [--traces file,file|dir] [--addresses 32] [--cli dist/cli.js]
+//     [--db sqlite|postgres|postgres://…]   (postgres: a throwaway cluster from Debian's server
+//     binaries with fsync on, as test/helpers/postgres.ts starts; a URL: an existing, empty database)
 //     [-- extra collector flags]
 // Prints one table at the end (and the machine's loadavg). Bounded: agents, batches per agent
 // and seconds are capped; the collector and its database are removed afterwards.
@@ -23,10 +25,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { enrollProof, helloSigningBytes, signBytes, type AgentKeys } from '../proto/chain.js';
 import { assay, decodeCollectorMessage, encodeAgentMessage } from '../proto/codec.js';
 import { freePort } from '../test/helpers/env.js';
+import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
 import { buildPools, keysOf, type AgentChain, type PoolSpec, type PregenRequest } from './agents-pregen.js';
 import { CLK_TCK, cpuTicks, rssMb } from './proc-stats.js';
 
@@ -50,6 +54,10 @@ const num = (name: string, def: number, min: number, max: number): number => {
   return Math.floor(n);
 };
 const mode = opt('mode') ?? 'both';
+const dbArg = opt('db') ?? 'sqlite';
+if (!['sqlite', 'postgres'].includes(dbArg) && !/^postgres(ql)?:\/\//.test(dbArg)) throw new Error('--db is sqlite, postgres or a postgres:// URL');
+/** The throwaway cluster for --db postgres (started once, before the first collector). */
+let cluster: PgCluster | null = null;
 if (!['a', 'b', 'both'].includes(mode)) throw new Error('--mode is a, b or both');
 const cli = resolve(opt('cli') ?? join(here, '..', 'cli.js'));
 const addresses = num('addresses', 32, 1, 200);
@@ -101,16 +109,27 @@ interface Collector {
   pid: number;
   port: number;
   dir: string;
+  /** The collector's --db: a SQLite file in `dir`, or a PostgreSQL URL. */
+  db: string;
   stderr: string[];
+}
+
+/** Where this run's collector stores: a fresh SQLite file, or a fresh PostgreSQL database. */
+async function runDb(dir: string): Promise<string> {
+  if (dbArg === 'sqlite') return join(dir, 'c.db');
+  if (dbArg !== 'postgres') return dbArg;
+  cluster ??= await startPostgres({ fsync: true });
+  return cluster.createDatabase('assay_bench');
 }
 
 async function startCollector(maxAgents: number): Promise<Collector> {
   const dir = mkdtempSync(join(tmpdir(), 'assay-bench-agents-'));
   const port = await freePort();
+  const db = await runDb(dir);
   const args = [
     // e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the collector
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    cli, 'collector', '--port', String(port), '--db', join(dir, 'c.db'), '--log-level', process.env.BENCH_LOG ?? 'error',
+    cli, 'collector', '--port', String(port), '--db', db, '--data-dir', dir, '--log-level', process.env.BENCH_LOG ?? 'error',
     '--max-agents', String(maxAgents + 100),
     // The bench replays minutes of samples quickly; timestamps are checked, but loosely.
     '--max-clock-skew', '15m',
@@ -123,7 +142,7 @@ async function startCollector(maxAgents: number): Promise<Collector> {
   });
   const stderr: string[] = [];
   proc.stderr!.on('data', (d: Buffer) => stderr.length < 500 && stderr.push(d.toString()));
-  const c = { proc, pid: proc.pid!, port, dir, stderr };
+  const c = { proc, pid: proc.pid!, port, dir, db, stderr };
   // Ready when /healthz answers (at most 30 s), not after a guessed sleep.
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -164,9 +183,16 @@ async function stopCollector(c: Collector): Promise<number | null> {
   }
   let stored: number | null = null;
   try {
-    const db = new Database(join(c.dir, 'c.db'), { readonly: true });
-    stored = (db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
-    db.close();
+    if (c.db.startsWith('postgres')) {
+      const client = new pg.Client({ connectionString: c.db });
+      await client.connect();
+      stored = Number((await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM samples')).rows[0]!.n);
+      await client.end();
+    } else {
+      const db = new Database(c.db, { readonly: true });
+      stored = (db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
+      db.close();
+    }
   } catch {
     stored = null;
   }
@@ -466,7 +492,8 @@ if (mode === 'a' || mode === 'both') rows.push(await runMode(modeA(t0)));
 if (mode === 'b' || mode === 'both') rows.push(await runMode(modeB(Date.now())));
 
 const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-console.log(`\ncollector ingest: ${cli}`);
+await (cluster as PgCluster | null)?.stop();
+console.log(`\ncollector ingest: ${cli}; store: ${dbArg === 'sqlite' ? 'SQLite' : dbArg === 'postgres' ? 'PostgreSQL (throwaway cluster, fsync on)' : 'PostgreSQL (given URL)'}`);
 console.log(`traces: ${traces.length} (${traces.map((t) => t.split('/').pop()).slice(0, 3).join(', ')}${traces.length > 3 ? ', …' : ''}); loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify/s', 'classify backlog', 'acked', 'in db'];
 const table = rows.map((r) => [

@@ -165,4 +165,12 @@ export class Classifier {
     }
     return verdict;
   }
+
+  /**
+   * Drops a host's state (another collector on the same database makes its verdicts now); taking
+   * it over later rebuilds the window and the last verdict from the store, as after a restart.
+   */
+  forget(hostId: string): void {
+    this.hosts.delete(hostId);
+  }
 }

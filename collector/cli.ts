@@ -15,6 +15,10 @@ import { defaultGroupCommit } from './store/commit-queue.js';
 /** The top-level CLI (dist/cli.js): `assay start` runs the local agent through it as its own process. */
 const topLevelCli = fileURLToPath(new URL('../cli.js', import.meta.url));
 
+/** What --db takes, for every command's help. */
+export const DB_HELP = 'SQLite database file, or postgres://user[:password]@host[:port]/database';
+export const DATA_DIR_HELP = 'folder for secrets, tokens, keys and the self-signed certificate (default: the SQLite file\'s folder; ./data with a postgres:// URL)';
+
 interface CollectorFlags {
   webhookUrl?: string;
   webhookSecretFile?: string;
@@ -23,6 +27,8 @@ interface CollectorFlags {
   host: string;
   port: number;
   db: string;
+  dataDir?: string;
+  verdictLease: number;
   rules?: string;
   maxFrameBytes: number;
   maxBatchSamples: number;
@@ -55,7 +61,9 @@ function collectorOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--host <addr>', 'address to listen on').default('127.0.0.1').env('ASSAY_HOST'))
     .addOption(new Option('--port <n>', 'TCP port (0 = any free port)').argParser(intArg('port', 0, 65535)).default(7300).env('ASSAY_PORT'))
-    .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+    .addOption(new Option('--db <path>', DB_HELP).default('./data/assay.db').env('ASSAY_DB'))
+    .addOption(new Option('--data-dir <dir>', DATA_DIR_HELP).env('ASSAY_DATA_DIR'))
+    .addOption(new Option('--verdict-lease <d>', 'with several collectors on one database: how long one collector\'s claim to make a host\'s verdicts lasts unrenewed (another takes over after it)').argParser(durationArg).default(30_000, '30s').env('ASSAY_VERDICT_LEASE'))
     .addOption(new Option('--rules <file>', 'rules file (default: the bundled rules); reloaded when it changes').env('ASSAY_RULES'))
     .addOption(new Option('--max-frame-bytes <n>', 'largest agent frame accepted').argParser(intArg('max-frame-bytes', 1024, 256 * 1024 * 1024)).default(4 * 1024 * 1024).env('ASSAY_MAX_FRAME_BYTES'))
     .addOption(new Option('--max-batch-samples <n>', 'most samples in one agent batch').argParser(intArg('max-batch-samples', 1, 100_000)).default(1000).env('ASSAY_MAX_BATCH_SAMPLES'))
@@ -95,7 +103,7 @@ function webhookSecret(read: (file: string) => string, file: string): string {
   }
 }
 
-async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; tlsFingerprint: string | null; close(): Promise<void> }> {
+async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSecretFile: string | null; tlsFingerprint: string | null; collectorId: string; close(): Promise<void> }> {
   const [{ startCollector }, { readSecret }] = await Promise.all([import('./server.js'), import('./secret.js')]);
   if (f.webhookUrl && !f.webhookSecretFile) throw new Error('--webhook-url needs --webhook-secret-file (the secret that signs each event)');
   if (f.webhookSecretFile && !f.webhookUrl) throw new Error('--webhook-secret-file needs --webhook-url');
@@ -105,6 +113,8 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
     host: f.host,
     port: f.port,
     dbPath: f.db,
+    ...(f.dataDir ? { dataDir: f.dataDir } : {}),
+    verdictLeaseMs: f.verdictLease,
     ...(f.rules ? { rulesPath: f.rules } : {}),
     limits: {
       maxFrameBytes: f.maxFrameBytes,
@@ -143,6 +153,8 @@ export function registerCollectorCommands(program: Command): void {
     process.stderr.write(`assay collector listening on ${c.url} (dashboard ${c.url}/ , agents ${c.url.replace(/^http/, 'ws')}/ingest)\n`);
     if (c.enrollSecretFile) process.stderr.write(`enrollment secret for new agents: ${c.enrollSecretFile}\n`);
     if (c.tlsFingerprint) process.stderr.write(`TLS certificate fingerprint (agents: --pin ${c.tlsFingerprint})\n`);
+    // Several collectors may share a PostgreSQL database: this one's name in its verdict leases.
+    if (/^postgres(ql)?:\/\//i.test(cmd.opts<CollectorFlags>().db)) process.stderr.write(`collector id ${c.collectorId} (shares the database; verdict leases held under this name)\n`);
     onSignals(() => c.close());
   });
 
@@ -213,11 +225,11 @@ export function registerCollectorCommands(program: Command): void {
   agents
     .command('list')
     .description('enrolled agents with key fingerprints, last seen and status')
-    .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+    .addOption(new Option('--db <path>', DB_HELP).default('./data/assay.db').env('ASSAY_DB'))
     .option('--json', 'print JSON')
     .action(async (o: { db: string; json?: boolean }) => {
       const [{ openStore }, { fingerprint }] = await Promise.all([import('./dbfile.js'), import('../proto/chain.js')]);
-      const store = openStore(o.db, { write: false });
+      const store = await openStore(o.db, { write: false });
       const hosts = await store.listHosts();
       await store.close();
       const rows = hosts.map((h) => ({
@@ -242,10 +254,10 @@ export function registerCollectorCommands(program: Command): void {
     .command('revoke')
     .description('refuse an agent from now on (its connection is closed at its next batch)')
     .argument('<id>', 'agent id')
-    .addOption(new Option('--db <path>', 'SQLite database file').default('./data/assay.db').env('ASSAY_DB'))
+    .addOption(new Option('--db <path>', DB_HELP).default('./data/assay.db').env('ASSAY_DB'))
     .action(async (id: string, o: { db: string }) => {
       const { openStore } = await import('./dbfile.js');
-      const store = openStore(o.db, { write: true, mustExist: true });
+      const store = await openStore(o.db, { write: true, mustExist: true });
       const known = await store.getHost(id);
       const changed = known ? await store.revokeAgent(id, Date.now()) : false;
       await store.close();
@@ -258,11 +270,12 @@ export function registerCollectorCommands(program: Command): void {
   agents
     .command('rotate-secret')
     .description('replace the enrollment secret beside the database with a new one; a running collector takes it within seconds, enrolled agents are not affected, new agents need the new secret')
-    .addOption(new Option('--db <path>', 'SQLite database file (the secret is the file enroll-secret beside it)').default('./data/assay.db').env('ASSAY_DB'))
-    .action(async (o: { db: string }) => {
-      const [{ checkDbPath }, { enrollSecretPath, rotateSecret }] = await Promise.all([import('./dbfile.js'), import('./secret.js')]);
+    .addOption(new Option('--db <path>', `${DB_HELP} (the secret is the file enroll-secret beside a SQLite file, else in --data-dir)`).default('./data/assay.db').env('ASSAY_DB'))
+    .addOption(new Option('--data-dir <dir>', DATA_DIR_HELP).env('ASSAY_DATA_DIR'))
+    .action(async (o: { db: string; dataDir?: string }) => {
+      const [{ checkDbPath, filesAnchor }, { enrollSecretPath, rotateSecret }] = await Promise.all([import('./dbfile.js'), import('./secret.js')]);
       checkDbPath(o.db);
-      const file = enrollSecretPath(o.db);
+      const file = enrollSecretPath(filesAnchor(o.db, o.dataDir));
       rotateSecret(file);
       say(`new enrollment secret written to ${file} (mode 0600); give it to agents that have not enrolled yet\n`);
     });

@@ -1,20 +1,53 @@
-// Opening the collector's database file: a path SQLite can use (not a URL), a private data
-// directory (0700 when we create it), private files (0600: they hold every host's command
-// lines), a write probe so a read-only database stops startup instead of failing every agent
-// later, and errors that name the file.
+// Opening the collector's database: a SQLite file path or a postgres:// URL, nothing else.
+// SQLite: a private data directory (0700 when we create it), private files (0600: they hold
+// every host's command lines), a write probe so a read-only database stops startup instead of
+// failing every agent later, and errors that name the file. PostgreSQL: connect, migrate and
+// create partitions before anything listens, with errors that name the URL (password hidden).
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { privateDbFile } from '../proto/private-files.js';
 import { SqliteStore } from './store/sqlite.js';
-import type { GroupCommitOptions } from './store/commit-queue.js';
+import type { GroupCommitOptions, GroupCommitStats } from './store/commit-queue.js';
+import { PostgresStore, isPostgresUrl, redactUrl } from './store/postgres.js';
+import type { Store } from './store/store.js';
 
-/** Refuses --db values that are not a file path for SQLite (postgres://…, file:…, sqlite:…). */
+/** What the collector and the CLI need of either store. */
+export type CollectorStore = Store & {
+  /** Agents that ever enrolled, revoked ones included (for --max-enrollments). */
+  countEnrolled(): number;
+  /** The group-commit queue, where the store has one (SQLite). */
+  commits?: { stats: GroupCommitStats };
+};
+
+export { isPostgresUrl, redactUrl };
+
+/** Refuses --db values that are neither a SQLite file path nor a postgres:// URL. */
 export function checkDbPath(dbPath: string): void {
   if (dbPath === ':memory:') return;
-  if (dbPath.trim() === '') throw new Error('--db must name a SQLite database file');
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(dbPath)) {
-    throw new Error(`--db ${JSON.stringify(dbPath)} looks like a URL; the collector stores into a SQLite file: give a file path such as ./data/assay.db`);
+  if (dbPath.trim() === '') throw new Error('--db must name a SQLite database file or a postgres:// URL');
+  if (isPostgresUrl(dbPath)) {
+    let u: URL;
+    try {
+      u = new URL(dbPath);
+    } catch {
+      throw new Error(`--db ${JSON.stringify(redactUrl(dbPath))} is not a valid URL; write postgres://user[:password]@host[:port]/database`);
+    }
+    if (!u.hostname && !u.searchParams.get('host')) throw new Error(`--db ${JSON.stringify(redactUrl(dbPath))} names no host; write postgres://user@host:5432/database`);
+    if (u.pathname.length <= 1) throw new Error(`--db ${JSON.stringify(redactUrl(dbPath))} names no database; write postgres://user@host:5432/database`);
+    return;
   }
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(dbPath)) {
+    throw new Error(`--db ${JSON.stringify(redactUrl(dbPath))} looks like a URL the collector cannot use: give a SQLite file path such as ./data/assay.db, or postgres://user@host:5432/database`);
+  }
+}
+
+/**
+ * A path whose folder holds the collector's files (secrets, tokens, keys, TLS): `--data-dir`
+ * when given, else the SQLite file's folder, else ./data (a postgres:// URL or :memory:).
+ */
+export function filesAnchor(dbPath: string, dataDir?: string): string {
+  if (dataDir) return join(dataDir, 'assay.db');
+  return dbPath === ':memory:' || isPostgresUrl(dbPath) ? './data/assay.db' : dbPath;
 }
 
 /** Creates a directory for private files with mode 0700 (an existing one is left as it is). */
@@ -27,8 +60,15 @@ export function privateDir(dir: string): void {
  * written stops here with an error naming the file. Without it (reading commands), or with
  * `mustExist`, a missing file is an error rather than a new empty database.
  */
-export function openStore(dbPath: string, opts: { write: boolean; mustExist?: boolean; groupCommit?: Partial<GroupCommitOptions> } = { write: true }): SqliteStore {
+export async function openStore(dbPath: string, opts: { write: boolean; mustExist?: boolean; groupCommit?: Partial<GroupCommitOptions> } = { write: true }): Promise<CollectorStore> {
   checkDbPath(dbPath);
+  if (isPostgresUrl(dbPath)) {
+    try {
+      return await PostgresStore.open(dbPath);
+    } catch (err) {
+      throw new Error(`database ${redactUrl(dbPath)}: ${describe(err)}`);
+    }
+  }
   if (dbPath !== ':memory:' && (!opts.write || opts.mustExist) && !existsSync(dbPath)) throw new Error(`no database at ${dbPath}`);
   if (dbPath !== ':memory:') {
     privateDir(dirname(dbPath));
@@ -49,6 +89,12 @@ export function openStore(dbPath: string, opts: { write: boolean; mustExist?: bo
     throw new Error(`database ${dbPath} cannot be written (${(err as Error).message}): check the file's and its directory's permissions and the file system`);
   }
   return store;
+}
+
+/** A connection error's text (an AggregateError, one per address tried, has no message of its own). */
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && !err.message) return err.errors.map((e: Error) => e.message).join('; ');
+  return (err as Error).message || String(err);
 }
 
 /** A real page write inside a transaction that is rolled back: fails on read-only files, directories and mounts. */

@@ -18,3 +18,8 @@ const sqlList = NON_AI_CLASSES.map((c) => `'${c}'`).join(', ');
 export function nonAiSql(classCol: string, verdictCol: string): string {
   return `(${classCol} IN (${sqlList}) OR (${classCol} = 'mixed' AND EXISTS (SELECT 1 FROM json_each(${verdictCol}, '$.parts') WHERE json_extract(value, '$.class') IN (${sqlList}))))`;
 }
+
+/** The same test in PostgreSQL over a class column and a verdict JSON (text) column, as 0 or 1 (for migrations). */
+export function nonAiPgSql(classCol: string, verdictCol: string): string {
+  return `(CASE WHEN ${classCol} IN (${sqlList}) OR (${classCol} = 'mixed' AND EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE(${verdictCol}::jsonb -> 'parts', '[]'::jsonb)) AS p(part) WHERE p.part ->> 'class' IN (${sqlList}))) THEN 1 ELSE 0 END)`;
+}

@@ -5,11 +5,11 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from '
 import { tightenFile } from '../proto/private-files.js';
 import { dirname, join } from 'node:path';
 import { checkSecret } from './auth.js';
-import { privateDir } from './dbfile.js';
+import { filesAnchor, privateDir } from './dbfile.js';
 
-/** A file beside the database (`:memory:` databases keep theirs under ./data). */
+/** A file beside the database (`:memory:` and postgres:// databases keep theirs under ./data; see filesAnchor). */
 export function besideDb(dbPath: string, name: string): string {
-  return join(dirname(dbPath === ':memory:' ? './data/assay.db' : dbPath), name);
+  return join(dirname(filesAnchor(dbPath)), name);
 }
 
 export function enrollSecretPath(dbPath: string): string {

@@ -27,7 +27,10 @@ import { isLoopback, loadTls, selfSignedTls } from './tls.js';
 import { LIVE_PROTOCOL, bearerToken, checkSecret, decide, liveToken, type AuthConfig } from './auth.js';
 import { ROUTES, assertDeclared, routeRole, websocketRoute } from './routes.js';
 import { SECURITY_HEADERS, hostAllowed, originAllowed, rawRefusal, siteConfig } from './site.js';
-import { checkDbPath, openStore, privateDir } from './dbfile.js';
+import { checkDbPath, filesAnchor, openStore, privateDir, redactUrl } from './dbfile.js';
+import { VerdictLeases, defaultVerdictLeaseMs } from './lease.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Store } from './store/store.js';
 import { RetentionRunner, retentionOptions, type RetentionOptions } from './store/retention.js';
@@ -38,7 +41,16 @@ import type { AgentKeys } from '../proto/chain.js';
 export interface CollectorOptions {
   host: string;
   port: number;
+  /** A SQLite file path, `:memory:`, or a postgres:// URL. */
   dbPath: string;
+  /** Folder for secrets, tokens, keys and the self-signed certificate (default: the SQLite file's folder; ./data with a postgres:// URL). */
+  dataDir?: string;
+  /**
+   * How long a collector's claim to make a host's verdicts lasts without renewal (renewed while it
+   * gets the host's samples): with several collectors on one database, another takes over a
+   * host this long after its collector stopped getting them.
+   */
+  verdictLeaseMs?: number;
   /** Rules file; default: the bundled collector/engine/rules/default.yaml. Reloaded when it changes. */
   rulesPath?: string;
   limits?: Partial<IngestLimits>;
@@ -86,6 +98,8 @@ export interface RunningCollector {
   enrollSecretFile: string | null;
   port: number;
   store: Store;
+  /** This collector's name in the database's leases (`hostname:pid:random`). */
+  collectorId: string;
   metrics: CollectorMetrics;
   /** What the collector holds per host in memory (for tests and benches). */
   classifier: Classifier;
@@ -105,20 +119,22 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const loopback = isLoopback(opts.host);
   checkDbPath(opts.dbPath);
   const retentionOpts = retentionOptions(opts.retention);
+  // Files (secrets, tokens, keys, TLS) live beside the SQLite file, or in --data-dir.
+  const files = filesAnchor(opts.dbPath, opts.dataDir);
   // The data folder holds the database, keys, tokens and secrets: private before anything lands in it.
-  if (opts.dbPath !== ':memory:') privateDir(dirname(opts.dbPath));
-  const tls = !opts.tls ? null : 'selfSigned' in opts.tls ? await selfSignedTls(opts.dbPath, [opts.host]) : loadTls(opts.tls.certFile, opts.tls.keyFile);
+  if (opts.dbPath !== ':memory:') privateDir(dirname(files));
+  const tls = !opts.tls ? null : 'selfSigned' in opts.tls ? await selfSignedTls(files, [opts.host]) : loadTls(opts.tls.certFile, opts.tls.keyFile);
   if (!tls && !loopback && !opts.allowPlain) {
     throw new Error(`refusing to take agents over plain ws:// on ${opts.host}: give --tls-cert and --tls-key, or --tls-self-signed (or --allow-plain to accept the risk)`);
   }
   const tokens = !loopback || opts.requireTokens === true;
   const auth: AuthConfig = {
     required: tokens,
-    viewerToken: tokens ? (opts.viewerToken !== undefined ? checkSecret('viewer token', opts.viewerToken) : loadOrCreateSecret(besideDb(opts.dbPath, 'viewer-token'))) : null,
-    adminToken: opts.adminToken !== undefined ? checkSecret('admin token', opts.adminToken) : loadOrCreateSecret(besideDb(opts.dbPath, 'admin-token')),
+    viewerToken: tokens ? (opts.viewerToken !== undefined ? checkSecret('viewer token', opts.viewerToken) : loadOrCreateSecret(besideDb(files, 'viewer-token'))) : null,
+    adminToken: opts.adminToken !== undefined ? checkSecret('admin token', opts.adminToken) : loadOrCreateSecret(besideDb(files, 'admin-token')),
   };
   const site = siteConfig(opts.host, opts.publicHosts);
-  const secretFile = opts.enrollSecret !== undefined ? null : enrollSecretPath(opts.dbPath);
+  const secretFile = opts.enrollSecret !== undefined ? null : enrollSecretPath(files);
   let enrollSecret = opts.enrollSecret !== undefined ? checkSecret('enrollment secret', opts.enrollSecret) : loadOrCreateSecret(secretFile!);
   // `assay agents rotate-secret` rewrites the file; new agents need the new secret from then on.
   const onSecretChange = (): void => {
@@ -143,9 +159,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
 
   const onlineWithinMs = opts.onlineWithinMs ?? DEFAULT_ONLINE_WITHIN_MS;
   const webhook = opts.webhook ? new Webhook({ ...defaultWebhookOptions, ...opts.webhook }, logger.child({ part: 'webhook' })) : null;
-  const store = openStore(opts.dbPath, { write: true, ...(opts.groupCommit ? { groupCommit: opts.groupCommit } : {}) });
+  const store = await openStore(opts.dbPath, { write: true, ...(opts.groupCommit ? { groupCommit: opts.groupCommit } : {}) });
   const metrics = new CollectorMetrics();
-  metrics.groupCommit = store.commits.stats;
+  // SQLite groups commits in the store's own queue; PostgreSQL commits each batch in its own transaction (the server groups WAL flushes).
+  metrics.groupCommit = store.commits?.stats ?? null;
   const retention = new RetentionRunner(
     (o, nowMs) => store.retentionStep(o, nowMs),
     retentionOpts,
@@ -158,6 +175,9 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   let onPublished: (c: PublishedChange) => void = () => undefined;
   const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier }, Date.now, (c) => onPublished(c));
   const trends = new FleetTrends();
+  // Several collectors may share one database: a lease per host says which one makes its verdicts.
+  const collectorId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const leases = new VerdictLeases(store, collectorId, opts.verdictLeaseMs ?? defaultVerdictLeaseMs);
   let fleet: FleetState;
   try {
     fleet = await FleetState.load(store, Date.now(), { onlineWithinMs: onlineWithinMs });
@@ -219,7 +239,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     logger: logger.child({ part: 'api' }),
     onlineWithinMs,
     trends,
-    reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(opts.dbPath))),
+    reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(files))),
     reportRules: () => rules,
   });
 
@@ -270,6 +290,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   // a host's entry lives only while it has samples waiting.
   const classify = new ClassifyQueue(
     async (hostId, samples) => {
+      // Only the lease holder classifies a host; the others keep nothing of it.
+      if (!(await leases.holds(hostId))) return classifier.forget(hostId);
       const v = await classifier.add(hostId, samples);
       if (v) fleet.verdict(hostId, v, v.window.toMs || Date.now());
     },
@@ -341,7 +363,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   if (tls) logger.info({ fingerprint: tls.fingerprint }, 'TLS enabled; agents pin this fingerprint with --pin');
-  logger.info({ host: opts.host, port, db: opts.dbPath, rules: rulesPath, rulesVersion: rules.version, enrollSecretFile: secretFile, rawRetentionMs: retentionOpts.rawMs, rollupRetentionMs: retentionOpts.rollupMs }, 'collector listening');
+  logger.info({ host: opts.host, port, db: redactUrl(opts.dbPath), collectorId, dataDir: dirname(files), rules: rulesPath, rulesVersion: rules.version, enrollSecretFile: secretFile, rawRetentionMs: retentionOpts.rawMs, rollupRetentionMs: retentionOpts.rollupMs }, 'collector listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -350,6 +372,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     enrollSecretFile: secretFile,
     port,
     store,
+    collectorId,
     metrics,
     classifier,
     fleet,
@@ -368,6 +391,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         await retention.stop();
         await app.close();
         await classify.stop();
+        // Another collector on the same database takes these hosts' verdicts over at once.
+        await store.releaseLeases(collectorId).catch(() => undefined);
         await store.close();
       })();
       return closing;

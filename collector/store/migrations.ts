@@ -254,4 +254,18 @@ export const sqliteMigrations: Migration[] = [
       UPDATE hosts SET verdict_non_ai = COALESCE((SELECT ${nonAiSql('v.class', 'v.verdict')} FROM verdicts v WHERE v.host_id = hosts.id ORDER BY v.ts_ms DESC LIMIT 1), 0);
     `,
   },
+  // Leases: one collector at a time makes a host's verdicts when several share a database
+  // (PostgreSQL, postgres-migrations.ts has the same step); a single SQLite collector always
+  // holds them. Number 8: 4-7 are reserved for other issue-10 steps.
+  {
+    version: 8,
+    name: "leases: one collector at a time makes a host's verdicts",
+    sql: `
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

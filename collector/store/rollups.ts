@@ -59,7 +59,8 @@ export interface RollupRow {
   netTxBytesPerSec: number;
 }
 
-interface Acc {
+/** One roll-up bucket's sums as a batch adds them (store-independent). */
+export interface Acc {
   bucket: number;
   n: number;
   last_seq: number;
@@ -82,7 +83,7 @@ interface Acc {
   net_tx_bps: number;
 }
 
-const COLUMNS = [
+export const COLUMNS = [
   'n', 'last_seq', 'last_ts_ms', 'cpu_pct', 'cpu_pct_max', 'load1', 'mem_used_bytes', 'mem_total_bytes', 'gpu_n', 'gpu_util_pct', 'gpu_util_pct_max',
   'gpu_mem_used_bytes', 'power_n', 'power_watts', 'power_watts_max', 'disk_read_bps', 'disk_write_bps', 'net_rx_bps', 'net_tx_bps',
 ] as const;
@@ -202,43 +203,9 @@ export class Rollups {
     if (stored.length === 0) return;
     const hostKey = this.hostKey(hostId);
     for (const r of ROLLUP_RESOLUTIONS) {
-      const acc = new Map<number, Acc>();
-      for (const s of stored) {
-        const bucket = Math.floor(s.tsMs / r.widthMs);
-        let a = acc.get(bucket);
-        if (!a) {
-          a = {
-            bucket, n: 0, last_seq: s.seq, last_ts_ms: s.tsMs, cpu_pct: 0, cpu_pct_max: s.cpuPct, load1: 0, mem_used_bytes: 0, mem_total_bytes: 0, gpu_n: 0, gpu_util_pct: 0,
-            gpu_util_pct_max: null, gpu_mem_used_bytes: 0, power_n: 0, power_watts: 0, power_watts_max: null, disk_read_bps: 0, disk_write_bps: 0, net_rx_bps: 0, net_tx_bps: 0,
-          };
-          acc.set(bucket, a);
-        }
-        a.n++;
-        a.last_seq = Math.max(a.last_seq, s.seq);
-        a.last_ts_ms = Math.max(a.last_ts_ms, s.tsMs);
-        a.cpu_pct += s.cpuPct;
-        a.cpu_pct_max = Math.max(a.cpu_pct_max, s.cpuPct);
-        a.load1 += s.load1;
-        a.mem_used_bytes += s.memUsedBytes;
-        a.mem_total_bytes = Math.max(a.mem_total_bytes, s.memTotalBytes);
-        if (s.gpuUtilPct !== null) {
-          a.gpu_n++;
-          a.gpu_util_pct += s.gpuUtilPct;
-          a.gpu_util_pct_max = Math.max(a.gpu_util_pct_max ?? s.gpuUtilPct, s.gpuUtilPct);
-          a.gpu_mem_used_bytes += s.gpuMemUsedBytes ?? 0;
-        }
-        if (s.powerWatts !== null) {
-          a.power_n++;
-          a.power_watts += s.powerWatts;
-          a.power_watts_max = Math.max(a.power_watts_max ?? s.powerWatts, s.powerWatts);
-        }
-        a.disk_read_bps += s.diskReadBytesPerSec;
-        a.disk_write_bps += s.diskWriteBytesPerSec;
-        a.net_rx_bps += s.netRxBytesPerSec;
-        a.net_tx_bps += s.netTxBytesPerSec;
-      }
+      const acc = accumulate(stored, r);
       const stmt = this.upsert.get(r.name)!;
-      for (const a of acc.values()) stmt.run({ host_key: hostKey, ...a });
+      for (const a of acc) stmt.run({ host_key: hostKey, ...a });
     }
   }
 
@@ -260,26 +227,71 @@ export class Rollups {
     return this.list
       .get(r.name)!
       .all(k.host_key, Math.floor(fromMs / r.widthMs), Math.floor(toMs / r.widthMs), limit)
-      .map((x) => ({
-        startMs: x.bucket * r.widthMs,
-        widthMs: r.widthMs,
-        samples: x.n,
-        lastSeq: x.last_seq,
-        lastTsMs: x.last_ts_ms,
-        cpuPct: x.cpu_pct / x.n,
-        cpuPctMax: x.cpu_pct_max,
-        load1: x.load1 / x.n,
-        memUsedBytes: Math.trunc(x.mem_used_bytes / x.n),
-        memTotalBytes: x.mem_total_bytes,
-        gpuUtilPct: x.gpu_n ? x.gpu_util_pct / x.gpu_n : null,
-        gpuUtilPctMax: x.gpu_util_pct_max,
-        gpuMemUsedBytes: x.gpu_n ? Math.trunc(x.gpu_mem_used_bytes / x.gpu_n) : null,
-        powerWatts: x.power_n ? x.power_watts / x.power_n : null,
-        powerWattsMax: x.power_watts_max,
-        diskReadBytesPerSec: x.disk_read_bps / x.n,
-        diskWriteBytesPerSec: x.disk_write_bps / x.n,
-        netRxBytesPerSec: x.net_rx_bps / x.n,
-        netTxBytesPerSec: x.net_tx_bps / x.n,
-      }));
+      .map((x) => rollupRowOf(x, r));
   }
+}
+
+/** The sums one batch's stored samples add to each bucket of resolution `r` (usually one or two). */
+export function accumulate(stored: readonly SampleSummary[], r: RollupResolution): Acc[] {
+  const acc = new Map<number, Acc>();
+  for (const s of stored) {
+    const bucket = Math.floor(s.tsMs / r.widthMs);
+    let a = acc.get(bucket);
+    if (!a) {
+      a = {
+        bucket, n: 0, last_seq: s.seq, last_ts_ms: s.tsMs, cpu_pct: 0, cpu_pct_max: s.cpuPct, load1: 0, mem_used_bytes: 0, mem_total_bytes: 0, gpu_n: 0, gpu_util_pct: 0,
+        gpu_util_pct_max: null, gpu_mem_used_bytes: 0, power_n: 0, power_watts: 0, power_watts_max: null, disk_read_bps: 0, disk_write_bps: 0, net_rx_bps: 0, net_tx_bps: 0,
+      };
+      acc.set(bucket, a);
+    }
+    a.n++;
+    a.last_seq = Math.max(a.last_seq, s.seq);
+    a.last_ts_ms = Math.max(a.last_ts_ms, s.tsMs);
+    a.cpu_pct += s.cpuPct;
+    a.cpu_pct_max = Math.max(a.cpu_pct_max, s.cpuPct);
+    a.load1 += s.load1;
+    a.mem_used_bytes += s.memUsedBytes;
+    a.mem_total_bytes = Math.max(a.mem_total_bytes, s.memTotalBytes);
+    if (s.gpuUtilPct !== null) {
+      a.gpu_n++;
+      a.gpu_util_pct += s.gpuUtilPct;
+      a.gpu_util_pct_max = Math.max(a.gpu_util_pct_max ?? s.gpuUtilPct, s.gpuUtilPct);
+      a.gpu_mem_used_bytes += s.gpuMemUsedBytes ?? 0;
+    }
+    if (s.powerWatts !== null) {
+      a.power_n++;
+      a.power_watts += s.powerWatts;
+      a.power_watts_max = Math.max(a.power_watts_max ?? s.powerWatts, s.powerWatts);
+    }
+    a.disk_read_bps += s.diskReadBytesPerSec;
+    a.disk_write_bps += s.diskWriteBytesPerSec;
+    a.net_rx_bps += s.netRxBytesPerSec;
+    a.net_tx_bps += s.netTxBytesPerSec;
+  }
+  return [...acc.values()];
+}
+
+/** A stored roll-up row (sums) as averages. */
+export function rollupRowOf(x: Acc, r: RollupResolution): RollupRow {
+  return {
+    startMs: x.bucket * r.widthMs,
+    widthMs: r.widthMs,
+    samples: x.n,
+    lastSeq: x.last_seq,
+    lastTsMs: x.last_ts_ms,
+    cpuPct: x.cpu_pct / x.n,
+    cpuPctMax: x.cpu_pct_max,
+    load1: x.load1 / x.n,
+    memUsedBytes: Math.trunc(x.mem_used_bytes / x.n),
+    memTotalBytes: x.mem_total_bytes,
+    gpuUtilPct: x.gpu_n ? x.gpu_util_pct / x.gpu_n : null,
+    gpuUtilPctMax: x.gpu_util_pct_max,
+    gpuMemUsedBytes: x.gpu_n ? Math.trunc(x.gpu_mem_used_bytes / x.gpu_n) : null,
+    powerWatts: x.power_n ? x.power_watts / x.power_n : null,
+    powerWattsMax: x.power_watts_max,
+    diskReadBytesPerSec: x.disk_read_bps / x.n,
+    diskWriteBytesPerSec: x.disk_write_bps / x.n,
+    netRxBytesPerSec: x.net_rx_bps / x.n,
+    netTxBytesPerSec: x.net_tx_bps / x.n,
+  };
 }

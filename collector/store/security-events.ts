@@ -22,7 +22,8 @@ export const defaultSecurityEventOptions: SecurityEventOptions = {
   maxRows: 10_000,
 };
 
-interface Row {
+/** One (reason, subject, window) row as both stores keep it. */
+export interface SecurityEventRow {
   reason: string;
   subject: string;
   window_start_ms: number;
@@ -38,7 +39,7 @@ interface Row {
 export const addressOf = (peer: string): string => (peer.lastIndexOf(':') > 0 ? peer.slice(0, peer.lastIndexOf(':')) : peer);
 
 export class SecurityEventLog {
-  private readonly pending = new Map<string, Row>();
+  private readonly pending = new Map<string, SecurityEventRow>();
   private timer: NodeJS.Timeout | null = null;
   private newestMs = 0;
   private readonly upsert;
@@ -66,7 +67,7 @@ export class SecurityEventLog {
          SELECT reason, subject, window_start_ms FROM security_event_windows ORDER BY host_id IS NOT NULL, last_ms
          LIMIT MAX(0, (SELECT COUNT(*) FROM security_event_windows) - ?))`,
     );
-    this.list = db.prepare<[number], Row>('SELECT * FROM security_event_windows ORDER BY last_ms DESC, reason LIMIT ?');
+    this.list = db.prepare<[number], SecurityEventRow>('SELECT * FROM security_event_windows ORDER BY last_ms DESC, reason LIMIT ?');
     this.flushTx = db.transaction(() => {
       for (const r of this.pending.values()) this.upsert.run(r);
       this.pending.clear();
@@ -76,19 +77,7 @@ export class SecurityEventLog {
   }
 
   record(e: SecurityEvent): void {
-    const subject = e.hostId ?? addressOf(e.peer);
-    const windowStart = Math.floor(e.tsMs / this.opts.windowMs) * this.opts.windowMs;
-    const key = `${e.reason}\u0000${subject}\u0000${windowStart}`;
-    const r = this.pending.get(key);
-    if (r) {
-      r.count++;
-      r.first_ms = Math.min(r.first_ms, e.tsMs);
-      r.last_ms = Math.max(r.last_ms, e.tsMs);
-      r.peer = e.peer;
-      r.detail = e.detail;
-    } else {
-      this.pending.set(key, { reason: e.reason, subject, window_start_ms: windowStart, count: 1, first_ms: e.tsMs, last_ms: e.tsMs, host_id: e.hostId, peer: e.peer, detail: e.detail });
-    }
+    foldEvent(this.pending, e, this.opts.windowMs);
     this.newestMs = Math.max(this.newestMs, e.tsMs);
     if (this.pending.size >= this.opts.maxPending) this.flush();
     else if (!this.timer) {
@@ -105,16 +94,35 @@ export class SecurityEventLog {
 
   recent(limit: number): SecurityEventWindow[] {
     this.flush();
-    return this.list.all(limit).map((r) => ({
-      reason: r.reason,
-      subject: r.subject,
-      hostId: r.host_id,
-      windowStartMs: r.window_start_ms,
-      count: r.count,
-      firstMs: r.first_ms,
-      lastMs: r.last_ms,
-      peer: r.peer,
-      detail: r.detail,
-    }));
+    return this.list.all(limit).map(windowFromRow);
   }
 }
+
+/** Counts one refused attempt into its pending (reason, subject, window) row. */
+export function foldEvent(pending: Map<string, SecurityEventRow>, e: SecurityEvent, windowMs: number): void {
+  const subject = e.hostId ?? addressOf(e.peer);
+  const windowStart = Math.floor(e.tsMs / windowMs) * windowMs;
+  const key = `${e.reason}\u0000${subject}\u0000${windowStart}`;
+  const r = pending.get(key);
+  if (r) {
+    r.count++;
+    r.first_ms = Math.min(r.first_ms, e.tsMs);
+    r.last_ms = Math.max(r.last_ms, e.tsMs);
+    r.peer = e.peer;
+    r.detail = e.detail;
+  } else {
+    pending.set(key, { reason: e.reason, subject, window_start_ms: windowStart, count: 1, first_ms: e.tsMs, last_ms: e.tsMs, host_id: e.hostId, peer: e.peer, detail: e.detail });
+  }
+}
+
+export const windowFromRow = (r: SecurityEventRow): SecurityEventWindow => ({
+  reason: r.reason,
+  subject: r.subject,
+  hostId: r.host_id,
+  windowStartMs: r.window_start_ms,
+  count: r.count,
+  firstMs: r.first_ms,
+  lastMs: r.last_ms,
+  peer: r.peer,
+  detail: r.detail,
+});

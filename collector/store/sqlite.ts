@@ -12,7 +12,7 @@ import { sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface HostRow {
   id: string;
@@ -200,6 +200,15 @@ export class SqliteStore implements Store {
         'SELECT hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms FROM batches WHERE host_id = ? AND hash = ?',
       ),
       sampleBytes: db.prepare<[string, number, number], { seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = ? AND seq >= ? AND seq <= ?'),
+      // Taken when free, lapsed or already ours; the same statement as the PostgreSQL store's.
+      acquireLease: db.prepare<[string, string, number, number], { holder: string; expires_ms: number }>(
+        `INSERT INTO leases (name, holder, expires_ms) VALUES (?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+         WHERE leases.holder = excluded.holder OR leases.expires_ms <= ?
+         RETURNING holder, expires_ms`,
+      ),
+      lease: db.prepare<[string], { holder: string; expires_ms: number }>('SELECT holder, expires_ms FROM leases WHERE name = ?'),
+      releaseLeases: db.prepare('DELETE FROM leases WHERE holder = ?'),
     };
     // Run inside the group's transaction, each call of a db.transaction function is a savepoint:
     // a write that throws is rolled back alone and the rest of the group still commits.
@@ -475,6 +484,17 @@ export class SqliteStore implements Store {
 
   async sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>> {
     return new Map(this.stmt.sampleBytes.all(hostId, fromSeq, toSeq).map((r) => [r.seq, r.data]));
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {
+    const now = Date.now();
+    const won = this.stmt.acquireLease.get(name, holder, now + ttlMs, now);
+    const r = won ?? this.stmt.lease.get(name)!;
+    return { held: !!won, holder: r.holder, expiresMs: r.expires_ms };
+  }
+
+  async releaseLeases(holder: string): Promise<void> {
+    this.stmt.releaseLeases.run(holder);
   }
 
   /** Agents that ever enrolled, revoked ones included (for --max-enrollments). */

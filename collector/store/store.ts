@@ -199,6 +199,13 @@ export interface RetentionState {
   rawPrunedMs: number;
 }
 
+/** A named lease: who holds it and until when (by the database's clock where it has one). */
+export interface Lease {
+  held: boolean;
+  holder: string;
+  expiresMs: number;
+}
+
 export interface Store {
   /**
    * Registers an agent from its Hello (recording its public key the first time) or refreshes a
@@ -276,6 +283,14 @@ export interface Store {
   batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null>;
   /** The exact signed bytes of the samples with seq in [fromSeq, toSeq]. */
   sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>>;
+  /**
+   * Takes the lease `name` for `holder` for `ttlMs` if it is free, lapsed or already this
+   * holder's (a renewal); otherwise reports who holds it until when. Several collectors on one
+   * database agree on it (one transaction, the database's clock).
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease>;
+  /** Gives up every lease `holder` holds (a collector shutting down), so others take over at once. */
+  releaseLeases(holder: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
 import { parseBool } from '../../proto/bool.js';
 import { termSafe } from '../../proto/term.js';
-import { cliPath, tempDir } from '../helpers/env.js';
+import { cliPath, freePort, tempDir } from '../helpers/env.js';
 
 interface Run {
   code: number | null;
@@ -100,16 +100,33 @@ describe('secrets, tokens and --db values that stop startup', () => {
     }
   });
 
-  it('--db postgres://… (or any URL) stops startup with a clear error and creates nothing', async () => {
+  it('--db: a URL other than postgres:// stops startup with a clear error and creates nothing', async () => {
     const tmp = tempDir();
     try {
-      for (const db of ['postgres://user@localhost/assay', 'sqlite:./x.db', 'file:assay.db?mode=ro']) {
-        const r = await cli(['collector', '--port', '0', '--db', db], {});
+      for (const db of ['sqlite:./x.db', 'file:assay.db?mode=ro', 'mysql://u@localhost/assay']) {
+        const r = await cli(['collector', '--port', '0', '--db', db, '--data-dir', join(tmp.dir, 'd')], {});
         assert.equal(r.code, 1, db);
-        assert.match(r.stderr, /looks like a URL; the collector stores into a SQLite file/, db);
+        assert.match(r.stderr, /looks like a URL the collector cannot use: give a SQLite file path such as \.\/data\/assay\.db, or postgres:\/\/user@host:5432\/database/, db);
       }
-      assert.equal(existsSync('postgres:'), false, 'no folder named postgres: was created');
       assert.equal(existsSync('sqlite:.'), false);
+      assert.equal(existsSync('mysql:'), false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('--db postgres://… that cannot be reached or is malformed stops startup with an error naming it (password hidden), and creates no postgres: folder', async () => {
+    const tmp = tempDir();
+    try {
+      const port = await freePort();
+      const r = await cli(['collector', '--port', '0', '--db', `postgres://assay:hunter2-secret@127.0.0.1:${port}/assay`, '--data-dir', join(tmp.dir, 'd')], {});
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`database postgres://assay:\\*\\*\\*@127\\.0\\.0\\.1:${port}/assay: .*ECONNREFUSED`));
+      assert.doesNotMatch(r.stderr, /hunter2/, 'the password is not printed');
+      const noDb = await cli(['collector', '--port', '0', '--db', 'postgres://assay@127.0.0.1:5432', '--data-dir', join(tmp.dir, 'd')], {});
+      assert.equal(noDb.code, 1);
+      assert.match(noDb.stderr, /names no database; write postgres:\/\/user@host:5432\/database/);
+      assert.equal(existsSync('postgres:'), false, 'no folder named postgres: was created');
     } finally {
       tmp.cleanup();
     }

@@ -65,6 +65,9 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.revokeAgent('h1', 5000), true);
       assert.equal((await store.getHost('h1'))!.revokedMs, 5000);
       assert.equal(await store.revokeAgent('h1', 6000), false, 'revoking twice changes nothing');
+      const after = await store.appendBatch('h1', batchOf(incoming(8, 1), b2.hash), 6500);
+      assert.equal(after.status, 'revoked', 'no batch lands after a revocation');
+      assert.equal(after.accepted, 0);
       await store.recordSecurityEvent({ tsMs: 7000, hostId: 'h1', peer: '127.0.0.1:1', reason: 'chain_break', detail: 'x' });
       assert.deepEqual((await store.securityEvents(10)).map((e) => e.reason), ['chain_break']);
     } finally {
@@ -189,6 +192,9 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const vs = await store.verdicts('h3', t0, t0 + 10_000, 10);
       assert.deepEqual(vs.map((v) => [v.tsMs, v.verdict.class]), [[t0 + 5000, 'ai-training'], [t0 + 9000, 'mixed']]);
       assert.equal(vs[0]!.verdict.evidence[0]!.detail, 'maps cuDNN');
+      // Class rows only: the newest `limit` of the range, oldest first.
+      assert.deepEqual((await store.verdictClasses('h3', t0, t0 + 10_000, 10)).map((v) => [v.tsMs, v.class]), [[t0 + 5000, 'ai-training'], [t0 + 9000, 'mixed']]);
+      assert.deepEqual((await store.verdictClasses('h3', t0, t0 + 10_000, 1)).map((v) => v.class), ['mixed']);
       const hosts = await store.listHosts();
       assert.deepEqual(hosts.map((h) => h.id).sort(), ['h3', 'h4']);
       assert.equal(hosts.find((h) => h.id === 'h3')!.verdictClass, 'mixed');
@@ -270,6 +276,28 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.ok(await store.batchContaining('p1', 25));
       assert.equal((await store.rollupRows('p1', '1h', 0, t0 + 20 * day, 100)).length, 10, 'roll-ups outlive the raw rows');
       assert.equal((await store.verdicts('p1', 0, t0 + 20 * day, 100)).length, 10, 'one verdict an hour is within the refreshes kept');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: a lease is held by one holder at a time, renewed by it, and taken over when it lapses or is released`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      const first = await store.acquireLease('verdicts:h', 'A', 400);
+      assert.equal(first.held, true);
+      const other = await store.acquireLease('verdicts:h', 'B', 400);
+      assert.deepEqual([other.held, other.holder, other.expiresMs], [false, 'A', first.expiresMs]);
+      const renewed = await store.acquireLease('verdicts:h', 'A', 400);
+      assert.equal(renewed.held, true);
+      assert.ok(renewed.expiresMs >= first.expiresMs, 'renewal moves the expiry on');
+      assert.equal((await store.acquireLease('verdicts:other', 'B', 400)).held, true, 'leases are per name');
+      await new Promise((r) => setTimeout(r, 500));
+      const taken = await store.acquireLease('verdicts:h', 'B', 400);
+      assert.deepEqual([taken.held, taken.holder], [true, 'B'], 'lapsed: taken over');
+      assert.equal((await store.acquireLease('verdicts:h', 'A', 60_000)).held, false);
+      await store.releaseLeases('B');
+      assert.equal((await store.acquireLease('verdicts:h', 'A', 60_000)).held, true, 'released: taken at once');
     } finally {
       await cleanup();
     }

@@ -1,0 +1,258 @@
+// Numbered schema migrations for the PostgreSQL store: the same steps as migrations.ts (same
+// version and name), in PostgreSQL's dialect. Append only: never edit a shipped step.
+//
+// The big, time-ordered tables are partitioned by day (declarative range partitioning on a
+// millisecond column): samples by ts_ms, batches by received_ms, verdicts by ts_ms. Day
+// partitions are created ahead by the store (postgres-partitions.ts) and dropped whole for
+// retention. A primary key of a partitioned table must contain its partition key, so the keys
+// below carry it; (host, seq) and (host, hash) stay unique because appendBatch checks sequence
+// and chain under the host's row lock before it inserts anything.
+import { nonAiPgSql } from '../non-ai.js';
+import type { Migration } from './migrations.js';
+
+export const postgresMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'hosts, samples, process signatures, verdicts',
+    sql: `
+      CREATE TABLE hosts (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        inventory BYTEA,
+        first_seen_ms BIGINT NOT NULL,
+        last_seen_ms BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL DEFAULT 0,
+        verdict_class TEXT,
+        verdict_confidence DOUBLE PRECISION
+      );
+      CREATE TABLE samples (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        seq BIGINT NOT NULL,
+        ts_ms BIGINT NOT NULL,
+        received_ms BIGINT NOT NULL,
+        cpu_pct DOUBLE PRECISION NOT NULL,
+        load1 DOUBLE PRECISION NOT NULL,
+        mem_used_bytes BIGINT NOT NULL,
+        mem_total_bytes BIGINT NOT NULL,
+        gpu_util_pct DOUBLE PRECISION,
+        gpu_mem_used_bytes BIGINT,
+        power_watts DOUBLE PRECISION,
+        disk_read_bps DOUBLE PRECISION NOT NULL,
+        disk_write_bps DOUBLE PRECISION NOT NULL,
+        net_rx_bps DOUBLE PRECISION NOT NULL,
+        net_tx_bps DOUBLE PRECISION NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (host_id, seq, ts_ms)
+      ) PARTITION BY RANGE (ts_ms);
+      CREATE INDEX samples_by_time ON samples(host_id, ts_ms);
+      CREATE TABLE process_signatures (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        pid BIGINT NOT NULL,
+        start_time_ticks BIGINT NOT NULL,
+        name TEXT NOT NULL,
+        signature BYTEA NOT NULL,
+        first_seen_ms BIGINT NOT NULL,
+        PRIMARY KEY (host_id, pid, start_time_ticks)
+      );
+      CREATE TABLE verdicts (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        ts_ms BIGINT NOT NULL,
+        class TEXT NOT NULL,
+        confidence DOUBLE PRECISION NOT NULL,
+        verdict TEXT NOT NULL,
+        PRIMARY KEY (host_id, ts_ms)
+      ) PARTITION BY RANGE (ts_ms);
+    `,
+  },
+  {
+    version: 2,
+    name: 'agent identity, batch chain, gaps, security events',
+    sql: `
+      ALTER TABLE hosts ADD COLUMN public_key BYTEA;
+      ALTER TABLE hosts ADD COLUMN enrolled_ms BIGINT;
+      ALTER TABLE hosts ADD COLUMN revoked_ms BIGINT;
+      ALTER TABLE hosts ADD COLUMN chain_head BYTEA;
+      CREATE TABLE batches (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        hash BYTEA NOT NULL,
+        prev_hash BYTEA NOT NULL,
+        header BYTEA NOT NULL,
+        signature BYTEA NOT NULL,
+        first_seq BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        samples BIGINT NOT NULL,
+        received_ms BIGINT NOT NULL,
+        PRIMARY KEY (host_id, hash, received_ms)
+      ) PARTITION BY RANGE (received_ms);
+      CREATE INDEX batches_by_seq ON batches(host_id, last_seq);
+      CREATE TABLE gaps (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        from_seq BIGINT NOT NULL,
+        to_seq BIGINT NOT NULL,
+        from_ms BIGINT NOT NULL,
+        to_ms BIGINT NOT NULL,
+        cause TEXT NOT NULL,
+        samples BIGINT NOT NULL,
+        batch_hash BYTEA NOT NULL
+      );
+      CREATE INDEX gaps_by_time ON gaps(host_id, from_ms);
+      CREATE TABLE security_events (
+        id BIGSERIAL PRIMARY KEY,
+        ts_ms BIGINT NOT NULL,
+        host_id TEXT,
+        peer TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'aggregated security events',
+    sql: `
+      CREATE TABLE security_event_windows (
+        reason TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        window_start_ms BIGINT NOT NULL,
+        count BIGINT NOT NULL,
+        first_ms BIGINT NOT NULL,
+        last_ms BIGINT NOT NULL,
+        host_id TEXT,
+        peer TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (reason, subject, window_start_ms)
+      );
+      CREATE INDEX security_event_windows_by_last ON security_event_windows(last_ms);
+      INSERT INTO security_event_windows (reason, subject, window_start_ms, count, first_ms, last_ms, host_id, peer, detail)
+        SELECT reason, COALESCE(host_id, peer), (ts_ms / 60000) * 60000, COUNT(*), MIN(ts_ms), MAX(ts_ms), MAX(host_id), MAX(peer), MAX(detail)
+        FROM security_events GROUP BY reason, COALESCE(host_id, peer), ts_ms / 60000;
+      DROP TABLE security_events;
+    `,
+  },
+  {
+    version: 5,
+    name: 'roll-ups and retention bookkeeping',
+    sql: `
+      CREATE TABLE rollup_hosts (
+        host_key BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        host_id TEXT NOT NULL UNIQUE REFERENCES hosts(id),
+        raw_pruned_ms BIGINT NOT NULL DEFAULT 0,
+        verdicts_thinned_ms BIGINT NOT NULL DEFAULT 0
+      );
+      CREATE TABLE rollup_1m (
+        host_key BIGINT NOT NULL,
+        bucket BIGINT NOT NULL,
+        n BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        last_ts_ms BIGINT NOT NULL,
+        cpu_pct DOUBLE PRECISION NOT NULL,
+        cpu_pct_max DOUBLE PRECISION NOT NULL,
+        load1 DOUBLE PRECISION NOT NULL,
+        mem_used_bytes BIGINT NOT NULL,
+        mem_total_bytes BIGINT NOT NULL,
+        gpu_n BIGINT NOT NULL,
+        gpu_util_pct DOUBLE PRECISION NOT NULL,
+        gpu_util_pct_max DOUBLE PRECISION,
+        gpu_mem_used_bytes BIGINT NOT NULL,
+        power_n BIGINT NOT NULL,
+        power_watts DOUBLE PRECISION NOT NULL,
+        power_watts_max DOUBLE PRECISION,
+        disk_read_bps DOUBLE PRECISION NOT NULL,
+        disk_write_bps DOUBLE PRECISION NOT NULL,
+        net_rx_bps DOUBLE PRECISION NOT NULL,
+        net_tx_bps DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (host_key, bucket)
+      );
+      CREATE TABLE rollup_1h (
+        host_key BIGINT NOT NULL,
+        bucket BIGINT NOT NULL,
+        n BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        last_ts_ms BIGINT NOT NULL,
+        cpu_pct DOUBLE PRECISION NOT NULL,
+        cpu_pct_max DOUBLE PRECISION NOT NULL,
+        load1 DOUBLE PRECISION NOT NULL,
+        mem_used_bytes BIGINT NOT NULL,
+        mem_total_bytes BIGINT NOT NULL,
+        gpu_n BIGINT NOT NULL,
+        gpu_util_pct DOUBLE PRECISION NOT NULL,
+        gpu_util_pct_max DOUBLE PRECISION,
+        gpu_mem_used_bytes BIGINT NOT NULL,
+        power_n BIGINT NOT NULL,
+        power_watts DOUBLE PRECISION NOT NULL,
+        power_watts_max DOUBLE PRECISION,
+        disk_read_bps DOUBLE PRECISION NOT NULL,
+        disk_write_bps DOUBLE PRECISION NOT NULL,
+        net_rx_bps DOUBLE PRECISION NOT NULL,
+        net_tx_bps DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (host_key, bucket)
+      );
+      CREATE INDEX gaps_by_end ON gaps(to_ms);
+      INSERT INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY first_seen_ms, id;
+      INSERT INTO rollup_1m
+        SELECT k.host_key, s.ts_ms / 60000, COUNT(*), MAX(s.seq), MAX(s.ts_ms), SUM(s.cpu_pct), MAX(s.cpu_pct), SUM(s.load1),
+          SUM(s.mem_used_bytes), MAX(s.mem_total_bytes), COUNT(s.gpu_util_pct), COALESCE(SUM(s.gpu_util_pct), 0), MAX(s.gpu_util_pct),
+          COALESCE(SUM(s.gpu_mem_used_bytes), 0), COUNT(s.power_watts), COALESCE(SUM(s.power_watts), 0), MAX(s.power_watts),
+          SUM(s.disk_read_bps), SUM(s.disk_write_bps), SUM(s.net_rx_bps), SUM(s.net_tx_bps)
+        FROM samples s JOIN rollup_hosts k ON k.host_id = s.host_id GROUP BY k.host_key, s.ts_ms / 60000;
+      INSERT INTO rollup_1h
+        SELECT k.host_key, s.ts_ms / 3600000, COUNT(*), MAX(s.seq), MAX(s.ts_ms), SUM(s.cpu_pct), MAX(s.cpu_pct), SUM(s.load1),
+          SUM(s.mem_used_bytes), MAX(s.mem_total_bytes), COUNT(s.gpu_util_pct), COALESCE(SUM(s.gpu_util_pct), 0), MAX(s.gpu_util_pct),
+          COALESCE(SUM(s.gpu_mem_used_bytes), 0), COUNT(s.power_watts), COALESCE(SUM(s.power_watts), 0), MAX(s.power_watts),
+          SUM(s.disk_read_bps), SUM(s.disk_write_bps), SUM(s.net_rx_bps), SUM(s.net_tx_bps)
+        FROM samples s JOIN rollup_hosts k ON k.host_id = s.host_id GROUP BY k.host_key, s.ts_ms / 3600000;
+    `,
+  },
+  {
+    version: 7,
+    name: 'class changes, non-AI flag on hosts',
+    sql: `
+      ALTER TABLE hosts ADD COLUMN verdict_non_ai INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE class_changes (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        ts_ms BIGINT NOT NULL,
+        from_class TEXT,
+        to_class TEXT NOT NULL,
+        confidence DOUBLE PRECISION NOT NULL,
+        non_ai INTEGER NOT NULL,
+        from_non_ai INTEGER NOT NULL
+      );
+      CREATE INDEX class_changes_by_time ON class_changes(ts_ms);
+      CREATE INDEX class_changes_non_ai_first ON class_changes((non_ai = 1 OR from_non_ai = 1), ts_ms);
+      CREATE INDEX class_changes_to ON class_changes(to_class);
+      CREATE INDEX class_changes_from ON class_changes(from_class);
+      CREATE INDEX class_changes_by_host ON class_changes(host_id, ts_ms);
+      INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai)
+        SELECT host_id, ts_ms, prev_class, class, confidence, non_ai, COALESCE(prev_non_ai, 0)
+        FROM (SELECT host_id, ts_ms, class, confidence, non_ai,
+                LAG(class) OVER w AS prev_class, LAG(non_ai) OVER w AS prev_non_ai
+              FROM (SELECT host_id, ts_ms, class, confidence, ${nonAiPgSql('class', 'verdict')} AS non_ai FROM verdicts) AS v
+              WINDOW w AS (PARTITION BY host_id ORDER BY ts_ms)) AS c
+        WHERE prev_class IS NULL OR prev_class <> class
+        ORDER BY ts_ms;
+      UPDATE hosts SET verdict_non_ai = COALESCE((SELECT ${nonAiPgSql('v.class', 'v.verdict')} FROM verdicts v WHERE v.host_id = hosts.id ORDER BY v.ts_ms DESC LIMIT 1), 0);
+    `,
+  },
+  {
+    version: 8,
+    name: "leases: one collector at a time makes a host's verdicts",
+    sql: `
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_ms BIGINT NOT NULL
+      );
+    `,
+  },
+];
+
+/** The day-partitioned tables and the column each is partitioned on. */
+export const partitionedTables = [
+  { table: 'samples', column: 'ts_ms' },
+  { table: 'batches', column: 'received_ms' },
+  { table: 'verdicts', column: 'ts_ms' },
+] as const;
+
+export type PartitionedTable = (typeof partitionedTables)[number]['table'];

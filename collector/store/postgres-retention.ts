@@ -1,0 +1,200 @@
+// Retention for the PostgreSQL store: the same windows and rules as retention.ts, in the same
+// small steps (one short transaction of at most stepRows deleted rows), plus whole partitions:
+// a day of samples or batches that ends a full day before the raw window starts, and a day of
+// verdicts a full day before the roll-up window, is detached concurrently and dropped instead of
+// deleted row by row (hosts are marked pruned first, so a report is never short of rows without
+// being told). The margin of a day keeps the rule that a batch straddling the cutoff is kept
+// whole: only a batch spanning more than a day could lose samples to a dropped partition.
+import type pg from 'pg';
+import { ROLLUP_RESOLUTIONS } from './rollups.js';
+import type { PgRollups } from './postgres-rollups.js';
+import { DAY_MS, type Partitions } from './postgres-partitions.js';
+import type { Deleted, RetentionOptions, RetentionStepResult } from './retention.js';
+
+const HOUR_MS = 3_600_000;
+const MAX_OPS_PER_STEP = 200;
+
+type Op = [keyof Deleted, number];
+const noneDeleted = (): Deleted => ({ samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0 });
+
+export class PgRetention {
+  private round: AsyncGenerator<Op, void, void> | null = null;
+  private budget = 0;
+  /** The client of the step under way (each step is one transaction). */
+  private c!: pg.PoolClient;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly rollups: PgRollups,
+    /** null: no partition drops, every row goes through the steps. */
+    private readonly partitions: Partitions | null,
+  ) {}
+
+  private async n(sql: string, params: unknown[]): Promise<number> {
+    return (await this.c.query(sql, params)).rowCount ?? 0;
+  }
+
+  async step(opts: RetentionOptions, nowMs: number): Promise<RetentionStepResult> {
+    const deleted = noneDeleted();
+    // Whole days first, outside any transaction (a concurrent detach cannot run in one).
+    if (!this.round && this.partitions) await this.dropWholeDays(this.partitions, opts, nowMs);
+    let done = false;
+    this.c = await this.pool.connect();
+    try {
+      await this.c.query('BEGIN');
+      this.round ??= this.work(opts, nowMs);
+      this.budget = opts.stepRows;
+      for (let ops = 0; this.budget > 0 && ops < MAX_OPS_PER_STEP; ops++) {
+        const r = await this.round.next();
+        if (r.done) {
+          done = true;
+          this.round = null;
+          break;
+        }
+        const [table, n] = r.value;
+        deleted[table] += n;
+        this.budget -= n;
+      }
+      await this.c.query('COMMIT');
+    } catch (err) {
+      await this.c.query('ROLLBACK').catch(() => undefined);
+      this.round = null;
+      throw err;
+    } finally {
+      this.c.release();
+    }
+    return { deleted, done };
+  }
+
+  private async dropWholeDays(partitions: Partitions, opts: RetentionOptions, nowMs: number): Promise<void> {
+    const rawEnd = nowMs - opts.rawMs - DAY_MS;
+    const rawDays = partitions.days('samples').filter((d) => d + DAY_MS <= rawEnd);
+    if (rawDays.length) {
+      const end = rawDays.at(-1)! + DAY_MS;
+      // Said before anything is deleted: these hosts' raw rows begin no earlier than `end` from now on.
+      await this.pool.query(
+        `INSERT INTO rollup_hosts (host_id) SELECT DISTINCT host_id FROM samples WHERE ts_ms < $1 ON CONFLICT (host_id) DO NOTHING`,
+        [end],
+      );
+      await this.pool.query(`UPDATE rollup_hosts SET raw_pruned_ms = GREATEST(raw_pruned_ms, $1) WHERE host_id IN (SELECT DISTINCT host_id FROM samples WHERE ts_ms < $1)`, [end]);
+      await partitions.dropBefore('samples', end);
+    }
+    await partitions.dropBefore('batches', rawEnd);
+    await partitions.dropBefore('verdicts', nowMs - opts.rollupMs - DAY_MS);
+  }
+
+  private async *drain(table: keyof Deleted, fn: (limit: number) => Promise<number>): AsyncGenerator<Op, void, void> {
+    for (;;) {
+      const limit = Math.max(1, this.budget);
+      const n = await fn(limit);
+      yield [table, n];
+      if (n < limit) return;
+    }
+  }
+
+  private async *work(opts: RetentionOptions, nowMs: number): AsyncGenerator<Op, void, void> {
+    const rawCutoff = nowMs - opts.rawMs;
+    const rollupCutoff = nowMs - opts.rollupMs;
+    const hosts = (await this.c.query<{ id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id')).rows;
+    for (const h of hosts) {
+      yield* this.pruneRaw(h.id, h.last_seq, rawCutoff);
+      yield* this.thinVerdicts(h.id, Math.floor(rawCutoff / HOUR_MS) * HOUR_MS, opts.verdictsPerHour);
+      yield* this.drain('verdicts', (limit) =>
+        this.n('DELETE FROM verdicts WHERE host_id = $1 AND ts_ms IN (SELECT ts_ms FROM verdicts WHERE host_id = $1 AND ts_ms < $2 ORDER BY ts_ms LIMIT $3)', [h.id, rollupCutoff, limit]),
+      );
+      const key = await this.rollups.hostKey(this.c, h.id);
+      for (const r of ROLLUP_RESOLUTIONS) {
+        yield* this.drain(r.table, (limit) =>
+          this.n(`DELETE FROM ${r.table} WHERE host_key = $1 AND bucket IN (SELECT bucket FROM ${r.table} WHERE host_key = $1 AND bucket < $2 ORDER BY bucket LIMIT $3)`, [
+            key,
+            Math.floor(rollupCutoff / r.widthMs),
+            limit,
+          ]),
+        );
+      }
+      yield* this.drain('gaps', (limit) =>
+        this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE host_id = $1 ORDER BY from_ms DESC, ctid DESC LIMIT $2 OFFSET $3)', [h.id, limit, opts.maxGapsPerHost]),
+      );
+    }
+    yield* this.drain('gaps', (limit) => this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE to_ms < $1 LIMIT $2)', [rollupCutoff, limit]));
+    yield* this.drain('security_event_windows', (limit) =>
+      this.n(
+        `DELETE FROM security_event_windows WHERE (reason, subject, window_start_ms) IN (
+           SELECT reason, subject, window_start_ms FROM security_event_windows WHERE last_ms < $1 ORDER BY last_ms LIMIT $2)`,
+        [nowMs - opts.securityEventsMs, limit],
+      ),
+    );
+  }
+
+  /** As retention.ts: the batches wholly before the first sample at or after the cutoff, with their samples. */
+  private async *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): AsyncGenerator<Op, void, void> {
+    const first = (await this.c.query<{ seq: number }>('SELECT seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 ORDER BY ts_ms LIMIT 1', [hostId, cutoffMs])).rows[0]?.seq ?? lastSeq + 1;
+    const straddle = (await this.c.query<{ first_seq: number }>('SELECT first_seq FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $2 AND samples > 0 ORDER BY last_seq LIMIT 1', [hostId, first])).rows[0];
+    const keepFrom = Math.min(first, straddle?.first_seq ?? first);
+    const deleteBatches = (limit: number): Promise<number> =>
+      this.n(
+        `DELETE FROM batches WHERE host_id = $1 AND (hash, received_ms) IN (SELECT hash, received_ms FROM batches WHERE host_id = $1
+           AND ((samples > 0 AND last_seq < $2) OR (samples = 0 AND received_ms < $3)) LIMIT $4)`,
+        [hostId, keepFrom, cutoffMs, limit],
+      );
+    const any = await this.c.query('SELECT 1 FROM samples WHERE host_id = $1 AND seq < $2 UNION ALL SELECT 1 FROM batches WHERE host_id = $1 AND last_seq < $2 AND samples > 0 LIMIT 1', [hostId, keepFrom]);
+    if (!any.rowCount) {
+      yield* this.drain('batches', deleteBatches);
+      return;
+    }
+    await this.rollups.hostKey(this.c, hostId);
+    await this.c.query('UPDATE rollup_hosts SET raw_pruned_ms = GREATEST(raw_pruned_ms, $1) WHERE host_id = $2', [cutoffMs, hostId]);
+    yield* this.drain('samples', (limit) =>
+      // Partitioned: rows are named by their key (a ctid is only unique within one partition).
+      this.n('DELETE FROM samples WHERE host_id = $1 AND (seq, ts_ms) IN (SELECT seq, ts_ms FROM samples WHERE host_id = $1 AND seq < $2 ORDER BY seq LIMIT $3)', [hostId, keepFrom, limit]),
+    );
+    yield* this.drain('batches', deleteBatches);
+  }
+
+  /** As retention.ts: verdicts in [thinned-so-far, cutoff), whole hours at a time. */
+  private async *thinVerdicts(hostId: string, cutoffMs: number, perHour: number): AsyncGenerator<Op, void, void> {
+    await this.rollups.hostKey(this.c, hostId);
+    const setThinned = (ms: number) => this.c.query('UPDATE rollup_hosts SET verdicts_thinned_ms = $1 WHERE host_id = $2', [ms, hostId]);
+    let from = (await this.c.query<{ verdicts_thinned_ms: number }>('SELECT verdicts_thinned_ms FROM rollup_hosts WHERE host_id = $1', [hostId])).rows[0]?.verdicts_thinned_ms ?? 0;
+    const chunk = 10_000;
+    for (let i = 0; from < cutoffMs && i < 1_000_000; i++) {
+      const rows = (await this.c.query<{ ts_ms: number; class: string }>('SELECT ts_ms, class FROM verdicts WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms < $3 ORDER BY ts_ms LIMIT $4', [hostId, from, cutoffMs, chunk])).rows;
+      if (rows.length === 0) {
+        await setThinned(cutoffMs);
+        return;
+      }
+      let end = cutoffMs;
+      if (rows.length === chunk) {
+        end = Math.floor(rows.at(-1)!.ts_ms / HOUR_MS) * HOUR_MS;
+        if (end <= from) end = rows.at(-1)!.ts_ms + 1;
+      }
+      let prevClass = (await this.c.query<{ class: string }>('SELECT class FROM verdicts WHERE host_id = $1 AND ts_ms < $2 ORDER BY ts_ms DESC LIMIT 1', [hostId, from])).rows[0]?.class ?? null;
+      let hour = -1;
+      let kept = 0;
+      const drop: number[] = [];
+      for (const r of rows) {
+        if (r.ts_ms >= end) break;
+        const h = Math.floor(r.ts_ms / HOUR_MS);
+        if (h !== hour) {
+          hour = h;
+          kept = 0;
+        }
+        if (r.class !== prevClass) prevClass = r.class;
+        else if (kept < perHour) kept++;
+        else drop.push(r.ts_ms);
+      }
+      for (let at = 0; at < drop.length; ) {
+        const n = Math.min(Math.max(1, this.budget), drop.length - at);
+        await this.c.query('DELETE FROM verdicts WHERE host_id = $1 AND ts_ms = ANY($2::bigint[])', [hostId, drop.slice(at, at + n)]);
+        at += n;
+        if (at >= drop.length) await setThinned(end);
+        yield ['verdicts', n];
+      }
+      if (drop.length === 0) {
+        await setThinned(end);
+        yield ['verdicts', 0];
+      }
+      from = end;
+    }
+  }
+}

@@ -1,0 +1,686 @@
+// PostgreSQL store (`--db postgres://…`), for fleets one SQLite file cannot hold and for several
+// collectors sharing one database. Same interface and behaviour as the SQLite store (the shared
+// suite in test/store/ runs against both), with:
+// - day partitions for samples, batches and verdicts (postgres-partitions.ts), created ahead and
+//   dropped whole for retention;
+// - one transaction per batch whose sequence and hash-chain checks run under the host's row lock
+//   (SELECT … FOR UPDATE), so two collectors racing on one agent's batches never store a batch
+//   twice or fork the chain: the second waits for the first, then sees its commit;
+// - bulk inserts: a batch's samples, process signatures and gaps are each one INSERT … SELECT
+//   FROM unnest(arrays), one round trip whatever the batch size.
+import pg from 'pg';
+import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
+import { processKey, type Verdict } from '../engine/types.js';
+import { verdictIsNonAi } from '../non-ai.js';
+import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
+import { Partitions, DAY_MS } from './postgres-partitions.js';
+import { PgRetention } from './postgres-retention.js';
+import { PgRollups } from './postgres-rollups.js';
+import type { RetentionOptions, RetentionStepResult } from './retention.js';
+import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
+import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
+import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+
+export interface PostgresStoreOptions {
+  /** Most connections this store opens (its pool; bounded). */
+  maxConnections: number;
+  /** Day partitions are kept created this many days ahead of today. */
+  partitionsAheadDays: number;
+  /**
+   * Retention drops whole day partitions past the windows (with a day's margin) before its
+   * row-by-row steps; off, every row goes through the bounded steps as in SQLite.
+   */
+  retentionDropsPartitions: boolean;
+  /** Most class changes kept (the feed's history); older rows are deleted in steps. */
+  maxClassChanges: number;
+  /** How often the store runs `maintain()` on its own (0: never; call it yourself). */
+  maintainEveryMs: number;
+  securityEvents: SecurityEventOptions;
+}
+
+export const defaultPostgresOptions: PostgresStoreOptions = {
+  maxConnections: 10,
+  partitionsAheadDays: 2,
+  retentionDropsPartitions: true,
+  maxClassChanges: 100_000,
+  maintainEveryMs: 3600_000,
+  securityEvents: defaultSecurityEventOptions,
+};
+
+/** True for the --db values this store takes. */
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
+
+/** The URL with any password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+interface HostRow {
+  id: string;
+  hostname: string;
+  agent_version: string;
+  inventory: Buffer | null;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  last_seq: number;
+  verdict_class: string | null;
+  verdict_confidence: number | null;
+  verdict_non_ai: number;
+  public_key: Buffer | null;
+  enrolled_ms: number | null;
+  revoked_ms: number | null;
+  chain_head: Buffer | null;
+}
+
+interface BatchRow {
+  hash: Buffer;
+  prev_hash: Buffer;
+  header: Buffer;
+  signature: Buffer;
+  first_seq: number;
+  last_seq: number;
+  samples: number;
+  received_ms: number;
+}
+
+const hostFromRow = (r: HostRow): HostRecord => ({
+  id: r.id,
+  hostname: r.hostname,
+  agentVersion: r.agent_version,
+  inventory: r.inventory ? assay.v1.Inventory.decode(r.inventory) : null,
+  firstSeenMs: r.first_seen_ms,
+  lastSeenMs: r.last_seen_ms,
+  lastSeq: r.last_seq,
+  verdictClass: r.verdict_class,
+  verdictConfidence: r.verdict_confidence,
+  verdictNonAi: r.verdict_non_ai === 1,
+  publicKey: r.public_key,
+  enrolledMs: r.enrolled_ms,
+  revokedMs: r.revoked_ms,
+  chainHead: r.chain_head,
+});
+
+const batchFromRow = (r: BatchRow): StoredBatch => ({
+  hash: r.hash,
+  prevHash: r.prev_hash,
+  header: r.header,
+  signature: r.signature,
+  firstSeq: r.first_seq,
+  lastSeq: r.last_seq,
+  samples: r.samples,
+  receivedMs: r.received_ms,
+});
+
+const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms';
+
+/** BIGINT (and COUNT) as a JS number: every value stored here (ms, seq, bytes) is below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === pg.types.builtins.INT8) {
+      return (v: string): number => {
+        const n = Number(v);
+        if (!Number.isSafeInteger(n)) throw new Error(`BIGINT ${v} is beyond 2^53`);
+        return n;
+      };
+    }
+    return pg.types.getTypeParser(oid, format);
+  }) as typeof pg.types.getTypeParser,
+};
+
+const bytea = (b: Uint8Array, what: string): Buffer => {
+  if (!(b instanceof Uint8Array)) throw new TypeError(`${what} is not bytes`);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+};
+
+/** A LIKE pattern's own wildcards and escape character taken literally. */
+const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Advisory lock held while migrating: collectors starting together migrate one at a time. */
+const MIGRATE_LOCK = 0x6d696772; // 'migr'
+
+/** Postgres "no partition of relation … found for row" (a partition dropped by another collector). */
+const NO_PARTITION = '23514';
+
+export class PostgresStore implements Store {
+  readonly pool: pg.Pool;
+  readonly partitions: Partitions;
+  readonly rollups: PgRollups;
+  private readonly retention: PgRetention;
+  private readonly opts: PostgresStoreOptions;
+  private readonly pending = new Map<string, SecurityEventRow>();
+  private securityTimer: NodeJS.Timeout | null = null;
+  private securityFlush: Promise<void> = Promise.resolve();
+  private newestEventMs = 0;
+  private maintainTimer: NodeJS.Timeout | null = null;
+  private enrolled = 0;
+  private changesSincePrune = 0;
+  private closed = false;
+
+  private constructor(url: string, opts: PostgresStoreOptions) {
+    this.opts = opts;
+    this.pool = new pg.Pool({ connectionString: url, max: opts.maxConnections, types, application_name: 'assay-collector' });
+    // An idle connection the server drops (restart, failover) must not end the collector.
+    this.pool.on('error', () => undefined);
+    this.partitions = new Partitions(this.pool);
+    this.rollups = new PgRollups(this.pool);
+    this.retention = new PgRetention(this.pool, this.rollups, opts.retentionDropsPartitions ? this.partitions : null);
+  }
+
+  /** Connects, migrates (one collector at a time), creates today's partitions and those ahead. */
+  static async open(url: string, options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(url, { ...defaultPostgresOptions, ...options, securityEvents: { ...defaultPostgresOptions.securityEvents, ...options.securityEvents } });
+    try {
+      await store.migrate();
+      await store.partitions.load();
+      await store.maintain(Date.now());
+      await store.refreshEnrolled();
+    } catch (err) {
+      await store.pool.end().catch(() => undefined);
+      throw err;
+    }
+    if (store.opts.maintainEveryMs > 0) {
+      store.maintainTimer = setInterval(() => void store.maintain(Date.now()).catch(() => undefined), store.opts.maintainEveryMs);
+      store.maintainTimer.unref();
+    }
+    return store;
+  }
+
+  /** Applies pending numbered migrations, each in its own transaction, under an advisory lock. */
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
+      try {
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)');
+        const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+        for (const m of postgresMigrations) {
+          if (applied.has(m.version)) continue;
+          await client.query('BEGIN');
+          try {
+            await client.query(m.sql);
+            await client.query('INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw new Error(`migration ${m.version} (${m.name}): ${(err as Error).message}`);
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Creates partitions ahead (retention drops old ones: retentionStep). Safe to run from several collectors. */
+  async maintain(nowMs: number): Promise<void> {
+    await this.partitions.createAhead(nowMs, this.opts.partitionsAheadDays);
+  }
+
+  /** Runs `fn` in one transaction on one connection. */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async upsertHost(hello: IHello, nowMs: number): Promise<HostRecord> {
+    const r = await this.pool.query<HostRow & { inserted: boolean }>(
+      `INSERT INTO hosts (id, hostname, agent_version, inventory, first_seen_ms, last_seen_ms, public_key, enrolled_ms)
+       VALUES ($1, $2, $3, $4, $5, $5, $6, $5)
+       ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, agent_version = excluded.agent_version,
+         inventory = excluded.inventory, last_seen_ms = excluded.last_seen_ms
+       RETURNING *, (xmax = 0) AS inserted`,
+      [
+        hello.agentId ?? '',
+        hello.hostname ?? '',
+        hello.agentVersion ?? '',
+        hello.inventory ? Buffer.from(assay.v1.Inventory.encode(hello.inventory).finish()) : null,
+        nowMs,
+        hello.publicKey?.length ? Buffer.from(hello.publicKey) : null,
+      ],
+    );
+    if (r.rows[0]!.inserted) await this.refreshEnrolled();
+    return hostFromRow(r.rows[0]!);
+  }
+
+  async appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
+    try {
+      return await this.appendOnce(hostId, batch, nowMs);
+    } catch (err) {
+      // Another collector dropped (retention) or this one never knew a partition: learn and retry once.
+      if ((err as { code?: string }).code !== NO_PARTITION) throw err;
+      await this.partitions.load();
+      return this.appendOnce(hostId, batch, nowMs);
+    }
+  }
+
+  private async appendOnce(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
+    // Everything that can refuse the batch's bytes does so before any statement runs.
+    const sampleBytes = batch.samples.map((s) => bytea(s.bytes, `sample ${s.seq}`));
+    const hash = bytea(batch.hash, 'batch hash');
+    const prevHash = bytea(batch.prevHash, 'prev_hash');
+    await this.partitions.ensure('samples', batch.samples.map((s) => s.sample.tsMs ?? 0));
+    await this.partitions.ensure('batches', [nowMs]);
+    return this.tx(async (c) => {
+      // The row lock serialises every append of this agent across collectors.
+      const host = (await c.query<{ last_seq: number; chain_head: Buffer | null; revoked_ms: number | null }>('SELECT last_seq, chain_head, revoked_ms FROM hosts WHERE id = $1 FOR UPDATE', [hostId])).rows[0];
+      if (!host) throw new Error(`unknown host ${hostId}`);
+      const head = host.chain_head ?? Buffer.alloc(0);
+      const none = { accepted: 0, duplicates: 0, lastSeq: host.last_seq, storedSeqs: [] as number[] };
+      // In the transaction that would store the batch, under the row lock a revocation also takes:
+      // no batch lands after `assay agents revoke` (from any collector or the CLI) has committed.
+      if (host.revoked_ms !== null) return { ...none, status: 'revoked' as const };
+      if (head.length && Buffer.compare(head, hash) === 0) return { ...none, status: 'duplicate' as const, duplicates: batch.samples.length };
+      if ((await c.query('SELECT 1 FROM batches WHERE host_id = $1 AND hash = $2 LIMIT 1', [hostId, hash])).rowCount) return { ...none, status: 'replayed' as const };
+      // The first batch a collector sees from an agent may continue a chain begun elsewhere.
+      if (head.length && Buffer.compare(head, prevHash) !== 0) return { ...none, status: 'chain_break' as const };
+      const firstSeq = batch.samples[0]?.seq;
+      if (firstSeq !== undefined && firstSeq <= host.last_seq) return { ...none, status: 'seq_regression' as const };
+
+      const sums = batch.samples.map((s) => summarize(s.seq, s.sample));
+      const int = (xs: Array<number | null>): Array<number | null> => xs.map((x) => (x === null ? null : Math.trunc(x)));
+      const inserted = await c.query<{ seq: number }>(
+        `INSERT INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
+           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, data)
+         SELECT $1, u.* FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::bigint[], $8::bigint[],
+           $9::float8[], $10::bigint[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[], $16::bytea[])
+           AS u(seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes,
+                power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, data)
+         ON CONFLICT DO NOTHING RETURNING seq`,
+        [
+          hostId,
+          sums.map((s) => s.seq),
+          int(sums.map((s) => s.tsMs)),
+          sums.map(() => nowMs),
+          sums.map((s) => s.cpuPct),
+          sums.map((s) => s.load1),
+          int(sums.map((s) => s.memUsedBytes)),
+          int(sums.map((s) => s.memTotalBytes)),
+          sums.map((s) => s.gpuUtilPct),
+          int(sums.map((s) => s.gpuMemUsedBytes)),
+          sums.map((s) => s.powerWatts),
+          sums.map((s) => s.diskReadBytesPerSec),
+          sums.map((s) => s.diskWriteBytesPerSec),
+          sums.map((s) => s.netRxBytesPerSec),
+          sums.map((s) => s.netTxBytesPerSec),
+          sampleBytes,
+        ],
+      );
+      const stored = new Set(inserted.rows.map((r) => r.seq));
+      const storedSeqs = batch.samples.map((s) => s.seq).filter((q) => stored.has(q));
+      await this.rollups.add(c, hostId, sums.filter((s) => stored.has(s.seq)));
+      // Each process signature once per batch (the first one seen, as INSERT OR IGNORE keeps).
+      const sigs = new Map<string, [number, number, string, Buffer]>();
+      for (const { sample } of batch.samples) {
+        for (const p of sample.processes ?? []) {
+          if (!p.signature) continue;
+          const key = processKey(p.pid ?? 0, p.startTimeTicks ?? 0);
+          if (!sigs.has(key)) sigs.set(key, [p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', Buffer.from(assay.v1.ProcessSignature.encode(p.signature).finish())]);
+        }
+      }
+      if (sigs.size) {
+        const rows = [...sigs.values()];
+        await c.query(
+          `INSERT INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
+           SELECT $1, u.*, $6 FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bytea[]) AS u
+           ON CONFLICT DO NOTHING`,
+          [hostId, rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), nowMs],
+        );
+      }
+      if (batch.gaps.length) {
+        const g = batch.gaps;
+        await c.query(
+          `INSERT INTO gaps (host_id, from_seq, to_seq, from_ms, to_ms, cause, samples, batch_hash)
+           SELECT $1, u.*, $8 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[]) AS u`,
+          [hostId, g.map((x) => x.fromSeq), g.map((x) => x.toSeq), g.map((x) => x.fromMs), g.map((x) => x.toMs), g.map((x) => x.cause), g.map((x) => x.samples), hash],
+        );
+      }
+      const seqs = batch.samples.map((x) => x.seq);
+      const maxSeq = Math.max(0, ...seqs);
+      // The batch row and the new chain head in one statement (one round trip fewer per batch).
+      await c.query(
+        `WITH b AS (INSERT INTO batches (host_id, ${BATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))
+         UPDATE hosts SET chain_head = $2, last_seen_ms = $9, last_seq = GREATEST(last_seq, $10) WHERE id = $1`,
+        [hostId, hash, prevHash, bytea(batch.header, 'header'), bytea(batch.signature, 'signature'), seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, maxSeq],
+      );
+      const lastSeq = Math.max(host.last_seq, maxSeq);
+      return { status: 'stored' as const, accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs };
+    });
+  }
+
+  async revokeAgent(id: string, nowMs: number): Promise<boolean> {
+    return ((await this.pool.query('UPDATE hosts SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL', [nowMs, id])).rowCount ?? 0) > 0;
+  }
+
+  /** Counted in memory per (reason, subject, window), written in one statement per flush. */
+  async recordSecurityEvent(e: SecurityEvent): Promise<void> {
+    foldEvent(this.pending, e, this.opts.securityEvents.windowMs);
+    this.newestEventMs = Math.max(this.newestEventMs, e.tsMs);
+    if (this.pending.size >= this.opts.securityEvents.maxPending) await this.flushSecurityEvents();
+    else if (!this.securityTimer) {
+      this.securityTimer = setTimeout(() => void this.flushSecurityEvents().catch(() => undefined), this.opts.securityEvents.flushMs);
+      this.securityTimer.unref();
+    }
+  }
+
+  /** Writes the pending rows, then applies the age and row caps (one flush at a time). */
+  flushSecurityEvents(): Promise<void> {
+    if (this.securityTimer) clearTimeout(this.securityTimer);
+    this.securityTimer = null;
+    const rows = [...this.pending.values()];
+    this.pending.clear();
+    const o = this.opts.securityEvents;
+    const newest = this.newestEventMs;
+    this.securityFlush = this.securityFlush.catch(() => undefined).then(async () => {
+      if (rows.length === 0) return;
+      await this.tx(async (c) => {
+        await c.query(
+          `INSERT INTO security_event_windows (reason, subject, window_start_ms, count, first_ms, last_ms, host_id, peer, detail)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+           ON CONFLICT (reason, subject, window_start_ms) DO UPDATE SET count = security_event_windows.count + excluded.count,
+             first_ms = LEAST(security_event_windows.first_ms, excluded.first_ms), last_ms = GREATEST(security_event_windows.last_ms, excluded.last_ms),
+             host_id = COALESCE(excluded.host_id, security_event_windows.host_id), peer = excluded.peer, detail = excluded.detail`,
+          [
+            rows.map((r) => r.reason),
+            rows.map((r) => r.subject),
+            rows.map((r) => r.window_start_ms),
+            rows.map((r) => r.count),
+            rows.map((r) => r.first_ms),
+            rows.map((r) => r.last_ms),
+            rows.map((r) => r.host_id),
+            rows.map((r) => r.peer),
+            rows.map((r) => r.detail),
+          ],
+        );
+        await c.query('DELETE FROM security_event_windows WHERE last_ms < $1', [newest - o.retentionMs]);
+        // Over the cap, anonymous rows (by address) go first, oldest first (as in SQLite).
+        await c.query(
+          `DELETE FROM security_event_windows WHERE (reason, subject, window_start_ms) IN (
+             SELECT reason, subject, window_start_ms FROM security_event_windows ORDER BY host_id IS NOT NULL, last_ms
+             LIMIT GREATEST(0, (SELECT COUNT(*) FROM security_event_windows) - $1))`,
+          [o.maxRows],
+        );
+      });
+    });
+    return this.securityFlush;
+  }
+
+  async securityEvents(limit: number): Promise<SecurityEventWindow[]> {
+    await this.flushSecurityEvents();
+    const r = await this.pool.query<SecurityEventRow>('SELECT * FROM security_event_windows ORDER BY last_ms DESC, reason LIMIT $1', [limit]);
+    return r.rows.map(windowFromRow);
+  }
+
+  async gaps(hostId: string, fromMs: number, toMs: number): Promise<GapRecord[]> {
+    const r = await this.pool.query<{ from_seq: number; to_seq: number; from_ms: number; to_ms: number; cause: string; samples: number }>(
+      'SELECT from_seq, to_seq, from_ms, to_ms, cause, samples FROM gaps WHERE host_id = $1 AND to_ms >= $2 AND from_ms <= $3 ORDER BY from_ms',
+      [hostId, fromMs, toMs],
+    );
+    return r.rows.map((g) => ({ fromSeq: g.from_seq, toSeq: g.to_seq, fromMs: g.from_ms, toMs: g.to_ms, cause: g.cause, samples: g.samples }));
+  }
+
+  async listHosts(): Promise<HostRecord[]> {
+    return (await this.pool.query<HostRow>('SELECT * FROM hosts ORDER BY hostname, id')).rows.map(hostFromRow);
+  }
+
+  async getHost(id: string): Promise<HostRecord | null> {
+    const r = (await this.pool.query<HostRow>('SELECT * FROM hosts WHERE id = $1', [id])).rows[0];
+    return r ? hostFromRow(r) : null;
+  }
+
+  async sampleSummaries(hostId: string, fromMs: number, toMs: number, limit: number): Promise<SampleSummary[]> {
+    const bucketMs = Math.max(1, Math.ceil((toMs - fromMs + 1) / Math.max(1, limit)));
+    const source = chartSource(bucketMs, fromMs, await this.rollups.rawPrunedMs(hostId));
+    if (source !== 'raw') return this.rollups.summaries(hostId, source, fromMs, toMs, bucketMs, limit);
+    // Equal time buckets over the range (integer division truncates, as in SQLite).
+    const r = await this.pool.query<{
+      seq: number; ts_ms: number; cpu_pct: number; load1: number; mem_used_bytes: number; mem_total_bytes: number; gpu_util_pct: number | null;
+      gpu_mem_used_bytes: number | null; power_watts: number | null; disk_read_bps: number; disk_write_bps: number; net_rx_bps: number; net_tx_bps: number;
+    }>(
+      `SELECT MAX(seq) AS seq, MAX(ts_ms) AS ts_ms, AVG(cpu_pct) AS cpu_pct, AVG(load1) AS load1,
+         trunc(AVG(mem_used_bytes))::bigint AS mem_used_bytes, MAX(mem_total_bytes) AS mem_total_bytes,
+         AVG(gpu_util_pct) AS gpu_util_pct, trunc(AVG(gpu_mem_used_bytes))::bigint AS gpu_mem_used_bytes,
+         AVG(power_watts) AS power_watts, AVG(disk_read_bps) AS disk_read_bps, AVG(disk_write_bps) AS disk_write_bps,
+         AVG(net_rx_bps) AS net_rx_bps, AVG(net_tx_bps) AS net_tx_bps
+       FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3
+       GROUP BY (ts_ms - $2::bigint) / $4::bigint ORDER BY ts_ms LIMIT $5`,
+      [hostId, fromMs, toMs, bucketMs, limit],
+    );
+    return r.rows.map((x) => ({
+      seq: x.seq,
+      tsMs: x.ts_ms,
+      cpuPct: x.cpu_pct,
+      load1: x.load1,
+      memUsedBytes: x.mem_used_bytes,
+      memTotalBytes: x.mem_total_bytes,
+      gpuUtilPct: x.gpu_util_pct,
+      gpuMemUsedBytes: x.gpu_mem_used_bytes,
+      powerWatts: x.power_watts,
+      diskReadBytesPerSec: x.disk_read_bps,
+      diskWriteBytesPerSec: x.disk_write_bps,
+      netRxBytesPerSec: x.net_rx_bps,
+      netTxBytesPerSec: x.net_tx_bps,
+    }));
+  }
+
+  async rollupRows(hostId: string, resolution: '1m' | '1h', fromMs: number, toMs: number, limit: number): Promise<RollupRow[]> {
+    return this.rollups.rows(hostId, rollupResolution(resolution), fromMs, toMs, limit);
+  }
+
+  async retentionState(hostId: string): Promise<RetentionState> {
+    return { rawPrunedMs: await this.rollups.rawPrunedMs(hostId) };
+  }
+
+  /** One bounded step (retention.ts's rules); at a round's start, whole days past the windows are dropped as partitions. */
+  async retentionStep(opts: RetentionOptions, nowMs: number): Promise<RetentionStepResult> {
+    return this.retention.step(opts, nowMs);
+  }
+
+  async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {
+    const r = await this.pool.query<{ seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms LIMIT $4', [
+      hostId,
+      fromMs,
+      toMs,
+      limit,
+    ]);
+    return r.rows.map((x) => ({ seq: x.seq, sample: decodeSample(x.data) }));
+  }
+
+  async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
+    const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>('SELECT pid, start_time_ticks, signature FROM process_signatures WHERE host_id = $1', [hostId]);
+    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(x.signature)]));
+  }
+
+  /** Only the processes asked for: one indexed lookup of (host, pid, start) pairs. */
+  async signaturesOf(hostId: string, keys: readonly string[]): Promise<Map<string, IProcessSignature>> {
+    const pairs = [...new Set(keys)].map((k) => k.split(':').map(Number)).filter(([pid, ticks]) => Number.isSafeInteger(pid) && Number.isSafeInteger(ticks));
+    if (pairs.length === 0) return new Map();
+    const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
+      `SELECT p.pid, p.start_time_ticks, p.signature FROM process_signatures p
+       JOIN unnest($2::bigint[], $3::bigint[]) AS k(pid, ticks) ON p.pid = k.pid AND p.start_time_ticks = k.ticks
+       WHERE p.host_id = $1`,
+      [hostId, pairs.map((x) => x[0]), pairs.map((x) => x[1])],
+    );
+    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(x.signature)]));
+  }
+
+  async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
+    const nonAi = verdictIsNonAi(verdict) ? 1 : 0;
+    await this.partitions.ensure('verdicts', [tsMs]);
+    await this.tx(async (c) => {
+      // The host row locked: a class change is recorded once even if two collectors race (a lease hand-over).
+      const before = (await c.query<{ verdict_class: string | null; verdict_non_ai: number }>('SELECT verdict_class, verdict_non_ai FROM hosts WHERE id = $1 FOR UPDATE', [hostId])).rows[0];
+      await c.query(
+        `INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (host_id, ts_ms) DO UPDATE SET class = excluded.class, confidence = excluded.confidence, verdict = excluded.verdict`,
+        [hostId, tsMs, verdict.class, verdict.confidence, JSON.stringify(verdict)],
+      );
+      await c.query('UPDATE hosts SET verdict_class = $1, verdict_confidence = $2, verdict_non_ai = $3 WHERE id = $4', [verdict.class, verdict.confidence, nonAi, hostId]);
+      if (before && before.verdict_class !== verdict.class) {
+        await c.query('INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          hostId, tsMs, before.verdict_class, verdict.class, verdict.confidence, nonAi, before.verdict_non_ai,
+        ]);
+        if (++this.changesSincePrune >= Math.max(1, Math.floor(this.opts.maxClassChanges / 100))) {
+          this.changesSincePrune = 0;
+          await c.query('DELETE FROM class_changes WHERE id <= (SELECT MAX(id) FROM class_changes) - $1', [this.opts.maxClassChanges]);
+        }
+      }
+    });
+  }
+
+  async queryHosts(q: HostQuery): Promise<{ total: number; hosts: HostRecord[] }> {
+    const classes = q.classes ? q.classes.filter((c) => c !== 'pending') : null;
+    const params = [classes, q.classes?.includes('pending') ?? false, q.state ?? null, q.onlineSinceMs, q.search ? `%${likeEscape(q.search)}%` : null];
+    const where = `WHERE ($1::text[] IS NULL OR verdict_class = ANY($1::text[]) OR ($2 AND verdict_class IS NULL))
+      AND ($3::text IS NULL OR ($3::text = 'online') = (last_seen_ms >= $4))
+      AND ($5::text IS NULL OR hostname ILIKE $5 ESCAPE '\\' OR id ILIKE $5 ESCAPE '\\')`;
+    const dir = q.desc ? 'DESC' : 'ASC';
+    const order: Record<HostSort, string> = {
+      hostname: `hostname ${dir}, id ${dir}`,
+      class: `verdict_class IS NULL ${dir}, verdict_class ${dir}, hostname, id`,
+      lastSeen: `last_seen_ms ${dir}, hostname, id`,
+      confidence: `verdict_confidence IS NULL ${dir}, verdict_confidence ${dir}, hostname, id`,
+      state: `last_seen_ms >= $4 ${q.desc ? 'ASC' : 'DESC'}, hostname, id`,
+    };
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM hosts ${where}`, params),
+      this.pool.query<HostRow>(`SELECT * FROM hosts ${where} ORDER BY ${order[q.sort]} LIMIT $6 OFFSET $7`, [...params, q.limit, q.offset]),
+    ]);
+    return { total: count.rows[0]!.n, hosts: page.rows.map(hostFromRow) };
+  }
+
+  async nonAiHosts(): Promise<Set<string>> {
+    return new Set((await this.pool.query<{ id: string }>('SELECT id FROM hosts WHERE verdict_non_ai = 1')).rows.map((r) => r.id));
+  }
+
+  async hostCounts(onlineSinceMs: number): Promise<HostCount[]> {
+    const r = await this.pool.query<{ verdict_class: string | null; online: boolean; n: number; non_ai: number | null }>(
+      'SELECT verdict_class, last_seen_ms >= $1 AS online, COUNT(*) AS n, SUM(verdict_non_ai) AS non_ai FROM hosts GROUP BY 1, 2',
+      [onlineSinceMs],
+    );
+    return r.rows.map((x) => ({ class: x.verdict_class, online: x.online, hosts: x.n, nonAi: x.non_ai ?? 0 }));
+  }
+
+  async classChanges(q: ClassChangeQuery): Promise<{ total: number; changes: ClassChange[] }> {
+    const params = [q.classes ?? null, q.search ? `%${likeEscape(q.search)}%` : null];
+    const where = `WHERE ($1::text[] IS NULL OR c.to_class = ANY($1::text[]) OR c.from_class = ANY($1::text[]))
+      AND ($2::text IS NULL OR h.hostname ILIKE $2 ESCAPE '\\' OR c.host_id ILIKE $2 ESCAPE '\\')`;
+    const order = q.order === 'nonAiFirst' ? '(c.non_ai = 1 OR c.from_non_ai = 1) DESC, c.ts_ms DESC, c.id DESC' : 'c.ts_ms DESC, c.id DESC';
+    const [count, page] = await Promise.all([
+      this.pool.query<{ n: number }>(`SELECT COUNT(*) AS n FROM class_changes c JOIN hosts h ON h.id = c.host_id ${where}`, params),
+      this.pool.query<{ id: number; host_id: string; hostname: string; ts_ms: number; from_class: string | null; to_class: string; confidence: number; non_ai: number; from_non_ai: number }>(
+        `SELECT c.*, h.hostname FROM class_changes c JOIN hosts h ON h.id = c.host_id ${where} ORDER BY ${order} LIMIT $3 OFFSET $4`,
+        [...params, q.limit, q.offset],
+      ),
+    ]);
+    return {
+      total: count.rows[0]!.n,
+      changes: page.rows.map((r) => ({ id: r.id, hostId: r.host_id, hostname: r.hostname, tsMs: r.ts_ms, fromClass: r.from_class, toClass: r.to_class, confidence: r.confidence, nonAi: r.non_ai === 1, fromNonAi: r.from_non_ai === 1 })),
+    };
+  }
+
+  async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
+    const r = await this.pool.query<{ ts_ms: number; verdict: string }>('SELECT ts_ms, verdict FROM verdicts WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms LIMIT $4', [
+      hostId,
+      fromMs,
+      Math.min(toMs, Number.MAX_SAFE_INTEGER),
+      limit,
+    ]);
+    return r.rows.map((x) => ({ tsMs: x.ts_ms, verdict: JSON.parse(x.verdict) as Verdict }));
+  }
+
+  async verdictClasses(hostId: string, fromMs: number, toMs: number, limit: number): Promise<VerdictClass[]> {
+    const r = await this.pool.query<{ ts_ms: number; class: string; confidence: number }>(
+      'SELECT ts_ms, class, confidence FROM verdicts WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms DESC LIMIT $4',
+      [hostId, fromMs, Math.min(toMs, Number.MAX_SAFE_INTEGER), limit],
+    );
+    return r.rows.reverse().map((x) => ({ tsMs: x.ts_ms, class: x.class, confidence: x.confidence }));
+  }
+
+  async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {
+    const r = (await this.pool.query<{ ts_ms: number; verdict: string }>('SELECT ts_ms, verdict FROM verdicts WHERE host_id = $1 AND ts_ms < $2 ORDER BY ts_ms DESC LIMIT 1', [hostId, tsMs])).rows[0];
+    return r ? { tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict } : null;
+  }
+
+  async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {
+    const r = (await this.pool.query<{ min_seq: number | null; max_seq: number | null }>('SELECT MIN(seq) AS min_seq, MAX(seq) AS max_seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3', [hostId, fromMs, toMs])).rows[0];
+    return r && r.min_seq !== null && r.max_seq !== null ? { minSeq: r.min_seq, maxSeq: r.max_seq } : null;
+  }
+
+  async batchContaining(hostId: string, seq: number): Promise<StoredBatch | null> {
+    const r = (await this.pool.query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $2 AND samples > 0 ORDER BY last_seq LIMIT 1`, [hostId, seq])).rows[0];
+    return r ? batchFromRow(r) : null;
+  }
+
+  async batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null> {
+    const r = (await this.pool.query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = $1 AND hash = $2 LIMIT 1`, [hostId, bytea(hash, 'hash')])).rows[0];
+    return r ? batchFromRow(r) : null;
+  }
+
+  async sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>> {
+    const r = await this.pool.query<{ seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = $1 AND seq >= $2 AND seq <= $3', [hostId, fromSeq, toSeq]);
+    return new Map(r.rows.map((x) => [x.seq, x.data]));
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {
+    // The database's clock, so collectors whose clocks differ still agree on expiry.
+    const r = await this.pool.query<{ holder: string; expires_ms: number; held: boolean }>(
+      `WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms),
+       won AS (
+         INSERT INTO leases (name, holder, expires_ms) SELECT $1, $2, ms + $3 FROM now
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+         WHERE leases.holder = excluded.holder OR leases.expires_ms <= (SELECT ms FROM now)
+         RETURNING holder, expires_ms)
+       SELECT holder, expires_ms, true AS held FROM won
+       UNION ALL SELECT holder, expires_ms, false FROM leases WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM won)`,
+      [name, holder, ttlMs],
+    );
+    const row = r.rows[0]!;
+    return { held: row.held, holder: row.holder, expiresMs: row.expires_ms };
+  }
+
+  async releaseLeases(holder: string): Promise<void> {
+    await this.pool.query('DELETE FROM leases WHERE holder = $1', [holder]);
+  }
+
+  /** Agents that ever enrolled (for --max-enrollments): as of this store's last enrollment or maintenance. */
+  countEnrolled(): number {
+    return this.enrolled;
+  }
+
+  private async refreshEnrolled(): Promise<void> {
+    this.enrolled = (await this.pool.query<{ n: number }>('SELECT COUNT(*) AS n FROM hosts WHERE enrolled_ms IS NOT NULL')).rows[0]!.n;
+  }
+
+  /** Days of `table` that have a partition (oldest first). */
+  partitionDays(table: PartitionedTable): number[] {
+    return this.partitions.days(table);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.maintainTimer) clearInterval(this.maintainTimer);
+    await this.flushSecurityEvents().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+export { DAY_MS };
