@@ -65,6 +65,13 @@ function payloadsFromSampleRows(db: Database.Database): void {
   }
 }
 
+/** Runs one migration's steps (sql, the data step, after) on a database, without bookkeeping. */
+export function applyMigration(db: Database.Database, m: Migration): void {
+  db.exec(m.sql);
+  m.run?.(db);
+  if (m.after) db.exec(m.after);
+}
+
 export const sqliteMigrations: Migration[] = [
   {
     version: 1,

@@ -11,7 +11,7 @@ import { sha256 } from '../../proto/chain.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
-import { sqliteMigrations } from './migrations.js';
+import { applyMigration, sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
@@ -88,9 +88,7 @@ function migrate(db: Database.Database): void {
   for (const m of sqliteMigrations) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
-      db.exec(m.sql);
-      m.run?.(db);
-      if (m.after) db.exec(m.after);
+      applyMigration(db, m);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
     })();
   }
