@@ -298,9 +298,8 @@ export class SqliteStore implements Store {
   /** Queued for the next group commit; resolves once the group is durable (synchronous=FULL). */
   async appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
     // Weight ~ the time the write holds the (synchronous) database: one unit per sample or per
-    // KiB stored, whichever is more, so a group of large samples is cut sooner.
-    let bytes = batch.header.length;
-    for (const s of batch.samples) bytes += s.bytes.length || 0;
+    // KiB stored (the batch's payload), whichever is more, so a group of large batches is cut sooner.
+    const bytes = batch.header.length + (batch.payload?.length || 0);
     return this.commits.submit(() => this.appendTx(hostId, batch, nowMs), Math.max(1, batch.samples.length, Math.ceil(bytes / 1024)));
   }
 
