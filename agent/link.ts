@@ -7,6 +7,7 @@ import { enrollProof, helloSigningBytes, signBytes } from '../proto/chain.js';
 import { CloseCode, decodeCollectorMessage, encodeAgentMessage, type IHello } from '../proto/codec.js';
 import type { Logger } from '../proto/log.js';
 import type { AgentIdentity } from './identity.js';
+import { signedBatchMessage } from './batch.js';
 import type { Spool } from './spool.js';
 
 export interface LinkOptions {
@@ -241,6 +242,6 @@ export class Link {
         ws.terminate();
       }, this.opts.ackTimeoutMs),
     };
-    ws.send(encodeAgentMessage({ batch: { header: batch.header, signature: batch.signature, samples: batch.samples } }));
+    ws.send(encodeAgentMessage({ batch: signedBatchMessage(batch) }));
   }
 }

@@ -1,6 +1,9 @@
-// Runs every registered probe once per tick and merges their parts into one Sample.
+// Runs every registered probe once per tick and merges their parts into one Sample, with the
+// figures the engine does not need at full precision rounded (quantize.ts) so that unchanged
+// processes stay byte-identical from one sample to the next and compress away.
 import type { ISample } from '../proto/codec.js';
 import { isUnavailable, type Probe } from './probes/probe.js';
+import { quantizeSample } from './quantize.js';
 
 /** Longest a probe may take before its part of the sample is reported unavailable. */
 const PROBE_TIMEOUT_MS = 2_000;
@@ -45,6 +48,6 @@ export class Sampler {
         }
       }
     }
-    return out;
+    return quantizeSample(out);
   }
 }

@@ -1,9 +1,11 @@
 // Durable queue between sampling and the collector (SQLite WAL in the state directory).
 //
 // Samples get their sequence number here, once (AUTOINCREMENT never reuses one). Batches are
-// sealed here too: header built, signed and stored before the first send, so every resend after
-// a disconnect or a crash is byte-identical and the per-agent hash chain never forks. A sealed
-// batch and its samples stay until the collector acks that batch's hash.
+// sealed here too: payload compressed, header built, signed and stored (payload included) before
+// the first send, so every resend after a disconnect or a crash is byte-identical, whatever a
+// later zlib would make of the same samples, and the per-agent hash chain never forks. A sealed
+// batch and its samples stay until the collector acks that batch's hash. Batches sealed by an
+// older agent (schema 2, no stored payload) are resent as they were: their samples, framed.
 //
 // When the spool is full (too many unsent samples, or too old), the oldest unsealed samples are
 // first thinned (every other one dropped, halving their resolution); only when thinning can go
@@ -14,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { privateDbFile } from '../proto/private-files.js';
 import { join } from 'node:path';
 import { assay } from '../proto/codec.js';
+import { BatchEncoding, frameSamples } from '../proto/payload.js';
 import { sealBatch } from './batch.js';
 
 export interface SpoolLimits {
@@ -32,7 +35,11 @@ export interface SealedBatch {
   header: Uint8Array;
   signature: Uint8Array;
   hash: Buffer;
-  samples: Uint8Array[];
+  encoding: assay.v1.BatchEncoding;
+  /** What the header commits to: the compressed payload, or (schema 2) the framed samples. */
+  payload: Uint8Array;
+  /** Samples in the batch. */
+  count: number;
   lastSeq: number;
 }
 
@@ -52,6 +59,8 @@ interface BatchRow {
   header: Buffer;
   signature: Buffer;
   hash: Buffer;
+  encoding: number;
+  payload: Buffer | null;
 }
 
 export class Spool {
@@ -81,6 +90,11 @@ export class Spool {
           from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, cause TEXT NOT NULL, samples INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
       `);
+      // Spools from agents before schema 3 lack the payload of sealed batches.
+      const cols = new Set((this.db.prepare('PRAGMA table_info(batches)').all() as Array<{ name: string }>).map((c) => c.name));
+      if (!cols.has('payload')) {
+        this.db.exec('ALTER TABLE batches ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0; ALTER TABLE batches ADD COLUMN payload BLOB;');
+      }
     } catch (err) {
       throw new Error(`spool ${file} cannot be opened: ${(err as Error).message} (move it aside to start with an empty spool)`);
     }
@@ -99,7 +113,9 @@ export class Spool {
       firstBatch: db.prepare<[], BatchRow>('SELECT * FROM batches ORDER BY id LIMIT 1'),
       batchByHash: db.prepare<[Buffer], BatchRow>('SELECT * FROM batches WHERE hash = ?'),
       deleteBatchesUpTo: db.prepare<[number]>('DELETE FROM batches WHERE id <= ?'),
-      insertBatch: db.prepare<[number, number, Uint8Array, Uint8Array, Buffer]>('INSERT INTO batches (first_seq, last_seq, header, signature, hash) VALUES (?, ?, ?, ?, ?)'),
+      insertBatch: db.prepare<[number, number, Uint8Array, Uint8Array, Buffer, number, Uint8Array]>(
+        'INSERT INTO batches (first_seq, last_seq, header, signature, hash, encoding, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       pendingGaps: db.prepare<[], { id: number; from_seq: number; to_seq: number; from_ms: number; to_ms: number; cause: string; samples: number }>('SELECT * FROM gaps ORDER BY id'),
       deleteGaps: db.prepare<[number]>('DELETE FROM gaps WHERE id <= ?'),
       insertGap: db.prepare<[number, number, number, number, string, number]>('INSERT INTO gaps (from_seq, to_seq, from_ms, to_ms, cause, samples) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -200,9 +216,12 @@ export class Spool {
   private toSealed(row: BatchRow): SealedBatch {
     const header = assay.v1.BatchHeader.decode(row.header);
     const seqs = new Set(header.seqs ?? []);
+    const base = { id: row.id, header: row.header, signature: row.signature, hash: row.hash, count: seqs.size, lastSeq: row.last_seq };
+    if (row.payload) return { ...base, encoding: row.encoding as assay.v1.BatchEncoding, payload: row.payload };
+    // Sealed by a schema-2 agent before an upgrade: its samples, as they were signed.
     const samples = seqs.size ? this.stmt.range.all(row.first_seq, row.last_seq).map((r) => r.data) : [];
     if (samples.length !== seqs.size) throw new Error(`spool is missing samples of sealed batch ${row.id} (${samples.length} of ${seqs.size})`);
-    return { id: row.id, header: row.header, signature: row.signature, hash: row.hash, samples, lastSeq: row.last_seq };
+    return { ...base, encoding: BatchEncoding.BATCH_ENCODING_SAMPLES, payload: frameSamples(samples) };
   }
 
   /**
@@ -231,7 +250,7 @@ export class Spool {
     const gaps = this.stmt.pendingGaps.all();
     if (rows.length === 0 && gaps.length === 0) return null;
     const samples = rows.map((r) => r.data);
-    const { header, signature, hash } = sealBatch(
+    const { header, signature, hash, encoding, payload } = sealBatch(
       {
         agentId,
         seqs: rows.map((r) => r.seq),
@@ -246,14 +265,14 @@ export class Spool {
     const lastSeq = rows.at(-1)?.seq ?? this.sealedSeq;
     const firstSeq = rows[0]?.seq ?? lastSeq;
     const id = this.db.transaction(() => {
-      const info = this.stmt.insertBatch.run(firstSeq, lastSeq, header, signature, hash);
+      const info = this.stmt.insertBatch.run(firstSeq, lastSeq, header, signature, hash, encoding, payload);
       this.stmt.setMeta.run('sealed_seq', lastSeq);
       this.stmt.setMeta.run('head_hash', hash);
       if (gaps.length) this.stmt.deleteGaps.run(gaps.at(-1)!.id);
       return Number(info.lastInsertRowid);
     })();
     this.unsent -= rows.length;
-    return { id, header, signature, hash, samples, lastSeq };
+    return { id, header, signature, hash, encoding, payload, count: rows.length, lastSeq };
   }
 
   /**

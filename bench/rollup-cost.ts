@@ -3,6 +3,7 @@
 // alike), fsync off to isolate the CPU work. Also times rebuilding the same roll-ups as a
 // periodic job would (one GROUP BY over the raw rows per bucket). Not a test: prints figures.
 //   npm run build && node dist/bench/rollup-cost.js [batches=4000]
+import { frameSamples } from '../proto/payload.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ async function round(withRollups: boolean, r: number): Promise<number> {
   const start = process.hrtime.bigint();
   for (const [b, samples] of pre.entries()) {
     const hash = createHash('sha256').update(`b${b}`).digest();
-    await store.appendBatch('h', { hash, prevHash: head, header: new Uint8Array([1]), signature: new Uint8Array([2]), samples, gaps: [] }, t0);
+    await store.appendBatch('h', { hash, prevHash: head, header: new Uint8Array([1]), signature: new Uint8Array([2]), encoding: 0, payload: frameSamples(samples.map((x) => x.bytes)), samples, gaps: [] }, t0);
     head = hash;
   }
   const us = Number(process.hrtime.bigint() - start) / 1000 / batches;

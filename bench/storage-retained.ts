@@ -92,7 +92,7 @@ try {
     }
     const last = batch.at(-1)!.sample.tsMs!;
     const sealed = sealBatch({ agentId, seqs: batch.map((b) => b.seq), samples: batch.map((b) => b.bytes), prevHash: head, sealedMs: last }, (h) => signBytes(keys, h));
-    const res = await store.appendBatch(agentId, { hash: sealed.hash, prevHash: head, header: sealed.header, signature: sealed.signature, samples: batch, gaps: [] }, last + 300);
+    const res = await store.appendBatch(agentId, { hash: sealed.hash, prevHash: head, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: batch, gaps: [] }, last + 300);
     if (res.status !== 'stored') throw new Error(`batch ${i / BATCH}: ${res.status}`);
     head = sealed.hash;
     await classifier.add(agentId, batch.map((b) => b.sample));

@@ -38,11 +38,11 @@ async function run(name: string, store: Store): Promise<void> {
         const base = Date.now() - 60_000;
         const incoming: IncomingSample[] = Array.from({ length: perBatch }, (_, k) => {
           const sample = fullSample(base + k * 1000, 100 + k);
-          return { seq: seq + k, sample, bytes: assay.v1.Sample.encode(sample).finish() };
+          return { seq: seq + k, sample };
         });
-        const sealed = sealBatch({ agentId: id, seqs: incoming.map((s) => s.seq), samples: incoming.map((s) => s.bytes), prevHash: prev, sealedMs: Date.now() }, (h) => signBytes(keys, h));
+        const sealed = sealBatch({ agentId: id, seqs: incoming.map((s) => s.seq), samples: incoming.map((s) => assay.v1.Sample.encode(s.sample).finish()), prevHash: prev, sealedMs: Date.now() }, (h) => signBytes(keys, h));
         const start = performance.now();
-        const r = await store.appendBatch(id, { hash: sealed.hash, prevHash: prev, header: sealed.header, signature: sealed.signature, samples: incoming, gaps: [] }, Date.now());
+        const r = await store.appendBatch(id, { hash: sealed.hash, prevHash: prev, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: incoming, gaps: [] }, Date.now());
         latencies.push(performance.now() - start);
         if (r.status !== 'stored') throw new Error(`${name}: batch ${seq} of ${id} was ${r.status}`);
         samples += r.accepted;

@@ -12,6 +12,13 @@ export type IHello = assay.v1.IHello;
 
 /** Schema version this build speaks (see SchemaVersion in assay.proto). */
 export const SCHEMA_VERSION = assay.v1.SchemaVersion.SCHEMA_VERSION_CURRENT;
+/**
+ * Versions this build reads: v2 agents are still accepted (their batches carry samples, not a
+ * payload). Collector → agent messages did not change in v3, so the collector answers each agent
+ * in its own version and sends the Challenge (before it knows) as the oldest one it accepts.
+ */
+export const ACCEPTED_SCHEMA_VERSIONS: readonly number[] = [assay.v1.SchemaVersion.SCHEMA_VERSION_V2, SCHEMA_VERSION];
+export const OLDEST_SCHEMA_VERSION = ACCEPTED_SCHEMA_VERSIONS[0]!;
 
 /** Why a frame was refused; `code` is the WebSocket close code and the log/metric reason. */
 export class WireError extends Error {
@@ -59,13 +66,13 @@ function decodeWith<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array, what: st
 }
 
 function checkVersion(v: number | null | undefined): void {
-  if (v !== SCHEMA_VERSION) {
-    throw new WireError(CloseCode.schemaVersion, 'schema_version', `unsupported schema_version ${v ?? 'missing'} (this build speaks ${SCHEMA_VERSION})`);
+  if (v === null || v === undefined || !ACCEPTED_SCHEMA_VERSIONS.includes(v)) {
+    throw new WireError(CloseCode.schemaVersion, 'schema_version', `unsupported schema_version ${v ?? 'missing'} (this build speaks ${ACCEPTED_SCHEMA_VERSIONS.join(' and ')})`);
   }
 }
 
-export function encodeAgentMessage(msg: Omit<assay.v1.IAgentMessage, 'schemaVersion'>): Uint8Array {
-  return assay.v1.AgentMessage.encode({ schemaVersion: SCHEMA_VERSION, ...msg }).finish();
+export function encodeAgentMessage(msg: Omit<assay.v1.IAgentMessage, 'schemaVersion'>, version: number = SCHEMA_VERSION): Uint8Array {
+  return assay.v1.AgentMessage.encode({ schemaVersion: version, ...msg }).finish();
 }
 
 export function decodeAgentMessage(bytes: Uint8Array): assay.v1.AgentMessage {
@@ -75,8 +82,9 @@ export function decodeAgentMessage(bytes: Uint8Array): assay.v1.AgentMessage {
   return msg;
 }
 
-export function encodeCollectorMessage(msg: Omit<assay.v1.ICollectorMessage, 'schemaVersion'>): Uint8Array {
-  return assay.v1.CollectorMessage.encode({ schemaVersion: SCHEMA_VERSION, ...msg }).finish();
+/** `version`: the agent's schema version (its Hello's), so a v2 agent reads the answer. */
+export function encodeCollectorMessage(msg: Omit<assay.v1.ICollectorMessage, 'schemaVersion'>, version: number = SCHEMA_VERSION): Uint8Array {
+  return assay.v1.CollectorMessage.encode({ schemaVersion: version, ...msg }).finish();
 }
 
 export function decodeCollectorMessage(bytes: Uint8Array): assay.v1.CollectorMessage {

@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { batchHash, enrollProof, helloSigningBytes, safeEqual, samplesDigest, verifySignature } from '../../proto/chain.js';
-import { CloseCode, WireError, assay, decodeAgentMessage, decodeSample, encodeCollectorMessage, type IHello } from '../../proto/codec.js';
+import { batchHash, enrollProof, helloSigningBytes, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
+import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, decodeSample, encodeCollectorMessage, type IHello } from '../../proto/codec.js';
+import { BatchEncoding, PayloadError, decodePayload, frameSamples, payloadInflateLimit } from '../../proto/payload.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { validateSample } from '../validate.js';
@@ -46,7 +47,7 @@ export interface IngestShared {
 const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const SECURITY_REASONS = new Set([
   'unknown_agent', 'revoked', 'bad_hello_signature', 'key_mismatch', 'bad_signature', 'digest_mismatch', 'replayed', 'chain_break', 'wrong_agent',
-  'seq_regression', 'enroll_throttled', 'preauth_cap',
+  'seq_regression', 'enroll_throttled', 'preauth_cap', 'payload_too_large',
 ]);
 
 const forbidden = (reason: string, msg: string) => new WireError(CloseCode.forbidden, reason, msg);
@@ -83,6 +84,8 @@ export class IngestConnection {
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
   private holdsSlot = false;
+  /** The agent's schema version (its Hello's); answers go out in it. Before the Hello: the oldest accepted. */
+  private version = OLDEST_SCHEMA_VERSION;
 
   constructor(
     private readonly ws: WebSocket,
@@ -102,7 +105,7 @@ export class IngestConnection {
     }
     this.holdsSlot = true;
     this.enter('awaiting_hello');
-    ws.send(encodeCollectorMessage({ challenge: { nonce: this.nonce, collectorTimeMs: s.now() } }));
+    ws.send(encodeCollectorMessage({ challenge: { nonce: this.nonce, collectorTimeMs: s.now() } }, this.version));
   }
 
   /** The one place a connection changes state: limits, timers and slots follow the table. */
@@ -168,7 +171,7 @@ export class IngestConnection {
         const msg = decodeAgentMessage(data);
         const kind = msg.body as 'hello' | 'batch';
         if (!STATES[this.state].accepts.includes(kind)) throw refuseMessage(this.state, kind);
-        if (kind === 'hello') await this.onHello(msg.hello!);
+        if (kind === 'hello') await this.onHello(msg.hello!, msg.schemaVersion);
         else await this.onBatch(msg.batch!);
       } catch (err) {
         this.refuse(err);
@@ -178,7 +181,7 @@ export class IngestConnection {
     });
   }
 
-  private async onHello(hello: IHello): Promise<void> {
+  private async onHello(hello: IHello, version: number): Promise<void> {
     const { deps, now } = this.s;
     const agentId = hello.agentId ?? '';
     if (!AGENT_ID.test(agentId)) throw invalid('bad_hello', 'hello.agent_id must be 1-128 characters of [A-Za-z0-9._:-]');
@@ -221,6 +224,7 @@ export class IngestConnection {
     if (previous && previous !== this.ws) previous.close(CloseCode.normal, 'replaced by a newer connection of the same agent');
     byAgent.set(agentId, this.ws);
     deps.metrics.connectedAgents = byAgent.size;
+    this.version = version;
     this.enter('authenticated');
     deps.onHello?.(host);
     this.log.info({ agentId, hostname: host.hostname, lastSeq: host.lastSeq }, 'agent connected');
@@ -233,7 +237,7 @@ export class IngestConnection {
           maxFrameBytes: deps.limits.maxFrameBytes,
           chainHead: host.chainHead ?? new Uint8Array(),
         },
-      }),
+      }, this.version),
     );
   }
 
@@ -256,29 +260,57 @@ export class IngestConnection {
     }
     if (header.agentId !== host.id) throw forbidden('wrong_agent', `batch header names agent ${header.agentId}, not ${host.id}`);
     const seqs = header.seqs ?? [];
-    if (seqs.length !== rawSamples.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${rawSamples.length} samples`);
+    if (seqs.length > deps.limits.maxBatchSamples) {
+      throw invalid('batch_too_large', `batch of ${seqs.length} samples exceeds the limit of ${deps.limits.maxBatchSamples}`);
+    }
     for (let i = 0; i < seqs.length; i++) {
       if (!Number.isSafeInteger(seqs[i]) || seqs[i]! < 1 || (i > 0 && seqs[i]! <= seqs[i - 1]!)) {
         throw invalid('bad_batch', `sequence numbers must be positive, at most ${Number.MAX_SAFE_INTEGER} and strictly ascending`);
       }
     }
-    if (!safeEqual(samplesDigest(rawSamples), header.samplesDigest ?? new Uint8Array())) {
-      throw integrity('digest_mismatch', 'samples do not match the digest the agent signed');
+    // What the header commits to, checked before anything is decoded: the payload's digest
+    // (schema 3), or the v2 samples' digest over their framing (kept as the batch's payload).
+    const encoding = header.encoding ?? BatchEncoding.BATCH_ENCODING_SAMPLES;
+    let payload: Uint8Array;
+    if (encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) {
+      if (signed.payload?.length) throw invalid('bad_batch', 'a batch of samples (encoding 0) carries a payload');
+      if (seqs.length !== rawSamples.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${rawSamples.length} samples`);
+      if (!safeEqual(samplesDigest(rawSamples), header.samplesDigest ?? new Uint8Array())) {
+        throw integrity('digest_mismatch', 'samples do not match the digest the agent signed');
+      }
+      payload = frameSamples(rawSamples);
+    } else if (encoding === BatchEncoding.BATCH_ENCODING_DEFLATE) {
+      if (rawSamples.length) throw invalid('bad_batch', 'a batch with a payload (encoding 1) also carries separate samples');
+      payload = signed.payload ?? new Uint8Array();
+      if (!safeEqual(sha256(payload), header.payloadDigest ?? new Uint8Array())) {
+        throw integrity('digest_mismatch', 'payload does not match the digest the agent signed');
+      }
+    } else {
+      throw invalid('bad_batch', `unknown batch encoding ${encoding}`);
     }
-    if (!this.s.sampleRate.take(host.id, Math.max(1, rawSamples.length))) {
+    if (!this.s.sampleRate.take(host.id, Math.max(1, seqs.length))) {
       throw new WireError(CloseCode.rateLimited, 'rate_limited', `agent exceeds ${deps.limits.rateSamplesPerSec} samples/s`);
     }
+    let decoded: assay.v1.Sample[];
+    try {
+      decoded = decodePayload(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), decodeSample);
+    } catch (err) {
+      if (err instanceof PayloadError) throw invalid(err.reason, err.message);
+      throw err;
+    }
+    if (decoded.length !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${decoded.length} samples in the payload`);
     const nowMs = now();
     const batch: IncomingBatch = {
       hash: batchHash(headerBytes),
       prevHash: header.prevHash ?? new Uint8Array(),
       header: headerBytes,
       signature: signed.signature!,
-      samples: rawSamples.map((bytes, i) => {
-        const sample = decodeSample(bytes);
+      encoding,
+      payload,
+      samples: decoded.map((sample, i) => {
         validateSample(sample, seqs[i]!);
         checkSkew(sample.tsMs, nowMs, deps.limits, `sample ${seqs[i]} timestamp`);
-        return { seq: seqs[i]!, sample, bytes };
+        return { seq: seqs[i]!, sample };
       }),
       gaps: (header.gaps ?? []).map((g) => ({ fromSeq: g.fromSeq ?? 0, toSeq: g.toSeq ?? 0, fromMs: g.fromMs ?? 0, toMs: g.toMs ?? 0, cause: (g.cause ?? '').slice(0, 64), samples: g.samples ?? 0 })),
     };
@@ -295,7 +327,7 @@ export class IngestConnection {
     if (batch.gaps.length) this.log.warn({ agentId: host.id, reason: 'agent_gap', gaps: batch.gaps }, 'agent reported lost samples');
     if (this.state === 'authenticated') this.enter('streaming');
     if (this.ws.readyState === this.ws.OPEN) {
-      this.ws.send(encodeCollectorMessage({ ack: { lastSeq: result.lastSeq, accepted: result.accepted, duplicates: result.duplicates, chainHead: batch.hash } }));
+      this.ws.send(encodeCollectorMessage({ ack: { lastSeq: result.lastSeq, accepted: result.accepted, duplicates: result.duplicates, chainHead: batch.hash } }, this.version));
     }
     if (result.accepted > 0) {
       const stored = new Set(result.storedSeqs);

@@ -2,7 +2,8 @@
 // with every sample's exact signed bytes, the declared gaps, the verdicts), derives every figure
 // with derive.ts, and signs the whole as canonical JSON.
 import { fingerprint, type AgentKeys } from '../../proto/chain.js';
-import { assay, type IInventory } from '../../proto/codec.js';
+import type { IInventory } from '../../proto/codec.js';
+import { BatchEncoding, unframeSamples } from '../../proto/payload.js';
 import { packageVersion } from '../../proto/package-info.js';
 import type { Store, StoredBatch } from '../store/store.js';
 import { deriveHost, deriveStatement } from './derive.js';
@@ -54,26 +55,17 @@ async function segment(store: Store, hostId: string, period: Period): Promise<St
   return out.reverse();
 }
 
-async function reportBatch(store: Store, hostId: string, b: StoredBatch): Promise<ReportBatch> {
-  const seqs = (assay.v1.BatchHeader.decode(b.header).seqs ?? []).map(Number);
-  const bytes = seqs.length ? await store.sampleBytes(hostId, seqs[0]!, seqs.at(-1)!) : new Map<number, Uint8Array>();
-  const samples = seqs.map((s) => {
-    const data = bytes.get(s);
-    if (!data) throw new Error(`sample ${s} of a committed batch of ${hostId} is missing from the store`);
-    return data;
-  });
-  return {
-    header: Buffer.from(b.header).toString('base64'),
-    signature: Buffer.from(b.signature).toString('base64'),
-    receivedMs: b.receivedMs,
-    samples: packSamples(samples),
-  };
+/** A stored batch as the report embeds it: the payload exactly as signed (v2: its samples, gzipped). */
+function reportBatch(b: StoredBatch): ReportBatch {
+  const base = { header: Buffer.from(b.header).toString('base64'), signature: Buffer.from(b.signature).toString('base64'), receivedMs: b.receivedMs };
+  if (b.encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) return { ...base, samples: packSamples(unframeSamples(b.payload)) };
+  return { ...base, payload: Buffer.from(b.payload).toString('base64') };
 }
 
 export async function hostInput(store: Store, hostId: string, period: Period): Promise<HostInput> {
   const host = await store.getHost(hostId);
   if (!host) throw new Error(`unknown host ${hostId}`);
-  const batches = await Promise.all((await segment(store, hostId, period)).map((b) => reportBatch(store, hostId, b)));
+  const batches = (await segment(store, hostId, period)).map(reportBatch);
   const before = await store.verdictBefore(hostId, period.fromMs);
   const within = await store.verdicts(hostId, period.fromMs, period.toMs, 1_000_000);
   const rollups = await rollupsFor(store, hostId, period);

@@ -1,8 +1,10 @@
 // Re-checks a collector report's hash-chain segment: every batch signed by the agent's enrolled
-// key, its samples' bytes matching the signed digest, and each batch linked to the one before.
+// key, its payload (or v2 samples) matching the signed digest and decoding to as many samples as
+// it signed, and each batch linked to the one before.
 import { batchHash, safeEqual, sha256, verifySignature } from '../../proto/chain.js';
 import { assay } from '../../proto/codec.js';
-import { unpackSamples } from './framing.js';
+import { BatchEncoding } from '../../proto/payload.js';
+import { reportBatchSamples, unpackSamples } from './framing.js';
 import type { HostInput } from './types.js';
 
 export function checkChain(input: HostInput): string[] {
@@ -26,9 +28,25 @@ export function checkChain(input: HostInput): string[] {
     if (header.agentId !== id) problems.push(`${at}: header names agent ${header.agentId}, not ${id}`);
     if (!verifySignature(key, headerBytes, Buffer.from(b.signature, 'base64'))) problems.push(`${at}: agent signature does not verify`);
     try {
-      const { framed, samples } = unpackSamples(b.samples);
-      if (!safeEqual(sha256(framed), header.samplesDigest ?? new Uint8Array())) problems.push(`${at}: sample bytes do not match the signed digest`);
-      if (samples.length !== (header.seqs ?? []).length) problems.push(`${at}: ${samples.length} samples for ${(header.seqs ?? []).length} signed sequence numbers`);
+      const signedCount = (header.seqs ?? []).length;
+      const encoding = header.encoding ?? BatchEncoding.BATCH_ENCODING_SAMPLES;
+      if (typeof b.payload === 'string' && b.samples === undefined) {
+        // Schema 3: the digest covers the compressed payload exactly as embedded; every sample in
+        // it is then inflated (bounded), its delta runs expanded and decoded.
+        if (encoding !== BatchEncoding.BATCH_ENCODING_DEFLATE) problems.push(`${at}: a payload, but the signed header says encoding ${encoding}`);
+        if (!safeEqual(sha256(Buffer.from(b.payload, 'base64')), header.payloadDigest ?? new Uint8Array())) problems.push(`${at}: payload does not match the signed digest`);
+        else {
+          const n = reportBatchSamples(b).length;
+          if (n !== signedCount) problems.push(`${at}: ${n} samples for ${signedCount} signed sequence numbers`);
+        }
+      } else if (typeof b.samples === 'string' && b.payload === undefined) {
+        if (encoding !== BatchEncoding.BATCH_ENCODING_SAMPLES) problems.push(`${at}: samples, but the signed header says encoding ${encoding}`);
+        const { framed, samples } = unpackSamples(b.samples);
+        if (!safeEqual(sha256(framed), header.samplesDigest ?? new Uint8Array())) problems.push(`${at}: sample bytes do not match the signed digest`);
+        if (samples.length !== signedCount) problems.push(`${at}: ${samples.length} samples for ${signedCount} signed sequence numbers`);
+      } else {
+        problems.push(`${at}: a batch carries either its payload or its samples`);
+      }
     } catch (err) {
       problems.push(`${at}: samples unreadable (${(err as Error).message})`);
     }

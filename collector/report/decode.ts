@@ -1,8 +1,8 @@
-// Turns a report's input back into samples: the batches' (or the scan's) exact bytes decoded in
+// Turns a report's input back into samples: the batches' payloads (or the scan's samples) decoded in
 // sequence order, the gaps the agent declared in its signed headers, and the chain they form.
 import { batchHash } from '../../proto/chain.js';
 import { assay, decodeSample, type ISample } from '../../proto/codec.js';
-import { unpackSamples } from './framing.js';
+import { reportBatchSamples, unpackSamples } from './framing.js';
 import type { ChainSummary, HostInput } from './types.js';
 import type { GapRecord } from '../store/store.js';
 
@@ -42,9 +42,7 @@ export function decodeInput(input: HostInput): DecodedInput {
       const headerBytes = Buffer.from(b.header, 'base64');
       const header = assay.v1.BatchHeader.decode(headerBytes);
       const seqs = (header.seqs ?? []).map(Number);
-      const samples = unpackSamples(b.samples).samples;
-      samples.forEach((bytes, i) => {
-        const sample = decodeSample(bytes);
+      reportBatchSamples(b).forEach((sample, i) => {
         rows.push({ seq: seqs[i] ?? 0, tsMs: sample.tsMs ?? 0, receivedMs: b.receivedMs, sample });
       });
       for (const g of header.gaps ?? []) {

@@ -1,7 +1,10 @@
-// Sample bytes inside a report: each sample framed as (u32 big-endian length || bytes), exactly
-// the framing samplesDigest hashes, gzipped and base64-encoded. The digest of a batch is then
-// SHA-256 of the unzipped blob, so a verifier checks the agent's signature over the very bytes.
+// Sample bytes inside a report. A schema-3 batch embeds its payload as signed (base64); a v2
+// batch and a scan embed samples framed as (u32 big-endian length || bytes), exactly the framing
+// samplesDigest hashes, gzipped and base64-encoded: the digest of a v2 batch is then SHA-256 of
+// the unzipped blob, so a verifier checks the agent's signature over the very bytes.
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { assay, decodeSample } from '../../proto/codec.js';
+import { BatchEncoding, VERIFY_MAX_INFLATED_BYTES, decodePayload } from '../../proto/payload.js';
 
 export function packSamples(samples: readonly Uint8Array[]): string {
   const parts: Buffer[] = [];
@@ -27,4 +30,14 @@ export function unpackSamples(blob: string): { framed: Buffer; samples: Buffer[]
     off += len;
   }
   return { framed, samples };
+}
+
+/**
+ * A report batch's samples, decoded and complete: from its schema-3 payload (inflated within
+ * VERIFY_MAX_INFLATED_BYTES, delta runs expanded) or its v2 samples. Throws when unreadable.
+ */
+export function reportBatchSamples(b: { samples?: string; payload?: string }): assay.v1.Sample[] {
+  if (typeof b.payload === 'string') return decodePayload(BatchEncoding.BATCH_ENCODING_DEFLATE, Buffer.from(b.payload, 'base64'), VERIFY_MAX_INFLATED_BYTES);
+  if (typeof b.samples === 'string') return unpackSamples(b.samples).samples.map((x) => decodeSample(x));
+  throw new Error('batch carries neither a payload nor samples');
 }

@@ -12,7 +12,9 @@ import type { Evidence, EvidenceProcess, Verdict, WorkloadClass } from '../engin
 // 2: reports name the rules that made their verdicts (`rules`); scan reports carry those rules.
 // 3: the statement is a verdict with its shares (statement.ts), not a boolean; confidence splits
 //    non-AI time into confident and doubtful; time before the agent's enrollment is not a gap.
-export const REPORT_FORMAT = 'assay-report/3';
+export const REPORT_FORMAT = 'assay-report/4';
+/** Formats `assay verify` reads: 3 (every batch's samples gzipped) and 4 (schema-3 batches' payloads as signed). */
+export const REPORT_FORMATS_READ: readonly string[] = ['assay-report/3', REPORT_FORMAT];
 
 /** Classes that contradict an "AI only" statement. */
 export const NON_AI_CLASSES = ['pow-mining', 'chain-validation', 'storage-proving'] as const;
@@ -44,12 +46,18 @@ export interface Period {
   toMs: number;
 }
 
-/** A batch exactly as the agent signed it; `samples` is base64 of gzip(for each sample: u32be length || bytes). */
+/**
+ * A batch exactly as the agent signed it. A schema-3 batch carries `payload`: base64 of the
+ * exact bytes its header's payload_digest hashes (raw deflate of the delta-encoded framed
+ * samples, proto/payload.ts). A v2 batch carries `samples`: base64 of gzip(for each sample:
+ * u32be length || bytes), the bytes its samples_digest hashes.
+ */
 export interface ReportBatch {
   header: string;
   signature: string;
   receivedMs: number;
-  samples: string;
+  samples?: string;
+  payload?: string;
 }
 
 export interface ReportIdentity {
@@ -297,7 +305,7 @@ export interface Signer {
 }
 
 export interface Report {
-  format: typeof REPORT_FORMAT;
+  format: string;
   kind: 'collector' | 'scan';
   generatedMs: number;
   generator: string;

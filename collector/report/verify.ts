@@ -11,7 +11,7 @@ import { checkChain } from './chain-check.js';
 import { deriveHost, deriveStatement } from './derive.js';
 import { differences } from './diff.js';
 import { reportSignatureValid } from './sign.js';
-import { REPORT_FORMAT, type HostSection, type Report } from './types.js';
+import { REPORT_FORMAT, REPORT_FORMATS_READ, type HostSection, type Report } from './types.js';
 import { checkVerdicts, type CheckLines } from './verdict-check.js';
 
 export { differences } from './diff.js';
@@ -41,8 +41,8 @@ function keyFingerprint(hex: unknown): string | null {
 export function verifyReport(value: unknown, opts: VerifyOptions = {}): VerifyResult {
   const out: CheckLines = { failures: [], passed: [], warnings: [] };
   const report = value as Report;
-  if (!report || typeof report !== 'object' || report.format !== REPORT_FORMAT || !Array.isArray(report.hosts) || !report.period) {
-    return { ok: false, failures: [`not an ${REPORT_FORMAT} report`], passed: [], warnings: [], signer: null, statement: null };
+  if (!report || typeof report !== 'object' || !REPORT_FORMATS_READ.includes(report.format) || !Array.isArray(report.hosts) || !report.period) {
+    return { ok: false, failures: [`not an ${REPORT_FORMAT} (or ${REPORT_FORMATS_READ.filter((f) => f !== REPORT_FORMAT).join(', ')}) report`], passed: [], warnings: [], signer: null, statement: null };
   }
   const signer = keyFingerprint(report.signer?.publicKey);
   if (signer === null) out.failures.push('the signer public key is not a hex key');

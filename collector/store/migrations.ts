@@ -1,10 +1,75 @@
 // Numbered schema migrations for the SQLite store. Append only: never edit a shipped step.
 import { nonAiSql } from '../non-ai.js';
+import type Database from 'better-sqlite3';
+import { assay } from '../../proto/codec.js';
+import { sha256 } from '../../proto/chain.js';
+import { frameSamples } from '../../proto/payload.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** A data step run after `sql` in the same transaction (what SQL alone cannot do), then `after`. */
+  run?: (db: Database.Database) => void;
+  after?: string;
+}
+
+/**
+ * Migration 4's data step: each stored (v2) batch gets its payload, the framed concatenation of
+ * its samples' stored bytes in its header's sequence order: exactly what samples_digest hashes, so
+ * the batch stays verifiable with the per-sample bytes gone. A sample missing from the store is
+ * left out (the batch then no longer verifies, which is the truth).
+ */
+function migrateToV4(db: Database.Database): void {
+  payloadsFromSampleRows(db);
+  signaturesByContent(db);
+}
+
+/** Migration 4's data step for process signatures: each distinct signature stored once. */
+function signaturesByContent(db: Database.Database): void {
+  const blob = db.prepare<[Buffer, Buffer], { id: number }>(
+    'INSERT INTO signature_blobs (digest, signature) VALUES (?, ?) ON CONFLICT(digest) DO UPDATE SET digest = excluded.digest RETURNING id',
+  );
+  const ins = db.prepare(
+    `INSERT OR IGNORE INTO process_signatures_v4 (host_id, pid, start_time_ticks, name, signature_id, first_seen_ms)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  // In pages (keyset), so a large table is never in memory whole.
+  type Row = { host_id: string; pid: number; start_time_ticks: number; name: string; signature: Buffer; first_seen_ms: number };
+  const page = db.prepare<[string, number, number], Row>(
+    'SELECT * FROM process_signatures WHERE (host_id, pid, start_time_ticks) > (?, ?, ?) ORDER BY host_id, pid, start_time_ticks LIMIT 2000',
+  );
+  let after: [string, number, number] = ['', -1, -1];
+  for (let rows = page.all(...after); rows.length; rows = page.all(...after)) {
+    for (const r of rows) {
+      const id = blob.get(sha256(r.signature), r.signature)!.id;
+      ins.run(r.host_id, r.pid, r.start_time_ticks, r.name, id, r.first_seen_ms);
+    }
+    const last = rows.at(-1)!;
+    after = [last.host_id, last.pid, last.start_time_ticks];
+  }
+}
+
+function payloadsFromSampleRows(db: Database.Database): void {
+  const batches = db.prepare<[number], { id: number; host_id: string; header: Buffer }>('SELECT id, host_id, header FROM batches_v4 WHERE id > ? ORDER BY id LIMIT 2000');
+  const data = db.prepare<[string, number], { data: Buffer }>('SELECT data FROM samples WHERE host_id = ? AND seq = ?');
+  const set = db.prepare<[Buffer, number]>('UPDATE batches_v4 SET payload = ? WHERE id = ?');
+  for (let page = batches.all(0); page.length; page = batches.all(page.at(-1)!.id)) for (const b of page) {
+    const seqs = assay.v1.BatchHeader.decode(b.header).seqs ?? [];
+    const bytes: Buffer[] = [];
+    for (const seq of seqs) {
+      const row = data.get(b.host_id, Number(seq));
+      if (row) bytes.push(row.data);
+    }
+    set.run(frameSamples(bytes), b.id);
+  }
+}
+
+/** Runs one migration's steps (sql, the data step, after) on a database, without bookkeeping. */
+export function applyMigration(db: Database.Database, m: Migration): void {
+  db.exec(m.sql);
+  m.run?.(db);
+  if (m.after) db.exec(m.after);
 }
 
 export const sqliteMigrations: Migration[] = [
@@ -130,6 +195,87 @@ export const sqliteMigrations: Migration[] = [
         SELECT reason, COALESCE(host_id, peer), (ts_ms / 60000) * 60000, COUNT(*), MIN(ts_ms), MAX(ts_ms), MAX(host_id), MAX(peer), MAX(detail)
         FROM security_events GROUP BY reason, COALESCE(host_id, peer), ts_ms / 60000;
       DROP TABLE security_events;
+    `,
+  },
+  // Schema 3 batch encoding (issue 10): a batch's signed bytes are stored once, as its payload
+  // (compressed by the agent; v2 batches: the framed samples), and the per-sample rows keep only
+  // the chart figures: samples.data and samples.received_ms go (a report takes the batch's
+  // received_ms).
+  // Process signatures are stored once per distinct content (signature_blobs, a rowid table):
+  // a host starting short-lived jobs (curl, sleep) twice a second sent ~170,000 identical
+  // signatures a day, each a ~1 KB row that overflowed its WITHOUT ROWID page (~390 MB a day on
+  // the recorded server-like host); process_signatures keeps (host_id, pid, start) -> signature id.
+  // batches becomes a rowid table: its rows now hold a payload of a few KB, which a WITHOUT
+  // ROWID table would push to overflow pages. Existing v2 rows' bytes move into their batch's
+  // payload (payloadsFromSampleRows).
+  {
+    version: 4,
+    name: 'batch payloads, lean sample rows',
+    sql: `
+      CREATE TABLE batches_v4 (
+        id INTEGER PRIMARY KEY,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        hash BLOB NOT NULL,
+        prev_hash BLOB NOT NULL,
+        header BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        encoding INTEGER NOT NULL,
+        payload BLOB NOT NULL
+      );
+      INSERT INTO batches_v4 (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload)
+        SELECT host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, 0, X'' FROM batches ORDER BY host_id, last_seq, received_ms;
+      CREATE TABLE samples_v4 (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        seq INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        cpu_pct REAL NOT NULL,
+        load1 REAL NOT NULL,
+        mem_used_bytes INTEGER NOT NULL,
+        mem_total_bytes INTEGER NOT NULL,
+        gpu_util_pct REAL,
+        gpu_mem_used_bytes INTEGER,
+        power_watts REAL,
+        disk_read_bps REAL NOT NULL,
+        disk_write_bps REAL NOT NULL,
+        net_rx_bps REAL NOT NULL,
+        net_tx_bps REAL NOT NULL,
+        PRIMARY KEY (host_id, seq)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO samples_v4 (host_id, ts_ms, seq, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes,
+          power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
+        SELECT s.host_id, s.ts_ms, s.seq, s.cpu_pct, s.load1, s.mem_used_bytes, s.mem_total_bytes, s.gpu_util_pct, s.gpu_mem_used_bytes,
+          s.power_watts, s.disk_read_bps, s.disk_write_bps, s.net_rx_bps, s.net_tx_bps
+        FROM samples s;
+      CREATE TABLE signature_blobs (
+        id INTEGER PRIMARY KEY,
+        digest BLOB NOT NULL UNIQUE,
+        signature BLOB NOT NULL
+      );
+      CREATE TABLE process_signatures_v4 (
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        pid INTEGER NOT NULL,
+        start_time_ticks INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        signature_id INTEGER NOT NULL REFERENCES signature_blobs(id),
+        first_seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (host_id, pid, start_time_ticks)
+      ) WITHOUT ROWID;
+    `,
+    run: migrateToV4,
+    after: `
+      DROP TABLE process_signatures;
+      ALTER TABLE process_signatures_v4 RENAME TO process_signatures;
+      DROP TABLE samples;
+      ALTER TABLE samples_v4 RENAME TO samples;
+      CREATE INDEX samples_by_time ON samples(host_id, ts_ms);
+      DROP TABLE batches;
+      ALTER TABLE batches_v4 RENAME TO batches;
+      CREATE UNIQUE INDEX batches_by_hash ON batches(host_id, hash);
+      CREATE INDEX batches_by_seq ON batches(host_id, last_seq);
     `,
   },
   // Roll-ups and retention (issue 10). Raw signed batches and per-sample rows are kept for an

@@ -130,6 +130,24 @@ export const postgresMigrations: Migration[] = [
       DROP TABLE security_events;
     `,
   },
+  // Schema 3 (issue 10): each batch keeps the payload its agent signed (encoding 1: deflate of
+  // the framed, delta-encoded samples; 0: a schema-2 batch, the framed samples as sent), so the
+  // store and reports hold exactly the signed bytes; sample rows keep only chart figures.
+  // Existing rows' bytes become their batch's payload (4-byte big-endian length, then the bytes:
+  // the framing samples_digest covers). Process signatures stay one row per process here.
+  {
+    version: 4,
+    name: 'batch payloads, lean sample rows',
+    sql: `
+      ALTER TABLE batches ADD COLUMN encoding INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE batches ADD COLUMN payload BYTEA;
+      UPDATE batches b SET payload = COALESCE((
+        SELECT string_agg(int4send(length(s.data)) || s.data, ''::bytea ORDER BY s.seq)
+        FROM samples s WHERE s.host_id = b.host_id AND s.seq >= b.first_seq AND s.seq <= b.last_seq AND b.samples > 0), ''::bytea);
+      ALTER TABLE batches ALTER COLUMN payload SET NOT NULL;
+      ALTER TABLE samples DROP COLUMN data;
+    `,
+  },
   {
     version: 5,
     name: 'roll-ups and retention bookkeeping',

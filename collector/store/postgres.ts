@@ -9,7 +9,8 @@
 // - bulk inserts: a batch's samples, process signatures and gaps are each one INSERT … SELECT
 //   FROM unnest(arrays), one round trip whatever the batch size.
 import pg from 'pg';
-import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
+import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
+import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
@@ -87,6 +88,8 @@ interface BatchRow {
   last_seq: number;
   samples: number;
   received_ms: number;
+  encoding: number;
+  payload: Buffer;
 }
 
 const hostFromRow = (r: HostRow): HostRecord => ({
@@ -115,9 +118,11 @@ const batchFromRow = (r: BatchRow): StoredBatch => ({
   lastSeq: r.last_seq,
   samples: r.samples,
   receivedMs: r.received_ms,
+  encoding: r.encoding,
+  payload: r.payload,
 });
 
-const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms';
+const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload';
 
 /** BIGINT (and COUNT) as a JS number: every value stored here (ms, seq, bytes) is below 2^53. */
 const types = {
@@ -273,7 +278,7 @@ export class PostgresStore implements Store {
 
   private async appendOnce(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
     // Everything that can refuse the batch's bytes does so before any statement runs.
-    const sampleBytes = batch.samples.map((s) => bytea(s.bytes, `sample ${s.seq}`));
+    const payload = bytea(batch.payload, 'payload');
     const hash = bytea(batch.hash, 'batch hash');
     const prevHash = bytea(batch.prevHash, 'prev_hash');
     await this.partitions.ensure('samples', batch.samples.map((s) => s.sample.tsMs ?? 0));
@@ -298,11 +303,11 @@ export class PostgresStore implements Store {
       const int = (xs: Array<number | null>): Array<number | null> => xs.map((x) => (x === null ? null : Math.trunc(x)));
       const inserted = await c.query<{ seq: number }>(
         `INSERT INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
-           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, data)
+           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
          SELECT $1, u.* FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::bigint[], $8::bigint[],
-           $9::float8[], $10::bigint[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[], $16::bytea[])
+           $9::float8[], $10::bigint[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[])
            AS u(seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes,
-                power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, data)
+                power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
          ON CONFLICT DO NOTHING RETURNING seq`,
         [
           hostId,
@@ -320,7 +325,6 @@ export class PostgresStore implements Store {
           sums.map((s) => s.diskWriteBytesPerSec),
           sums.map((s) => s.netRxBytesPerSec),
           sums.map((s) => s.netTxBytesPerSec),
-          sampleBytes,
         ],
       );
       const stored = new Set(inserted.rows.map((r) => r.seq));
@@ -356,9 +360,9 @@ export class PostgresStore implements Store {
       const maxSeq = Math.max(0, ...seqs);
       // The batch row and the new chain head in one statement (one round trip fewer per batch).
       await c.query(
-        `WITH b AS (INSERT INTO batches (host_id, ${BATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))
+        `WITH b AS (INSERT INTO batches (host_id, ${BATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12))
          UPDATE hosts SET chain_head = $2, last_seen_ms = $9, last_seq = GREATEST(last_seq, $10) WHERE id = $1`,
-        [hostId, hash, prevHash, bytea(batch.header, 'header'), bytea(batch.signature, 'signature'), seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, maxSeq],
+        [hostId, hash, prevHash, bytea(batch.header, 'header'), bytea(batch.signature, 'signature'), seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, maxSeq, batch.encoding, payload],
       );
       const lastSeq = Math.max(host.last_seq, maxSeq);
       return { status: 'stored' as const, accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs };
@@ -493,15 +497,27 @@ export class PostgresStore implements Store {
     return this.retention.step(opts, nowMs);
   }
 
+  /** Decoded from the batches' signed payloads (the sample rows hold only chart figures). */
   async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {
-    const r = await this.pool.query<{ seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms LIMIT $4', [
-      hostId,
-      fromMs,
-      toMs,
-      limit,
-    ]);
-    return r.rows.map((x) => ({ seq: x.seq, sample: decodeSample(x.data) }));
+    const seqs = (await this.pool.query<{ seq: number }>('SELECT seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms, seq LIMIT $4', [hostId, fromMs, toMs, limit])).rows.map((r) => r.seq);
+    if (seqs.length === 0) return [];
+    const wanted = new Set(seqs);
+    const bySeq = new Map<number, ISample>();
+    const batches = await this.pool.query<{ header: Buffer; encoding: number; payload: Buffer }>(
+      'SELECT header, encoding, payload FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $3 AND samples > 0',
+      [hostId, Math.min(...seqs), Math.max(...seqs)],
+    );
+    for (const b of batches.rows) {
+      const header = assay.v1.BatchHeader.decode(b.header);
+      const decoded = decodePayload(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES);
+      (header.seqs ?? []).forEach((seq, i) => {
+        if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
+      });
+    }
+    // In the rows' order (time, then seq); a sample whose batch is gone is left out.
+    return seqs.flatMap((seq) => (bySeq.has(seq) ? [{ seq, sample: bySeq.get(seq)! }] : []));
   }
+
 
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
     const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>('SELECT pid, start_time_ticks, signature FROM process_signatures WHERE host_id = $1', [hostId]);
@@ -634,10 +650,6 @@ export class PostgresStore implements Store {
     return r ? batchFromRow(r) : null;
   }
 
-  async sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>> {
-    const r = await this.pool.query<{ seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = $1 AND seq >= $2 AND seq <= $3', [hostId, fromSeq, toSeq]);
-    return new Map(r.rows.map((x) => [x.seq, x.data]));
-  }
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {
     // The database's clock, so collectors whose clocks differ still agree on expiry.

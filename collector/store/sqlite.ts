@@ -1,14 +1,17 @@
 // SQLite store (the default): one file, WAL. Writes go through a commit queue (commit-queue.ts):
 // batches, hellos and verdicts from many agents commit together, one synced transaction per
-// group, each write isolated in its own savepoint.
+// group, each write isolated in its own savepoint. A batch's signed
+// bytes are stored once, in its row (`payload`); per-sample rows hold only the chart figures.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { assay, decodeSample, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
+import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
+import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
+import { sha256 } from '../../proto/chain.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
-import { sqliteMigrations } from './migrations.js';
+import { applyMigration, sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
@@ -40,7 +43,11 @@ interface BatchRow {
   last_seq: number;
   samples: number;
   received_ms: number;
+  encoding: number;
+  payload: Buffer;
 }
+
+const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload';
 
 const batchFromRow = (r: BatchRow): StoredBatch => ({
   hash: r.hash,
@@ -51,6 +58,8 @@ const batchFromRow = (r: BatchRow): StoredBatch => ({
   lastSeq: r.last_seq,
   samples: r.samples,
   receivedMs: r.received_ms,
+  encoding: r.encoding,
+  payload: r.payload,
 });
 
 function hostFromRow(r: HostRow): HostRecord {
@@ -79,7 +88,7 @@ function migrate(db: Database.Database): void {
   for (const m of sqliteMigrations) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
-      db.exec(m.sql);
+      applyMigration(db, m);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
     })();
   }
@@ -130,8 +139,8 @@ export class SqliteStore implements Store {
            inventory = excluded.inventory, last_seen_ms = excluded.last_seen_ms`,
       ),
       insertBatch: db.prepare(
-        `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       batchExists: db.prepare<[string, Uint8Array], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND hash = ?'),
       setHead: db.prepare('UPDATE hosts SET chain_head = ? WHERE id = ?'),
@@ -141,13 +150,16 @@ export class SqliteStore implements Store {
       ),
       revoke: db.prepare('UPDATE hosts SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
       insertSample: db.prepare(
-        `INSERT OR IGNORE INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
-           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, data)
-         VALUES (@hostId, @seq, @tsMs, @receivedMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes,
-           @gpuUtilPct, @gpuMemUsedBytes, @powerWatts, @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec, @data)`,
+        `INSERT OR IGNORE INTO samples (host_id, seq, ts_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
+           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
+         VALUES (@hostId, @seq, @tsMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes,
+           @gpuUtilPct, @gpuMemUsedBytes, @powerWatts, @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec)`,
+      ),
+      signatureBlob: db.prepare<[Uint8Array, Uint8Array], { id: number }>(
+        'INSERT INTO signature_blobs (digest, signature) VALUES (?, ?) ON CONFLICT(digest) DO UPDATE SET digest = excluded.digest RETURNING id',
       ),
       insertSignature: db.prepare(
-        `INSERT OR IGNORE INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
+        `INSERT OR IGNORE INTO process_signatures (host_id, pid, start_time_ticks, name, signature_id, first_seen_ms)
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
@@ -162,14 +174,19 @@ export class SqliteStore implements Store {
          FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?
          GROUP BY (ts_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER) ORDER BY ts_ms LIMIT ?`,
       ),
-      samples: db.prepare<[string, number, number, number], { seq: number; data: Buffer }>(
-        'SELECT seq, data FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
+      sampleSeqs: db.prepare<[string, number, number, number], { seq: number }>(
+        'SELECT seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms, seq LIMIT ?',
+      ),
+      batchesOverlapping: db.prepare<[string, number, number], BatchRow>(
+        `SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq`,
       ),
       signatures: db.prepare<[string], { pid: number; start_time_ticks: number; signature: Buffer }>(
-        'SELECT pid, start_time_ticks, signature FROM process_signatures WHERE host_id = ?',
+        `SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p JOIN signature_blobs b ON b.id = p.signature_id
+         WHERE p.host_id = ?`,
       ),
       signatureOf: db.prepare<[string, number, number], { signature: Buffer }>(
-        'SELECT signature FROM process_signatures WHERE host_id = ? AND pid = ? AND start_time_ticks = ?',
+        `SELECT b.signature FROM process_signatures p JOIN signature_blobs b ON b.id = p.signature_id
+         WHERE p.host_id = ? AND p.pid = ? AND p.start_time_ticks = ?`,
       ),
       putVerdict: db.prepare('INSERT OR REPLACE INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)'),
       setHostVerdict: db.prepare('UPDATE hosts SET verdict_class = ?, verdict_confidence = ?, verdict_non_ai = ? WHERE id = ?'),
@@ -193,13 +210,12 @@ export class SqliteStore implements Store {
         'SELECT MIN(seq) AS min_seq, MAX(seq) AS max_seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?',
       ),
       batchContaining: db.prepare<[string, number, number], BatchRow>(
-        `SELECT hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms FROM batches
+        `SELECT ${BATCH_COLUMNS} FROM batches
          WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
       ),
       batchByHash: db.prepare<[string, Uint8Array], BatchRow>(
-        'SELECT hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms FROM batches WHERE host_id = ? AND hash = ?',
+        `SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = ? AND hash = ?`,
       ),
-      sampleBytes: db.prepare<[string, number, number], { seq: number; data: Buffer }>('SELECT seq, data FROM samples WHERE host_id = ? AND seq >= ? AND seq <= ?'),
       // Taken when free, lapsed or already ours; the same statement as the PostgreSQL store's.
       acquireLease: db.prepare<[string, string, number, number], { holder: string; expires_ms: number }>(
         `INSERT INTO leases (name, holder, expires_ms) VALUES (?, ?, ?)
@@ -231,9 +247,9 @@ export class SqliteStore implements Store {
       const storedSeqs: number[] = [];
       const stored: SampleSummary[] = [];
       let maxSeq = 0;
-      for (const { seq, sample, bytes } of batch.samples) {
+      for (const { seq, sample } of batch.samples) {
         const summary = summarize(seq, sample);
-        const info = this.stmt.insertSample.run({ hostId, receivedMs: nowMs, ...summary, data: bytes });
+        const info = this.stmt.insertSample.run({ hostId, ...summary });
         if (info.changes > 0) {
           storedSeqs.push(seq);
           stored.push(summary);
@@ -242,13 +258,16 @@ export class SqliteStore implements Store {
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
           const sig = assay.v1.ProcessSignature.encode(p.signature).finish();
-          this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sig, nowMs);
+          const sigId = this.stmt.signatureBlob.get(sha256(sig), sig)!.id;
+          this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sigId, nowMs);
         }
       }
       this.rollups.add(hostId, stored);
       for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);
       const seqs = batch.samples.map((x) => x.seq);
-      this.stmt.insertBatch.run(hostId, batch.hash, batch.prevHash, batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs);
+      this.stmt.insertBatch.run(
+        hostId, batch.hash, batch.prevHash, batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, batch.encoding, batch.payload,
+      );
       this.stmt.setHead.run(batch.hash, hostId);
       this.stmt.touchHost.run(nowMs, maxSeq, hostId);
       const lastSeq = Math.max(host.last_seq, maxSeq);
@@ -288,9 +307,8 @@ export class SqliteStore implements Store {
   /** Queued for the next group commit; resolves once the group is durable (synchronous=FULL). */
   async appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
     // Weight ~ the time the write holds the (synchronous) database: one unit per sample or per
-    // KiB stored, whichever is more, so a group of large samples is cut sooner.
-    let bytes = batch.header.length;
-    for (const s of batch.samples) bytes += s.bytes.length || 0;
+    // KiB stored (the batch's payload), whichever is more, so a group of large batches is cut sooner.
+    const bytes = batch.header.length + (batch.payload?.length || 0);
     return this.commits.submit(() => this.appendTx(hostId, batch, nowMs), Math.max(1, batch.samples.length, Math.ceil(bytes / 1024)));
   }
 
@@ -340,7 +358,19 @@ export class SqliteStore implements Store {
   }
 
   async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {
-    return this.stmt.samples.all(hostId, fromMs, toMs, limit).map((r) => ({ seq: r.seq, sample: decodeSample(r.data) }));
+    const seqs = this.stmt.sampleSeqs.all(hostId, fromMs, toMs, limit).map((r) => r.seq);
+    if (seqs.length === 0) return [];
+    const wanted = new Set(seqs);
+    const bySeq = new Map<number, ISample>();
+    for (const b of this.stmt.batchesOverlapping.all(hostId, Math.min(...seqs), Math.max(...seqs))) {
+      const header = assay.v1.BatchHeader.decode(b.header);
+      const decoded = decodePayload(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES);
+      (header.seqs ?? []).forEach((seq, i) => {
+        if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
+      });
+    }
+    // In the rows' order (time, then seq); a sample whose batch is gone is left out.
+    return seqs.flatMap((seq) => (bySeq.has(seq) ? [{ seq, sample: bySeq.get(seq)! }] : []));
   }
 
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
@@ -480,10 +510,6 @@ export class SqliteStore implements Store {
   async batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null> {
     const r = this.stmt.batchByHash.get(hostId, hash);
     return r ? batchFromRow(r) : null;
-  }
-
-  async sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>> {
-    return new Map(this.stmt.sampleBytes.all(hostId, fromSeq, toSeq).map((r) => [r.seq, r.data]));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {

@@ -29,12 +29,19 @@ export interface HostRecord {
   chainHead: Uint8Array | null;
 }
 
-/** A verified batch to commit: the signed header, its chain links, and its samples' exact bytes. */
+/**
+ * A verified batch to commit: the signed header, its chain links, the exact bytes its header
+ * commits to (`payload`, stored as it is), and its samples decoded (for the chart figures and
+ * process signatures; never stored as bytes of their own).
+ */
 export interface IncomingBatch {
   hash: Uint8Array;
   prevHash: Uint8Array;
   header: Uint8Array;
   signature: Uint8Array;
+  /** BatchEncoding: 1 (DEFLATE) = schema-3 payload; 0 (SAMPLES) = a v2 batch, payload = its framed samples. */
+  encoding: number;
+  payload: Uint8Array;
   samples: IncomingSample[];
   gaps: GapRecord[];
 }
@@ -72,11 +79,10 @@ export interface SecurityEventWindow {
   detail: string;
 }
 
-/** One sample to append: its sequence number, decoded form, and the exact bytes the agent signed. */
+/** One sample of a batch: its sequence number and decoded (delta-expanded) form. */
 export interface IncomingSample {
   seq: number;
   sample: ISample;
-  bytes: Uint8Array;
 }
 
 export interface AppendResult {
@@ -187,6 +193,9 @@ export interface StoredBatch {
   lastSeq: number;
   samples: number;
   receivedMs: number;
+  /** As in IncomingBatch: the bytes the header commits to, and how to read them (proto/payload.ts decodePayload). */
+  encoding: number;
+  payload: Uint8Array;
 }
 
 /** What retention has removed for one host. */
@@ -259,7 +268,10 @@ export interface Store {
    * between steps (RetentionRunner) so ingest is never held behind a large prune.
    */
   retentionStep(opts: RetentionOptions, nowMs: number): Promise<RetentionStepResult>;
-  /** Full decoded samples (oldest first), e.g. to rebuild an engine window after a restart. */
+  /**
+   * Full decoded samples timestamped in a range (oldest first, at most `limit`), e.g. to rebuild
+   * an engine window after a restart: decoded from the payloads of the batches that hold them.
+   */
   samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>>;
   /** Process signatures keyed by `${pid}:${startTimeTicks}`. */
   signatures(hostId: string): Promise<Map<string, IProcessSignature>>;
@@ -278,11 +290,9 @@ export interface Store {
   verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null>;
   /** Lowest and highest sequence numbers of the samples timestamped in a range (null: none). */
   seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null>;
-  /** The committed batch that holds sample `seq`, or null. */
+  /** The committed batch that holds sample `seq` (with its payload), or null. */
   batchContaining(hostId: string, seq: number): Promise<StoredBatch | null>;
   batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null>;
-  /** The exact signed bytes of the samples with seq in [fromSeq, toSeq]. */
-  sampleBytes(hostId: string, fromSeq: number, toSeq: number): Promise<Map<number, Uint8Array>>;
   /**
    * Takes the lease `name` for `holder` for `ttlMs` if it is free, lapsed or already this
    * holder's (a renewal); otherwise reports who holds it until when. Several collectors on one

@@ -5,6 +5,7 @@ import { Spool } from '../../agent/spool.js';
 import { generateAgentKeys, signBytes, verifySignature } from '../../proto/chain.js';
 import { assay } from '../../proto/codec.js';
 import { tempDir } from '../helpers/env.js';
+import { payloadFrames } from '../../proto/payload.js';
 
 const bytes = (n: number) => Uint8Array.from([n & 0xff, 1, 2, 3]);
 const keys = generateAgentKeys();
@@ -25,7 +26,8 @@ test('samples wait in the spool across reopen; a sealed batch is resent byte-ide
     const b = new Spool(tmp.dir);
     const again = b.nextBatch('agent-1', 2, sign, 9000)!;
     assert.deepEqual(Buffer.from(again.header), Buffer.from(b1.header));
-    assert.deepEqual(again.samples.map((s) => s[0]), [1, 2]);
+    assert.deepEqual(Buffer.from(again.payload), Buffer.from(b1.payload), 'the stored payload, not a recompression');
+    assert.deepEqual(payloadFrames(again.encoding, again.payload).map((s) => s[0]), [1, 2]);
     assert.equal(b.ackBatch(b1.hash), true);
     const b2 = b.nextBatch('agent-1', 10, sign, 9000)!;
     assert.deepEqual(header(b2).seqs, [3]);

@@ -38,7 +38,11 @@ class Fleet {
     const incoming = samples.map((s, i) => ({ seq: head.seq + 1 + i, bytes: assay.v1.Sample.encode(assay.v1.Sample.fromObject(s)).finish() }));
     const sealed = sealBatch({ agentId: hostId, seqs: incoming.map((x) => x.seq), samples: incoming.map((x) => x.bytes), prevHash: head.hash, gaps: [], sealedMs: 1 }, (h) => signBytes(keys, h));
     const decoded = incoming.map((x) => decodeSample(x.bytes));
-    const r = await this.store.appendBatch(hostId, { hash: sealed.hash, prevHash: head.hash, header: sealed.header, signature: sealed.signature, samples: incoming.map((x, i) => ({ ...x, sample: decoded[i]! })), gaps: [] }, 2);
+    const r = await this.store.appendBatch(
+      hostId,
+      { hash: sealed.hash, prevHash: head.hash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: incoming.map((x, i) => ({ seq: x.seq, sample: decoded[i]! })), gaps: [] },
+      2,
+    );
     assert.equal(r.status, 'stored');
     this.heads.set(hostId, { hash: sealed.hash, seq: head.seq + samples.length });
     return decoded;

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCollector } from '../../collector/server.js';
-import { sqliteMigrations } from '../../collector/store/migrations.js';
+import { applyMigration, sqliteMigrations } from '../../collector/store/migrations.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { defaultFleetSpec, generateFleet, verdictOf, type GeneratedHost } from '../helpers/fleet.js';
 import { tempDir } from '../helpers/env.js';
@@ -118,7 +118,7 @@ describe('migration 7', () => {
       const db = new Database(path);
       db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
       for (const m of sqliteMigrations.filter((x) => x.version < 7)) {
-        db.exec(m.sql);
+        applyMigration(db, m);
         db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
       }
       db.prepare("INSERT INTO hosts (id, hostname, agent_version, first_seen_ms, last_seen_ms, verdict_class, verdict_confidence) VALUES ('h', 'h', 'v', 0, 0, 'mixed', 0.6)").run();

@@ -25,7 +25,11 @@ describe('fleet summary in memory', () => {
       const samples = Array.from({ length: 30 }, (_, i) => fullSample(now - 30_000 + i * 1000, 4242));
       const bytes = samples.map((s) => assay.v1.Sample.encode(s).finish());
       const sealed = sealBatch({ agentId: 'new', seqs: samples.map((_, i) => i + 1), samples: bytes, prevHash: new Uint8Array(), gaps: [], sealedMs: 1 }, (h) => signBytes(keys, h));
-      const r = await store.appendBatch('new', { hash: sealed.hash, prevHash: new Uint8Array(), header: sealed.header, signature: sealed.signature, samples: samples.map((sample, i) => ({ seq: i + 1, sample, bytes: bytes[i]! })), gaps: [] }, now - 1000);
+      const r = await store.appendBatch(
+        'new',
+        { hash: sealed.hash, prevHash: new Uint8Array(), header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: samples.map((sample, i) => ({ seq: i + 1, sample })), gaps: [] },
+        now - 1000,
+      );
       assert.equal(r.status, 'stored');
       await store.putVerdict('new', now - 2000, { class: 'ai-training', confidence: 0.8, scores: {} as never, parts: [], evidence: [], window: { fromMs: 0, toMs: 0, samples: 0 }, unavailable: [], rulesVersion: 't' });
 

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { startAgent } from '../../agent/agent.js';
 import { startCollector } from '../../collector/server.js';
 import { encodeAgentMessage } from '../../proto/codec.js';
+import { signedBatchMessage } from '../../agent/batch.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 import { RawAgent } from '../helpers/rawagent.js';
@@ -66,7 +67,7 @@ test('fuzzed frames: the collector stays up, stores nothing from them, good agen
       const ok = await a.next(3000).then((m) => m.body === 'welcome').catch(() => false);
       if (ok) {
         const b = a.build(1, [fullSample(Date.now(), 1), fullSample(Date.now() + 1, 2)]);
-        const frame = encodeAgentMessage({ batch: { header: b.header, signature: b.signature, samples: b.samples } });
+        const frame = encodeAgentMessage({ batch: signedBatchMessage(b) });
         for (let i = 0; i < 1 + Math.floor(rnd() * 3) && frames < MAX_FRAMES; i++, frames++) {
           a.send(rnd() < 0.2 ? frame.subarray(0, Math.floor(rnd() * frame.length)) : mutate(frame, rnd));
         }

@@ -63,7 +63,11 @@ describe('host page API', () => {
     for (let i = 0; i < shifted.length; i += 50) {
       const chunk = shifted.slice(i, i + 50).map((s, j) => ({ seq: i + j + 1, sample: s, bytes: encodeSample(s) }));
       const sealed = sealBatch({ agentId: 'gpu', seqs: chunk.map((c) => c.seq), samples: chunk.map((c) => c.bytes), prevHash: head, sealedMs: chunk.at(-1)!.sample.tsMs! }, (h) => signBytes(keys, h));
-      const res = await store.appendBatch('gpu', { hash: sealed.hash, prevHash: head, header: sealed.header, signature: sealed.signature, samples: chunk, gaps: [] }, chunk.at(-1)!.sample.tsMs! + 200);
+      const res = await store.appendBatch(
+        'gpu',
+        { hash: sealed.hash, prevHash: head, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: chunk.map(({ seq, sample }) => ({ seq, sample })), gaps: [] },
+        chunk.at(-1)!.sample.tsMs! + 200,
+      );
       assert.equal(res.status, 'stored');
       head = sealed.hash;
     }

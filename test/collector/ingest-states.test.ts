@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
-import { CloseCode, encodeAgentMessage } from '../../proto/codec.js';
+import { CloseCode, assay, encodeAgentMessage } from '../../proto/codec.js';
+import { signedBatchMessage } from '../../agent/batch.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import type { IngestLimits } from '../../collector/ingest.js';
 import { tempDir, waitFor } from '../helpers/env.js';
@@ -79,8 +80,9 @@ test('before hello a frame may be 64 KiB at most; after hello the full frame lim
   await a.hello(fullHello('big-after-hello'), SECRET);
   const big = [fullSample(Date.now() - 1000), fullSample(Date.now() - 500)];
   for (const s of big) s.processes![0]!.signature!.cmdline = 'z'.repeat(50 * 1024);
-  const b = a.build(1, big);
-  const frame = encodeAgentMessage({ batch: { header: b.header, signature: b.signature, samples: b.samples } });
+  // A v2 batch: its samples travel uncompressed (a payload would shrink the repeated 'z's).
+  const b = a.build(1, big, { encoding: assay.v1.BatchEncoding.BATCH_ENCODING_SAMPLES });
+  const frame = encodeAgentMessage({ batch: signedBatchMessage(b) });
   assert.ok(frame.length > 64 * 1024, `batch frame is ${frame.length} bytes`);
   a.sendBatch(b);
   assert.equal((await a.ack()).lastSeq, 2);

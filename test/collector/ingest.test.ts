@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { generateAgentKeys, helloSigningBytes, signBytes } from '../../proto/chain.js';
 import { CloseCode, assay, encodeAgentMessage, encodeSample } from '../../proto/codec.js';
+import { encodePayload, payloadSampleBytes } from '../../proto/payload.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
@@ -59,9 +60,12 @@ test('a batch is stored, then acked; a resend of the chain head is acked as dupl
   assert.deepEqual({ lastSeq: ack.lastSeq, accepted: ack.accepted, duplicates: ack.duplicates }, { lastSeq: 5, accepted: 5, duplicates: 0 });
   assert.deepEqual(Buffer.from(ack.chainHead!), b1.hash, 'ack names the committed batch');
   assert.equal(countRows('good-1'), 5, 'acked samples are in the database file');
-  // Exact bytes the agent signed are what is stored.
-  const stored = query<{ data: Buffer }>('SELECT data FROM samples WHERE host_id = ? AND seq = 3', 'good-1')[0]!.data;
-  assert.deepEqual(Buffer.from(stored), Buffer.from(b1.samples[2]!));
+  // Exact bytes the agent signed are what is stored: the batch's payload, once, and from it the
+  // very samples the agent took.
+  const stored = query<{ payload: Buffer; encoding: number }>('SELECT payload, encoding FROM batches WHERE host_id = ? AND hash = ?', 'good-1', b1.hash)[0]!;
+  assert.deepEqual(Buffer.from(stored.payload), Buffer.from(b1.payload));
+  assert.equal(stored.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_DEFLATE);
+  assert.deepEqual(Buffer.from(payloadSampleBytes(stored.encoding, stored.payload)[2]!), Buffer.from(b1.samples[2]!));
   a.sendBatch(b1); // the ack was "lost": the agent resends the same bytes
   const again = await a.ack();
   assert.deepEqual({ accepted: again.accepted, duplicates: again.duplicates }, { accepted: 0, duplicates: 5 });
@@ -96,15 +100,28 @@ test('bad frames close only their connection with a clear reason; stored data an
     { name: 'bad agent id', act: (a) => a.send(encodeAgentMessage({ hello: a.signedHello(fullHello('bad id with spaces'), SECRET) })), code: CloseCode.invalid, reason: /agent_id/ },
     { name: 'agent clock an hour off', act: (a) => a.send(encodeAgentMessage({ hello: { ...a.signedHello(fullHello('skew-1'), SECRET), timeMs: Date.now() + 3_600_000 } })), code: CloseCode.invalid, reason: /off the collector's clock/ },
     {
-      name: 'oversized frame (a 10 MB cmdline)',
+      name: 'oversized frame (a 10 MB cmdline, v2 samples)',
       act: async (a) => {
         await a.hello(fullHello('big-1'), SECRET);
         const s = fullSample();
         s.processes![0]!.signature!.cmdline = 'x'.repeat(10 * 1024 * 1024);
-        a.sendBatch(a.build(1, [s]));
+        a.sendBatch(a.build(1, [s], { encoding: assay.v1.BatchEncoding.BATCH_ENCODING_SAMPLES }));
       },
       code: CloseCode.tooBig,
       reason: /.*/,
+    },
+    {
+      // The same 10 MB deflates to 11 KB, well under the frame limit: a zip bomb, refused by the
+      // bound on inflation (4 x the 256 KiB frame limit) before it is ever in memory whole.
+      name: 'zip bomb (a 10 MB cmdline in an 11 KB signed payload)',
+      act: async (a) => {
+        await a.hello(fullHello('bomb-1'), SECRET);
+        const s = fullSample();
+        s.processes![0]!.signature!.cmdline = 'x'.repeat(10 * 1024 * 1024);
+        a.sendBatch(a.build(1, [s]));
+      },
+      code: CloseCode.invalid,
+      reason: /payload inflates to more than 1048576 bytes/,
     },
     {
       name: 'oversized field within the frame limit',
@@ -202,12 +219,17 @@ test('forged, replayed, spliced, reordered and tampered batches, unknown and rev
   a = await resume();
   a.sendBatch(a.build(10, samplesAt(Date.now(), 1), { keys: generateAgentKeys() }));
   await expectRefused(a, CloseCode.forbidden, /signature does not verify/, 'forged batch');
-  // Tampered: one sample changed after signing.
+  // Tampered: one sample changed after signing (a v2 batch of samples, and a schema-3 payload).
   a = await resume();
-  const t = a.build(10, samplesAt(Date.now(), 2));
+  const t = a.build(10, samplesAt(Date.now(), 2), { encoding: assay.v1.BatchEncoding.BATCH_ENCODING_SAMPLES });
   t.samples[1] = encodeSample({ ...fullSample(Date.now()), cpu: { totalPct: 1 } });
   a.sendBatch(t);
   await expectRefused(a, CloseCode.integrity, /digest/, 'tampered sample');
+  a = await resume();
+  const tp = a.build(10, samplesAt(Date.now(), 2));
+  tp.payload = encodePayload([t.samples[0]!, t.samples[1]!]);
+  a.sendBatch(tp);
+  await expectRefused(a, CloseCode.integrity, /digest/, 'tampered payload');
   // Spliced: prev_hash that is not the chain head.
   a = await resume();
   a.sendBatch(a.build(10, samplesAt(Date.now(), 1), { prevHash: Buffer.alloc(32, 7) }));

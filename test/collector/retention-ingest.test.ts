@@ -1,6 +1,7 @@
 // A large prune never holds ingest up: while the collector deletes 200,000 raw rows past the
 // attestation window (in bounded steps), an agent streaming real signed batches over a real
 // WebSocket keeps getting prompt acks, and nothing of its own is deleted.
+import { frameSamples } from '../../proto/payload.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ test('ingest acks stay prompt while a large prune runs', { timeout: 180_000 }, a
         return { seq: i + j + 1, sample, bytes: encodeSample(sample) };
       });
       const hash = createHash('sha256').update(`old:${i}`).digest();
-      assert.equal((await seed.appendBatch('old-host', { hash, prevHash: head, header: new Uint8Array([1]), signature: new Uint8Array([2]), samples, gaps: [] }, t0 + i * 1000)).status, 'stored');
+      assert.equal((await seed.appendBatch('old-host', { hash, prevHash: head, header: new Uint8Array([1]), signature: new Uint8Array([2]), encoding: 0, payload: frameSamples(samples.map((x) => x.bytes)), samples, gaps: [] }, t0 + i * 1000)).status, 'stored');
       head = hash;
     }
     await seed.close();

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeSample } from '../../proto/codec.js';
+import { assay } from '../../proto/codec.js';
+import { decodePayload } from '../../proto/payload.js';
 import { CLASSES } from '../../collector/engine/types.js';
 import { freePort, tempDir, waitFor } from '../helpers/env.js';
 import { runAssay, spawnAssay } from '../helpers/proc.js';
@@ -55,14 +56,18 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
   assert.equal(await agent.stop('SIGTERM'), 0, `agent exits cleanly on SIGTERM:\n${agent.output()}`);
   const db = new Database(dbPath, { readonly: true });
   t.after(() => db.close());
-  const rows = db.prepare('SELECT seq, data FROM samples WHERE host_id = ? ORDER BY seq').all(host.id) as Array<{ seq: number; data: Buffer }>;
+  const rows = db.prepare('SELECT seq FROM samples WHERE host_id = ? ORDER BY seq').all(host.id) as Array<{ seq: number }>;
   assert.ok(rows.length >= 4, `at least 4 samples stored, got ${rows.length}`);
   assert.deepEqual(
     rows.map((r) => r.seq),
     rows.map((_, i) => rows[0]!.seq + i),
     'sequence numbers are contiguous: nothing lost or duplicated',
   );
-  const last = decodeSample(rows.at(-1)!.data);
+  // The agent's batches are schema-3 payloads; the last sample decoded from the newest one.
+  const newest = db.prepare('SELECT header, encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1').get(host.id) as { header: Buffer; encoding: number; payload: Buffer };
+  assert.equal(newest.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_DEFLATE);
+  assert.equal(assay.v1.BatchHeader.decode(newest.header).seqs!.at(-1), rows.at(-1)!.seq);
+  const last = decodePayload(newest.encoding, newest.payload, 64 << 20).at(-1)!;
   assert.ok((last.cpu?.perCorePct ?? []).length >= 1, 'real per-core CPU readings');
   assert.ok((last.memory?.totalBytes ?? 0) > 0, 'real memory readings');
   assert.ok((last.processes ?? []).length > 0, 'real process signatures');

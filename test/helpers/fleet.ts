@@ -102,7 +102,7 @@ export async function generateFleet(dbPath: string, spec: FleetSpec): Promise<Ge
         return { seq: i + 1, sample, bytes: encodeSample(sample) };
       });
       const sealed = sealBatch({ agentId: id, seqs: samples.map((s) => s.seq), samples: samples.map((s) => s.bytes), prevHash: new Uint8Array(), sealedMs: lastSeenMs }, (h) => signBytes(keys, h));
-      await store.appendBatch(id, { hash: sealed.hash, prevHash: new Uint8Array(), header: sealed.header, signature: sealed.signature, samples, gaps: [] }, lastSeenMs);
+      await store.appendBatch(id, { hash: sealed.hash, prevHash: new Uint8Array(), header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples, gaps: [] }, lastSeenMs);
       if (cls) {
         if (n % spec.changedEvery === 0) {
           // An earlier class first (AI for the non-AI hosts, and the other way round), then the current one.

@@ -1,9 +1,9 @@
 // A bare protocol client for tests: speaks the wire format directly (with the agent's own key
 // handling and batch sealing), so tests control every byte and can forge, replay or splice.
 import WebSocket from 'ws';
-import { sealBatch, type Sealed } from '../../agent/batch.js';
+import { sealBatch, signedBatchMessage, type Sealed } from '../../agent/batch.js';
 import { enrollProof, generateAgentKeys, helloSigningBytes, signBytes, type AgentKeys } from '../../proto/chain.js';
-import { assay, decodeCollectorMessage, encodeAgentMessage, encodeSample, type IHello, type ISample } from '../../proto/codec.js';
+import { SCHEMA_VERSION, assay, decodeCollectorMessage, encodeAgentMessage, encodeSample, type IHello, type ISample } from '../../proto/codec.js';
 
 export interface Closed {
   code: number;
@@ -25,6 +25,10 @@ export class RawAgent {
   agentId = '';
   /** Hash of the last batch this client built (the next batch's prev_hash). */
   head: Uint8Array = new Uint8Array();
+  /** The schema version the collector's challenge came in. */
+  challengeVersion = 0;
+  /** Schema version of the frames this client sends (2: an agent from before batch payloads). */
+  version: number = SCHEMA_VERSION;
 
   private constructor(url: string, localAddress?: string) {
     this.ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20, ...(localAddress ? { localAddress } : {}) });
@@ -39,12 +43,14 @@ export class RawAgent {
   /** Connects (from `localAddress`, e.g. 127.0.0.2, when given) and waits for the collector's challenge. */
   static async connect(url: string, localAddress?: string): Promise<RawAgent> {
     const a = new RawAgent(url, localAddress);
+    a.challengeVersion = 0;
     await new Promise<void>((resolve, reject) => {
       a.ws.once('open', () => resolve());
       a.ws.once('error', reject);
     });
     const c = await a.next();
     if (c.body !== 'challenge') throw new Error(`expected challenge, got ${c.body}`);
+    a.challengeVersion = c.schemaVersion;
     a.nonce = c.challenge!.nonce!;
     return a;
   }
@@ -75,24 +81,32 @@ export class RawAgent {
   }
 
   async hello(base: IHello, secret?: string): Promise<assay.v1.IWelcome> {
-    this.ws.send(encodeAgentMessage({ hello: this.signedHello(base, secret) }));
+    this.ws.send(encodeAgentMessage({ hello: this.signedHello(base, secret) }, this.version));
     const m = await this.next();
     if (m.body !== 'welcome') throw new Error(`expected welcome, got ${m.body}`);
     if (m.welcome!.chainHead?.length) this.head = m.welcome!.chainHead;
     return m.welcome!;
   }
 
-  /** Seals a batch continuing this client's chain (without sending it). */
-  build(firstSeq: number, samples: ISample[], opts: { prevHash?: Uint8Array; keys?: AgentKeys } = {}): TestBatch {
+  /**
+   * Seals a batch continuing this client's chain (without sending it): a schema-3 payload, or
+   * with `encoding: BATCH_ENCODING_SAMPLES` a v2 batch of samples.
+   */
+  build(firstSeq: number, samples: ISample[], opts: { prevHash?: Uint8Array; keys?: AgentKeys; encoding?: assay.v1.BatchEncoding } = {}): TestBatch {
     const bytes = samples.map((s) => encodeSample(s));
     const seqs = samples.map((_, i) => firstSeq + i);
-    const sealed = sealBatch({ agentId: this.agentId, seqs, samples: bytes, prevHash: opts.prevHash ?? this.head, sealedMs: Date.now() }, (h) => signBytes(opts.keys ?? this.keys, h));
+    const sealed = sealBatch(
+      { agentId: this.agentId, seqs, samples: bytes, prevHash: opts.prevHash ?? this.head, sealedMs: Date.now(), ...(opts.encoding !== undefined ? { encoding: opts.encoding } : {}) },
+      (h) => signBytes(opts.keys ?? this.keys, h),
+    );
     this.head = sealed.hash;
     return { ...sealed, samples: bytes, seqs };
   }
 
-  sendBatch(b: Pick<TestBatch, 'header' | 'signature' | 'samples'>): void {
-    this.ws.send(encodeAgentMessage({ batch: { header: b.header, signature: b.signature, samples: b.samples } }));
+  /** Sends a batch as built: its payload (schema 3), or its `samples` (v2; tests may have changed them). */
+  sendBatch(b: Pick<TestBatch, 'header' | 'signature' | 'samples' | 'encoding' | 'payload'>): void {
+    const v2 = b.encoding === assay.v1.BatchEncoding.BATCH_ENCODING_SAMPLES;
+    this.ws.send(encodeAgentMessage({ batch: v2 ? { header: b.header, signature: b.signature, samples: b.samples } : signedBatchMessage(b) }, this.version));
   }
 
   async ack(): Promise<assay.v1.IAck> {

@@ -1,5 +1,6 @@
 // Stored series for roll-up, retention and bench code: samples whose every chart series moves
 // with seq, appended through the store's real append path in chained batches.
+import { frameSamples } from '../../proto/payload.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Store, IncomingSample } from '../../collector/store/store.js';
@@ -31,12 +32,9 @@ export class Feeder {
   async feed(rows: Array<{ seq: number; tsMs: number }>, per: number, make: (seq: number, ts: number) => ISample = chartSample): Promise<void> {
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
-      const samples: IncomingSample[] = chunk.map((r) => {
-        const sample = make(r.seq, r.tsMs);
-        return { seq: r.seq, sample, bytes: encodeSample(sample) };
-      });
+      const samples: IncomingSample[] = chunk.map((r) => ({ seq: r.seq, sample: make(r.seq, r.tsMs) }));
       const hash = createHash('sha256').update(`${this.hostId}:${this.n++}`).digest();
-      const res = await this.store.appendBatch(this.hostId, { hash, prevHash: this.head, header: new Uint8Array([1]), signature: new Uint8Array([2]), samples, gaps: [] }, chunk.at(-1)!.tsMs + 200);
+      const res = await this.store.appendBatch(this.hostId, { hash, prevHash: this.head, header: new Uint8Array([1]), signature: new Uint8Array([2]), encoding: 0, payload: frameSamples(samples.map((x) => encodeSample(x.sample))), samples, gaps: [] }, chunk.at(-1)!.tsMs + 200);
       assert.equal(res.status, 'stored');
       this.head = hash;
     }

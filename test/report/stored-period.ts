@@ -66,10 +66,14 @@ export async function enroll(store: Store, id: string, atMs = T0): Promise<Agent
 export async function commit(store: Store, a: Agent, rows: Array<{ seq: number; tsMs: number; watts?: number }>, gaps: Array<{ fromSeq: number; toSeq: number; fromMs: number; toMs: number; cause: string; samples: number }> = [], per = 50): Promise<void> {
   for (let i = 0; i < rows.length; i += per) {
     const chunk = rows.slice(i, i + per);
-    const samples = chunk.map((r) => ({ seq: r.seq, sample: sample(r.tsMs, r.seq, r.watts), bytes: encodeSample(sample(r.tsMs, r.seq, r.watts)) }));
+    const samples = chunk.map((r) => ({ seq: r.seq, sample: sample(r.tsMs, r.seq, r.watts) }));
     const g = i === 0 ? gaps : [];
-    const sealed = sealBatch({ agentId: a.id, seqs: chunk.map((r) => r.seq), samples: samples.map((s) => s.bytes), prevHash: a.head, gaps: g, sealedMs: chunk.at(-1)!.tsMs }, (h) => signBytes(a.keys, h));
-    const res = await store.appendBatch(a.id, { hash: sealed.hash, prevHash: a.head, header: sealed.header, signature: sealed.signature, samples, gaps: g }, chunk.at(-1)!.tsMs + 500);
+    const sealed = sealBatch({ agentId: a.id, seqs: chunk.map((r) => r.seq), samples: samples.map((s) => encodeSample(s.sample)), prevHash: a.head, gaps: g, sealedMs: chunk.at(-1)!.tsMs }, (h) => signBytes(a.keys, h));
+    const res = await store.appendBatch(
+      a.id,
+      { hash: sealed.hash, prevHash: a.head, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples, gaps: g },
+      chunk.at(-1)!.tsMs + 500,
+    );
     if (res.status !== 'stored') throw new Error(`batch not stored: ${res.status}`);
     a.head = sealed.hash;
   }

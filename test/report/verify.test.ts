@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { assembleReport } from '../../collector/report/build.js';
-import { packSamples, unpackSamples } from '../../collector/report/framing.js';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { packSamples } from '../../collector/report/framing.js';
+import { payloadSampleBytes } from '../../proto/payload.js';
 import { parseReportText } from '../../collector/report/load.js';
 import { renderHtml } from '../../collector/report/render-html.js';
 import { signReport, signerOf } from '../../collector/report/sign.js';
@@ -31,14 +33,31 @@ const TAMPERING: Array<[string, (r: Report) => void, RegExp]> = [
   ['a class share', (r) => (r.hosts[0]!.derived.classes[1]!.timeShare = 0), /classes/],
   ['a gap cause', (r) => (r.hosts[0]!.derived.coverage.gaps[0]!.cause = 'spool_thinned'), /gaps/],
   [
-    'a sample byte',
+    'a payload byte',
     (r) => {
       const b = r.hosts[0]!.input.batches![4]!;
-      const samples = unpackSamples(b.samples).samples.map((s) => Buffer.from(s));
-      samples[3]![samples[3]!.length - 1]! ^= 1;
-      b.samples = packSamples(samples);
+      const payload = Buffer.from(b.payload!, 'base64');
+      payload[payload.length - 1]! ^= 1;
+      b.payload = payload.toString('base64');
     },
-    /do not match the signed digest/,
+    /payload does not match the signed digest/,
+  ],
+  [
+    'a payload swapped for the same samples compressed anew',
+    (r) => {
+      const b = r.hosts[0]!.input.batches![4]!;
+      b.payload = deflateRawSync(inflateRawSync(Buffer.from(b.payload!, 'base64')), { level: 1 }).toString('base64');
+    },
+    /payload does not match the signed digest/,
+  ],
+  [
+    'a payload replaced by its samples',
+    (r) => {
+      const b = r.hosts[0]!.input.batches![4]!;
+      b.samples = packSamples(payloadSampleBytes(1, Buffer.from(b.payload!, 'base64')));
+      delete b.payload;
+    },
+    /samples, but the signed header says encoding 1/,
   ],
   ['a verdict class', (r) => (r.hosts[0]!.input.verdicts[1]!.verdict.class = 'ai-training'), /figure does not follow/],
   ['the statement', (r) => ((r.statement.verdict = 'ai-only'), (r.statement.reasons = [])), /statement does not follow/],

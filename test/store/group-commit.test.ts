@@ -20,11 +20,11 @@ const keys = generateAgentKeys();
 const samples = (firstSeq: number, n: number): IncomingSample[] =>
   Array.from({ length: n }, (_, i) => {
     const sample = fullSample(1_795_000_000_000 + (firstSeq + i) * 1000, 1000 + firstSeq + i);
-    return { seq: firstSeq + i, sample, bytes: assay.v1.Sample.encode(sample).finish() };
+    return { seq: firstSeq + i, sample };
   });
 function batch(agentId: string, s: IncomingSample[], prevHash: Uint8Array = new Uint8Array()): IncomingBatch {
-  const sealed = sealBatch({ agentId, seqs: s.map((x) => x.seq), samples: s.map((x) => x.bytes), prevHash, sealedMs: 1 }, (h) => signBytes(keys, h));
-  return { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, samples: s, gaps: [] };
+  const sealed = sealBatch({ agentId, seqs: s.map((x) => x.seq), samples: s.map((x) => assay.v1.Sample.encode(x.sample).finish()), prevHash, sealedMs: 1 }, (h) => signBytes(keys, h));
+  return { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: s, gaps: [] };
 }
 
 async function withStore(fn: (store: SqliteStore, read: Database.Database) => Promise<void>): Promise<void> {
@@ -53,7 +53,7 @@ test('group commit: a batch that fails half-way, a broken chain and an unknown h
     const groups = store.commits.stats.groups;
     // b's second sample cannot be bound: it throws after b's first sample was inserted.
     const poisoned = batch('b', samples(1, 2));
-    poisoned.samples[1] = { ...poisoned.samples[1]!, bytes: {} as unknown as Uint8Array };
+    poisoned.samples[1] = { ...poisoned.samples[1]!, sample: { ...poisoned.samples[1]!.sample, tsMs: {} as unknown as number } };
     // Sealed first, then submitted back to back (signing between submissions could outlast the window).
     const sealed: Array<[string, IncomingBatch]> = [
       ['a', batch('a', samples(1, 3))],

@@ -7,6 +7,7 @@ import { PostgresStore, DAY_MS } from '../../collector/store/postgres.js';
 import { postgresMigrations } from '../../collector/store/postgres-migrations.js';
 import { sqliteMigrations } from '../../collector/store/migrations.js';
 import { assay } from '../../proto/codec.js';
+import { frameSamples } from '../../proto/payload.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 import { startPostgres, type PgCluster } from '../helpers/postgres.js';
 import { storeSuite } from './suite.js';
@@ -44,7 +45,7 @@ test('postgres: the same numbered migrations as SQLite (version and name); racin
 
 const batchAt = (seq: number, tsMs: number, prevHash: Uint8Array, hashByte: number) => {
   const s = fullSample(tsMs, 2000 + seq);
-  return { hash: Buffer.alloc(32, hashByte), prevHash, header: new Uint8Array([1]), signature: new Uint8Array([2]), samples: [{ seq, sample: s, bytes: assay.v1.Sample.encode(s).finish() }], gaps: [] };
+  return { hash: Buffer.alloc(32, hashByte), prevHash, header: assay.v1.BatchHeader.encode({ agentId: 'd1', seqs: [seq] }).finish(), signature: new Uint8Array([2]), encoding: 0, payload: frameSamples([assay.v1.Sample.encode(s).finish()]), samples: [{ seq, sample: s }], gaps: [] };
 };
 
 test('postgres: samples land in day partitions created ahead or on demand; retention drops whole days', async () => {

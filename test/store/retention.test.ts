@@ -1,6 +1,7 @@
 // Retention (collector/store/retention.ts) on a real SQLite file: each window deletes exactly what
 // lies past it and nothing else, in steps of bounded size; verdicts past the raw window are
 // thinned to class changes plus a few per hour (evidence kept); gaps and security events bounded.
+import { frameSamples } from '../../proto/payload.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -52,7 +53,7 @@ test('retention: raw rows, roll-ups, verdicts, gaps and security events each go 
         const samples = chunk.map((r) => ({ seq: r.seq, sample: chartSample(r.seq, r.tsMs), bytes: encodeSample(chartSample(r.seq, r.tsMs)) }));
         const gaps = hour === 0 ? [{ fromSeq: chunk[0]!.seq, toSeq: chunk[0]!.seq, fromMs: chunk[0]!.tsMs - 1000, toMs: chunk[0]!.tsMs - 1000, cause: 'spool_thinned', samples: 1 }] : [];
         const hash = createHash('sha256').update(`k1:${day}:${hour}`).digest();
-        const res = await store.appendBatch('k1', { hash, prevHash: k1.head, header: new Uint8Array([1]), signature: new Uint8Array([2]), samples, gaps }, chunk.at(-1)!.tsMs + 200);
+        const res = await store.appendBatch('k1', { hash, prevHash: k1.head, header: new Uint8Array([1]), signature: new Uint8Array([2]), encoding: 0, payload: frameSamples(samples.map((x) => x.bytes)), samples, gaps }, chunk.at(-1)!.tsMs + 200);
         assert.equal(res.status, 'stored');
         k1.head = hash;
       }
@@ -87,7 +88,7 @@ test('retention: raw rows, roll-ups, verdicts, gaps and security events each go 
         const s = chartSample(k2Seq, now - M + k2Seq);
         const hash = createHash('sha256').update(`k2-live:${k2Seq}`).digest();
         const head = (await store.getHost('k2'))!.chainHead!;
-        const res = await store.appendBatch('k2', { hash, prevHash: head, header: new Uint8Array([1]), signature: new Uint8Array([2]), samples: [{ seq: k2Seq, sample: s, bytes: encodeSample(s) }], gaps: [] }, now);
+        const res = await store.appendBatch('k2', { hash, prevHash: head, header: new Uint8Array([1]), signature: new Uint8Array([2]), encoding: 0, payload: frameSamples([encodeSample(s)]), samples: [{ seq: k2Seq, sample: s }], gaps: [] }, now);
         assert.equal(res.status, 'stored', 'ingest goes on between steps');
         k2Seq++;
       }

@@ -1,6 +1,7 @@
 // Roll-ups (collector/store/rollups.ts) on real SQLite files: every 1-minute and 1-hour row equals
 // the averages of the raw rows it summarises, resends do not count twice, migration 5 rolls up
 // what was stored before it, and long-range charts read roll-ups (they survive the raw rows).
+import { frameSamples } from '../../proto/payload.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -89,7 +90,7 @@ test('roll-ups: every 1-minute and 1-hour row equals the averages of its raw row
     // The last batch again (a resend after a lost ack) changes nothing.
     const last = rows.slice(-((rows.length % 7) || 7));
     const samples = last.map((r) => ({ seq: r.seq, sample: chartSample(r.seq, r.tsMs), bytes: encodeSample(chartSample(r.seq, r.tsMs)) }));
-    const dup = await store.appendBatch('r1', { hash: f.head, prevHash: new Uint8Array(), header: new Uint8Array([1]), signature: new Uint8Array([2]), samples, gaps: [] }, T0 + 10 * H);
+    const dup = await store.appendBatch('r1', { hash: f.head, prevHash: new Uint8Array(), header: new Uint8Array([1]), signature: new Uint8Array([2]), encoding: 0, payload: frameSamples(samples.map((x) => x.bytes)), samples, gaps: [] }, T0 + 10 * H);
     assert.equal(dup.status, 'duplicate');
     const checked = await assertRollupsMatchRaw(store, 'r1');
     assert.equal(checked, 150 + 3, '150 minutes and 3 hours checked');

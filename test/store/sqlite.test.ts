@@ -7,6 +7,7 @@ import { tempDir } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 import { assay } from '../../proto/codec.js';
 import { storeSuite } from './suite.js';
+import { frameSamples } from '../../proto/payload.js';
 
 storeSuite('sqlite', async () => {
   const tmp = tempDir();
@@ -22,7 +23,7 @@ test('sqlite: committed data survives closing and reopening the file; migrations
     await a.upsertHost(fullHello('p1'), 1);
     const s = fullSample();
     const bytes = assay.v1.Sample.encode(s).finish();
-    await a.appendBatch('p1', { hash: Buffer.alloc(32, 1), prevHash: new Uint8Array(), header: new Uint8Array(), signature: new Uint8Array(), samples: [{ seq: 1, sample: s, bytes }], gaps: [] }, 2);
+    await a.appendBatch('p1', { hash: Buffer.alloc(32, 1), prevHash: new Uint8Array(), header: new Uint8Array(), signature: new Uint8Array(), encoding: 0, payload: frameSamples([bytes]), samples: [{ seq: 1, sample: s }], gaps: [] }, 2);
     await a.close();
     const b = new SqliteStore(path);
     assert.equal((await b.getHost('p1'))!.lastSeq, 1);

@@ -13,16 +13,16 @@ const keys = generateAgentKeys();
 const incoming = (firstSeq: number, n: number, t0 = 1_795_000_000_000): IncomingSample[] =>
   Array.from({ length: n }, (_, i) => {
     const sample = fullSample(t0 + (firstSeq + i) * 1000, 1000 + firstSeq + i);
-    return { seq: firstSeq + i, sample, bytes: assay.v1.Sample.encode(sample).finish() };
+    return { seq: firstSeq + i, sample };
   });
 
 /** A signed batch of `samples` linked to `prevHash` (the shape ingest hands the store). */
 function batchOf(samples: IncomingSample[], prevHash: Uint8Array = new Uint8Array(), gaps: IncomingBatch['gaps'] = []): IncomingBatch {
   const sealed = sealBatch(
-    { agentId: 'h', seqs: samples.map((s) => s.seq), samples: samples.map((s) => s.bytes), prevHash, gaps, sealedMs: 1 },
+    { agentId: 'h', seqs: samples.map((s) => s.seq), samples: samples.map((s) => assay.v1.Sample.encode(s.sample).finish()), prevHash, gaps, sealedMs: 1 },
     (h) => signBytes(keys, h),
   );
-  return { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, samples, gaps };
+  return { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples, gaps };
 }
 
 const verdict = (cls: Verdict['class'], toMs: number): Verdict => ({
@@ -144,10 +144,9 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     const { store, cleanup } = await open();
     try {
       await store.upsertHost(fullHello('h2'), 1000);
-      const samples = incoming(1, 4);
-      // A sample the store cannot write (its bytes are not bytes) must roll back the whole batch.
-      samples[2] = { ...samples[2]!, bytes: { notBytes: true } as unknown as Uint8Array };
-      const batch = { ...batchOf(incoming(1, 4)), samples };
+      // A batch the store cannot write (its payload is not bytes) must roll back the whole batch,
+      // sample rows included.
+      const batch = { ...batchOf(incoming(1, 4)), payload: { notBytes: true } as unknown as Uint8Array };
       await assert.rejects(store.appendBatch('h2', batch, 2000));
       assert.equal((await store.getHost('h2'))!.chainHead, null, 'chain head unchanged');
       assert.equal((await store.sampleSummaries('h2', 1_795_000_000_000, 1_795_000_100_000, 100)).length, 0);

@@ -1,0 +1,132 @@
+// Bytes per host-day in the collector's store (issue 10: <= 40 MB at 1 Hz, raw signed samples
+// included). A simulated day of one host: the recorded trace looped with its timestamps shifted
+// (86,400 samples at 1 Hz), sealed every 5 samples by the agent's own code (quantized as the
+// agent sends them, agent/batch.ts sealBatch: delta-encoded, framed, deflated, signed), decoded
+// as ingest decodes them, and committed one batch at a time to a real SqliteStore file, with a
+// verdict stored once a minute as the classifier persists them (the trace's own replayed
+// verdicts). Prints bytes per table (dbstat) and the file's size after the day. Not a timed test.
+//
+//   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep]
+//
+// --hours scales a shorter run up to a day (figures say so). --keep leaves the database file.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sealBatch } from '../agent/batch.js';
+import { quantizeSample } from '../agent/quantize.js';
+import { generateAgentKeys, signBytes } from '../proto/chain.js';
+import { encodeSample, type IProcess, type ISample } from '../proto/codec.js';
+import { decodePayload, payloadInflateLimit } from '../proto/payload.js';
+import { SqliteStore } from '../collector/store/sqlite.js';
+import { replay } from '../collector/replay.js';
+import { defaultRulesPath, loadRulesFile } from '../collector/engine/rules/load.js';
+import { readTraceSamples } from './payload-sizes.js';
+
+const DAY_SAMPLES = 86_400;
+
+function flag(args: string[], name: string, dflt: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : dflt;
+}
+
+/**
+ * The trace looped to `n` samples 1 s apart, as one long run of the same host would look. A
+ * process alive across the loop boundary (in the trace's last sample) is the same process on
+ * every repeat: its signature, sent once, is not sent again. Every other process is a new one on
+ * each repeat (short-lived jobs, curl, sleep: a new start time, so a new process to the
+ * collector), with its signature, as the agent would send it.
+ */
+function loop(trace: ISample[], n: number, t0: number): ISample[] {
+  const key = (p: IProcess): string => `${p.pid}:${p.startTimeTicks}`;
+  const lastKeys = new Set((trace.at(-1)!.processes ?? []).map(key));
+  const ticksPerLoop = (trace.length * 100); // USER_HZ 100: the trace's duration in clock ticks
+  const out: ISample[] = [];
+  for (let i = 0; i < n; i++) {
+    const rep = Math.floor(i / trace.length);
+    const src = trace[i % trace.length]!;
+    if (rep === 0) {
+      out.push({ ...src, tsMs: t0 + i * 1000 });
+      continue;
+    }
+    const processes = (src.processes ?? []).map((p) => {
+      if (lastKeys.has(key(p))) return i % trace.length === 0 ? { ...p, signature: null } : p;
+      return { ...p, startTimeTicks: Number(p.startTimeTicks ?? 0) + rep * ticksPerLoop };
+    });
+    out.push({ ...src, tsMs: t0 + i * 1000, processes });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const traceFile = flag(args, '--trace', 'bench/data/server-host.trace.ndjson.gz');
+  const hours = Number(flag(args, '--hours', '24'));
+  const batchSize = Number(flag(args, '--batch', '5'));
+  const n = Math.round((hours / 24) * DAY_SAMPLES);
+  const scale = DAY_SAMPLES / n;
+  const trace = readTraceSamples(traceFile).map(quantizeSample);
+  const t0 = Date.UTC(2026, 11, 1);
+  const samples = loop(trace, n, t0);
+
+  // The verdicts the collector would store: the trace replayed through the engine, persisted
+  // once a minute (ClassifierOptions.persistEveryMs), looped like the samples.
+  const steps = replay(trace, loadRulesFile(defaultRulesPath));
+  const verdicts = steps.filter((_, i) => i % 12 === 0).map((s) => s.verdict);
+
+  const dir = mkdtempSync(join(tmpdir(), 'assay-storage-bytes-'));
+  const dbFile = join(dir, 'assay.db');
+  const store = new SqliteStore(dbFile);
+  const keys = generateAgentKeys();
+  const agentId = randomUUID();
+  await store.upsertHost({ agentId, hostname: 'server-host', agentVersion: '0.1.0', publicKey: keys.publicKey, inventory: { cpuModel: 'recorded', cpuLogicalCores: 2 } }, t0);
+  let prevHash: Uint8Array = new Uint8Array();
+  let payloadBytes = 0;
+  let protobufBytes = 0;
+  let batches = 0;
+  let nextVerdict = 0;
+  const started = Date.now();
+  for (let i = 0; i < n; i += batchSize) {
+    const chunk = samples.slice(i, i + batchSize);
+    const bytes = chunk.map(encodeSample);
+    protobufBytes += bytes.reduce((a, b) => a + b.length, 0);
+    const seqs = chunk.map((_, j) => i + j + 1);
+    const sealedMs = chunk.at(-1)!.tsMs! + 200;
+    const sealed = sealBatch({ agentId, seqs, samples: bytes, prevHash, sealedMs }, (h) => signBytes(keys, h));
+    payloadBytes += sealed.payload.length;
+    // As ingest does: decode what was signed, then hand the store the payload and the samples.
+    const decoded = decodePayload(sealed.encoding, sealed.payload, payloadInflateLimit(4 * 1024 * 1024));
+    const res = await store.appendBatch(
+      agentId,
+      { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: decoded.map((sample, j) => ({ seq: seqs[j]!, sample })), gaps: [] },
+      sealedMs + 50,
+    );
+    if (res.status !== 'stored') throw new Error(`batch ${batches + 1} not stored: ${res.status}`);
+    prevHash = sealed.hash;
+    batches++;
+    while (nextVerdict * 60_000 <= sealedMs - t0) {
+      const v = verdicts[nextVerdict % verdicts.length]!;
+      await store.putVerdict(agentId, t0 + nextVerdict * 60_000, { ...v, window: { ...v.window, toMs: t0 + nextVerdict * 60_000 } });
+      nextVerdict++;
+    }
+  }
+  const elapsedS = (Date.now() - started) / 1000;
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  const perTable = store.db
+    .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
+    .all() as Array<{ name: string; bytes: number }>;
+  await store.close();
+  const fileBytes = statSync(dbFile).size;
+  const mb = (x: number): string => `${((x * scale) / 1e6).toFixed(2).padStart(8)} MB`;
+  console.log(`storage per host-day: trace ${traceFile} (${trace.length} samples) looped to ${n} samples at 1 Hz (${hours} h${scale !== 1 ? `, figures scaled x${scale.toFixed(2)} to a day` : ''}), batches of ${batchSize}; ${elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}`);
+  console.log(`protobuf per sample ${(protobufBytes / n).toFixed(0)} B; signed payload per sample ${(payloadBytes / n).toFixed(0)} B (${(protobufBytes / payloadBytes).toFixed(1)}x smaller)`);
+  console.log('per table and index (dbstat, pages in use):');
+  for (const t of perTable) console.log(`  ${t.name.padEnd(36)} ${mb(t.bytes)}`);
+  console.log(`payloads alone ${mb(payloadBytes)}`);
+  console.log(`database file after the day: ${mb(fileBytes)} per host-day (target 40 MB)`);
+  if (args.includes('--keep')) console.log(`kept ${dbFile}`);
+  else rmSync(dir, { recursive: true, force: true });
+}
+
+await main();

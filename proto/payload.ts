@@ -1,0 +1,259 @@
+// Batch payloads (schema 3): what the agent signs, the collector stores and a report embeds.
+//
+// A payload is raw deflate (RFC 1951) of the batch's samples framed as (u32 big-endian length ||
+// encoded Sample), the framing samplesDigest has always used. Inside a payload every sample
+// after the first may be delta-encoded against the sample before it: its processes and sockets
+// lists become runs (Sample.process_runs, socket_runs) that copy stretches of entries byte for
+// byte identical in the previous sample, plus the entries that changed. The first sample is
+// always complete, so every batch decodes on its own, and expanding the runs gives back exactly
+// the samples the agent took (same entries, same order).
+//
+// A v2 batch (BATCH_ENCODING_SAMPLES) is kept the same way: its payload is the framed samples,
+// uncompressed, and samples_digest is SHA-256 of that payload.
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { assay, type IProcess, type ISample, type ISocket } from './codec.js';
+
+export const BatchEncoding = assay.v1.BatchEncoding;
+export type BatchEncodingValue = assay.v1.BatchEncoding;
+
+/**
+ * Largest inflated payload `assay verify` accepts per batch. The collector bounds inflation by
+ * its own frame limit (payloadInflateLimit); a report can only hold what a collector accepted.
+ */
+export const VERIFY_MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+/** How much larger than the frame limit an inflated payload may be (see payloadInflateLimit). */
+export const INFLATE_FACTOR = 4;
+
+/**
+ * The collector's bound on one batch's inflated payload. The agent keeps a batch's framed
+ * samples (uncompressed, before delta encoding) under the collector's frame limit, so an honest
+ * payload inflates to less than `maxFrameBytes`; the factor is slack, and anything beyond is a
+ * zip bomb refused without allocating more.
+ */
+export function payloadInflateLimit(maxFrameBytes: number): number {
+  return maxFrameBytes * INFLATE_FACTOR;
+}
+
+/** A payload that cannot be read: `reason` is the ingest reject reason. */
+export class PayloadError extends Error {
+  constructor(
+    readonly reason: 'payload_too_large' | 'bad_payload',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PayloadError';
+  }
+}
+
+/** Each sample as (u32 big-endian length || bytes), concatenated. */
+export function frameSamples(samples: readonly Uint8Array[]): Buffer {
+  let total = 0;
+  for (const s of samples) total += 4 + s.length;
+  const out = Buffer.allocUnsafe(total);
+  let off = 0;
+  for (const s of samples) {
+    out.writeUInt32BE(s.length, off);
+    out.set(s, off + 4);
+    off += 4 + s.length;
+  }
+  return out;
+}
+
+/** The samples of a framed blob (views into it); throws PayloadError on bad framing. */
+export function unframeSamples(framed: Uint8Array): Buffer[] {
+  const buf = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
+  const out: Buffer[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    if (off + 4 > buf.length) throw new PayloadError('bad_payload', 'truncated sample framing');
+    const len = buf.readUInt32BE(off);
+    off += 4;
+    if (off + len > buf.length) throw new PayloadError('bad_payload', `truncated sample (${len} bytes announced, ${buf.length - off} left)`);
+    out.push(buf.subarray(off, off + len));
+    off += len;
+  }
+  return out;
+}
+
+type Entry = IProcess | ISocket;
+const encEntry = (list: 'processes' | 'sockets', e: Entry): Uint8Array =>
+  list === 'processes' ? assay.v1.Process.encode(e as IProcess).finish() : assay.v1.Socket.encode(e as ISocket).finish();
+const key = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/**
+ * Runs rebuilding `cur` from `prev` (each entry's encoded bytes as a string key): a run copies a
+ * stretch of consecutive entries of `prev`, or takes the next entries of `own` (the ones sent).
+ * Greedy: each entry found in `prev` extends the current copy run if it follows on, else starts one.
+ */
+function diffRuns(prev: Map<string, number>, cur: readonly string[]): { runs: number[]; own: number[] } {
+  const runs: number[] = [];
+  const own: number[] = [];
+  let from = -1; // 0 = own entries, k >= 1 = copy from prev index k-1
+  let count = 0;
+  let nextPrev = -1;
+  const flush = (): void => {
+    if (count > 0) runs.push(from, count);
+    count = 0;
+  };
+  cur.forEach((k, i) => {
+    const at = prev.get(k);
+    if (at === undefined) {
+      if (from !== 0) {
+        flush();
+        from = 0;
+      }
+      own.push(i);
+      count++;
+    } else if (from > 0 && at === nextPrev) {
+      count++;
+      nextPrev++;
+    } else {
+      flush();
+      from = at + 1;
+      count = 1;
+      nextPrev = at + 1;
+    }
+  });
+  flush();
+  return { runs, own };
+}
+
+/** Each entry's key and, for the first occurrence of a key, its index. */
+function indexEntries(list: 'processes' | 'sockets', entries: readonly Entry[]): { keys: string[]; at: Map<string, number> } {
+  const keys = entries.map((e) => key(encEntry(list, e)));
+  const at = new Map<string, number>();
+  keys.forEach((k, i) => {
+    if (!at.has(k)) at.set(k, i);
+  });
+  return { keys, at };
+}
+
+/**
+ * Delta-encodes a batch's samples (each given as its complete encoded bytes): the first stays
+ * as it is; in later ones, entries byte-identical to entries of the previous sample become runs
+ * (Sample.process_runs, socket_runs) when that is shorter. Returns each sample's bytes as they go
+ * into the payload.
+ */
+export function deltaEncode(samples: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let prev: { processes: Map<string, number>; sockets: Map<string, number> } | null = null;
+  for (const bytes of samples) {
+    let s: assay.v1.Sample;
+    try {
+      s = assay.v1.Sample.decode(bytes);
+    } catch {
+      // Not a sample this build can read: it travels as it is, and nothing refers to it.
+      out.push(bytes);
+      prev = null;
+      continue;
+    }
+    const procs = indexEntries('processes', s.processes ?? []);
+    const socks = indexEntries('sockets', s.sockets ?? []);
+    if (!prev) {
+      out.push(bytes);
+    } else {
+      const delta: assay.v1.ISample = { ...s };
+      let changed = false;
+      for (const [list, runsField, idx] of [['processes', 'processRuns', procs], ['sockets', 'socketRuns', socks]] as const) {
+        const entries = (s[list] ?? []) as Entry[];
+        if (entries.length === 0) continue;
+        const { runs, own } = diffRuns(prev[list], idx.keys);
+        if (own.length === entries.length) continue; // nothing to copy
+        (delta as Record<string, unknown>)[list] = own.map((i) => entries[i]);
+        (delta as Record<string, unknown>)[runsField] = runs;
+        changed = true;
+      }
+      out.push(changed ? assay.v1.Sample.encode(delta).finish() : bytes);
+    }
+    prev = { processes: procs.at, sockets: socks.at };
+  }
+  return out;
+}
+
+/** Rebuilds a list from runs; throws PayloadError when a run points outside either list. */
+function applyRuns<T>(runs: readonly number[], own: readonly T[], prev: readonly T[], what: string, at: number): T[] {
+  if (runs.length % 2 !== 0) throw new PayloadError('bad_payload', `sample ${at} of the payload: ${what} runs are not pairs`);
+  const out: T[] = [];
+  let next = 0;
+  for (let r = 0; r < runs.length; r += 2) {
+    const from = runs[r]!;
+    const count = runs[r + 1]!;
+    if (from === 0) {
+      if (next + count > own.length) throw new PayloadError('bad_payload', `sample ${at} of the payload: ${what} runs take more entries than it carries`);
+      for (let i = 0; i < count; i++) out.push(own[next++]!);
+    } else {
+      if (from - 1 + count > prev.length) throw new PayloadError('bad_payload', `sample ${at} of the payload: ${what} run ${from}+${count} beyond the ${prev.length} of the sample before`);
+      for (let i = 0; i < count; i++) out.push(prev[from - 1 + i]!);
+    }
+  }
+  if (next !== own.length) throw new PayloadError('bad_payload', `sample ${at} of the payload: ${own.length - next} ${what} not placed by its runs`);
+  return out;
+}
+
+/**
+ * Expands runs against the previous (expanded) sample. `samples` are the decoded samples of one
+ * payload, in order; returns them complete. Throws PayloadError on runs with nothing to refer
+ * to (in a first sample) or pointing outside the lists.
+ */
+export function expandDeltas(samples: readonly assay.v1.Sample[]): assay.v1.Sample[] {
+  let prev: assay.v1.Sample | null = null;
+  for (const [i, s] of samples.entries()) {
+    const pr = s.processRuns ?? [];
+    const sr = s.socketRuns ?? [];
+    if (pr.length || sr.length) {
+      if (!prev) throw new PayloadError('bad_payload', `sample ${i + 1} of the payload refers to a previous sample it does not have`);
+      if (pr.length) s.processes = applyRuns(pr, s.processes ?? [], prev.processes ?? [], 'processes', i + 1);
+      if (sr.length) s.sockets = applyRuns(sr, s.sockets ?? [], prev.sockets ?? [], 'sockets', i + 1);
+      s.processRuns = [];
+      s.socketRuns = [];
+    }
+    prev = s;
+  }
+  return samples as assay.v1.Sample[];
+}
+
+/** A batch's payload from its samples' complete encoded bytes: delta-encoded, framed, deflated. */
+export function encodePayload(samples: readonly Uint8Array[]): Buffer {
+  return deflateRawSync(frameSamples(deltaEncode(samples)), { level: 9, memLevel: 9 });
+}
+
+/** Inflates a payload, refusing (PayloadError payload_too_large) one that grows beyond `maxBytes`. */
+export function inflatePayload(payload: Uint8Array, maxBytes: number): Buffer {
+  try {
+    return inflateRawSync(payload, { maxOutputLength: maxBytes });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      throw new PayloadError('payload_too_large', `batch payload inflates to more than ${maxBytes} bytes (${payload.length} bytes compressed): refused`);
+    }
+    throw new PayloadError('bad_payload', `batch payload is not raw deflate data: ${e.message}`);
+  }
+}
+
+/**
+ * The samples a stored or received payload holds, complete and in order. `decode` turns one
+ * sample's bytes into a message (the collector passes its decoder that maps errors to wire
+ * errors). A SAMPLES (v2) payload is the framed samples themselves.
+ */
+export function decodePayload(
+  encoding: number,
+  payload: Uint8Array,
+  maxInflatedBytes: number,
+  decode: (bytes: Uint8Array) => assay.v1.Sample = (b) => assay.v1.Sample.decode(b),
+): assay.v1.Sample[] {
+  const frames = payloadFrames(encoding, payload, maxInflatedBytes).map(decode);
+  return encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? frames : expandDeltas(frames);
+}
+
+/** The framed entries of a payload as they are inside it (delta-encoded ones not expanded). */
+export function payloadFrames(encoding: number, payload: Uint8Array, maxInflatedBytes = VERIFY_MAX_INFLATED_BYTES): Buffer[] {
+  if (encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) return unframeSamples(payload);
+  if (encoding !== BatchEncoding.BATCH_ENCODING_DEFLATE) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
+  return unframeSamples(inflatePayload(payload, maxInflatedBytes));
+}
+
+/** Complete samples' bytes (as the agent took them) from a payload: for tests and tools. */
+export function payloadSampleBytes(encoding: number, payload: Uint8Array, maxInflatedBytes = VERIFY_MAX_INFLATED_BYTES): Uint8Array[] {
+  return decodePayload(encoding, payload, maxInflatedBytes).map((s: ISample) => assay.v1.Sample.encode(s).finish());
+}
