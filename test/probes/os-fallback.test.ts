@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createProbes, hasProcfs, isUnavailable, probeTable } from '../../agent/probes/index.js';
-import { decodeSample } from '../../proto/codec.js';
+import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { freePort, tempDir, waitFor } from '../helpers/env.js';
 import { spawnAssay } from '../helpers/proc.js';
 import { config } from './tree.js';
@@ -66,7 +66,8 @@ test('agent with an empty --proc-root streams samples whose CPU and memory come 
   // The signed sample bytes the collector stored, decoded.
   const db = new Database(dbPath, { readonly: true });
   t.after(() => db.close());
-  const samples = (db.prepare('SELECT data FROM samples WHERE host_id = ? ORDER BY seq').all(host.id) as Array<{ data: Buffer }>).map((r) => decodeSample(r.data));
+  const batches = db.prepare('SELECT encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq').all(host.id) as Array<{ encoding: number; payload: Buffer }>;
+  const samples = batches.flatMap((b) => decodePayload(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES));
   assert.ok(samples.length >= 3);
   for (const s of samples) {
     assert.ok(s.cpu && s.cpu.totalPct! >= 0 && s.cpu.totalPct! <= 100, `cpu in every sample: ${JSON.stringify(s.cpu)}`);
