@@ -6,6 +6,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { sealBatch } from '../agent/batch.js';
+import { BatchEncoding } from '../proto/payload.js';
 import { generateAgentKeys, samplesDigest, signBytes, type AgentKeys } from '../proto/chain.js';
 import { assay, encodeSample, type ISample } from '../proto/codec.js';
 
@@ -77,7 +78,10 @@ export function pregenerate(req: PregenRequest, pools = buildPools(req.spec)): A
     let prevHash: Uint8Array = new Uint8Array();
     for (let j = 0; j < batches; j++) {
       const seqs = Array.from({ length: batchSamples }, (_, i) => j * batchSamples + i + 1);
-      const sealed = sealBatch({ agentId, seqs, samples: pool[j]!, samplesDigest: digests[j]!, prevHash, sealedMs: req.spec.firstTsMs + (j + 1) * batchSamples * req.spec.stepMs }, (h) => signBytes(keys, h));
+      // Schema-2 batches (per-sample bytes, one digest shared by every agent replaying the trace):
+      // sealing thousands of chains with a deflated payload each would take the generator minutes
+      // more; the collector accepts both encodings through the same path from verification on.
+      const sealed = sealBatch({ agentId, seqs, samples: pool[j]!, samplesDigest: digests[j]!, prevHash, sealedMs: req.spec.firstTsMs + (j + 1) * batchSamples * req.spec.stepMs, encoding: BatchEncoding.BATCH_ENCODING_SAMPLES }, (h) => signBytes(keys, h));
       headers.push(sealed.header);
       signatures.set(sealed.signature, j * 64);
       prevHash = sealed.hash;
