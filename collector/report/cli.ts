@@ -74,7 +74,8 @@ export function registerReportCommands(program: Command): void {
     .argument('<file>', 'report file')
     .option('--key <fingerprint>', 'the signer key you expect (SHA256:… fingerprint or hex public key)')
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, o: { key?: string; json?: boolean }) => {
+    .option('--strict', 'a warning fails too (exit 1): e.g. figures that rest on roll-ups, not on signed bytes')
+    .action(async (file: string, o: { key?: string; json?: boolean; strict?: boolean }) => {
       const [{ verifyReportBytes }, { readFileSync }] = await Promise.all([import('./verify-file.js'), import('node:fs')]);
       let result;
       try {
@@ -82,15 +83,21 @@ export function registerReportCommands(program: Command): void {
       } catch (err) {
         result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], warnings: [], signer: null, statement: null };
       }
-      if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      // A warning is a figure the signatures cannot vouch for (roll-ups kept after the raw
+      // attestation window): the headline says so, and --strict makes it a failure.
+      const warned = result.warnings.length;
+      const ok = result.ok && !(o.strict && warned > 0);
+      if (o.json) process.stdout.write(JSON.stringify({ ...result, ...(o.strict ? { ok, strict: true } : {}) }, null, 2) + '\n');
       else {
-        say(`${result.ok ? 'PASS' : 'FAIL'}: ${file}\n`);
+        const plural = `${warned} warning${warned === 1 ? '' : 's'}`;
+        const head = !result.ok ? 'FAIL' : warned === 0 ? 'PASS' : ok ? `PASS with ${plural}` : `FAIL (--strict: ${plural})`;
+        say(`${head}: ${file}\n`);
         for (const p of result.passed) say(`  ok    ${p}\n`);
         for (const f of result.failures) say(`  FAIL  ${f}\n`);
         for (const w of result.warnings) say(`  WARN  ${w}\n`);
         if (result.statement) say(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
         if (result.ok && !o.key) say(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
       }
-      process.exitCode = result.ok ? 0 : 1;
+      process.exitCode = ok ? 0 : 1;
     });
 }

@@ -109,5 +109,18 @@ describe('reports over a pruned period', () => {
     assert.equal(out.code, 0, out.stdout + out.stderr);
     assert.match(out.stdout, /^ {2}WARN {2}old-host: .* rests on 60 1m roll-ups .*NOT re-derivable from signed bytes/m);
     assert.match(out.stdout, /^ {2}ok {4}old-host: every figure recomputed from 3600 signed samples .*roll-up figures only as sums over the embedded roll-ups: see WARN/m);
+    // The headline does not say a bare PASS over figures the signatures cannot vouch for.
+    const warns = out.stdout.split('\n').filter((l) => l.startsWith('  WARN  ')).length;
+    assert.ok(warns >= 1);
+    assert.match(out.stdout, new RegExp(`^PASS with ${warns} warnings?: `, 'm'));
+    assert.doesNotMatch(out.stdout, /^PASS: /m);
+    // --strict: an auditor who accepts only attested figures gets a failure.
+    const strict = await runAssay(['verify', file, '--strict']);
+    assert.equal(strict.code, 1, strict.stdout + strict.stderr);
+    assert.match(strict.stdout, new RegExp(`^FAIL \\(--strict: ${warns} warnings?\\): `, 'm'));
+    const strictJson = await runAssay(['verify', file, '--strict', '--json']);
+    assert.equal(strictJson.code, 1);
+    assert.equal((JSON.parse(strictJson.stdout) as { ok: boolean }).ok, false);
   });
+
 });
