@@ -4,10 +4,11 @@
 //   node dist/bench/payload-sizes.js [TRACE] [--batch 5] [--raw]
 //
 // TRACE: an `assay record` trace, gzipped or not (default bench/data/server-host.trace.ndjson.gz).
-// Each sample goes through the agent's quantization (agent/quantize.ts, as the agent now sends
-// it) unless --raw. "as recorded" keeps the trace's socket rows; "as sent" applies the agent's
-// socket selection (agent/probes/sockets.ts omitUnowned: unowned rows that are neither listening
-// nor ESTABLISHED become counts in socket_attribution.unowned_omitted). Then, per batch of
+// Two columns: "before" is what the agent sent until 2026-12-07 (the trace's socket rows as
+// recorded; rates quantized to whole units), "now" what it sends (agent/probes/sockets.ts
+// omitUnowned: unowned rows that are neither listening nor ESTABLISHED become counts in
+// socket_attribution.unowned_omitted; agent/quantize.ts QUANTA: process rates also to 8
+// significant bits). --raw: no quantization in either column. Then, per batch of
 // --batch samples (the agent seals one every 5 s at 1 Hz):
 //   protobuf      the samples' encoded bytes, and what processes / sockets take of them
 //   deflate       raw deflate of the framed samples (no delta encoding)
@@ -26,7 +27,7 @@ import { loadavg } from 'node:os';
 import { brotliCompressSync, constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { assay, encodeSample, type ISample } from '../proto/codec.js';
 import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, deltaEncode, encodePayload, frameSamples, payloadSampleBytes } from '../proto/payload.js';
-import { quantizeSample } from '../agent/quantize.js';
+import { QUANTA_BEFORE_2026_12_07, quantizeSample, quantizeWith } from '../agent/quantize.js';
 import { omitUnowned } from '../agent/probes/sockets.js';
 
 export function readTraceSamples(file: string): ISample[] {
@@ -36,7 +37,7 @@ export function readTraceSamples(file: string): ISample[] {
   return lines.slice(1).map((l) => assay.v1.Sample.fromObject((JSON.parse(l) as { sample: object }).sample));
 }
 
-/** A recorded sample as the agent now sends it: unowned closing sockets counted, not listed. */
+/** A recorded sample with the agent's socket selection of 2026-12-07: unowned closing sockets counted, not listed. */
 export function asSentSockets(s: ISample): ISample {
   const out = assay.v1.Sample.decode(encodeSample(s));
   const { kept, omitted } = omitUnowned(out.sockets);
@@ -128,18 +129,19 @@ function main(): void {
   const batchSize = Number(flag('--batch', '5'));
   const raw = args.includes('--raw');
   const file = args.filter((a) => !a.startsWith('--'))[0] ?? 'bench/data/server-host.trace.ndjson.gz';
-  const recorded = readTraceSamples(file).map((s) => (raw ? s : quantizeSample(s)));
-  const before = measure(recorded, batchSize);
-  const after = measure(recorded.map(asSentSockets), batchSize);
+  const recorded = readTraceSamples(file);
+  const copy = (s: ISample): ISample => assay.v1.Sample.decode(encodeSample(s));
+  const before = measure(recorded.map((s) => (raw ? s : quantizeWith(copy(s), QUANTA_BEFORE_2026_12_07))), batchSize);
+  const after = measure(recorded.map((s) => asSentSockets(raw ? s : quantizeSample(copy(s)))), batchSize);
   const n = before.n;
   const per = (x: number): string => `${(x / n).toFixed(0).padStart(6)} B/sample`;
   const day = (x: number): string => `${((x / n) * 86_400 / 1e6).toFixed(1).padStart(6)} MB/host-day`;
   const both = (f: (x: Figures) => number): string => `${per(f(before))} ${day(f(before))}   |${per(f(after))} ${day(f(after))}`;
-  console.log(`trace ${file}: ${n} samples${raw ? ' (as recorded)' : ' (quantized as the agent sends them)'}, batches of ${batchSize}; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`processes per sample ${(before.procCount / n).toFixed(1)}; sockets per sample ${(before.sockCount / n).toFixed(1)} as recorded, ${(after.sockCount / n).toFixed(1)} as sent (the rest counted)`);
-  console.log(`${''.padEnd(16)}${'sockets as recorded'.padEnd(39)}|sockets as sent`);
-  for (const [label, x] of [['as recorded', before], ['as sent', after]] as const) {
-    console.log(`protobuf, sockets ${label.padEnd(12)} ${per(x.total)} ${day(x.total)}  (processes ${((100 * x.procBytes) / x.total).toFixed(0)} %, sockets ${((100 * x.sockBytes) / x.total).toFixed(0)} %, rest ${((100 * (x.total - x.procBytes - x.sockBytes)) / x.total).toFixed(0)} %)`);
+  console.log(`trace ${file}: ${n} samples${raw ? ' (as recorded)' : ' (quantized as the agent sent / sends them)'}, batches of ${batchSize}; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`processes per sample ${(before.procCount / n).toFixed(1)}; sockets per sample ${(before.sockCount / n).toFixed(1)} before, ${(after.sockCount / n).toFixed(1)} now (the rest counted)`);
+  console.log(`${''.padEnd(16)}${'before 2026-12-07'.padEnd(39)}|now`);
+  for (const [label, x] of [['before', before], ['now', after]] as const) {
+    console.log(`protobuf, ${label.padEnd(6)} ${per(x.total)} ${day(x.total)}  (processes ${((100 * x.procBytes) / x.total).toFixed(0)} %, sockets ${((100 * x.sockBytes) / x.total).toFixed(0)} %, rest ${((100 * (x.total - x.procBytes - x.sockBytes)) / x.total).toFixed(0)} %)`);
   }
   console.log(`deflate         ${both((x) => x.plain)}`);
   const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
