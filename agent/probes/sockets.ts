@@ -105,25 +105,29 @@ export function ownedOnly(r: { state?: string | null }): boolean {
 
 /**
  * Splits attributed sockets into those reported and the count of those left out (unowned rows of
- * states `ownedOnly` names), per protocol and state, sorted. The agent applies it to every
- * reading; tests apply it to recorded traces.
+ * states `ownedOnly` names), per protocol and state, sorted; `ownerless` are rows known to have
+ * no owner that are counted among the left out without being looked at again (the agent's inode
+ * 0 closing rows, thousands on a busy host). The agent applies it to every reading; tests and
+ * bench/payload-sizes.ts apply it to recorded traces.
  */
 export function omitUnowned<T extends { protocol?: string | null; state?: string | null; pid?: number | null }>(
   sockets: readonly T[],
+  ownerless: readonly { protocol?: string | null; state?: string | null }[] = [],
 ): { kept: T[]; omitted: assay.v1.ISocketCount[] } {
   const kept: T[] = [];
   const counts = new Map<string, assay.v1.ISocketCount>();
-  for (const s of sockets) {
-    if (s.pid || !ownedOnly(s)) {
-      kept.push(s);
-      continue;
-    }
+  const count = (s: { protocol?: string | null; state?: string | null }): void => {
     const protocol = s.protocol ?? '';
     const state = s.state ?? '';
     const k = `${protocol}\0${state}`;
     const c = counts.get(k);
     if (c) c.count = (c.count ?? 0) + 1;
     else counts.set(k, { protocol, state, count: 1 });
+  };
+  for (const s of ownerless) count(s);
+  for (const s of sockets) {
+    if (s.pid || !ownedOnly(s)) kept.push(s);
+    else count(s);
   }
   const omitted = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
   return { kept, omitted };
@@ -283,10 +287,10 @@ export class SocketTracker {
     };
     // Unowned rows of owned-only states are counted, not reported (inode 0 ones among all rows,
     // the others once their owner is known to be none).
-    const { kept: sockets, omitted } = omitUnowned([
-      ...rows.filter((r) => r.inode === 0 && ownedOnly(r)).map((r) => ({ ...r, pid: 0 })),
-      ...selected.map((r) => ({ ...r, pid: ownerOf(r.inode) })),
-    ]);
+    const { kept: sockets, omitted } = omitUnowned(
+      selected.map((r) => ({ ...r, pid: ownerOf(r.inode) })),
+      rows.filter((r) => r.inode === 0 && ownedOnly(r)),
+    );
     // Dropped rows that could have an owner (inode 0 rows never have one, e.g. TIME_WAIT).
     const ownable = (list: SocketRow[]): number => list.reduce((n, r) => n + (r.inode !== 0 ? 1 : 0), 0);
     return { sockets, views, attribution: this.attribution(watched, views, ownable(rows) - ownable(selected), omitted) };
