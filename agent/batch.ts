@@ -1,6 +1,6 @@
 // Sealing a batch: the header that commits to its samples and to the previous batch, signed.
 // Schema 3 (the default): the samples travel as one payload (proto/payload.ts: delta-encoded,
-// framed, raw deflate) and the header commits to it by payload_digest, so the signature covers
+// framed, brotli; raw deflate for BATCH_ENCODING_DEFLATE) and the header commits to it by payload_digest, so the signature covers
 // the compressed bytes the collector stores and a report embeds. BATCH_ENCODING_SAMPLES is the
 // v2 form (one encoded sample each, samples_digest), kept for batches sealed before an upgrade
 // and for tests of v2 agents.
@@ -18,7 +18,7 @@ export interface BatchDraft {
   sealedMs: number;
   /** samplesDigest(samples), when the caller has it already (bench/collector-agents.ts seals the same samples for thousands of simulated agents). */
   samplesDigest?: Uint8Array;
-  /** Default BATCH_ENCODING_DEFLATE. */
+  /** Default BATCH_ENCODING_BROTLI. */
   encoding?: assay.v1.BatchEncoding;
 }
 
@@ -29,16 +29,16 @@ export interface Sealed {
   encoding: assay.v1.BatchEncoding;
   /**
    * What the header commits to and the collector stores: the compressed payload
-   * (BATCH_ENCODING_DEFLATE, sent as SignedBatch.payload), or the framed samples
+   * (BATCH_ENCODING_BROTLI or _DEFLATE, sent as SignedBatch.payload), or the framed samples
    * (BATCH_ENCODING_SAMPLES, sent as SignedBatch.samples).
    */
   payload: Uint8Array;
 }
 
 export function sealBatch(d: BatchDraft, sign: (header: Uint8Array) => Uint8Array): Sealed {
-  const encoding = d.encoding ?? BatchEncoding.BATCH_ENCODING_DEFLATE;
+  const encoding = d.encoding ?? BatchEncoding.BATCH_ENCODING_BROTLI;
   const v2 = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES;
-  const payload = v2 ? frameSamples(d.samples) : encodePayload(d.samples);
+  const payload = v2 ? frameSamples(d.samples) : encodePayload(d.samples, encoding);
   const header = assay.v1.BatchHeader.encode({
     agentId: d.agentId,
     seqs: d.seqs,

@@ -1,24 +1,34 @@
-// What a batch payload costs per sample on a recorded trace, and the alternatives weighed before
-// choosing the schema-3 encoding. Not a timed test: prints figures.
+// What a batch payload costs per sample on a recorded trace, before and after the changes of
+// 2026-12-07, and the alternatives weighed. Not a timed test: prints figures.
 //
-//   node dist/bench/payload-sizes.js [TRACE] [--batch 5]
+//   node dist/bench/payload-sizes.js [TRACE] [--batch 5] [--raw]
 //
 // TRACE: an `assay record` trace, gzipped or not (default bench/data/server-host.trace.ndjson.gz).
-// Each sample goes through the agent's quantization (agent/quantize.ts, as the agent now sends
-// it) unless --raw; then, per batch of --batch samples:
+// Two columns: "before" is what the agent sent until 2026-12-07 (the trace's socket rows as
+// recorded; rates quantized to whole units), "now" what it sends (agent/probes/sockets.ts
+// omitUnowned: unowned rows that are neither listening nor ESTABLISHED become counts in
+// socket_attribution.unowned_omitted; agent/quantize.ts QUANTA: process rates also to 8
+// significant bits). --raw: no quantization in either column. Then, per batch of
+// --batch samples (the agent seals one every 5 s at 1 Hz):
 //   protobuf      the samples' encoded bytes, and what processes / sockets take of them
 //   deflate       raw deflate of the framed samples (no delta encoding)
-//   delta+deflate the schema-3 payload (proto/payload.ts encodePayload): what the agent signs
-//   brotli        brotli (quality 11, window 22) of the delta-encoded framed samples
+//   delta+deflate the schema-3 payload of encoding 1 (proto/payload.ts encodePayload, DEFLATE)
+//   brotli        the schema-3 payload of encoding 2 (BROTLI, complete samples), what the agent
+//                 signs now
+//   delta+brotli  brotli of the delta-encoded samples (not used: larger, and slower to build)
+//   brotli q11    encoding 2 at brotli's highest quality (too slow for the agent; for reference)
+// Beside encodings 1 and 2: the time to build the payload (what the agent spends per batch).
 //   dict          delta+deflate with the previous batch's last sample as a preset dictionary
 //                 (cross-batch: a batch no longer decodes on its own)
 //   gzip/60       zlib over 60-sample batches, the figure issue 10 quoted
+// Every payload of encodings 1 and 2 is decoded again and compared byte for byte (exit 1 if not).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { brotliCompressSync, constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { assay, encodeSample, type ISample } from '../proto/codec.js';
-import { deltaEncode, encodePayload, frameSamples, payloadSampleBytes } from '../proto/payload.js';
-import { quantizeSample } from '../agent/quantize.js';
+import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, deltaEncode, encodePayload, frameSamples, payloadSampleBytes } from '../proto/payload.js';
+import { QUANTA_BEFORE_2026_12_07, quantizeSample, quantizeWith } from '../agent/quantize.js';
+import { omitUnowned } from '../agent/probes/sockets.js';
 
 export function readTraceSamples(file: string): ISample[] {
   const raw = readFileSync(file);
@@ -27,16 +37,35 @@ export function readTraceSamples(file: string): ISample[] {
   return lines.slice(1).map((l) => assay.v1.Sample.fromObject((JSON.parse(l) as { sample: object }).sample));
 }
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const flag = (name: string, dflt: string): string => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args.splice(i, 2)[1]! : dflt;
-  };
-  const batchSize = Number(flag('--batch', '5'));
-  const raw = args.includes('--raw');
-  const file = args.filter((a) => !a.startsWith('--'))[0] ?? 'bench/data/server-host.trace.ndjson.gz';
-  const samples = readTraceSamples(file).map((s) => (raw ? s : quantizeSample(s)));
+/** A recorded sample with the agent's socket selection of 2026-12-07: unowned closing sockets counted, not listed. */
+export function asSentSockets(s: ISample): ISample {
+  const out = assay.v1.Sample.decode(encodeSample(s));
+  const { kept, omitted } = omitUnowned(out.sockets);
+  out.sockets = kept;
+  if (omitted.length) out.socketAttribution = assay.v1.SocketAttribution.create({ ...(out.socketAttribution ?? {}), unownedOmitted: omitted });
+  return out;
+}
+
+interface Figures {
+  n: number;
+  procCount: number;
+  sockCount: number;
+  total: number;
+  procBytes: number;
+  sockBytes: number;
+  plain: number;
+  deflate: number;
+  deflateMsPerBatch: number;
+  brotli: number;
+  brotliMsPerBatch: number;
+  deltaBrotli: number;
+  brotli11: number;
+  dict: number;
+  gz60: number;
+  roundTrip: boolean;
+}
+
+function measure(samples: ISample[], batchSize: number): Figures {
   const bytes = samples.map(encodeSample);
   const n = samples.length;
   let procBytes = 0;
@@ -55,15 +84,32 @@ function main(): void {
   const sum = (f: (b: Uint8Array[], i: number) => number): number => batches.reduce((a, b, i) => a + f(b, i), 0);
   const plain = sum((b) => deflateRawSync(frameSamples(b), { level: 9, memLevel: 9 }).length);
   let roundTrip = true;
-  const delta = sum((b) => {
-    const p = encodePayload(b);
-    const back = payloadSampleBytes(assay.v1.BatchEncoding.BATCH_ENCODING_DEFLATE, p);
+  const timed = (f: () => Buffer): Buffer => {
+    const t0 = process.hrtime.bigint();
+    const p = f();
+    ms += Number(process.hrtime.bigint() - t0) / 1e6;
+    return p;
+  };
+  let ms = 0;
+  const check = (encoding: number, b: Uint8Array[], p: Buffer): void => {
+    const back = payloadSampleBytes(encoding, p);
     if (back.length !== b.length || back.some((x, i) => Buffer.compare(Buffer.from(x), Buffer.from(b[i]!)) !== 0)) roundTrip = false;
+  };
+  const deflate = sum((b) => {
+    const p = timed(() => encodePayload(b, BatchEncoding.BATCH_ENCODING_DEFLATE));
+    check(BatchEncoding.BATCH_ENCODING_DEFLATE, b, p);
     return p.length;
   });
-  const brotli = sum((b) =>
-    brotliCompressSync(frameSamples(deltaEncode(b)), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 22 } }).length,
-  );
+  const deflateMs = ms;
+  ms = 0;
+  const brotli = sum((b) => {
+    const p = timed(() => encodePayload(b, BatchEncoding.BATCH_ENCODING_BROTLI));
+    check(BatchEncoding.BATCH_ENCODING_BROTLI, b, p);
+    return p.length;
+  });
+  const brotliMs = ms;
+  const deltaBrotli = sum((b) => brotliCompressSync(frameSamples(deltaEncode(b)), { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN } }).length);
+  const brotli11 = sum((b) => brotliCompressSync(frameSamples(b), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 22 } }).length);
   const dict = sum((b, i) => {
     const framed = frameSamples(deltaEncode(b));
     const prev = i > 0 ? batches[i - 1]!.at(-1)! : undefined;
@@ -71,17 +117,42 @@ function main(): void {
   });
   let gz60 = 0;
   for (let i = 0; i < n; i += 60) gz60 += gzipSync(frameSamples(bytes.slice(i, i + 60)), { level: 9 }).length;
+  return { n, procCount, sockCount, total, procBytes, sockBytes, plain, deflate, deflateMsPerBatch: deflateMs / batches.length, brotli, brotliMsPerBatch: brotliMs / batches.length, deltaBrotli, brotli11, dict, gz60, roundTrip };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const flag = (name: string, dflt: string): string => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args.splice(i, 2)[1]! : dflt;
+  };
+  const batchSize = Number(flag('--batch', '5'));
+  const raw = args.includes('--raw');
+  const file = args.filter((a) => !a.startsWith('--'))[0] ?? 'bench/data/server-host.trace.ndjson.gz';
+  const recorded = readTraceSamples(file);
+  const copy = (s: ISample): ISample => assay.v1.Sample.decode(encodeSample(s));
+  const before = measure(recorded.map((s) => (raw ? s : quantizeWith(copy(s), QUANTA_BEFORE_2026_12_07))), batchSize);
+  const after = measure(recorded.map((s) => asSentSockets(raw ? s : quantizeSample(copy(s)))), batchSize);
+  const n = before.n;
   const per = (x: number): string => `${(x / n).toFixed(0).padStart(6)} B/sample`;
   const day = (x: number): string => `${((x / n) * 86_400 / 1e6).toFixed(1).padStart(6)} MB/host-day`;
-  console.log(`trace ${file}: ${n} samples${raw ? ' (as recorded)' : ' (quantized as the agent sends them)'}, batches of ${batchSize}; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`processes per sample ${(procCount / n).toFixed(1)}, sockets per sample ${(sockCount / n).toFixed(1)}`);
-  console.log(`protobuf        ${per(total)}  ${day(total)}  (processes ${((100 * procBytes) / total).toFixed(0)} %, sockets ${((100 * sockBytes) / total).toFixed(0)} %, rest ${((100 * (total - procBytes - sockBytes)) / total).toFixed(0)} %)`);
-  console.log(`deflate         ${per(plain)}  ${day(plain)}`);
-  console.log(`delta+deflate   ${per(delta)}  ${day(delta)}  (the schema-3 payload; round trip ${roundTrip ? 'exact' : 'FAILED'})`);
-  console.log(`delta+brotli    ${per(brotli)}  ${day(brotli)}`);
-  console.log(`delta+deflate, previous batch's last sample as dictionary (cross-batch)  ${per(dict)}  ${day(dict)}`);
-  console.log(`gzip over 60-sample batches (no delta)  ${per(gz60)}  ${day(gz60)}`);
-  if (!roundTrip) process.exitCode = 1;
+  const both = (f: (x: Figures) => number): string => `${per(f(before))} ${day(f(before))}   |${per(f(after))} ${day(f(after))}`;
+  console.log(`trace ${file}: ${n} samples${raw ? ' (as recorded)' : ' (quantized as the agent sent / sends them)'}, batches of ${batchSize}; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`processes per sample ${(before.procCount / n).toFixed(1)}; sockets per sample ${(before.sockCount / n).toFixed(1)} before, ${(after.sockCount / n).toFixed(1)} now (the rest counted)`);
+  console.log(`${''.padEnd(16)}${'before 2026-12-07'.padEnd(39)}|now`);
+  for (const [label, x] of [['before', before], ['now', after]] as const) {
+    console.log(`protobuf, ${label.padEnd(6)} ${per(x.total)} ${day(x.total)}  (processes ${((100 * x.procBytes) / x.total).toFixed(0)} %, sockets ${((100 * x.sockBytes) / x.total).toFixed(0)} %, rest ${((100 * (x.total - x.procBytes - x.sockBytes)) / x.total).toFixed(0)} %)`);
+  }
+  console.log(`deflate         ${both((x) => x.plain)}`);
+  const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
+  console.log(`delta+deflate   ${both((x) => x.deflate)}   (encoding 1: before 2026-12-07 the agent signed the left figure; ${msPer(before, 'deflateMsPerBatch')})`);
+  console.log(`brotli          ${both((x) => x.brotli)}   (encoding 2: the agent signs the right figure now; ${msPer(before, 'brotliMsPerBatch')})`);
+  console.log(`delta+brotli    ${both((x) => x.deltaBrotli)}   (not used)`);
+  console.log(`brotli q11      ${both((x) => x.brotli11)}   (reference: too slow for the agent)`);
+  console.log(`delta+deflate, previous batch's last sample as dictionary (cross-batch) ${both((x) => x.dict)}`);
+  console.log(`gzip over 60-sample batches (no delta)  ${both((x) => x.gz60)}`);
+  console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.brotli)} now (${((100 * (before.deflate - after.brotli)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
+  if (!before.roundTrip || !after.roundTrip) process.exitCode = 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -1,7 +1,16 @@
 // Batch payloads (schema 3): what the agent signs, the collector stores and a report embeds.
 //
-// A payload is raw deflate (RFC 1951) of the batch's samples framed as (u32 big-endian length ||
-// encoded Sample), the framing samplesDigest has always used. Inside a payload every sample
+// A payload is the batch's samples framed as (u32 big-endian length || encoded Sample), the
+// framing samplesDigest has always used, compressed: brotli (RFC 7932, BATCH_ENCODING_BROTLI,
+// what agents send since 2026-12-07) or raw deflate (RFC 1951, BATCH_ENCODING_DEFLATE, the first
+// schema-3 agents; still read).
+//
+// Measured on the recorded server host (bench/payload-sizes.ts): with deflate the delta runs
+// below paid for themselves (mostly through the hundreds of unchanged TIME_WAIT socket rows the
+// agent used to list); with brotli, complete samples compress 2 % smaller than delta-encoded
+// ones, and building the runs (decoding every sample, encoding every entry to compare) took
+// 3 to 5 ms per 5-sample batch against about 1 ms for brotli itself. So the agent writes BROTLI
+// payloads without runs; a reader expands runs in either encoding all the same. Inside a payload every sample
 // after the first may be delta-encoded against the sample before it: its processes and sockets
 // lists become runs (Sample.process_runs, socket_runs) that copy stretches of entries byte for
 // byte identical in the previous sample, plus the entries that changed. The first sample is
@@ -10,11 +19,29 @@
 //
 // A v2 batch (BATCH_ENCODING_SAMPLES) is kept the same way: its payload is the framed samples,
 // uncompressed, and samples_digest is SHA-256 of that payload.
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assay, type IProcess, type ISample, type ISocket } from './codec.js';
 
 export const BatchEncoding = assay.v1.BatchEncoding;
 export type BatchEncodingValue = assay.v1.BatchEncoding;
+
+/** The encodings whose batches carry a compressed payload (SignedBatch.payload, payload_digest). */
+export const PAYLOAD_ENCODINGS: readonly number[] = [BatchEncoding.BATCH_ENCODING_DEFLATE, BatchEncoding.BATCH_ENCODING_BROTLI];
+
+/** Whether batches of this encoding carry a compressed payload (rather than v2 samples). */
+export function isPayloadEncoding(encoding: number): boolean {
+  return PAYLOAD_ENCODINGS.includes(encoding);
+}
+
+/**
+ * Brotli settings of BATCH_ENCODING_BROTLI. Quality 6 with a 256 KiB window (several complete
+ * samples, so each finds the one before it): measured on the recorded server host
+ * (bench/payload-sizes.ts), qualities 5 to 8 give the same size within 1 % at about a
+ * millisecond per 5-sample batch; 10 and 11 save some 8 % more for 10 to 30 times the CPU, which
+ * the agent's budget cannot pay.
+ */
+export const BROTLI_QUALITY = 6;
+export const BROTLI_LGWIN = 18;
 
 /**
  * Largest inflated payload `assay verify` accepts per batch. The collector bounds inflation by
@@ -213,21 +240,41 @@ export function expandDeltas(samples: readonly assay.v1.Sample[]): assay.v1.Samp
   return samples as assay.v1.Sample[];
 }
 
-/** A batch's payload from its samples' complete encoded bytes: delta-encoded, framed, deflated. */
-export function encodePayload(samples: readonly Uint8Array[]): Buffer {
-  return deflateRawSync(frameSamples(deltaEncode(samples)), { level: 9, memLevel: 9 });
+/**
+ * A batch's payload from its samples' complete encoded bytes, compressed as `encoding` says:
+ * BATCH_ENCODING_BROTLI (the default, what the agent sends): the framed samples as they are;
+ * BATCH_ENCODING_DEFLATE (what the first schema-3 agents sent): delta-encoded, then framed.
+ */
+export function encodePayload(samples: readonly Uint8Array[], encoding: number = BatchEncoding.BATCH_ENCODING_BROTLI): Buffer {
+  if (encoding === BatchEncoding.BATCH_ENCODING_BROTLI) {
+    const framed = frameSamples(samples);
+    return brotliCompressSync(framed, {
+      params: {
+        [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+        [zlibConstants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN,
+        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: framed.length,
+      },
+    });
+  }
+  if (encoding === BatchEncoding.BATCH_ENCODING_DEFLATE) return deflateRawSync(frameSamples(deltaEncode(samples)), { level: 9, memLevel: 9 });
+  throw new PayloadError('bad_payload', `encoding ${encoding} has no compressed payload`);
 }
 
-/** Inflates a payload, refusing (PayloadError payload_too_large) one that grows beyond `maxBytes`. */
-export function inflatePayload(payload: Uint8Array, maxBytes: number): Buffer {
+/**
+ * Decompresses a payload of `encoding` (DEFLATE or BROTLI), refusing (PayloadError
+ * payload_too_large) one that grows beyond `maxBytes` without allocating more.
+ */
+export function inflatePayload(payload: Uint8Array, maxBytes: number, encoding: number = BatchEncoding.BATCH_ENCODING_DEFLATE): Buffer {
+  const brotli = encoding === BatchEncoding.BATCH_ENCODING_BROTLI;
+  if (!brotli && encoding !== BatchEncoding.BATCH_ENCODING_DEFLATE) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
   try {
-    return inflateRawSync(payload, { maxOutputLength: maxBytes });
+    return brotli ? brotliDecompressSync(payload, { maxOutputLength: maxBytes }) : inflateRawSync(payload, { maxOutputLength: maxBytes });
   } catch (err) {
     const e = err as Error & { code?: string };
     if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
       throw new PayloadError('payload_too_large', `batch payload inflates to more than ${maxBytes} bytes (${payload.length} bytes compressed): refused`);
     }
-    throw new PayloadError('bad_payload', `batch payload is not raw deflate data: ${e.message}`);
+    throw new PayloadError('bad_payload', `batch payload is not ${brotli ? 'brotli' : 'raw deflate'} data: ${e.message}`);
   }
 }
 
@@ -249,8 +296,8 @@ export function decodePayload(
 /** The framed entries of a payload as they are inside it (delta-encoded ones not expanded). */
 export function payloadFrames(encoding: number, payload: Uint8Array, maxInflatedBytes = VERIFY_MAX_INFLATED_BYTES): Buffer[] {
   if (encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) return unframeSamples(payload);
-  if (encoding !== BatchEncoding.BATCH_ENCODING_DEFLATE) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
-  return unframeSamples(inflatePayload(payload, maxInflatedBytes));
+  if (!isPayloadEncoding(encoding)) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
+  return unframeSamples(inflatePayload(payload, maxInflatedBytes, encoding));
 }
 
 /** Complete samples' bytes (as the agent took them) from a payload: for tests and tools. */

@@ -24,6 +24,13 @@
 // MAX_OTHER others, ESTABLISHED first. pid 0 = owner unknown (no owner at all for inode 0 rows,
 // gone, or not ours to inspect: a non-root agent sees only its own processes' fds and
 // namespaces); the reading's views and attribution say which processes' lists are exact.
+// Left out: sockets with no owner that are neither listening nor ESTABLISHED (TIME_WAIT and the
+// other closing states; on a busy host most rows are ownerless TIME_WAIT). Nothing reads them:
+// the engine attributes only owned sockets to processes and takes only unowned listeners and
+// established peers into host features, the dashboard and reports show listeners and
+// established peers. They are counted per protocol and state instead
+// (SocketAttribution.unowned_omitted). Ownerless inode 0 rows are left out before the cap, so
+// they no longer crowd owned sockets out of it.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { assay } from '../../proto/codec.js';
@@ -84,8 +91,46 @@ export function parseSocketTable(text: string, protocol: string, netNs: number):
   return rows;
 }
 
-function isListening(r: SocketRow): boolean {
+function isListening(r: { state?: string | null }): boolean {
   return r.state === 'LISTEN' || r.state === 'UNCONN';
+}
+
+/**
+ * Whether a socket row is reported only when it has an owner: neither listening nor ESTABLISHED
+ * (TIME_WAIT, CLOSE_WAIT, FIN_WAIT1, ...). See the top of this file.
+ */
+export function ownedOnly(r: { state?: string | null }): boolean {
+  return !isListening(r) && r.state !== 'ESTABLISHED';
+}
+
+/**
+ * Splits attributed sockets into those reported and the count of those left out (unowned rows of
+ * states `ownedOnly` names), per protocol and state, sorted; `ownerless` are rows known to have
+ * no owner that are counted among the left out without being looked at again (the agent's inode
+ * 0 closing rows, thousands on a busy host). The agent applies it to every reading; tests and
+ * bench/payload-sizes.ts apply it to recorded traces.
+ */
+export function omitUnowned<T extends { protocol?: string | null; state?: string | null; pid?: number | null }>(
+  sockets: readonly T[],
+  ownerless: readonly { protocol?: string | null; state?: string | null }[] = [],
+): { kept: T[]; omitted: assay.v1.ISocketCount[] } {
+  const kept: T[] = [];
+  const counts = new Map<string, assay.v1.ISocketCount>();
+  const count = (s: { protocol?: string | null; state?: string | null }): void => {
+    const protocol = s.protocol ?? '';
+    const state = s.state ?? '';
+    const k = `${protocol}\0${state}`;
+    const c = counts.get(k);
+    if (c) c.count = (c.count ?? 0) + 1;
+    else counts.set(k, { protocol, state, count: 1 });
+  };
+  for (const s of ownerless) count(s);
+  for (const s of sockets) {
+    if (s.pid || !ownedOnly(s)) kept.push(s);
+    else count(s);
+  }
+  const omitted = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
+  return { kept, omitted };
 }
 
 /** The sockets worth reporting, in the order described at the top of this file. */
@@ -211,7 +256,8 @@ export class SocketTracker {
     const aliveKeys = new Set(byPid.values());
     for (const key of this.fdViews.keys()) if (!aliveKeys.has(key)) this.fdViews.delete(key);
 
-    const selected = selectSockets(rows);
+    // Ownerless rows (inode 0) of owned-only states never get an owner: out before the cap.
+    const selected = selectSockets(rows.filter((r) => r.inode !== 0 || !ownedOnly(r)));
     // inode 0 = no owner at all (TIME_WAIT and friends).
     const missing = selected.filter((r) => r.inode !== 0 && !this.owners.has(r.inode) && !this.unowned.has(r.inode));
     if (missing.length > 0) {
@@ -239,13 +285,18 @@ export class SocketTracker {
       const holders = this.owners.get(inode);
       return holders?.find((pid) => watchedPids.has(pid)) ?? holders?.[0] ?? 0;
     };
-    const sockets: assay.v1.Socket.$Properties[] = selected.map((r) => ({ ...r, pid: ownerOf(r.inode) }));
+    // Unowned rows of owned-only states are counted, not reported (inode 0 ones among all rows,
+    // the others once their owner is known to be none).
+    const { kept: sockets, omitted } = omitUnowned(
+      selected.map((r) => ({ ...r, pid: ownerOf(r.inode) })),
+      rows.filter((r) => r.inode === 0 && ownedOnly(r)),
+    );
     // Dropped rows that could have an owner (inode 0 rows never have one, e.g. TIME_WAIT).
     const ownable = (list: SocketRow[]): number => list.reduce((n, r) => n + (r.inode !== 0 ? 1 : 0), 0);
-    return { sockets, views, attribution: this.attribution(watched, views, ownable(rows) - ownable(selected)) };
+    return { sockets, views, attribution: this.attribution(watched, views, ownable(rows) - ownable(selected), omitted) };
   }
 
-  private attribution(watched: Watched[], views: Map<string, FdView>, dropped: number): assay.v1.SocketAttribution.$Properties {
+  private attribution(watched: Watched[], views: Map<string, FdView>, dropped: number, omitted: assay.v1.ISocketCount[]): assay.v1.SocketAttribution.$Properties {
     const { nsPids, nsUnknown } = this.tables!;
     const unreadable = watched.filter((w) => views.get(w.key) === 'unreadable');
     const reasons: string[] = [];
@@ -262,6 +313,7 @@ export class SocketTracker {
       processesUnreadable: unreadable.length,
       namespacesRead: Math.max(1, nsPids.size),
       reason: reasons.join('; '),
+      unownedOmitted: omitted,
     };
   }
 

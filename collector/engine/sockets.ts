@@ -32,7 +32,7 @@ export function isLoopback(address: string): boolean {
 export interface SocketIndex {
   available: boolean;
   ownerAvailable: boolean;
-  /** Per sample index: does the sample carry any socket? */
+  /** Per sample index: does the sample carry any socket (listed, or counted in socket_attribution.unowned_omitted)? */
   sampled: boolean[];
   /** Per sample index: did the agent map every process's sockets (Sample.socket_attribution.complete)? */
   complete: boolean[];
@@ -50,9 +50,11 @@ export function indexSockets(samples: readonly ISample[]): SocketIndex {
   const pidsByPort = new Map<number, Set<number>>();
   samples.forEach((sample, i) => {
     const sockets = sample.sockets ?? [];
-    sampled.push(sockets.length > 0);
+    // Sockets the agent counted instead of listing (unowned TIME_WAIT and the like) were read too.
+    const read = sockets.length > 0 || (sample.socketAttribution?.unownedOmitted ?? []).some((c) => num(c?.count) > 0);
+    sampled.push(read);
     complete.push(sample.socketAttribution?.complete === true);
-    if (sockets.length > 0) available = true;
+    if (read) available = true;
     for (const socket of sockets) {
       if (!socket) continue;
       const pid = num(socket.pid);

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { batchHash, enrollProof, helloSigningBytes, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
 import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, decodeSample, encodeCollectorMessage, type IHello } from '../../proto/codec.js';
-import { BatchEncoding, PayloadError, decodePayload, frameSamples, payloadInflateLimit } from '../../proto/payload.js';
+import { BatchEncoding, PayloadError, decodePayload, frameSamples, isPayloadEncoding, payloadInflateLimit } from '../../proto/payload.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { validateSample } from '../validate.js';
@@ -279,8 +279,8 @@ export class IngestConnection {
         throw integrity('digest_mismatch', 'samples do not match the digest the agent signed');
       }
       payload = frameSamples(rawSamples);
-    } else if (encoding === BatchEncoding.BATCH_ENCODING_DEFLATE) {
-      if (rawSamples.length) throw invalid('bad_batch', 'a batch with a payload (encoding 1) also carries separate samples');
+    } else if (isPayloadEncoding(encoding)) {
+      if (rawSamples.length) throw invalid('bad_batch', `a batch with a payload (encoding ${encoding}) also carries separate samples`);
       payload = signed.payload ?? new Uint8Array();
       if (!safeEqual(sha256(payload), header.payloadDigest ?? new Uint8Array())) {
         throw integrity('digest_mismatch', 'payload does not match the digest the agent signed');

@@ -3,7 +3,7 @@
 // it signed, and each batch linked to the one before.
 import { batchHash, safeEqual, sha256, verifySignature } from '../../proto/chain.js';
 import { assay } from '../../proto/codec.js';
-import { BatchEncoding } from '../../proto/payload.js';
+import { BatchEncoding, isPayloadEncoding } from '../../proto/payload.js';
 import { reportBatchSamples, unpackSamples } from './framing.js';
 import type { HostInput } from './types.js';
 
@@ -33,7 +33,7 @@ export function checkChain(input: HostInput): string[] {
       if (typeof b.payload === 'string' && b.samples === undefined) {
         // Schema 3: the digest covers the compressed payload exactly as embedded; every sample in
         // it is then inflated (bounded), its delta runs expanded and decoded.
-        if (encoding !== BatchEncoding.BATCH_ENCODING_DEFLATE) problems.push(`${at}: a payload, but the signed header says encoding ${encoding}`);
+        if (!isPayloadEncoding(encoding)) problems.push(`${at}: a payload, but the signed header says encoding ${encoding}`);
         if (!safeEqual(sha256(Buffer.from(b.payload, 'base64')), header.payloadDigest ?? new Uint8Array())) problems.push(`${at}: payload does not match the signed digest`);
         else {
           const n = reportBatchSamples(b).length;

@@ -36,8 +36,12 @@ export function unpackSamples(blob: string): { framed: Buffer; samples: Buffer[]
  * A report batch's samples, decoded and complete: from its schema-3 payload (inflated within
  * VERIFY_MAX_INFLATED_BYTES, delta runs expanded) or its v2 samples. Throws when unreadable.
  */
-export function reportBatchSamples(b: { samples?: string; payload?: string }): assay.v1.Sample[] {
-  if (typeof b.payload === 'string') return decodePayload(BatchEncoding.BATCH_ENCODING_DEFLATE, Buffer.from(b.payload, 'base64'), VERIFY_MAX_INFLATED_BYTES);
+export function reportBatchSamples(b: { header: string; samples?: string; payload?: string }): assay.v1.Sample[] {
+  if (typeof b.payload === 'string') {
+    // How the payload is compressed is in the signed header (deflate, or brotli since 2026-12-07).
+    const encoding = assay.v1.BatchHeader.decode(Buffer.from(b.header, 'base64')).encoding ?? BatchEncoding.BATCH_ENCODING_DEFLATE;
+    return decodePayload(encoding, Buffer.from(b.payload, 'base64'), VERIFY_MAX_INFLATED_BYTES);
+  }
   if (typeof b.samples === 'string') return unpackSamples(b.samples).samples.map((x) => decodeSample(x));
   throw new Error('batch carries neither a payload nor samples');
 }

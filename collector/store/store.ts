@@ -39,7 +39,7 @@ export interface IncomingBatch {
   prevHash: Uint8Array;
   header: Uint8Array;
   signature: Uint8Array;
-  /** BatchEncoding: 1 (DEFLATE) = schema-3 payload; 0 (SAMPLES) = a v2 batch, payload = its framed samples. */
+  /** BatchEncoding: 1 (DEFLATE) or 2 (BROTLI) = schema-3 payload; 0 (SAMPLES) = a v2 batch, payload = its framed samples. */
   encoding: number;
   payload: Uint8Array;
   samples: IncomingSample[];

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { deflateRawSync } from 'node:zlib';
 import { sha256, signBytes } from '../../proto/chain.js';
 import { CloseCode, assay, encodeAgentMessage } from '../../proto/codec.js';
-import { BatchEncoding, frameSamples } from '../../proto/payload.js';
+import { BatchEncoding, frameSamples, payloadSampleBytes } from '../../proto/payload.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { tempDir } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
@@ -67,6 +67,38 @@ test('a schema-2 agent is still accepted: its batches of samples are stored as f
   assert.equal(ack2.ack!.lastSeq, 5);
   assert.equal(countRows('old-agent-1'), 5);
   a.close();
+});
+
+test('a schema-3 agent from before brotli is still accepted: its raw-deflate payloads (encoding 1) are stored as signed and read back', async () => {
+  const a = await RawAgent.connect(ingestUrl);
+  await a.hello(fullHello('deflate-agent-1'), SECRET);
+  const samples = samplesAt(Date.now() - 20_000, 3);
+  const old = a.build(1, samples, { encoding: BatchEncoding.BATCH_ENCODING_DEFLATE });
+  a.sendBatch(old);
+  assert.equal((await a.ack()).lastSeq, 3);
+  const row = one<{ encoding: number; payload: Buffer }>('SELECT encoding, payload FROM batches WHERE host_id = ?', 'deflate-agent-1');
+  assert.equal(row.encoding, BatchEncoding.BATCH_ENCODING_DEFLATE);
+  assert.ok(row.payload.equals(Buffer.from(old.payload)), 'the raw-deflate payload is stored exactly as signed');
+  assert.deepEqual(payloadSampleBytes(row.encoding, row.payload).map((b) => Buffer.from(b)), old.samples.map((b) => Buffer.from(b)));
+  // Upgraded in place: brotli from the next batch on, the chain going on.
+  const next = a.build(4, samplesAt(Date.now() - 10_000, 2));
+  assert.equal(next.encoding, BatchEncoding.BATCH_ENCODING_BROTLI);
+  a.sendBatch(next);
+  assert.equal((await a.ack()).lastSeq, 5);
+  assert.equal(countRows('deflate-agent-1'), 5);
+  a.close();
+});
+
+test('a batch of an encoding this collector does not know is refused with a clear reason, and nothing is stored', async () => {
+  const a = await RawAgent.connect(ingestUrl);
+  await a.hello(fullHello('future-agent-1'), SECRET);
+  const payload = Buffer.from('whatever encoding 9 would be');
+  const header = assay.v1.BatchHeader.encode({ agentId: 'future-agent-1', seqs: [1], prevHash: a.head, encoding: 9 as assay.v1.BatchEncoding, payloadDigest: sha256(payload), sealedMs: Date.now() }).finish();
+  a.send(encodeAgentMessage({ batch: { header, signature: signBytes(a.keys, header), payload } }));
+  const closed = await closedWithin(a);
+  assert.equal(closed?.code, CloseCode.invalid);
+  assert.match(closed!.reason, /unknown batch encoding 9/);
+  assert.equal(countRows('future-agent-1'), 0);
 });
 
 test('a zip bomb from an enrolled agent is refused as payload_too_large; what it committed before stays, and it can go on', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { corpusDirs, traceFiles } from '../../bench/corpus-files.js';
-import { QUANTA, quantizeSample } from '../../agent/quantize.js';
+import { QUANTA, quantizeSample, significant } from '../../agent/quantize.js';
 import { defaultRulesPath, loadRulesFile } from '../../collector/engine/index.js';
 import { replay } from '../../collector/replay.js';
 import { assay } from '../../proto/codec.js';
@@ -40,4 +40,22 @@ test('quantized corpus traces replay to exactly the verdicts of the traces as re
   }
   assert.ok(steps > 300, `${steps} verdicts compared`);
   assert.ok(changedFields > 1000, `quantization changed ${changedFields} figures: the comparison is not vacuous`);
+});
+
+test('significant bits: truncated toward zero, under 2^(1-bits) relative, and a power-of-two threshold keeps its side', () => {
+  assert.equal(significant(1_523_432, 8), 1_515_520);
+  assert.equal(significant(255, 8), 255, 'below 2^bits: as it is');
+  assert.equal(significant(256, 8), 256);
+  assert.equal(significant(-1_523_432, 8), -1_515_520);
+  assert.equal(significant(0, 8), 0);
+  let x = 1;
+  for (let i = 0; i < 2000; i++) {
+    x = Math.floor(x * 1.013 + 7);
+    const q = significant(x, 8);
+    assert.ok(q <= x && (x - q) / x < 2 ** -7, `${x} -> ${q}`);
+    assert.equal(Number.isInteger(q), true);
+    for (const t of [1 << 20, 1 << 24, 20 * (1 << 20), 65536]) assert.equal(q >= t, x >= t, `${x} vs threshold ${t}`);
+  }
+  // The step is what the table says: every process rate keeps 8 significant bits.
+  assert.deepEqual(QUANTA.filter((q) => q.list === 'processes').map((q) => q.significantBits), Array(8).fill(8));
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { fixtures } from '../helpers/env.js';
 import { decodeEndpoint, stateName } from '../../agent/probes/inet.js';
 import { isUnavailable } from '../../agent/probes/probe.js';
-import { createSocketsProbe, socketCounters, SocketTracker, socketsProbe, TABLE_MAX_AGE_MS, TABLE_REFRESH_MS } from '../../agent/probes/sockets.js';
+import { createSocketsProbe, MAX_OTHER, omitUnowned, socketCounters, SocketTracker, socketsProbe, TABLE_MAX_AGE_MS, TABLE_REFRESH_MS } from '../../agent/probes/sockets.js';
 import { config, copyFixture, write } from './tree.js';
 
 const HOST = 4026531833;
@@ -47,8 +47,7 @@ test('sockets: every namespace read once, owners from fd links, listeners first'
     s('tcp6', '::ffff:10.0.0.4', 8081, '::ffff:10.0.0.5', 49152, 'ESTABLISHED', 1234, 30003, HOST),
     s('tcp6', '2001:db8::1', 443, '2001:db8::2', 40960, 'ESTABLISHED', 1234, 30005, HOST),
     s('tcp', '172.17.0.2', 40000, '203.0.113.7', 3333, 'ESTABLISHED', 2345, 50001, CONTAINER),
-    // other states
-    s('tcp', '10.0.0.4', 54322, '10.0.0.5', 29500, 'TIME_WAIT', 0, 0, HOST),
+    // other states: the one here (TIME_WAIT, inode 0) has no owner, so it is counted, not listed
   ]);
 });
 
@@ -85,7 +84,7 @@ test('sockets: falls back to procRoot/net when no namespace link is readable; un
     write(t.dir, 'net/tcp', readFileSync(join(t.dir, '1', 'net', 'tcp'), 'utf8'));
     const out = await probe.collect(2000);
     assert.ok(!isUnavailable(out));
-    assert.equal(out.sockets?.length, 5);
+    assert.equal(out.sockets?.length, 4, 'the unowned TIME_WAIT row is counted, not listed');
     assert.ok(out.sockets?.every((x) => x.netNs === 4026531999));
     assert.equal(out.sockets?.find((x) => x.inode === 20001)?.pid, 410); // all pids scanned
   } finally {
@@ -102,10 +101,10 @@ test('sockets: tables are re-read only every TABLE_REFRESH_MS (the read walks th
       assert.ok(!isUnavailable(out));
       return out.sockets?.length;
     };
-    assert.equal(await count(1000), 12);
+    assert.equal(await count(1000), 11);
     write(t.dir, '1/net/udp', readFileSync(join(t.dir, '1', 'net', 'udp'), 'utf8') + '  103: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 40002 2 0000000000000000 0\n');
-    assert.equal(await count(1000 + TABLE_REFRESH_MS - 1), 12, 'cached rows reported again');
-    assert.equal(await count(1000 + TABLE_REFRESH_MS), 13);
+    assert.equal(await count(1000 + TABLE_REFRESH_MS - 1), 11, 'cached rows reported again');
+    assert.equal(await count(1000 + TABLE_REFRESH_MS), 12);
   } finally {
     t.cleanup();
   }
@@ -141,18 +140,18 @@ test('sockets: while the socket counters stay still the tables wait TABLE_MAX_AG
       assert.ok(!isUnavailable(r));
       return r.sockets.length;
     };
-    assert.equal(rows(1000), 12);
+    assert.equal(rows(1000), 11);
     assert.equal(tracker.tableReads, 1);
     write(t.dir, '1/net/udp', readFileSync(join(t.dir, '1', 'net', 'udp'), 'utf8') + '  103: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 40002 2 0000000000000000 0\n');
     // The new socket did not move the counters (a listener swapped for another would not): kept until the max age.
-    assert.equal(rows(1000 + TABLE_REFRESH_MS), 12);
-    assert.equal(rows(1000 + TABLE_MAX_AGE_MS - 1), 12);
+    assert.equal(rows(1000 + TABLE_REFRESH_MS), 11);
+    assert.equal(rows(1000 + TABLE_MAX_AGE_MS - 1), 11);
     assert.equal(tracker.tableReads, 1);
-    assert.equal(rows(1000 + TABLE_MAX_AGE_MS), 13);
+    assert.equal(rows(1000 + TABLE_MAX_AGE_MS), 12);
     assert.equal(tracker.tableReads, 2);
     // A new connection in the container's namespace moves its counters: read at the next refresh.
     write(t.dir, '2345/net/snmp', SNMP(11));
-    assert.equal(rows(1000 + TABLE_MAX_AGE_MS + TABLE_REFRESH_MS - 1), 13);
+    assert.equal(rows(1000 + TABLE_MAX_AGE_MS + TABLE_REFRESH_MS - 1), 12);
     assert.equal(tracker.tableReads, 2);
     rows(1000 + TABLE_MAX_AGE_MS + TABLE_REFRESH_MS);
     assert.equal(tracker.tableReads, 3);
@@ -163,4 +162,55 @@ test('sockets: while the socket counters stay still the tables wait TABLE_MAX_AG
   } finally {
     t.cleanup();
   }
+});
+
+test('sockets: unowned rows that are neither listening nor ESTABLISHED are counted per protocol and state, not listed', () => {
+  const t = copyFixture('proc-a');
+  try {
+    const row = (i: number, state: string, inode: number) =>
+      `  ${200 + i}: 0400000A:${(40000 + i).toString(16).toUpperCase()} 0500000A:01BB ${state} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 20 4 30 10 -1\n`;
+    const row6 = (i: number, state: string) =>
+      `  ${300 + i}: 0000000000000000FFFF00000400000A:${(45000 + i).toString(16).toUpperCase()} 0000000000000000FFFF00000500000A:01BB ${state} 00000000:00000000 00:00000000 00000000     0        0 0 1 0000000000000000 20 4 30 10 -1\n`;
+    // More ownerless TIME_WAIT rows than the per-sample cap holds: they must not crowd out the
+    // owned CLOSE_WAIT row (they used to fill the cap first, in table order).
+    let tcp = readFileSync(join(t.dir, '1', 'net', 'tcp'), 'utf8');
+    for (let i = 0; i < MAX_OTHER + 40; i++) tcp += row(i, '06', 0);
+    tcp += row(1000, '08', 71001); // CLOSE_WAIT, no process holds it
+    tcp += row(1001, '08', 71002); // CLOSE_WAIT held by 1234
+    tcp += row(1002, '04', 0); // FIN_WAIT1, ownerless
+    write(t.dir, '1/net/tcp', tcp);
+    write(t.dir, '1/net/tcp6', readFileSync(join(t.dir, '1', 'net', 'tcp6'), 'utf8') + row6(0, '06') + row6(1, '06'));
+    symlinkSync('socket:[71002]', join(t.dir, '1234', 'fd', '10'));
+    const tracker = new SocketTracker(config({ procRoot: t.dir }));
+    const pids = [1, 410, 1234, 1235, 2345, 2346].map((pid) => ({ pid, key: `${pid}:1` }));
+    const r = tracker.read(1000, pids, pids);
+    assert.ok(!isUnavailable(r));
+    // Listed: what the fixture lists without its TIME_WAIT row (11), plus the owned CLOSE_WAIT.
+    assert.equal(r.sockets.length, 12);
+    assert.deepEqual(r.sockets.filter((s) => s.state === 'CLOSE_WAIT').map((s) => [s.inode, s.pid]), [[71002, 1234]]);
+    assert.ok(r.sockets.every((s) => s.pid !== 0 || s.state === 'LISTEN' || s.state === 'UNCONN' || s.state === 'ESTABLISHED'));
+    // Unowned listeners and established peers stay listed (the engine's host features read them).
+    assert.ok(r.sockets.some((s) => s.pid === 0 && s.state === 'UNCONN'));
+    assert.ok(r.sockets.some((s) => s.pid === 0 && s.state === 'ESTABLISHED'));
+    assert.deepEqual(r.attribution.unownedOmitted, [
+      { protocol: 'tcp', state: 'CLOSE_WAIT', count: 1 },
+      { protocol: 'tcp', state: 'FIN_WAIT1', count: 1 },
+      { protocol: 'tcp', state: 'TIME_WAIT', count: MAX_OTHER + 40 + 1 }, // + the fixture's own row
+      { protocol: 'tcp6', state: 'TIME_WAIT', count: 2 },
+    ]);
+    // Nothing owned was cut, so the attribution stays complete.
+    assert.equal(r.attribution.complete, true, r.attribution.reason ?? '');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('omitUnowned: keeps owned rows of any state and every listener or established peer, in order', () => {
+  const s = (protocol: string, state: string, pid: number) => ({ protocol, state, pid });
+  const { kept, omitted } = omitUnowned([
+    s('tcp', 'TIME_WAIT', 0), s('tcp', 'LISTEN', 0), s('udp', 'UNCONN', 0), s('tcp', 'TIME_WAIT', 7), s('tcp', 'ESTABLISHED', 0),
+    s('tcp6', 'TIME_WAIT', 0), s('tcp', 'TIME_WAIT', 0), s('tcp', 'SYN_SENT', 0),
+  ]);
+  assert.deepEqual(kept, [s('tcp', 'LISTEN', 0), s('udp', 'UNCONN', 0), s('tcp', 'TIME_WAIT', 7), s('tcp', 'ESTABLISHED', 0)]);
+  assert.deepEqual(omitted, [{ protocol: 'tcp', state: 'SYN_SENT', count: 1 }, { protocol: 'tcp', state: 'TIME_WAIT', count: 2 }, { protocol: 'tcp6', state: 'TIME_WAIT', count: 1 }]);
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { assembleReport } from '../../collector/report/build.js';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { packSamples } from '../../collector/report/framing.js';
 import { payloadSampleBytes } from '../../proto/payload.js';
 import { parseReportText } from '../../collector/report/load.js';
@@ -46,7 +46,8 @@ const TAMPERING: Array<[string, (r: Report) => void, RegExp]> = [
     'a payload swapped for the same samples compressed anew',
     (r) => {
       const b = r.hosts[0]!.input.batches![4]!;
-      b.payload = deflateRawSync(inflateRawSync(Buffer.from(b.payload!, 'base64')), { level: 1 }).toString('base64');
+      // Brotli at another quality: the same samples, other bytes.
+      b.payload = brotliCompressSync(brotliDecompressSync(Buffer.from(b.payload!, 'base64')), { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } }).toString('base64');
     },
     /payload does not match the signed digest/,
   ],
@@ -54,10 +55,10 @@ const TAMPERING: Array<[string, (r: Report) => void, RegExp]> = [
     'a payload replaced by its samples',
     (r) => {
       const b = r.hosts[0]!.input.batches![4]!;
-      b.samples = packSamples(payloadSampleBytes(1, Buffer.from(b.payload!, 'base64')));
+      b.samples = packSamples(payloadSampleBytes(2, Buffer.from(b.payload!, 'base64')));
       delete b.payload;
     },
-    /samples, but the signed header says encoding 1/,
+    /samples, but the signed header says encoding 2/,
   ],
   ['a verdict class', (r) => (r.hosts[0]!.input.verdicts[1]!.verdict.class = 'ai-training'), /figure does not follow/],
   ['the statement', (r) => ((r.statement.verdict = 'ai-only'), (r.statement.reasons = [])), /statement does not follow/],

@@ -87,7 +87,8 @@ test('migration 4 moves v2 sample bytes into their batch payloads; old batches s
   // The chain continues with schema-3 batches after the migration.
   const seqs = [21, 22, 23];
   const samples = seqs.map((seq) => fullSample(T0 + seq * 1000, 1000 + seq));
-  const sealed = sealBatch({ agentId, seqs, samples: samples.map(encodeSample), prevHash: head, sealedMs: T0 + 23_000 }, (h) => signBytes(keys, h));
+  // A schema-3 batch as the first schema-3 agents sealed it (raw deflate; brotli reports are verified in test/report).
+  const sealed = sealBatch({ agentId, seqs, samples: samples.map(encodeSample), prevHash: head, sealedMs: T0 + 23_000, encoding: BatchEncoding.BATCH_ENCODING_DEFLATE }, (h) => signBytes(keys, h));
   const res = await store.appendBatch(agentId, { hash: sealed.hash, prevHash: head, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: seqs.map((seq, i) => ({ seq, sample: samples[i]! })), gaps: [] }, T0 + 23_500);
   assert.equal(res.status, 'stored');
 
