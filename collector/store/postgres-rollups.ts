@@ -72,6 +72,41 @@ export class PgRollups {
     }
   }
 
+  /** Caches keys learned by a transaction once it has committed (a rolled-back key does not exist). */
+  remember(keys: ReadonlyMap<string, number>): void {
+    for (const [id, k] of keys) this.keys.set(id, k);
+  }
+
+  /**
+   * The group commit's roll-ups: the samples each host stored in the group, one upsert per
+   * resolution for all hosts. Returns the host keys created or read here, for `remember` after COMMIT.
+   */
+  async addMany(c: Queryable, perHost: ReadonlyMap<string, readonly SampleSummary[]>): Promise<Map<string, number>> {
+    const hosts = [...perHost].filter(([, s]) => s.length > 0);
+    const learned = new Map<string, number>();
+    if (hosts.length === 0) return learned;
+    const keyOf = new Map<string, number>();
+    const unknown = hosts.map(([id]) => id).filter((id) => !this.keys.has(id)).sort();
+    if (unknown.length) {
+      await c.query('INSERT INTO rollup_hosts (host_id) SELECT unnest($1::text[]) ON CONFLICT (host_id) DO NOTHING', [unknown]);
+      for (const r of (await c.query<{ host_id: string; host_key: number }>('SELECT host_id, host_key FROM rollup_hosts WHERE host_id = ANY($1::text[])', [unknown])).rows) {
+        learned.set(r.host_id, r.host_key);
+        keyOf.set(r.host_id, r.host_key);
+      }
+    }
+    for (const [id] of hosts) if (this.keys.has(id)) keyOf.set(id, this.keys.get(id)!);
+    for (const r of ROLLUP_RESOLUTIONS) {
+      const rows = hosts.flatMap(([id, stored]) => accumulate(stored, r).map((a) => ({ key: keyOf.get(id)!, a })));
+      await c.query(
+        `INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], ${COLUMNS.map((col, i) => `$${i + 3}::${TYPES[col]}[]`).join(', ')})
+         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')}`,
+        [rows.map((x) => x.key), rows.map((x) => x.a.bucket), ...COLUMNS.map((col) => rows.map((x) => x.a[col]))],
+      );
+    }
+    return learned;
+  }
+
   /** Chart rows from a roll-up: the averages of the rows starting in each `bucketMs` slice of [from, to]. */
   async summaries(hostId: string, r: RollupResolution, fromMs: number, toMs: number, bucketMs: number, limit: number): Promise<SampleSummary[]> {
     const k = await this.keyIfAny(hostId);
