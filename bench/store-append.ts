@@ -13,6 +13,7 @@ import { assay } from '../proto/codec.js';
 import { PostgresStore } from '../collector/store/postgres.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import type { IncomingSample, Store } from '../collector/store/store.js';
+import type { GroupCommitStats } from '../collector/store/commit-queue.js';
 import { tempDir } from '../test/helpers/env.js';
 import { fullHello, fullSample } from '../test/helpers/messages.js';
 import { startPostgres } from '../test/helpers/postgres.js';
@@ -27,6 +28,8 @@ async function run(name: string, store: Store): Promise<void> {
   const ids = Array.from({ length: agents }, (_, i) => `bench-${i}`);
   for (const id of ids) await store.upsertHost({ ...fullHello(id), publicKey: keys.publicKey }, Date.now());
   const latencies: number[] = [];
+  const s0 = (store as { commits?: { stats: GroupCommitStats } }).commits?.stats;
+  const before = { groups: s0?.groups ?? 0, writes: s0?.writes ?? 0 };
   let samples = 0;
   const deadline = Date.now() + seconds * 1000;
   const t0 = Date.now();
@@ -52,11 +55,14 @@ async function run(name: string, store: Store): Promise<void> {
     }),
   );
   const elapsed = (Date.now() - t0) / 1000;
+  const stats = (store as { commits?: { stats: GroupCommitStats } }).commits?.stats;
+  const commits = stats ? { groups: stats.groups - before.groups, writes: stats.writes - before.writes } : null;
   latencies.sort((a, b) => a - b);
   const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1);
   console.log(
     `${name.padEnd(10)} agents ${agents}  samples/batch ${perBatch}  ${latencies.length} batches in ${elapsed.toFixed(1)} s: ` +
-      `${Math.round(samples / elapsed)} samples/s, append p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${pct(1)} ms`,
+      `${Math.round(samples / elapsed)} samples/s, append p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${pct(1)} ms` +
+      (commits ? `, ${commits.groups} commits, ${(commits.writes / Math.max(1, commits.groups)).toFixed(1)} writes/commit` : ''),
   );
 }
 
