@@ -229,10 +229,21 @@ export interface Applied {
 
 type Q = Pick<pg.PoolClient, 'query'>;
 
-/** Locks the group's hosts (one statement, by id) and returns what the group decides against. */
-export async function lockHosts(c: Q, ids: Iterable<string>): Promise<Map<string, HostState>> {
-  const r = await c.query<HostRow>('SELECT * FROM hosts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [[...new Set(ids)].sort()]);
-  return new Map(r.rows.map((row) => [row.id, stateOf(row, true)]));
+/**
+ * Locks the group's hosts (one statement, by id: the same order in every collector) and returns
+ * what the group decides against. With `skipLocked`, waits for no row: `busy` names the hosts
+ * that exist but are held by another transaction (their writes are refused by the caller).
+ */
+export async function lockHosts(c: Q, ids: Iterable<string>, skipLocked = false): Promise<{ states: Map<string, HostState>; busy: Set<string> }> {
+  const wanted = [...new Set(ids)].sort();
+  const r = await c.query<HostRow>(`SELECT * FROM hosts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`, [wanted]);
+  const states = new Map(r.rows.map((row) => [row.id, stateOf(row, true)]));
+  const busy = new Set<string>();
+  if (skipLocked && states.size < wanted.length) {
+    const existing = await c.query<{ id: string }>('SELECT id FROM hosts WHERE id = ANY($1::text[])', [wanted.filter((id) => !states.has(id))]);
+    for (const { id } of existing.rows) busy.add(id);
+  }
+  return { states, busy };
 }
 
 /** The batch hashes of the group already stored for their host (one probe of the (host, hash) index per batch). */

@@ -45,6 +45,12 @@ export interface PostgresStoreOptions {
   groupCommit: GroupCommitOptions;
   /** Most times a group is run again after a deadlock or serialization failure before its writes are refused. */
   groupAttempts: number;
+  /**
+   * Longest a group waits for a host row another transaction holds (another collector's group,
+   * `agents revoke`): past it the group's writes are refused (their agents resend), so a
+   * connection that died holding locks cannot stall this collector's ingest for long.
+   */
+  groupLockTimeoutMs: number;
 }
 
 export const defaultPostgresOptions: PostgresStoreOptions = {
@@ -56,6 +62,7 @@ export const defaultPostgresOptions: PostgresStoreOptions = {
   securityEvents: defaultSecurityEventOptions,
   groupCommit: defaultGroupCommit,
   groupAttempts: 4,
+  groupLockTimeoutMs: 10_000,
 };
 
 /** True for the --db values this store takes. */
@@ -128,16 +135,20 @@ const MIGRATE_LOCK = 0x6d696772; // 'migr'
 /** Postgres "no partition of relation … found for row" (a partition dropped by another collector). */
 const NO_PARTITION = '23514';
 
+/** lock_not_available: a row lock not granted within the group's lock_timeout. */
+const LOCK_TIMEOUT = '55P03';
+
 /**
  * Whether a failed statement may be one write's doing (a value refused, a constraint): then the
  * group is run again one write at a time. Not for a lost connection, the server shutting down or
  * out of resources (SQLSTATE classes 08, 53, 57, 58), a deadlock or serialization failure (the
- * group runs again whole) or a missing partition.
+ * group runs again whole), a lock timeout (the group runs again without the hosts held) or a
+ * missing partition.
  */
 function oneWriteMayCause(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
-  return !RETRYABLE.has(code) && code !== NO_PARTITION && !['08', '53', '57', '58'].includes(code.slice(0, 2));
+  return !RETRYABLE.has(code) && code !== NO_PARTITION && code !== LOCK_TIMEOUT && !['08', '53', '57', '58'].includes(code.slice(0, 2));
 }
 
 export class PostgresStore implements Store {
@@ -233,12 +244,17 @@ export class PostgresStore implements Store {
     await this.partitions.createAhead(nowMs, this.opts.partitionsAheadDays);
   }
 
+  /** A group's transaction: its waits for host locks bounded (one round trip with BEGIN). */
+  private groupTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.tx(fn, `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.opts.groupLockTimeoutMs))}`);
+  }
+
   /** Runs `fn` in one transaction on one connection. */
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const out = await fn(client);
       await client.query('COMMIT');
       return out;
@@ -264,7 +280,8 @@ export class PostgresStore implements Store {
   async appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
     // What PostgreSQL would refuse is refused here, before the batch joins a group.
     const w = prepareBatch(hostId, batch, nowMs);
-    return this.commits.submit(() => w, Math.max(1, w.seqs.length)) as unknown as Promise<AppendResult>;
+    // Weight as in SQLite: one unit per sample or per KiB of the batch's bytes, whichever is more.
+    return this.commits.submit(() => w, Math.max(1, w.seqs.length, Math.ceil((w.header.length + w.payload.length) / 1024))) as unknown as Promise<AppendResult>;
   }
 
   /** The commit queue's runGroup (contract in commit-queue.ts; how, in postgres-group.ts). */
@@ -322,47 +339,69 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One attempt: the whole group with one statement per table; if a statement fails for a reason
-   * one write can cause (a value PostgreSQL refuses), rolled back and run again one write at a
-   * time, each in its own savepoint, so only the writes that fail are refused.
+   * One attempt: the whole group with one statement per table. If a host row stays held by
+   * another transaction past the lock timeout, the group runs again without waiting for any row
+   * (SKIP LOCKED): the writes of the hosts still held are refused, the others commit. If a
+   * statement fails for a reason one write can cause (a value PostgreSQL refuses), the group runs
+   * again one write at a time, each in its own savepoint, so only the writes that fail are refused.
    */
   private async commitWrites(writes: readonly PgWrite[], attempt: number): Promise<Applied> {
-    const ctx: GroupContext = { rollups: this.rollups, maxClassChanges: this.opts.maxClassChanges, changes: this.changes };
-    const hostIds = writes.map((w) => (w.kind === 'hello' ? w.id : w.hostId));
+    let skipLocked = false;
     try {
-      return await this.tx(async (c) => {
-        const states = await lockHosts(c, hostIds);
-        const stored = await storedHashes(c, writes);
-        const applied = await applyWrites(c, ctx, writes, states, stored);
-        await this.hooks.beforeCommit?.(writes.length, attempt);
-        return applied;
-      });
+      return await this.runWrites(writes, attempt, false, false);
     } catch (err) {
-      if (!oneWriteMayCause(err)) throw err;
+      if ((err as { code?: string }).code === LOCK_TIMEOUT) {
+        skipLocked = true;
+        try {
+          return await this.runWrites(writes, attempt, true, false);
+        } catch (again) {
+          if (!oneWriteMayCause(again) && (again as { code?: string }).code !== LOCK_TIMEOUT) throw again;
+        }
+      } else if (!oneWriteMayCause(err)) throw err;
     }
     this.groupStats.isolated++;
-    return this.tx(async (c) => {
-      const states = await lockHosts(c, hostIds);
-      const stored = await storedHashes(c, writes);
-      const out: Applied = { outcomes: [], newKeys: new Map(), enrolled: false };
-      for (const [i, w] of writes.entries()) {
-        const id = hostIds[i]!;
-        const mine = new Map(states.has(id) ? [[id, { ...states.get(id)! }]] : []);
-        const key = w.kind === 'batch' ? hashKey(w.hostId, w.hash) : null;
-        const known = key !== null && stored.has(key);
-        await c.query('SAVEPOINT group_write');
-        try {
-          const a = await applyWrites(c, ctx, [w], mine, stored);
-          await c.query('RELEASE SAVEPOINT group_write');
-          if (mine.has(id)) states.set(id, mine.get(id)!);
-          for (const [h, k] of a.newKeys) out.newKeys.set(h, k);
-          out.enrolled ||= a.enrolled;
-          out.outcomes.push(a.outcomes[0]!);
-        } catch (err) {
-          if (!oneWriteMayCause(err)) throw err;
-          await c.query('ROLLBACK TO SAVEPOINT group_write');
-          if (key !== null && !known) stored.delete(key);
-          out.outcomes.push({ ok: false, error: err });
+    return this.runWrites(writes, attempt, skipLocked, true);
+  }
+
+  private runWrites(writes: readonly PgWrite[], attempt: number, skipLocked: boolean, oneByOne: boolean): Promise<Applied> {
+    const ctx: GroupContext = { rollups: this.rollups, maxClassChanges: this.opts.maxClassChanges, changes: this.changes };
+    const hostIds = writes.map((w) => (w.kind === 'hello' ? w.id : w.hostId));
+    return this.groupTx(async (c) => {
+      const { states, busy } = await lockHosts(c, hostIds, skipLocked);
+      const out: Applied = { outcomes: new Array(writes.length), newKeys: new Map(), enrolled: false };
+      const live: number[] = [];
+      hostIds.forEach((id, i) => {
+        if (busy.has(id)) out.outcomes[i] = { ok: false, error: new Error(`host ${id} is held by another transaction past the lock timeout; resend`) };
+        else live.push(i);
+      });
+      const liveWrites = live.map((i) => writes[i]!);
+      const stored = await storedHashes(c, liveWrites);
+      if (!oneByOne) {
+        const a = await applyWrites(c, ctx, liveWrites, states, stored);
+        a.outcomes.forEach((o, j) => (out.outcomes[live[j]!] = o));
+        out.newKeys = a.newKeys;
+        out.enrolled = a.enrolled;
+      } else {
+        for (const i of live) {
+          const w = writes[i]!;
+          const id = hostIds[i]!;
+          const mine = new Map(states.has(id) ? [[id, { ...states.get(id)! }]] : []);
+          const key = w.kind === 'batch' ? hashKey(w.hostId, w.hash) : null;
+          const known = key !== null && stored.has(key);
+          await c.query('SAVEPOINT group_write');
+          try {
+            const a = await applyWrites(c, ctx, [w], mine, stored);
+            await c.query('RELEASE SAVEPOINT group_write');
+            if (mine.has(id)) states.set(id, mine.get(id)!);
+            for (const [h, k] of a.newKeys) out.newKeys.set(h, k);
+            out.enrolled ||= a.enrolled;
+            out.outcomes[i] = a.outcomes[0]!;
+          } catch (err) {
+            if (!oneWriteMayCause(err) && (err as { code?: string }).code !== LOCK_TIMEOUT) throw err;
+            await c.query('ROLLBACK TO SAVEPOINT group_write');
+            if (key !== null && !known) stored.delete(key);
+            out.outcomes[i] = { ok: false, error: err };
+          }
         }
       }
       await this.hooks.beforeCommit?.(writes.length, attempt);

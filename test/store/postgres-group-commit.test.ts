@@ -248,3 +248,29 @@ test('postgres group commit: two stores racing on the same hosts\' batches, in o
     await Promise.all([x.close(), y.close()]);
   }
 });
+
+test('postgres group commit: a host row held elsewhere past the lock timeout refuses only that host\'s writes; the rest of the group commits', async () => {
+  await withStore(
+    async (store, sql) => {
+      for (const id of ['held', 'free']) await store.upsertHost(fullHello(id), 1000);
+      // Another transaction (a stuck collector) holds the row of host `held`.
+      await sql.query('BEGIN');
+      await sql.query("SELECT 1 FROM hosts WHERE id = 'held' FOR UPDATE");
+      const held1 = batch('held', samples(1, 1));
+      const free1 = batch('free', samples(1, 1));
+      const t = Date.now();
+      const r = await Promise.allSettled([store.appendBatch('held', held1, 2000), store.appendBatch('free', free1, 2000), store.putVerdict('held', T0, verdict('idle'))]);
+      const waited = Date.now() - t;
+      assert.deepEqual(r.map((x) => x.status), ['rejected', 'fulfilled', 'rejected']);
+      assert.match(String((r[0] as PromiseRejectedResult).reason), /held by another transaction past the lock timeout/);
+      assert.equal((r[1] as PromiseFulfilledResult<AppendResult>).value.status, 'stored');
+      assert.ok(waited < 5000, `refused after the lock timeout, not left waiting (${waited} ms)`);
+      assert.equal(await count(sql, 'samples', 'free'), 1, 'visible to the connection holding the other row: committed');
+      await sql.query('COMMIT');
+      assert.equal(await count(sql, 'samples', 'held'), 0);
+      assert.equal(await count(sql, 'verdicts', 'held'), 0);
+      assert.equal((await store.appendBatch('held', held1, 3000)).status, 'stored', 'the refused batch, resent, is stored');
+    },
+    { groupLockTimeoutMs: 300 },
+  );
+});
