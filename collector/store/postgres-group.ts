@@ -15,7 +15,7 @@
 // rolls the group back and runs it again, a bounded number of times; then every write of the
 // group is refused with the error (none of it is durable).
 import type pg from 'pg';
-import { assay, type IHello } from '../../proto/codec.js';
+import { assay, type IHello, type IProcessSignature } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import type { Outcome } from './commit-queue.js';
 import type { PgRollups } from './postgres-rollups.js';
@@ -46,8 +46,8 @@ export interface BatchWrite {
   payload: Buffer;
   seqs: number[];
   sums: SampleSummary[];
-  /** Each process signature once per batch (the first seen): pid, start ticks, name, bytes. */
-  sigs: Array<[number, number, string, Buffer]>;
+  /** Each process signature once per batch (the first seen): pid, start ticks, name, signature (encoded only if not stored yet). */
+  sigs: Array<[number, number, string, IProcessSignature]>;
   gaps: IncomingBatch['gaps'];
 }
 
@@ -126,7 +126,7 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
     }
     return x;
   });
-  const sigs = new Map<string, [number, number, string, Buffer]>();
+  const sigs = new Map<string, [number, number, string, IProcessSignature]>();
   for (const { sample } of batch.samples) {
     for (const p of sample.processes ?? []) {
       if (!p.signature) continue;
@@ -134,7 +134,7 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
       const ticks = Number(p.startTimeTicks ?? 0);
       if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ticks)) throw new TypeError(`process ${String(p.pid)}: pid or start time is not an integer`);
       const key = processKey(pid, ticks);
-      if (!sigs.has(key)) sigs.set(key, [pid, ticks, p.name ?? '', Buffer.from(assay.v1.ProcessSignature.encode(p.signature).finish())]);
+      if (!sigs.has(key)) sigs.set(key, [pid, ticks, p.name ?? '', p.signature]);
     }
   }
   for (const g of batch.gaps) {
@@ -293,7 +293,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
 
   // Decide every write in arrival order, gathering the rows to insert.
   const sampleRows: Array<{ w: number; hostId: string; s: SampleSummary; nowMs: number }> = [];
-  const sigRows = new Map<string, [string, number, number, string, Buffer, number]>();
+  const sigRows = new Map<string, [string, number, number, string, IProcessSignature, number]>();
   const gapRows: Array<[string, BatchWrite['gaps'][number], Buffer]> = [];
   const batchRows: BatchWrite[] = [];
   const batchAt = new Map<number, { w: BatchWrite; lastSeq: number }>();
@@ -426,11 +426,23 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   const newKeys = await ctx.rollups.addMany(c, perHost);
 
   if (sigRows.size) {
+    // A process's signature is stored once (the first seen): most of a batch's processes are
+    // already there. Their keys are probed first, so only new processes' signatures are encoded
+    // and sent.
+    const keysOf = [...sigRows.values()];
+    const have = await c.query<{ h: string; p: number; t: number }>(
+      `SELECT u.h, u.p, u.t FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(h, p, t)
+       WHERE EXISTS (SELECT 1 FROM process_signatures s WHERE s.host_id = u.h AND s.pid = u.p AND s.start_time_ticks = u.t)`,
+      [keysOf.map((r) => r[0]), keysOf.map((r) => r[1]), keysOf.map((r) => r[2])],
+    );
+    for (const x of have.rows) sigRows.delete(`${x.h}\u0000${x.p}:${x.t}`);
+  }
+  if (sigRows.size) {
     const rows = [...sigRows.values()];
     await c.query(
       `INSERT INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bigint[]) ON CONFLICT DO NOTHING`,
-      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => r[4]), rows.map((r) => r[5])],
+      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => Buffer.from(assay.v1.ProcessSignature.encode(r[4]).finish())), rows.map((r) => r[5])],
     );
   }
   if (gapRows.length) {
