@@ -274,3 +274,21 @@ test('postgres group commit: a host row held elsewhere past the lock timeout ref
     { groupLockTimeoutMs: 300 },
   );
 });
+
+test('postgres group commit: a process\'s signature is stored once, the first seen kept; new processes of later batches and of the same group are added', async () => {
+  await withStore(async (store, sql) => {
+    await store.upsertHost(fullHello('s'), 1000);
+    const withExe = (s: IncomingSample[], exe: string): IncomingSample[] =>
+      s.map((x) => ({ ...x, sample: { ...x.sample, processes: x.sample.processes!.map((p) => ({ ...p, pid: 42, signature: { ...p.signature!, exe } })) } }));
+    const b1 = batch('s', withExe(samples(1, 2), '/first'));
+    assert.equal((await store.appendBatch('s', b1, 2000)).status, 'stored');
+    // Same process (pid 42, same start) with another signature, and new processes, in one group.
+    const b2 = batch('s', withExe(samples(3, 2), '/second'), b1.hash);
+    const b3 = batch('s', samples(5, 2), b2.hash);
+    assert.deepEqual((await Promise.all([store.appendBatch('s', b2, 3000), store.appendBatch('s', b3, 3001)])).map((r) => r.status), ['stored', 'stored']);
+    const sigs = await store.signatures('s');
+    assert.deepEqual([...sigs.keys()].sort(), ['1005:123456789', '1006:123456789', '42:123456789']);
+    assert.equal(sigs.get('42:123456789')!.exe, '/first', 'the first signature seen is kept');
+    assert.equal(Number((await sql.query("SELECT COUNT(*) AS n FROM process_signatures WHERE host_id = 's'")).rows[0].n), 3);
+  });
+});
