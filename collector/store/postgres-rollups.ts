@@ -95,15 +95,17 @@ export class PgRollups {
       }
     }
     for (const [id] of hosts) if (this.keys.has(id)) keyOf.set(id, this.keys.get(id)!);
-    for (const r of ROLLUP_RESOLUTIONS) {
+    // Both resolutions in one statement (one round trip).
+    const params: unknown[] = [];
+    const parts = ROLLUP_RESOLUTIONS.map((r, n) => {
       const rows = hosts.flatMap(([id, stored]) => accumulate(stored, r).map((a) => ({ key: keyOf.get(id)!, a })));
-      await c.query(
-        `INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], ${COLUMNS.map((col, i) => `$${i + 3}::${TYPES[col]}[]`).join(', ')})
-         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')}`,
-        [rows.map((x) => x.key), rows.map((x) => x.a.bucket), ...COLUMNS.map((col) => rows.map((x) => x.a[col]))],
-      );
-    }
+      const base = params.length;
+      params.push(rows.map((x) => x.key), rows.map((x) => x.a.bucket), ...COLUMNS.map((col) => rows.map((x) => x.a[col])));
+      return `r${n} AS (INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
+         SELECT * FROM unnest($${base + 1}::bigint[], $${base + 2}::bigint[], ${COLUMNS.map((col, i) => `$${base + i + 3}::${TYPES[col]}[]`).join(', ')})
+         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')})`;
+    });
+    await c.query(`WITH ${parts.join(',\n')} SELECT 1`, params);
     return learned;
   }
 
