@@ -1,6 +1,6 @@
 // Roll-ups for the PostgreSQL store: the same rows and rules as rollups.ts (sums and counts per
-// 1-minute and 1-hour bucket, added inside the batch's own transaction), written as one
-// multi-row upsert per resolution, and read back with the same chart-bucket grouping.
+// 1-minute and 1-hour bucket, added inside the group commit's transaction), written as one
+// multi-row upsert for all the group's hosts, and read back with the same chart-bucket grouping.
 import type pg from 'pg';
 import { COLUMNS, ROLLUP_RESOLUTIONS, accumulate, rollupRowOf, summaryFromRow, type Acc, type RollupResolution, type RollupRow, type SummaryRow } from './rollups.js';
 import type { SampleSummary } from './store.js';
@@ -54,22 +54,6 @@ export class PgRollups {
 
   async rawPrunedMs(hostId: string): Promise<number> {
     return (await this.pool.query<{ raw_pruned_ms: number }>('SELECT raw_pruned_ms FROM rollup_hosts WHERE host_id = $1', [hostId])).rows[0]?.raw_pruned_ms ?? 0;
-  }
-
-  /** Adds the samples a batch stored (only those: a duplicate must not count twice): one upsert per resolution. */
-  async add(c: pg.PoolClient, hostId: string, stored: readonly SampleSummary[]): Promise<void> {
-    if (stored.length === 0) return;
-    const hostKey = await this.hostKey(c, hostId);
-    for (const r of ROLLUP_RESOLUTIONS) {
-      const rows = accumulate(stored, r);
-      const arrays = COLUMNS.map((col) => rows.map((a) => a[col]));
-      await c.query(
-        `INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
-         SELECT $1, u.* FROM unnest($2::bigint[], ${COLUMNS.map((col, i) => `$${i + 3}::${TYPES[col]}[]`).join(', ')}) AS u
-         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')}`,
-        [hostKey, rows.map((a) => a.bucket), ...arrays],
-      );
-    }
   }
 
   /** Caches keys learned by a transaction once it has committed (a rolled-back key does not exist). */
