@@ -227,17 +227,23 @@ export interface Applied {
   enrolled: boolean;
 }
 
-type Q = Pick<pg.PoolClient, 'query'>;
+type Q = Pick<pg.PoolClient, 'query' | 'escapeLiteral'>;
 
 /**
- * Locks the group's hosts (one statement, by id: the same order in every collector) and returns
- * what the group decides against. With `skipLocked`, waits for no row: `busy` names the hosts
- * that exist but are held by another transaction (their writes are refused by the caller).
+ * Opens the group's transaction and locks its hosts, in one round trip (a simple query: the ids
+ * as quoted literals), by id: the same order in every collector. With `skipLocked`, waits for no
+ * row: `busy` names the hosts that exist but are held by another transaction (their writes are
+ * refused by the caller). `lockTimeoutMs` bounds every lock wait of the transaction.
  */
-export async function lockHosts(c: Q, ids: Iterable<string>, skipLocked = false): Promise<{ states: Map<string, HostState>; busy: Set<string> }> {
+export async function beginAndLock(c: Q, ids: Iterable<string>, lockTimeoutMs: number, skipLocked = false): Promise<{ states: Map<string, HostState>; busy: Set<string> }> {
   const wanted = [...new Set(ids)].sort();
-  const r = await c.query<HostRow>(`SELECT * FROM hosts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`, [wanted]);
-  const states = new Map(r.rows.map((row) => [row.id, stateOf(row, true)]));
+  const list = wanted.map((id) => c.escapeLiteral(id)).join(', ');
+  const results = (await c.query(
+    `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))};
+     SELECT * FROM hosts WHERE id = ANY(ARRAY[${list}]::text[]) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+  )) as unknown as Array<pg.QueryResult<HostRow>>;
+  const rows = results.at(-1)!.rows;
+  const states = new Map(rows.map((row) => [row.id, stateOf(row, true)]));
   const busy = new Set<string>();
   if (skipLocked && states.size < wanted.length) {
     const existing = await c.query<{ id: string }>('SELECT id FROM hosts WHERE id = ANY($1::text[])', [wanted.filter((id) => !states.has(id))]);
@@ -246,25 +252,23 @@ export async function lockHosts(c: Q, ids: Iterable<string>, skipLocked = false)
   return { states, busy };
 }
 
-/** The batch hashes of the group already stored for their host (one probe of the (host, hash) index per batch). */
-export async function storedHashes(c: Q, writes: readonly PgWrite[]): Promise<Set<string>> {
-  const batches = writes.filter((w): w is BatchWrite => w.kind === 'batch');
-  if (batches.length === 0) return new Set();
-  const r = await c.query<{ h: string; x: Buffer }>(
-    `SELECT u.h, u.x FROM unnest($1::text[], $2::bytea[]) AS u(h, x)
-     CROSS JOIN LATERAL (SELECT 1 FROM batches b WHERE b.host_id = u.h AND b.hash = u.x LIMIT 1) e`,
-    [batches.map((b) => b.hostId), batches.map((b) => b.hash)],
-  );
-  return new Set(r.rows.map((x) => hashKey(x.h, x.x)));
+/** Parameters of one statement: `param(v)` adds one and returns its placeholder. */
+function paramList(): { params: unknown[]; param: (v: unknown) => string } {
+  const params: unknown[] = [];
+  return { params, param: (v) => `$${params.push(v)}` };
 }
 
 /**
- * Runs `writes` inside the caller's open transaction: decides each against `states` (mutated as
- * the writes are accepted) and `stored` (hashes already there; the accepted ones are added), then
- * writes the accepted ones with one statement per table. A statement error propagates (the caller
- * rolls back or returns to its savepoint, and must then discard `states` and `stored`).
+ * Runs `writes` inside the caller's open transaction, hosts locked: decides each against `states`
+ * (mutated as the writes are accepted) and `accepted` (batch hashes stored by earlier writes of
+ * the group; the accepted ones are added), then writes the accepted ones. Round trips: the
+ * hellos' upsert (if any); one statement inserting the samples and probing which processes'
+ * signatures are stored and which refused batches were stored before; the roll-up keys of hosts
+ * new to this collector (if any); one statement with every other table's insert and the hosts'
+ * update. A statement error propagates (the caller rolls back or returns to its savepoint, and
+ * must then discard `states` and `accepted`).
  */
-export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWrite[], states: Map<string, HostState>, stored: Set<string>): Promise<Applied> {
+export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWrite[], states: Map<string, HostState>, accepted: Set<string>): Promise<Applied> {
   const outcomes: Outcome<unknown>[] = new Array(writes.length);
   let enrolled = false;
 
@@ -299,6 +303,8 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   const batchAt = new Map<number, { w: BatchWrite; lastSeq: number }>();
   const verdictRows = new Map<string, VerdictWrite>();
   const changeRows: Array<[string, number, string | null, string, number, number, number]> = [];
+  /** Refused batches that do not extend the head: 'replayed' if stored before, else 'chain_break' (either way nothing changes). */
+  const unlinked: Array<{ i: number; w: BatchWrite; none: Omit<AppendResult, 'status'> }> = [];
   for (const [i, w] of writes.entries()) {
     if (w.kind === 'hello') {
       const row = upserted.get(w.id)!;
@@ -348,9 +354,11 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     // Under the row lock a revocation also takes: no batch lands after `assay agents revoke` committed.
     if (st.row.revoked_ms !== null) refuse({ ...none, status: 'revoked' });
     else if (st.head.length && st.head.equals(w.hash)) refuse({ ...none, status: 'duplicate', duplicates: w.seqs.length });
-    else if (stored.has(hashKey(w.hostId, w.hash))) refuse({ ...none, status: 'replayed' });
-    // The first batch a collector sees from an agent may continue a chain begun elsewhere.
-    else if (st.head.length && !st.head.equals(w.prevHash)) refuse({ ...none, status: 'chain_break' });
+    else if (accepted.has(hashKey(w.hostId, w.hash))) refuse({ ...none, status: 'replayed' });
+    // The first batch a collector sees from an agent may continue a chain begun elsewhere. A batch
+    // that extends the head (or an empty chain) cannot have been stored before (the head would be
+    // it or after it), so only the ones that do not are looked up among the stored batches.
+    else if (st.head.length && !st.head.equals(w.prevHash)) unlinked.push({ i, w, none });
     else if (w.seqs.length && w.seqs[0]! <= st.lastSeq) refuse({ ...none, status: 'seq_regression' });
     else {
       for (const s of w.sums) sampleRows.push({ w: i, hostId: w.hostId, s, nowMs: w.nowMs });
@@ -360,7 +368,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
       }
       for (const g of w.gaps) gapRows.push([w.hostId, g, w.hash]);
       batchRows.push(w);
-      stored.add(hashKey(w.hostId, w.hash));
+      accepted.add(hashKey(w.hostId, w.hash));
       st.head = w.hash;
       st.lastSeq = Math.max(st.lastSeq, 0, ...w.seqs);
       st.lastSeenMs = w.nowMs;
@@ -369,50 +377,73 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     }
   }
 
-  // Samples: one insert; a (host, seq) already there (or twice in the group) is kept as first stored.
-  const storedBy = new Map<number, Set<number>>();
+  // One statement: the samples (a (host, seq) already there, or twice in the group, kept as first
+  // stored), which of the new processes' signatures are stored already, which unlinked batches
+  // were stored before.
+  const probe = paramList();
+  const branches: string[] = [];
+  let withIns = '';
   if (sampleRows.length) {
-    const col = <T>(f: (r: (typeof sampleRows)[number]) => T): T[] => sampleRows.map(f);
-    const r = await c.query<{ host_id: string; seq: number }>(
-      `INSERT INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
+    const col = (f: (r: (typeof sampleRows)[number]) => unknown, type: string): string => `${probe.param(sampleRows.map(f))}::${type}[]`;
+    withIns = `WITH ins AS (INSERT INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
          gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
        SELECT u.host_id, u.seq, u.ts_ms, u.received_ms, u.cpu_pct, u.load1, u.mem_used_bytes, u.mem_total_bytes, u.gpu_util_pct,
          u.gpu_mem_used_bytes, u.power_watts, u.disk_read_bps, u.disk_write_bps, u.net_rx_bps, u.net_tx_bps
-       FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::bigint[], $8::bigint[],
-         $9::float8[], $10::bigint[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[])
+       FROM unnest(${[
+         col((x) => x.hostId, 'text'),
+         col((x) => x.s.seq, 'bigint'),
+         col((x) => x.s.tsMs, 'bigint'),
+         col((x) => x.nowMs, 'bigint'),
+         col((x) => x.s.cpuPct, 'float8'),
+         col((x) => x.s.load1, 'float8'),
+         col((x) => x.s.memUsedBytes, 'bigint'),
+         col((x) => x.s.memTotalBytes, 'bigint'),
+         col((x) => x.s.gpuUtilPct, 'float8'),
+         col((x) => x.s.gpuMemUsedBytes, 'bigint'),
+         col((x) => x.s.powerWatts, 'float8'),
+         col((x) => x.s.diskReadBytesPerSec, 'float8'),
+         col((x) => x.s.diskWriteBytesPerSec, 'float8'),
+         col((x) => x.s.netRxBytesPerSec, 'float8'),
+         col((x) => x.s.netTxBytesPerSec, 'float8'),
+       ].join(', ')})
          WITH ORDINALITY AS u(host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes,
               power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, ord)
        ORDER BY u.ord
-       ON CONFLICT DO NOTHING RETURNING host_id, seq`,
-      [
-        col((x) => x.hostId),
-        col((x) => x.s.seq),
-        col((x) => x.s.tsMs),
-        col((x) => x.nowMs),
-        col((x) => x.s.cpuPct),
-        col((x) => x.s.load1),
-        col((x) => x.s.memUsedBytes),
-        col((x) => x.s.memTotalBytes),
-        col((x) => x.s.gpuUtilPct),
-        col((x) => x.s.gpuMemUsedBytes),
-        col((x) => x.s.powerWatts),
-        col((x) => x.s.diskReadBytesPerSec),
-        col((x) => x.s.diskWriteBytesPerSec),
-        col((x) => x.s.netRxBytesPerSec),
-        col((x) => x.s.netTxBytesPerSec),
-      ],
-    );
+       ON CONFLICT DO NOTHING RETURNING host_id, seq) `;
+    // Every branch names its columns: the first one given names the result's.
+    branches.push(`SELECT 's' AS k, host_id AS h, seq AS a, NULL::bigint AS b FROM ins`);
+  }
+  const sigKeys = [...sigRows.values()];
+  if (sigKeys.length) {
+    // A process's signature is stored once (the first seen): most of a batch's processes are
+    // already there, so their keys are probed and only new processes' signatures encoded and sent.
+    branches.push(`SELECT 'p' AS k, u.h AS h, u.p AS a, u.t AS b FROM unnest(${probe.param(sigKeys.map((r) => r[0]))}::text[], ${probe.param(sigKeys.map((r) => r[1]))}::bigint[],
+         ${probe.param(sigKeys.map((r) => r[2]))}::bigint[]) AS u(h, p, t)
+       WHERE EXISTS (SELECT 1 FROM process_signatures s WHERE s.host_id = u.h AND s.pid = u.p AND s.start_time_ticks = u.t)`);
+  }
+  if (unlinked.length) {
+    branches.push(`SELECT 'r' AS k, NULL::text AS h, u.o AS a, NULL::bigint AS b FROM unnest(${probe.param(unlinked.map((x) => x.w.hostId))}::text[], ${probe.param(unlinked.map((x) => x.w.hash))}::bytea[])
+         WITH ORDINALITY AS u(h, x, o)
+       CROSS JOIN LATERAL (SELECT 1 FROM batches b WHERE b.host_id = u.h AND b.hash = u.x LIMIT 1) e`);
+  }
+  const storedBy = new Map<number, Set<number>>();
+  if (branches.length) {
+    const r = await c.query<{ k: string; h: string | null; a: number; b: number | null }>(`${withIns}${branches.join('\nUNION ALL\n')}`, probe.params);
     // A (host, seq) twice in the group was inserted for its first write (rows go in in order).
     const first = new Map<string, number>();
     for (const x of sampleRows) if (!first.has(`${x.hostId}\u0000${x.s.seq}`)) first.set(`${x.hostId}\u0000${x.s.seq}`, x.w);
-    for (const { host_id, seq } of r.rows) {
-      const w = first.get(`${host_id}\u0000${seq}`);
-      if (w === undefined) continue;
-      const row = { w, s: { seq } };
-      let set = storedBy.get(row.w);
-      if (!set) storedBy.set(row.w, (set = new Set()));
-      set.add(row.s.seq);
+    const replayed = new Set<number>();
+    for (const x of r.rows) {
+      if (x.k === 's') {
+        const w = first.get(`${x.h}\u0000${x.a}`);
+        if (w === undefined) continue;
+        let set = storedBy.get(w);
+        if (!set) storedBy.set(w, (set = new Set()));
+        set.add(x.a);
+      } else if (x.k === 'p') sigRows.delete(`${x.h}\u0000${x.a}:${x.b}`);
+      else replayed.add(x.a - 1);
     }
+    unlinked.forEach((u, j) => (outcomes[u.i] = { ok: true, value: { ...u.none, status: replayed.has(j) ? 'replayed' : 'chain_break' } satisfies AppendResult }));
   }
   const perHost = new Map<string, SampleSummary[]>();
   for (const [i, { w, lastSeq }] of batchAt) {
@@ -423,91 +454,70 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     perHost.set(w.hostId, list);
     outcomes[i] = { ok: true, value: { status: 'stored', accepted: storedSeqs.length, duplicates: w.seqs.length - storedSeqs.length, lastSeq, storedSeqs } satisfies AppendResult };
   }
-  const newKeys = await ctx.rollups.addMany(c, perHost);
+  const withRollups = [...perHost].filter(([, l]) => l.length > 0).map(([h]) => h);
+  const { keyOf, learned: newKeys } = withRollups.length ? await ctx.rollups.keysFor(c, withRollups) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
 
-  if (sigRows.size) {
-    // A process's signature is stored once (the first seen): most of a batch's processes are
-    // already there. Their keys are probed first, so only new processes' signatures are encoded
-    // and sent.
-    const keysOf = [...sigRows.values()];
-    const have = await c.query<{ h: string; p: number; t: number }>(
-      `SELECT u.h, u.p, u.t FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(h, p, t)
-       WHERE EXISTS (SELECT 1 FROM process_signatures s WHERE s.host_id = u.h AND s.pid = u.p AND s.start_time_ticks = u.t)`,
-      [keysOf.map((r) => r[0]), keysOf.map((r) => r[1]), keysOf.map((r) => r[2])],
-    );
-    for (const x of have.rows) sigRows.delete(`${x.h}\u0000${x.p}:${x.t}`);
-  }
+  // One statement for everything else: roll-ups, new signatures, gaps, verdicts, class changes,
+  // batches (bytes as binary parameters, not hex in arrays), then the hosts' new state.
+  const out = paramList();
+  const parts: string[] = ctx.rollups.groupParts(perHost, keyOf, out.param);
   if (sigRows.size) {
     const rows = [...sigRows.values()];
-    await c.query(
-      `INSERT INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bigint[]) ON CONFLICT DO NOTHING`,
-      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), rows.map((r) => Buffer.from(assay.v1.ProcessSignature.encode(r[4]).finish())), rows.map((r) => r[5])],
-    );
+    parts.push(`INSERT INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
+       SELECT * FROM unnest(${out.param(rows.map((r) => r[0]))}::text[], ${out.param(rows.map((r) => r[1]))}::bigint[], ${out.param(rows.map((r) => r[2]))}::bigint[],
+         ${out.param(rows.map((r) => r[3]))}::text[], ${out.param(rows.map((r) => Buffer.from(assay.v1.ProcessSignature.encode(r[4]).finish())))}::bytea[],
+         ${out.param(rows.map((r) => r[5]))}::bigint[]) ON CONFLICT DO NOTHING`);
   }
   if (gapRows.length) {
-    await c.query(
-      `INSERT INTO gaps (host_id, from_seq, to_seq, from_ms, to_ms, cause, samples, batch_hash)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::bytea[])`,
-      [gapRows.map((g) => g[0]), gapRows.map((g) => g[1].fromSeq), gapRows.map((g) => g[1].toSeq), gapRows.map((g) => g[1].fromMs), gapRows.map((g) => g[1].toMs), gapRows.map((g) => g[1].cause), gapRows.map((g) => g[1].samples), gapRows.map((g) => g[2])],
-    );
+    const g = (f: (x: (typeof gapRows)[number]) => unknown, type: string): string => `${out.param(gapRows.map(f))}::${type}[]`;
+    parts.push(`INSERT INTO gaps (host_id, from_seq, to_seq, from_ms, to_ms, cause, samples, batch_hash)
+       SELECT * FROM unnest(${[g((x) => x[0], 'text'), g((x) => x[1].fromSeq, 'bigint'), g((x) => x[1].toSeq, 'bigint'), g((x) => x[1].fromMs, 'bigint'), g((x) => x[1].toMs, 'bigint'), g((x) => x[1].cause, 'text'), g((x) => x[1].samples, 'bigint'), g((x) => x[2], 'bytea')].join(', ')})`);
   }
   if (verdictRows.size) {
     const vs = [...verdictRows.values()];
-    await c.query(
-      `INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[], $5::text[])
-       ON CONFLICT (host_id, ts_ms) DO UPDATE SET class = excluded.class, confidence = excluded.confidence, verdict = excluded.verdict`,
-      [vs.map((v) => v.hostId), vs.map((v) => v.tsMs), vs.map((v) => v.class), vs.map((v) => v.confidence), vs.map((v) => v.json)],
-    );
+    parts.push(`INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict)
+       SELECT * FROM unnest(${out.param(vs.map((v) => v.hostId))}::text[], ${out.param(vs.map((v) => v.tsMs))}::bigint[], ${out.param(vs.map((v) => v.class))}::text[],
+         ${out.param(vs.map((v) => v.confidence))}::float8[], ${out.param(vs.map((v) => v.json))}::text[])
+       ON CONFLICT (host_id, ts_ms) DO UPDATE SET class = excluded.class, confidence = excluded.confidence, verdict = excluded.verdict`);
   }
   if (changeRows.length) {
-    await c.query(
-      `INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai)
+    const types = ['text', 'bigint', 'text', 'text', 'float8', 'int', 'int'];
+    parts.push(`INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai)
        SELECT u.host_id, u.ts_ms, u.from_class, u.to_class, u.confidence, u.non_ai, u.from_non_ai
-       FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::float8[], $6::int[], $7::int[]) WITH ORDINALITY
-         AS u(host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai, ord) ORDER BY u.ord`,
-      [0, 1, 2, 3, 4, 5, 6].map((k) => changeRows.map((r) => r[k])),
-    );
+       FROM unnest(${types.map((t, k) => `${out.param(changeRows.map((r) => r[k]))}::${t}[]`).join(', ')}) WITH ORDINALITY
+         AS u(host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai, ord) ORDER BY u.ord`);
+  }
+  // A statement takes at most 65,535 parameters: batch rows past the first chunk go in their own statements.
+  const CHUNK = 4000;
+  const batchValues = (chunk: BatchWrite[], param: (v: unknown) => string): string =>
+    `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload) VALUES ${chunk
+      .map((b) => {
+        const maxSeq = Math.max(0, ...b.seqs);
+        return `(${[b.hostId, b.hash, b.prevHash, b.header, b.signature, b.seqs[0] ?? maxSeq, b.seqs.at(-1) ?? maxSeq, b.seqs.length, b.nowMs, b.encoding, b.payload].map(param).join(', ')})`;
+      })
+      .join(', ')}`;
+  if (batchRows.length) parts.push(batchValues(batchRows.slice(0, CHUNK), out.param));
+  const dirty = [...states.values()].filter((s) => s.dirty && s.exists);
+  let main = 'SELECT 1';
+  if (dirty.length) {
+    const d = (f: (s: HostState) => unknown, type: string): string => `${out.param(dirty.map(f))}::${type}[]`;
+    main = `UPDATE hosts h SET chain_head = u.head, last_seq = GREATEST(h.last_seq, u.last_seq), last_seen_ms = u.seen,
+        verdict_class = u.vc, verdict_confidence = u.vconf, verdict_non_ai = u.vnai
+      FROM unnest(${[d((s) => s.row.id, 'text'), d((s) => (s.head.length ? s.head : null), 'bytea'), d((s) => s.lastSeq, 'bigint'), d((s) => s.lastSeenMs, 'bigint'), d((s) => s.verdictClass, 'text'), d((s) => s.verdictConfidence, 'float8'), d((s) => s.verdictNonAi, 'int')].join(', ')})
+        AS u(id, head, last_seq, seen, vc, vconf, vnai)
+      WHERE h.id = u.id`;
+  }
+  if (parts.length || dirty.length) await c.query(parts.length ? `WITH ${parts.map((x, k) => `w${k} AS (${x})`).join(',\n')} ${main}` : main, out.params);
+  for (let from = CHUNK; from < batchRows.length; from += CHUNK) {
+    const more = paramList();
+    await c.query(batchValues(batchRows.slice(from, from + CHUNK), more.param), more.params);
+  }
+  if (changeRows.length) {
     ctx.changes.sincePrune += changeRows.length;
     if (ctx.changes.sincePrune >= Math.max(1, Math.floor(ctx.maxClassChanges / 100))) {
       ctx.changes.sincePrune = 0;
       await c.query('DELETE FROM class_changes WHERE id <= (SELECT MAX(id) FROM class_changes) - $1', [ctx.maxClassChanges]);
     }
-  }
-
-  // The batch rows (bytes as binary parameters, not hex in arrays) and the hosts' new state in one
-  // statement per chunk of rows (a statement takes at most 65,535 parameters).
-  const dirty = [...states.values()].filter((s) => s.dirty && s.exists);
-  const hostsSql = `UPDATE hosts h SET chain_head = u.head, last_seq = GREATEST(h.last_seq, u.last_seq), last_seen_ms = u.seen,
-      verdict_class = u.vc, verdict_confidence = u.vconf, verdict_non_ai = u.vnai
-    FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::bigint[], $5::text[], $6::float8[], $7::int[]) AS u(id, head, last_seq, seen, vc, vconf, vnai)
-    WHERE h.id = u.id`;
-  const hostsParams = [
-    dirty.map((s) => s.row.id),
-    dirty.map((s) => (s.head.length ? s.head : null)),
-    dirty.map((s) => s.lastSeq),
-    dirty.map((s) => s.lastSeenMs),
-    dirty.map((s) => s.verdictClass),
-    dirty.map((s) => s.verdictConfidence),
-    dirty.map((s) => s.verdictNonAi),
-  ];
-  const PER = 11;
-  const CHUNK = 5000;
-  const chunks: BatchWrite[][] = [];
-  for (let from = 0; from < batchRows.length; from += CHUNK) chunks.push(batchRows.slice(from, from + CHUNK));
-  if (chunks.length === 0 && dirty.length) await c.query(hostsSql, hostsParams);
-  for (const [k, chunk] of chunks.entries()) {
-    const withHosts = k === 0 && dirty.length > 0;
-    const params: unknown[] = withHosts ? [...hostsParams] : [];
-    const base = params.length;
-    const values = chunk.map((b, j) => {
-      const maxSeq = Math.max(0, ...b.seqs);
-      params.push(b.hostId, b.hash, b.prevHash, b.header, b.signature, b.seqs[0] ?? maxSeq, b.seqs.at(-1) ?? maxSeq, b.seqs.length, b.nowMs, b.encoding, b.payload);
-      return `(${Array.from({ length: PER }, (_, n) => `$${base + j * PER + n + 1}`).join(', ')})`;
-    });
-    const insert = `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload) VALUES ${values.join(', ')}`;
-    await c.query(withHosts ? `WITH b AS (${insert}) ${hostsSql}` : insert, params);
   }
   return { outcomes, newKeys, enrolled };
 }

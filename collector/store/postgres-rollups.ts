@@ -62,35 +62,43 @@ export class PgRollups {
   }
 
   /**
-   * The group commit's roll-ups: the samples each host stored in the group, one upsert per
-   * resolution for all hosts. Returns the host keys created or read here, for `remember` after COMMIT.
+   * The roll-up keys of `hostIds`: cached ones, and for the others (a host's first batch seen by
+   * this collector) one insert and one read. `learned` goes to `remember` after COMMIT.
    */
-  async addMany(c: Queryable, perHost: ReadonlyMap<string, readonly SampleSummary[]>): Promise<Map<string, number>> {
-    const hosts = [...perHost].filter(([, s]) => s.length > 0);
-    const learned = new Map<string, number>();
-    if (hosts.length === 0) return learned;
+  async keysFor(c: Queryable, hostIds: Iterable<string>): Promise<{ keyOf: Map<string, number>; learned: Map<string, number> }> {
     const keyOf = new Map<string, number>();
-    const unknown = hosts.map(([id]) => id).filter((id) => !this.keys.has(id)).sort();
+    const learned = new Map<string, number>();
+    const unknown: string[] = [];
+    for (const id of new Set(hostIds)) {
+      const k = this.keys.get(id);
+      if (k === undefined) unknown.push(id);
+      else keyOf.set(id, k);
+    }
     if (unknown.length) {
+      unknown.sort();
       await c.query('INSERT INTO rollup_hosts (host_id) SELECT unnest($1::text[]) ON CONFLICT (host_id) DO NOTHING', [unknown]);
       for (const r of (await c.query<{ host_id: string; host_key: number }>('SELECT host_id, host_key FROM rollup_hosts WHERE host_id = ANY($1::text[])', [unknown])).rows) {
         learned.set(r.host_id, r.host_key);
         keyOf.set(r.host_id, r.host_key);
       }
     }
-    for (const [id] of hosts) if (this.keys.has(id)) keyOf.set(id, this.keys.get(id)!);
-    // Both resolutions in one statement (one round trip).
-    const params: unknown[] = [];
-    const parts = ROLLUP_RESOLUTIONS.map((r, n) => {
+    return { keyOf, learned };
+  }
+
+  /**
+   * The group commit's roll-ups as parts of its one write statement: for each resolution, one
+   * upsert of the samples each host stored in the group (`param` adds a parameter and names it).
+   */
+  groupParts(perHost: ReadonlyMap<string, readonly SampleSummary[]>, keyOf: ReadonlyMap<string, number>, param: (v: unknown) => string): string[] {
+    const hosts = [...perHost].filter(([, s]) => s.length > 0);
+    if (hosts.length === 0) return [];
+    return ROLLUP_RESOLUTIONS.map((r) => {
       const rows = hosts.flatMap(([id, stored]) => accumulate(stored, r).map((a) => ({ key: keyOf.get(id)!, a })));
-      const base = params.length;
-      params.push(rows.map((x) => x.key), rows.map((x) => x.a.bucket), ...COLUMNS.map((col) => rows.map((x) => x.a[col])));
-      return `r${n} AS (INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
-         SELECT * FROM unnest($${base + 1}::bigint[], $${base + 2}::bigint[], ${COLUMNS.map((col, i) => `$${base + i + 3}::${TYPES[col]}[]`).join(', ')})
-         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')})`;
+      const cols = COLUMNS.map((col) => `${param(rows.map((x) => x.a[col]))}::${TYPES[col]}[]`);
+      return `INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
+         SELECT * FROM unnest(${param(rows.map((x) => x.key))}::bigint[], ${param(rows.map((x) => x.a.bucket))}::bigint[], ${cols.join(', ')})
+         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')}`;
     });
-    await c.query(`WITH ${parts.join(',\n')} SELECT 1`, params);
-    return learned;
   }
 
   /** Chart rows from a roll-up: the averages of the rows starting in each `bucketMs` slice of [from, to]. */

@@ -15,8 +15,8 @@ import { assay, type IHello, type IProcessSignature, type ISample } from '../../
 import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
-import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
-import { applyWrites, hashKey, hostFromRow, lockHosts, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, storedHashes, type Applied, type GroupContext, type HostRow, type PgWrite } from './postgres-group.js';
+import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type GroupCommitStats, type Outcome } from './commit-queue.js';
+import { applyWrites, beginAndLock, hashKey, hostFromRow, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type HostRow, type PgWrite } from './postgres-group.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { PgRetention } from './postgres-retention.js';
@@ -41,8 +41,10 @@ export interface PostgresStoreOptions {
   /** How often the store runs `maintain()` on its own (0: never; call it yourself). */
   maintainEveryMs: number;
   securityEvents: SecurityEventOptions;
-  /** Group commit bounds (commit-queue.ts); weight is one unit per sample (at least one per write). */
+  /** Group commit bounds (commit-queue.ts), per queue; weight is one unit per sample or KiB (at least one per write). */
   groupCommit: GroupCommitOptions;
+  /** Commit queues, each with one group in flight on its own connection; hosts are spread over them by id (at most maxConnections - 2). */
+  groupShards: number;
   /** Most times a group is run again after a deadlock or serialization failure before its writes are refused. */
   groupAttempts: number;
   /**
@@ -61,6 +63,7 @@ export const defaultPostgresOptions: PostgresStoreOptions = {
   maintainEveryMs: 3600_000,
   securityEvents: defaultSecurityEventOptions,
   groupCommit: defaultGroupCommit,
+  groupShards: 4,
   groupAttempts: 4,
   groupLockTimeoutMs: 10_000,
 };
@@ -165,8 +168,16 @@ export class PostgresStore implements Store {
   private enrolled = 0;
   private readonly changes = { sincePrune: 0 };
   private closed = false;
-  /** Every write of ingest (hellos, batches, verdicts) goes through here, committed in groups. */
-  readonly commits: CommitQueue;
+  /**
+   * Every write of ingest (hellos, batches, verdicts) goes through one of these queues, committed
+   * in groups; a host's writes always through the same one (so in arrival order). The queues'
+   * groups commit concurrently, each on its own connection: their hosts never overlap, so they
+   * never wait on each other's row locks, and a slow round trip or commit of one group does not
+   * hold up the others.
+   */
+  private readonly shards: CommitQueue[];
+  /** The queues' figures together (metrics, tests). */
+  readonly commits: { readonly stats: GroupCommitStats; drain(): Promise<void> };
   /** Groups run again after a deadlock or serialization failure, and groups whose fast path failed and ran one write at a time. */
   readonly groupStats = { retries: 0, isolated: 0 };
   /**
@@ -184,7 +195,19 @@ export class PostgresStore implements Store {
     this.partitions = new Partitions(this.pool);
     this.rollups = new PgRollups(this.pool);
     this.retention = new PgRetention(this.pool, this.rollups, opts.retentionDropsPartitions ? this.partitions : null);
-    this.commits = new CommitQueue((works) => this.runGroup(works), opts.groupCommit);
+    const n = Math.max(1, Math.min(Math.floor(opts.groupShards), opts.maxConnections - 2));
+    this.shards = Array.from({ length: n }, () => new CommitQueue((works) => this.runGroup(works), opts.groupCommit));
+    const shards = this.shards;
+    const sum = (k: 'groups' | 'writes' | 'failedGroups'): number => shards.reduce((a, q) => a + q.stats[k], 0);
+    this.commits = {
+      stats: {
+        get groups() { return sum('groups'); },
+        get writes() { return sum('writes'); },
+        get failedGroups() { return sum('failedGroups'); },
+        get largestGroup() { return Math.max(...shards.map((q) => q.stats.largestGroup)); },
+      },
+      drain: async () => void (await Promise.all(shards.map((q) => q.drain()))),
+    };
   }
 
   /** Connects, migrates (one collector at a time), creates today's partitions and those ahead. */
@@ -244,17 +267,12 @@ export class PostgresStore implements Store {
     await this.partitions.createAhead(nowMs, this.opts.partitionsAheadDays);
   }
 
-  /** A group's transaction: its waits for host locks bounded (one round trip with BEGIN). */
-  private groupTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.tx(fn, `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.opts.groupLockTimeoutMs))}`);
-  }
-
   /** Runs `fn` in one transaction on one connection. */
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin: 'BEGIN' | 'fn begins' = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(begin);
+      if (begin === 'BEGIN') await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
       return out;
@@ -273,7 +291,7 @@ export class PostgresStore implements Store {
   /** Queued for the next group commit; resolves with the host's row once the group is committed. */
   async upsertHost(hello: IHello, nowMs: number): Promise<HostRecord> {
     const w = prepareHello(hello, nowMs);
-    return this.commits.submit(() => w) as unknown as Promise<HostRecord>;
+    return this.queueOf(w.id).submit(() => w) as unknown as Promise<HostRecord>;
   }
 
   /** Queued for the next group commit; resolves once the group is committed (fsync'd by the server). */
@@ -281,10 +299,18 @@ export class PostgresStore implements Store {
     // What PostgreSQL would refuse is refused here, before the batch joins a group.
     const w = prepareBatch(hostId, batch, nowMs);
     // Weight as in SQLite: one unit per sample or per KiB of the batch's bytes, whichever is more.
-    return this.commits.submit(() => w, Math.max(1, w.seqs.length, Math.ceil((w.header.length + w.payload.length) / 1024))) as unknown as Promise<AppendResult>;
+    return this.queueOf(hostId).submit(() => w, Math.max(1, w.seqs.length, Math.ceil((w.header.length + w.payload.length) / 1024))) as unknown as Promise<AppendResult>;
   }
 
-  /** The commit queue's runGroup (contract in commit-queue.ts; how, in postgres-group.ts). */
+  /** The host's commit queue (FNV-1a of its id). */
+  private queueOf(hostId: string): CommitQueue {
+    if (this.shards.length === 1) return this.shards[0]!;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < hostId.length; i++) h = Math.imul(h ^ hostId.charCodeAt(i), 0x01000193);
+    return this.shards[(h >>> 0) % this.shards.length]!;
+  }
+
+  /** The commit queues' runGroup (contract in commit-queue.ts; how, in postgres-group.ts). */
   private async runGroup(works: Array<() => unknown>): Promise<Outcome<unknown>[]> {
     const outcomes: Outcome<unknown>[] = new Array(works.length);
     const at: number[] = [];
@@ -366,8 +392,9 @@ export class PostgresStore implements Store {
   private runWrites(writes: readonly PgWrite[], attempt: number, skipLocked: boolean, oneByOne: boolean): Promise<Applied> {
     const ctx: GroupContext = { rollups: this.rollups, maxClassChanges: this.opts.maxClassChanges, changes: this.changes };
     const hostIds = writes.map((w) => (w.kind === 'hello' ? w.id : w.hostId));
-    return this.groupTx(async (c) => {
-      const { states, busy } = await lockHosts(c, hostIds, skipLocked);
+    return this.tx(async (c) => {
+      // BEGIN, the lock timeout and the hosts' row locks in one round trip.
+      const { states, busy } = await beginAndLock(c, hostIds, this.opts.groupLockTimeoutMs, skipLocked);
       const out: Applied = { outcomes: new Array(writes.length), newKeys: new Map(), enrolled: false };
       const live: number[] = [];
       hostIds.forEach((id, i) => {
@@ -375,7 +402,8 @@ export class PostgresStore implements Store {
         else live.push(i);
       });
       const liveWrites = live.map((i) => writes[i]!);
-      const stored = await storedHashes(c, liveWrites);
+      // Batch hashes stored by earlier writes of this group.
+      const stored = new Set<string>();
       if (!oneByOne) {
         const a = await applyWrites(c, ctx, liveWrites, states, stored);
         a.outcomes.forEach((o, j) => (out.outcomes[live[j]!] = o));
@@ -406,7 +434,7 @@ export class PostgresStore implements Store {
       }
       await this.hooks.beforeCommit?.(writes.length, attempt);
       return out;
-    });
+    }, 'fn begins');
   }
 
   async revokeAgent(id: string, nowMs: number): Promise<boolean> {
@@ -580,7 +608,7 @@ export class PostgresStore implements Store {
   /** Queued for the next group commit (the class change, if any, decided under the host's row lock). */
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
     const w = prepareVerdict(hostId, tsMs, verdict, verdictIsNonAi(verdict));
-    await this.commits.submit(() => w);
+    await this.queueOf(hostId).submit(() => w);
   }
 
   async queryHosts(q: HostQuery): Promise<{ total: number; hosts: HostRecord[] }> {

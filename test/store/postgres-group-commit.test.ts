@@ -44,10 +44,10 @@ after(async () => {
   await cluster?.stop();
 });
 
-/** A store whose groups wait 50 ms for company (everything submitted in one tick shares a group), and a second connection to look with. */
+/** A store with one commit queue whose groups wait 50 ms for company (everything submitted in one tick shares a group), and a second connection to look with. */
 async function withStore(fn: (store: PostgresStore, sql: pg.Client, url: string) => Promise<void>, opts: Partial<PostgresStoreOptions> = {}): Promise<void> {
   const url = await cluster.createDatabase();
-  const store = await PostgresStore.open(url, { maintainEveryMs: 0, groupCommit: { maxDelayMs: 50, maxItems: 1000, maxWeight: 100_000 }, ...opts });
+  const store = await PostgresStore.open(url, { maintainEveryMs: 0, groupShards: 1, groupCommit: { maxDelayMs: 50, maxItems: 1000, maxWeight: 100_000 }, ...opts });
   const sql = new pg.Client({ connectionString: url });
   await sql.connect();
   try {
@@ -133,6 +133,9 @@ test('postgres group commit: one agent\'s batches in one group commit in arrival
     assert.equal(store.commits.stats.groups, groups + 1);
     assert.deepEqual(results.map((r) => [r.status, r.lastSeq]), [['stored', 2], ['stored', 4], ['stored', 6], ['replayed', 6], ['duplicate', 6]]);
     assert.deepEqual(await head(sql, 'h'), Buffer.from(b3.hash));
+    // Resent in a later group: looked up among the stored batches; a stranger breaks the chain.
+    const later = await Promise.all([store.appendBatch('h', b1, 2500), store.appendBatch('h', b2, 2501), store.appendBatch('h', batch('h', samples(7, 1), randomBytes(32)), 2502)]);
+    assert.deepEqual(later.map((r) => r.status), ['replayed', 'replayed', 'chain_break']);
     const c1 = batch('h', samples(7, 2), b3.hash);
     const c2 = batch('h', samples(9, 2), c1.hash);
     const [r2, r1] = await Promise.all([store.appendBatch('h', c2, 3000), store.appendBatch('h', c1, 3001)]);
@@ -291,4 +294,34 @@ test('postgres group commit: a process\'s signature is stored once, the first se
     assert.equal(sigs.get('42:123456789')!.exe, '/first', 'the first signature seen is kept');
     assert.equal(Number((await sql.query("SELECT COUNT(*) AS n FROM process_signatures WHERE host_id = 's'")).rows[0].n), 3);
   });
+});
+
+test('postgres group commit: hosts spread over several queues commit their groups concurrently; each host\'s writes stay in arrival order', async () => {
+  await withStore(
+    async (store, sql) => {
+      const hosts = Array.from({ length: 16 }, (_, i) => `q${i}`);
+      for (const id of hosts) await store.upsertHost(fullHello(id), 1000);
+      let inside = 0;
+      let most = 0;
+      store.hooks.beforeCommit = async () => {
+        most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 100));
+        inside--;
+      };
+      const groups = store.commits.stats.groups;
+      const chains = hosts.map((h) => {
+        const b1 = batch(h, samples(1, 2));
+        const b2 = batch(h, samples(3, 2), b1.hash);
+        return [b1, b2, batch(h, samples(5, 2), b2.hash)];
+      });
+      const results = await Promise.all(hosts.flatMap((h, i) => chains[i]!.map((b, k) => store.appendBatch(h, b, 2000 + k))));
+      assert.ok(results.every((r) => r.status === 'stored'), 'every chained batch stored, in order');
+      assert.ok(most >= 2, `groups of different queues were in their transactions at once (${most})`);
+      const used = store.commits.stats.groups - groups;
+      assert.ok(used >= 2 && used <= 4, `one group per queue used (${used})`);
+      assert.equal(Number((await sql.query('SELECT COUNT(*) AS n FROM batches')).rows[0].n), 48);
+      for (const [i, h] of hosts.entries()) assert.deepEqual(await head(sql, h), Buffer.from(chains[i]![2]!.hash));
+    },
+    { groupShards: 4 },
+  );
 });
