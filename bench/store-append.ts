@@ -5,6 +5,7 @@
 // SQLite synchronous=FULL, PostgreSQL fsync=on with synchronous_commit on (a throwaway cluster
 // from Debian's server binaries, as the tests use). Not a test: prints figures.
 //   npm run build && node dist/bench/store-append.js [sqlite|postgres|both] [agents=200] [seconds=10] [samples-per-batch=5]
+//   (PostgreSQL: BENCH_PG_POOL connections, 10; BENCH_PG_SHARDS commit queues, 4)
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { sealBatch } from '../agent/batch.js';
@@ -80,7 +81,7 @@ if (which === 'sqlite' || which === 'both') {
 if (which === 'postgres' || which === 'both') {
   const cluster = await startPostgres({ fsync: true });
   try {
-    const store = await PostgresStore.open(await cluster.createDatabase('assay_bench'), { maxConnections: Number(process.env.BENCH_PG_POOL ?? 10), maintainEveryMs: 0 });
+    const store = await PostgresStore.open(await cluster.createDatabase('assay_bench'), { maxConnections: Number(process.env.BENCH_PG_POOL ?? 10), groupShards: Number(process.env.BENCH_PG_SHARDS ?? 4), maintainEveryMs: 0 });
     try {
       await run('postgres', store);
     } finally {
