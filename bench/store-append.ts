@@ -5,6 +5,7 @@
 // SQLite synchronous=FULL, PostgreSQL fsync=on with synchronous_commit on (a throwaway cluster
 // from Debian's server binaries, as the tests use). Not a test: prints figures.
 //   npm run build && node dist/bench/store-append.js [sqlite|postgres|both] [agents=200] [seconds=10] [samples-per-batch=5]
+//   (PostgreSQL: BENCH_PG_POOL connections, 10; BENCH_PG_SHARDS commit queues, 4)
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { sealBatch } from '../agent/batch.js';
@@ -13,6 +14,7 @@ import { assay } from '../proto/codec.js';
 import { PostgresStore } from '../collector/store/postgres.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import type { IncomingSample, Store } from '../collector/store/store.js';
+import type { GroupCommitStats } from '../collector/store/commit-queue.js';
 import { tempDir } from '../test/helpers/env.js';
 import { fullHello, fullSample } from '../test/helpers/messages.js';
 import { startPostgres } from '../test/helpers/postgres.js';
@@ -27,6 +29,8 @@ async function run(name: string, store: Store): Promise<void> {
   const ids = Array.from({ length: agents }, (_, i) => `bench-${i}`);
   for (const id of ids) await store.upsertHost({ ...fullHello(id), publicKey: keys.publicKey }, Date.now());
   const latencies: number[] = [];
+  const s0 = (store as { commits?: { stats: GroupCommitStats } }).commits?.stats;
+  const before = { groups: s0?.groups ?? 0, writes: s0?.writes ?? 0 };
   let samples = 0;
   const deadline = Date.now() + seconds * 1000;
   const t0 = Date.now();
@@ -52,11 +56,14 @@ async function run(name: string, store: Store): Promise<void> {
     }),
   );
   const elapsed = (Date.now() - t0) / 1000;
+  const stats = (store as { commits?: { stats: GroupCommitStats } }).commits?.stats;
+  const commits = stats ? { groups: stats.groups - before.groups, writes: stats.writes - before.writes } : null;
   latencies.sort((a, b) => a - b);
   const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1);
   console.log(
     `${name.padEnd(10)} agents ${agents}  samples/batch ${perBatch}  ${latencies.length} batches in ${elapsed.toFixed(1)} s: ` +
-      `${Math.round(samples / elapsed)} samples/s, append p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${pct(1)} ms`,
+      `${Math.round(samples / elapsed)} samples/s, append p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms max ${pct(1)} ms` +
+      (commits ? `, ${commits.groups} commits, ${(commits.writes / Math.max(1, commits.groups)).toFixed(1)} writes/commit` : ''),
   );
 }
 
@@ -74,7 +81,7 @@ if (which === 'sqlite' || which === 'both') {
 if (which === 'postgres' || which === 'both') {
   const cluster = await startPostgres({ fsync: true });
   try {
-    const store = await PostgresStore.open(await cluster.createDatabase('assay_bench'), { maxConnections: Number(process.env.BENCH_PG_POOL ?? 10), maintainEveryMs: 0 });
+    const store = await PostgresStore.open(await cluster.createDatabase('assay_bench'), { maxConnections: Number(process.env.BENCH_PG_POOL ?? 10), groupShards: Number(process.env.BENCH_PG_SHARDS ?? 4), maintainEveryMs: 0 });
     try {
       await run('postgres', store);
     } finally {

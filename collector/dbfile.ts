@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { privateDbFile } from '../proto/private-files.js';
 import { SqliteStore } from './store/sqlite.js';
-import type { GroupCommitOptions, GroupCommitStats } from './store/commit-queue.js';
+import { defaultGroupCommit, type GroupCommitOptions, type GroupCommitStats } from './store/commit-queue.js';
 import { PostgresStore, isPostgresUrl, redactUrl } from './store/postgres.js';
 import type { Store } from './store/store.js';
 
@@ -15,7 +15,7 @@ import type { Store } from './store/store.js';
 export type CollectorStore = Store & {
   /** Agents that ever enrolled, revoked ones included (for --max-enrollments). */
   countEnrolled(): number;
-  /** The group-commit queue, where the store has one (SQLite). */
+  /** The group-commit queue (both stores have one). */
   commits?: { stats: GroupCommitStats };
 };
 
@@ -64,7 +64,7 @@ export async function openStore(dbPath: string, opts: { write: boolean; mustExis
   checkDbPath(dbPath);
   if (isPostgresUrl(dbPath)) {
     try {
-      return await PostgresStore.open(dbPath);
+      return await PostgresStore.open(dbPath, opts.groupCommit ? { groupCommit: { ...defaultGroupCommit, ...opts.groupCommit } } : {});
     } catch (err) {
       throw new Error(`database ${redactUrl(dbPath)}: ${describe(err)}`);
     }

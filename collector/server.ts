@@ -161,7 +161,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const webhook = opts.webhook ? new Webhook({ ...defaultWebhookOptions, ...opts.webhook }, logger.child({ part: 'webhook' })) : null;
   const store = await openStore(opts.dbPath, { write: true, ...(opts.groupCommit ? { groupCommit: opts.groupCommit } : {}) });
   const metrics = new CollectorMetrics();
-  // SQLite groups commits in the store's own queue; PostgreSQL commits each batch in its own transaction (the server groups WAL flushes).
+  // Both stores group commits in their own queue (sqlite.ts, postgres.ts with postgres-group.ts).
   metrics.groupCommit = store.commits?.stats ?? null;
   const retention = new RetentionRunner(
     (o, nowMs) => store.retentionStep(o, nowMs),

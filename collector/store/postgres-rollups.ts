@@ -1,6 +1,6 @@
 // Roll-ups for the PostgreSQL store: the same rows and rules as rollups.ts (sums and counts per
-// 1-minute and 1-hour bucket, added inside the batch's own transaction), written as one
-// multi-row upsert per resolution, and read back with the same chart-bucket grouping.
+// 1-minute and 1-hour bucket, added inside the group commit's transaction), written as one
+// multi-row upsert for all the group's hosts, and read back with the same chart-bucket grouping.
 import type pg from 'pg';
 import { COLUMNS, ROLLUP_RESOLUTIONS, accumulate, rollupRowOf, summaryFromRow, type Acc, type RollupResolution, type RollupRow, type SummaryRow } from './rollups.js';
 import type { SampleSummary } from './store.js';
@@ -56,20 +56,49 @@ export class PgRollups {
     return (await this.pool.query<{ raw_pruned_ms: number }>('SELECT raw_pruned_ms FROM rollup_hosts WHERE host_id = $1', [hostId])).rows[0]?.raw_pruned_ms ?? 0;
   }
 
-  /** Adds the samples a batch stored (only those: a duplicate must not count twice): one upsert per resolution. */
-  async add(c: pg.PoolClient, hostId: string, stored: readonly SampleSummary[]): Promise<void> {
-    if (stored.length === 0) return;
-    const hostKey = await this.hostKey(c, hostId);
-    for (const r of ROLLUP_RESOLUTIONS) {
-      const rows = accumulate(stored, r);
-      const arrays = COLUMNS.map((col) => rows.map((a) => a[col]));
-      await c.query(
-        `INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
-         SELECT $1, u.* FROM unnest($2::bigint[], ${COLUMNS.map((col, i) => `$${i + 3}::${TYPES[col]}[]`).join(', ')}) AS u
-         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')}`,
-        [hostKey, rows.map((a) => a.bucket), ...arrays],
-      );
+  /** Caches keys learned by a transaction once it has committed (a rolled-back key does not exist). */
+  remember(keys: ReadonlyMap<string, number>): void {
+    for (const [id, k] of keys) this.keys.set(id, k);
+  }
+
+  /**
+   * The roll-up keys of `hostIds`: cached ones, and for the others (a host's first batch seen by
+   * this collector) one insert and one read. `learned` goes to `remember` after COMMIT.
+   */
+  async keysFor(c: Queryable, hostIds: Iterable<string>): Promise<{ keyOf: Map<string, number>; learned: Map<string, number> }> {
+    const keyOf = new Map<string, number>();
+    const learned = new Map<string, number>();
+    const unknown: string[] = [];
+    for (const id of new Set(hostIds)) {
+      const k = this.keys.get(id);
+      if (k === undefined) unknown.push(id);
+      else keyOf.set(id, k);
     }
+    if (unknown.length) {
+      unknown.sort();
+      await c.query('INSERT INTO rollup_hosts (host_id) SELECT unnest($1::text[]) ON CONFLICT (host_id) DO NOTHING', [unknown]);
+      for (const r of (await c.query<{ host_id: string; host_key: number }>('SELECT host_id, host_key FROM rollup_hosts WHERE host_id = ANY($1::text[])', [unknown])).rows) {
+        learned.set(r.host_id, r.host_key);
+        keyOf.set(r.host_id, r.host_key);
+      }
+    }
+    return { keyOf, learned };
+  }
+
+  /**
+   * The group commit's roll-ups as parts of its one write statement: for each resolution, one
+   * upsert of the samples each host stored in the group (`param` adds a parameter and names it).
+   */
+  groupParts(perHost: ReadonlyMap<string, readonly SampleSummary[]>, keyOf: ReadonlyMap<string, number>, param: (v: unknown) => string): string[] {
+    const hosts = [...perHost].filter(([, s]) => s.length > 0);
+    if (hosts.length === 0) return [];
+    return ROLLUP_RESOLUTIONS.map((r) => {
+      const rows = hosts.flatMap(([id, stored]) => accumulate(stored, r).map((a) => ({ key: keyOf.get(id)!, a })));
+      const cols = COLUMNS.map((col) => `${param(rows.map((x) => x.a[col]))}::${TYPES[col]}[]`);
+      return `INSERT INTO ${r.table} (host_key, bucket, ${COLUMNS.join(', ')})
+         SELECT * FROM unnest(${param(rows.map((x) => x.key))}::bigint[], ${param(rows.map((x) => x.a.bucket))}::bigint[], ${cols.join(', ')})
+         ON CONFLICT (host_key, bucket) DO UPDATE SET ${COLUMNS.map((col) => `${col} = ${merge(r.table, col)}`).join(', ')}`;
+    });
   }
 
   /** Chart rows from a roll-up: the averages of the rows starting in each `bucketMs` slice of [from, to]. */

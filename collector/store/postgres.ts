@@ -3,16 +3,20 @@
 // suite in test/store/ runs against both), with:
 // - day partitions for samples, batches and verdicts (postgres-partitions.ts), created ahead and
 //   dropped whole for retention;
-// - one transaction per batch whose sequence and hash-chain checks run under the host's row lock
-//   (SELECT … FOR UPDATE), so two collectors racing on one agent's batches never store a batch
-//   twice or fork the chain: the second waits for the first, then sees its commit;
-// - bulk inserts: a batch's samples, process signatures and gaps are each one INSERT … SELECT
-//   FROM unnest(arrays), one round trip whatever the batch size.
+// - group commit (postgres-group.ts): hellos, batches and verdicts of many agents go through a
+//   commit queue (commit-queue.ts) and commit together, one transaction per group whose sequence
+//   and hash-chain checks run under the hosts' row locks (SELECT … ORDER BY id FOR UPDATE), so two
+//   collectors racing on one agent's batches never store a batch twice or fork the chain: the
+//   second waits for the first, then sees its commit;
+// - bulk inserts: the group's samples, roll-ups, process signatures, gaps, verdicts and batches
+//   are each one multi-row INSERT, about ten round trips per group whatever its size.
 import pg from 'pg';
 import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
+import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type GroupCommitStats, type Outcome } from './commit-queue.js';
+import { applyWrites, beginAndLock, hashKey, hostFromRow, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type HostRow, type PgWrite } from './postgres-group.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { PgRetention } from './postgres-retention.js';
@@ -20,7 +24,7 @@ import { PgRollups } from './postgres-rollups.js';
 import type { RetentionOptions, RetentionStepResult } from './retention.js';
 import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
-import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 export interface PostgresStoreOptions {
   /** Most connections this store opens (its pool; bounded). */
@@ -37,6 +41,18 @@ export interface PostgresStoreOptions {
   /** How often the store runs `maintain()` on its own (0: never; call it yourself). */
   maintainEveryMs: number;
   securityEvents: SecurityEventOptions;
+  /** Group commit bounds (commit-queue.ts), per queue; weight is one unit per sample or KiB (at least one per write). */
+  groupCommit: GroupCommitOptions;
+  /** Commit queues, each with one group in flight on its own connection; hosts are spread over them by id (at most maxConnections - 2). */
+  groupShards: number;
+  /** Most times a group is run again after a deadlock or serialization failure before its writes are refused. */
+  groupAttempts: number;
+  /**
+   * Longest a group waits for a host row another transaction holds (another collector's group,
+   * `agents revoke`): past it the group's writes are refused (their agents resend), so a
+   * connection that died holding locks cannot stall this collector's ingest for long.
+   */
+  groupLockTimeoutMs: number;
 }
 
 export const defaultPostgresOptions: PostgresStoreOptions = {
@@ -46,6 +62,10 @@ export const defaultPostgresOptions: PostgresStoreOptions = {
   maxClassChanges: 100_000,
   maintainEveryMs: 3600_000,
   securityEvents: defaultSecurityEventOptions,
+  groupCommit: defaultGroupCommit,
+  groupShards: 4,
+  groupAttempts: 4,
+  groupLockTimeoutMs: 10_000,
 };
 
 /** True for the --db values this store takes. */
@@ -62,23 +82,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-interface HostRow {
-  id: string;
-  hostname: string;
-  agent_version: string;
-  inventory: Buffer | null;
-  first_seen_ms: number;
-  last_seen_ms: number;
-  last_seq: number;
-  verdict_class: string | null;
-  verdict_confidence: number | null;
-  verdict_non_ai: number;
-  public_key: Buffer | null;
-  enrolled_ms: number | null;
-  revoked_ms: number | null;
-  chain_head: Buffer | null;
-}
-
 interface BatchRow {
   hash: Buffer;
   prev_hash: Buffer;
@@ -91,23 +94,6 @@ interface BatchRow {
   encoding: number;
   payload: Buffer;
 }
-
-const hostFromRow = (r: HostRow): HostRecord => ({
-  id: r.id,
-  hostname: r.hostname,
-  agentVersion: r.agent_version,
-  inventory: r.inventory ? assay.v1.Inventory.decode(r.inventory) : null,
-  firstSeenMs: r.first_seen_ms,
-  lastSeenMs: r.last_seen_ms,
-  lastSeq: r.last_seq,
-  verdictClass: r.verdict_class,
-  verdictConfidence: r.verdict_confidence,
-  verdictNonAi: r.verdict_non_ai === 1,
-  publicKey: r.public_key,
-  enrolledMs: r.enrolled_ms,
-  revokedMs: r.revoked_ms,
-  chainHead: r.chain_head,
-});
 
 const batchFromRow = (r: BatchRow): StoredBatch => ({
   hash: r.hash,
@@ -152,6 +138,22 @@ const MIGRATE_LOCK = 0x6d696772; // 'migr'
 /** Postgres "no partition of relation … found for row" (a partition dropped by another collector). */
 const NO_PARTITION = '23514';
 
+/** lock_not_available: a row lock not granted within the group's lock_timeout. */
+const LOCK_TIMEOUT = '55P03';
+
+/**
+ * Whether a failed statement may be one write's doing (a value refused, a constraint): then the
+ * group is run again one write at a time. Not for a lost connection, the server shutting down or
+ * out of resources (SQLSTATE classes 08, 53, 57, 58), a deadlock or serialization failure (the
+ * group runs again whole), a lock timeout (the group runs again without the hosts held) or a
+ * missing partition.
+ */
+function oneWriteMayCause(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return !RETRYABLE.has(code) && code !== NO_PARTITION && code !== LOCK_TIMEOUT && !['08', '53', '57', '58'].includes(code.slice(0, 2));
+}
+
 export class PostgresStore implements Store {
   readonly pool: pg.Pool;
   readonly partitions: Partitions;
@@ -164,8 +166,26 @@ export class PostgresStore implements Store {
   private newestEventMs = 0;
   private maintainTimer: NodeJS.Timeout | null = null;
   private enrolled = 0;
-  private changesSincePrune = 0;
+  private readonly changes = { sincePrune: 0 };
   private closed = false;
+  /**
+   * Every write of ingest (hellos, batches, verdicts) goes through one of these queues, committed
+   * in groups; a host's writes always through the same one (so in arrival order). The queues'
+   * groups commit concurrently, each on its own connection: their hosts never overlap, so they
+   * never wait on each other's row locks, and a slow round trip or commit of one group does not
+   * hold up the others.
+   */
+  private readonly shards: CommitQueue[];
+  /** The queues' figures together (metrics, tests). */
+  readonly commits: { readonly stats: GroupCommitStats; drain(): Promise<void> };
+  /** Groups run again after a deadlock or serialization failure, and groups whose fast path failed and ran one write at a time. */
+  readonly groupStats = { retries: 0, isolated: 0 };
+  /**
+   * Fault injection for tests: awaited inside each group's transaction after its writes, before
+   * COMMIT; throwing rolls the whole attempt back as a failed commit would (an error with a
+   * deadlock's SQLSTATE, 40P01, makes the group run again).
+   */
+  readonly hooks: { beforeCommit?: (writes: number, attempt: number) => void | Promise<void> } = {};
 
   private constructor(url: string, opts: PostgresStoreOptions) {
     this.opts = opts;
@@ -175,11 +195,29 @@ export class PostgresStore implements Store {
     this.partitions = new Partitions(this.pool);
     this.rollups = new PgRollups(this.pool);
     this.retention = new PgRetention(this.pool, this.rollups, opts.retentionDropsPartitions ? this.partitions : null);
+    const n = Math.max(1, Math.min(Math.floor(opts.groupShards), opts.maxConnections - 2));
+    this.shards = Array.from({ length: n }, () => new CommitQueue((works) => this.runGroup(works), opts.groupCommit));
+    const shards = this.shards;
+    const sum = (k: 'groups' | 'writes' | 'failedGroups'): number => shards.reduce((a, q) => a + q.stats[k], 0);
+    this.commits = {
+      stats: {
+        get groups() { return sum('groups'); },
+        get writes() { return sum('writes'); },
+        get failedGroups() { return sum('failedGroups'); },
+        get largestGroup() { return Math.max(...shards.map((q) => q.stats.largestGroup)); },
+      },
+      drain: async () => void (await Promise.all(shards.map((q) => q.drain()))),
+    };
   }
 
   /** Connects, migrates (one collector at a time), creates today's partitions and those ahead. */
   static async open(url: string, options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
-    const store = new PostgresStore(url, { ...defaultPostgresOptions, ...options, securityEvents: { ...defaultPostgresOptions.securityEvents, ...options.securityEvents } });
+    const store = new PostgresStore(url, {
+      ...defaultPostgresOptions,
+      ...options,
+      securityEvents: { ...defaultPostgresOptions.securityEvents, ...options.securityEvents },
+      groupCommit: { ...defaultPostgresOptions.groupCommit, ...options.groupCommit },
+    });
     try {
       await store.migrate();
       await store.partitions.load();
@@ -230,143 +268,173 @@ export class PostgresStore implements Store {
   }
 
   /** Runs `fn` in one transaction on one connection. */
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin: 'BEGIN' | 'fn begins' = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      if (begin === 'BEGIN') await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that cannot even roll back is broken: destroyed, not returned to the pool.
+      broken = await client.query('ROLLBACK').then(
+        () => undefined,
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      );
       throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
+  /** Queued for the next group commit; resolves with the host's row once the group is committed. */
   async upsertHost(hello: IHello, nowMs: number): Promise<HostRecord> {
-    const r = await this.pool.query<HostRow & { inserted: boolean }>(
-      `INSERT INTO hosts (id, hostname, agent_version, inventory, first_seen_ms, last_seen_ms, public_key, enrolled_ms)
-       VALUES ($1, $2, $3, $4, $5, $5, $6, $5)
-       ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, agent_version = excluded.agent_version,
-         inventory = excluded.inventory, last_seen_ms = excluded.last_seen_ms
-       RETURNING *, (xmax = 0) AS inserted`,
-      [
-        hello.agentId ?? '',
-        hello.hostname ?? '',
-        hello.agentVersion ?? '',
-        hello.inventory ? Buffer.from(assay.v1.Inventory.encode(hello.inventory).finish()) : null,
-        nowMs,
-        hello.publicKey?.length ? Buffer.from(hello.publicKey) : null,
-      ],
-    );
-    if (r.rows[0]!.inserted) await this.refreshEnrolled();
-    return hostFromRow(r.rows[0]!);
+    const w = prepareHello(hello, nowMs);
+    return this.queueOf(w.id).submit(() => w) as unknown as Promise<HostRecord>;
   }
 
+  /** Queued for the next group commit; resolves once the group is committed (fsync'd by the server). */
   async appendBatch(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
-    try {
-      return await this.appendOnce(hostId, batch, nowMs);
-    } catch (err) {
-      // Another collector dropped (retention) or this one never knew a partition: learn and retry once.
-      if ((err as { code?: string }).code !== NO_PARTITION) throw err;
-      await this.partitions.load();
-      return this.appendOnce(hostId, batch, nowMs);
+    // What PostgreSQL would refuse is refused here, before the batch joins a group.
+    const w = prepareBatch(hostId, batch, nowMs);
+    // Weight as in SQLite: one unit per sample or per KiB of the batch's bytes, whichever is more.
+    return this.queueOf(hostId).submit(() => w, Math.max(1, w.seqs.length, Math.ceil((w.header.length + w.payload.length) / 1024))) as unknown as Promise<AppendResult>;
+  }
+
+  /** The host's commit queue (FNV-1a of its id). */
+  private queueOf(hostId: string): CommitQueue {
+    if (this.shards.length === 1) return this.shards[0]!;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < hostId.length; i++) h = Math.imul(h ^ hostId.charCodeAt(i), 0x01000193);
+    return this.shards[(h >>> 0) % this.shards.length]!;
+  }
+
+  /** The commit queues' runGroup (contract in commit-queue.ts; how, in postgres-group.ts). */
+  private async runGroup(works: Array<() => unknown>): Promise<Outcome<unknown>[]> {
+    const outcomes: Outcome<unknown>[] = new Array(works.length);
+    const at: number[] = [];
+    const writes: PgWrite[] = [];
+    works.forEach((work, i) => {
+      try {
+        writes.push(work() as PgWrite);
+        at.push(i);
+      } catch (error) {
+        outcomes[i] = { ok: false, error };
+      }
+    });
+    if (writes.length === 0) return outcomes;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Partitions are made outside the group's transaction: DDL there would wait on, and hold
+        // up, other collectors' inserts while this one holds host locks.
+        await this.ensurePartitions(writes);
+        const applied = await this.commitWrites(writes, attempt);
+        this.rollups.remember(applied.newKeys);
+        if (applied.enrolled) await this.refreshEnrolled().catch(() => undefined);
+        applied.outcomes.forEach((o, j) => (outcomes[at[j]!] = o));
+        return outcomes;
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (attempt >= this.opts.groupAttempts) throw err;
+        if (code === NO_PARTITION) {
+          // Another collector dropped (retention) or this one never knew a partition: learn and run again.
+          await this.partitions.load();
+          continue;
+        }
+        if (!RETRYABLE.has(code)) throw err;
+        this.groupStats.retries++;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+      }
     }
   }
 
-  private async appendOnce(hostId: string, batch: IncomingBatch, nowMs: number): Promise<AppendResult> {
-    // Everything that can refuse the batch's bytes does so before any statement runs.
-    const payload = bytea(batch.payload, 'payload');
-    const hash = bytea(batch.hash, 'batch hash');
-    const prevHash = bytea(batch.prevHash, 'prev_hash');
-    await this.partitions.ensure('samples', batch.samples.map((s) => s.sample.tsMs ?? 0));
-    await this.partitions.ensure('batches', [nowMs]);
-    return this.tx(async (c) => {
-      // The row lock serialises every append of this agent across collectors.
-      const host = (await c.query<{ last_seq: number; chain_head: Buffer | null; revoked_ms: number | null }>('SELECT last_seq, chain_head, revoked_ms FROM hosts WHERE id = $1 FOR UPDATE', [hostId])).rows[0];
-      if (!host) throw new Error(`unknown host ${hostId}`);
-      const head = host.chain_head ?? Buffer.alloc(0);
-      const none = { accepted: 0, duplicates: 0, lastSeq: host.last_seq, storedSeqs: [] as number[] };
-      // In the transaction that would store the batch, under the row lock a revocation also takes:
-      // no batch lands after `assay agents revoke` (from any collector or the CLI) has committed.
-      if (host.revoked_ms !== null) return { ...none, status: 'revoked' as const };
-      if (head.length && Buffer.compare(head, hash) === 0) return { ...none, status: 'duplicate' as const, duplicates: batch.samples.length };
-      if ((await c.query('SELECT 1 FROM batches WHERE host_id = $1 AND hash = $2 LIMIT 1', [hostId, hash])).rowCount) return { ...none, status: 'replayed' as const };
-      // The first batch a collector sees from an agent may continue a chain begun elsewhere.
-      if (head.length && Buffer.compare(head, prevHash) !== 0) return { ...none, status: 'chain_break' as const };
-      const firstSeq = batch.samples[0]?.seq;
-      if (firstSeq !== undefined && firstSeq <= host.last_seq) return { ...none, status: 'seq_regression' as const };
+  private async ensurePartitions(writes: readonly PgWrite[]): Promise<void> {
+    const samples: number[] = [];
+    const batches: number[] = [];
+    const verdicts: number[] = [];
+    for (const w of writes) {
+      if (w.kind === 'batch') {
+        for (const s of w.sums) samples.push(s.tsMs);
+        batches.push(w.nowMs);
+      } else if (w.kind === 'verdict') verdicts.push(w.tsMs);
+    }
+    if (samples.length) await this.partitions.ensure('samples', samples);
+    if (batches.length) await this.partitions.ensure('batches', batches);
+    if (verdicts.length) await this.partitions.ensure('verdicts', verdicts);
+  }
 
-      const sums = batch.samples.map((s) => summarize(s.seq, s.sample));
-      const int = (xs: Array<number | null>): Array<number | null> => xs.map((x) => (x === null ? null : Math.trunc(x)));
-      const inserted = await c.query<{ seq: number }>(
-        `INSERT INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
-           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
-         SELECT $1, u.* FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::bigint[], $8::bigint[],
-           $9::float8[], $10::bigint[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[])
-           AS u(seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes,
-                power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
-         ON CONFLICT DO NOTHING RETURNING seq`,
-        [
-          hostId,
-          sums.map((s) => s.seq),
-          int(sums.map((s) => s.tsMs)),
-          sums.map(() => nowMs),
-          sums.map((s) => s.cpuPct),
-          sums.map((s) => s.load1),
-          int(sums.map((s) => s.memUsedBytes)),
-          int(sums.map((s) => s.memTotalBytes)),
-          sums.map((s) => s.gpuUtilPct),
-          int(sums.map((s) => s.gpuMemUsedBytes)),
-          sums.map((s) => s.powerWatts),
-          sums.map((s) => s.diskReadBytesPerSec),
-          sums.map((s) => s.diskWriteBytesPerSec),
-          sums.map((s) => s.netRxBytesPerSec),
-          sums.map((s) => s.netTxBytesPerSec),
-        ],
-      );
-      const stored = new Set(inserted.rows.map((r) => r.seq));
-      const storedSeqs = batch.samples.map((s) => s.seq).filter((q) => stored.has(q));
-      await this.rollups.add(c, hostId, sums.filter((s) => stored.has(s.seq)));
-      // Each process signature once per batch (the first one seen, as INSERT OR IGNORE keeps).
-      const sigs = new Map<string, [number, number, string, Buffer]>();
-      for (const { sample } of batch.samples) {
-        for (const p of sample.processes ?? []) {
-          if (!p.signature) continue;
-          const key = processKey(p.pid ?? 0, p.startTimeTicks ?? 0);
-          if (!sigs.has(key)) sigs.set(key, [p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', Buffer.from(assay.v1.ProcessSignature.encode(p.signature).finish())]);
+  /**
+   * One attempt: the whole group with one statement per table. If a host row stays held by
+   * another transaction past the lock timeout, the group runs again without waiting for any row
+   * (SKIP LOCKED): the writes of the hosts still held are refused, the others commit. If a
+   * statement fails for a reason one write can cause (a value PostgreSQL refuses), the group runs
+   * again one write at a time, each in its own savepoint, so only the writes that fail are refused.
+   */
+  private async commitWrites(writes: readonly PgWrite[], attempt: number): Promise<Applied> {
+    let skipLocked = false;
+    try {
+      return await this.runWrites(writes, attempt, false, false);
+    } catch (err) {
+      if ((err as { code?: string }).code === LOCK_TIMEOUT) {
+        skipLocked = true;
+        try {
+          return await this.runWrites(writes, attempt, true, false);
+        } catch (again) {
+          if (!oneWriteMayCause(again) && (again as { code?: string }).code !== LOCK_TIMEOUT) throw again;
+        }
+      } else if (!oneWriteMayCause(err)) throw err;
+    }
+    this.groupStats.isolated++;
+    return this.runWrites(writes, attempt, skipLocked, true);
+  }
+
+  private runWrites(writes: readonly PgWrite[], attempt: number, skipLocked: boolean, oneByOne: boolean): Promise<Applied> {
+    const ctx: GroupContext = { rollups: this.rollups, maxClassChanges: this.opts.maxClassChanges, changes: this.changes };
+    const hostIds = writes.map((w) => (w.kind === 'hello' ? w.id : w.hostId));
+    return this.tx(async (c) => {
+      // BEGIN, the lock timeout and the hosts' row locks in one round trip.
+      const { states, busy } = await beginAndLock(c, hostIds, this.opts.groupLockTimeoutMs, skipLocked);
+      const out: Applied = { outcomes: new Array(writes.length), newKeys: new Map(), enrolled: false };
+      const live: number[] = [];
+      hostIds.forEach((id, i) => {
+        if (busy.has(id)) out.outcomes[i] = { ok: false, error: new Error(`host ${id} is held by another transaction past the lock timeout; resend`) };
+        else live.push(i);
+      });
+      const liveWrites = live.map((i) => writes[i]!);
+      // Batch hashes stored by earlier writes of this group.
+      const stored = new Set<string>();
+      if (!oneByOne) {
+        const a = await applyWrites(c, ctx, liveWrites, states, stored);
+        a.outcomes.forEach((o, j) => (out.outcomes[live[j]!] = o));
+        out.newKeys = a.newKeys;
+        out.enrolled = a.enrolled;
+      } else {
+        for (const i of live) {
+          const w = writes[i]!;
+          const id = hostIds[i]!;
+          const mine = new Map(states.has(id) ? [[id, { ...states.get(id)! }]] : []);
+          const key = w.kind === 'batch' ? hashKey(w.hostId, w.hash) : null;
+          const known = key !== null && stored.has(key);
+          await c.query('SAVEPOINT group_write');
+          try {
+            const a = await applyWrites(c, ctx, [w], mine, stored);
+            await c.query('RELEASE SAVEPOINT group_write');
+            if (mine.has(id)) states.set(id, mine.get(id)!);
+            for (const [h, k] of a.newKeys) out.newKeys.set(h, k);
+            out.enrolled ||= a.enrolled;
+            out.outcomes[i] = a.outcomes[0]!;
+          } catch (err) {
+            if (!oneWriteMayCause(err) && (err as { code?: string }).code !== LOCK_TIMEOUT) throw err;
+            await c.query('ROLLBACK TO SAVEPOINT group_write');
+            if (key !== null && !known) stored.delete(key);
+            out.outcomes[i] = { ok: false, error: err };
+          }
         }
       }
-      if (sigs.size) {
-        const rows = [...sigs.values()];
-        await c.query(
-          `INSERT INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
-           SELECT $1, u.*, $6 FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bytea[]) AS u
-           ON CONFLICT DO NOTHING`,
-          [hostId, rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), nowMs],
-        );
-      }
-      if (batch.gaps.length) {
-        const g = batch.gaps;
-        await c.query(
-          `INSERT INTO gaps (host_id, from_seq, to_seq, from_ms, to_ms, cause, samples, batch_hash)
-           SELECT $1, u.*, $8 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[]) AS u`,
-          [hostId, g.map((x) => x.fromSeq), g.map((x) => x.toSeq), g.map((x) => x.fromMs), g.map((x) => x.toMs), g.map((x) => x.cause), g.map((x) => x.samples), hash],
-        );
-      }
-      const seqs = batch.samples.map((x) => x.seq);
-      const maxSeq = Math.max(0, ...seqs);
-      // The batch row and the new chain head in one statement (one round trip fewer per batch).
-      await c.query(
-        `WITH b AS (INSERT INTO batches (host_id, ${BATCH_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12))
-         UPDATE hosts SET chain_head = $2, last_seen_ms = $9, last_seq = GREATEST(last_seq, $10) WHERE id = $1`,
-        [hostId, hash, prevHash, bytea(batch.header, 'header'), bytea(batch.signature, 'signature'), seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, maxSeq, batch.encoding, payload],
-      );
-      const lastSeq = Math.max(host.last_seq, maxSeq);
-      return { status: 'stored' as const, accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs };
-    });
+      await this.hooks.beforeCommit?.(writes.length, attempt);
+      return out;
+    }, 'fn begins');
   }
 
   async revokeAgent(id: string, nowMs: number): Promise<boolean> {
@@ -537,28 +605,10 @@ export class PostgresStore implements Store {
     return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(x.signature)]));
   }
 
+  /** Queued for the next group commit (the class change, if any, decided under the host's row lock). */
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
-    const nonAi = verdictIsNonAi(verdict) ? 1 : 0;
-    await this.partitions.ensure('verdicts', [tsMs]);
-    await this.tx(async (c) => {
-      // The host row locked: a class change is recorded once even if two collectors race (a lease hand-over).
-      const before = (await c.query<{ verdict_class: string | null; verdict_non_ai: number }>('SELECT verdict_class, verdict_non_ai FROM hosts WHERE id = $1 FOR UPDATE', [hostId])).rows[0];
-      await c.query(
-        `INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (host_id, ts_ms) DO UPDATE SET class = excluded.class, confidence = excluded.confidence, verdict = excluded.verdict`,
-        [hostId, tsMs, verdict.class, verdict.confidence, JSON.stringify(verdict)],
-      );
-      await c.query('UPDATE hosts SET verdict_class = $1, verdict_confidence = $2, verdict_non_ai = $3 WHERE id = $4', [verdict.class, verdict.confidence, nonAi, hostId]);
-      if (before && before.verdict_class !== verdict.class) {
-        await c.query('INSERT INTO class_changes (host_id, ts_ms, from_class, to_class, confidence, non_ai, from_non_ai) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-          hostId, tsMs, before.verdict_class, verdict.class, verdict.confidence, nonAi, before.verdict_non_ai,
-        ]);
-        if (++this.changesSincePrune >= Math.max(1, Math.floor(this.opts.maxClassChanges / 100))) {
-          this.changesSincePrune = 0;
-          await c.query('DELETE FROM class_changes WHERE id <= (SELECT MAX(id) FROM class_changes) - $1', [this.opts.maxClassChanges]);
-        }
-      }
-    });
+    const w = prepareVerdict(hostId, tsMs, verdict, verdictIsNonAi(verdict));
+    await this.queueOf(hostId).submit(() => w);
   }
 
   async queryHosts(q: HostQuery): Promise<{ total: number; hosts: HostRecord[] }> {
@@ -690,6 +740,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.maintainTimer) clearInterval(this.maintainTimer);
+    await this.commits.drain();
     await this.flushSecurityEvents().catch(() => undefined);
     await this.pool.end();
   }
