@@ -112,6 +112,8 @@ export interface RunningCollector {
 
 /** A host counts as online when it sent data within this long. */
 const DEFAULT_ONLINE_WITHIN_MS = 30_000;
+/** Longest route parameter: an agent id of 128 characters, every one percent-encoded. */
+const MAX_ID_PARAM_CHARS = 3 * 128;
 
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const logger = opts.logger ?? silentLogger();
@@ -190,6 +192,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
 
   const app = Fastify({
     logger: false,
+    // Route parameters are agent ids: up to 128 characters (collector/ingest/connection.ts), each
+    // maybe percent-encoded (`:` is `%3A` from encodeURIComponent). Fastify's default of 100 refused
+    // /api/hosts/:id of a 101-128 character id with a 400, so such an agent could not even be revoked.
+    routerOptions: { maxParamLength: MAX_ID_PARAM_CHARS },
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     // Requests the router cannot even parse (`/%`) skip the hooks: give them the headers here.
     frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).headers(SECURITY_HEADERS).code(400).send({ error: err.message }),
