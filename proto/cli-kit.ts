@@ -19,11 +19,35 @@ export const durationArg = (v: string): number => {
   try {
     const ms = parseDurationMs(v);
     if (ms <= 0) throw new Error('must be positive');
+    if (!Number.isSafeInteger(Math.round(ms))) throw new Error(`${v} is too long`);
     return ms;
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
 };
+
+/**
+ * Shortest sampling or batch interval the CLI takes: 10 samples a second already costs an agent
+ * ten times its usual CPU, and `--interval 1ms` only had the collector refuse it (rate limit).
+ */
+export const MIN_INTERVAL_MS = 100;
+
+/** The longest delay a Node timer keeps (about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration that becomes a timer's delay (timeouts, sampling and batch intervals): at least
+ * `minMs`, and at most MAX_TIMER_MS, since Node fires a longer timer at once (--idle-timeout 30d
+ * made the collector drop every connection 1 ms after it opened).
+ */
+export const timerDurationArg =
+  (minMs = 1) =>
+  (v: string): number => {
+    const ms = durationArg(v);
+    if (ms < minMs) throw new InvalidArgumentError(`must be at least ${minMs} ms`);
+    if (ms > MAX_TIMER_MS) throw new InvalidArgumentError(`must be at most 24d (${MAX_TIMER_MS} ms, the longest timer Node keeps; a longer one would fire at once)`);
+    return ms;
+  };
 
 export const listArg = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
 
