@@ -75,6 +75,21 @@ function strictEnvBooleans(cmd: Command): void {
   }
 }
 
+/**
+ * A config value for an option that takes one: what the same text on the command line gives. An
+ * empty value (`db:`), a mapping, or a list for anything but a comma list was passed on as it was
+ * and failed far away ("Cannot read properties of null (reading 'trim')", "The \"path\" argument
+ * must be of type string"), naming neither the file nor the option.
+ */
+function optionText(opt: Option, key: string, raw: unknown): unknown {
+  if (raw === null || raw === undefined) throw new Error(`no value (write ${key}: <value>, or leave the line out)`);
+  let text: string;
+  if (Array.isArray(raw) && opt.parseArg === listArg && raw.every((x) => typeof x === 'string' || typeof x === 'number')) text = raw.join(',');
+  else if (typeof raw === 'string' || typeof raw === 'number') text = String(raw);
+  else throw new Error(`expected one value, not ${Array.isArray(raw) ? 'a list' : typeof raw === 'object' ? 'a mapping' : JSON.stringify(raw)}`);
+  return opt.parseArg ? opt.parseArg(text, undefined) : text;
+}
+
 /** Fills options left at their default from the --config file, so flags and env still win. */
 export function applyConfigFile(cmd: Command): void {
   strictEnvBooleans(cmd);
@@ -95,7 +110,7 @@ export function applyConfigFile(cmd: Command): void {
     let value: unknown = raw;
     try {
       if (opt.isBoolean()) value = parseBool(`option ${key}`, raw);
-      else if (opt.parseArg) value = opt.parseArg(String(raw), undefined);
+      else value = optionText(opt, key, raw);
     } catch (err) {
       throw new Error(`config file ${file}: ${key}: ${(err as Error).message}`);
     }

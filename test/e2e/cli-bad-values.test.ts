@@ -4,6 +4,8 @@
 //    overflowing timer at once), so no agent and no browser ever reached it;
 //  - a sampling interval of a few milliseconds, which only got the agent refused by the
 //    collector's rate limit;
+//  - config-file values that are empty, mappings or lists (`db:`), which went on as they were and
+//    failed far away: "Cannot read properties of null (reading 'trim')", naming no option;
 //  - `agents rotate-secret` with a mistyped --db, which wrote a fresh secret into a new folder and
 //    said "new enrollment secret written" while the collector's real secret stayed valid.
 import assert from 'node:assert/strict';
@@ -74,6 +76,45 @@ describe('durations that become timers', () => {
       const r = await runAssay(args, {}, 20_000);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`^assay: option '${args.find((a) => a.endsWith('interval'))}[^']*' argument '[^']+' is invalid\\. (must be at least 100 ms|must be at most 24d|.* is too long)`, 'm'), r.stderr);
+    }
+  });
+});
+
+describe('config file values', () => {
+  it('an empty value, a mapping, or a list where one value belongs stops startup naming the file and the option', async () => {
+    const tmp = tempDir();
+    try {
+      const config = join(tmp.dir, 'assay.yaml');
+      for (const [text, want] of [
+        ['db:\n', /^assay: config file .*assay\.yaml: db: no value \(write db: <value>, or leave the line out\)$/m],
+        ['host:\n', /^assay: config file .*assay\.yaml: host: no value/m],
+        ['dataDir: {path: /x}\n', /^assay: config file .*assay\.yaml: dataDir: expected one value, not a mapping$/m],
+        ['rules: [a.yaml, b.yaml]\n', /^assay: config file .*assay\.yaml: rules: expected one value, not a list$/m],
+      ] as Array<[string, RegExp]>) {
+        writeFileSync(config, text);
+        const r = await runAssay(['collector', '--port', '0', '--config', config], {}, 20_000, tmp.dir);
+        assert.equal(r.code, 1, `${text}: ${r.stderr}`);
+        assert.match(r.stderr, want, text);
+      }
+      assert.equal(existsSync(join(tmp.dir, 'data')), false, 'nothing was created');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a comma-list option may be a YAML list', async () => {
+    const tmp = tempDir();
+    const config = join(tmp.dir, 'assay.yaml');
+    writeFileSync(config, 'publicHost: [a.example, b.example]\n');
+    const c = spawnAssay(['collector', '--port', '0', '--db', join(tmp.dir, 'assay.db'), '--config', config]);
+    try {
+      const url = await waitFor(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(c.output())?.[1], 20_000, 'the collector to listen');
+      const { rawRequest } = await import('../helpers/rawhttp.js');
+      for (const host of ['a.example', 'b.example']) assert.equal((await rawRequest(url, 'GET', '/healthz', { host })).status, 200, host);
+      assert.equal((await rawRequest(url, 'GET', '/healthz', { host: 'c.example' })).status, 403);
+    } finally {
+      await c.stop();
+      tmp.cleanup();
     }
   });
 });
