@@ -135,6 +135,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     viewerToken: tokens ? (opts.viewerToken !== undefined ? checkSecret('viewer token', opts.viewerToken) : loadOrCreateSecret(besideDb(files, 'viewer-token'))) : null,
     adminToken: opts.adminToken !== undefined ? checkSecret('admin token', opts.adminToken) : loadOrCreateSecret(besideDb(files, 'admin-token')),
   };
+  // One token for both roles would make every viewer an admin (roleOf checks admin first).
+  if (auth.viewerToken !== null && auth.viewerToken === auth.adminToken) throw new Error('the viewer token and the admin token are the same: viewers could revoke agents; give them different values');
   const site = siteConfig(opts.host, opts.publicHosts);
   const secretFile = opts.enrollSecret !== undefined ? null : enrollSecretPath(files);
   let enrollSecret = opts.enrollSecret !== undefined ? checkSecret('enrollment secret', opts.enrollSecret) : loadOrCreateSecret(secretFile!);

@@ -49,7 +49,21 @@ export const timerDurationArg =
     return ms;
   };
 
-export const listArg = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+/** Parsers of comma lists: a config file may give these options a YAML list instead. */
+const listParsers = new WeakSet<object>();
+
+/** A comma-separated list, each item checked by `check` (which throws InvalidArgumentError). */
+export function listArgOf(check: (item: string) => void = () => undefined): (v: string) => string[] {
+  const parse = (v: string): string[] => {
+    const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+    items.forEach(check);
+    return items;
+  };
+  listParsers.add(parse);
+  return parse;
+}
+
+export const listArg = listArgOf();
 
 /** Options every long-running command shares. */
 export function withConfig(cmd: Command): Command {
@@ -84,7 +98,7 @@ function strictEnvBooleans(cmd: Command): void {
 function optionText(opt: Option, key: string, raw: unknown): unknown {
   if (raw === null || raw === undefined) throw new Error(`no value (write ${key}: <value>, or leave the line out)`);
   let text: string;
-  if (Array.isArray(raw) && opt.parseArg === listArg && raw.every((x) => typeof x === 'string' || typeof x === 'number')) text = raw.join(',');
+  if (Array.isArray(raw) && opt.parseArg && listParsers.has(opt.parseArg) && raw.every((x) => typeof x === 'string' || typeof x === 'number')) text = raw.join(',');
   else if (typeof raw === 'string' || typeof raw === 'number') text = String(raw);
   else throw new Error(`expected one value, not ${Array.isArray(raw) ? 'a list' : typeof raw === 'object' ? 'a mapping' : JSON.stringify(raw)}`);
   return opt.parseArg ? opt.parseArg(text, undefined) : text;

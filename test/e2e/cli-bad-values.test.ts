@@ -6,6 +6,9 @@
 //    collector's rate limit;
 //  - config-file values that are empty, mappings or lists (`db:`), which went on as they were and
 //    failed far away: "Cannot read properties of null (reading 'trim')", naming no option;
+//  - `--public-host https://assay.example:7300` (a URL, not a name), which never matched a Host
+//    header, so browsers were told to "add it with --public-host";
+//  - the same value for the viewer and the admin token, which made every viewer an admin;
 //  - `agents rotate-secret` with a mistyped --db, which wrote a fresh secret into a new folder and
 //    said "new enrollment secret written" while the collector's real secret stayed valid.
 import assert from 'node:assert/strict';
@@ -114,6 +117,33 @@ describe('config file values', () => {
       assert.equal((await rawRequest(url, 'GET', '/healthz', { host: 'c.example' })).status, 403);
     } finally {
       await c.stop();
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('collector names and tokens', () => {
+  it('--public-host takes host names and addresses only; one token for both roles is refused', async () => {
+    const tmp = tempDir();
+    try {
+      const base = ['collector', '--port', '0', '--db', join(tmp.dir, 'assay.db')];
+      for (const [args, env, want] of [
+        [[...base, '--public-host', 'ok.example,https://assay.example:7300'], {}, /^assay: option '--public-host <names>' argument .* is invalid\. "https:\/\/assay\.example:7300" is not a host name or IP address \(no scheme, port or path/m],
+        [base, { ASSAY_PUBLIC_HOST: 'assay example' }, /"assay example" is not a host name or IP address/],
+        [[...base, '--require-tokens'], { ASSAY_VIEWER_TOKEN: 'the-same-token-0001', ASSAY_ADMIN_TOKEN: 'the-same-token-0001' }, /^assay: the viewer token and the admin token are the same: viewers could revoke agents/m],
+      ] as Array<[string[], Record<string, string>, RegExp]>) {
+        const r = await runAssay(args, env, 20_000);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, want);
+      }
+      await assert.rejects(startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'x.db'), requireTokens: true, viewerToken: 'same-token-000000001', adminToken: 'same-token-000000001' }), /the viewer token and the admin token are the same/);
+      const ok = spawnAssay([...base, '--public-host', 'assay.example,10.0.0.7,::1']);
+      try {
+        await waitFor(() => /listening on/.test(ok.output()), 20_000, 'names and addresses are taken');
+      } finally {
+        await ok.stop();
+      }
+    } finally {
       tmp.cleanup();
     }
   });
