@@ -26,7 +26,7 @@ import { besideDb, enrollSecretPath, loadOrCreateSecret, readSecret } from './se
 import { isLoopback, loadTls, selfSignedTls } from './tls.js';
 import { LIVE_PROTOCOL, bearerToken, checkSecret, decide, liveToken, type AuthConfig } from './auth.js';
 import { ROUTES, assertDeclared, routeRole, websocketRoute } from './routes.js';
-import { SECURITY_HEADERS, hostAllowed, originAllowed, rawRefusal, siteConfig } from './site.js';
+import { SECURITY_HEADERS, hostAllowed, originAllowed, rawClientError, rawRefusal, siteConfig } from './site.js';
 import { checkDbPath, filesAnchor, openStore, privateDir, redactUrl } from './dbfile.js';
 import { VerdictLeases, defaultVerdictLeaseMs } from './lease.js';
 import { randomBytes } from 'node:crypto';
@@ -198,7 +198,15 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     // maybe percent-encoded (`:` is `%3A` from encodeURIComponent). Fastify's default of 100 refused
     // /api/hosts/:id of a 101-128 character id with a 400, so such an agent could not even be revoked.
     routerOptions: { maxParamLength: MAX_ID_PARAM_CHARS },
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    // A request without Host reaches the Host check (403 with the security headers) instead of
+    // Node's bare 400.
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, requireHostHeader: false } } : { http: { requireHostHeader: false } }),
+    // Requests the HTTP parser refuses (431, 400, 408) get the security headers too.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(rawClientError(err.code));
+      socket.destroy();
+    },
     // Requests the router cannot even parse (`/%`) skip the hooks: give them the headers here.
     frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).headers(SECURITY_HEADERS).code(400).send({ error: err.message }),
   });
