@@ -2,7 +2,7 @@
 // `assay record` (write the same sample stream to a trace file).
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { applyConfigFile, durationArg, intArg, onSignals, withConfig } from '../proto/cli-kit.js';
+import { MIN_INTERVAL_MS, timerDurationArg, applyConfigFile, durationArg, intArg, onSignals, withConfig } from '../proto/cli-kit.js';
 import { createLogger } from '../proto/log.js';
 import { checkOutputPath } from '../proto/out-path.js';
 
@@ -38,8 +38,8 @@ interface AgentFlags {
 function agentOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--collector <url>', 'collector ingest URL').argParser(wsUrlArg).default('ws://127.0.0.1:7300/ingest').env('ASSAY_COLLECTOR'))
-    .addOption(new Option('--interval <seconds>', 'sampling interval (seconds, or 500ms, 2s, 1m)').argParser(durationArg).default(1000, '1').env('ASSAY_INTERVAL'))
-    .addOption(new Option('--batch-interval <seconds>', 'how often batches are sent').argParser(durationArg).default(5000, '5').env('ASSAY_BATCH_INTERVAL'))
+    .addOption(new Option('--interval <seconds>', 'sampling interval (seconds, or 500ms, 2s, 1m)').argParser(timerDurationArg(MIN_INTERVAL_MS)).default(1000, '1').env('ASSAY_INTERVAL'))
+    .addOption(new Option('--batch-interval <seconds>', 'how often batches are sent').argParser(timerDurationArg(MIN_INTERVAL_MS)).default(5000, '5').env('ASSAY_BATCH_INTERVAL'))
     .addOption(new Option('--state-dir <dir>', 'agent identity and spool directory').default('./data/agent').env('ASSAY_STATE_DIR'))
     .addOption(new Option('--proc-root <dir>', 'procfs root').default('/proc').env('ASSAY_PROC_ROOT'))
     .addOption(new Option('--sys-root <dir>', 'sysfs root').default('/sys').env('ASSAY_SYS_ROOT'))
@@ -82,7 +82,7 @@ export function registerAgentCommands(program: Command): void {
     .requiredOption('--label <class>', 'what the recorded workload really is (e.g. pow-mining)')
     .requiredOption('--out <file>', 'trace file to write (NDJSON)')
     .addOption(new Option('--duration <d>', 'how long to record').argParser(durationArg).default(60_000, '60s'))
-    .addOption(new Option('--interval <seconds>', 'sampling interval').argParser(durationArg).default(1000, '1'))
+    .addOption(new Option('--interval <seconds>', 'sampling interval').argParser(timerDurationArg(MIN_INTERVAL_MS)).default(1000, '1'))
     .addOption(new Option('--provenance <kind>', 'how the workload was produced').choices(['real', 'emulated', 'synthetic', 'real-gpu']).default('real'))
     .option('--description <text>', 'what ran and how', '')
     .option('--evasion <name>', 'the evasion this trace exercises, if any')

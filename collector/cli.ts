@@ -1,9 +1,10 @@
 // The collector's commands: `assay collector`, `assay start` (a collector plus a local agent
 // process), `assay replay`, `assay agents …` (enrolment on the database folder) and `assay rules check`.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { applyConfigFile, durationArg, intArg, listArg, onSignals, say, sayErr, withConfig } from '../proto/cli-kit.js';
+import { MIN_INTERVAL_MS, applyConfigFile, durationArg, intArg, listArgOf, onSignals, say, sayErr, timerDurationArg, withConfig } from '../proto/cli-kit.js';
 import { createLogger } from '../proto/log.js';
 import { termSafe } from '../proto/term.js';
 import { defaultClassifierOptions } from './classifier-options.js';
@@ -57,6 +58,17 @@ interface CollectorFlags {
   logLevel: string;
 }
 
+/**
+ * --public-host: host names or IP addresses as a browser's Host header carries them. A URL or a
+ * name with a port (`https://assay.example:7300`) never matched, and browsers were then told to
+ * "add it with --public-host", which the operator had done.
+ */
+const publicHostArg = listArgOf((n) => {
+  if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(n) && !/^\[?[0-9A-Fa-f:.]+\]?$/.test(n)) {
+    throw new InvalidArgumentError(`${JSON.stringify(n)} is not a host name or IP address (no scheme, port or path: e.g. assay.example.com)`);
+  }
+});
+
 function collectorOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--host <addr>', 'address to listen on').default('127.0.0.1').env('ASSAY_HOST'))
@@ -75,10 +87,10 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--tls-self-signed', 'generate a self-signed certificate beside the database (agents pin its fingerprint)').env('ASSAY_TLS_SELF_SIGNED'))
     .addOption(new Option('--allow-plain', 'accept agents over plain ws:// on a non-loopback address').env('ASSAY_ALLOW_PLAIN'))
     .addOption(new Option('--require-tokens', 'require API tokens even on loopback (always required on other addresses; tokens in viewer-token / admin-token beside the database, or ASSAY_VIEWER_TOKEN / ASSAY_ADMIN_TOKEN, at least 16 characters)').env('ASSAY_REQUIRE_TOKENS'))
-    .addOption(new Option('--public-host <names>', 'comma-separated host names browsers reach the collector by (besides localhost, 127.0.0.1, ::1 and the --host address); other Host headers are refused').argParser(listArg).env('ASSAY_PUBLIC_HOST'))
+    .addOption(new Option('--public-host <names>', 'comma-separated host names browsers reach the collector by (besides localhost, 127.0.0.1, ::1 and the --host address); other Host headers are refused').argParser(publicHostArg).env('ASSAY_PUBLIC_HOST'))
     .addOption(new Option('--max-enrollments <n>', 'accept new agents only while fewer than this many have enrolled (revoked ones count)').argParser(intArg('max-enrollments', 0, 10_000_000)).env('ASSAY_MAX_ENROLLMENTS'))
-    .addOption(new Option('--hello-timeout <d>', 'an /ingest connection that has not authenticated within this long is closed').argParser(durationArg).default(defaultIngestLimits.helloTimeoutMs, '10s').env('ASSAY_HELLO_TIMEOUT'))
-    .addOption(new Option('--idle-timeout <d>', 'a TCP connection that has not sent a complete request header within this long is dropped').argParser(durationArg).default(defaultIngestLimits.idleTimeoutMs, '10s').env('ASSAY_IDLE_TIMEOUT'))
+    .addOption(new Option('--hello-timeout <d>', 'an /ingest connection that has not authenticated within this long is closed').argParser(timerDurationArg()).default(defaultIngestLimits.helloTimeoutMs, '10s').env('ASSAY_HELLO_TIMEOUT'))
+    .addOption(new Option('--idle-timeout <d>', 'a TCP connection that has not sent a complete request header within this long is dropped').argParser(timerDurationArg()).default(defaultIngestLimits.idleTimeoutMs, '10s').env('ASSAY_IDLE_TIMEOUT'))
     .addOption(new Option('--max-preauth-per-address <n>', 'most unauthenticated connections (HTTP, or /ingest before hello) one remote address may hold; raise it behind a reverse proxy').argParser(intArg('max-preauth-per-address', 1, 1_000_000)).default(defaultIngestLimits.maxPreAuthPerAddress).env('ASSAY_MAX_PREAUTH_PER_ADDRESS'))
     .addOption(new Option('--max-preauth-total <n>', 'most unauthenticated connections from all addresses together').argParser(intArg('max-preauth-total', 1, 10_000_000)).default(defaultIngestLimits.maxPreAuthTotal).env('ASSAY_MAX_PREAUTH_TOTAL'))
     .addOption(new Option('--max-live-clients <n>', 'most dashboard /live sockets at once').argParser(intArg('max-live-clients', 1, 1_000_000)).default(defaultIngestLimits.maxLiveClients).env('ASSAY_MAX_LIVE_CLIENTS'))
@@ -161,7 +173,7 @@ export function registerCollectorCommands(program: Command): void {
   withConfig(
     collectorOptions(program.command('start').description('quick start: a collector with the dashboard plus an agent for this machine'))
       .addOption(new Option('--state-dir <dir>', 'state directory of the local agent').default('./data/agent').env('ASSAY_STATE_DIR'))
-      .addOption(new Option('--interval <seconds>', 'sampling interval of the local agent').argParser(durationArg).default(1000, '1').env('ASSAY_INTERVAL')),
+      .addOption(new Option('--interval <seconds>', 'sampling interval of the local agent').argParser(timerDurationArg(MIN_INTERVAL_MS)).default(1000, '1').env('ASSAY_INTERVAL')),
   ).action(async (_o, cmd: Command) => {
     applyConfigFile(cmd);
     const f = cmd.opts<CollectorFlags & { stateDir: string; interval: number }>();
@@ -276,6 +288,11 @@ export function registerCollectorCommands(program: Command): void {
       const [{ checkDbPath, filesAnchor }, { enrollSecretPath, rotateSecret }] = await Promise.all([import('./dbfile.js'), import('./secret.js')]);
       checkDbPath(o.db);
       const file = enrollSecretPath(filesAnchor(o.db, o.dataDir));
+      // A mistyped --db or --data-dir must not "rotate" a secret no collector reads: the real one
+      // would stay valid while the operator is told it was replaced.
+      if (!existsSync(file)) {
+        throw new Error(`no enrollment secret at ${file} to rotate: give the --db (and --data-dir) the collector runs with; a collector writes the file on its first start (one given ASSAY_ENROLL_SECRET keeps none: change that variable instead)`);
+      }
       rotateSecret(file);
       say(`new enrollment secret written to ${file} (mode 0600); give it to agents that have not enrolled yet\n`);
     });

@@ -3,7 +3,7 @@
 // every host's command lines), a write probe so a read-only database stops startup instead of
 // failing every agent later, and errors that name the file. PostgreSQL: connect, migrate and
 // create partitions before anything listens, with errors that name the URL (password hidden).
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { privateDbFile } from '../proto/private-files.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -39,6 +39,47 @@ export function checkDbPath(dbPath: string): void {
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(dbPath)) {
     throw new Error(`--db ${JSON.stringify(redactUrl(dbPath))} looks like a URL the collector cannot use: give a SQLite file path such as ./data/assay.db, or postgres://user@host:5432/database`);
   }
+  // `--db --require-tokens` makes "--require-tokens" the database: a flag taken for a value, not a file name.
+  if (dbPath.startsWith('-')) throw new Error(`--db ${JSON.stringify(dbPath)} looks like an option, not a database file (write ./${dbPath} if that is its name)`);
+  checkSqliteFile(dbPath);
+}
+
+/** The first 16 bytes of every SQLite database file. */
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * An existing --db must be a SQLite database (or an empty file) before anything touches it:
+ * the collector makes its database private (chmod) and writes its secrets beside it, so a
+ * directory or someone else's file given by mistake (`--db /var/lib`, `--db notes.txt`) would
+ * otherwise lose its mode, and get an enrollment secret and tokens next to it, before SQLite refused it.
+ */
+function checkSqliteFile(dbPath: string): void {
+  let size: number;
+  try {
+    const st = statSync(dbPath);
+    if (st.isDirectory()) throw new Error(`--db ${dbPath} is a directory: give a database file in it, such as ${join(dbPath, 'assay.db')}`);
+    if (!st.isFile()) throw new Error(`--db ${dbPath} is not a regular file`);
+    size = st.size;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // a new database
+    if (code === 'ENOTDIR') throw new Error(`--db ${dbPath}: a part of its folder ${dirname(dbPath)} is a file, not a directory`);
+    throw err;
+  }
+  if (size === 0) return; // SQLite takes an empty file as a new database
+  const head = Buffer.alloc(SQLITE_HEADER.length);
+  let fd: number;
+  try {
+    fd = openSync(dbPath, 'r');
+  } catch (err) {
+    throw new Error(`--db ${dbPath} cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!head.equals(SQLITE_HEADER)) throw new Error(`--db ${dbPath} is not a database: a SQLite file starts with "SQLite format 3" (the file was left as it is)`);
 }
 
 /**

@@ -26,7 +26,7 @@ import { besideDb, enrollSecretPath, loadOrCreateSecret, readSecret } from './se
 import { isLoopback, loadTls, selfSignedTls } from './tls.js';
 import { LIVE_PROTOCOL, bearerToken, checkSecret, decide, liveToken, type AuthConfig } from './auth.js';
 import { ROUTES, assertDeclared, routeRole, websocketRoute } from './routes.js';
-import { SECURITY_HEADERS, hostAllowed, originAllowed, rawRefusal, siteConfig } from './site.js';
+import { SECURITY_HEADERS, hostAllowed, originAllowed, rawClientError, rawRefusal, siteConfig } from './site.js';
 import { checkDbPath, filesAnchor, openStore, privateDir, redactUrl } from './dbfile.js';
 import { VerdictLeases, defaultVerdictLeaseMs } from './lease.js';
 import { randomBytes } from 'node:crypto';
@@ -112,6 +112,8 @@ export interface RunningCollector {
 
 /** A host counts as online when it sent data within this long. */
 const DEFAULT_ONLINE_WITHIN_MS = 30_000;
+/** Longest route parameter: an agent id of 128 characters, every one percent-encoded. */
+const MAX_ID_PARAM_CHARS = 3 * 128;
 
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const logger = opts.logger ?? silentLogger();
@@ -133,6 +135,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     viewerToken: tokens ? (opts.viewerToken !== undefined ? checkSecret('viewer token', opts.viewerToken) : loadOrCreateSecret(besideDb(files, 'viewer-token'))) : null,
     adminToken: opts.adminToken !== undefined ? checkSecret('admin token', opts.adminToken) : loadOrCreateSecret(besideDb(files, 'admin-token')),
   };
+  // One token for both roles would make every viewer an admin (roleOf checks admin first).
+  if (auth.viewerToken !== null && auth.viewerToken === auth.adminToken) throw new Error('the viewer token and the admin token are the same: viewers could revoke agents; give them different values');
   const site = siteConfig(opts.host, opts.publicHosts);
   const secretFile = opts.enrollSecret !== undefined ? null : enrollSecretPath(files);
   let enrollSecret = opts.enrollSecret !== undefined ? checkSecret('enrollment secret', opts.enrollSecret) : loadOrCreateSecret(secretFile!);
@@ -190,7 +194,19 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
 
   const app = Fastify({
     logger: false,
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    // Route parameters are agent ids: up to 128 characters (collector/ingest/connection.ts), each
+    // maybe percent-encoded (`:` is `%3A` from encodeURIComponent). Fastify's default of 100 refused
+    // /api/hosts/:id of a 101-128 character id with a 400, so such an agent could not even be revoked.
+    routerOptions: { maxParamLength: MAX_ID_PARAM_CHARS },
+    // A request without Host reaches the Host check (403 with the security headers) instead of
+    // Node's bare 400.
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, requireHostHeader: false } } : { http: { requireHostHeader: false } }),
+    // Requests the HTTP parser refuses (431, 400, 408) get the security headers too.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(rawClientError(err.code));
+      socket.destroy();
+    },
     // Requests the router cannot even parse (`/%`) skip the hooks: give them the headers here.
     frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).headers(SECURITY_HEADERS).code(400).send({ error: err.message }),
   });

@@ -76,7 +76,20 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** A raw HTTP refusal for an upgrade request, with the same headers as every other response. */
-export function rawRefusal(status: number, text: string): string {
+export function rawRefusal(status: number, text: string, body = ''): string {
   const headers = Object.entries(SECURITY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  return `HTTP/1.1 ${status} ${text}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`;
+  const type = body ? 'Content-Type: application/json; charset=utf-8\r\n' : '';
+  return `HTTP/1.1 ${status} ${text}\r\n${headers}${type}Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/**
+ * The answer to a request the HTTP parser refused (headers too large, malformed, too slow):
+ * fastify's own answer carried none of the security headers.
+ */
+export function rawClientError(code: string | undefined): string {
+  const [status, text, why] =
+    code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'the request took too long']
+    : code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+    : [400, 'Bad Request', 'malformed HTTP request'];
+  return rawRefusal(status, text, JSON.stringify({ error: why }));
 }

@@ -9,7 +9,14 @@ const KEY = 'assay.token';
 function fromHash() {
   const m = /(?:^#|[#&])token=([^&]+)/.exec(location.hash);
   if (!m) return null;
-  const token = decodeURIComponent(m[1]);
+  // Tokens may hold any printable character: `%` typed as is (not as %25) made
+  // decodeURIComponent throw, and with it every module that imports this one (a blank page).
+  let token = m[1];
+  try {
+    token = decodeURIComponent(token);
+  } catch {
+    // not percent-encoded: the token as written
+  }
   localStorage.setItem(KEY, token);
   const rest = location.hash.replace(/[#&]?token=[^&]+/, '').replace(/^&/, '#');
   history.replaceState(null, '', location.pathname + location.search + (rest && rest !== '#' ? rest : ''));

@@ -19,13 +19,51 @@ export const durationArg = (v: string): number => {
   try {
     const ms = parseDurationMs(v);
     if (ms <= 0) throw new Error('must be positive');
+    if (!Number.isSafeInteger(Math.round(ms))) throw new Error(`${v} is too long`);
     return ms;
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
 };
 
-export const listArg = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+/**
+ * Shortest sampling or batch interval the CLI takes: 10 samples a second already costs an agent
+ * ten times its usual CPU, and `--interval 1ms` only had the collector refuse it (rate limit).
+ */
+export const MIN_INTERVAL_MS = 100;
+
+/** The longest delay a Node timer keeps (about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration that becomes a timer's delay (timeouts, sampling and batch intervals): at least
+ * `minMs`, and at most MAX_TIMER_MS, since Node fires a longer timer at once (--idle-timeout 30d
+ * made the collector drop every connection 1 ms after it opened).
+ */
+export const timerDurationArg =
+  (minMs = 1) =>
+  (v: string): number => {
+    const ms = durationArg(v);
+    if (ms < minMs) throw new InvalidArgumentError(`must be at least ${minMs} ms`);
+    if (ms > MAX_TIMER_MS) throw new InvalidArgumentError(`must be at most 24d (${MAX_TIMER_MS} ms, the longest timer Node keeps; a longer one would fire at once)`);
+    return ms;
+  };
+
+/** Parsers of comma lists: a config file may give these options a YAML list instead. */
+const listParsers = new WeakSet<object>();
+
+/** A comma-separated list, each item checked by `check` (which throws InvalidArgumentError). */
+export function listArgOf(check: (item: string) => void = () => undefined): (v: string) => string[] {
+  const parse = (v: string): string[] => {
+    const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+    items.forEach(check);
+    return items;
+  };
+  listParsers.add(parse);
+  return parse;
+}
+
+export const listArg = listArgOf();
 
 /** Options every long-running command shares. */
 export function withConfig(cmd: Command): Command {
@@ -51,6 +89,21 @@ function strictEnvBooleans(cmd: Command): void {
   }
 }
 
+/**
+ * A config value for an option that takes one: what the same text on the command line gives. An
+ * empty value (`db:`), a mapping, or a list for anything but a comma list was passed on as it was
+ * and failed far away ("Cannot read properties of null (reading 'trim')", "The \"path\" argument
+ * must be of type string"), naming neither the file nor the option.
+ */
+function optionText(opt: Option, key: string, raw: unknown): unknown {
+  if (raw === null || raw === undefined) throw new Error(`no value (write ${key}: <value>, or leave the line out)`);
+  let text: string;
+  if (Array.isArray(raw) && opt.parseArg && listParsers.has(opt.parseArg) && raw.every((x) => typeof x === 'string' || typeof x === 'number')) text = raw.join(',');
+  else if (typeof raw === 'string' || typeof raw === 'number') text = String(raw);
+  else throw new Error(`expected one value, not ${Array.isArray(raw) ? 'a list' : typeof raw === 'object' ? 'a mapping' : JSON.stringify(raw)}`);
+  return opt.parseArg ? opt.parseArg(text, undefined) : text;
+}
+
 /** Fills options left at their default from the --config file, so flags and env still win. */
 export function applyConfigFile(cmd: Command): void {
   strictEnvBooleans(cmd);
@@ -71,7 +124,7 @@ export function applyConfigFile(cmd: Command): void {
     let value: unknown = raw;
     try {
       if (opt.isBoolean()) value = parseBool(`option ${key}`, raw);
-      else if (opt.parseArg) value = opt.parseArg(String(raw), undefined);
+      else value = optionText(opt, key, raw);
     } catch (err) {
       throw new Error(`config file ${file}: ${key}: ${(err as Error).message}`);
     }

@@ -1,7 +1,7 @@
 // `assay scan`: sample this machine with every probe for a while (no collector, no network) and
 // write the same signed report as `assay report`.
 import { Option, type Command } from 'commander';
-import { durationArg, intArg, say } from '../../proto/cli-kit.js';
+import { MIN_INTERVAL_MS, timerDurationArg, durationArg, intArg, say } from '../../proto/cli-kit.js';
 import { checkOutputPath } from '../../proto/out-path.js';
 import { thresholdOptions, thresholdsOf, type ThresholdFlags } from '../../collector/report/cli.js';
 
@@ -11,7 +11,7 @@ export function registerScanCommands(program: Command): void {
       .command('scan')
       .description('sample this machine for a while with every probe (no collector, no network) and print what it is doing; writes the same signed report as `assay report`')
       .addOption(new Option('--duration <d>', 'how long to sample').argParser(durationArg).default(120_000, '2m'))
-      .addOption(new Option('--interval <seconds>', 'sampling interval').argParser(durationArg).default(1000, '1'))
+      .addOption(new Option('--interval <seconds>', 'sampling interval').argParser(timerDurationArg(MIN_INTERVAL_MS)).default(1000, '1'))
       .option('--json <file>', 'write the signed JSON report')
       .option('--html <file>', 'write the HTML report')
       .option('--key <file>', 'sign with this Ed25519 key (PEM) instead of a fresh one')

@@ -79,7 +79,7 @@ export function registerReportCommands(program: Command): void {
       const [{ verifyReportBytes }, { readFileSync }] = await Promise.all([import('./verify-file.js'), import('node:fs')]);
       let result;
       try {
-        result = verifyReportBytes(readFileSync(file), { fileName: file, ...(o.key ? { expectKey: o.key } : {}) });
+        result = verifyReportBytes(readFileSync(file), { fileName: file, ...(o.key !== undefined ? { expectKey: o.key } : {}) });
       } catch (err) {
         result = { ok: false, failures: [`cannot read ${file}: ${(err as Error).message}`], passed: [], warnings: [], signer: null, statement: null };
       }
@@ -96,7 +96,7 @@ export function registerReportCommands(program: Command): void {
         for (const f of result.failures) say(`  FAIL  ${f}\n`);
         for (const w of result.warnings) say(`  WARN  ${w}\n`);
         if (result.statement) say(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
-        if (result.ok && !o.key) say(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
+        if (result.ok && o.key === undefined) say(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
       }
       process.exitCode = ok ? 0 : 1;
     });

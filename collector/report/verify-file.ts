@@ -21,6 +21,41 @@ const unreadable = (why: string): VerifyResult => ({ ok: false, failures: [why],
 /** Names browsers open as a page (file:// and web servers go by the extension). */
 const PAGE_NAME = /\.(?:html?|xhtml?|xht|shtml)$/i;
 
+/**
+ * The first key that appears twice in one object of a (valid) JSON text, or null. JSON.parse keeps
+ * the last one, so a file with a forged `"statement"` first and the genuine one after it verified,
+ * signature and all, while a person (or a parser that keeps the first) read the forged one.
+ */
+export function duplicateKey(text: string): string | null {
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      if (expectKey) {
+        const keys = stack[stack.length - 1]!;
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) expectKey = stack[stack.length - 1] instanceof Set;
+  }
+  return null;
+}
+
 export function verifyReportBytes(bytes: Buffer, opts: VerifyOptions & { fileName?: string } = {}): VerifyResult {
   const text = bytes.toString('utf8');
   if (!isHtmlReport(text)) {
@@ -31,6 +66,11 @@ export function verifyReportBytes(bytes: Buffer, opts: VerifyOptions & { fileNam
       return unreadable(`not valid JSON: ${(err as Error).message}`);
     }
     const result = verifyReport(value, opts);
+    const twice = duplicateKey(text);
+    if (twice !== null) {
+      result.failures.push(`the JSON has the key ${JSON.stringify(twice)} twice in one object: readers disagree on which one counts (this check reads the last), so what a person reads may not be what was verified`);
+      return { ...result, ok: false };
+    }
     // A browser renders a JSON report under such a name as a page: markup in its strings (a
     // hostname an agent chose) would be what a person reads, and none of it was checked.
     if (opts.fileName && PAGE_NAME.test(opts.fileName)) {

@@ -54,9 +54,12 @@ export function verifyReport(value: unknown, opts: VerifyOptions = {}): VerifyRe
     out.failures.push(`report signature unreadable: ${(err as Error).message}`);
   }
   if (report.signer?.role !== report.kind) out.failures.push(`signer role ${report.signer?.role} does not match report kind ${report.kind}`);
-  if (opts.expectKey) {
-    const want = opts.expectKey.trim();
-    if (signer !== null && (want === signer || want.toLowerCase() === report.signer.publicKey)) out.passed.push('signer is the expected key');
+  if (opts.expectKey !== undefined) {
+    // The prefix in any case (`sha256:…` as people type it); the base64 after it is exact.
+    const want = opts.expectKey.trim().replace(/^sha256:/i, 'SHA256:');
+    // `--key "$EXPECTED"` with the variable unset must not quietly verify against no key at all.
+    if (want === '') out.failures.push('--key is empty: give the SHA256:… fingerprint or hex public key of the signer you expect');
+    else if (signer !== null && (want === signer || want.toLowerCase() === report.signer.publicKey)) out.passed.push('signer is the expected key');
     else out.failures.push(`signed by ${signer}, not by the expected key ${want}`);
   }
   const rulesOk = rulesShape(report, out);
