@@ -36,10 +36,13 @@ export function checkSecret(name: string, value: string): string {
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 const eq = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
-/** `Authorization: Bearer …`: the only way an HTTP request carries a token. */
+/**
+ * `Authorization: Bearer …`: the only way an HTTP request carries a token. The scheme name is
+ * case-insensitive (RFC 9110 §11.1, RFC 6750 §2.1): `bearer x` is the same credential as `Bearer x`.
+ */
 export function bearerToken(req: Pick<IncomingMessage, 'headers'>): string | null {
-  const h = req.headers.authorization;
-  return h?.startsWith('Bearer ') ? h.slice(7).trim() || null : null;
+  const m = /^bearer[ \t]+(.*)$/is.exec(req.headers.authorization ?? '');
+  return m ? m[1]!.trim() || null : null;
 }
 
 /**

@@ -135,6 +135,11 @@ describe('route protection on the routed path', () => {
     try {
       const base = `https://127.0.0.1:${c.port}`;
       assert.equal((await rawRequest(base, 'GET', '/api/hosts', { authorization: `Bearer ${VIEWER}` })).status, 200);
+      // The scheme is case-insensitive (RFC 9110); the token itself is not.
+      assert.equal((await rawRequest(base, 'GET', '/api/hosts', { authorization: `bearer ${VIEWER}` })).status, 200);
+      assert.equal((await rawRequest(base, 'GET', '/api/hosts', { authorization: `BEARER  ${VIEWER}` })).status, 200);
+      assert.equal((await rawRequest(base, 'GET', '/api/hosts', { authorization: `Bearer ${VIEWER.toUpperCase() === VIEWER ? VIEWER.toLowerCase() : VIEWER.toUpperCase()}` })).status, 401);
+      assert.equal((await rawRequest(base, 'GET', '/api/hosts', { authorization: `Bearer${VIEWER}` })).status, 401);
       await tryEverySpelling(base, null);
       await tryEverySpelling(base, VIEWER);
       assert.equal((await c.store.getHost(VICTIM))?.revokedMs, null, 'the victim was never revoked');
