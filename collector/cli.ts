@@ -119,6 +119,10 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
   const [{ startCollector }, { readSecret }] = await Promise.all([import('./server.js'), import('./secret.js')]);
   if (f.webhookUrl && !f.webhookSecretFile) throw new Error('--webhook-url needs --webhook-secret-file (the secret that signs each event)');
   if (f.webhookSecretFile && !f.webhookUrl) throw new Error('--webhook-secret-file needs --webhook-url');
+  // TLS: a certificate and its key, or a self-signed pair; never half of one or both at once.
+  if (f.tlsCert && !f.tlsKey) throw new Error('--tls-cert needs --tls-key (the private key of that certificate)');
+  if (f.tlsKey && !f.tlsCert) throw new Error('--tls-key needs --tls-cert (the certificate of that key)');
+  if (f.tlsCert && f.tlsSelfSigned) throw new Error('--tls-self-signed and --tls-cert exclude each other: give a certificate and key, or let the collector make a self-signed pair');
   return startCollector({
     ...(f.webhookUrl && f.webhookSecretFile ? { webhook: { url: f.webhookUrl, secret: webhookSecret(readSecret, f.webhookSecretFile), maxQueue: f.webhookMaxQueue } } : {}),
     onlineWithinMs: f.offlineAfter,

@@ -149,6 +149,29 @@ describe('collector names and tokens', () => {
   });
 });
 
+describe('TLS flags', () => {
+  it('half a certificate pair, or a certificate with --tls-self-signed, stops startup naming the flags', async () => {
+    const tmp = tempDir();
+    try {
+      const base = ['collector', '--port', '0', '--db', join(tmp.dir, 'assay.db')];
+      const cert = join(tmp.dir, 'c.pem');
+      writeFileSync(cert, 'not read: the flags are checked first\n');
+      for (const [args, want] of [
+        [[...base, '--tls-cert', cert], /^assay: --tls-cert needs --tls-key/m],
+        [[...base, '--tls-key', cert], /^assay: --tls-key needs --tls-cert/m],
+        [[...base, '--tls-cert', cert, '--tls-key', cert, '--tls-self-signed'], /^assay: --tls-self-signed and --tls-cert exclude each other/m],
+      ] as Array<[string[], RegExp]>) {
+        const r = await runAssay(args, {}, 20_000);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, want);
+      }
+      assert.equal(existsSync(join(tmp.dir, 'assay.db')), false, 'nothing was opened');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
 describe('agents rotate-secret', () => {
   it('a mistyped --db is refused: no new folder, no new secret, the real one untouched', async () => {
     const tmp = tempDir();
