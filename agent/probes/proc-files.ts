@@ -82,30 +82,34 @@ export class KeptFiles {
     return this.fds.size;
   }
 
-  /** The file's current content, or undefined when it cannot be read (process gone, no permission). */
-  read(id: number, path: string): string | undefined {
-    if (!this.keep) return readOptionalFile(path);
+  /**
+   * The file's current content, or undefined when it cannot be read (process gone, no permission).
+   * `path` is called only when the file must be opened by name (the common case, a kept
+   * descriptor, builds no path string: this runs for every process every second).
+   */
+  read(id: number, path: () => string): string | undefined {
+    if (!this.keep) return readOptionalFile(path());
     const old = this.fds.get(id);
     if (old !== undefined) {
       const text = preadText(old.fd);
       if (text !== undefined) {
         this.reused++;
         old.used = true;
-        return text === TOO_LONG ? readOptionalFile(path) : text;
+        return text === TOO_LONG ? readOptionalFile(path()) : text;
       }
       // Gone (ESRCH), maybe with its pid already reused: drop it and open the path again.
       this.forget(id, old.fd);
     }
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(path(), 'r');
     } catch {
       return undefined;
     }
     const text = preadText(fd);
     if (text === undefined || text === TOO_LONG || this.fds.size >= this.maxKept || this.budget.left <= 0) {
       closeSync(fd);
-      return text === TOO_LONG ? readOptionalFile(path) : text;
+      return text === TOO_LONG ? readOptionalFile(path()) : text;
     }
     this.fds.set(id, { fd, used: true });
     this.budget.left--;
@@ -147,8 +151,8 @@ export class KeptProcFiles extends KeptFiles {
     super(keep, maxKept, budget);
   }
 
-  override read(pid: number): string | undefined {
-    return super.read(pid, join(this.procRoot, String(pid), this.name));
+  readPid(pid: number): string | undefined {
+    return super.read(pid, () => join(this.procRoot, String(pid), this.name));
   }
 }
 
