@@ -186,6 +186,7 @@ function readOptionalFile(path: string): string | undefined {
 const SEQ_MIN_PAGE = 4096;
 const SEQ_MAX_RECORD = 256;
 const TABLE_CHUNK = 64 * 1024;
+const tableChunk = Buffer.allocUnsafe(TABLE_CHUNK);
 
 /**
  * Reads a /proc/net socket table without the final empty read(): for /proc/net/tcp that read
@@ -202,14 +203,16 @@ export function readProcTable(path: string): string | undefined {
     return undefined;
   }
   try {
-    const chunks: Buffer[] = [];
+    // One module-level chunk buffer, each read decoded at once: no fresh 64 KiB buffer per read
+    // (those are malloc'd outside the JS heap and, freed only when collected, fragment it). The
+    // tables are ASCII, so a chunk boundary never splits a character.
+    let text = '';
     for (;;) {
-      const buf = Buffer.allocUnsafe(TABLE_CHUNK);
-      const n = readSync(fd, buf, 0, TABLE_CHUNK, null);
-      if (n > 0) chunks.push(buf.subarray(0, n));
+      const n = readSync(fd, tableChunk, 0, TABLE_CHUNK, null);
+      if (n > 0) text += tableChunk.toString('latin1', 0, n);
       if (n < SEQ_MIN_PAGE - SEQ_MAX_RECORD) break;
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return text;
   } catch {
     return undefined;
   } finally {
