@@ -33,6 +33,23 @@ const cli = process.env.ASSAY_BENCH_CLI ?? fileURLToPath(new URL('../cli.js', im
 /** The daemon launcher next to that cli.js (older builds without it: `cli.js agent`). */
 const launcher = join(dirname(cli), 'agent', 'main.js');
 const agentEntry = !nodeDefaults && existsSync(launcher) ? [launcher] : [cli, 'agent'];
+
+/**
+ * The Node flags and environment the measured build's launcher applies (its shebang line,
+ * `#!/usr/bin/env -S VAR=value … node --flag …`), so another build is measured with its own
+ * settings; this build's agent/runtime.ts when there is no launcher.
+ */
+function launcherSettings(): { flags: string[]; env: Record<string, string> } {
+  if (nodeDefaults) return { flags: [], env: {} };
+  const first = existsSync(launcher) ? readFileSync(launcher, 'utf8').split('\n', 1)[0]! : '';
+  const m = /^#!\S*env -S (.*)$/.exec(first);
+  if (!m) return { flags: [...AGENT_NODE_FLAGS], env: { ...AGENT_ENV } };
+  const words = m[1]!.trim().split(/\s+/);
+  const at = words.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  const env = Object.fromEntries(words.slice(0, at).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { flags: words.slice(at + 1), env };
+}
+const settings = launcherSettings();
 const nodeExporterBin = process.env.NODE_EXPORTER ?? '/usr/bin/prometheus-node-exporter';
 const READY_TIMEOUT_MS = 30_000;
 /** Start-up is over when the agent used under this share of a core over SETTLE_WINDOW_S seconds. */
@@ -87,6 +104,14 @@ const watch = (name: string, pid: number): Watch => ({ name, pid, ticks0: cpuTic
 
 const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const children: ChildProcess[] = [];
+// Interrupted (Ctrl-C, kill): stop the collector, agent, node_exporter and floor first.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 const start = (cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess => {
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   children.push(c);
@@ -106,8 +131,8 @@ try {
   const t0 = Date.now();
   const agent = start(
     process.execPath,
-    [...(nodeDefaults ? [] : AGENT_NODE_FLAGS), ...agentEntry, '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '1', '--state-dir', join(dir, 'agent'), '--enroll-secret-file', join(dir, 'enroll-secret'), '--log-level', 'warn'],
-    nodeDefaults ? {} : { ...AGENT_ENV },
+    [...settings.flags, ...agentEntry, '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '1', '--state-dir', join(dir, 'agent'), '--enroll-secret-file', join(dir, 'enroll-secret'), '--log-level', 'warn'],
+    settings.env,
   );
   // Ready = its first batch is stored (start-up, inventory and the first exe hashes are behind it).
   const hostId = await ready('agent (first batch stored)', READY_TIMEOUT_MS, async () => {
@@ -141,7 +166,7 @@ try {
   }
 
   // The floor: Node itself, doing nothing, started like the agent.
-  const floor = start(process.execPath, [...(nodeDefaults ? [] : AGENT_NODE_FLAGS), '-e', 'setInterval(() => {}, 1000)'], nodeDefaults ? {} : { ...AGENT_ENV });
+  const floor = start(process.execPath, [...settings.flags, '-e', 'setInterval(() => {}, 1000)'], settings.env);
   await ready('empty node', READY_TIMEOUT_MS, async () => (rssMb(floor.pid!) > 0 ? true : undefined), floor);
   await sleep(1000);
 
@@ -182,7 +207,7 @@ try {
   });
   const f = (x: number, d = 2) => x.toFixed(d);
   console.log(`agent vs node_exporter, both at 1 Hz, same ${f(wallSec, 0)} s window (${cpus().length} CPUs, node ${process.version}, agent ${cli})`);
-  console.log(`  agent started ${nodeDefaults ? 'with Node defaults (--node-defaults)' : `as the daemon launcher does: ${AGENT_NODE_FLAGS.join(' ')} ${Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`} ${agentEntry.join(' ')}`);
+  console.log(`  agent started ${nodeDefaults ? 'with Node defaults (--node-defaults)' : `as the daemon launcher does: ${settings.flags.join(' ')} ${Object.entries(settings.env).map(([k, v]) => `${k}=${v}`).join(' ')}`} ${agentEntry.join(' ')}`);
   console.log(`  agent start-up: ${f(startup.cpuSeconds)} s of CPU in its first ${f(startup.seconds, 0)} s (modules, inventory, first hash of every executable)${startup.settled ? '' : `; NOT settled under ${SETTLE_CPU_PCT} % within ${SETTLE_TIMEOUT_S} s`}`);
   console.log(`  loadavg at start ${load0.map((x) => f(x)).join(' ')}, at end ${load1.map((x) => f(x)).join(' ')}  (other work on the machine inflates both figures)`);
   console.log(`  ${'process'.padEnd(16)}${'CPU % of a core'.padStart(16)}${'RSS end MB'.padStart(12)}${'RSS median'.padStart(12)}${'RSS max'.padStart(10)}`);
