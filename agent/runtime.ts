@@ -11,11 +11,16 @@
 // - --v8-pool-size=1, UV_THREADPOOL_SIZE=1: one V8 helper thread and one libuv worker instead of
 //   four each; the agent's background work is one exe read at a time (exe-hash.ts queues them).
 // - MALLOC_ARENA_MAX=2: glibc otherwise gives every thread that allocates its own arena.
+// - MALLOC_MMAP_THRESHOLD_=32768: buffers from 32 KiB up (encoded samples, batch payloads, SQLite
+//   rows, zlib state) get their own mapping, returned to the system when freed, instead of
+//   fragmenting the brk heap (glibc's threshold otherwise climbs to the largest buffer freed, up
+//   to 32 MiB). Measured (three agents side by side on this host, 70 s): [heap] 11.5 -> 6.5 MB,
+//   RssAnon 41 -> 32 MB, CPU within the noise; malloc_trim on an agent without it released ~4 MB.
 // Deliberately not set: --max-old-space-size (a hard cap turns a big host's larger socket or
 // process tables into a crash), --lite-mode and --no-opt (measured: 2.5-3x the CPU).
 
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--optimize-for-size', '--v8-pool-size=1'];
-export const AGENT_ENV: Readonly<Record<string, string>> = { UV_THREADPOOL_SIZE: '1', MALLOC_ARENA_MAX: '2' };
+export const AGENT_ENV: Readonly<Record<string, string>> = { UV_THREADPOOL_SIZE: '1', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' };
 
 /** The launcher's shebang line: env sets the variables, then runs node with the flags. */
 export function agentShebang(): string {

@@ -11,12 +11,7 @@ const PROBE_TIMEOUT_MS = 2_000;
 /** List fields several probes may contribute to (e.g. power from RAPL and from GPUs). */
 const LIST_FIELDS = ['disks', 'net', 'gpus', 'power', 'processes', 'sockets', 'gpuProcesses', 'unavailable'] as const;
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
-}
+const TIMED_OUT = Symbol('timed out');
 
 export class Sampler {
   constructor(private readonly probes: Probe[]) {}
@@ -24,15 +19,24 @@ export class Sampler {
   /** One sample at `nowMs`. Never throws: a failing probe becomes an `unavailable` entry. */
   async sample(nowMs: number): Promise<ISample> {
     const out: ISample = { tsMs: nowMs, unavailable: [] };
-    const parts = await Promise.all(
-      this.probes.map(async (probe) => {
-        try {
-          return { probe, part: await withTimeout(probe.collect(nowMs), PROBE_TIMEOUT_MS, `probe ${probe.name}`) };
-        } catch (err) {
-          return { probe, part: { unavailable: (err as Error).message } };
-        }
-      }),
-    );
+    // One deadline for every probe of this sample (they all start now): one timer per sample, not one per probe.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), PROBE_TIMEOUT_MS)));
+    let parts: { probe: Probe; part: Awaited<ReturnType<Probe['collect']>> }[];
+    try {
+      parts = await Promise.all(
+        this.probes.map(async (probe) => {
+          try {
+            const part = await Promise.race([probe.collect(nowMs), deadline]);
+            return { probe, part: part === TIMED_OUT ? { unavailable: `probe ${probe.name} took longer than ${PROBE_TIMEOUT_MS} ms` } : part };
+          } catch (err) {
+            return { probe, part: { unavailable: (err as Error).message } };
+          }
+        }),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
     for (const { probe, part } of parts) {
       if (isUnavailable(part)) {
         out.unavailable!.push({ probe: probe.name, reason: part.unavailable });

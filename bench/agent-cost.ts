@@ -5,8 +5,11 @@
 // /proc/PID/stat utime+stime deltas; RSS is VmRSS, read every second. Not a test: prints figures.
 //   npm run build && node dist/bench/agent-cost.js [seconds=90] [--node-defaults]
 //   ASSAY_BENCH_CLI=/old/checkout/dist/cli.js node dist/bench/agent-cost.js 90 --node-defaults
-// The agent runs with its launcher's Node settings (agent/runtime.ts, as the daemon launcher and
-// `assay start` run it); --node-defaults runs it as plain `node cli.js agent` for comparison.
+// The agent runs as the daemon launcher runs it (node with agent/runtime.ts' settings on
+// dist/agent/main.js, the agent's commands only); --node-defaults runs it as plain
+// `node cli.js agent` for comparison. Beside them, the floor: an empty Node process
+// (`node -e 'setInterval(() => {}, 1000)'`, with the agent's settings) measured in the same window,
+// so the reader sees how much of the agent's RSS is Node itself.
 // node_exporter: `apt-get install prometheus-node-exporter` (or NODE_EXPORTER=/path/to/binary);
 // without it the agent's figures are printed alone and the comparison is marked missing.
 // Every wait is for readiness (collector listening, agent's first batch stored and its start-up
@@ -16,17 +19,37 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/runtime.js';
 import { freePort } from '../test/helpers/env.js';
-import { CLK_TCK, cpuTicks, rssMb } from './proc-stats.js';
+import { CLK_TCK, cpuTicks, rssMb, userSystemTicks } from './proc-stats.js';
 
 const args = process.argv.slice(2);
 const nodeDefaults = args.includes('--node-defaults');
 const seconds = Math.min(Math.max(Number(args.find((a) => !a.startsWith('--')) ?? 90) || 90, 10), 600);
 // ASSAY_BENCH_CLI: another build's dist/cli.js (e.g. a checkout of an older commit) for before/after.
 const cli = process.env.ASSAY_BENCH_CLI ?? fileURLToPath(new URL('../cli.js', import.meta.url));
+/** The daemon launcher next to that cli.js (older builds without it: `cli.js agent`). */
+const launcher = join(dirname(cli), 'agent', 'main.js');
+const agentEntry = !nodeDefaults && existsSync(launcher) ? [launcher] : [cli, 'agent'];
+
+/**
+ * The Node flags and environment the measured build's launcher applies (its shebang line,
+ * `#!/usr/bin/env -S VAR=value … node --flag …`), so another build is measured with its own
+ * settings; this build's agent/runtime.ts when there is no launcher.
+ */
+function launcherSettings(): { flags: string[]; env: Record<string, string> } {
+  if (nodeDefaults) return { flags: [], env: {} };
+  const first = existsSync(launcher) ? readFileSync(launcher, 'utf8').split('\n', 1)[0]! : '';
+  const m = /^#!\S*env -S (.*)$/.exec(first);
+  if (!m) return { flags: [...AGENT_NODE_FLAGS], env: { ...AGENT_ENV } };
+  const words = m[1]!.trim().split(/\s+/);
+  const at = words.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  const env = Object.fromEntries(words.slice(0, at).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { flags: words.slice(at + 1), env };
+}
+const settings = launcherSettings();
 const nodeExporterBin = process.env.NODE_EXPORTER ?? '/usr/bin/prometheus-node-exporter';
 const READY_TIMEOUT_MS = 30_000;
 /** Start-up is over when the agent used under this share of a core over SETTLE_WINDOW_S seconds. */
@@ -81,6 +104,14 @@ const watch = (name: string, pid: number): Watch => ({ name, pid, ticks0: cpuTic
 
 const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const children: ChildProcess[] = [];
+// Interrupted (Ctrl-C, kill): stop the collector, agent, node_exporter and floor first.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 const start = (cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess => {
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   children.push(c);
@@ -100,8 +131,8 @@ try {
   const t0 = Date.now();
   const agent = start(
     process.execPath,
-    [...(nodeDefaults ? [] : AGENT_NODE_FLAGS), cli, 'agent', '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '1', '--state-dir', join(dir, 'agent'), '--enroll-secret-file', join(dir, 'enroll-secret'), '--log-level', 'warn'],
-    nodeDefaults ? {} : { ...AGENT_ENV },
+    [...settings.flags, ...agentEntry, '--collector', `ws://127.0.0.1:${port}/ingest`, '--interval', '1', '--state-dir', join(dir, 'agent'), '--enroll-secret-file', join(dir, 'enroll-secret'), '--log-level', 'warn'],
+    settings.env,
   );
   // Ready = its first batch is stored (start-up, inventory and the first exe hashes are behind it).
   const hostId = await ready('agent (first batch stored)', READY_TIMEOUT_MS, async () => {
@@ -134,7 +165,13 @@ try {
     }, exporter);
   }
 
-  const watches = [watch('assay agent', agent.pid!), ...(exporter ? [watch('node_exporter', exporter.pid!)] : [])];
+  // The floor: Node itself, doing nothing, started like the agent.
+  const floor = start(process.execPath, [...settings.flags, '-e', 'setInterval(() => {}, 1000)'], settings.env);
+  await ready('empty node', READY_TIMEOUT_MS, async () => (rssMb(floor.pid!) > 0 ? true : undefined), floor);
+  await sleep(1000);
+
+  const watches = [watch('assay agent', agent.pid!), ...(exporter ? [watch('node_exporter', exporter.pid!)] : []), watch('node (empty)', floor.pid!)];
+  const agentSplit0 = userSystemTicks(agent.pid!);
   const seq0 = await lastSeq();
   const w0 = Date.now();
   let scrapes = 0;
@@ -159,6 +196,7 @@ try {
     await sleep(Math.max(0, due - Date.now()));
   }
   const wallSec = (Date.now() - w0) / 1000;
+  const agentSplit1 = userSystemTicks(agent.pid!);
   const streamed = (await lastSeq()) - seq0;
   const load1 = loadavg();
 
@@ -169,21 +207,26 @@ try {
   });
   const f = (x: number, d = 2) => x.toFixed(d);
   console.log(`agent vs node_exporter, both at 1 Hz, same ${f(wallSec, 0)} s window (${cpus().length} CPUs, node ${process.version}, agent ${cli})`);
-  console.log(`  agent started ${nodeDefaults ? 'with Node defaults (--node-defaults)' : `as the daemon launcher does: ${AGENT_NODE_FLAGS.join(' ')} ${Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`}`);
+  console.log(`  agent started ${nodeDefaults ? 'with Node defaults (--node-defaults)' : `as the daemon launcher does: ${settings.flags.join(' ')} ${Object.entries(settings.env).map(([k, v]) => `${k}=${v}`).join(' ')}`} ${agentEntry.join(' ')}`);
   console.log(`  agent start-up: ${f(startup.cpuSeconds)} s of CPU in its first ${f(startup.seconds, 0)} s (modules, inventory, first hash of every executable)${startup.settled ? '' : `; NOT settled under ${SETTLE_CPU_PCT} % within ${SETTLE_TIMEOUT_S} s`}`);
   console.log(`  loadavg at start ${load0.map((x) => f(x)).join(' ')}, at end ${load1.map((x) => f(x)).join(' ')}  (other work on the machine inflates both figures)`);
   console.log(`  ${'process'.padEnd(16)}${'CPU % of a core'.padStart(16)}${'RSS end MB'.padStart(12)}${'RSS median'.padStart(12)}${'RSS max'.padStart(10)}`);
   for (const r of rows) console.log(`  ${r.name.padEnd(16)}${f(r.cpuPct, 3).padStart(16)}${f(r.rssEnd, 1).padStart(12)}${f(r.rssMedian, 1).padStart(12)}${f(r.rssMax, 1).padStart(10)}`);
-  const [a, ne] = rows;
+  const a = rows[0]!;
+  const ne = exporter ? rows[1] : undefined;
+  const empty = rows.at(-1)!;
+  const pct = (ticks: number) => f((ticks / CLK_TCK / wallSec) * 100, 3);
+  console.log(`  agent CPU split: user ${pct(agentSplit1.user - agentSplit0.user)} %, system ${pct(agentSplit1.system - agentSplit0.system)} % (system: the kernel generating /proc files for it)`);
+  console.log(`  floor: an empty node process with the same settings holds ${f(empty.rssMedian, 1)} MB (median); the agent's own share is ${f(a.rssMedian - empty.rssMedian, 1)} MB`);
   if (ne) {
-    console.log(`  ratio agent/node_exporter: CPU ${f(a!.cpuPct / Math.max(ne.cpuPct, 1e-9))}x, RSS (median) ${f(a!.rssMedian / ne.rssMedian)}x`);
+    console.log(`  ratio agent/node_exporter: CPU ${f(a.cpuPct / Math.max(ne.cpuPct, 1e-9))}x, RSS (median) ${f(a.rssMedian / ne.rssMedian)}x`);
     console.log(`  node_exporter scrapes: ${scrapes} ok, ${scrapeFailures} failed, ${f(scrapeBytes / Math.max(scrapes, 1) / 1024, 1)} KiB each`);
   } else {
     console.log(`  node_exporter: not found at ${nodeExporterBin} (apt-get install prometheus-node-exporter, or NODE_EXPORTER=path): no comparison`);
   }
   console.log(`  agent streamed ${streamed} samples to the collector in the window${streamed < seconds / 2 ? '  (NOT streaming steadily: the figures above are not the streaming cost)' : ''}`);
   const ok = (b: boolean) => (b ? 'met' : 'NOT met');
-  console.log(`  targets: CPU <= ${TARGET_CPU_PCT} % ${ok(a!.cpuPct <= TARGET_CPU_PCT)}; RSS <= ${TARGET_RSS_MB} MB (median) ${ok(a!.rssMedian <= TARGET_RSS_MB)}${ne ? `; CPU <= node_exporter's ${ok(a!.cpuPct <= ne.cpuPct)}` : ''}`);
+  console.log(`  targets: CPU <= ${TARGET_CPU_PCT} % ${ok(a.cpuPct <= TARGET_CPU_PCT)}; RSS <= ${TARGET_RSS_MB} MB (median) ${ok(a.rssMedian <= TARGET_RSS_MB)}${ne ? `; CPU <= node_exporter's ${ok(a.cpuPct <= ne.cpuPct)}` : ''}`);
   const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8').match(/^(RssAnon|RssFile):.*$/gm)?.map((l) => l.replace(/\s+/g, ' '));
   console.log(`  agent memory at end: ${status?.join(', ')} (RssFile is mostly the node binary's pages)`);
 } finally {

@@ -12,6 +12,13 @@ export function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]);
 }
 
+/** utime and stime of a process, in clock ticks. */
+export function userSystemTicks(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]), system: Number(f[12]) };
+}
+
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;

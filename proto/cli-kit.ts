@@ -1,12 +1,36 @@
 // Pieces every part's command module shares: argument parsers, the --config file, terminal-safe
 // output, signal handling. Each part registers its own commands (agent/cli.ts, collector/cli.ts,
 // collector/report/cli.ts, agent/scan/cli.ts); cli.ts only dispatches.
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { parseBool } from './bool.js';
 import { parseDurationMs } from './duration.js';
+import { packageVersion } from './package-info.js';
 import { termSafe } from './term.js';
+import { withTransientModule } from './transient-require.js';
+
+/**
+ * The `assay` program before any command is registered: errors read like every other Assay error
+ * ("assay: …") and end with a pointer to the help, not the whole usage text (subcommands inherit
+ * both settings). cli.ts registers every part's commands; the agent's daemon launcher
+ * (agent/main.ts) only the agent's, so the daemon never loads the collector's modules.
+ */
+export function assayProgram(): Command {
+  return new Command('assay')
+    .description('Workload fingerprinting: tells AI training, inference, chain validation, storage proving and PoW mining apart by behaviour.')
+    .version(packageVersion())
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'assay: ')) })
+    .showHelpAfterError("(see 'assay <command> --help')")
+    .enablePositionalOptions();
+}
+
+/** Parses argv with `program`; a failing command prints "assay: <message>" and exits 1. */
+export function runProgram(program: Command, argv: string[] = process.argv): void {
+  program.parseAsync(argv).catch((err: Error) => {
+    sayErr(`assay: ${err.message}\n`);
+    process.exit(1);
+  });
+}
 
 export const intArg =
   (name: string, min: number, max: number) =>
@@ -111,7 +135,9 @@ export function applyConfigFile(cmd: Command): void {
   if (!file) return;
   let values: Record<string, unknown>;
   try {
-    values = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    // yaml only while the file is read (a daemon keeps no parser it will not use again).
+    const text = readFileSync(file, 'utf8');
+    values = (withTransientModule<typeof import('yaml'), unknown>('yaml', (y) => y.parse(text)) ?? {}) as Record<string, unknown>;
   } catch (err) {
     throw new Error(`config file ${file}: ${(err as Error).message}`);
   }

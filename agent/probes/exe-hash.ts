@@ -31,7 +31,12 @@ export class ExeHasher {
    * parallel); signatures not ready in time come with a later sample (processes.ts).
    */
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly buf = Buffer.allocUnsafe(CHUNK);
+  /**
+   * The read buffer, only while reads are queued: new executables come in bursts (start-up, a
+   * deployment), and between them the agent keeps no MiB it does not use.
+   */
+  private buf: Buffer | undefined;
+  private pending = 0;
 
   constructor(private readonly maxBytes = MAX_HASH_BYTES, markers?: ExeMarkerSet) {
     this.markers = markers ?? defaultExeMarkers();
@@ -61,8 +66,11 @@ export class ExeHasher {
       if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       this.computed++;
       const handle = fh;
-      const p = this.queue.then(() => readOnce(handle, this.markers, this.buf));
-      this.queue = p.catch(() => undefined);
+      this.pending++;
+      const p = this.queue.then(() => readOnce(handle, this.markers, (this.buf ??= Buffer.allocUnsafe(CHUNK))));
+      this.queue = p.catch(() => undefined).then(() => {
+        if (--this.pending === 0) this.buf = undefined;
+      });
       this.cache.set(key, p);
       return await p;
     } catch {

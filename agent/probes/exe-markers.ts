@@ -2,7 +2,7 @@
 // exe-hash.ts feeds with the same chunks it hashes, so a file is read once for both.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
+import { withTransientModule } from '../../proto/transient-require.js';
 
 /** The markers shipped with the agent; the build copies the YAML next to the compiled module. */
 export const defaultMarkersPath: string = fileURLToPath(new URL('./exe-markers.yaml', import.meta.url));
@@ -56,9 +56,12 @@ function shapeProblems(data: unknown): string[] {
 
 /** Parses and validates marker YAML; throws ExeMarkersError listing every problem. */
 export function parseExeMarkers(text: string, sourceName = 'exe-markers.yaml'): ExeMarker[] {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new ExeMarkersError(sourceName, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
-  const data: unknown = doc.toJS();
+  // The YAML parser is loaded for this parse only: the agent reads its markers once at start.
+  const data: unknown = withTransientModule<typeof import('yaml'), unknown>('yaml', (yaml) => {
+    const doc = yaml.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) throw new ExeMarkersError(sourceName, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+    return doc.toJS();
+  });
   const shape = shapeProblems(data);
   if (shape.length > 0) throw new ExeMarkersError(sourceName, shape);
   const markers = (data as { markers: ExeMarker[] }).markers.map(({ id, patterns, minMatches, source }) => ({ id, patterns, minMatches, source }));

@@ -40,14 +40,28 @@ function formatIpv6(bytes: number[]): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
-/** "0100007F:0050" → { address: '127.0.0.1', port: 80 }; undefined when malformed. */
-export function decodeEndpoint(field: string): { address: string; port: number } | undefined {
+/** "0100007F" → '127.0.0.1'; undefined when the hex is not an address. */
+export function decodeAddress(hex: string): string | undefined {
+  const bytes = addressBytes(hex);
+  if (!bytes) return undefined;
+  return bytes.length === 4 ? bytes.join('.') : formatIpv6(bytes);
+}
+
+/**
+ * "0100007F:0050" → { address: '127.0.0.1', port: 80 }; undefined when malformed. `addresses`:
+ * a memo of decoded address hex (a socket table repeats the same few addresses on every row).
+ */
+export function decodeEndpoint(field: string, addresses?: Map<string, string | undefined>): { address: string; port: number } | undefined {
   const colon = field.indexOf(':');
   if (colon < 0) return undefined;
-  const bytes = addressBytes(field.slice(0, colon));
+  const hex = field.slice(0, colon);
+  let address: string | undefined;
+  if (addresses === undefined) address = decodeAddress(hex);
+  else if (addresses.has(hex)) address = addresses.get(hex);
+  else addresses.set(hex, (address = decodeAddress(hex)));
   const port = Number.parseInt(field.slice(colon + 1), 16);
-  if (!bytes || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-  return { address: bytes.length === 4 ? bytes.join('.') : formatIpv6(bytes), port };
+  if (address === undefined || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
+  return { address, port };
 }
 
 /** TCP state names as in include/net/tcp_states.h (ss(8) spelling). */

@@ -1,14 +1,15 @@
 // Host inventory, collected once at agent start (never in the 1 Hz path): CPU, OS, memory, GPUs,
 // disks, virtualisation. systeminformation does the heavy lifting; every call has its own timeout
 // and falls back to node:os / procfs so a hung lspci or smartctl cannot hold the agent.
-// systeminformation (~50 modules, several MB of heap once loaded) is imported here, when the
-// inventory is taken, not when the agent starts: a process that never takes an inventory never
-// loads it.
+// systeminformation (~25 modules, several MB of heap and RSS once loaded) is loaded only while the
+// inventory is taken and forgotten afterwards (proto/transient-require.ts): a process that never
+// takes an inventory never loads it, and the agent, which takes one at start, does not keep it.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Systeminformation } from 'systeminformation';
 import type { assay, IInventory } from '../../proto/codec.js';
+import { withTransientModule } from '../../proto/transient-require.js';
 import type { ProbeConfig } from './probe.js';
 
 /** CPU flags that matter for classification (hashing/crypto and vector units). ARM's sha2 included. */
@@ -31,17 +32,15 @@ export interface InventoryOptions {
 }
 
 type Si = typeof import('systeminformation');
-let siModule: Promise<Si> | undefined;
-const si = (): Promise<Si> => (siModule ??= import('systeminformation').then((m) => ((m as { default?: Si }).default ?? m) as Si));
 
-const defaultSource: InventorySource = {
-  cpu: async () => (await si()).cpu(),
-  osInfo: async () => (await si()).osInfo(),
-  graphics: async () => (await si()).graphics(),
-  diskLayout: async () => (await si()).diskLayout(),
-  mem: async () => (await si()).mem(),
-  system: async () => (await si()).system(),
-};
+const sourceOf = (si: Si): InventorySource => ({
+  cpu: () => si.cpu(),
+  osInfo: () => si.osInfo(),
+  graphics: () => si.graphics(),
+  diskLayout: () => si.diskLayout(),
+  mem: () => si.mem(),
+  system: () => si.system(),
+});
 
 /** Resolves to the call's value, or undefined if it fails or takes longer than timeoutMs. */
 async function within<T>(call: () => Promise<T>, timeoutMs: number): Promise<T | undefined> {
@@ -84,8 +83,11 @@ export function parseCpuinfo(text: string): CpuinfoFacts {
 }
 
 export async function collectInventory(config: ProbeConfig, opts: InventoryOptions = {}): Promise<IInventory> {
-  const src = opts.source ?? defaultSource;
-  const t = opts.timeoutMs ?? INVENTORY_CALL_TIMEOUT_MS;
+  if (opts.source) return inventoryFrom(opts.source, config, opts.timeoutMs ?? INVENTORY_CALL_TIMEOUT_MS);
+  return withTransientModule<Si, Promise<IInventory>>('systeminformation', (si) => inventoryFrom(sourceOf(si), config, opts.timeoutMs ?? INVENTORY_CALL_TIMEOUT_MS));
+}
+
+async function inventoryFrom(src: InventorySource, config: ProbeConfig, t: number): Promise<IInventory> {
   const [cpu, osInfo, graphics, disks, mem, system] = await Promise.all([
     within(() => src.cpu(), t),
     within(() => src.osInfo(), t),

@@ -82,30 +82,34 @@ export class KeptFiles {
     return this.fds.size;
   }
 
-  /** The file's current content, or undefined when it cannot be read (process gone, no permission). */
-  read(id: number, path: string): string | undefined {
-    if (!this.keep) return readOptionalFile(path);
+  /**
+   * The file's current content, or undefined when it cannot be read (process gone, no permission).
+   * `path` is called only when the file must be opened by name (the common case, a kept
+   * descriptor, builds no path string: this runs for every process every second).
+   */
+  read(id: number, path: () => string): string | undefined {
+    if (!this.keep) return readOptionalFile(path());
     const old = this.fds.get(id);
     if (old !== undefined) {
       const text = preadText(old.fd);
       if (text !== undefined) {
         this.reused++;
         old.used = true;
-        return text === TOO_LONG ? readOptionalFile(path) : text;
+        return text === TOO_LONG ? readOptionalFile(path()) : text;
       }
       // Gone (ESRCH), maybe with its pid already reused: drop it and open the path again.
       this.forget(id, old.fd);
     }
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(path(), 'r');
     } catch {
       return undefined;
     }
     const text = preadText(fd);
     if (text === undefined || text === TOO_LONG || this.fds.size >= this.maxKept || this.budget.left <= 0) {
       closeSync(fd);
-      return text === TOO_LONG ? readOptionalFile(path) : text;
+      return text === TOO_LONG ? readOptionalFile(path()) : text;
     }
     this.fds.set(id, { fd, used: true });
     this.budget.left--;
@@ -147,8 +151,8 @@ export class KeptProcFiles extends KeptFiles {
     super(keep, maxKept, budget);
   }
 
-  override read(pid: number): string | undefined {
-    return super.read(pid, join(this.procRoot, String(pid), this.name));
+  readPid(pid: number): string | undefined {
+    return super.read(pid, () => join(this.procRoot, String(pid), this.name));
   }
 }
 
@@ -182,6 +186,7 @@ function readOptionalFile(path: string): string | undefined {
 const SEQ_MIN_PAGE = 4096;
 const SEQ_MAX_RECORD = 256;
 const TABLE_CHUNK = 64 * 1024;
+const tableChunk = Buffer.allocUnsafe(TABLE_CHUNK);
 
 /**
  * Reads a /proc/net socket table without the final empty read(): for /proc/net/tcp that read
@@ -198,14 +203,16 @@ export function readProcTable(path: string): string | undefined {
     return undefined;
   }
   try {
-    const chunks: Buffer[] = [];
+    // One module-level chunk buffer, each read decoded at once: no fresh 64 KiB buffer per read
+    // (those are malloc'd outside the JS heap and, freed only when collected, fragment it). The
+    // tables are ASCII, so a chunk boundary never splits a character.
+    let text = '';
     for (;;) {
-      const buf = Buffer.allocUnsafe(TABLE_CHUNK);
-      const n = readSync(fd, buf, 0, TABLE_CHUNK, null);
-      if (n > 0) chunks.push(buf.subarray(0, n));
+      const n = readSync(fd, tableChunk, 0, TABLE_CHUNK, null);
+      if (n > 0) text += tableChunk.toString('latin1', 0, n);
       if (n < SEQ_MIN_PAGE - SEQ_MAX_RECORD) break;
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return text;
   } catch {
     return undefined;
   } finally {

@@ -274,7 +274,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     const gen = ++generation;
     const seen: ProcState[] = [];
     for (const pid of listPids(root)) {
-      const text = statFiles.read(pid);
+      const text = statFiles.readPid(pid);
       const stat = text === undefined ? undefined : parseProcStat(text);
       if (!stat || isKernelThread(stat)) continue;
       let state = states.get(pid);
@@ -311,7 +311,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       const { pid, key } = state;
       const stat = state.stat!;
       const isNew = state.prevTicks === undefined;
-      const statusText = statusFiles.read(pid);
+      const statusText = statusFiles.readPid(pid);
       if (statusText === undefined) continue; // exited since its stat was read
       const status = parseStatus(statusText);
       const threads = busyThreads.count(pid, key, state.cpuPct, stat.threads, dtSec, isNew);
@@ -325,7 +325,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
         threads: stat.threads,
         state: stat.state,
         uid: status.uid ?? 0,
-        ...ioRates(parseIo(ioFiles.read(pid)), state, isNew, nowMs, lastMs!),
+        ...ioRates(parseIo(ioFiles.readPid(pid)), state, isNew, nowMs, lastMs!),
         ...extendedCounters(stat, status, state, isNew, nowMs, lastMs!, threads.otherCtxsw),
         busyThreads: threads.busy,
       };
@@ -356,9 +356,11 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     // A large new executable (hash + marker scan, ~6 ms/MiB) must not hold the sample past the
     // sampler's probe timeout: signatures not ready in SIGNATURE_WAIT_MS are sent with a later
     // sample (the read goes on and is cached).
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(awaited.map((a) => a.state.signature!.built)), new Promise((r) => (timer = setTimeout(r, signatureWaitMs)))]);
-    clearTimeout(timer);
+    if (awaited.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(awaited.map((a) => a.state.signature!.built)), new Promise((r) => (timer = setTimeout(r, signatureWaitMs)))]);
+      clearTimeout(timer);
+    }
     for (const { proc, state } of awaited) {
       const ready = state.signature!.ready;
       if (!ready) continue; // still building: a later sample carries it

@@ -26,6 +26,9 @@ const LIB = /\.so(\.\d+)*$|\.node$/;
 export function parseLibs(maps: string): string[] {
   const libs = new Set<string>();
   for (const line of maps.split('\n')) {
+    // Most lines map no shared object (anonymous memory, the executable, data files): a name
+    // LIB matches contains ".so" or ".node", so other lines skip the regex.
+    if (!line.includes('.so') && !line.includes('.node')) continue;
     // address perms offset dev inode [pathname]; the pathname may contain spaces.
     const m = line.match(/^\S+\s+\S+\s+\S+\s+\S+\s+\d+\s+(\/.*)$/);
     if (!m) continue;

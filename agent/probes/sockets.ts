@@ -66,15 +66,44 @@ export function linkInode(target: string | undefined, kind: string): number | un
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** Scratch for the first ten fields of a table line (reused: tables are read every few seconds). */
+const tableFields: string[] = new Array<string>(10);
+
+/**
+ * Splits `line` at runs of spaces and tabs into `out` (up to out.length fields); returns how
+ * many it found. Same fields as line.trim().split(/\s+/) without a string per remaining field.
+ */
+function leadingFields(line: string, out: string[]): number {
+  let n = 0;
+  let i = 0;
+  const end = line.length;
+  while (n < out.length) {
+    while (i < end && isBlank(line.charCodeAt(i))) i++;
+    if (i >= end) break;
+    const start = i;
+    while (i < end && !isBlank(line.charCodeAt(i))) i++;
+    out[n++] = line.slice(start, i);
+  }
+  return n;
+}
+
+const isBlank = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 11 || c === 12;
+
 export function parseSocketTable(text: string, protocol: string, netNs: number): SocketRow[] {
   const rows: SocketRow[] = [];
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
+  const addresses = new Map<string, string | undefined>();
+  const f = tableFields;
+  // Line by line without splitting the table; the first line is the header.
+  let at = text.indexOf('\n') + 1;
+  while (at > 0 && at < text.length) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    const line = text.slice(at, nl);
+    at = nl + 1;
     // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
-    const f = lines[i]!.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const local = decodeEndpoint(f[1]!);
-    const remote = decodeEndpoint(f[2]!);
+    if (leadingFields(line, f) < 10) continue;
+    const local = decodeEndpoint(f[1]!, addresses);
+    const remote = decodeEndpoint(f[2]!, addresses);
     const inode = Number(f[9]);
     if (!local || !remote || !Number.isSafeInteger(inode)) continue;
     rows.push({
@@ -432,7 +461,8 @@ export function scanFdTable(fdDir: string, onSocket: (inode: number) => void): F
   for (const fd of fds) {
     let target: string;
     try {
-      target = readlinkSync(join(fdDir, fd));
+      // fd names are plain numbers: no path.join (normalisation) per descriptor.
+      target = readlinkSync(`${fdDir}/${fd}`);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') continue; // closed meanwhile
       return 'unreadable';

@@ -131,12 +131,12 @@ export class BusyThreads {
       const prev = this.last.get(tkey);
       const cur: ThreadCounters = {};
       const tidNum = Number(tid);
-      const text = this.statFiles.read(tidNum, join(dir, tid, 'stat'));
+      const text = this.statFiles.read(tidNum, () => join(dir, tid, 'stat'));
       this.threadsRead++;
       cur.ticks = text === undefined ? undefined : threadTicks(text);
       if (cur.ticks !== undefined && prev?.ticks !== undefined && cur.ticks >= prev.ticks && (100 * (cur.ticks - prev.ticks)) / this.hz / dtSec >= BUSY_THREAD_PCT) busy++;
       if (tid !== leader) {
-        const status = this.statusFiles.read(tidNum, join(dir, tid, 'status'));
+        const status = this.statusFiles.read(tidNum, () => join(dir, tid, 'status'));
         this.statusRead++;
         cur.ctxsw = status === undefined ? undefined : parseCtxsw(status);
         const base = prev?.ctxsw ?? (bornInInterval ? [0, 0] : undefined);
