@@ -18,9 +18,13 @@
 // stored ones, as the latest one sent wins in HostWindow.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assay, type IInventory, type IProcessSignature, type ISample } from '../proto/codec.js';
-import { frameSamples, unframeSamples } from '../proto/payload.js';
+import protobuf from 'protobufjs/minimal.js';
 import { HistoryAccumulator, type HistoryView, type HorizonSpec } from './engine/accumulate.js';
 import { isEstablished, isListening } from './engine/sockets.js';
+
+const { Reader, Writer } = protobuf;
+type Writer = protobuf.Writer;
+type Long = protobuf.Long;
 import { processKey, type EngineWindow } from './engine/types.js';
 
 /** zlib level of the chunks: 1 costs ~1/3 of level 6's time for ~7 % more bytes. */
@@ -29,72 +33,183 @@ const CHUNK_LEVEL = 1;
 interface Chunk {
   /** tsMs of each sample in the chunk, in chunk order. */
   ts: number[];
-  /** Raw deflate of the framed engine samples, as latin1 (one byte per char, on the V8 heap). */
+  /** Raw deflate of the engine samples (one message of repeated samples), as latin1 (one byte per char, on the V8 heap). */
   data: string;
 }
 
-const signatureOf = (sig: IProcessSignature): assay.v1.IProcessSignature => ({
-  // What the engine reads (features-process.ts toSignature/hasContent).
-  cmdline: sig.cmdline ?? '',
-  exe: sig.exe ?? '',
-  libs: sig.libs ?? [],
-  envNames: sig.envNames ?? [],
-  cgroup: sig.cgroup ?? '',
-  exeMarkers: sig.exeMarkers ?? [],
-});
-
 /**
- * A sample cut down to the fields the engine's window features read (collector/engine:
- * features.ts, features-process.ts, sockets.ts); the long-horizon history is fed the full sample
- * before this. Dropped: per-disk and per-interface detail beyond the byte rates (and whether an
- * interface is loopback), load, swap, clocks and temperatures, process ppid/uid/state/policy,
- * signature fields the engine does not read (exe_sha256, container id, netns), and sockets with
- * no owner that neither listen nor carry an established connection (unowned TIME_WAIT rows: the
- * engine attributes only owned sockets; of unowned ones it reads listening ports, remote
- * addresses of established connections, and whether the sample had any socket at all, kept as
- * one empty entry).
+ * Writes a sample cut down to the fields the engine's window features read (collector/engine:
+ * features.ts, features-process.ts, sockets.ts) as a Sample message, straight from the decoded
+ * sample (no intermediate objects); the long-horizon history is fed the full sample before this.
+ * Dropped: per-disk and per-interface detail beyond the byte rates (and whether an interface is
+ * loopback), load, swap, clocks and temperatures, non-RAPL power readings, process
+ * ppid/uid/state/policy, signature fields the engine does not read (exe_sha256, container id,
+ * netns), socket inodes and namespaces, and sockets with no owner that neither listen nor carry
+ * an established connection (unowned TIME_WAIT rows: the engine attributes only owned sockets;
+ * of unowned ones it reads listening ports, remote addresses of established connections, and
+ * whether the sample had any socket at all, kept as one empty entry). Scalars at their default
+ * are left out (proto3: they read back as the same default); messages whose presence the engine
+ * tests (cpu, memory, socket attribution, a process's signature) are written even when empty.
+ * Field numbers: proto/assay.proto.
  */
-export function engineSample(s: ISample): assay.v1.ISample {
-  const out: assay.v1.ISample = { tsMs: s.tsMs ?? 0 };
-  if (s.cpu) out.cpu = { totalPct: s.cpu.totalPct ?? 0, perCorePct: s.cpu.perCorePct ?? [] };
-  if (s.memory) out.memory = { totalBytes: s.memory.totalBytes ?? 0, usedBytes: s.memory.usedBytes ?? 0, hugepagesTotal: s.memory.hugepagesTotal ?? 0, hugepagesFree: s.memory.hugepagesFree ?? 0 };
-  out.disks = (s.disks ?? []).map((d) => ({ readBytesPerSec: d.readBytesPerSec ?? 0, writeBytesPerSec: d.writeBytesPerSec ?? 0 }));
-  out.net = (s.net ?? []).map((n) => ({ iface: n.iface === 'lo' ? 'lo' : '', rxBytesPerSec: n.rxBytesPerSec ?? 0, txBytesPerSec: n.txBytesPerSec ?? 0 }));
-  out.gpus = (s.gpus ?? []).map((g) => ({
-    index: g.index ?? 0, uuid: g.uuid ?? '', name: g.name ?? '', utilPct: g.utilPct ?? 0, memUtilPct: g.memUtilPct ?? 0, memUsedBytes: g.memUsedBytes ?? 0,
-    memTotalBytes: g.memTotalBytes ?? 0, powerWatts: g.powerWatts ?? 0, pcieTxBytesPerSec: g.pcieTxBytesPerSec ?? 0, pcieRxBytesPerSec: g.pcieRxBytesPerSec ?? 0,
-  }));
+function writeEngineSample(w: Writer, s: ISample): void {
+  const u64 = (tag: number, v: number | Long | null | undefined): void => void (v ? w.uint32(tag).uint64(v) : 0);
+  const u32 = (tag: number, v: number | null | undefined): void => void (v ? w.uint32(tag).uint32(v) : 0);
+  const f32 = (tag: number, v: number | null | undefined): void => void (v != null && v !== 0 ? w.uint32(tag).float(v) : 0);
+  const f64 = (tag: number, v: number | null | undefined): void => void (v != null && v !== 0 ? w.uint32(tag).double(v) : 0);
+  const str = (tag: number, v: string | null | undefined): void => void (v ? w.uint32(tag).string(v) : 0);
+  u64(8, s.tsMs);
+  if (s.cpu) {
+    w.uint32(18).fork();
+    f32(13, s.cpu.totalPct);
+    const cores = s.cpu.perCorePct ?? [];
+    if (cores.length) {
+      w.uint32(58).fork();
+      for (const c of cores) w.float(c);
+      w.ldelim();
+    }
+    w.ldelim();
+  }
+  if (s.memory) {
+    w.uint32(26).fork();
+    u64(8, s.memory.totalBytes);
+    u64(24, s.memory.usedBytes);
+    u32(56, s.memory.hugepagesTotal);
+    u32(64, s.memory.hugepagesFree);
+    w.ldelim();
+  }
+  for (const d of s.disks ?? []) {
+    w.uint32(42).fork();
+    f64(17, d.readBytesPerSec);
+    f64(25, d.writeBytesPerSec);
+    w.ldelim();
+  }
+  for (const n of s.net ?? []) {
+    w.uint32(50).fork();
+    if (n.iface === 'lo') str(10, 'lo');
+    f64(17, n.rxBytesPerSec);
+    f64(25, n.txBytesPerSec);
+    w.ldelim();
+  }
+  for (const g of s.gpus ?? []) {
+    w.uint32(58).fork();
+    u32(8, g.index);
+    str(18, g.uuid);
+    str(26, g.name);
+    f32(37, g.utilPct);
+    f32(45, g.memUtilPct);
+    u64(48, g.memUsedBytes);
+    u64(56, g.memTotalBytes);
+    f32(69, g.powerWatts);
+    f64(105, g.pcieTxBytesPerSec);
+    f64(113, g.pcieRxBytesPerSec);
+    w.ldelim();
+  }
   // Only RAPL readings count (features.ts raplWatts); GPU power is read from the GPUs.
-  out.power = (s.power ?? []).filter((p) => (p.source ?? '').toLowerCase() === 'rapl').map((p) => ({ source: p.source ?? '', watts: p.watts ?? 0 }));
-  out.processes = (s.processes ?? []).map((p) => ({
-    pid: p.pid ?? 0, startTimeTicks: p.startTimeTicks ?? 0, name: p.name ?? '', cpuPct: p.cpuPct ?? 0, rssBytes: p.rssBytes ?? 0, threads: p.threads ?? 0,
-    readBytesPerSec: p.readBytesPerSec ?? 0, writeBytesPerSec: p.writeBytesPerSec ?? 0, rcharPerSec: p.rcharPerSec ?? 0, wcharPerSec: p.wcharPerSec ?? 0,
-    ...(p.signature ? { signature: signatureOf(p.signature) } : {}),
-    extended: p.extended ?? false, minfltPerSec: p.minfltPerSec ?? 0, majfltPerSec: p.majfltPerSec ?? 0, voluntaryCtxswPerSec: p.voluntaryCtxswPerSec ?? 0,
-    nonvoluntaryCtxswPerSec: p.nonvoluntaryCtxswPerSec ?? 0, nice: p.nice ?? 0, busyThreads: p.busyThreads ?? 0, rssAnonBytes: p.rssAnonBytes ?? 0,
-    hugetlbBytes: p.hugetlbBytes ?? 0, socketView: p.socketView ?? 0,
-  }));
-  const sockets: assay.v1.ISocket[] = [];
+  for (const p of s.power ?? []) {
+    if ((p.source ?? '').toLowerCase() !== 'rapl') continue;
+    w.uint32(66).fork();
+    str(18, p.source);
+    f32(29, p.watts);
+    w.ldelim();
+  }
+  for (const p of s.processes ?? []) {
+    w.uint32(74).fork();
+    u32(8, p.pid);
+    str(26, p.name);
+    u64(32, p.startTimeTicks);
+    f32(45, p.cpuPct);
+    u64(48, p.rssBytes);
+    u32(56, p.threads);
+    f64(65, p.readBytesPerSec);
+    f64(73, p.writeBytesPerSec);
+    f64(81, p.rcharPerSec);
+    f64(89, p.wcharPerSec);
+    const sig = p.signature;
+    if (sig) {
+      // What the engine reads of a signature (features-process.ts toSignature, hasContent).
+      w.uint32(114).fork();
+      str(10, sig.cmdline);
+      str(18, sig.exe);
+      for (const l of sig.libs ?? []) w.uint32(34).string(l);
+      for (const e of sig.envNames ?? []) w.uint32(42).string(e);
+      str(50, sig.cgroup);
+      for (const m of sig.exeMarkers ?? []) w.uint32(82).string(m);
+      w.ldelim();
+    }
+    if (p.extended) w.uint32(120).bool(true);
+    f64(129, p.minfltPerSec);
+    f64(137, p.majfltPerSec);
+    f64(145, p.voluntaryCtxswPerSec);
+    f64(153, p.nonvoluntaryCtxswPerSec);
+    if (p.nice) w.uint32(160).sint32(p.nice);
+    u32(176, p.busyThreads);
+    u64(184, p.rssAnonBytes);
+    u64(192, p.hugetlbBytes);
+    if (p.socketView) w.uint32(200).int32(p.socketView);
+    w.ldelim();
+  }
+  let kept = 0;
   for (const k of s.sockets ?? []) {
     if (!k || ((k.pid ?? 0) <= 0 && !isListening(k) && !isEstablished(k))) continue;
-    sockets.push({ protocol: k.protocol ?? '', localAddress: k.localAddress ?? '', localPort: k.localPort ?? 0, remoteAddress: k.remoteAddress ?? '', remotePort: k.remotePort ?? 0, state: k.state ?? '', pid: k.pid ?? 0 });
+    kept++;
+    w.uint32(82).fork();
+    str(10, k.protocol);
+    str(18, k.localAddress);
+    u32(24, k.localPort);
+    str(34, k.remoteAddress);
+    u32(40, k.remotePort);
+    str(50, k.state);
+    u32(56, k.pid);
+    w.ldelim();
   }
   // "The sample had sockets" is read (a socket-less sample is "not read"): one empty entry says it.
-  if (sockets.length === 0 && (s.sockets ?? []).length > 0) sockets.push({});
-  out.sockets = sockets;
-  out.gpuProcesses = (s.gpuProcesses ?? []).map((g) => ({ pid: g.pid ?? 0, gpuUuid: g.gpuUuid ?? '', usedMemoryBytes: g.usedMemoryBytes ?? 0 }));
-  out.unavailable = (s.unavailable ?? []).map((u) => ({ probe: u.probe ?? '' }));
-  if (s.socketAttribution) out.socketAttribution = { complete: s.socketAttribution.complete ?? false };
-  return out;
+  if (kept === 0 && (s.sockets ?? []).length > 0) w.uint32(82).fork().ldelim();
+  for (const g of s.gpuProcesses ?? []) {
+    w.uint32(90).fork();
+    u32(8, g.pid);
+    str(18, g.gpuUuid);
+    u64(24, g.usedMemoryBytes);
+    w.ldelim();
+  }
+  for (const u of s.unavailable ?? []) {
+    w.uint32(98).fork();
+    str(10, u.probe);
+    w.ldelim();
+  }
+  if (s.socketAttribution) {
+    w.uint32(114).fork();
+    if (s.socketAttribution.complete) w.uint32(8).bool(true);
+    w.ldelim();
+  }
+}
+
+/** The sample as the compact window keeps it (decoded again): what the engine reads of it. */
+export function engineSample(s: ISample): assay.v1.Sample {
+  const w = Writer.create();
+  writeEngineSample(w, s);
+  return assay.v1.Sample.decode(w.finish());
 }
 
 function encodeChunk(samples: readonly ISample[]): Chunk {
-  const framed = frameSamples(samples.map((s) => assay.v1.Sample.encode(engineSample(s)).finish()));
-  return { ts: samples.map((s) => s.tsMs ?? 0), data: deflateRawSync(framed, { level: CHUNK_LEVEL }).toString('latin1') };
+  // One message of repeated samples (field 1), each length-delimited.
+  const w = Writer.create();
+  for (const s of samples) {
+    w.uint32(10).fork();
+    writeEngineSample(w, s);
+    w.ldelim();
+  }
+  return { ts: samples.map((s) => s.tsMs ?? 0), data: deflateRawSync(w.finish(), { level: CHUNK_LEVEL }).toString('latin1') };
 }
 
 function decodeChunk(c: Chunk): assay.v1.Sample[] {
-  return unframeSamples(inflateRawSync(Buffer.from(c.data, 'latin1'))).map((b) => assay.v1.Sample.decode(b));
+  const r = Reader.create(inflateRawSync(Buffer.from(c.data, 'latin1')));
+  const out: assay.v1.Sample[] = [];
+  while (r.pos < r.len) {
+    r.uint32(); // field 1, length-delimited
+    out.push(assay.v1.Sample.decode(r, r.uint32()));
+  }
+  return out;
 }
 
 /** Keys of the processes in samples. */
