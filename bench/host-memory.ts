@@ -16,6 +16,7 @@
 // Part 2, per connection: an in-process collector (real SQLite file) takes N agent connections
 // (real WebSockets from a worker thread, so the clients' heap is not counted) that enroll and
 // send nothing; the collector's heap and external memory per connection.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,7 +32,23 @@ import { repoRoot } from '../test/helpers/env.js';
 
 const SECRET = 'bench-enroll-secret-0123456789';
 
-if (!isMainThread) {
+if (process.argv[2] === '--history-of') {
+  // One trace's long-horizon history after 60 min at 1 Hz (the trace looped), heap bytes per host.
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  const heap = (): number => (gc(), gc(), gc(), process.memoryUsage().heapUsed);
+  const rec = traceSamples(process.argv[3]!);
+  const hour = Array.from({ length: 3600 }, (_, k) => encodeSample({ ...rec[k % rec.length]!, tsMs: 1_795_000_000_000 + k * 1000 }));
+  const horizons = loadRulesFile(defaultRulesPath).history.horizons;
+  const warm = new HistoryAccumulator(horizons);
+  for (const b of hour.slice(0, 300)) warm.add(decodeSample(b));
+  const h0 = heap();
+  const held = Array.from({ length: 4 }, () => {
+    const a = new HistoryAccumulator(horizons);
+    for (const b of hour) a.add(decodeSample(b));
+    return a;
+  });
+  console.log(String((heap() - h0) / held.length));
+} else if (!isMainThread) {
   // The clients: N agents that connect, enroll and stay connected until told to leave.
   const { RawAgent } = await import('../test/helpers/rawagent.js');
   const { fullHello } = await import('../test/helpers/messages.js');
@@ -108,17 +125,8 @@ if (!isMainThread) {
     const sigHeap = (heap() - h0) / copies;
     sigCopies.length = 0;
     // History after 60 min at 1 Hz.
-    // The hour's samples stay decoded while measured (the names they share with the history are not counted).
-    const hour = bytes(3600, -3600).map((b) => decodeSample(b));
-    h0 = heap();
-    const hist = Array.from({ length: 4 }, () => {
-      const a = new HistoryAccumulator(horizons);
-      for (const x of hour) a.add(x);
-      return a;
-    });
-    const histHeap = (heap() - h0) / hist.length;
-    hist.length = 0;
-    hour.length = 0;
+    // History after 60 min at 1 Hz, in a fresh process (the garbage of this one's decoding would blur it).
+    const histHeap = Number(execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--history-of', join(dir, f)], { encoding: 'utf8' }).trim());
     // CPU: add a batch, decode for an evaluation, evaluate.
     const full = new CompactWindow(120_000, horizons);
     const decodedBatches = Array.from({ length: 48 }, (_, j) => bytes(5, j * 5).map((b) => decodeSample(b)));

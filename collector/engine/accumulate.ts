@@ -9,7 +9,8 @@
 //
 // Storage (issue 10: the collector holds one accumulator per connected host): a bucket keeps its
 // processes as parallel arrays (interned key and name strings, F unboxed numbers each) instead of
-// a Map of objects: ~64 B per process per bucket instead of ~265 B, the same figures.
+// a Map of objects: ~60-90 B per process per bucket instead of ~265 B, the same figures (the per-process
+// sample count and CPU maximum, never read, are not kept).
 import type { ISample } from '../../proto/codec.js';
 import { num } from './stats.js';
 import { processKey } from './types.js';
@@ -22,8 +23,11 @@ export interface HorizonSpec {
   minCycles: number;
 }
 
-/** Per-process figures in a bucket, F numbers each: samples, cpu sum, cpu max, rss max, threads max, read sum, write sum. */
-const F = 7;
+/**
+ * Per-process figures in a bucket, F numbers each: cpu sum, rss max, threads max, read sum, write
+ * sum (what view() reads: a process's means divide by the bucket's sample count).
+ */
+const F = 5;
 
 interface Bucket {
   index: number;
@@ -117,19 +121,16 @@ function fold(b: Bucket, s: ISample, intern: Intern): void {
       const k = intern(key);
       b.keys.push(k);
       b.names.push(intern(p.name ?? ''));
-      b.v.push(0, 0, 0, 0, 0, 0, 0);
+      b.v.push(0, 0, 0, 0, 0);
       b.at?.set(k, i);
     }
     const v = b.v;
     const o = i * F;
-    const c = Math.max(0, num(p.cpuPct));
-    v[o]! += 1;
-    v[o + 1]! += c;
-    v[o + 2] = Math.max(v[o + 2]!, c);
-    v[o + 3] = Math.max(v[o + 3]!, num(p.rssBytes));
-    v[o + 4] = Math.max(v[o + 4]!, num(p.threads));
-    v[o + 5]! += Math.max(0, num(p.readBytesPerSec));
-    v[o + 6]! += Math.max(0, num(p.writeBytesPerSec));
+    v[o]! += Math.max(0, num(p.cpuPct));
+    v[o + 1] = Math.max(v[o + 1]!, num(p.rssBytes));
+    v[o + 2] = Math.max(v[o + 2]!, num(p.threads));
+    v[o + 3]! += Math.max(0, num(p.readBytesPerSec));
+    v[o + 4]! += Math.max(0, num(p.writeBytesPerSec));
   }
 }
 
@@ -192,13 +193,13 @@ class Horizon {
         let a = acc.get(key);
         if (!a) acc.set(key, (a = { seen: 0, name: '', rss: 0, threads: 0, cpu: new Array<number>(bs.length).fill(0), rd: new Array<number>(bs.length).fill(0), wr: new Array<number>(bs.length).fill(0) }));
         const o = i * F;
-        a.cpu[j] = b.v[o + 1]! / div;
-        a.rd[j] = b.v[o + 5]! / div;
-        a.wr[j] = b.v[o + 6]! / div;
+        a.cpu[j] = b.v[o]! / div;
+        a.rd[j] = b.v[o + 3]! / div;
+        a.wr[j] = b.v[o + 4]! / div;
         a.seen++;
         a.name ||= b.names[i]!;
-        a.rss = Math.max(a.rss, b.v[o + 3]!);
-        a.threads = Math.max(a.threads, b.v[o + 4]!);
+        a.rss = Math.max(a.rss, b.v[o + 1]!);
+        a.threads = Math.max(a.threads, b.v[o + 2]!);
       }
     });
     for (const key of wanted) {
