@@ -10,7 +10,8 @@
 // Same semantics as HostWindow (window.ts, which `assay replay` and reports still use): a
 // timestamp already in the window is ignored, samples may arrive in any order, the window keeps
 // samples no older than windowMs before the newest, the long-horizon history is fed every new
-// sample in full, in arrival order. The engine's output is identical (test/collector/compact-window.test.ts).
+// sample in full, in arrival order (its horizons no longer than the window keep no buckets: they
+// are folded again from the window's samples, in arrival order, at each evaluation). The engine's output is identical (test/collector/compact-window.test.ts).
 //
 // Signatures are not held here: a process's signature is sent once, stored with its batch, and
 // read back from the store for the processes in the window when the host is evaluated
@@ -19,7 +20,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assay, type IInventory, type IProcessSignature, type ISample } from '../proto/codec.js';
 import protobuf from 'protobufjs/minimal.js';
-import { HistoryAccumulator, type HistoryView, type HorizonSpec } from './engine/accumulate.js';
+import { HistoryAccumulator, type HorizonSpec } from './engine/accumulate.js';
 import { isEstablished, isListening } from './engine/sockets.js';
 
 const { Reader, Writer } = protobuf;
@@ -226,6 +227,8 @@ export interface WindowSamples {
   carried: Map<string, IProcessSignature>;
   /** Processes present in the samples. */
   keys: Set<string>;
+  /** The same samples in the order they were added (the history's derived horizons fold them so). */
+  arrival: ISample[];
 }
 
 export class CompactWindow {
@@ -241,7 +244,9 @@ export class CompactWindow {
     private readonly windowMs: number,
     horizons: readonly HorizonSpec[] = [],
   ) {
-    this.history = new HistoryAccumulator(horizons);
+    // Horizons no longer than the window (the 60 s one) are folded again from the window's
+    // samples at each evaluation instead of being held twice.
+    this.history = new HistoryAccumulator(horizons, windowMs);
   }
 
   /** Feeds only the long-horizon history (e.g. older samples reloaded after a restart). */
@@ -301,9 +306,10 @@ export class CompactWindow {
         for (const p of s.processes ?? []) if (p.signature) carried.set(processKey(p.pid ?? 0, p.startTimeTicks ?? 0), p.signature);
       }
     }
+    const arrival = rows.map((r) => r.s);
     rows.sort((a, b) => a.t - b.t);
     const samples = rows.map((r) => r.s);
-    return { samples, carried, keys: liveKeys(samples) };
+    return { samples, carried, keys: liveKeys(samples), arrival };
   }
 
   /** The engine's input: the decoded window, signatures from `stored` overlaid by those carried in the window. */
@@ -313,10 +319,6 @@ export class CompactWindow {
       const sig = w.carried.get(k) ?? stored.get(k);
       if (sig) signatures.set(k, sig);
     }
-    return { samples: w.samples, signatures, inventory: this.inventory, history: this.historyView(w.keys) };
-  }
-
-  historyView(keys: ReadonlySet<string>): HistoryView {
-    return this.history.view(keys);
+    return { samples: w.samples, signatures, inventory: this.inventory, history: this.history.view(w.keys, w.arrival) };
   }
 }

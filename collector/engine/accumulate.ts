@@ -136,14 +136,54 @@ function fold(b: Bucket, s: ISample, intern: Intern): void {
 
 class Horizon {
   /** Buckets oldest first, contiguous by index (gaps filled with empty buckets). */
-  private readonly buckets: Bucket[] = [];
+  private buckets: Bucket[] = [];
   private readonly capacity: number;
+  /** Indices of the first and last bucket held (a derived horizon keeps only these). */
+  private first = NaN;
+  private last = NaN;
 
   constructor(
     readonly spec: HorizonSpec,
     private readonly intern: Intern,
+    /** Derived: no buckets are kept; view() refolds them from the caller's recent samples. */
+    readonly derived = false,
   ) {
     this.capacity = Math.max(1, Math.ceil(spec.spanMs / spec.bucketMs));
+  }
+
+  /** Span the buckets cover, in ms: recent samples reaching this far back rebuild a derived horizon exactly. */
+  get coverMs(): number {
+    return this.capacity * this.spec.bucketMs;
+  }
+
+  /** The ring's first and last bucket index after a sample at `index` (as add() moves them). */
+  private track(index: number): void {
+    if (Number.isNaN(this.last)) {
+      this.first = this.last = index;
+      return;
+    }
+    if (index <= this.last) return;
+    if (index - this.last > this.capacity) this.first = index;
+    this.last = index;
+    this.first = Math.max(this.first, this.last - this.capacity + 1);
+  }
+
+  /**
+   * The buckets of a derived horizon, folded again from `recent` (in arrival order): every
+   * sample added since the ring's first bucket must be among them, as when the raw window
+   * reaches further back than the horizon (a sample older than the first bucket is skipped, as
+   * add() dropped it).
+   */
+  private refold(recent: readonly ISample[]): Bucket[] {
+    if (Number.isNaN(this.last)) return [];
+    const bs: Bucket[] = [];
+    for (let i = this.first; i <= this.last; i++) bs.push(emptyBucket(i));
+    for (const s of recent) {
+      if (num(s.tsMs) <= 0) continue;
+      const index = Math.floor(num(s.tsMs) / this.spec.bucketMs);
+      if (index >= this.first && index <= this.last) fold(bs[index - this.first]!, s, (x) => x);
+    }
+    return bs;
   }
 
   /** Keys and names the buckets hold (the intern table keeps only these when it is rebuilt). */
@@ -156,6 +196,8 @@ class Horizon {
 
   add(s: ISample): void {
     const index = Math.floor(num(s.tsMs) / this.spec.bucketMs);
+    this.track(index);
+    if (this.derived) return;
     const last = this.buckets.at(-1);
     if (last && index < last.index) {
       // Late sample: folded into its bucket if that bucket is still held, else dropped.
@@ -177,8 +219,9 @@ class Horizon {
   }
 
   /** The horizon's series; per-process series only for `keys` (the processes the engine looks at). */
-  view(keys: ReadonlySet<string> | null): HorizonSeries {
-    const bs = this.buckets;
+  view(keys: ReadonlySet<string> | null, recent: readonly ISample[] | null): HorizonSeries {
+    if (this.derived && !recent) throw new Error(`history horizon ${this.spec.name} is derived from the recent samples: view() needs them`);
+    const bs = this.derived ? this.refold(recent!) : this.buckets;
     const avg = (sum: number, n: number): number => (n > 0 ? sum / n : 0);
     const processes = new Map<string, ProcessHorizonSeries>();
     const wanted = keys ?? new Set(bs.flatMap((b) => b.keys));
@@ -227,21 +270,34 @@ class Horizon {
   }
 }
 
-/** Folds samples into every horizon; `view` reads them. */
+/**
+ * Folds samples into every horizon; `view` reads them. With `recentMs` (the caller keeps every
+ * sample of that span itself, e.g. the classifier's raw window), horizons whose buckets span no
+ * more than it keep no buckets: their view is folded again from the caller's samples, the same
+ * figures without holding them twice.
+ */
 export class HistoryAccumulator {
   private readonly horizons: Horizon[];
   /** Interned keys and names; rebuilt from what the buckets hold when it doubles (bounded by them). */
   private strings = new Map<string, string>();
   private stringsLimit = 1024;
 
-  constructor(specs: readonly HorizonSpec[]) {
+  constructor(specs: readonly HorizonSpec[], recentMs = 0) {
     const intern = (x: string): string => {
       const known = this.strings.get(x);
       if (known !== undefined) return known;
       this.strings.set(x, x);
       return x;
     };
-    this.horizons = specs.map((s) => new Horizon(s, intern));
+    this.horizons = specs.map((s) => {
+      const h = new Horizon(s, intern);
+      return h.coverMs <= recentMs ? new Horizon(s, intern, true) : h;
+    });
+  }
+
+  /** Whether some horizon is folded from the caller's recent samples at view(). */
+  get derives(): boolean {
+    return this.horizons.some((h) => h.derived);
   }
 
   add(sample: ISample): void {
@@ -255,7 +311,8 @@ export class HistoryAccumulator {
     }
   }
 
-  view(keys: ReadonlySet<string> | null = null): HistoryView {
-    return { horizons: this.horizons.map((h) => h.view(keys)) };
+  /** `recent`: the caller's samples of the last recentMs, in the order they were added (needed when it derives). */
+  view(keys: ReadonlySet<string> | null = null, recent: readonly ISample[] | null = null): HistoryView {
+    return { horizons: this.horizons.map((h) => h.view(keys, recent)) };
   }
 }

@@ -16,9 +16,9 @@ import { repoRoot } from '../helpers/env.js';
 
 const horizons = loadRulesFile(defaultRulesPath).history.horizons;
 
-function compare(a: HistoryAccumulator, b: Reference, keys: Set<string>, what: string): void {
-  assert.deepEqual(a.view(keys), b.view(keys), `${what}: view of the window's processes`);
-  assert.deepEqual(a.view(), b.view(), `${what}: view of every process`);
+function compare(a: HistoryAccumulator, b: Reference, keys: Set<string>, what: string, recent: ISample[] | null = null): void {
+  assert.deepEqual(a.view(keys, recent), b.view(keys), `${what}: view of the window's processes`);
+  assert.deepEqual(a.view(null, recent), b.view(), `${what}: view of every process`);
 }
 
 describe('compact long-horizon history', () => {
@@ -29,9 +29,16 @@ describe('compact long-horizon history', () => {
       const t0 = 1_795_000_000_000;
       const a = new HistoryAccumulator(horizons);
       const b = new Reference(horizons);
+      // Derives the horizons no longer than 120 s (the 60 s one) from the samples of the last 120 s.
+      const d = new HistoryAccumulator(horizons, 120_000);
+      assert.ok(d.derives && !a.derives);
+      const added: ISample[] = [];
       const feed = (s: ISample): void => {
         a.add(decodeSample(encodeSample(s)));
         b.add(decodeSample(encodeSample(s)));
+        d.add(decodeSample(encodeSample(s)));
+        added.push(s);
+        if (added.length > 400) added.splice(0, 200);
       };
       let checks = 0;
       for (let k = 0; k < 70 * 60; k++) {
@@ -45,6 +52,9 @@ describe('compact long-horizon history', () => {
         if (k % 600 === 599 || k === 1290 || k === 4199) {
           const live = new Set((s.processes ?? []).map((p) => processKey(p.pid ?? 0, p.startTimeTicks ?? 0)));
           compare(a, b, live, `${name} at ${k} s`);
+          const newest = Math.max(...added.map((x) => x.tsMs ?? 0));
+          compare(d, b, live, `${name} at ${k} s, derived`, added.filter((x) => (x.tsMs ?? 0) >= newest - 120_000));
+          assert.throws(() => d.view(live), /derived/);
           checks++;
         }
       }
