@@ -10,7 +10,8 @@
 //   signatures        the decoded signatures of the window's processes (held per host before; now
 //                     read from the store per evaluation)
 //   history 60 min    the engine's long-horizon accumulator after 60 min of samples at 1 Hz (the
-//                     trace looped), what every held host carries once it has run an hour
+//                     trace looped), as the classifier holds it (the 60 s horizon folded from the
+//                     window), what every held host carries once it has run an hour
 //   add / decode / eval  CPU: adding one 5-sample batch to the compact window, decoding the
 //                     window for an evaluation, the engine's evaluation itself
 // Part 2, per connection: an in-process collector (real SQLite file) takes N agent connections
@@ -42,8 +43,9 @@ if (process.argv[2] === '--history-of') {
   const warm = new HistoryAccumulator(horizons);
   for (const b of hour.slice(0, 300)) warm.add(decodeSample(b));
   const h0 = heap();
+  // As the classifier holds it: horizons its 120 s window covers are folded from the window instead.
   const held = Array.from({ length: 4 }, () => {
-    const a = new HistoryAccumulator(horizons);
+    const a = new HistoryAccumulator(horizons, 120_000);
     for (const b of hour) a.add(decodeSample(b));
     return a;
   });
