@@ -181,6 +181,15 @@ function writeEngineSample(w: Writer, s: ISample): void {
   if (s.socketAttribution) {
     w.uint32(114).fork();
     if (s.socketAttribution.complete) w.uint32(8).bool(true);
+    // Sockets the agent counted instead of listing: the engine reads that some were (sockets.ts).
+    for (const c of s.socketAttribution.unownedOmitted ?? []) {
+      if (!c || !c.count) continue;
+      w.uint32(50).fork();
+      str(10, c.protocol);
+      str(18, c.state);
+      u32(24, c.count);
+      w.ldelim();
+    }
     w.ldelim();
   }
 }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { corpusDirs, traceFiles } from '../../bench/corpus-files.js';
+import { omitUnowned } from '../../agent/probes/sockets.js';
 import { CompactWindow, engineSample } from '../../collector/compact-window.js';
 import { defaultClassifierOptions } from '../../collector/classifier-options.js';
 import { defaultRulesPath, evaluate, featureOptions, features, loadRulesFile } from '../../collector/engine/index.js';
@@ -67,6 +68,21 @@ describe('compact classifier window', () => {
       assert.ok(compare(file, batchesOf(samples, 5), inventory, 30_000) >= 3);
     });
   }
+
+  it('same features and verdicts for samples as agents now send them (unowned closing sockets counted, not listed)', async () => {
+    let counted = 0;
+    for (const file of traceFiles(corpusDirs(repoRoot).real)) {
+      const { samples, inventory } = await wireSamples(file);
+      const asSent = samples.map((s) => {
+        const { kept, omitted } = omitUnowned(s.sockets ?? []);
+        const copy = decodeSample(encodeSample({ ...s, sockets: kept, ...(omitted.length ? { socketAttribution: { ...(s.socketAttribution ?? {}), unownedOmitted: omitted } } : {}) }));
+        if (omitted.length) counted++;
+        return copy;
+      });
+      compare(`${file} (as sent)`, batchesOf(asSent, 5), inventory, 60_000);
+    }
+    assert.ok(counted > 100, `${counted} samples with counted sockets`);
+  });
 
   it('same engine input when batches arrive out of order, repeat, or come late past the window', async () => {
     const { samples, inventory } = await wireSamples(join(repoRoot, 'test', 'corpus', 'ai-inference-pytorch-http.trace.ndjson'));
@@ -129,5 +145,13 @@ describe('compact classifier window', () => {
     assert.equal(placeholder.length, 1);
     assert.deepEqual([placeholder[0]!.pid, placeholder[0]!.localPort, placeholder[0]!.remotePort, placeholder[0]!.state, placeholder[0]!.protocol], [0, 0, 0, '', '']);
     assert.deepEqual(engineSample(decodeSample(encodeSample({ tsMs: 1 }))).sockets, []);
+    // Sockets the agent only counted: the window still says the sample's sockets were read.
+    const counted = decodeSample(encodeSample({ tsMs: 1, socketAttribution: { unownedOmitted: [{ protocol: 'tcp', state: 'TIME_WAIT', count: 3 }, { protocol: 'udp', state: 'CLOSE', count: 0 }] } }));
+    assert.deepEqual(engineSample(counted).socketAttribution!.unownedOmitted!.map((c) => [c.protocol, c.state, c.count]), [['tcp', 'TIME_WAIT', 3]]);
+    const w = new CompactWindow(windowMs, []);
+    w.add([counted]);
+    const view = w.view(w.samples());
+    assert.equal(features(view).sockets.available, true);
+    assert.deepEqual(features(view), features({ samples: [counted], signatures: new Map(), inventory: null, history: view.history }));
   });
 });
