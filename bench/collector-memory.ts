@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { readTrace } from '../proto/trace.js';
 import { assay, decodeSample, type ISample } from '../proto/codec.js';
 import { HostWindow } from '../collector/window.js';
+import { CompactWindow } from '../collector/compact-window.js';
 import { defaultRulesPath, loadRulesFile } from '../collector/engine/index.js';
 import { RawAgent } from '../test/helpers/rawagent.js';
 import { fullHello } from '../test/helpers/messages.js';
@@ -111,19 +112,30 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// What one held host costs at most: a full window (120 s at 1 Hz) of this build's HostWindow,
-// each host with its own decoded samples (as ingest hands them over).
+// What one held host costs with a full window (120 s at 1 Hz): the classifier's CompactWindow
+// (what it holds now), beside the decoded samples HostWindow holds (what it held before), each
+// host with its own samples (as ingest hands them over), in batches of 5.
 {
   const horizons = loadRulesFile(defaultRulesPath).history.horizons;
   const bytes = trace.slice(0, 120).map((s) => assay.v1.Sample.encode(assay.v1.Sample.fromObject(s)).finish());
   const n = 50;
+  const batches = (): ISample[][] => Array.from({ length: Math.ceil(bytes.length / 5) }, (_, j) => bytes.slice(j * 5, j * 5 + 5).map((b) => decodeSample(b)));
+  const compact: CompactWindow[] = [];
+  let h0 = heapMb();
+  for (let i = 0; i < n; i++) {
+    const w = new CompactWindow(120_000, horizons);
+    for (const b of batches()) w.add(b);
+    compact.push(w);
+  }
+  const perCompact = ((heapMb() - h0) * 1024) / n;
+  compact.length = 0;
   const held: HostWindow[] = [];
-  const h0 = heapMb();
+  h0 = heapMb();
   for (let i = 0; i < n; i++) {
     const w = new HostWindow(120_000, horizons);
-    w.add(bytes.map((b) => decodeSample(b)));
+    for (const b of batches()) w.add(b);
     held.push(w);
   }
-  const h1 = heapMb();
-  console.log(`one held host with a full window (${bytes.length} samples of ~${procs} processes): ${(((h1 - h0) * 1024) / held.length).toFixed(0)} KB of heap (mean of ${n})`);
+  const perDecoded = ((heapMb() - h0) * 1024) / n;
+  console.log(`one held host with a full window (${bytes.length} samples of ~${procs} processes, 2 min of history): ${perCompact.toFixed(0)} KB of heap as the classifier holds it (compact), ${perDecoded.toFixed(0)} KB decoded (mean of ${n})`);
 }

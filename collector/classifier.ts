@@ -2,13 +2,15 @@
 // running) and turns it into verdicts with the pure engine on a schedule. Memory is bounded: a
 // host that sent nothing for idleEvictMs is dropped, and at most maxHosts hosts are held (the
 // least recently fed is dropped first); a dropped host that returns is rebuilt from the store
-// (its window's samples, the signatures of the processes in them only, its last verdict).
+// (its window's samples, its last verdict). The window is held compactly (compact-window.ts:
+// ~400 B per sample) and decoded when the host is evaluated; process signatures are not held:
+// each evaluation reads those of the processes in the window from the store.
 import type { ISample } from '../proto/codec.js';
 import { evaluate, type Rules } from './engine/index.js';
 import { stabilize, type StabilityState } from './engine/stabilize.js';
 import type { Verdict } from './engine/types.js';
 import type { Store } from './store/store.js';
-import { HostWindow } from './window.js';
+import { CompactWindow } from './compact-window.js';
 import { defaultClassifierOptions, type ClassifierOptions } from './classifier-options.js';
 
 export { defaultClassifierOptions, type ClassifierOptions };
@@ -17,7 +19,7 @@ export { defaultClassifierOptions, type ClassifierOptions };
 export type ClassifierStore = Pick<Store, 'getHost' | 'samples' | 'signaturesOf' | 'verdicts' | 'putVerdict'>;
 
 interface HostState {
-  window: HostWindow;
+  window: CompactWindow;
   /** Collector time of the last add (the LRU order and the idle eviction use it). */
   fedMs: number;
   lastEvalMs: number;
@@ -68,10 +70,9 @@ export class Classifier {
     return this.hosts.has(hostId);
   }
 
-  /** Keys of the signatures held for one host (null when not held): bounded by the processes of its window. */
-  signaturesHeld(hostId: string): string[] | null {
-    const st = this.hosts.get(hostId);
-    return st ? [...st.window.signatures.keys()] : null;
+  /** Samples held in one host's window (null when the host is not held). */
+  windowSize(hostId: string): number | null {
+    return this.hosts.get(hostId)?.window.size ?? null;
   }
 
   /**
@@ -112,14 +113,10 @@ export class Classifier {
     // Another add for this host may have rebuilt it while we read (callers normally serialise).
     const raced = this.hosts.get(hostId);
     if (raced) return raced;
-    const window = new HostWindow(this.opts.windowMs, horizons);
+    const window = new CompactWindow(this.opts.windowMs, horizons);
     window.inventory = host?.inventory ?? null;
     window.addHistory(older.map((r) => r.sample));
     window.add(rows.map((r) => r.sample));
-    // Signatures of the processes in the rebuilt window only, not every process the host ever ran.
-    const missing = [...window.liveKeys()].filter((k) => !window.signatures.has(k));
-    if (missing.length) for (const [k, v] of await this.store.signaturesOf(hostId, missing)) if (!window.signatures.has(k)) window.signatures.set(k, v);
-    if (this.hosts.has(hostId)) return this.hosts.get(hostId)!;
     const last = recent.at(-1);
     this.rebuilt++;
     const st: HostState = {
@@ -150,7 +147,12 @@ export class Classifier {
     if (newest - st.lastEvalMs < this.opts.everyMs) return null;
     st.lastEvalMs = newest;
     const rules = this.rules();
-    const raw = evaluate(st.window.view(), rules);
+    // The window decoded for this evaluation only; signatures of its processes (not every process
+    // the host ever ran) read from the store, those sent within the window taken from it.
+    const decoded = st.window.samples();
+    const missing = [...decoded.keys].filter((k) => !decoded.carried.has(k));
+    const stored = missing.length ? await this.store.signaturesOf(hostId, missing) : new Map();
+    const raw = evaluate(st.window.view(decoded, stored), rules);
     const tsMs = raw.window.toMs || newest;
     const before = st.stability?.published ?? null;
     const published = stabilize(st.stability, raw, tsMs, rules.stability);

@@ -6,6 +6,11 @@
 //
 // Pure given its inputs: no clock (time is the samples' tsMs), no I/O, no globals. The same
 // samples in the same order always give the same history.
+//
+// Storage (issue 10: the collector holds one accumulator per connected host): a bucket keeps its
+// processes as parallel arrays (interned key and name strings, F unboxed numbers each) instead of
+// a Map of objects: ~60-90 B per process per bucket instead of ~265 B, the same figures (the per-process
+// sample count and CPU maximum, never read, are not kept).
 import type { ISample } from '../../proto/codec.js';
 import { num } from './stats.js';
 import { processKey } from './types.js';
@@ -18,16 +23,11 @@ export interface HorizonSpec {
   minCycles: number;
 }
 
-interface ProcBucket {
-  name: string;
-  n: number;
-  cpuSum: number;
-  cpuMax: number;
-  rssMax: number;
-  threadsMax: number;
-  readSum: number;
-  writeSum: number;
-}
+/**
+ * Per-process figures in a bucket, F numbers each: cpu sum, rss max, threads max, read sum, write
+ * sum (what view() reads: a process's means divide by the bucket's sample count).
+ */
+const F = 5;
 
 interface Bucket {
   index: number;
@@ -38,7 +38,12 @@ interface Bucket {
   gpuN: number;
   readSum: number;
   writeSum: number;
-  procs: Map<string, ProcBucket>;
+  /** Processes in the order first seen in the bucket: key, name at first sight, figures at F * i. */
+  keys: string[];
+  names: string[];
+  v: number[];
+  /** key -> position while the bucket is the newest (late samples into older buckets search `keys`). */
+  at: Map<string, number> | null;
 }
 
 /** One process over one horizon: bucket-mean series aligned with the horizon's buckets (0 = absent). */
@@ -78,10 +83,22 @@ export interface HistoryView {
 }
 
 function emptyBucket(index: number): Bucket {
-  return { index, n: 0, cpuSum: 0, cpuMax: 0, gpuSum: 0, gpuN: 0, readSum: 0, writeSum: 0, procs: new Map() };
+  return { index, n: 0, cpuSum: 0, cpuMax: 0, gpuSum: 0, gpuN: 0, readSum: 0, writeSum: 0, keys: [], names: [], v: [], at: new Map() };
 }
 
-function fold(b: Bucket, s: ISample): void {
+/** A bucket no longer the newest: its lookup map goes and its arrays are cut to size. */
+function freeze(b: Bucket): void {
+  if (!b.at) return;
+  b.at = null;
+  b.keys = b.keys.slice();
+  b.names = b.names.slice();
+  b.v = b.v.slice();
+}
+
+/** One string per distinct key or name, shared by every bucket that holds it. */
+type Intern = (s: string) => string;
+
+function fold(b: Bucket, s: ISample, intern: Intern): void {
   const cpu = num(s.cpu?.totalPct);
   b.n++;
   b.cpuSum += cpu;
@@ -98,74 +115,139 @@ function fold(b: Bucket, s: ISample): void {
   for (const p of s.processes ?? []) {
     if (!p) continue;
     const key = processKey(num(p.pid), num(p.startTimeTicks));
-    let pb = b.procs.get(key);
-    if (!pb) b.procs.set(key, (pb = { name: p.name ?? '', n: 0, cpuSum: 0, cpuMax: 0, rssMax: 0, threadsMax: 0, readSum: 0, writeSum: 0 }));
-    const c = Math.max(0, num(p.cpuPct));
-    pb.n++;
-    pb.cpuSum += c;
-    pb.cpuMax = Math.max(pb.cpuMax, c);
-    pb.rssMax = Math.max(pb.rssMax, num(p.rssBytes));
-    pb.threadsMax = Math.max(pb.threadsMax, num(p.threads));
-    pb.readSum += Math.max(0, num(p.readBytesPerSec));
-    pb.writeSum += Math.max(0, num(p.writeBytesPerSec));
+    let i = b.at ? b.at.get(key) : b.keys.indexOf(key);
+    if (i === undefined || i < 0) {
+      i = b.keys.length;
+      const k = intern(key);
+      b.keys.push(k);
+      b.names.push(intern(p.name ?? ''));
+      b.v.push(0, 0, 0, 0, 0);
+      b.at?.set(k, i);
+    }
+    const v = b.v;
+    const o = i * F;
+    v[o]! += Math.max(0, num(p.cpuPct));
+    v[o + 1] = Math.max(v[o + 1]!, num(p.rssBytes));
+    v[o + 2] = Math.max(v[o + 2]!, num(p.threads));
+    v[o + 3]! += Math.max(0, num(p.readBytesPerSec));
+    v[o + 4]! += Math.max(0, num(p.writeBytesPerSec));
   }
 }
 
 class Horizon {
   /** Buckets oldest first, contiguous by index (gaps filled with empty buckets). */
-  private readonly buckets: Bucket[] = [];
+  private buckets: Bucket[] = [];
   private readonly capacity: number;
+  /** Indices of the first and last bucket held (a derived horizon keeps only these). */
+  private first = NaN;
+  private last = NaN;
 
-  constructor(readonly spec: HorizonSpec) {
+  constructor(
+    readonly spec: HorizonSpec,
+    private readonly intern: Intern,
+    /** Derived: no buckets are kept; view() refolds them from the caller's recent samples. */
+    readonly derived = false,
+  ) {
     this.capacity = Math.max(1, Math.ceil(spec.spanMs / spec.bucketMs));
+  }
+
+  /** Span the buckets cover, in ms: recent samples reaching this far back rebuild a derived horizon exactly. */
+  get coverMs(): number {
+    return this.capacity * this.spec.bucketMs;
+  }
+
+  /** The ring's first and last bucket index after a sample at `index` (as add() moves them). */
+  private track(index: number): void {
+    if (Number.isNaN(this.last)) {
+      this.first = this.last = index;
+      return;
+    }
+    if (index <= this.last) return;
+    if (index - this.last > this.capacity) this.first = index;
+    this.last = index;
+    this.first = Math.max(this.first, this.last - this.capacity + 1);
+  }
+
+  /**
+   * The buckets of a derived horizon, folded again from `recent` (in arrival order): every
+   * sample added since the ring's first bucket must be among them, as when the raw window
+   * reaches further back than the horizon (a sample older than the first bucket is skipped, as
+   * add() dropped it).
+   */
+  private refold(recent: readonly ISample[]): Bucket[] {
+    if (Number.isNaN(this.last)) return [];
+    const bs: Bucket[] = [];
+    for (let i = this.first; i <= this.last; i++) bs.push(emptyBucket(i));
+    for (const s of recent) {
+      if (num(s.tsMs) <= 0) continue;
+      const index = Math.floor(num(s.tsMs) / this.spec.bucketMs);
+      if (index >= this.first && index <= this.last) fold(bs[index - this.first]!, s, (x) => x);
+    }
+    return bs;
+  }
+
+  /** Keys and names the buckets hold (the intern table keeps only these when it is rebuilt). */
+  strings(into: Set<string>): void {
+    for (const b of this.buckets) {
+      for (const k of b.keys) into.add(k);
+      for (const n of b.names) into.add(n);
+    }
   }
 
   add(s: ISample): void {
     const index = Math.floor(num(s.tsMs) / this.spec.bucketMs);
+    this.track(index);
+    if (this.derived) return;
     const last = this.buckets.at(-1);
     if (last && index < last.index) {
       // Late sample: folded into its bucket if that bucket is still held, else dropped.
       const b = this.buckets[index - (this.buckets[0]?.index ?? 0)];
-      if (b && b.index === index) fold(b, s);
+      if (b && b.index === index) fold(b, s, this.intern);
       return;
     }
     if (!last || index > last.index) {
       // A long gap restarts the ring rather than filling it with thousands of empty buckets.
       if (last && index - last.index > this.capacity) this.buckets.length = 0;
-      for (let i = (this.buckets.at(-1)?.index ?? index - 1) + 1; i <= index; i++) this.buckets.push(emptyBucket(i));
+      for (let i = (this.buckets.at(-1)?.index ?? index - 1) + 1; i <= index; i++) {
+        if (this.buckets.length) freeze(this.buckets.at(-1)!);
+        this.buckets.push(emptyBucket(i));
+      }
       while (this.buckets.length > this.capacity) this.buckets.shift();
     }
     const head = this.buckets.at(-1);
-    if (head) fold(head, s);
+    if (head) fold(head, s, this.intern);
   }
 
   /** The horizon's series; per-process series only for `keys` (the processes the engine looks at). */
-  view(keys: ReadonlySet<string> | null): HorizonSeries {
-    const bs = this.buckets;
+  view(keys: ReadonlySet<string> | null, recent: readonly ISample[] | null): HorizonSeries {
+    if (this.derived && !recent) throw new Error(`history horizon ${this.spec.name} is derived from the recent samples: view() needs them`);
+    const bs = this.derived ? this.refold(recent!) : this.buckets;
     const avg = (sum: number, n: number): number => (n > 0 ? sum / n : 0);
     const processes = new Map<string, ProcessHorizonSeries>();
-    const wanted = keys ?? new Set(bs.flatMap((b) => [...b.procs.keys()]));
-    for (const key of wanted) {
-      let seen = 0;
-      let name = '';
-      let rss = 0;
-      let threads = 0;
-      const cpu: number[] = [];
-      const rd: number[] = [];
-      const wr: number[] = [];
-      for (const b of bs) {
-        const p = b.procs.get(key);
-        // A process dropped by the agent's per-sample cap reads 0 for the samples it missed.
-        cpu.push(p ? p.cpuSum / Math.max(1, b.n) : 0);
-        rd.push(p ? p.readSum / Math.max(1, b.n) : 0);
-        wr.push(p ? p.writeSum / Math.max(1, b.n) : 0);
-        if (!p) continue;
-        seen++;
-        name ||= p.name;
-        rss = Math.max(rss, p.rssMax);
-        threads = Math.max(threads, p.threadsMax);
+    const wanted = keys ?? new Set(bs.flatMap((b) => b.keys));
+    // One pass over the buckets' entries; a process dropped by the agent's per-sample cap reads 0
+    // for the buckets it missed.
+    const acc = new Map<string, { seen: number; name: string; rss: number; threads: number; cpu: number[]; rd: number[]; wr: number[] }>();
+    bs.forEach((b, j) => {
+      const div = Math.max(1, b.n);
+      for (let i = 0; i < b.keys.length; i++) {
+        const key = b.keys[i]!;
+        if (!wanted.has(key)) continue;
+        let a = acc.get(key);
+        if (!a) acc.set(key, (a = { seen: 0, name: '', rss: 0, threads: 0, cpu: new Array<number>(bs.length).fill(0), rd: new Array<number>(bs.length).fill(0), wr: new Array<number>(bs.length).fill(0) }));
+        const o = i * F;
+        a.cpu[j] = b.v[o]! / div;
+        a.rd[j] = b.v[o + 3]! / div;
+        a.wr[j] = b.v[o + 4]! / div;
+        a.seen++;
+        a.name ||= b.names[i]!;
+        a.rss = Math.max(a.rss, b.v[o + 1]!);
+        a.threads = Math.max(a.threads, b.v[o + 2]!);
       }
-      if (seen > 0) processes.set(key, { name, bucketsPresent: seen, cpuMeanPct: cpu, readBytesPerSec: rd, writeBytesPerSec: wr, rssBytesMax: rss, threadsMax: threads });
+    });
+    for (const key of wanted) {
+      const a = acc.get(key);
+      if (a) processes.set(key, { name: a.name, bucketsPresent: a.seen, cpuMeanPct: a.cpu, readBytesPerSec: a.rd, writeBytesPerSec: a.wr, rssBytesMax: a.rss, threadsMax: a.threads });
     }
     const first = bs[0];
     const last = bs.at(-1);
@@ -188,20 +270,49 @@ class Horizon {
   }
 }
 
-/** Folds samples into every horizon; `view` reads them. */
+/**
+ * Folds samples into every horizon; `view` reads them. With `recentMs` (the caller keeps every
+ * sample of that span itself, e.g. the classifier's raw window), horizons whose buckets span no
+ * more than it keep no buckets: their view is folded again from the caller's samples, the same
+ * figures without holding them twice.
+ */
 export class HistoryAccumulator {
   private readonly horizons: Horizon[];
+  /** Interned keys and names; rebuilt from what the buckets hold when it doubles (bounded by them). */
+  private strings = new Map<string, string>();
+  private stringsLimit = 1024;
 
-  constructor(specs: readonly HorizonSpec[]) {
-    this.horizons = specs.map((s) => new Horizon(s));
+  constructor(specs: readonly HorizonSpec[], recentMs = 0) {
+    const intern = (x: string): string => {
+      const known = this.strings.get(x);
+      if (known !== undefined) return known;
+      this.strings.set(x, x);
+      return x;
+    };
+    this.horizons = specs.map((s) => {
+      const h = new Horizon(s, intern);
+      return h.coverMs <= recentMs ? new Horizon(s, intern, true) : h;
+    });
+  }
+
+  /** Whether some horizon is folded from the caller's recent samples at view(). */
+  get derives(): boolean {
+    return this.horizons.some((h) => h.derived);
   }
 
   add(sample: ISample): void {
     if (num(sample.tsMs) <= 0) return;
     for (const h of this.horizons) h.add(sample);
+    if (this.strings.size > this.stringsLimit) {
+      const held = new Set<string>();
+      for (const h of this.horizons) h.strings(held);
+      this.strings = new Map([...held].map((x) => [x, x]));
+      this.stringsLimit = Math.max(1024, 2 * this.strings.size);
+    }
   }
 
-  view(keys: ReadonlySet<string> | null = null): HistoryView {
-    return { horizons: this.horizons.map((h) => h.view(keys)) };
+  /** `recent`: the caller's samples of the last recentMs, in the order they were added (needed when it derives). */
+  view(keys: ReadonlySet<string> | null = null, recent: readonly ISample[] | null = null): HistoryView {
+    return { horizons: this.horizons.map((h) => h.view(keys, recent)) };
   }
 }
