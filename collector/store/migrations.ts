@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { assay } from '../../proto/codec.js';
 import { sha256 } from '../../proto/chain.js';
 import { frameSamples } from '../../proto/payload.js';
+import { encodeVerdictJson } from './verdict-codec.js';
 
 export interface Migration {
   version: number;
@@ -62,6 +63,22 @@ function payloadsFromSampleRows(db: Database.Database): void {
       if (row) bytes.push(row.data);
     }
     set.run(frameSamples(bytes), b.id);
+  }
+}
+
+/**
+ * Migration 9's data step: each stored verdict's JSON text deflated into the new rowid table, a
+ * page of rows at a time (keyset), so a large table is never in memory whole.
+ */
+function compactVerdicts(db: Database.Database): void {
+  type Row = { host_id: string; ts_ms: number; class: string; confidence: number; verdict: string | Buffer };
+  const page = db.prepare<[string, number], Row>('SELECT * FROM verdicts WHERE (host_id, ts_ms) > (?, ?) ORDER BY host_id, ts_ms LIMIT 2000');
+  const ins = db.prepare('INSERT INTO verdicts_v9 (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)');
+  let after: [string, number] = ['', -Number.MAX_SAFE_INTEGER];
+  for (let rows = page.all(...after); rows.length; rows = page.all(...after)) {
+    for (const r of rows) ins.run(r.host_id, r.ts_ms, r.class, r.confidence, typeof r.verdict === 'string' ? encodeVerdictJson(r.verdict) : r.verdict);
+    const last = rows.at(-1)!;
+    after = [last.host_id, last.ts_ms];
   }
 }
 
@@ -412,6 +429,72 @@ export const sqliteMigrations: Migration[] = [
         holder TEXT NOT NULL,
         expires_ms INTEGER NOT NULL
       ) WITHOUT ROWID;
+    `,
+  },
+  // Compact verdicts (issue 10): a verdict's JSON (~5 KB with its evidence, stored at least once a
+  // minute per host) is kept deflated (verdict-codec.ts, ~1 KB), in a rowid table: as a WITHOUT
+  // ROWID row of over ~1 KB it went to an overflow page of its own (10 MB per host-day measured,
+  // now ~2 MB). (host_id, ts_ms) stays unique through an index, so INSERT OR REPLACE still
+  // replaces a verdict stored twice for the same time. Migrations after this one that need the
+  // JSON in SQL must decode it in a data step (json_extract cannot read it any more).
+  {
+    version: 9,
+    name: 'compact verdicts',
+    sql: `
+      CREATE TABLE verdicts_v9 (
+        id INTEGER PRIMARY KEY,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        ts_ms INTEGER NOT NULL,
+        class TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        verdict BLOB NOT NULL
+      );
+    `,
+    run: compactVerdicts,
+    after: `
+      DROP TABLE verdicts;
+      ALTER TABLE verdicts_v9 RENAME TO verdicts;
+      CREATE UNIQUE INDEX verdicts_by_time ON verdicts(host_id, ts_ms);
+    `,
+  },
+  // Lean process signatures and their garbage collection (issue 10). A host starting short-lived
+  // jobs twice a second adds ~190,000 process rows a day; each row keyed by the 36-character host
+  // id and carrying the process name (in its signature already) cost ~70 B (13 MB per host-day
+  // measured). Rows are now keyed by the host's integer key (rollup_hosts.host_key): ~20 B.
+  // Rows and blobs are deleted by retention (retention.ts pruneSignatures): a process first seen
+  // before the raw window and not running in the host's newest batch goes, and a blob goes once no
+  // row uses it. That is tracked without an index on signature_id (which would cost as much as
+  // the rows): signature_blobs.last_used_ms is raised whenever a row is added for it (and by the
+  // sweep for an old process still running), and signature_sweeps says up to when each host's
+  // rows were swept (no row: never); a blob last used before every host's sweep is used by no row.
+  // For the same reason signature_id has no foreign key (deleting a blob would scan every row).
+  {
+    version: 10,
+    name: 'lean process signatures, signature garbage collection',
+    sql: `
+      CREATE TABLE signature_sweeps (
+        host_key INTEGER PRIMARY KEY,
+        swept_ms INTEGER NOT NULL
+      );
+      ALTER TABLE signature_blobs ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;
+      INSERT OR IGNORE INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY rowid;
+      CREATE TABLE process_signatures_v10 (
+        host_key INTEGER NOT NULL,
+        pid INTEGER NOT NULL,
+        start_time_ticks INTEGER NOT NULL,
+        signature_id INTEGER NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (host_key, pid, start_time_ticks)
+      ) WITHOUT ROWID;
+      INSERT INTO process_signatures_v10 (host_key, pid, start_time_ticks, signature_id, first_seen_ms)
+        SELECT k.host_key, p.pid, p.start_time_ticks, p.signature_id, p.first_seen_ms
+        FROM process_signatures p JOIN rollup_hosts k ON k.host_id = p.host_id;
+      UPDATE signature_blobs SET last_used_ms = m.last_ms
+        FROM (SELECT signature_id, MAX(first_seen_ms) AS last_ms FROM process_signatures GROUP BY signature_id) AS m
+        WHERE m.signature_id = signature_blobs.id;
+      DROP TABLE process_signatures;
+      ALTER TABLE process_signatures_v10 RENAME TO process_signatures;
+      CREATE INDEX signature_blobs_by_use ON signature_blobs(last_used_ms);
     `,
   },
 ];

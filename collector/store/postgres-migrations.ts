@@ -264,6 +264,25 @@ export const postgresMigrations: Migration[] = [
       );
     `,
   },
+  // SQLite keeps a verdict's JSON deflated from here on (migrations.ts 9). PostgreSQL already
+  // stores a large text value compressed out of line (TOAST), so its verdicts stay as they are:
+  // the step is recorded so both stores carry the same numbered history.
+  {
+    version: 9,
+    name: 'compact verdicts',
+    sql: `SELECT 1;`,
+  },
+  // As migrations.ts 10: retention deletes a process signature first seen before the raw window
+  // whose process no longer runs (postgres-retention.ts pruneSignatures); rollup_hosts records up
+  // to when each host was swept. PostgreSQL keeps each signature in its row (no shared blobs), so
+  // there is no blob to collect.
+  {
+    version: 10,
+    name: 'lean process signatures, signature garbage collection',
+    sql: `
+      ALTER TABLE rollup_hosts ADD COLUMN signatures_pruned_ms BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** The day-partitioned tables and the column each is partitioned on. */

@@ -10,13 +10,20 @@
 //                                             maxGapsPerHost per host (the newest)
 //   security events                           last seen within securityEventsMs (and the row cap
 //                                             of security-events.ts)
+//   process signatures                        a process first seen before the raw window and not
+//                                             running in the host's newest batch (swept at most
+//                                             once per signatureSweepMs per host); a signature
+//                                             blob once no process row uses it (migration 10)
 //
 // The work is a generator of small deletes (each at most the rows left in the step's budget);
 // one step runs deletes inside one transaction until `stepRows` rows are gone, then commits.
 // The runner waits `stepPauseMs` between steps, so ingest's transactions interleave with a
 // large prune instead of waiting behind it.
 import type Database from 'better-sqlite3';
+import { assay } from '../../proto/codec.js';
 import { parseDurationMs } from '../../proto/duration.js';
+import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
+import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
 
 const DAY_MS = 86_400_000;
@@ -31,6 +38,11 @@ export interface RetentionOptions {
   verdictsPerHour: number;
   maxGapsPerHost: number;
   securityEventsMs: number;
+  /**
+   * How often one host's process signatures are swept (a sweep reads all of the host's rows, a
+   * few hundred thousand on a busy host, in small slices).
+   */
+  signatureSweepMs: number;
   /** Most rows one step (one transaction) deletes. */
   stepRows: number;
   /** Pause between steps, so other transactions run. */
@@ -45,6 +57,7 @@ export const defaultRetentionOptions: RetentionOptions = {
   verdictsPerHour: 4,
   maxGapsPerHost: 10_000,
   securityEventsMs: 30 * DAY_MS,
+  signatureSweepMs: DAY_MS,
   stepRows: 500,
   stepPauseMs: 20,
   everyMs: 10 * 60_000,
@@ -64,8 +77,29 @@ export function retentionOptions(partial: Partial<RetentionOptions> = {}): Reten
 export const parseRetention = (text: string): number => parseDurationMs(text);
 
 /** Rows deleted, by table. */
-export type Deleted = Record<'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows', number>;
-const noneDeleted = (): Deleted => ({ samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0 });
+export type Deleted = Record<
+  'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows' | 'process_signatures' | 'signature_blobs',
+  number
+>;
+export const noneDeleted = (): Deleted => ({
+  samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0, process_signatures: 0, signature_blobs: 0,
+});
+
+/** Process signature rows one slice of a sweep reads (a slice that deletes nothing still counts as an op of a step). */
+const SIGNATURE_SLICE = 250;
+
+/** The processes running in a host's newest sample, as `${pid}:${startTimeTicks}` (null: it cannot be read). */
+export function runningProcesses(batch: { header: Uint8Array; encoding: number; payload: Uint8Array } | undefined): Set<string> | null {
+  if (!batch) return new Set();
+  try {
+    const samples = decodePayload(batch.encoding, batch.payload, VERIFY_MAX_INFLATED_BYTES);
+    const seqs = assay.v1.BatchHeader.decode(batch.header).seqs ?? [];
+    if (samples.length !== seqs.length) return null;
+    return new Set((samples.at(-1)?.processes ?? []).map((p) => processKey(p.pid ?? 0, Number(p.startTimeTicks ?? 0))));
+  } catch {
+    return null;
+  }
+}
 
 export interface RetentionStepResult {
   deleted: Deleted;
@@ -119,6 +153,24 @@ export class SqliteRetention {
       })),
       oldGaps: db.prepare('DELETE FROM gaps WHERE rowid IN (SELECT rowid FROM gaps WHERE to_ms < ? LIMIT ?)'),
       extraGaps: db.prepare('DELETE FROM gaps WHERE rowid IN (SELECT rowid FROM gaps WHERE host_id = ? ORDER BY from_ms DESC, rowid DESC LIMIT ? OFFSET ?)'),
+      sweepState: db.prepare<[string], { host_key: number; swept_ms: number }>(
+        'SELECT k.host_key, COALESCE(w.swept_ms, 0) AS swept_ms FROM rollup_hosts k LEFT JOIN signature_sweeps w ON w.host_key = k.host_key WHERE k.host_id = ?',
+      ),
+      newestBatch: db.prepare<[string], { header: Buffer; encoding: number; payload: Buffer }>(
+        'SELECT header, encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
+      ),
+      signatureSlice: db.prepare<[number, number, number, number], { pid: number; start_time_ticks: number; signature_id: number; first_seen_ms: number }>(
+        `SELECT pid, start_time_ticks, signature_id, first_seen_ms FROM process_signatures
+         WHERE host_key = ? AND (pid, start_time_ticks) > (?, ?) ORDER BY pid, start_time_ticks LIMIT ?`,
+      ),
+      deleteSignature: db.prepare('DELETE FROM process_signatures WHERE host_key = ? AND pid = ? AND start_time_ticks = ?'),
+      touchBlob: db.prepare('UPDATE signature_blobs SET last_used_ms = MAX(last_used_ms, ?) WHERE id = ?'),
+      setSwept: db.prepare('INSERT INTO signature_sweeps (host_key, swept_ms) VALUES (?, ?) ON CONFLICT(host_key) DO UPDATE SET swept_ms = excluded.swept_ms'),
+      // Every host's rows were swept up to at least this (a host not swept yet: 0, nothing goes).
+      sweptUpTo: db.prepare<[], { ms: number | null }>(
+        'SELECT MIN(COALESCE(w.swept_ms, 0)) AS ms FROM rollup_hosts k LEFT JOIN signature_sweeps w ON w.host_key = k.host_key',
+      ),
+      unusedBlobs: db.prepare('DELETE FROM signature_blobs WHERE id IN (SELECT id FROM signature_blobs WHERE last_used_ms < ? ORDER BY last_used_ms LIMIT ?)'),
       oldEvents: db.prepare(
         `DELETE FROM security_event_windows WHERE (reason, subject, window_start_ms) IN (
            SELECT reason, subject, window_start_ms FROM security_event_windows WHERE last_ms < ? ORDER BY last_ms LIMIT ?)`,
@@ -175,7 +227,11 @@ export class SqliteRetention {
       const key = this.rollups.hostKey(h.id);
       for (const r of this.s.rollups) yield* this.drain(r.table, (limit) => r.stmt.run(key, key, Math.floor(rollupCutoff / r.widthMs), limit).changes);
       yield* this.drain('gaps', (limit) => this.s.extraGaps.run(h.id, limit, opts.maxGapsPerHost).changes);
+      yield* this.pruneSignatures(h.id, rawCutoff, opts.signatureSweepMs);
     }
+    // After every host's sweep: a blob last used before all of them is used by no row.
+    const swept = this.s.sweptUpTo.get()?.ms ?? 0;
+    if (swept > 0) yield* this.drain('signature_blobs', (limit) => this.s.unusedBlobs.run(swept, limit).changes);
     yield* this.drain('gaps', (limit) => this.s.oldGaps.run(rollupCutoff, limit).changes);
     yield* this.drain('security_event_windows', (limit) => this.s.oldEvents.run(nowMs - opts.securityEventsMs, limit).changes);
   }
@@ -200,6 +256,40 @@ export class SqliteRetention {
     this.s.markPruned.run(cutoffMs, hostId);
     yield* this.drain('samples', (limit) => this.s.samples.run(hostId, hostId, keepFrom, limit).changes);
     yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+  }
+
+  /**
+   * The host's process signature rows first seen before `cutoffMs`: deleted unless the process
+   * runs in the host's newest batch (then its blob is marked used at the cutoff, so the blob
+   * sweep keeps it). A sweep reads every row of the host, in slices of SIGNATURE_SLICE (keyset,
+   * so rows added between steps are simply met or not: any row added now is newer than the
+   * cutoff); it runs when the last one is at least `everyMs` old.
+   */
+  private *pruneSignatures(hostId: string, cutoffMs: number, everyMs: number): Generator<Op, void, void> {
+    this.rollups.hostKey(hostId);
+    const st = this.s.sweepState.get(hostId)!;
+    if (cutoffMs - st.swept_ms < everyMs) return;
+    const running = runningProcesses(this.s.newestBatch.get(hostId));
+    if (!running) return; // unreadable newest batch: keep everything, try again next round
+    let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (;;) {
+      // No more rows read than the step may still delete, so a step stays within stepRows.
+      const slice = Math.max(1, Math.min(SIGNATURE_SLICE, this.budget));
+      const rows = this.s.signatureSlice.all(st.host_key, after[0], after[1], slice);
+      let n = 0;
+      for (const r of rows) {
+        if (r.first_seen_ms >= cutoffMs) continue;
+        if (running.has(processKey(r.pid, r.start_time_ticks))) this.s.touchBlob.run(cutoffMs, r.signature_id);
+        else n += this.s.deleteSignature.run(st.host_key, r.pid, r.start_time_ticks).changes;
+      }
+      if (rows.length < slice) {
+        this.s.setSwept.run(st.host_key, cutoffMs);
+        yield ['process_signatures', n];
+        return;
+      }
+      after = [rows.at(-1)!.pid, rows.at(-1)!.start_time_ticks];
+      yield ['process_signatures', n];
+    }
   }
 
   /** Verdicts in [thinned-so-far, cutoff), whole hours at a time. */

@@ -14,6 +14,7 @@ import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome 
 import { applyMigration, sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
+import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
 import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
@@ -155,12 +156,14 @@ export class SqliteStore implements Store {
          VALUES (@hostId, @seq, @tsMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes,
            @gpuUtilPct, @gpuMemUsedBytes, @powerWatts, @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec)`,
       ),
-      signatureBlob: db.prepare<[Uint8Array, Uint8Array], { id: number }>(
-        'INSERT INTO signature_blobs (digest, signature) VALUES (?, ?) ON CONFLICT(digest) DO UPDATE SET digest = excluded.digest RETURNING id',
+      // last_used_ms only goes up: retention's garbage collection relies on it (migration 10).
+      signatureBlob: db.prepare<[Uint8Array, Uint8Array, number], { id: number }>(
+        `INSERT INTO signature_blobs (digest, signature, last_used_ms) VALUES (?, ?, ?)
+         ON CONFLICT(digest) DO UPDATE SET last_used_ms = MAX(last_used_ms, excluded.last_used_ms) RETURNING id`,
       ),
       insertSignature: db.prepare(
-        `INSERT OR IGNORE INTO process_signatures (host_id, pid, start_time_ticks, name, signature_id, first_seen_ms)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO process_signatures (host_key, pid, start_time_ticks, signature_id, first_seen_ms)
+         VALUES (?, ?, ?, ?, ?)`,
       ),
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
       // Long ranges are averaged into equal time buckets so a chart of any range gets at most
@@ -182,11 +185,11 @@ export class SqliteStore implements Store {
       ),
       signatures: db.prepare<[string], { pid: number; start_time_ticks: number; signature: Buffer }>(
         `SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p JOIN signature_blobs b ON b.id = p.signature_id
-         WHERE p.host_id = ?`,
+         WHERE p.host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?)`,
       ),
       signatureOf: db.prepare<[string, number, number], { signature: Buffer }>(
         `SELECT b.signature FROM process_signatures p JOIN signature_blobs b ON b.id = p.signature_id
-         WHERE p.host_id = ? AND p.pid = ? AND p.start_time_ticks = ?`,
+         WHERE p.host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND p.pid = ? AND p.start_time_ticks = ?`,
       ),
       putVerdict: db.prepare('INSERT OR REPLACE INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)'),
       setHostVerdict: db.prepare('UPDATE hosts SET verdict_class = ?, verdict_confidence = ?, verdict_non_ai = ? WHERE id = ?'),
@@ -197,13 +200,13 @@ export class SqliteStore implements Store {
       hostCounts: db.prepare<[number], { verdict_class: string | null; online: number; n: number; non_ai: number }>(
         'SELECT verdict_class, last_seen_ms >= ? AS online, COUNT(*) AS n, SUM(verdict_non_ai) AS non_ai FROM hosts GROUP BY 1, 2',
       ),
-      verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
+      verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: Buffer | string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
       ),
       verdictClasses: db.prepare<[string, number, number, number], { ts_ms: number; class: string; confidence: number }>(
         'SELECT ts_ms, class, confidence FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT ?',
       ),
-      verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: string }>(
+      verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: Buffer | string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1',
       ),
       seqRange: db.prepare<[string, number, number], { min_seq: number | null; max_seq: number | null }>(
@@ -247,6 +250,7 @@ export class SqliteStore implements Store {
       const storedSeqs: number[] = [];
       const stored: SampleSummary[] = [];
       let maxSeq = 0;
+      let hostKey = 0;
       for (const { seq, sample } of batch.samples) {
         const summary = summarize(seq, sample);
         const info = this.stmt.insertSample.run({ hostId, ...summary });
@@ -258,8 +262,9 @@ export class SqliteStore implements Store {
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
           const sig = assay.v1.ProcessSignature.encode(p.signature).finish();
-          const sigId = this.stmt.signatureBlob.get(sha256(sig), sig)!.id;
-          this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sigId, nowMs);
+          const sigId = this.stmt.signatureBlob.get(sha256(sig), sig, nowMs)!.id;
+          hostKey ||= this.rollups.hostKey(hostId);
+          this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
         }
       }
       this.rollups.add(hostId, stored);
@@ -400,7 +405,7 @@ export class SqliteStore implements Store {
     const nonAi = verdictIsNonAi(verdict) ? 1 : 0;
     this.db.transaction(() => {
       const before = this.stmt.hostVerdict.get(hostId);
-      this.stmt.putVerdict.run(hostId, tsMs, verdict.class, verdict.confidence, JSON.stringify(verdict));
+      this.stmt.putVerdict.run(hostId, tsMs, verdict.class, verdict.confidence, encodeVerdict(verdict));
       this.stmt.setHostVerdict.run(verdict.class, verdict.confidence, nonAi, hostId);
       if (before && before.verdict_class !== verdict.class) {
         this.stmt.insertChange.run(hostId, tsMs, before.verdict_class, verdict.class, verdict.confidence, nonAi, before.verdict_non_ai);
@@ -482,7 +487,7 @@ export class SqliteStore implements Store {
   }
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
-    return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict }));
+    return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: decodeVerdict(r.verdict) }));
   }
 
   async verdictClasses(hostId: string, fromMs: number, toMs: number, limit: number): Promise<VerdictClass[]> {
@@ -494,7 +499,7 @@ export class SqliteStore implements Store {
 
   async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {
     const r = this.stmt.verdictBefore.get(hostId, tsMs);
-    return r ? { tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict } : null;
+    return r ? { tsMs: r.ts_ms, verdict: decodeVerdict(r.verdict) } : null;
   }
 
   async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {

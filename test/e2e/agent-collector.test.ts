@@ -71,7 +71,7 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
   assert.ok((last.cpu?.perCorePct ?? []).length >= 1, 'real per-core CPU readings');
   assert.ok((last.memory?.totalBytes ?? 0) > 0, 'real memory readings');
   assert.ok((last.processes ?? []).length > 0, 'real process signatures');
-  const sigs = db.prepare('SELECT COUNT(*) AS n FROM process_signatures WHERE host_id = ?').get(host.id) as { n: number };
+  const sigs = db.prepare('SELECT COUNT(*) AS n FROM process_signatures p JOIN rollup_hosts k ON k.host_key = p.host_key WHERE k.host_id = ?').get(host.id) as { n: number };
   assert.ok(sigs.n > 0, 'process signatures stored');
   const verdicts = db.prepare('SELECT COUNT(*) AS n FROM verdicts WHERE host_id = ?').get(host.id) as { n: number };
   assert.ok(verdicts.n >= 1, 'verdict history stored');

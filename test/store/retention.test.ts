@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Verdict } from '../../collector/engine/types.js';
-import { retentionOptions, type Deleted } from '../../collector/store/retention.js';
+import { noneDeleted, retentionOptions, type Deleted } from '../../collector/store/retention.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { tempDir } from '../helpers/env.js';
 import { fullHello } from '../helpers/messages.js';
@@ -75,7 +75,7 @@ test('retention: raw rows, roll-ups, verdicts, gaps and security events each go 
     const k2Samples = count(store, "SELECT COUNT(*) AS n FROM samples WHERE host_id = 'k2'");
 
     // The prune, one step at a time, with ingest between steps.
-    const total: Deleted = { samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0 };
+    const total: Deleted = noneDeleted();
     let steps = 0;
     let k2Seq = 501;
     for (let done = false; !done && steps < 10_000; steps++) {
