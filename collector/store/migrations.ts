@@ -5,6 +5,8 @@ import { assay } from '../../proto/codec.js';
 import { sha256 } from '../../proto/chain.js';
 import { frameSamples } from '../../proto/payload.js';
 import { encodeVerdictJson } from './verdict-codec.js';
+import { SampleFigures } from './sample-figures.js';
+import type { SampleSummary } from './store.js';
 
 export interface Migration {
   version: number;
@@ -80,6 +82,43 @@ function compactVerdicts(db: Database.Database): void {
     const last = rows.at(-1)!;
     after = [last.host_id, last.ts_ms];
   }
+}
+
+/**
+ * Migration 9's data step for the chart figures: each host's per-sample rows, in seq order, packed
+ * into rows that never cross one of its batches (a run starts at each batch's first seq).
+ */
+function packSampleRows(db: Database.Database): void {
+  const figures = new SampleFigures(db);
+  const hosts = db.prepare<[], { host_id: string; host_key: number }>('SELECT host_id, host_key FROM rollup_hosts ORDER BY host_key').all();
+  const starts = db.prepare<[string], { first_seq: number }>('SELECT first_seq FROM batches WHERE host_id = ? AND samples > 0');
+  type Row = { seq: number; ts_ms: number; cpu_pct: number; load1: number; mem_used_bytes: number; mem_total_bytes: number; gpu_util_pct: number | null;
+    gpu_mem_used_bytes: number | null; power_watts: number | null; disk_read_bps: number; disk_write_bps: number; net_rx_bps: number; net_tx_bps: number };
+  const page = db.prepare<[string, number], Row>('SELECT * FROM samples WHERE host_id = ? AND seq > ? ORDER BY seq LIMIT 5000');
+  for (const h of hosts) {
+    const batchStarts = new Set(starts.all(h.host_id).map((r) => r.first_seq));
+    let run: SampleSummary[] = [];
+    const flush = (): void => {
+      if (run.length) figures.add(h.host_key, run);
+      run = [];
+    };
+    for (let rows = page.all(h.host_id, -Number.MAX_SAFE_INTEGER); rows.length; rows = page.all(h.host_id, rows.at(-1)!.seq)) {
+      for (const r of rows) {
+        if (batchStarts.has(r.seq)) flush();
+        run.push({
+          seq: r.seq, tsMs: r.ts_ms, cpuPct: r.cpu_pct, load1: r.load1, memUsedBytes: r.mem_used_bytes, memTotalBytes: r.mem_total_bytes,
+          gpuUtilPct: r.gpu_util_pct, gpuMemUsedBytes: r.gpu_mem_used_bytes, powerWatts: r.power_watts, diskReadBytesPerSec: r.disk_read_bps,
+          diskWriteBytesPerSec: r.disk_write_bps, netRxBytesPerSec: r.net_rx_bps, netTxBytesPerSec: r.net_tx_bps,
+        });
+      }
+    }
+    flush();
+  }
+}
+
+function migrateToV9(db: Database.Database): void {
+  compactVerdicts(db);
+  packSampleRows(db);
 }
 
 /** Runs one migration's steps (sql, the data step, after) on a database, without bookkeeping. */
@@ -431,16 +470,33 @@ export const sqliteMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
-  // Compact verdicts (issue 10): a verdict's JSON (~5 KB with its evidence, stored at least once a
+  // Compact verdicts and chart figures (issue 10). A verdict's JSON (~5 KB with its evidence, stored at least once a
   // minute per host) is kept deflated (verdict-codec.ts, ~1 KB), in a rowid table: as a WITHOUT
   // ROWID row of over ~1 KB it went to an overflow page of its own (10 MB per host-day measured,
   // now ~2 MB). (host_id, ts_ms) stays unique through an index, so INSERT OR REPLACE still
   // replaces a verdict stored twice for the same time. Migrations after this one that need the
   // JSON in SQL must decode it in a data step (json_extract cannot read it any more).
+  //
+  // The chart figures are packed, one row per run of a batch's samples (sample-figures.ts: ~30 B a
+  // sample instead of ~160 B for a per-sample row keyed by the host id text, plus its time index;
+  // 13.8 MB per host-day measured, now ~3 MB). Rows are keyed by the host's integer key.
   {
     version: 9,
-    name: 'compact verdicts',
+    name: 'compact verdicts, packed sample figures',
     sql: `
+      INSERT OR IGNORE INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY rowid;
+      CREATE TABLE sample_figures (
+        host_key INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        ts_first INTEGER NOT NULL,
+        ts_min INTEGER NOT NULL,
+        ts_max INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        figures BLOB NOT NULL,
+        PRIMARY KEY (host_key, first_seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX sample_figures_by_time ON sample_figures(host_key, ts_min);
       CREATE TABLE verdicts_v9 (
         id INTEGER PRIMARY KEY,
         host_id TEXT NOT NULL REFERENCES hosts(id),
@@ -450,8 +506,9 @@ export const sqliteMigrations: Migration[] = [
         verdict BLOB NOT NULL
       );
     `,
-    run: compactVerdicts,
+    run: migrateToV9,
     after: `
+      DROP TABLE samples;
       DROP TABLE verdicts;
       ALTER TABLE verdicts_v9 RENAME TO verdicts;
       CREATE UNIQUE INDEX verdicts_by_time ON verdicts(host_id, ts_ms);

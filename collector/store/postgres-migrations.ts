@@ -264,12 +264,13 @@ export const postgresMigrations: Migration[] = [
       );
     `,
   },
-  // SQLite keeps a verdict's JSON deflated from here on (migrations.ts 9). PostgreSQL already
-  // stores a large text value compressed out of line (TOAST), so its verdicts stay as they are:
+  // SQLite keeps a verdict's JSON deflated and packs the chart figures from here on (migrations.ts
+  // 9). PostgreSQL already stores a large text value compressed out of line (TOAST), so its
+  // verdicts stay as they are, and its per-sample rows (partitioned by day, dropped whole) too:
   // the step is recorded so both stores carry the same numbered history.
   {
     version: 9,
-    name: 'compact verdicts',
+    name: 'compact verdicts, packed sample figures',
     sql: `SELECT 1;`,
   },
   // As migrations.ts 10: retention deletes a process signature first seen before the raw window

@@ -25,6 +25,7 @@ import { parseDurationMs } from '../../proto/duration.js';
 import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
+import type { SampleFigures } from './sample-figures.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -76,7 +77,7 @@ export function retentionOptions(partial: Partial<RetentionOptions> = {}): Reten
 /** `35d`, `400d`, `12h`… (proto/duration.ts), for flags and config. */
 export const parseRetention = (text: string): number => parseDurationMs(text);
 
-/** Rows deleted, by table. */
+/** Rows deleted, by table (`samples`: rows of chart figures; SQLite packs a batch's samples in one, sample-figures.ts). */
 export type Deleted = Record<
   'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows' | 'process_signatures' | 'signature_blobs',
   number
@@ -121,18 +122,15 @@ export class SqliteRetention {
   constructor(
     private readonly db: Database.Database,
     private readonly rollups: Rollups,
+    private readonly figures: SampleFigures,
   ) {
     this.s = {
       hosts: db.prepare<[], { id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id'),
-      firstKeptSeq: db.prepare<[string, number], { seq: number }>('SELECT seq FROM samples WHERE host_id = ? AND ts_ms >= ? ORDER BY ts_ms LIMIT 1'),
-      anyRawBefore: db.prepare<[string, number, string, number], { n: number }>(
-        'SELECT 1 AS n FROM samples WHERE host_id = ? AND seq < ? UNION ALL SELECT 1 FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1',
-      ),
+      anyBatchBefore: db.prepare<[string, number], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1'),
       batchStart: db.prepare<[string, number, number], { first_seq: number }>(
         'SELECT first_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1',
       ),
       markPruned: db.prepare('UPDATE rollup_hosts SET raw_pruned_ms = MAX(raw_pruned_ms, ?) WHERE host_id = ?'),
-      samples: db.prepare('DELETE FROM samples WHERE host_id = ? AND seq IN (SELECT seq FROM samples WHERE host_id = ? AND seq < ? ORDER BY seq LIMIT ?)'),
       // Batches with samples go with their samples; a batch without samples (gaps only) by when it arrived.
       batches: db.prepare(
         `DELETE FROM batches WHERE host_id = ? AND hash IN (SELECT hash FROM batches WHERE host_id = ?
@@ -242,19 +240,20 @@ export class SqliteRetention {
    * part is one unbroken piece of the chain, and every kept batch has all its samples.
    */
   private *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): Generator<Op, void, void> {
-    const first = this.s.firstKeptSeq.get(hostId, cutoffMs)?.seq ?? lastSeq + 1;
+    const key = this.rollups.hostKey(hostId);
+    const first = this.figures.firstFrom(key, cutoffMs)?.seq ?? lastSeq + 1;
     // A batch that straddles the cutoff is kept whole, with its older samples.
     const keepFrom = Math.min(first, this.s.batchStart.get(hostId, first, first)?.first_seq ?? first);
-    if (!this.s.anyRawBefore.get(hostId, keepFrom, hostId, keepFrom)) {
+    if (!this.figures.anyBefore(key, keepFrom) && !this.s.anyBatchBefore.get(hostId, keepFrom)) {
       // Gap-only batches older than the window may still be there.
       yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
       return;
     }
     // Said before anything is deleted, in the same transaction: a report never sees rows missing
     // without being told.
-    this.rollups.hostKey(hostId);
     this.s.markPruned.run(cutoffMs, hostId);
-    yield* this.drain('samples', (limit) => this.s.samples.run(hostId, hostId, keepFrom, limit).changes);
+    // Rows of packed figures (sample-figures.ts): one per batch, or a few for a long one.
+    yield* this.drain('samples', (limit) => this.figures.deleteBefore(key, keepFrom, limit));
     yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
   }
 

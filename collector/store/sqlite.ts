@@ -13,8 +13,9 @@ import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
 import { applyMigration, sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
-import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
+import { Rollups, chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
+import { SampleFigures } from './sample-figures.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
 import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
@@ -108,6 +109,8 @@ export class SqliteStore implements Store {
   /** Every write of ingest (batches, hellos, verdicts) goes through here, committed in groups. */
   readonly commits: CommitQueue;
   readonly rollups: Rollups;
+  /** The per-sample chart figures, packed per batch (sample-figures.ts). */
+  readonly figures: SampleFigures;
   private readonly retention: SqliteRetention;
   /** Fleet-list and feed statements by sort (a fixed, small set: built on first use). */
   private readonly queries = new Map<string, Database.Statement>();
@@ -128,7 +131,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.securityLog = new SecurityEventLog(db, { ...defaultSecurityEventOptions, ...opts.securityEvents });
     this.rollups = new Rollups(db);
-    this.retention = new SqliteRetention(db, this.rollups);
+    this.figures = new SampleFigures(db);
+    this.retention = new SqliteRetention(db, this.rollups, this.figures);
     this.stmt = {
       getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
@@ -150,12 +154,6 @@ export class SqliteStore implements Store {
         'SELECT from_seq, to_seq, from_ms, to_ms, cause, samples FROM gaps WHERE host_id = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms',
       ),
       revoke: db.prepare('UPDATE hosts SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
-      insertSample: db.prepare(
-        `INSERT OR IGNORE INTO samples (host_id, seq, ts_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
-           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
-         VALUES (@hostId, @seq, @tsMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes,
-           @gpuUtilPct, @gpuMemUsedBytes, @powerWatts, @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec)`,
-      ),
       // last_used_ms only goes up: retention's garbage collection relies on it (migration 10).
       signatureBlob: db.prepare<[Uint8Array, Uint8Array, number], { id: number }>(
         `INSERT INTO signature_blobs (digest, signature, last_used_ms) VALUES (?, ?, ?)
@@ -166,20 +164,6 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?)`,
       ),
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
-      // Long ranges are averaged into equal time buckets so a chart of any range gets at most
-      // `limit` points spread over the whole range (not the first `limit` rows of it).
-      summaries: db.prepare<[string, number, number, number, number, number], SummaryRow>(
-        `SELECT MAX(seq) AS seq, MAX(ts_ms) AS ts_ms, AVG(cpu_pct) AS cpu_pct, AVG(load1) AS load1,
-           CAST(AVG(mem_used_bytes) AS INTEGER) AS mem_used_bytes, MAX(mem_total_bytes) AS mem_total_bytes,
-           AVG(gpu_util_pct) AS gpu_util_pct, CAST(AVG(gpu_mem_used_bytes) AS INTEGER) AS gpu_mem_used_bytes,
-           AVG(power_watts) AS power_watts, AVG(disk_read_bps) AS disk_read_bps, AVG(disk_write_bps) AS disk_write_bps,
-           AVG(net_rx_bps) AS net_rx_bps, AVG(net_tx_bps) AS net_tx_bps
-         FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?
-         GROUP BY (ts_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER) ORDER BY ts_ms LIMIT ?`,
-      ),
-      sampleSeqs: db.prepare<[string, number, number, number], { seq: number }>(
-        'SELECT seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms, seq LIMIT ?',
-      ),
       batchesOverlapping: db.prepare<[string, number, number], BatchRow>(
         `SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq`,
       ),
@@ -208,9 +192,6 @@ export class SqliteStore implements Store {
       ),
       verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: Buffer | string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1',
-      ),
-      seqRange: db.prepare<[string, number, number], { min_seq: number | null; max_seq: number | null }>(
-        'SELECT MIN(seq) AS min_seq, MAX(seq) AS max_seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?',
       ),
       batchContaining: db.prepare<[string, number, number], BatchRow>(
         `SELECT ${BATCH_COLUMNS} FROM batches
@@ -250,23 +231,26 @@ export class SqliteStore implements Store {
       const storedSeqs: number[] = [];
       const stored: SampleSummary[] = [];
       let maxSeq = 0;
-      let hostKey = 0;
+      const hostKey = this.rollups.hostKey(hostId);
+      const seen = new Set<number>();
       for (const { seq, sample } of batch.samples) {
-        const summary = summarize(seq, sample);
-        const info = this.stmt.insertSample.run({ hostId, ...summary });
-        if (info.changes > 0) {
+        // Idempotent by (host, seq): a seq this batch repeats, or one at or below the host's last
+        // (ingest never sends those: the first seq is checked above and seqs ascend), is not stored again.
+        if (!seen.has(seq) && (seq > host.last_seq || !this.figures.has(hostKey, seq))) {
+          const summary = summarize(seq, sample);
           storedSeqs.push(seq);
           stored.push(summary);
         }
+        seen.add(seq);
         maxSeq = Math.max(maxSeq, seq);
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
           const sig = assay.v1.ProcessSignature.encode(p.signature).finish();
           const sigId = this.stmt.signatureBlob.get(sha256(sig), sig, nowMs)!.id;
-          hostKey ||= this.rollups.hostKey(hostId);
           this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
         }
       }
+      this.figures.add(hostKey, stored);
       this.rollups.add(hostId, stored);
       for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);
       const seqs = batch.samples.map((x) => x.seq);
@@ -346,8 +330,8 @@ export class SqliteStore implements Store {
     const bucketMs = Math.max(1, Math.ceil((toMs - fromMs + 1) / Math.max(1, limit)));
     const source = chartSource(bucketMs, fromMs, this.rollups.rawPrunedMs(hostId));
     if (source !== 'raw') return this.rollups.summaries(hostId, source, fromMs, toMs, bucketMs, limit);
-    // Parameter order follows the SQL text: the bucket offset and width come after the range.
-    return this.stmt.summaries.all(hostId, fromMs, toMs, fromMs, bucketMs, limit).map(summaryFromRow);
+    const key = this.figures.keyOf(hostId);
+    return key === null ? [] : this.figures.summaries(key, fromMs, toMs, bucketMs, limit);
   }
 
   async rollupRows(hostId: string, resolution: '1m' | '1h', fromMs: number, toMs: number, limit: number): Promise<RollupRow[]> {
@@ -363,7 +347,8 @@ export class SqliteStore implements Store {
   }
 
   async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {
-    const seqs = this.stmt.sampleSeqs.all(hostId, fromMs, toMs, limit).map((r) => r.seq);
+    const key = this.figures.keyOf(hostId);
+    const seqs = key === null ? [] : this.figures.inRange(key, fromMs, toMs).slice(0, limit).map((r) => r.seq);
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const bySeq = new Map<number, ISample>();
@@ -503,8 +488,8 @@ export class SqliteStore implements Store {
   }
 
   async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {
-    const r = this.stmt.seqRange.get(hostId, fromMs, toMs);
-    return r && r.min_seq !== null && r.max_seq !== null ? { minSeq: r.min_seq, maxSeq: r.max_seq } : null;
+    const key = this.figures.keyOf(hostId);
+    return key === null ? null : this.figures.seqRange(key, fromMs, toMs);
   }
 
   async batchContaining(hostId: string, seq: number): Promise<StoredBatch | null> {
