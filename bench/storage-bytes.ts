@@ -4,7 +4,8 @@
 // agent sends them, agent/batch.ts sealBatch: delta-encoded, framed, deflated, signed), decoded
 // as ingest decodes them, and committed one batch at a time to a real SqliteStore file, with a
 // verdict stored once a minute as the classifier persists them (the trace's own replayed
-// verdicts). Prints bytes per table (dbstat) and the file's size after the day. Not a timed test.
+// verdicts). Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
+// not payload, and the file's size after the day. Not a timed test.
 //
 //   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep]
 //
@@ -112,18 +113,42 @@ async function main(): Promise<void> {
   }
   const elapsedS = (Date.now() - started) / 1000;
   store.db.pragma('wal_checkpoint(TRUNCATE)');
-  const perTable = store.db
-    .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
-    .all() as Array<{ name: string; bytes: number }>;
+  // Pages in use per table and per index (dbstat), and per table with its indexes.
+  const owner = new Map((store.db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')").all() as Array<{ name: string; tbl_name: string }>).map((r) => [r.name, r.tbl_name]));
+  const perName = store.db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all() as Array<{ name: string; bytes: number }>;
+  const perTable = new Map<string, { bytes: number; parts: Array<{ name: string; bytes: number }> }>();
+  for (const r of perName) {
+    const t = owner.get(r.name) ?? r.name;
+    const e = perTable.get(t) ?? { bytes: 0, parts: [] };
+    e.bytes += r.bytes;
+    e.parts.push(r);
+    perTable.set(t, e);
+  }
+  const rows = (t: string): number | null => {
+    try {
+      return t.startsWith('sqlite_') ? null : (store.db.prepare(`SELECT COUNT(*) AS n FROM "${t}"`).get() as { n: number }).n;
+    } catch {
+      return null;
+    }
+  };
+  const tables = [...perTable.entries()].map(([table, e]) => ({ table, ...e, rows: rows(table) })).sort((a, b) => b.bytes - a.bytes);
+  const totalBytes = tables.reduce((a, t) => a + t.bytes, 0);
   await store.close();
   const fileBytes = statSync(dbFile).size;
   const mb = (x: number): string => `${((x * scale) / 1e6).toFixed(2).padStart(8)} MB`;
   console.log(`storage per host-day: trace ${traceFile} (${trace.length} samples) looped to ${n} samples at 1 Hz (${hours} h${scale !== 1 ? `, figures scaled x${scale.toFixed(2)} to a day` : ''}), batches of ${batchSize}; ${elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}`);
   console.log(`protobuf per sample ${(protobufBytes / n).toFixed(0)} B; signed payload per sample ${(payloadBytes / n).toFixed(0)} B (${(protobufBytes / payloadBytes).toFixed(1)}x smaller)`);
-  console.log('per table and index (dbstat, pages in use):');
-  for (const t of perTable) console.log(`  ${t.name.padEnd(36)} ${mb(t.bytes)}`);
-  console.log(`payloads alone ${mb(payloadBytes)}`);
+  console.log('per table with its indexes (dbstat, pages in use), per host-day:');
+  for (const t of tables) {
+    if (t.bytes <= 4096 * 2 && t.rows !== null && t.rows <= 1) continue; // empty tables: a page or two each, in the total
+    const per = t.rows ? ` ${(t.bytes / t.rows).toFixed(0).padStart(6)} B/row` : '';
+    console.log(`  ${t.table.padEnd(26)} ${mb(t.bytes)}  ${String(t.rows ?? '').padStart(7)} rows${per}`);
+    if (t.parts.length > 1) for (const p of t.parts) console.log(`    ${p.name.padEnd(34)} ${mb(p.bytes)}`);
+  }
+  const batchBytes = perTable.get('batches')?.bytes ?? 0;
+  console.log(`payloads alone ${mb(payloadBytes)}; batches beyond their payloads (headers, signatures, hashes, page space, indexes) ${mb(batchBytes - payloadBytes)}`);
+  console.log(`everything but the payloads ${mb(totalBytes - payloadBytes)} (tables ${mb(totalBytes)} in all)`);
   console.log(`database file after the day: ${mb(fileBytes)} per host-day (target 40 MB)`);
   if (args.includes('--keep')) console.log(`kept ${dbFile}`);
   else rmSync(dir, { recursive: true, force: true });
