@@ -4,7 +4,7 @@
 // agent sends them, agent/batch.ts sealBatch: delta-encoded, framed, deflated, signed), decoded
 // as ingest decodes them, and committed one batch at a time to a real SqliteStore file, with a
 // verdict stored once a minute as the classifier persists them (the trace's own replayed
-// verdicts). Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
+// verdicts), and retention run every 10 minutes as the collector runs it. Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
 // not payload, and the file's size after the day. Not a timed test.
 //
 //   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep]
@@ -20,6 +20,7 @@ import { generateAgentKeys, signBytes } from '../proto/chain.js';
 import { encodeSample, type IProcess, type ISample } from '../proto/codec.js';
 import { decodePayload, payloadInflateLimit } from '../proto/payload.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
+import { retentionOptions } from '../collector/store/retention.js';
 import { replay } from '../collector/replay.js';
 import { defaultRulesPath, loadRulesFile } from '../collector/engine/rules/load.js';
 import { readTraceSamples } from './payload-sizes.js';
@@ -86,6 +87,11 @@ async function main(): Promise<void> {
   let protobufBytes = 0;
   let batches = 0;
   let nextVerdict = 0;
+  // Retention runs as the collector runs it (every everyMs, in steps): within a day it deletes
+  // nothing, but it moves older payloads into segments (payload-segments.ts).
+  const retention = retentionOptions();
+  let nextRetention = t0 + retention.everyMs;
+  let retentionSteps = 0;
   const started = Date.now();
   for (let i = 0; i < n; i += batchSize) {
     const chunk = samples.slice(i, i + batchSize);
@@ -105,6 +111,10 @@ async function main(): Promise<void> {
     if (res.status !== 'stored') throw new Error(`batch ${batches + 1} not stored: ${res.status}`);
     prevHash = sealed.hash;
     batches++;
+    if (sealedMs >= nextRetention) {
+      for (let done = false; !done; retentionSteps++) done = (await store.retentionStep(retention, sealedMs)).done;
+      nextRetention += retention.everyMs;
+    }
     while (nextVerdict * 60_000 <= sealedMs - t0) {
       const v = verdicts[nextVerdict % verdicts.length]!;
       await store.putVerdict(agentId, t0 + nextVerdict * 60_000, { ...v, window: { ...v.window, toMs: t0 + nextVerdict * 60_000 } });
@@ -137,7 +147,7 @@ async function main(): Promise<void> {
   const fileBytes = statSync(dbFile).size;
   const mb = (x: number): string => `${((x * scale) / 1e6).toFixed(2).padStart(8)} MB`;
   console.log(`storage per host-day: trace ${traceFile} (${trace.length} samples) looped to ${n} samples at 1 Hz (${hours} h${scale !== 1 ? `, figures scaled x${scale.toFixed(2)} to a day` : ''}), batches of ${batchSize}; ${elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}`);
+  console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}; retention every ${retention.everyMs / 60_000} min (${retentionSteps} steps)`);
   console.log(`protobuf per sample ${(protobufBytes / n).toFixed(0)} B; signed payload per sample ${(payloadBytes / n).toFixed(0)} B (${(protobufBytes / payloadBytes).toFixed(1)}x smaller)`);
   console.log('per table with its indexes (dbstat, pages in use), per host-day:');
   for (const t of tables) {

@@ -525,9 +525,13 @@ export const sqliteMigrations: Migration[] = [
   // sweep for an old process still running), and signature_sweeps says up to when each host's
   // rows were swept (no row: never); a blob last used before every host's sweep is used by no row.
   // For the same reason signature_id has no foreign key (deleting a blob would scan every row).
+  // Payload segments (payload-segments.ts): retention moves the payloads of batches older than a
+  // few minutes into 64 KB segments, as a batch row of a few KB wastes about 1 KB of page space on
+  // average; batches gain where their bytes are, and an index of the batches still to move
+  // (partial: it holds only those). Existing batches are moved by retention, in its small steps.
   {
     version: 10,
-    name: 'lean process signatures, signature garbage collection',
+    name: 'lean process signatures, signature garbage collection, payload segments',
     sql: `
       CREATE TABLE signature_sweeps (
         host_key INTEGER PRIMARY KEY,
@@ -552,6 +556,17 @@ export const sqliteMigrations: Migration[] = [
       DROP TABLE process_signatures;
       ALTER TABLE process_signatures_v10 RENAME TO process_signatures;
       CREATE INDEX signature_blobs_by_use ON signature_blobs(last_used_ms);
+      CREATE TABLE payload_segments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        last_seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL
+      );
+      CREATE INDEX payload_segments_by_seq ON payload_segments(host_id, last_seq);
+      ALTER TABLE batches ADD COLUMN segment_id INTEGER;
+      ALTER TABLE batches ADD COLUMN segment_offset INTEGER;
+      ALTER TABLE batches ADD COLUMN segment_length INTEGER;
+      CREATE INDEX batches_unsegmented ON batches(host_id, last_seq) WHERE segment_id IS NULL;
     `,
   },
 ];

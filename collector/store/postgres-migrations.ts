@@ -276,10 +276,11 @@ export const postgresMigrations: Migration[] = [
   // As migrations.ts 10: retention deletes a process signature first seen before the raw window
   // whose process no longer runs (postgres-retention.ts pruneSignatures); rollup_hosts records up
   // to when each host was swept. PostgreSQL keeps each signature in its row (no shared blobs), so
-  // there is no blob to collect.
+  // there is no blob to collect; and it stores a large payload out of line in full TOAST chunks,
+  // so it needs no payload segments.
   {
     version: 10,
-    name: 'lean process signatures, signature garbage collection',
+    name: 'lean process signatures, signature garbage collection, payload segments',
     sql: `
       ALTER TABLE rollup_hosts ADD COLUMN signatures_pruned_ms BIGINT NOT NULL DEFAULT 0;
     `,

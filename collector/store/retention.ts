@@ -26,6 +26,7 @@ import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js
 import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
 import type { SampleFigures } from './sample-figures.js';
+import type { PayloadSegments } from './payload-segments.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -44,6 +45,11 @@ export interface RetentionOptions {
    * few hundred thousand on a busy host, in small slices).
    */
   signatureSweepMs: number;
+  /**
+   * SQLite: payloads of batches received longer ago than this move into 64 KB segments
+   * (payload-segments.ts); a host quiet for 6 times this has its last partial segment made too.
+   */
+  compactAfterMs: number;
   /** Most rows one step (one transaction) deletes. */
   stepRows: number;
   /** Pause between steps, so other transactions run. */
@@ -59,6 +65,7 @@ export const defaultRetentionOptions: RetentionOptions = {
   maxGapsPerHost: 10_000,
   securityEventsMs: 30 * DAY_MS,
   signatureSweepMs: DAY_MS,
+  compactAfterMs: 10 * 60_000,
   stepRows: 500,
   stepPauseMs: 20,
   everyMs: 10 * 60_000,
@@ -79,11 +86,12 @@ export const parseRetention = (text: string): number => parseDurationMs(text);
 
 /** Rows deleted, by table (`samples`: rows of chart figures; SQLite packs a batch's samples in one, sample-figures.ts). */
 export type Deleted = Record<
-  'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows' | 'process_signatures' | 'signature_blobs',
+  | 'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows' | 'process_signatures' | 'signature_blobs'
+  | 'payload_segments',
   number
 >;
 export const noneDeleted = (): Deleted => ({
-  samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0, process_signatures: 0, signature_blobs: 0,
+  samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0, process_signatures: 0, signature_blobs: 0, payload_segments: 0,
 });
 
 /** Process signature rows one slice of a sweep reads (a slice that deletes nothing still counts as an op of a step). */
@@ -109,7 +117,7 @@ export interface RetentionStepResult {
 }
 
 /** One small delete: the table and how many rows it removed. */
-type Op = [keyof Deleted, number];
+type Op = [keyof Deleted, number, number?];
 
 /** Most cheap checks (deletes that find nothing) one step makes, so a step over 10,000 idle hosts stays short. */
 const MAX_OPS_PER_STEP = 200;
@@ -123,6 +131,7 @@ export class SqliteRetention {
     private readonly db: Database.Database,
     private readonly rollups: Rollups,
     private readonly figures: SampleFigures,
+    private readonly segments: PayloadSegments,
   ) {
     this.s = {
       hosts: db.prepare<[], { id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id'),
@@ -154,8 +163,8 @@ export class SqliteRetention {
       sweepState: db.prepare<[string], { host_key: number; swept_ms: number }>(
         'SELECT k.host_key, COALESCE(w.swept_ms, 0) AS swept_ms FROM rollup_hosts k LEFT JOIN signature_sweeps w ON w.host_key = k.host_key WHERE k.host_id = ?',
       ),
-      newestBatch: db.prepare<[string], { header: Buffer; encoding: number; payload: Buffer }>(
-        'SELECT header, encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
+      newestBatch: db.prepare<[string], { header: Buffer; encoding: number; payload: Buffer; segment_id: number | null; segment_offset: number | null; segment_length: number | null }>(
+        'SELECT header, encoding, payload, segment_id, segment_offset, segment_length FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
       ),
       signatureSlice: db.prepare<[number, number, number, number], { pid: number; start_time_ticks: number; signature_id: number; first_seen_ms: number }>(
         `SELECT pid, start_time_ticks, signature_id, first_seen_ms FROM process_signatures
@@ -195,9 +204,9 @@ export class SqliteRetention {
           this.round = null;
           break;
         }
-        const [table, n] = r.value;
+        const [table, n, cost] = r.value;
         deleted[table] += n;
-        this.budget -= n;
+        this.budget -= cost ?? n;
       }
     })();
     return { deleted, done };
@@ -220,6 +229,12 @@ export class SqliteRetention {
     const hosts = this.s.hosts.all();
     for (const h of hosts) {
       yield* this.pruneRaw(h.id, h.last_seq, rawCutoff);
+      // Older payloads into segments; moving counts against the step's budget, not as deletions.
+      for (let more = true; more; ) {
+        const moved = this.segments.compact(h.id, nowMs - opts.compactAfterMs, nowMs - 6 * opts.compactAfterMs, Math.max(1, this.budget));
+        more = moved > 0;
+        yield ['payload_segments', 0, moved];
+      }
       yield* this.thinVerdicts(h.id, Math.floor(rawCutoff / HOUR_MS) * HOUR_MS, opts.verdictsPerHour);
       yield* this.drain('verdicts', (limit) => this.s.oldVerdicts.run(h.id, h.id, rollupCutoff, limit).changes);
       const key = this.rollups.hostKey(h.id);
@@ -247,6 +262,7 @@ export class SqliteRetention {
     if (!this.figures.anyBefore(key, keepFrom) && !this.s.anyBatchBefore.get(hostId, keepFrom)) {
       // Gap-only batches older than the window may still be there.
       yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+      yield* this.drain('payload_segments', (limit) => this.segments.deleteBefore(hostId, keepFrom, limit));
       return;
     }
     // Said before anything is deleted, in the same transaction: a report never sees rows missing
@@ -255,6 +271,8 @@ export class SqliteRetention {
     // Rows of packed figures (sample-figures.ts): one per batch, or a few for a long one.
     yield* this.drain('samples', (limit) => this.figures.deleteBefore(key, keepFrom, limit));
     yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+    // A segment goes with the last batch it holds.
+    yield* this.drain('payload_segments', (limit) => this.segments.deleteBefore(hostId, keepFrom, limit));
   }
 
   /**
@@ -268,7 +286,8 @@ export class SqliteRetention {
     this.rollups.hostKey(hostId);
     const st = this.s.sweepState.get(hostId)!;
     if (cutoffMs - st.swept_ms < everyMs) return;
-    const running = runningProcesses(this.s.newestBatch.get(hostId));
+    const newest = this.s.newestBatch.get(hostId);
+    const running = runningProcesses(newest && { ...newest, payload: this.segments.payloadOf(newest) });
     if (!running) return; // unreadable newest batch: keep everything, try again next round
     let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
     for (;;) {

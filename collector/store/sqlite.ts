@@ -16,6 +16,7 @@ import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from
 import { Rollups, chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
+import { PayloadSegments } from './payload-segments.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
 import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
@@ -47,11 +48,15 @@ interface BatchRow {
   received_ms: number;
   encoding: number;
   payload: Buffer;
+  segment_id: number | null;
+  segment_offset: number | null;
+  segment_length: number | null;
 }
 
-const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload';
+const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload, segment_id, segment_offset, segment_length';
 
-const batchFromRow = (r: BatchRow): StoredBatch => ({
+/** A stored batch; `payload` resolved (payload-segments.ts: in the row, or in a segment). */
+const batchFromRow = (r: BatchRow, payload: Buffer): StoredBatch => ({
   hash: r.hash,
   prevHash: r.prev_hash,
   header: r.header,
@@ -61,7 +66,7 @@ const batchFromRow = (r: BatchRow): StoredBatch => ({
   samples: r.samples,
   receivedMs: r.received_ms,
   encoding: r.encoding,
-  payload: r.payload,
+  payload,
 });
 
 function hostFromRow(r: HostRow): HostRecord {
@@ -111,6 +116,8 @@ export class SqliteStore implements Store {
   readonly rollups: Rollups;
   /** The per-sample chart figures, packed per batch (sample-figures.ts). */
   readonly figures: SampleFigures;
+  /** Payloads of older batches, packed (payload-segments.ts). */
+  readonly segments: PayloadSegments;
   private readonly retention: SqliteRetention;
   /** Fleet-list and feed statements by sort (a fixed, small set: built on first use). */
   private readonly queries = new Map<string, Database.Statement>();
@@ -132,7 +139,8 @@ export class SqliteStore implements Store {
     this.securityLog = new SecurityEventLog(db, { ...defaultSecurityEventOptions, ...opts.securityEvents });
     this.rollups = new Rollups(db);
     this.figures = new SampleFigures(db);
-    this.retention = new SqliteRetention(db, this.rollups, this.figures);
+    this.segments = new PayloadSegments(db);
+    this.retention = new SqliteRetention(db, this.rollups, this.figures, this.segments);
     this.stmt = {
       getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
@@ -354,7 +362,7 @@ export class SqliteStore implements Store {
     const bySeq = new Map<number, ISample>();
     for (const b of this.stmt.batchesOverlapping.all(hostId, Math.min(...seqs), Math.max(...seqs))) {
       const header = assay.v1.BatchHeader.decode(b.header);
-      const decoded = decodePayload(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES);
+      const decoded = decodePayload(b.encoding, this.segments.payloadOf(b), VERIFY_MAX_INFLATED_BYTES);
       (header.seqs ?? []).forEach((seq, i) => {
         if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
       });
@@ -494,12 +502,12 @@ export class SqliteStore implements Store {
 
   async batchContaining(hostId: string, seq: number): Promise<StoredBatch | null> {
     const r = this.stmt.batchContaining.get(hostId, seq, seq);
-    return r ? batchFromRow(r) : null;
+    return r ? batchFromRow(r, this.segments.payloadOf(r)) : null;
   }
 
   async batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null> {
     const r = this.stmt.batchByHash.get(hostId, hash);
-    return r ? batchFromRow(r) : null;
+    return r ? batchFromRow(r, this.segments.payloadOf(r)) : null;
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {
