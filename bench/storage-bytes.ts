@@ -156,8 +156,9 @@ async function main(): Promise<void> {
     console.log(`  ${t.table.padEnd(26)} ${mb(t.bytes)}  ${String(t.rows ?? '').padStart(7)} rows${per}`);
     if (t.parts.length > 1) for (const p of t.parts) console.log(`    ${p.name.padEnd(34)} ${mb(p.bytes)}`);
   }
-  const batchBytes = perTable.get('batches')?.bytes ?? 0;
-  console.log(`payloads alone ${mb(payloadBytes)}; batches beyond their payloads (headers, signatures, hashes, page space, indexes) ${mb(batchBytes - payloadBytes)}`);
+  // Payloads live in their batch rows until retention moves them into segments (payload-segments.ts).
+  const batchBytes = (perTable.get('batches')?.bytes ?? 0) + (perTable.get('payload_segments')?.bytes ?? 0);
+  console.log(`payloads alone ${mb(payloadBytes)}; batches and payload segments beyond the payloads (headers, signatures, hashes, page space, indexes) ${mb(batchBytes - payloadBytes)}`);
   console.log(`everything but the payloads ${mb(totalBytes - payloadBytes)} (tables ${mb(totalBytes)} in all)`);
   console.log(`database file after the day: ${mb(fileBytes)} per host-day (target 40 MB)`);
   if (args.includes('--keep')) console.log(`kept ${dbFile}`);

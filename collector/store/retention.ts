@@ -142,7 +142,7 @@ export class SqliteRetention {
       markPruned: db.prepare('UPDATE rollup_hosts SET raw_pruned_ms = MAX(raw_pruned_ms, ?) WHERE host_id = ?'),
       // Batches with samples go with their samples; a batch without samples (gaps only) by when it arrived.
       batches: db.prepare(
-        `DELETE FROM batches WHERE host_id = ? AND hash IN (SELECT hash FROM batches WHERE host_id = ?
+        `DELETE FROM batches WHERE host_id = ? AND rowid IN (SELECT rowid FROM batches WHERE host_id = ?
            AND ((samples > 0 AND last_seq < ?) OR (samples = 0 AND received_ms < ?)) LIMIT ?)`,
       ),
       thinState: db.prepare<[string], { verdicts_thinned_ms: number }>('SELECT verdicts_thinned_ms FROM rollup_hosts WHERE host_id = ?'),

@@ -155,7 +155,8 @@ export class SqliteStore implements Store {
         `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      batchExists: db.prepare<[string, Uint8Array], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND hash = ?'),
+      // By hash: batches_by_hash_prefix finds the row, host and whole hash are compared on it (migration 10).
+      batchExists: db.prepare<[Uint8Array, string, Uint8Array], { n: number }>('SELECT 1 AS n FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?'),
       setHead: db.prepare('UPDATE hosts SET chain_head = ? WHERE id = ?'),
       insertGap: db.prepare('INSERT INTO gaps (host_id, from_seq, to_seq, from_ms, to_ms, cause, samples, batch_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       gaps: db.prepare<[string, number, number], { from_seq: number; to_seq: number; from_ms: number; to_ms: number; cause: string; samples: number }>(
@@ -205,8 +206,8 @@ export class SqliteStore implements Store {
         `SELECT ${BATCH_COLUMNS} FROM batches
          WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
       ),
-      batchByHash: db.prepare<[string, Uint8Array], BatchRow>(
-        `SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = ? AND hash = ?`,
+      batchByHash: db.prepare<[Uint8Array, string, Uint8Array], BatchRow>(
+        `SELECT ${BATCH_COLUMNS} FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?`,
       ),
       // Taken when free, lapsed or already ours; the same statement as the PostgreSQL store's.
       acquireLease: db.prepare<[string, string, number, number], { holder: string; expires_ms: number }>(
@@ -229,7 +230,7 @@ export class SqliteStore implements Store {
       // the file from another process): no extra read per batch, and no batch lands after it.
       if (host.revoked_ms !== null) return { ...none, status: 'revoked' };
       if (head.length && Buffer.compare(head, batch.hash) === 0) return { ...none, status: 'duplicate', duplicates: batch.samples.length };
-      if (this.stmt.batchExists.get(hostId, batch.hash)) return { ...none, status: 'replayed' };
+      if (this.stmt.batchExists.get(batch.hash, hostId, batch.hash)) return { ...none, status: 'replayed' };
       // The first batch a collector sees from an agent may continue a chain begun elsewhere.
       if (head.length && Buffer.compare(head, Buffer.from(batch.prevHash)) !== 0) return { ...none, status: 'chain_break' };
       // Sequence numbers only go up across batches: a batch that is not the head resent must
@@ -506,7 +507,7 @@ export class SqliteStore implements Store {
   }
 
   async batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null> {
-    const r = this.stmt.batchByHash.get(hostId, hash);
+    const r = this.stmt.batchByHash.get(hash, hostId, hash);
     return r ? batchFromRow(r, this.segments.payloadOf(r)) : null;
   }
 
