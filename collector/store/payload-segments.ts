@@ -104,6 +104,11 @@ export class PayloadSegments {
     return moved;
   }
 
+  /** Drops the cached segment (after a rollback, whose segments may never have existed). */
+  forget(): void {
+    this.cached = null;
+  }
+
   /** Deletes up to `limit` of the host's segments whose batches all end before `seq`; returns how many. */
   deleteBefore(hostId: string, seq: number, limit: number): number {
     const n = this.s.deleteBefore.run(hostId, hostId, seq, limit).changes;

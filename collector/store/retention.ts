@@ -194,7 +194,7 @@ export class SqliteRetention {
     const deleted = noneDeleted();
     if (!this.db.open) return { deleted, done: true };
     let done = false;
-    this.db.transaction(() => {
+    const step = this.db.transaction(() => {
       this.round ??= this.work(opts, nowMs);
       this.budget = opts.stepRows;
       for (let ops = 0; this.budget > 0 && ops < MAX_OPS_PER_STEP; ops++) {
@@ -208,7 +208,15 @@ export class SqliteRetention {
         deleted[table] += n;
         this.budget -= cost ?? n;
       }
-    })();
+    });
+    try {
+      step();
+    } catch (err) {
+      // Rolled back: a segment read in this step may not exist, and its id may be given again.
+      this.segments.forget();
+      this.round = null;
+      throw err;
+    }
     return { deleted, done };
   }
 
