@@ -55,10 +55,28 @@ interface BatchRow {
 
 const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload, segment_id, segment_offset, segment_length';
 
+/**
+ * The prev_hash a batch row stores: nothing when its header says the same (it always does for
+ * agents' batches; 32 B a batch saved), else the link itself.
+ */
+function storedPrevHash(header: Uint8Array, prevHash: Uint8Array): Uint8Array {
+  return Buffer.compare(headerPrevHash(header) ?? Buffer.alloc(0), Buffer.from(prevHash)) === 0 ? Buffer.alloc(0) : prevHash;
+}
+
+/** The prev_hash a signed header carries (null: not a header that decodes). */
+function headerPrevHash(header: Uint8Array): Buffer | null {
+  try {
+    return Buffer.from(assay.v1.BatchHeader.decode(header).prevHash ?? []);
+  } catch {
+    return null;
+  }
+}
+
 /** A stored batch; `payload` resolved (payload-segments.ts: in the row, or in a segment). */
 const batchFromRow = (r: BatchRow, payload: Buffer): StoredBatch => ({
   hash: r.hash,
-  prevHash: r.prev_hash,
+  // An empty column: the link is the header's own (storedPrevHash).
+  prevHash: r.prev_hash.length ? r.prev_hash : (headerPrevHash(r.header) ?? r.prev_hash),
   header: r.header,
   signature: r.signature,
   firstSeq: r.first_seq,
@@ -264,7 +282,7 @@ export class SqliteStore implements Store {
       for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);
       const seqs = batch.samples.map((x) => x.seq);
       this.stmt.insertBatch.run(
-        hostId, batch.hash, batch.prevHash, batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, batch.encoding, batch.payload,
+        hostId, batch.hash, storedPrevHash(batch.header, batch.prevHash), batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, batch.encoding, batch.payload,
       );
       this.stmt.setHead.run(batch.hash, hostId);
       this.stmt.touchHost.run(nowMs, maxSeq, hostId);
