@@ -25,6 +25,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { storedSampleCount } from '../collector/store/sample-figures.js';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { enrollProof, helloSigningBytes, signBytes, type AgentKeys } from '../proto/chain.js';
@@ -190,7 +191,7 @@ async function stopCollector(c: Collector): Promise<number | null> {
       await client.end();
     } else {
       const db = new Database(c.db, { readonly: true });
-      stored = (db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
+      stored = storedSampleCount(db);
       db.close();
     }
   } catch {

@@ -52,8 +52,10 @@ try {
   // The periodic-job alternative: rebuild the roll-ups of the same rows with GROUP BY.
   const store = new SqliteStore(join(dir, 'r1.db'));
   const t = process.hrtime.bigint();
-  store.db.exec(`CREATE TEMP TABLE job AS SELECT ts_ms / 60000 AS b, COUNT(*), AVG(cpu_pct), AVG(load1), AVG(mem_used_bytes), AVG(gpu_util_pct), AVG(power_watts),
-    AVG(disk_read_bps), AVG(disk_write_bps), AVG(net_rx_bps), AVG(net_tx_bps) FROM samples GROUP BY b`);
+  // The stored per-sample figures (packed, sample-figures.ts) averaged per minute.
+  for (const h of store.db.prepare('SELECT host_key FROM rollup_hosts').all() as Array<{ host_key: number }>) {
+    store.figures.summaries(h.host_key, 0, Number.MAX_SAFE_INTEGER, 60_000, Number.MAX_SAFE_INTEGER);
+  }
   const jobUs = Number(process.hrtime.bigint() - t) / 1000 / batches;
   await store.close();
   console.log(`  periodic GROUP BY over the same raw rows: ${jobUs.toFixed(0)} µs per batch's worth of rows (plus a scan that grows with the interval, and roll-ups behind by up to one interval)`);

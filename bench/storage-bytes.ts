@@ -4,7 +4,8 @@
 // agent sends them, agent/batch.ts sealBatch: delta-encoded, framed, deflated, signed), decoded
 // as ingest decodes them, and committed one batch at a time to a real SqliteStore file, with a
 // verdict stored once a minute as the classifier persists them (the trace's own replayed
-// verdicts). Prints bytes per table (dbstat) and the file's size after the day. Not a timed test.
+// verdicts), and retention run every 10 minutes as the collector runs it. Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
+// not payload, and the file's size after the day. Not a timed test.
 //
 //   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep]
 //
@@ -19,6 +20,7 @@ import { generateAgentKeys, signBytes } from '../proto/chain.js';
 import { encodeSample, type IProcess, type ISample } from '../proto/codec.js';
 import { decodePayload, payloadInflateLimit } from '../proto/payload.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
+import { retentionOptions } from '../collector/store/retention.js';
 import { replay } from '../collector/replay.js';
 import { defaultRulesPath, loadRulesFile } from '../collector/engine/rules/load.js';
 import { readTraceSamples } from './payload-sizes.js';
@@ -85,6 +87,11 @@ async function main(): Promise<void> {
   let protobufBytes = 0;
   let batches = 0;
   let nextVerdict = 0;
+  // Retention runs as the collector runs it (every everyMs, in steps): within a day it deletes
+  // nothing, but it moves older payloads into segments (payload-segments.ts).
+  const retention = retentionOptions();
+  let nextRetention = t0 + retention.everyMs;
+  let retentionSteps = 0;
   const started = Date.now();
   for (let i = 0; i < n; i += batchSize) {
     const chunk = samples.slice(i, i + batchSize);
@@ -104,6 +111,10 @@ async function main(): Promise<void> {
     if (res.status !== 'stored') throw new Error(`batch ${batches + 1} not stored: ${res.status}`);
     prevHash = sealed.hash;
     batches++;
+    if (sealedMs >= nextRetention) {
+      for (let done = false; !done; retentionSteps++) done = (await store.retentionStep(retention, sealedMs)).done;
+      nextRetention += retention.everyMs;
+    }
     while (nextVerdict * 60_000 <= sealedMs - t0) {
       const v = verdicts[nextVerdict % verdicts.length]!;
       await store.putVerdict(agentId, t0 + nextVerdict * 60_000, { ...v, window: { ...v.window, toMs: t0 + nextVerdict * 60_000 } });
@@ -112,18 +123,43 @@ async function main(): Promise<void> {
   }
   const elapsedS = (Date.now() - started) / 1000;
   store.db.pragma('wal_checkpoint(TRUNCATE)');
-  const perTable = store.db
-    .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
-    .all() as Array<{ name: string; bytes: number }>;
+  // Pages in use per table and per index (dbstat), and per table with its indexes.
+  const owner = new Map((store.db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')").all() as Array<{ name: string; tbl_name: string }>).map((r) => [r.name, r.tbl_name]));
+  const perName = store.db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all() as Array<{ name: string; bytes: number }>;
+  const perTable = new Map<string, { bytes: number; parts: Array<{ name: string; bytes: number }> }>();
+  for (const r of perName) {
+    const t = owner.get(r.name) ?? r.name;
+    const e = perTable.get(t) ?? { bytes: 0, parts: [] };
+    e.bytes += r.bytes;
+    e.parts.push(r);
+    perTable.set(t, e);
+  }
+  const rows = (t: string): number | null => {
+    try {
+      return t.startsWith('sqlite_') ? null : (store.db.prepare(`SELECT COUNT(*) AS n FROM "${t}"`).get() as { n: number }).n;
+    } catch {
+      return null;
+    }
+  };
+  const tables = [...perTable.entries()].map(([table, e]) => ({ table, ...e, rows: rows(table) })).sort((a, b) => b.bytes - a.bytes);
+  const totalBytes = tables.reduce((a, t) => a + t.bytes, 0);
   await store.close();
   const fileBytes = statSync(dbFile).size;
   const mb = (x: number): string => `${((x * scale) / 1e6).toFixed(2).padStart(8)} MB`;
   console.log(`storage per host-day: trace ${traceFile} (${trace.length} samples) looped to ${n} samples at 1 Hz (${hours} h${scale !== 1 ? `, figures scaled x${scale.toFixed(2)} to a day` : ''}), batches of ${batchSize}; ${elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}`);
+  console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}; retention every ${retention.everyMs / 60_000} min (${retentionSteps} steps)`);
   console.log(`protobuf per sample ${(protobufBytes / n).toFixed(0)} B; signed payload per sample ${(payloadBytes / n).toFixed(0)} B (${(protobufBytes / payloadBytes).toFixed(1)}x smaller)`);
-  console.log('per table and index (dbstat, pages in use):');
-  for (const t of perTable) console.log(`  ${t.name.padEnd(36)} ${mb(t.bytes)}`);
-  console.log(`payloads alone ${mb(payloadBytes)}`);
+  console.log('per table with its indexes (dbstat, pages in use), per host-day:');
+  for (const t of tables) {
+    if (t.bytes <= 4096 * 2 && t.rows !== null && t.rows <= 1) continue; // empty tables: a page or two each, in the total
+    const per = t.rows ? ` ${(t.bytes / t.rows).toFixed(0).padStart(6)} B/row` : '';
+    console.log(`  ${t.table.padEnd(26)} ${mb(t.bytes)}  ${String(t.rows ?? '').padStart(7)} rows${per}`);
+    if (t.parts.length > 1) for (const p of t.parts) console.log(`    ${p.name.padEnd(34)} ${mb(p.bytes)}`);
+  }
+  // Payloads live in their batch rows until retention moves them into segments (payload-segments.ts).
+  const batchBytes = (perTable.get('batches')?.bytes ?? 0) + (perTable.get('payload_segments')?.bytes ?? 0);
+  console.log(`payloads alone ${mb(payloadBytes)}; batches and payload segments beyond the payloads (headers, signatures, hashes, page space, indexes) ${mb(batchBytes - payloadBytes)}`);
+  console.log(`everything but the payloads ${mb(totalBytes - payloadBytes)} (tables ${mb(totalBytes)} in all)`);
   console.log(`database file after the day: ${mb(fileBytes)} per host-day (target 40 MB)`);
   if (args.includes('--keep')) console.log(`kept ${dbFile}`);
   else rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { sealBatch } from '../agent/batch.js';
 import { Classifier, defaultClassifierOptions } from '../collector/classifier.js';
 import { defaultRulesPath, loadRulesFile } from '../collector/engine/index.js';
-import { retentionOptions, type Deleted } from '../collector/store/retention.js';
+import { noneDeleted, retentionOptions, type Deleted } from '../collector/store/retention.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import { generateAgentKeys, signBytes } from '../proto/chain.js';
 import { encodeSample, type ISample } from '../proto/codec.js';
@@ -104,7 +104,7 @@ try {
 
   const opts = retentionOptions();
   const now = start + n * 1000 + 36 * D;
-  const total: Deleted = { samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0 };
+  const total: Deleted = noneDeleted();
   let steps = 0;
   const r0 = Date.now();
   for (let done = false; !done && steps < 1_000_000; steps++) {

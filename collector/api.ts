@@ -5,7 +5,7 @@ import type { Logger } from '../proto/log.js';
 import type { AgentKeys } from '../proto/chain.js';
 import type { Classifier } from './classifier.js';
 import type { Rules } from './engine/index.js';
-import type { Verdict } from './engine/types.js';
+import { processKey, type Verdict } from './engine/types.js';
 import { loadRulesFile, defaultRulesPath } from './engine/rules/load.js';
 import { hostProcesses, PROCESS_WINDOW_MS } from './host-processes.js';
 import { buildReport } from './report/build.js';
@@ -150,7 +150,9 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const verdict = await currentVerdict(h.id);
     // Sample times are the agent's clock, last-seen the collector's: look a little past it.
     const rows = await deps.store.samples(h.id, h.lastSeenMs - 2 * PROCESS_WINDOW_MS, h.lastSeenMs + PROCESS_WINDOW_MS, PROCESS_SAMPLE_ROWS);
-    const signatures = await deps.store.signatures(h.id);
+    // Only the processes in these samples (a busy host has hundreds of thousands of signature rows).
+    const keys = rows.flatMap((r) => (r.sample.processes ?? []).map((p) => processKey(p.pid ?? 0, Number(p.startTimeTicks ?? 0))));
+    const signatures = await deps.store.signaturesOf(h.id, keys);
     const cores = h.inventory?.cpuLogicalCores ?? 0;
     return { hostId: h.id, ...hostProcesses(rows.map((r) => r.sample), signatures, verdict, rulesNow(), cores) };
   });

@@ -4,6 +4,9 @@ import type Database from 'better-sqlite3';
 import { assay } from '../../proto/codec.js';
 import { sha256 } from '../../proto/chain.js';
 import { frameSamples } from '../../proto/payload.js';
+import { encodeVerdictJson } from './verdict-codec.js';
+import { SampleFigures } from './sample-figures.js';
+import type { SampleSummary } from './store.js';
 
 export interface Migration {
   version: number;
@@ -63,6 +66,59 @@ function payloadsFromSampleRows(db: Database.Database): void {
     }
     set.run(frameSamples(bytes), b.id);
   }
+}
+
+/**
+ * Migration 9's data step: each stored verdict's JSON text deflated into the new rowid table, a
+ * page of rows at a time (keyset), so a large table is never in memory whole.
+ */
+function compactVerdicts(db: Database.Database): void {
+  type Row = { host_id: string; ts_ms: number; class: string; confidence: number; verdict: string | Buffer };
+  const page = db.prepare<[string, number], Row>('SELECT * FROM verdicts WHERE (host_id, ts_ms) > (?, ?) ORDER BY host_id, ts_ms LIMIT 2000');
+  const ins = db.prepare('INSERT INTO verdicts_v9 (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)');
+  let after: [string, number] = ['', -Number.MAX_SAFE_INTEGER];
+  for (let rows = page.all(...after); rows.length; rows = page.all(...after)) {
+    for (const r of rows) ins.run(r.host_id, r.ts_ms, r.class, r.confidence, typeof r.verdict === 'string' ? encodeVerdictJson(r.verdict) : r.verdict);
+    const last = rows.at(-1)!;
+    after = [last.host_id, last.ts_ms];
+  }
+}
+
+/**
+ * Migration 9's data step for the chart figures: each host's per-sample rows, in seq order, packed
+ * into rows that never cross one of its batches (a run starts at each batch's first seq).
+ */
+function packSampleRows(db: Database.Database): void {
+  const figures = new SampleFigures(db);
+  const hosts = db.prepare<[], { host_id: string; host_key: number }>('SELECT host_id, host_key FROM rollup_hosts ORDER BY host_key').all();
+  const starts = db.prepare<[string], { first_seq: number }>('SELECT first_seq FROM batches WHERE host_id = ? AND samples > 0');
+  type Row = { seq: number; ts_ms: number; cpu_pct: number; load1: number; mem_used_bytes: number; mem_total_bytes: number; gpu_util_pct: number | null;
+    gpu_mem_used_bytes: number | null; power_watts: number | null; disk_read_bps: number; disk_write_bps: number; net_rx_bps: number; net_tx_bps: number };
+  const page = db.prepare<[string, number], Row>('SELECT * FROM samples WHERE host_id = ? AND seq > ? ORDER BY seq LIMIT 5000');
+  for (const h of hosts) {
+    const batchStarts = new Set(starts.all(h.host_id).map((r) => r.first_seq));
+    let run: SampleSummary[] = [];
+    const flush = (): void => {
+      if (run.length) figures.add(h.host_key, run);
+      run = [];
+    };
+    for (let rows = page.all(h.host_id, -Number.MAX_SAFE_INTEGER); rows.length; rows = page.all(h.host_id, rows.at(-1)!.seq)) {
+      for (const r of rows) {
+        if (batchStarts.has(r.seq)) flush();
+        run.push({
+          seq: r.seq, tsMs: r.ts_ms, cpuPct: r.cpu_pct, load1: r.load1, memUsedBytes: r.mem_used_bytes, memTotalBytes: r.mem_total_bytes,
+          gpuUtilPct: r.gpu_util_pct, gpuMemUsedBytes: r.gpu_mem_used_bytes, powerWatts: r.power_watts, diskReadBytesPerSec: r.disk_read_bps,
+          diskWriteBytesPerSec: r.disk_write_bps, netRxBytesPerSec: r.net_rx_bps, netTxBytesPerSec: r.net_tx_bps,
+        });
+      }
+    }
+    flush();
+  }
+}
+
+function migrateToV9(db: Database.Database): void {
+  compactVerdicts(db);
+  packSampleRows(db);
 }
 
 /** Runs one migration's steps (sql, the data step, after) on a database, without bookkeeping. */
@@ -412,6 +468,110 @@ export const sqliteMigrations: Migration[] = [
         holder TEXT NOT NULL,
         expires_ms INTEGER NOT NULL
       ) WITHOUT ROWID;
+    `,
+  },
+  // Compact verdicts and chart figures (issue 10). A verdict's JSON (~5 KB with its evidence, stored at least once a
+  // minute per host) is kept deflated (verdict-codec.ts, ~1 KB), in a rowid table: as a WITHOUT
+  // ROWID row of over ~1 KB it went to an overflow page of its own (10 MB per host-day measured,
+  // now ~2 MB). (host_id, ts_ms) stays unique through an index, so INSERT OR REPLACE still
+  // replaces a verdict stored twice for the same time. Migrations after this one that need the
+  // JSON in SQL must decode it in a data step (json_extract cannot read it any more).
+  //
+  // The chart figures are packed, one row per run of a batch's samples (sample-figures.ts: ~30 B a
+  // sample instead of ~160 B for a per-sample row keyed by the host id text, plus its time index;
+  // 13.8 MB per host-day measured, now ~3 MB). Rows are keyed by the host's integer key.
+  {
+    version: 9,
+    name: 'compact verdicts, packed sample figures',
+    sql: `
+      INSERT OR IGNORE INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY rowid;
+      CREATE TABLE sample_figures (
+        host_key INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        ts_first INTEGER NOT NULL,
+        ts_min INTEGER NOT NULL,
+        ts_max INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        figures BLOB NOT NULL,
+        PRIMARY KEY (host_key, first_seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX sample_figures_by_time ON sample_figures(host_key, ts_min);
+      CREATE TABLE verdicts_v9 (
+        id INTEGER PRIMARY KEY,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        ts_ms INTEGER NOT NULL,
+        class TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        verdict BLOB NOT NULL
+      );
+    `,
+    run: migrateToV9,
+    after: `
+      DROP TABLE samples;
+      DROP TABLE verdicts;
+      ALTER TABLE verdicts_v9 RENAME TO verdicts;
+      CREATE UNIQUE INDEX verdicts_by_time ON verdicts(host_id, ts_ms);
+    `,
+  },
+  // Lean process signatures and their garbage collection (issue 10). A host starting short-lived
+  // jobs twice a second adds ~190,000 process rows a day; each row keyed by the 36-character host
+  // id and carrying the process name (in its signature already) cost ~70 B (13 MB per host-day
+  // measured). Rows are now keyed by the host's integer key (rollup_hosts.host_key): ~20 B.
+  // Rows and blobs are deleted by retention (retention.ts pruneSignatures): a process first seen
+  // before the raw window and not running in the host's newest batch goes, and a blob goes once no
+  // row uses it. That is tracked without an index on signature_id (which would cost as much as
+  // the rows): signature_blobs.last_used_ms is raised whenever a row is added for it (and by the
+  // sweep for an old process still running), and signature_sweeps says up to when each host's
+  // rows were swept (no row: never); a blob last used before every host's sweep is used by no row.
+  // For the same reason signature_id has no foreign key (deleting a blob would scan every row).
+  // Payload segments (payload-segments.ts): retention moves the payloads of batches older than a
+  // few minutes into 64 KB segments, as a batch row of a few KB wastes about 1 KB of page space on
+  // average; batches gain where their bytes are, and an index of the batches still to move
+  // (partial: it holds only those). Existing batches are moved by retention, in its small steps.
+  // Batches are found by hash through the hash's first 8 bytes alone (a SHA-256 prefix; lookups
+  // compare host and whole hash on the row): the (host id text, hash) index cost 85 B a batch,
+  // this one ~20 B. Uniqueness per host was already checked before every insert (appendBatch).
+  {
+    version: 10,
+    name: 'lean process signatures, signature garbage collection, payload segments',
+    sql: `
+      CREATE TABLE signature_sweeps (
+        host_key INTEGER PRIMARY KEY,
+        swept_ms INTEGER NOT NULL
+      );
+      ALTER TABLE signature_blobs ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;
+      INSERT OR IGNORE INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY rowid;
+      CREATE TABLE process_signatures_v10 (
+        host_key INTEGER NOT NULL,
+        pid INTEGER NOT NULL,
+        start_time_ticks INTEGER NOT NULL,
+        signature_id INTEGER NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (host_key, pid, start_time_ticks)
+      ) WITHOUT ROWID;
+      INSERT INTO process_signatures_v10 (host_key, pid, start_time_ticks, signature_id, first_seen_ms)
+        SELECT k.host_key, p.pid, p.start_time_ticks, p.signature_id, p.first_seen_ms
+        FROM process_signatures p JOIN rollup_hosts k ON k.host_id = p.host_id;
+      UPDATE signature_blobs SET last_used_ms = m.last_ms
+        FROM (SELECT signature_id, MAX(first_seen_ms) AS last_ms FROM process_signatures GROUP BY signature_id) AS m
+        WHERE m.signature_id = signature_blobs.id;
+      DROP TABLE process_signatures;
+      ALTER TABLE process_signatures_v10 RENAME TO process_signatures;
+      CREATE INDEX signature_blobs_by_use ON signature_blobs(last_used_ms);
+      CREATE TABLE payload_segments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        last_seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL
+      );
+      CREATE INDEX payload_segments_by_seq ON payload_segments(host_id, last_seq);
+      ALTER TABLE batches ADD COLUMN segment_id INTEGER;
+      ALTER TABLE batches ADD COLUMN segment_offset INTEGER;
+      ALTER TABLE batches ADD COLUMN segment_length INTEGER;
+      CREATE INDEX batches_unsegmented ON batches(host_id, last_seq) WHERE segment_id IS NULL;
+      DROP INDEX batches_by_hash;
+      CREATE INDEX batches_by_hash_prefix ON batches(substr(hash, 1, 8));
     `,
   },
 ];

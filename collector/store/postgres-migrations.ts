@@ -264,6 +264,27 @@ export const postgresMigrations: Migration[] = [
       );
     `,
   },
+  // SQLite keeps a verdict's JSON deflated and packs the chart figures from here on (migrations.ts
+  // 9). PostgreSQL already stores a large text value compressed out of line (TOAST), so its
+  // verdicts stay as they are, and its per-sample rows (partitioned by day, dropped whole) too:
+  // the step is recorded so both stores carry the same numbered history.
+  {
+    version: 9,
+    name: 'compact verdicts, packed sample figures',
+    sql: `SELECT 1;`,
+  },
+  // As migrations.ts 10: retention deletes a process signature first seen before the raw window
+  // whose process no longer runs (postgres-retention.ts pruneSignatures); rollup_hosts records up
+  // to when each host was swept. PostgreSQL keeps each signature in its row (no shared blobs), so
+  // there is no blob to collect; and it stores a large payload out of line in full TOAST chunks,
+  // so it needs no payload segments.
+  {
+    version: 10,
+    name: 'lean process signatures, signature garbage collection, payload segments',
+    sql: `
+      ALTER TABLE rollup_hosts ADD COLUMN signatures_pruned_ms BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** The day-partitioned tables and the column each is partitioned on. */

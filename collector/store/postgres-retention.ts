@@ -6,16 +6,16 @@
 // being told). The margin of a day keeps the rule that a batch straddling the cutoff is kept
 // whole: only a batch spanning more than a day could lose samples to a dropped partition.
 import type pg from 'pg';
+import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS } from './rollups.js';
 import type { PgRollups } from './postgres-rollups.js';
 import { DAY_MS, type Partitions } from './postgres-partitions.js';
-import type { Deleted, RetentionOptions, RetentionStepResult } from './retention.js';
+import { noneDeleted, runningProcesses, type Deleted, type RetentionOptions, type RetentionStepResult } from './retention.js';
 
 const HOUR_MS = 3_600_000;
 const MAX_OPS_PER_STEP = 200;
 
 type Op = [keyof Deleted, number];
-const noneDeleted = (): Deleted => ({ samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0 });
 
 export class PgRetention {
   private round: AsyncGenerator<Op, void, void> | null = null;
@@ -115,6 +115,7 @@ export class PgRetention {
       yield* this.drain('gaps', (limit) =>
         this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE host_id = $1 ORDER BY from_ms DESC, ctid DESC LIMIT $2 OFFSET $3)', [h.id, limit, opts.maxGapsPerHost]),
       );
+      yield* this.pruneSignatures(h.id, rawCutoff, opts.signatureSweepMs);
     }
     yield* this.drain('gaps', (limit) => this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE to_ms < $1 LIMIT $2)', [rollupCutoff, limit]));
     yield* this.drain('security_event_windows', (limit) =>
@@ -149,6 +150,47 @@ export class PgRetention {
       this.n('DELETE FROM samples WHERE host_id = $1 AND (seq, ts_ms) IN (SELECT seq, ts_ms FROM samples WHERE host_id = $1 AND seq < $2 ORDER BY seq LIMIT $3)', [hostId, keepFrom, limit]),
     );
     yield* this.drain('batches', deleteBatches);
+  }
+
+  /**
+   * As retention.ts: the host's process signatures first seen before the cutoff whose process does
+   * not run in its newest batch, read in keyset slices of the primary key; at most once per `everyMs`.
+   */
+  private async *pruneSignatures(hostId: string, cutoffMs: number, everyMs: number): AsyncGenerator<Op, void, void> {
+    await this.rollups.hostKey(this.c, hostId);
+    const swept = (await this.c.query<{ ms: number }>('SELECT signatures_pruned_ms AS ms FROM rollup_hosts WHERE host_id = $1', [hostId])).rows[0]?.ms ?? 0;
+    if (cutoffMs - swept < everyMs) return;
+    const newest = (await this.c.query<{ header: Buffer; encoding: number; payload: Buffer }>(
+      'SELECT header, encoding, payload FROM batches WHERE host_id = $1 AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
+      [hostId],
+    )).rows[0];
+    const running = runningProcesses(newest);
+    if (!running) return;
+    let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (;;) {
+      // No more rows read than the step may still delete, so a step stays within stepRows.
+      const slice = Math.max(1, Math.min(250, this.budget));
+      const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_ms: number }>(
+        `SELECT pid, start_time_ticks, first_seen_ms FROM process_signatures WHERE host_id = $1 AND (pid, start_time_ticks) > ($2, $3)
+         ORDER BY pid, start_time_ticks LIMIT $4`,
+        [hostId, after[0], after[1], slice],
+      )).rows;
+      const gone = rows.filter((r) => r.first_seen_ms < cutoffMs && !running.has(processKey(r.pid, r.start_time_ticks)));
+      const n = gone.length
+        ? await this.n('DELETE FROM process_signatures WHERE host_id = $1 AND (pid, start_time_ticks) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))', [
+            hostId,
+            gone.map((r) => r.pid),
+            gone.map((r) => r.start_time_ticks),
+          ])
+        : 0;
+      if (rows.length < slice) {
+        await this.c.query('UPDATE rollup_hosts SET signatures_pruned_ms = $1 WHERE host_id = $2', [cutoffMs, hostId]);
+        yield ['process_signatures', n];
+        return;
+      }
+      after = [rows.at(-1)!.pid, rows.at(-1)!.start_time_ticks];
+      yield ['process_signatures', n];
+    }
   }
 
   /** As retention.ts: verdicts in [thinned-so-far, cutoff), whole hours at a time. */

@@ -10,14 +10,23 @@
 //                                             maxGapsPerHost per host (the newest)
 //   security events                           last seen within securityEventsMs (and the row cap
 //                                             of security-events.ts)
+//   process signatures                        a process first seen before the raw window and not
+//                                             running in the host's newest batch (swept at most
+//                                             once per signatureSweepMs per host); a signature
+//                                             blob once no process row uses it (migration 10)
 //
 // The work is a generator of small deletes (each at most the rows left in the step's budget);
 // one step runs deletes inside one transaction until `stepRows` rows are gone, then commits.
 // The runner waits `stepPauseMs` between steps, so ingest's transactions interleave with a
 // large prune instead of waiting behind it.
 import type Database from 'better-sqlite3';
+import { assay } from '../../proto/codec.js';
 import { parseDurationMs } from '../../proto/duration.js';
+import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
+import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
+import type { SampleFigures } from './sample-figures.js';
+import type { PayloadSegments } from './payload-segments.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -31,6 +40,16 @@ export interface RetentionOptions {
   verdictsPerHour: number;
   maxGapsPerHost: number;
   securityEventsMs: number;
+  /**
+   * How often one host's process signatures are swept (a sweep reads all of the host's rows, a
+   * few hundred thousand on a busy host, in small slices).
+   */
+  signatureSweepMs: number;
+  /**
+   * SQLite: payloads of batches received longer ago than this move into 64 KB segments
+   * (payload-segments.ts); a host quiet for 6 times this has its last partial segment made too.
+   */
+  compactAfterMs: number;
   /** Most rows one step (one transaction) deletes. */
   stepRows: number;
   /** Pause between steps, so other transactions run. */
@@ -45,6 +64,8 @@ export const defaultRetentionOptions: RetentionOptions = {
   verdictsPerHour: 4,
   maxGapsPerHost: 10_000,
   securityEventsMs: 30 * DAY_MS,
+  signatureSweepMs: DAY_MS,
+  compactAfterMs: 10 * 60_000,
   stepRows: 500,
   stepPauseMs: 20,
   everyMs: 10 * 60_000,
@@ -63,9 +84,31 @@ export function retentionOptions(partial: Partial<RetentionOptions> = {}): Reten
 /** `35d`, `400d`, `12h`… (proto/duration.ts), for flags and config. */
 export const parseRetention = (text: string): number => parseDurationMs(text);
 
-/** Rows deleted, by table. */
-export type Deleted = Record<'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows', number>;
-const noneDeleted = (): Deleted => ({ samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0 });
+/** Rows deleted, by table (`samples`: rows of chart figures; SQLite packs a batch's samples in one, sample-figures.ts). */
+export type Deleted = Record<
+  | 'samples' | 'batches' | 'verdicts' | 'rollup_1m' | 'rollup_1h' | 'gaps' | 'security_event_windows' | 'process_signatures' | 'signature_blobs'
+  | 'payload_segments',
+  number
+>;
+export const noneDeleted = (): Deleted => ({
+  samples: 0, batches: 0, verdicts: 0, rollup_1m: 0, rollup_1h: 0, gaps: 0, security_event_windows: 0, process_signatures: 0, signature_blobs: 0, payload_segments: 0,
+});
+
+/** Process signature rows one slice of a sweep reads (a slice that deletes nothing still counts as an op of a step). */
+const SIGNATURE_SLICE = 250;
+
+/** The processes running in a host's newest sample, as `${pid}:${startTimeTicks}` (null: it cannot be read). */
+export function runningProcesses(batch: { header: Uint8Array; encoding: number; payload: Uint8Array } | undefined): Set<string> | null {
+  if (!batch) return new Set();
+  try {
+    const samples = decodePayload(batch.encoding, batch.payload, VERIFY_MAX_INFLATED_BYTES);
+    const seqs = assay.v1.BatchHeader.decode(batch.header).seqs ?? [];
+    if (samples.length !== seqs.length) return null;
+    return new Set((samples.at(-1)?.processes ?? []).map((p) => processKey(p.pid ?? 0, Number(p.startTimeTicks ?? 0))));
+  } catch {
+    return null;
+  }
+}
 
 export interface RetentionStepResult {
   deleted: Deleted;
@@ -74,7 +117,7 @@ export interface RetentionStepResult {
 }
 
 /** One small delete: the table and how many rows it removed. */
-type Op = [keyof Deleted, number];
+type Op = [keyof Deleted, number, number?];
 
 /** Most cheap checks (deletes that find nothing) one step makes, so a step over 10,000 idle hosts stays short. */
 const MAX_OPS_PER_STEP = 200;
@@ -87,21 +130,19 @@ export class SqliteRetention {
   constructor(
     private readonly db: Database.Database,
     private readonly rollups: Rollups,
+    private readonly figures: SampleFigures,
+    private readonly segments: PayloadSegments,
   ) {
     this.s = {
       hosts: db.prepare<[], { id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id'),
-      firstKeptSeq: db.prepare<[string, number], { seq: number }>('SELECT seq FROM samples WHERE host_id = ? AND ts_ms >= ? ORDER BY ts_ms LIMIT 1'),
-      anyRawBefore: db.prepare<[string, number, string, number], { n: number }>(
-        'SELECT 1 AS n FROM samples WHERE host_id = ? AND seq < ? UNION ALL SELECT 1 FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1',
-      ),
+      anyBatchBefore: db.prepare<[string, number], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1'),
       batchStart: db.prepare<[string, number, number], { first_seq: number }>(
         'SELECT first_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1',
       ),
       markPruned: db.prepare('UPDATE rollup_hosts SET raw_pruned_ms = MAX(raw_pruned_ms, ?) WHERE host_id = ?'),
-      samples: db.prepare('DELETE FROM samples WHERE host_id = ? AND seq IN (SELECT seq FROM samples WHERE host_id = ? AND seq < ? ORDER BY seq LIMIT ?)'),
       // Batches with samples go with their samples; a batch without samples (gaps only) by when it arrived.
       batches: db.prepare(
-        `DELETE FROM batches WHERE host_id = ? AND hash IN (SELECT hash FROM batches WHERE host_id = ?
+        `DELETE FROM batches WHERE host_id = ? AND rowid IN (SELECT rowid FROM batches WHERE host_id = ?
            AND ((samples > 0 AND last_seq < ?) OR (samples = 0 AND received_ms < ?)) LIMIT ?)`,
       ),
       thinState: db.prepare<[string], { verdicts_thinned_ms: number }>('SELECT verdicts_thinned_ms FROM rollup_hosts WHERE host_id = ?'),
@@ -119,6 +160,24 @@ export class SqliteRetention {
       })),
       oldGaps: db.prepare('DELETE FROM gaps WHERE rowid IN (SELECT rowid FROM gaps WHERE to_ms < ? LIMIT ?)'),
       extraGaps: db.prepare('DELETE FROM gaps WHERE rowid IN (SELECT rowid FROM gaps WHERE host_id = ? ORDER BY from_ms DESC, rowid DESC LIMIT ? OFFSET ?)'),
+      sweepState: db.prepare<[string], { host_key: number; swept_ms: number }>(
+        'SELECT k.host_key, COALESCE(w.swept_ms, 0) AS swept_ms FROM rollup_hosts k LEFT JOIN signature_sweeps w ON w.host_key = k.host_key WHERE k.host_id = ?',
+      ),
+      newestBatch: db.prepare<[string], { header: Buffer; encoding: number; payload: Buffer; segment_id: number | null; segment_offset: number | null; segment_length: number | null }>(
+        'SELECT header, encoding, payload, segment_id, segment_offset, segment_length FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
+      ),
+      signatureSlice: db.prepare<[number, number, number, number], { pid: number; start_time_ticks: number; signature_id: number; first_seen_ms: number }>(
+        `SELECT pid, start_time_ticks, signature_id, first_seen_ms FROM process_signatures
+         WHERE host_key = ? AND (pid, start_time_ticks) > (?, ?) ORDER BY pid, start_time_ticks LIMIT ?`,
+      ),
+      deleteSignature: db.prepare('DELETE FROM process_signatures WHERE host_key = ? AND pid = ? AND start_time_ticks = ?'),
+      touchBlob: db.prepare('UPDATE signature_blobs SET last_used_ms = MAX(last_used_ms, ?) WHERE id = ?'),
+      setSwept: db.prepare('INSERT INTO signature_sweeps (host_key, swept_ms) VALUES (?, ?) ON CONFLICT(host_key) DO UPDATE SET swept_ms = excluded.swept_ms'),
+      // Every host's rows were swept up to at least this (a host not swept yet: 0, nothing goes).
+      sweptUpTo: db.prepare<[], { ms: number | null }>(
+        'SELECT MIN(COALESCE(w.swept_ms, 0)) AS ms FROM rollup_hosts k LEFT JOIN signature_sweeps w ON w.host_key = k.host_key',
+      ),
+      unusedBlobs: db.prepare('DELETE FROM signature_blobs WHERE id IN (SELECT id FROM signature_blobs WHERE last_used_ms < ? ORDER BY last_used_ms LIMIT ?)'),
       oldEvents: db.prepare(
         `DELETE FROM security_event_windows WHERE (reason, subject, window_start_ms) IN (
            SELECT reason, subject, window_start_ms FROM security_event_windows WHERE last_ms < ? ORDER BY last_ms LIMIT ?)`,
@@ -135,7 +194,7 @@ export class SqliteRetention {
     const deleted = noneDeleted();
     if (!this.db.open) return { deleted, done: true };
     let done = false;
-    this.db.transaction(() => {
+    const step = this.db.transaction(() => {
       this.round ??= this.work(opts, nowMs);
       this.budget = opts.stepRows;
       for (let ops = 0; this.budget > 0 && ops < MAX_OPS_PER_STEP; ops++) {
@@ -145,11 +204,19 @@ export class SqliteRetention {
           this.round = null;
           break;
         }
-        const [table, n] = r.value;
+        const [table, n, cost] = r.value;
         deleted[table] += n;
-        this.budget -= n;
+        this.budget -= cost ?? n;
       }
-    })();
+    });
+    try {
+      step();
+    } catch (err) {
+      // Rolled back: a segment read in this step may not exist, and its id may be given again.
+      this.segments.forget();
+      this.round = null;
+      throw err;
+    }
     return { deleted, done };
   }
 
@@ -170,12 +237,22 @@ export class SqliteRetention {
     const hosts = this.s.hosts.all();
     for (const h of hosts) {
       yield* this.pruneRaw(h.id, h.last_seq, rawCutoff);
+      // Older payloads into segments; moving counts against the step's budget, not as deletions.
+      for (let more = true; more; ) {
+        const moved = this.segments.compact(h.id, nowMs - opts.compactAfterMs, nowMs - 6 * opts.compactAfterMs, Math.max(1, this.budget));
+        more = moved > 0;
+        yield ['payload_segments', 0, moved];
+      }
       yield* this.thinVerdicts(h.id, Math.floor(rawCutoff / HOUR_MS) * HOUR_MS, opts.verdictsPerHour);
       yield* this.drain('verdicts', (limit) => this.s.oldVerdicts.run(h.id, h.id, rollupCutoff, limit).changes);
       const key = this.rollups.hostKey(h.id);
       for (const r of this.s.rollups) yield* this.drain(r.table, (limit) => r.stmt.run(key, key, Math.floor(rollupCutoff / r.widthMs), limit).changes);
       yield* this.drain('gaps', (limit) => this.s.extraGaps.run(h.id, limit, opts.maxGapsPerHost).changes);
+      yield* this.pruneSignatures(h.id, rawCutoff, opts.signatureSweepMs);
     }
+    // After every host's sweep: a blob last used before all of them is used by no row.
+    const swept = this.s.sweptUpTo.get()?.ms ?? 0;
+    if (swept > 0) yield* this.drain('signature_blobs', (limit) => this.s.unusedBlobs.run(swept, limit).changes);
     yield* this.drain('gaps', (limit) => this.s.oldGaps.run(rollupCutoff, limit).changes);
     yield* this.drain('security_event_windows', (limit) => this.s.oldEvents.run(nowMs - opts.securityEventsMs, limit).changes);
   }
@@ -186,20 +263,59 @@ export class SqliteRetention {
    * part is one unbroken piece of the chain, and every kept batch has all its samples.
    */
   private *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): Generator<Op, void, void> {
-    const first = this.s.firstKeptSeq.get(hostId, cutoffMs)?.seq ?? lastSeq + 1;
+    const key = this.rollups.hostKey(hostId);
+    const first = this.figures.firstFrom(key, cutoffMs)?.seq ?? lastSeq + 1;
     // A batch that straddles the cutoff is kept whole, with its older samples.
     const keepFrom = Math.min(first, this.s.batchStart.get(hostId, first, first)?.first_seq ?? first);
-    if (!this.s.anyRawBefore.get(hostId, keepFrom, hostId, keepFrom)) {
+    if (!this.figures.anyBefore(key, keepFrom) && !this.s.anyBatchBefore.get(hostId, keepFrom)) {
       // Gap-only batches older than the window may still be there.
       yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+      yield* this.drain('payload_segments', (limit) => this.segments.deleteBefore(hostId, keepFrom, limit));
       return;
     }
     // Said before anything is deleted, in the same transaction: a report never sees rows missing
     // without being told.
-    this.rollups.hostKey(hostId);
     this.s.markPruned.run(cutoffMs, hostId);
-    yield* this.drain('samples', (limit) => this.s.samples.run(hostId, hostId, keepFrom, limit).changes);
+    // Rows of packed figures (sample-figures.ts): one per batch, or a few for a long one.
+    yield* this.drain('samples', (limit) => this.figures.deleteBefore(key, keepFrom, limit));
     yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+    // A segment goes with the last batch it holds.
+    yield* this.drain('payload_segments', (limit) => this.segments.deleteBefore(hostId, keepFrom, limit));
+  }
+
+  /**
+   * The host's process signature rows first seen before `cutoffMs`: deleted unless the process
+   * runs in the host's newest batch (then its blob is marked used at the cutoff, so the blob
+   * sweep keeps it). A sweep reads every row of the host, in slices of SIGNATURE_SLICE (keyset,
+   * so rows added between steps are simply met or not: any row added now is newer than the
+   * cutoff); it runs when the last one is at least `everyMs` old.
+   */
+  private *pruneSignatures(hostId: string, cutoffMs: number, everyMs: number): Generator<Op, void, void> {
+    this.rollups.hostKey(hostId);
+    const st = this.s.sweepState.get(hostId)!;
+    if (cutoffMs - st.swept_ms < everyMs) return;
+    const newest = this.s.newestBatch.get(hostId);
+    const running = runningProcesses(newest && { ...newest, payload: this.segments.payloadOf(newest) });
+    if (!running) return; // unreadable newest batch: keep everything, try again next round
+    let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (;;) {
+      // No more rows read than the step may still delete, so a step stays within stepRows.
+      const slice = Math.max(1, Math.min(SIGNATURE_SLICE, this.budget));
+      const rows = this.s.signatureSlice.all(st.host_key, after[0], after[1], slice);
+      let n = 0;
+      for (const r of rows) {
+        if (r.first_seen_ms >= cutoffMs) continue;
+        if (running.has(processKey(r.pid, r.start_time_ticks))) this.s.touchBlob.run(cutoffMs, r.signature_id);
+        else n += this.s.deleteSignature.run(st.host_key, r.pid, r.start_time_ticks).changes;
+      }
+      if (rows.length < slice) {
+        this.s.setSwept.run(st.host_key, cutoffMs);
+        yield ['process_signatures', n];
+        return;
+      }
+      after = [rows.at(-1)!.pid, rows.at(-1)!.start_time_ticks];
+      yield ['process_signatures', n];
+    }
   }
 
   /** Verdicts in [thinned-so-far, cutoff), whole hours at a time. */

@@ -13,7 +13,10 @@ import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
 import { applyMigration, sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
-import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
+import { Rollups, chartSource, rollupResolution, type RollupRow } from './rollups.js';
+import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
+import { SampleFigures } from './sample-figures.js';
+import { PayloadSegments } from './payload-segments.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
 import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
@@ -45,13 +48,35 @@ interface BatchRow {
   received_ms: number;
   encoding: number;
   payload: Buffer;
+  segment_id: number | null;
+  segment_offset: number | null;
+  segment_length: number | null;
 }
 
-const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload';
+const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload, segment_id, segment_offset, segment_length';
 
-const batchFromRow = (r: BatchRow): StoredBatch => ({
+/**
+ * The prev_hash a batch row stores: nothing when its header says the same (it always does for
+ * agents' batches; 32 B a batch saved), else the link itself.
+ */
+function storedPrevHash(header: Uint8Array, prevHash: Uint8Array): Uint8Array {
+  return Buffer.compare(headerPrevHash(header) ?? Buffer.alloc(0), Buffer.from(prevHash)) === 0 ? Buffer.alloc(0) : prevHash;
+}
+
+/** The prev_hash a signed header carries (null: not a header that decodes). */
+function headerPrevHash(header: Uint8Array): Buffer | null {
+  try {
+    return Buffer.from(assay.v1.BatchHeader.decode(header).prevHash ?? []);
+  } catch {
+    return null;
+  }
+}
+
+/** A stored batch; `payload` resolved (payload-segments.ts: in the row, or in a segment). */
+const batchFromRow = (r: BatchRow, payload: Buffer): StoredBatch => ({
   hash: r.hash,
-  prevHash: r.prev_hash,
+  // An empty column: the link is the header's own (storedPrevHash).
+  prevHash: r.prev_hash.length ? r.prev_hash : (headerPrevHash(r.header) ?? r.prev_hash),
   header: r.header,
   signature: r.signature,
   firstSeq: r.first_seq,
@@ -59,7 +84,7 @@ const batchFromRow = (r: BatchRow): StoredBatch => ({
   samples: r.samples,
   receivedMs: r.received_ms,
   encoding: r.encoding,
-  payload: r.payload,
+  payload,
 });
 
 function hostFromRow(r: HostRow): HostRecord {
@@ -107,6 +132,10 @@ export class SqliteStore implements Store {
   /** Every write of ingest (batches, hellos, verdicts) goes through here, committed in groups. */
   readonly commits: CommitQueue;
   readonly rollups: Rollups;
+  /** The per-sample chart figures, packed per batch (sample-figures.ts). */
+  readonly figures: SampleFigures;
+  /** Payloads of older batches, packed (payload-segments.ts). */
+  readonly segments: PayloadSegments;
   private readonly retention: SqliteRetention;
   /** Fleet-list and feed statements by sort (a fixed, small set: built on first use). */
   private readonly queries = new Map<string, Database.Statement>();
@@ -127,7 +156,9 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.securityLog = new SecurityEventLog(db, { ...defaultSecurityEventOptions, ...opts.securityEvents });
     this.rollups = new Rollups(db);
-    this.retention = new SqliteRetention(db, this.rollups);
+    this.figures = new SampleFigures(db);
+    this.segments = new PayloadSegments(db);
+    this.retention = new SqliteRetention(db, this.rollups, this.figures, this.segments);
     this.stmt = {
       getHost: db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE id = ?'),
       listHosts: db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY hostname, id'),
@@ -142,51 +173,34 @@ export class SqliteStore implements Store {
         `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      batchExists: db.prepare<[string, Uint8Array], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND hash = ?'),
+      // By hash: batches_by_hash_prefix finds the row, host and whole hash are compared on it (migration 10).
+      batchExists: db.prepare<[Uint8Array, string, Uint8Array], { n: number }>('SELECT 1 AS n FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?'),
       setHead: db.prepare('UPDATE hosts SET chain_head = ? WHERE id = ?'),
       insertGap: db.prepare('INSERT INTO gaps (host_id, from_seq, to_seq, from_ms, to_ms, cause, samples, batch_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       gaps: db.prepare<[string, number, number], { from_seq: number; to_seq: number; from_ms: number; to_ms: number; cause: string; samples: number }>(
         'SELECT from_seq, to_seq, from_ms, to_ms, cause, samples FROM gaps WHERE host_id = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms',
       ),
       revoke: db.prepare('UPDATE hosts SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
-      insertSample: db.prepare(
-        `INSERT OR IGNORE INTO samples (host_id, seq, ts_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
-           gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
-         VALUES (@hostId, @seq, @tsMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes,
-           @gpuUtilPct, @gpuMemUsedBytes, @powerWatts, @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec)`,
-      ),
-      signatureBlob: db.prepare<[Uint8Array, Uint8Array], { id: number }>(
-        'INSERT INTO signature_blobs (digest, signature) VALUES (?, ?) ON CONFLICT(digest) DO UPDATE SET digest = excluded.digest RETURNING id',
+      // last_used_ms only goes up: retention's garbage collection relies on it (migration 10).
+      signatureBlob: db.prepare<[Uint8Array, Uint8Array, number], { id: number }>(
+        `INSERT INTO signature_blobs (digest, signature, last_used_ms) VALUES (?, ?, ?)
+         ON CONFLICT(digest) DO UPDATE SET last_used_ms = MAX(last_used_ms, excluded.last_used_ms) RETURNING id`,
       ),
       insertSignature: db.prepare(
-        `INSERT OR IGNORE INTO process_signatures (host_id, pid, start_time_ticks, name, signature_id, first_seen_ms)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO process_signatures (host_key, pid, start_time_ticks, signature_id, first_seen_ms)
+         VALUES (?, ?, ?, ?, ?)`,
       ),
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
-      // Long ranges are averaged into equal time buckets so a chart of any range gets at most
-      // `limit` points spread over the whole range (not the first `limit` rows of it).
-      summaries: db.prepare<[string, number, number, number, number, number], SummaryRow>(
-        `SELECT MAX(seq) AS seq, MAX(ts_ms) AS ts_ms, AVG(cpu_pct) AS cpu_pct, AVG(load1) AS load1,
-           CAST(AVG(mem_used_bytes) AS INTEGER) AS mem_used_bytes, MAX(mem_total_bytes) AS mem_total_bytes,
-           AVG(gpu_util_pct) AS gpu_util_pct, CAST(AVG(gpu_mem_used_bytes) AS INTEGER) AS gpu_mem_used_bytes,
-           AVG(power_watts) AS power_watts, AVG(disk_read_bps) AS disk_read_bps, AVG(disk_write_bps) AS disk_write_bps,
-           AVG(net_rx_bps) AS net_rx_bps, AVG(net_tx_bps) AS net_tx_bps
-         FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?
-         GROUP BY (ts_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER) ORDER BY ts_ms LIMIT ?`,
-      ),
-      sampleSeqs: db.prepare<[string, number, number, number], { seq: number }>(
-        'SELECT seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms, seq LIMIT ?',
-      ),
       batchesOverlapping: db.prepare<[string, number, number], BatchRow>(
         `SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq`,
       ),
       signatures: db.prepare<[string], { pid: number; start_time_ticks: number; signature: Buffer }>(
         `SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p JOIN signature_blobs b ON b.id = p.signature_id
-         WHERE p.host_id = ?`,
+         WHERE p.host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?)`,
       ),
       signatureOf: db.prepare<[string, number, number], { signature: Buffer }>(
         `SELECT b.signature FROM process_signatures p JOIN signature_blobs b ON b.id = p.signature_id
-         WHERE p.host_id = ? AND p.pid = ? AND p.start_time_ticks = ?`,
+         WHERE p.host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND p.pid = ? AND p.start_time_ticks = ?`,
       ),
       putVerdict: db.prepare('INSERT OR REPLACE INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES (?, ?, ?, ?, ?)'),
       setHostVerdict: db.prepare('UPDATE hosts SET verdict_class = ?, verdict_confidence = ?, verdict_non_ai = ? WHERE id = ?'),
@@ -197,24 +211,21 @@ export class SqliteStore implements Store {
       hostCounts: db.prepare<[number], { verdict_class: string | null; online: number; n: number; non_ai: number }>(
         'SELECT verdict_class, last_seen_ms >= ? AS online, COUNT(*) AS n, SUM(verdict_non_ai) AS non_ai FROM hosts GROUP BY 1, 2',
       ),
-      verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: string }>(
+      verdicts: db.prepare<[string, number, number, number], { ts_ms: number; verdict: Buffer | string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?',
       ),
       verdictClasses: db.prepare<[string, number, number, number], { ts_ms: number; class: string; confidence: number }>(
         'SELECT ts_ms, class, confidence FROM verdicts WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT ?',
       ),
-      verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: string }>(
+      verdictBefore: db.prepare<[string, number], { ts_ms: number; verdict: Buffer | string }>(
         'SELECT ts_ms, verdict FROM verdicts WHERE host_id = ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1',
-      ),
-      seqRange: db.prepare<[string, number, number], { min_seq: number | null; max_seq: number | null }>(
-        'SELECT MIN(seq) AS min_seq, MAX(seq) AS max_seq FROM samples WHERE host_id = ? AND ts_ms >= ? AND ts_ms <= ?',
       ),
       batchContaining: db.prepare<[string, number, number], BatchRow>(
         `SELECT ${BATCH_COLUMNS} FROM batches
          WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
       ),
-      batchByHash: db.prepare<[string, Uint8Array], BatchRow>(
-        `SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = ? AND hash = ?`,
+      batchByHash: db.prepare<[Uint8Array, string, Uint8Array], BatchRow>(
+        `SELECT ${BATCH_COLUMNS} FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?`,
       ),
       // Taken when free, lapsed or already ours; the same statement as the PostgreSQL store's.
       acquireLease: db.prepare<[string, string, number, number], { holder: string; expires_ms: number }>(
@@ -237,7 +248,7 @@ export class SqliteStore implements Store {
       // the file from another process): no extra read per batch, and no batch lands after it.
       if (host.revoked_ms !== null) return { ...none, status: 'revoked' };
       if (head.length && Buffer.compare(head, batch.hash) === 0) return { ...none, status: 'duplicate', duplicates: batch.samples.length };
-      if (this.stmt.batchExists.get(hostId, batch.hash)) return { ...none, status: 'replayed' };
+      if (this.stmt.batchExists.get(batch.hash, hostId, batch.hash)) return { ...none, status: 'replayed' };
       // The first batch a collector sees from an agent may continue a chain begun elsewhere.
       if (head.length && Buffer.compare(head, Buffer.from(batch.prevHash)) !== 0) return { ...none, status: 'chain_break' };
       // Sequence numbers only go up across batches: a batch that is not the head resent must
@@ -247,26 +258,31 @@ export class SqliteStore implements Store {
       const storedSeqs: number[] = [];
       const stored: SampleSummary[] = [];
       let maxSeq = 0;
+      const hostKey = this.rollups.hostKey(hostId);
+      const seen = new Set<number>();
       for (const { seq, sample } of batch.samples) {
-        const summary = summarize(seq, sample);
-        const info = this.stmt.insertSample.run({ hostId, ...summary });
-        if (info.changes > 0) {
+        // Idempotent by (host, seq): a seq this batch repeats, or one at or below the host's last
+        // (ingest never sends those: the first seq is checked above and seqs ascend), is not stored again.
+        if (!seen.has(seq) && (seq > host.last_seq || !this.figures.has(hostKey, seq))) {
+          const summary = summarize(seq, sample);
           storedSeqs.push(seq);
           stored.push(summary);
         }
+        seen.add(seq);
         maxSeq = Math.max(maxSeq, seq);
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
           const sig = assay.v1.ProcessSignature.encode(p.signature).finish();
-          const sigId = this.stmt.signatureBlob.get(sha256(sig), sig)!.id;
-          this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sigId, nowMs);
+          const sigId = this.stmt.signatureBlob.get(sha256(sig), sig, nowMs)!.id;
+          this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
         }
       }
+      this.figures.add(hostKey, stored);
       this.rollups.add(hostId, stored);
       for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);
       const seqs = batch.samples.map((x) => x.seq);
       this.stmt.insertBatch.run(
-        hostId, batch.hash, batch.prevHash, batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, batch.encoding, batch.payload,
+        hostId, batch.hash, storedPrevHash(batch.header, batch.prevHash), batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, batch.encoding, batch.payload,
       );
       this.stmt.setHead.run(batch.hash, hostId);
       this.stmt.touchHost.run(nowMs, maxSeq, hostId);
@@ -341,8 +357,8 @@ export class SqliteStore implements Store {
     const bucketMs = Math.max(1, Math.ceil((toMs - fromMs + 1) / Math.max(1, limit)));
     const source = chartSource(bucketMs, fromMs, this.rollups.rawPrunedMs(hostId));
     if (source !== 'raw') return this.rollups.summaries(hostId, source, fromMs, toMs, bucketMs, limit);
-    // Parameter order follows the SQL text: the bucket offset and width come after the range.
-    return this.stmt.summaries.all(hostId, fromMs, toMs, fromMs, bucketMs, limit).map(summaryFromRow);
+    const key = this.figures.keyOf(hostId);
+    return key === null ? [] : this.figures.summaries(key, fromMs, toMs, bucketMs, limit);
   }
 
   async rollupRows(hostId: string, resolution: '1m' | '1h', fromMs: number, toMs: number, limit: number): Promise<RollupRow[]> {
@@ -358,13 +374,14 @@ export class SqliteStore implements Store {
   }
 
   async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {
-    const seqs = this.stmt.sampleSeqs.all(hostId, fromMs, toMs, limit).map((r) => r.seq);
+    const key = this.figures.keyOf(hostId);
+    const seqs = key === null ? [] : this.figures.inRange(key, fromMs, toMs).slice(0, limit).map((r) => r.seq);
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const bySeq = new Map<number, ISample>();
     for (const b of this.stmt.batchesOverlapping.all(hostId, Math.min(...seqs), Math.max(...seqs))) {
       const header = assay.v1.BatchHeader.decode(b.header);
-      const decoded = decodePayload(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES);
+      const decoded = decodePayload(b.encoding, this.segments.payloadOf(b), VERIFY_MAX_INFLATED_BYTES);
       (header.seqs ?? []).forEach((seq, i) => {
         if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
       });
@@ -400,7 +417,7 @@ export class SqliteStore implements Store {
     const nonAi = verdictIsNonAi(verdict) ? 1 : 0;
     this.db.transaction(() => {
       const before = this.stmt.hostVerdict.get(hostId);
-      this.stmt.putVerdict.run(hostId, tsMs, verdict.class, verdict.confidence, JSON.stringify(verdict));
+      this.stmt.putVerdict.run(hostId, tsMs, verdict.class, verdict.confidence, encodeVerdict(verdict));
       this.stmt.setHostVerdict.run(verdict.class, verdict.confidence, nonAi, hostId);
       if (before && before.verdict_class !== verdict.class) {
         this.stmt.insertChange.run(hostId, tsMs, before.verdict_class, verdict.class, verdict.confidence, nonAi, before.verdict_non_ai);
@@ -482,7 +499,7 @@ export class SqliteStore implements Store {
   }
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
-    return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict }));
+    return this.stmt.verdicts.all(hostId, fromMs, toMs, limit).map((r) => ({ tsMs: r.ts_ms, verdict: decodeVerdict(r.verdict) }));
   }
 
   async verdictClasses(hostId: string, fromMs: number, toMs: number, limit: number): Promise<VerdictClass[]> {
@@ -494,22 +511,22 @@ export class SqliteStore implements Store {
 
   async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {
     const r = this.stmt.verdictBefore.get(hostId, tsMs);
-    return r ? { tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict } : null;
+    return r ? { tsMs: r.ts_ms, verdict: decodeVerdict(r.verdict) } : null;
   }
 
   async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {
-    const r = this.stmt.seqRange.get(hostId, fromMs, toMs);
-    return r && r.min_seq !== null && r.max_seq !== null ? { minSeq: r.min_seq, maxSeq: r.max_seq } : null;
+    const key = this.figures.keyOf(hostId);
+    return key === null ? null : this.figures.seqRange(key, fromMs, toMs);
   }
 
   async batchContaining(hostId: string, seq: number): Promise<StoredBatch | null> {
     const r = this.stmt.batchContaining.get(hostId, seq, seq);
-    return r ? batchFromRow(r) : null;
+    return r ? batchFromRow(r, this.segments.payloadOf(r)) : null;
   }
 
   async batchByHash(hostId: string, hash: Uint8Array): Promise<StoredBatch | null> {
-    const r = this.stmt.batchByHash.get(hostId, hash);
-    return r ? batchFromRow(r) : null;
+    const r = this.stmt.batchByHash.get(hash, hostId, hash);
+    return r ? batchFromRow(r, this.segments.payloadOf(r)) : null;
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { storedSeqs } from '../../collector/store/sample-figures.js';
 import { startAgent } from '../../agent/agent.js';
 import { startCollector } from '../../collector/server.js';
 import { freePort, tempDir, waitFor } from '../helpers/env.js';
@@ -35,7 +36,7 @@ test('collector outage: the agent spools, reconnects and resends; nothing lost, 
 
   const db = new Database(dbPath, { readonly: true });
   t.after(() => db.close());
-  const seqs = (db.prepare('SELECT seq FROM samples WHERE host_id = ? ORDER BY seq').all(agent.agentId) as Array<{ seq: number }>).map((r) => r.seq);
+  const seqs = storedSeqs(db, agent.agentId);
   assert.equal(seqs.length, sampled, 'every sample taken is stored');
   assert.deepEqual(seqs, Array.from({ length: sampled }, (_, i) => i + 1), 'exactly once, in order, no gaps');
 });

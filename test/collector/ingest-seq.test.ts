@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { storedSeqs } from '../../collector/store/sample-figures.js';
 import { CloseCode } from '../../proto/codec.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { tempDir } from '../helpers/env.js';
@@ -29,7 +30,7 @@ after(async () => {
 const seqsStored = (id: string): number[] => {
   const db = new Database(join(tmp.dir, 'assay.db'), { readonly: true });
   try {
-    return (db.prepare('SELECT seq FROM samples WHERE host_id = ? ORDER BY seq').all(id) as Array<{ seq: number }>).map((r) => r.seq);
+    return storedSeqs(db, id);
   } finally {
     db.close();
   }

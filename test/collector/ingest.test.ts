@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { storedSampleCount } from '../../collector/store/sample-figures.js';
 import { randomBytes } from 'node:crypto';
 import { generateAgentKeys, helloSigningBytes, signBytes } from '../../proto/chain.js';
 import { CloseCode, assay, encodeAgentMessage, encodeSample } from '../../proto/codec.js';
@@ -26,7 +27,14 @@ const query = <T>(sql: string, ...args: unknown[]): T[] => {
     db.close();
   }
 };
-const countRows = (agentId: string): number => query<{ n: number }>('SELECT COUNT(*) AS n FROM samples WHERE host_id = ?', agentId)[0]!.n;
+const countRows = (agentId: string): number => {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return storedSampleCount(db, agentId);
+  } finally {
+    db.close();
+  }
+};
 const closedWithin = (a: RawAgent, ms = 5000): Promise<Closed | null> => Promise.race([a.closed, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
 
 /** An enrolled agent with `n` batches of 2 samples committed. */

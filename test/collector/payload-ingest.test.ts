@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { storedSampleCount } from '../../collector/store/sample-figures.js';
 import { deflateRawSync } from 'node:zlib';
 import { sha256, signBytes } from '../../proto/chain.js';
 import { CloseCode, assay, encodeAgentMessage } from '../../proto/codec.js';
@@ -29,7 +30,14 @@ const one = <T>(sql: string, ...args: unknown[]): T => {
     db.close();
   }
 };
-const countRows = (id: string): number => one<{ n: number }>('SELECT COUNT(*) AS n FROM samples WHERE host_id = ?', id).n;
+const countRows = (id: string): number => {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return storedSampleCount(db, id);
+  } finally {
+    db.close();
+  }
+};
 const closedWithin = (a: RawAgent, ms = 5000): Promise<Closed | null> => Promise.race([a.closed, new Promise<null>((r) => setTimeout(() => r(null), ms))]);
 
 before(async () => {

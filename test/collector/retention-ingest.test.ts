@@ -1,5 +1,5 @@
-// A large prune never holds ingest up: while the collector deletes 200,000 raw rows past the
-// attestation window (in bounded steps), an agent streaming real signed batches over a real
+// A large prune never holds ingest up: while the collector deletes 200,000 raw samples past the
+// attestation window (2,000 batches and their 2,000 packed rows of chart figures, in bounded steps), an agent streaming real signed batches over a real
 // WebSocket keeps getting prompt acks, and nothing of its own is deleted.
 import { frameSamples } from '../../proto/payload.js';
 import assert from 'node:assert/strict';
@@ -16,6 +16,8 @@ import { RawAgent } from '../helpers/rawagent.js';
 const SECRET = 'retention-ingest-secret-0123456';
 const D = 86_400_000;
 const OLD_ROWS = 200_000;
+/** Samples per seeded batch (one packed row of chart figures each: sample-figures.ts). */
+const PER_BATCH = 100;
 
 test('ingest acks stay prompt while a large prune runs', { timeout: 180_000 }, async () => {
   const tmp = tempDir();
@@ -27,8 +29,8 @@ test('ingest acks stay prompt while a large prune runs', { timeout: 180_000 }, a
     seed.db.pragma('synchronous = OFF');
     await seed.upsertHost(fullHello('old-host'), t0);
     let head: Uint8Array = new Uint8Array();
-    for (let i = 0; i < OLD_ROWS; i += 1000) {
-      const samples = Array.from({ length: 1000 }, (_, j) => {
+    for (let i = 0; i < OLD_ROWS; i += PER_BATCH) {
+      const samples = Array.from({ length: PER_BATCH }, (_, j) => {
         const sample: ISample = { tsMs: t0 + (i + j) * 1000, cpu: { totalPct: j % 100 }, memory: { totalBytes: 1000, usedBytes: 500 } };
         return { seq: i + j + 1, sample, bytes: encodeSample(sample) };
       });
@@ -43,7 +45,7 @@ test('ingest acks stay prompt while a large prune runs', { timeout: 180_000 }, a
       port: 0,
       dbPath,
       enrollSecret: SECRET,
-      retention: { rawMs: 35 * D, stepRows: 2000, stepPauseMs: 5, everyMs: 3_600_000 },
+      retention: { rawMs: 35 * D, stepRows: 100, stepPauseMs: 5, everyMs: 3_600_000 },
     });
     try {
       const a = await RawAgent.connect(collector.url.replace('http', 'ws') + '/ingest');
@@ -67,8 +69,8 @@ test('ingest acks stay prompt while a large prune runs', { timeout: 180_000 }, a
       const deleted = await round;
       await a.close();
 
-      assert.equal(deleted.samples, OLD_ROWS, 'the whole old range was pruned');
-      assert.equal(deleted.batches, OLD_ROWS / 1000);
+      assert.equal(deleted.samples, OLD_ROWS / PER_BATCH, 'the whole old range was pruned (rows of packed figures)');
+      assert.equal(deleted.batches, OLD_ROWS / PER_BATCH);
       const max = Math.max(...during);
       const sorted = [...during].sort((x, y) => x - y);
       const p50 = sorted[Math.floor(sorted.length / 2)]!;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { storedSeqs } from '../../collector/store/sample-figures.js';
 import { assay } from '../../proto/codec.js';
 import { decodePayload } from '../../proto/payload.js';
 import { CLASSES } from '../../collector/engine/types.js';
@@ -56,7 +57,7 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
   assert.equal(await agent.stop('SIGTERM'), 0, `agent exits cleanly on SIGTERM:\n${agent.output()}`);
   const db = new Database(dbPath, { readonly: true });
   t.after(() => db.close());
-  const rows = db.prepare('SELECT seq FROM samples WHERE host_id = ? ORDER BY seq').all(host.id) as Array<{ seq: number }>;
+  const rows = storedSeqs(db, host.id).map((seq) => ({ seq }));
   assert.ok(rows.length >= 4, `at least 4 samples stored, got ${rows.length}`);
   assert.deepEqual(
     rows.map((r) => r.seq),
@@ -71,7 +72,7 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
   assert.ok((last.cpu?.perCorePct ?? []).length >= 1, 'real per-core CPU readings');
   assert.ok((last.memory?.totalBytes ?? 0) > 0, 'real memory readings');
   assert.ok((last.processes ?? []).length > 0, 'real process signatures');
-  const sigs = db.prepare('SELECT COUNT(*) AS n FROM process_signatures WHERE host_id = ?').get(host.id) as { n: number };
+  const sigs = db.prepare('SELECT COUNT(*) AS n FROM process_signatures p JOIN rollup_hosts k ON k.host_key = p.host_key WHERE k.host_id = ?').get(host.id) as { n: number };
   assert.ok(sigs.n > 0, 'process signatures stored');
   const verdicts = db.prepare('SELECT COUNT(*) AS n FROM verdicts WHERE host_id = ?').get(host.id) as { n: number };
   assert.ok(verdicts.n >= 1, 'verdict history stored');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { storedSeqs } from '../../collector/store/sample-figures.js';
 import { freePort, tempDir, waitFor } from '../helpers/env.js';
 import { spawnAssay, type Spawned } from '../helpers/proc.js';
 
@@ -71,7 +72,7 @@ test('SIGKILL of collector and agent, and a collector outage, lose and double no
   const unsent = (spool.prepare('SELECT seq FROM spool ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
   spool.close();
   const db = new Database(dbPath, { readonly: true });
-  const stored = (db.prepare('SELECT seq FROM samples ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+  const stored = storedSeqs(db);
   const gaps = db.prepare('SELECT COUNT(*) AS n FROM gaps').get() as { n: number };
   const chainLinks = db.prepare('SELECT COUNT(*) AS n FROM batches').get() as { n: number };
   db.close();

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { storedSampleCount } from '../../collector/store/sample-figures.js';
 import { sealBatch } from '../../agent/batch.js';
 import { generateAgentKeys, signBytes } from '../../proto/chain.js';
 import { assay } from '../../proto/codec.js';
@@ -42,7 +43,7 @@ async function withStore(fn: (store: SqliteStore, read: Database.Database) => Pr
   }
 }
 
-const rows = (read: Database.Database, hostId: string): number => (read.prepare('SELECT COUNT(*) AS n FROM samples WHERE host_id = ?').get(hostId) as { n: number }).n;
+const rows = (read: Database.Database, hostId: string): number => storedSampleCount(read, hostId);
 const head = (read: Database.Database, hostId: string): Buffer | null => (read.prepare('SELECT chain_head FROM hosts WHERE id = ?').get(hostId) as { chain_head: Buffer | null }).chain_head;
 
 test('group commit: a batch that fails half-way, a broken chain and an unknown host do not affect the others of their group', async () => {

@@ -75,7 +75,9 @@ test('migration 4 moves v2 sample bytes into their batch payloads; old batches s
     assert.ok(r.payload.equals(want), `payload of the batch from seq ${r.first_seq}`);
   }
   // Chart figures survived.
-  const after = store.db.prepare('SELECT seq, ts_ms, cpu_pct, mem_used_bytes, net_rx_bps FROM samples WHERE host_id = ? ORDER BY seq').all(agentId);
+  const after = store.figures
+    .inRange(store.figures.keyOf(agentId)!, 0, Number.MAX_SAFE_INTEGER)
+    .map((s) => ({ seq: s.seq, ts_ms: s.tsMs, cpu_pct: s.cpuPct, mem_used_bytes: s.memUsedBytes, net_rx_bps: s.netRxBytesPerSec }));
   assert.deepEqual(after, summariesBefore);
   assert.equal((await store.samples(agentId, T0, T0 + 100_000, 100)).length, 20, 'full samples decode from the migrated payloads');
   // Signatures: every process kept, the identical content stored once.

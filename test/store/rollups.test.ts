@@ -5,7 +5,11 @@ import { frameSamples } from '../../proto/payload.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { applyMigration, sqliteMigrations } from '../../collector/store/migrations.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
+import { summarize } from '../../collector/store/store.js';
+import type { SampleSummary } from '../../collector/store/store.js';
 import { encodeSample } from '../../proto/codec.js';
 import { tempDir } from '../helpers/env.js';
 import { fullHello } from '../helpers/messages.js';
@@ -32,15 +36,27 @@ interface Avg {
   last_seq: number;
 }
 
+/** The raw per-sample figures averaged per bucket (what the roll-ups must equal), from the stored figures. */
 function rawAverages(store: SqliteStore, hostId: string, widthMs: number): Avg[] {
-  return store.db
-    .prepare(
-      `SELECT ts_ms / ${widthMs} AS b, COUNT(*) AS n, AVG(cpu_pct) AS cpu, AVG(load1) AS load1, AVG(mem_used_bytes) AS mem, MAX(mem_total_bytes) AS mem_total,
-         AVG(gpu_util_pct) AS gpu, AVG(gpu_mem_used_bytes) AS gpu_mem, AVG(power_watts) AS power, AVG(disk_read_bps) AS dr, AVG(disk_write_bps) AS dw,
-         AVG(net_rx_bps) AS rx, AVG(net_tx_bps) AS tx, MAX(cpu_pct) AS cpu_max, MAX(seq) AS last_seq
-       FROM samples WHERE host_id = ? GROUP BY b ORDER BY b`,
-    )
-    .all(hostId) as Avg[];
+  const key = store.figures.keyOf(hostId);
+  const rows = key === null ? [] : store.figures.inRange(key, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const buckets = new Map<number, SampleSummary[]>();
+  for (const r of rows) {
+    const b = Math.floor(r.tsMs / widthMs);
+    buckets.set(b, [...(buckets.get(b) ?? []), r]);
+  }
+  const avg = (xs: SampleSummary[], f: (x: SampleSummary) => number | null): number | null => {
+    const v = xs.map(f).filter((x): x is number => x !== null);
+    return v.length ? v.reduce((a, x) => a + x, 0) / v.length : null;
+  };
+  return [...buckets.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([b, xs]) => ({
+      b, n: xs.length, cpu: avg(xs, (x) => x.cpuPct)!, load1: avg(xs, (x) => x.load1)!, mem: avg(xs, (x) => x.memUsedBytes)!,
+      mem_total: Math.max(...xs.map((x) => x.memTotalBytes)), gpu: avg(xs, (x) => x.gpuUtilPct), gpu_mem: avg(xs, (x) => x.gpuMemUsedBytes),
+      power: avg(xs, (x) => x.powerWatts), dr: avg(xs, (x) => x.diskReadBytesPerSec)!, dw: avg(xs, (x) => x.diskWriteBytesPerSec)!,
+      rx: avg(xs, (x) => x.netRxBytesPerSec)!, tx: avg(xs, (x) => x.netTxBytesPerSec)!, cpu_max: Math.max(...xs.map((x) => x.cpuPct)), last_seq: Math.max(...xs.map((x) => x.seq)),
+    })) as Avg[];
 }
 
 const close = (a: number | null, b: number | null, what: string): void => {
@@ -108,13 +124,26 @@ test('roll-ups: migration 5 rolls up the samples stored before it', async () => 
   const tmp = tempDir();
   const path = join(tmp.dir, 'assay.db');
   try {
-    const a = new SqliteStore(path);
+    // The same samples through today's store, for the roll-ups it keeps at ingest…
+    const a = new SqliteStore(join(tmp.dir, 'today.db'));
     await a.upsertHost(fullHello('m1'), T0);
-    await new Feeder(a, 'm1').feed(every(1800, 1, T0 + 500, 2000), 10);
+    const series = every(1800, 1, T0 + 500, 2000);
+    await new Feeder(a, 'm1').feed(series, 10);
     const before = await a.rollupRows('m1', '1m', 0, Number.MAX_SAFE_INTEGER / 2, 1_000_000);
-    // Back to the schema before migration 5, with the samples in place.
-    a.db.exec("DROP TABLE rollup_1m; DROP TABLE rollup_1h; DROP TABLE rollup_hosts; DROP INDEX gaps_by_end; DELETE FROM schema_migrations WHERE version = 5");
     await a.close();
+    // …and in a database as version 4 left it: per-sample rows, no roll-ups.
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)');
+    for (const m of sqliteMigrations.filter((x) => x.version <= 4)) {
+      applyMigration(old, m);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    old.prepare("INSERT INTO hosts (id, hostname, agent_version, first_seen_ms, last_seen_ms) VALUES ('m1', 'm1', '0.1.0', ?, ?)").run(T0, T0);
+    const ins = old.prepare(`INSERT INTO samples (host_id, seq, ts_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes, power_watts,
+      disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps) VALUES ('m1', @seq, @tsMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes, @gpuUtilPct, @gpuMemUsedBytes, @powerWatts,
+      @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec)`);
+    for (const s of series) ins.run(summarize(s.seq, chartSample(s.seq, s.tsMs)));
+    old.close();
     const b = new SqliteStore(path);
     try {
       assert.equal(await assertRollupsMatchRaw(b, 'm1'), 60 + 1);
@@ -165,7 +194,7 @@ test('charts: long ranges read roll-ups (same figures as the raw rows, and still
     assert.equal(short.length, 31, 'a 5-minute chart gets one row per raw sample');
 
     // Without the raw rows, long-range charts are unchanged (they never read them)…
-    store.db.exec("DELETE FROM samples WHERE host_id = 'c1'");
+    store.db.exec("DELETE FROM sample_figures WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = 'c1')");
     assert.deepEqual(await store.sampleSummaries('c1', from, to, 72), long);
     assert.deepEqual(await store.sampleSummaries('c1', T0, T0 + 24 * H - 1, 96), day);
     // …while a short range, which reads raw rows, has nothing until retention says the raw

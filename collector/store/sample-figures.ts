@@ -1,0 +1,351 @@
+// The per-sample chart figures (SampleSummary) of the SQLite store, packed: one row per run of a
+// batch's samples instead of one row per sample. A per-sample row keyed by the 36-character host
+// id, with a time index beside it, cost ~160 B a sample (13.8 MB per host-day at 1 Hz, measured
+// by bench/storage-bytes.ts); a packed run costs ~30 B a sample.
+//
+// Row: (host_key, first_seq) -> last_seq, ts_first, ts_min, ts_max, n, figures. A run never crosses a batch (retention
+// deletes whole batches with their samples by sequence number) and spans at most RUN_SPAN_MS of
+// sample time, so the runs overlapping a time range are found through (host_key, ts_min) between
+// from - RUN_SPAN_MS and to, whatever the agent's clock did. `figures` packs each sample's seq,
+// ts and the figures (packFigures): integers as deltas against the previous sample's, the rest as
+// float32 when that is exact, else float64; nothing is rounded, so every API reads back exactly
+// the figures it stored.
+import type Database from 'better-sqlite3';
+import type { SampleSummary } from './store.js';
+
+/** Most sample time one row spans (a batch over a clock jump is cut into several rows). */
+export const RUN_SPAN_MS = 3_600_000;
+/** Most samples in one row (a long spooled batch is cut, so no row grows past a few KB). */
+export const RUN_MAX_SAMPLES = 300;
+
+const FIELDS = [
+  'cpuPct', 'load1', 'memUsedBytes', 'memTotalBytes', 'gpuUtilPct', 'gpuMemUsedBytes', 'powerWatts',
+  'diskReadBytesPerSec', 'diskWriteBytesPerSec', 'netRxBytesPerSec', 'netTxBytesPerSec',
+] as const satisfies ReadonlyArray<keyof SampleSummary>;
+
+// Value kinds, in the low 2 bits of each value's leading varint.
+const NULL = 0;
+const INT = 1; // zigzag(delta from the field's previous integer) in the high bits
+const F32 = 2;
+const F64 = 3;
+/** Integer deltas beyond this go as float64 (the varint arithmetic stays exact below 2^53). */
+const MAX_DELTA = 2 ** 48;
+
+class Writer {
+  private buf = Buffer.allocUnsafe(256);
+  len = 0;
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  varint(v: number): void {
+    this.room(10);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+  f32(v: number): void {
+    this.room(4);
+    this.buf.writeFloatLE(v, this.len);
+    this.len += 4;
+  }
+  f64(v: number): void {
+    this.room(8);
+    this.buf.writeDoubleLE(v, this.len);
+    this.len += 8;
+  }
+  bytes(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+}
+
+class Reader {
+  at = 0;
+  constructor(private readonly buf: Buffer) {}
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.at >= this.buf.length) throw new Error('packed figures: truncated');
+      const b = this.buf[this.at++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+      if (mul > 2 ** 63) throw new Error('packed figures: varint too long');
+    }
+  }
+  f32(): number {
+    const v = this.buf.readFloatLE(this.at);
+    this.at += 4;
+    return v;
+  }
+  f64(): number {
+    const v = this.buf.readDoubleLE(this.at);
+    this.at += 8;
+    return v;
+  }
+}
+
+const zigzag = (d: number): number => (d < 0 ? -2 * d - 1 : 2 * d);
+const unzigzag = (z: number): number => (z % 2 === 1 ? -(z + 1) / 2 : z / 2);
+
+/** Packs summaries (in their stored order): seq and ts as deltas, then each field. */
+export function packFigures(rows: readonly SampleSummary[]): Buffer {
+  const w = new Writer();
+  let seq = rows[0]?.seq ?? 0;
+  let ts = rows[0]?.tsMs ?? 0;
+  const prev = new Array<number>(FIELDS.length).fill(0);
+  for (const r of rows) {
+    w.varint(zigzag(r.seq - seq));
+    w.varint(zigzag(r.tsMs - ts));
+    seq = r.seq;
+    ts = r.tsMs;
+    FIELDS.forEach((f, i) => {
+      const v = r[f] as number | null;
+      if (v === null || v === undefined) return w.varint(NULL);
+      const d = v - prev[i]!;
+      if (Number.isSafeInteger(v) && Number.isSafeInteger(d) && Math.abs(d) <= MAX_DELTA && !Object.is(v, -0)) {
+        w.varint(zigzag(d) * 4 + INT);
+        prev[i] = v;
+      } else if (Math.fround(v) === v && !Object.is(v, -0)) {
+        w.varint(F32);
+        w.f32(v);
+      } else {
+        w.varint(F64);
+        w.f64(v);
+      }
+    });
+  }
+  return w.bytes();
+}
+
+/** The summaries of a packed row (`first` = its first sample's seq and ts, from the row's key). */
+export function unpackFigures(firstSeq: number, firstTsMs: number, n: number, figures: Buffer): SampleSummary[] {
+  const r = new Reader(figures);
+  const out: SampleSummary[] = [];
+  let seq = firstSeq;
+  let ts = firstTsMs;
+  const prev = new Array<number>(FIELDS.length).fill(0);
+  for (let k = 0; k < n; k++) {
+    seq += unzigzag(r.varint());
+    ts += unzigzag(r.varint());
+    const s = { seq, tsMs: ts } as SampleSummary;
+    FIELDS.forEach((f, i) => {
+      const h = r.varint();
+      const kind = h % 4;
+      let v: number | null;
+      if (kind === NULL) v = null;
+      else if (kind === INT) v = prev[i] = prev[i]! + unzigzag((h - INT) / 4);
+      else if (kind === F32) v = r.f32();
+      else v = r.f64();
+      (s as unknown as Record<string, number | null>)[f] = v;
+    });
+    out.push(s);
+  }
+  return out;
+}
+
+/** A batch's stored summaries cut into rows: at most RUN_MAX_SAMPLES each, spanning at most RUN_SPAN_MS. */
+export function runsOf(rows: readonly SampleSummary[]): SampleSummary[][] {
+  const runs: SampleSummary[][] = [];
+  let run: SampleSummary[] = [];
+  let lo = 0;
+  let hi = 0;
+  for (const r of rows) {
+    if (run.length && (run.length >= RUN_MAX_SAMPLES || Math.max(hi, r.tsMs) - Math.min(lo, r.tsMs) > RUN_SPAN_MS)) {
+      runs.push(run);
+      run = [];
+    }
+    if (!run.length) lo = hi = r.tsMs;
+    run.push(r);
+    lo = Math.min(lo, r.tsMs);
+    hi = Math.max(hi, r.tsMs);
+  }
+  if (run.length) runs.push(run);
+  return runs;
+}
+
+interface FigureRow {
+  first_seq: number;
+  ts_first: number;
+  n: number;
+  figures: Buffer;
+}
+
+/** Sum as SQLite's AVG adds REALs (Kahan-Babuska-Neumaier), so averages match the per-sample rows' to the bit. */
+class Sum {
+  s = 0;
+  c = 0;
+  n = 0;
+  add(x: number): void {
+    const t = this.s + x;
+    if (Math.abs(this.s) > Math.abs(x)) this.c += this.s - t + x;
+    else this.c += x - t + this.s;
+    this.s = t;
+    this.n++;
+  }
+  avg(): number | null {
+    return this.n ? (this.s + this.c) / this.n : null;
+  }
+}
+
+/** The packed figures table of one SQLite database (migration 9). */
+export class SampleFigures {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      keyOf: db.prepare<[string], { host_key: number }>('SELECT host_key FROM rollup_hosts WHERE host_id = ?'),
+      insert: db.prepare('INSERT INTO sample_figures (host_key, first_seq, last_seq, ts_first, ts_min, ts_max, n, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insideSeqs: db.prepare<[number, number, number, number], { min_seq: number | null; max_seq: number | null }>(
+        'SELECT MIN(first_seq) AS min_seq, MAX(last_seq) AS max_seq FROM sample_figures WHERE host_key = ? AND ts_min >= ? AND ts_min <= ? AND ts_max <= ?',
+      ),
+      edges: db.prepare<[number, number, number, number, number], FigureRow>(
+        `SELECT first_seq, ts_first, n, figures FROM sample_figures WHERE host_key = ? AND ts_min >= ? AND ts_min <= ? AND (ts_min < ? OR ts_max > ?)`,
+      ),
+      // The row that would hold `seq` (the last starting at or before it).
+      around: db.prepare<[number, number], FigureRow>(
+        'SELECT first_seq, ts_first, n, figures FROM sample_figures WHERE host_key = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
+      ),
+      inTime: db.prepare<[number, number, number], FigureRow & { ts_max: number; ts_min: number }>(
+        'SELECT first_seq, ts_first, ts_min, ts_max, n, figures FROM sample_figures WHERE host_key = ? AND ts_min >= ? AND ts_min <= ? ORDER BY ts_min, first_seq',
+      ),
+      fromTime: db.prepare<[number, number], FigureRow & { ts_max: number; ts_min: number }>(
+        'SELECT first_seq, ts_first, ts_min, ts_max, n, figures FROM sample_figures WHERE host_key = ? AND ts_min >= ? ORDER BY ts_min, first_seq',
+      ),
+      anyBefore: db.prepare<[number, number], { n: number }>('SELECT 1 AS n FROM sample_figures WHERE host_key = ? AND first_seq < ? LIMIT 1'),
+      deleteBefore: db.prepare<[number, number, number, number]>(
+        'DELETE FROM sample_figures WHERE host_key = ? AND first_seq IN (SELECT first_seq FROM sample_figures WHERE host_key = ? AND first_seq < ? ORDER BY first_seq LIMIT ?)',
+      ),
+    };
+  }
+
+  /** Whether sample `seq` is stored. */
+  has(hostKey: number, seq: number): boolean {
+    const r = this.s.around.get(hostKey, seq);
+    return !!r && unpackFigures(r.first_seq, r.ts_first, r.n, r.figures).some((x) => x.seq === seq);
+  }
+
+  /** The host's integer key, or null for a host with nothing stored (reads never create one). */
+  keyOf(hostId: string): number | null {
+    return this.s.keyOf.get(hostId)?.host_key ?? null;
+  }
+
+  /** Stores one batch's new samples (none already stored; kept in seq order, so a row's first_seq is its lowest). */
+  add(hostKey: number, rows: readonly SampleSummary[]): void {
+    for (const run of runsOf([...rows].sort((a, b) => a.seq - b.seq))) {
+      const ts = run.map((r) => r.tsMs);
+      this.s.insert.run(hostKey, run[0]!.seq, run.at(-1)!.seq, run[0]!.tsMs, Math.min(...ts), Math.max(...ts), run.length, packFigures(run));
+    }
+  }
+
+  /** Lowest and highest seq of the samples timestamped in [from, to] (null: none). */
+  seqRange(hostKey: number, fromMs: number, toMs: number): { minSeq: number; maxSeq: number } | null {
+    // Rows wholly inside the range count by their key; rows reaching past an end are unpacked.
+    const inside = this.s.insideSeqs.get(hostKey, fromMs, toMs, toMs)!;
+    let min = inside.min_seq ?? Infinity;
+    let max = inside.max_seq ?? -Infinity;
+    for (const r of this.s.edges.iterate(hostKey, fromMs - RUN_SPAN_MS, toMs, fromMs, toMs)) {
+      for (const x of unpackFigures(r.first_seq, r.ts_first, r.n, r.figures)) {
+        if (x.tsMs < fromMs || x.tsMs > toMs) continue;
+        min = Math.min(min, x.seq);
+        max = Math.max(max, x.seq);
+      }
+    }
+    return Number.isFinite(min) ? { minSeq: min, maxSeq: max } : null;
+  }
+
+  /** Every stored sample timestamped in [from, to], in (ts, seq) order. */
+  inRange(hostKey: number, fromMs: number, toMs: number): SampleSummary[] {
+    const out: SampleSummary[] = [];
+    for (const r of this.s.inTime.iterate(hostKey, fromMs - RUN_SPAN_MS, toMs)) {
+      if (r.ts_max < fromMs) continue;
+      for (const x of unpackFigures(r.first_seq, r.ts_first, r.n, r.figures)) if (x.tsMs >= fromMs && x.tsMs <= toMs) out.push(x);
+    }
+    return out.sort((a, b) => a.tsMs - b.tsMs || a.seq - b.seq);
+  }
+
+  /** The first sample (by time, then seq) timestamped at or after `fromMs`, or null. */
+  firstFrom(hostKey: number, fromMs: number): SampleSummary | null {
+    let best: SampleSummary | null = null;
+    for (const r of this.s.fromTime.iterate(hostKey, fromMs - RUN_SPAN_MS)) {
+      // Rows come by ts_min: none after one starting past the best found can beat it.
+      if (best && r.ts_min > best.tsMs) break;
+      if (r.ts_max < fromMs) continue;
+      for (const x of unpackFigures(r.first_seq, r.ts_first, r.n, r.figures)) {
+        if (x.tsMs >= fromMs && (!best || x.tsMs < best.tsMs || (x.tsMs === best.tsMs && x.seq < best.seq))) best = x;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Chart rows as the per-sample SQL computed them: the samples in [from, to] grouped into
+   * `bucketMs` slices from `fromMs`, each the averages (NULLs left out), max seq and ts, ordered
+   * by that ts, at most `limit`.
+   */
+  summaries(hostKey: number, fromMs: number, toMs: number, bucketMs: number, limit: number): SampleSummary[] {
+    type G = { seq: number; ts: number; memTotal: number; sums: Sum[] };
+    const groups = new Map<number, G>();
+    for (const x of this.inRange(hostKey, fromMs, toMs)) {
+      const k = Math.trunc((x.tsMs - fromMs) / bucketMs);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { seq: x.seq, ts: x.tsMs, memTotal: x.memTotalBytes, sums: FIELDS.map(() => new Sum()) }));
+      g.seq = Math.max(g.seq, x.seq);
+      g.ts = Math.max(g.ts, x.tsMs);
+      g.memTotal = Math.max(g.memTotal, x.memTotalBytes);
+      FIELDS.forEach((f, i) => {
+        const v = x[f] as number | null;
+        if (v !== null) g.sums[i]!.add(v);
+      });
+    }
+    const avg = (g: G, f: (typeof FIELDS)[number]): number | null => g.sums[FIELDS.indexOf(f)]!.avg();
+    const int = (v: number | null): number | null => (v === null ? null : Math.trunc(v));
+    return [...groups.values()]
+      .sort((a, b) => a.ts - b.ts)
+      .slice(0, limit)
+      .map((g) => ({
+        seq: g.seq,
+        tsMs: g.ts,
+        cpuPct: avg(g, 'cpuPct')!,
+        load1: avg(g, 'load1')!,
+        memUsedBytes: int(avg(g, 'memUsedBytes'))!,
+        memTotalBytes: g.memTotal,
+        gpuUtilPct: avg(g, 'gpuUtilPct'),
+        gpuMemUsedBytes: int(avg(g, 'gpuMemUsedBytes')),
+        powerWatts: avg(g, 'powerWatts'),
+        diskReadBytesPerSec: avg(g, 'diskReadBytesPerSec')!,
+        diskWriteBytesPerSec: avg(g, 'diskWriteBytesPerSec')!,
+        netRxBytesPerSec: avg(g, 'netRxBytesPerSec')!,
+        netTxBytesPerSec: avg(g, 'netTxBytesPerSec')!,
+      }));
+  }
+
+  anyBefore(hostKey: number, seq: number): boolean {
+    return !!this.s.anyBefore.get(hostKey, seq);
+  }
+
+  /** Deletes up to `limitRows` rows starting before `seq` (rows never straddle a batch); returns how many. */
+  deleteBefore(hostKey: number, seq: number, limitRows: number): number {
+    return this.s.deleteBefore.run(hostKey, hostKey, seq, limitRows).changes;
+  }
+}
+
+/** Every stored seq of a host (or of all hosts), ascending (tests and tools reading the file directly). */
+export function storedSeqs(db: Database.Database, hostId?: string): number[] {
+  const sql = 'SELECT f.first_seq, f.ts_first, f.n, f.figures FROM sample_figures f JOIN rollup_hosts k ON k.host_key = f.host_key';
+  const rows = (hostId === undefined ? db.prepare(sql).all() : db.prepare(`${sql} WHERE k.host_id = ?`).all(hostId)) as FigureRow[];
+  return rows.flatMap((r) => unpackFigures(r.first_seq, r.ts_first, r.n, r.figures).map((x) => x.seq)).sort((a, b) => a - b);
+}
+
+/** How many samples are stored: of one host, or of all hosts (tests and tools). */
+export function storedSampleCount(db: Database.Database, hostId?: string): number {
+  const r = hostId === undefined
+    ? db.prepare('SELECT COALESCE(SUM(n), 0) AS n FROM sample_figures').get()
+    : db.prepare('SELECT COALESCE(SUM(f.n), 0) AS n FROM sample_figures f JOIN rollup_hosts k ON k.host_key = f.host_key WHERE k.host_id = ?').get(hostId);
+  return (r as { n: number }).n;
+}
