@@ -15,7 +15,7 @@ import { applyMigration, sqliteMigrations } from './migrations.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, summaryFromRow, type RollupRow, type SummaryRow } from './rollups.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { signatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface HostRow {
   id: string;
@@ -257,7 +257,7 @@ export class SqliteStore implements Store {
         maxSeq = Math.max(maxSeq, seq);
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
-          const sig = assay.v1.ProcessSignature.encode(p.signature).finish();
+          const sig = signatureBytes(p.signature);
           const sigId = this.stmt.signatureBlob.get(sha256(sig), sig)!.id;
           this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sigId, nowMs);
         }
@@ -512,11 +512,17 @@ export class SqliteStore implements Store {
     return r ? batchFromRow(r) : null;
   }
 
+  /**
+   * A write like ingest's: queued for the next group commit, so taking or renewing the leases of
+   * thousands of hosts costs shared commits, not one synced write each on the event loop.
+   */
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {
-    const now = Date.now();
-    const won = this.stmt.acquireLease.get(name, holder, now + ttlMs, now);
-    const r = won ?? this.stmt.lease.get(name)!;
-    return { held: !!won, holder: r.holder, expiresMs: r.expires_ms };
+    return this.commits.submit(() => {
+      const now = Date.now();
+      const won = this.stmt.acquireLease.get(name, holder, now + ttlMs, now);
+      const r = won ?? this.stmt.lease.get(name)!;
+      return { held: !!won, holder: r.holder, expiresMs: r.expires_ms };
+    });
   }
 
   async releaseLeases(holder: string): Promise<void> {

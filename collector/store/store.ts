@@ -1,6 +1,6 @@
 // The one storage interface. SQLite (sqlite.ts) is the default; every implementation must pass
 // the shared suite in test/store/.
-import type { IHello, IInventory, ISample, IProcessSignature } from '../../proto/codec.js';
+import { assay, type IHello, type IInventory, type ISample, type IProcessSignature } from '../../proto/codec.js';
 import type { Verdict } from '../engine/types.js';
 import type { RollupRow } from './rollups.js';
 import type { RetentionOptions, RetentionStepResult } from './retention.js';
@@ -302,6 +302,19 @@ export interface Store {
   /** Gives up every lease `holder` holds (a collector shutting down), so others take over at once. */
   releaseLeases(holder: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The bytes a signature was read from, kept by ingest (collector/ingest/light-sample.ts) so stores need not encode it again. */
+const signatureSource = new WeakMap<IProcessSignature, Uint8Array>();
+
+/** Records the encoded bytes a decoded signature came from. */
+export function keepSignatureBytes(sig: IProcessSignature, bytes: Uint8Array): void {
+  signatureSource.set(sig, bytes);
+}
+
+/** A signature's encoded bytes: the ones it was read from when ingest kept them, else encoded now. */
+export function signatureBytes(sig: IProcessSignature): Uint8Array {
+  return signatureSource.get(sig) ?? assay.v1.ProcessSignature.encode(sig).finish();
 }
 
 /** Figures for charts from one sample (pure; shared by every store). */
