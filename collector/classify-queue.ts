@@ -11,8 +11,11 @@
 // samples, and all of them at most maxPendingBytes of payload (beyond it the longest-waiting
 // host's oldest batches are dropped first).
 //
-// Never starving acks: turns run in slices of at most sliceMs, each slice started with
-// setImmediate, so the frames and commits that arrived meanwhile are handled between slices. A
+// Never starving acks, nor starved by them: turns run in slices, each started with setImmediate,
+// so the frames and commits that arrived meanwhile are handled between slices; a slice lasts
+// sliceMs, or `share` of the time I/O held the loop before it (at most maxSliceMs), so under an
+// ingest flood classification still gets a bounded share. A turn that waits (its verdict lease
+// or its verdict's commit) finishes outside a slice, so at most maxRunning (4) wait at once. A
 // host's first batch is classified at once (a new host gets its verdict quickly); a host is never
 // left waiting longer than minIntervalMs plus the time the hosts ahead of it take.
 import type { ISample } from '../proto/codec.js';
@@ -27,8 +30,16 @@ export interface ClassifyBatch {
 }
 
 export interface ClassifyQueueOptions {
-  /** Longest stretch of classification work before I/O gets its turn. */
+  /** Stretch of classification work before I/O gets its turn (at least; see share). */
   sliceMs: number;
+  /**
+   * Share of the event loop classification may take while it has work: after I/O held the loop
+   * for t ms, the next slice may last share * t (at least sliceMs, at most maxSliceMs). Under an
+   * ingest flood one event-loop turn can last long; without a share, classification would get
+   * only sliceMs of it and hosts would wait for verdicts for minutes.
+   */
+  share: number;
+  maxSliceMs: number;
   /** A host is classified at most this often (its batches coalesce meanwhile). */
   minIntervalMs: number;
   /** Most samples waiting for one host; older batches beyond it are dropped (superseded). */
@@ -39,7 +50,7 @@ export interface ClassifyQueueOptions {
   maxRunning: number;
 }
 
-export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, minIntervalMs: 5_000, maxSamplesPerHost: 120, maxPendingBytes: 256 * 1024 * 1024, maxRunning: 256 };
+export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, share: 0.25, maxSliceMs: 50, minIntervalMs: 5_000, maxSamplesPerHost: 120, maxPendingBytes: 256 * 1024 * 1024, maxRunning: 4 };
 
 interface Pending {
   batches: ClassifyBatch[];
@@ -60,6 +71,8 @@ export class ClassifyQueue {
   private wake: NodeJS.Timeout | null = null;
   private busy: Promise<void> | null = null;
   private stopped = false;
+  /** When the last slice ended (performance.now()): I/O has had the loop since. */
+  private sliceEndedAt = 0;
   /** Hosts whose turn has started and not ended (waiting for their verdict's commit). */
   private readonly running = new Set<string>();
   /** Samples dropped before decoding: superseded by newer ones of the same host, or over maxPendingBytes. */
@@ -78,8 +91,8 @@ export class ClassifyQueue {
     private readonly onError: (hostId: string, err: Error) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
-    if (!(opts.maxSamplesPerHost >= 1) || !(opts.maxPendingBytes >= 1) || !(opts.minIntervalMs >= 0) || !(opts.sliceMs > 0) || !(opts.maxRunning >= 1)) {
-      throw new Error('classify queue: maxSamplesPerHost, maxPendingBytes, maxRunning >= 1, sliceMs > 0, minIntervalMs >= 0');
+    if (!(opts.maxSamplesPerHost >= 1) || !(opts.maxPendingBytes >= 1) || !(opts.minIntervalMs >= 0) || !(opts.sliceMs > 0) || !(opts.maxSliceMs >= opts.sliceMs) || !(opts.share >= 0 && opts.share < 1) || !(opts.maxRunning >= 1)) {
+      throw new Error('classify queue: maxSamplesPerHost, maxPendingBytes, maxRunning >= 1, 0 < sliceMs <= maxSliceMs, 0 <= share < 1, minIntervalMs >= 0');
     }
   }
 
@@ -166,7 +179,17 @@ export class ClassifyQueue {
    */
   private async slice(): Promise<void> {
     const t0 = this.now();
-    const until = performance.now() + this.opts.sliceMs;
+    const start = performance.now();
+    const io = this.sliceEndedAt ? start - this.sliceEndedAt : 0;
+    const until = start + Math.min(this.opts.maxSliceMs, Math.max(this.opts.sliceMs, this.opts.share * io));
+    try {
+      await this.runTurns(t0, until);
+    } finally {
+      this.sliceEndedAt = performance.now();
+    }
+  }
+
+  private async runTurns(t0: number, until: number): Promise<void> {
     // Forget turn times older than the interval (bounded by hosts heard from within it).
     for (const [hostId, at] of this.lastTurn) {
       if (at + this.opts.minIntervalMs > t0) break;

@@ -155,6 +155,9 @@ export class SqliteStore implements Store {
          VALUES (@hostId, @seq, @tsMs, @cpuPct, @load1, @memUsedBytes, @memTotalBytes,
            @gpuUtilPct, @gpuMemUsedBytes, @powerWatts, @diskReadBytesPerSec, @diskWriteBytesPerSec, @netRxBytesPerSec, @netTxBytesPerSec)`,
       ),
+      // Looked up before inserting: most signatures are already stored (the same binaries on many
+      // hosts), and an upsert would rewrite the blob's row each time.
+      signatureBlobId: db.prepare<[Uint8Array], { id: number }>('SELECT id FROM signature_blobs WHERE digest = ?'),
       signatureBlob: db.prepare<[Uint8Array, Uint8Array], { id: number }>(
         'INSERT INTO signature_blobs (digest, signature) VALUES (?, ?) ON CONFLICT(digest) DO UPDATE SET digest = excluded.digest RETURNING id',
       ),
@@ -258,7 +261,8 @@ export class SqliteStore implements Store {
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
           const sig = signatureBytes(p.signature);
-          const sigId = this.stmt.signatureBlob.get(sha256(sig), sig)!.id;
+          const digest = sha256(sig);
+          const sigId = (this.stmt.signatureBlobId.get(digest) ?? this.stmt.signatureBlob.get(digest, sig)!).id;
           this.stmt.insertSignature.run(hostId, p.pid ?? 0, p.startTimeTicks ?? 0, p.name ?? '', sigId, nowMs);
         }
       }

@@ -304,17 +304,17 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** The bytes a signature was read from, kept by ingest (collector/ingest/light-sample.ts) so stores need not encode it again. */
-const signatureSource = new WeakMap<IProcessSignature, Uint8Array>();
+/** The bytes a decoded signature was read from, when ingest kept them (a symbol: not serialized, no WeakMap entry per signature for the GC to trace). */
+const SOURCE_BYTES = Symbol('assay.signatureBytes');
 
-/** Records the encoded bytes a decoded signature came from. */
+/** Records the encoded bytes a decoded signature came from (collector/ingest/light-sample.ts), so stores need not encode it again. */
 export function keepSignatureBytes(sig: IProcessSignature, bytes: Uint8Array): void {
-  signatureSource.set(sig, bytes);
+  (sig as { [SOURCE_BYTES]?: Uint8Array })[SOURCE_BYTES] = bytes;
 }
 
 /** A signature's encoded bytes: the ones it was read from when ingest kept them, else encoded now. */
 export function signatureBytes(sig: IProcessSignature): Uint8Array {
-  return signatureSource.get(sig) ?? assay.v1.ProcessSignature.encode(sig).finish();
+  return (sig as { [SOURCE_BYTES]?: Uint8Array })[SOURCE_BYTES] ?? assay.v1.ProcessSignature.encode(sig).finish();
 }
 
 /** Figures for charts from one sample (pure; shared by every store). */

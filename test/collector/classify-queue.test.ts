@@ -151,3 +151,29 @@ test('turns leave the event loop to I/O: a timer keeps firing on time while 500 
   // slices it would wait the whole 2.5 s; the bound leaves room for a loaded machine.
   assert.ok(worstGap < 500, `the timer waited ${worstGap.toFixed(1)} ms behind classification`);
 });
+
+test('under an I/O flood that holds the loop 80 ms at a time, classification still gets its share of it', async () => {
+  const { q, turns } = queue({ minIntervalMs: 0, sliceMs: 1, share: 0.25, maxSliceMs: 50 }, () => {
+    const until = performance.now() + 5;
+    while (performance.now() < until);
+  });
+  // The flood: a timer chain that keeps the loop 80 ms per turn (ingest decoding frames), for 1.2 s.
+  const t0 = performance.now();
+  let floods = 0;
+  await new Promise<void>((resolve) => {
+    const flood = (): void => {
+      if (performance.now() - t0 > 1200) return resolve();
+      floods++;
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+      setTimeout(flood, 0);
+    };
+    setTimeout(flood, 0);
+    const b = batch(1, 1);
+    for (let h = 0; h < 300; h++) q.add(`h${h}`, b);
+  });
+  const during = turns.length;
+  await q.stop();
+  // Up to 20 ms of turns (4 of 5 ms) per 80 ms flood turn; without the share one 1 ms slice (one turn) each.
+  assert.ok(during >= floods * 1.8, `${during} turns during ${floods} flood turns`);
+});
