@@ -15,7 +15,8 @@
 // so the frames and commits that arrived meanwhile are handled between slices; a slice lasts
 // sliceMs, or `share` of the time I/O held the loop before it (at most maxSliceMs), so under an
 // ingest flood classification still gets a bounded share. A turn that waits (its verdict lease
-// or its verdict's commit) finishes outside a slice, so at most maxRunning (4) wait at once. A
+// or its verdict's commit) finishes outside a slice, so at most maxRunning (16) wait at once; what
+// a turn would wait for before its engine work (the lease) is fetched first (TurnReady). A
 // host's first batch is classified at once (a new host gets its verdict quickly); a host is never
 // left waiting longer than minIntervalMs plus the time the hosts ahead of it take.
 import type { ISample } from '../proto/codec.js';
@@ -50,7 +51,7 @@ export interface ClassifyQueueOptions {
   maxRunning: number;
 }
 
-export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, share: 0.25, maxSliceMs: 50, minIntervalMs: 5_000, maxSamplesPerHost: 120, maxPendingBytes: 256 * 1024 * 1024, maxRunning: 4 };
+export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, share: 0.25, maxSliceMs: 50, minIntervalMs: 5_000, maxSamplesPerHost: 120, maxPendingBytes: 256 * 1024 * 1024, maxRunning: 16 };
 
 interface Pending {
   batches: ClassifyBatch[];
@@ -60,6 +61,13 @@ interface Pending {
 
 /** Turns a host's waiting batches into samples (decode and checks); throws on a batch it cannot read. */
 export type DecodeBatch = (batch: ClassifyBatch) => ISample[];
+
+/**
+ * Whether a host's turn can start now without waiting (e.g. its verdict lease is known). When
+ * not, the caller starts what it waits for and calls `wake` once it is there; the host keeps its
+ * place meanwhile. So turns never wait inside a slice's budget for I/O before their engine work.
+ */
+export type TurnReady = (hostId: string, wake: () => void) => boolean;
 
 export class ClassifyQueue {
   /** Hosts with batches waiting, longest-waiting first (a Map keeps insertion order). */
@@ -90,6 +98,7 @@ export class ClassifyQueue {
     private readonly opts: ClassifyQueueOptions = defaultClassifyQueue,
     private readonly onError: (hostId: string, err: Error) => void = () => undefined,
     private readonly now: () => number = Date.now,
+    private readonly ready: TurnReady = () => true,
   ) {
     if (!(opts.maxSamplesPerHost >= 1) || !(opts.maxPendingBytes >= 1) || !(opts.minIntervalMs >= 0) || !(opts.sliceMs > 0) || !(opts.maxSliceMs >= opts.sliceMs) || !(opts.share >= 0 && opts.share < 1) || !(opts.maxRunning >= 1)) {
       throw new Error('classify queue: maxSamplesPerHost, maxPendingBytes, maxRunning >= 1, 0 < sliceMs <= maxSliceMs, 0 <= share < 1, minIntervalMs >= 0');
@@ -198,6 +207,7 @@ export class ClassifyQueue {
     for (const [hostId, p] of this.pending) {
       if (this.stopped || performance.now() >= until || this.running.size >= this.opts.maxRunning) return;
       if (this.running.has(hostId) || this.dueMs(hostId) > this.now()) continue;
+      if (!this.ready(hostId, () => this.schedule())) continue;
       this.pending.delete(hostId);
       this.pendingBytes -= p.bytes;
       this.lastTurn.delete(hostId);

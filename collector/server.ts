@@ -315,6 +315,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   // minIntervalMs with its newest samples (classify-queue.ts); the full decode of a batch's
   // samples happens there, in the host's turn. A host's entry lives only while it has work waiting.
   const inflateLimit = payloadInflateLimit(limits.maxFrameBytes);
+  /** Hosts whose lease is being asked for (one question per host at a time). */
+  const leaseAsks = new Set<string>();
   const classify = new ClassifyQueue(
     async (hostId, samples) => {
       // Only the lease holder classifies a host; the others keep nothing of it.
@@ -336,6 +338,23 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     },
     { ...defaultClassifyQueue, minIntervalMs: classifierOpts.everyMs, ...opts.classifyQueue },
     (hostId, err) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'),
+    Date.now,
+    // A host's lease is fetched before its turn (many share a group commit), so the turn's engine
+    // work runs inside a slice instead of after a commit's wait.
+    (hostId, wake) => {
+      if (leases.cached(hostId) !== undefined) return true;
+      if (!leaseAsks.has(hostId)) {
+        leaseAsks.add(hostId);
+        void leases
+          .holds(hostId)
+          .catch((err: Error) => logger.error({ reason: 'lease_failed', hostId, err: err.message }, 'verdict lease check failed'))
+          .finally(() => {
+            leaseAsks.delete(hostId);
+            wake();
+          });
+      }
+      return false;
+    },
   );
   metrics.classify = {
     backlogHosts: () => classify.backlog,

@@ -396,7 +396,7 @@ export class SqliteStore implements Store {
   }
 
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
-    return this.commits.submit(() => this.putVerdictNow(hostId, tsMs, verdict));
+    return this.commits.submit(() => this.putVerdictNow(hostId, tsMs, verdict), 1, true);
   }
 
   /** Inside a group's transaction, the inner transaction is this write's savepoint. */
@@ -526,7 +526,7 @@ export class SqliteStore implements Store {
       const won = this.stmt.acquireLease.get(name, holder, now + ttlMs, now);
       const r = won ?? this.stmt.lease.get(name)!;
       return { held: !!won, holder: r.holder, expiresMs: r.expires_ms };
-    });
+    }, 1, true);
   }
 
   async releaseLeases(holder: string): Promise<void> {
