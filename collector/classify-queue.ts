@@ -69,6 +69,11 @@ export type DecodeBatch = (batch: ClassifyBatch) => ISample[];
  */
 export type TurnReady = (hostId: string, wake: () => void) => boolean;
 
+/** Resolves after `n` rounds of the microtask queue (promise continuations queued meanwhile run first). */
+async function microtasks(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await undefined;
+}
+
 export class ClassifyQueue {
   /** Hosts with batches waiting, longest-waiting first (a Map keeps insertion order). */
   private readonly pending = new Map<string, Pending>();
@@ -231,7 +236,10 @@ export class ClassifyQueue {
           this.running.delete(hostId);
           if (this.pending.has(hostId)) this.schedule();
         });
-      await Promise.race([turn, new Promise((r) => setImmediate(r))]);
+      // Let the turn run up to its first real wait (its work until then counts against this
+      // slice) without leaving the slice: a setImmediate here would cost a whole event-loop turn
+      // per host, and under an ingest flood one turn of the loop can take a second.
+      await Promise.race([turn, microtasks(16)]);
     }
   }
 

@@ -177,3 +177,28 @@ test('under an I/O flood that holds the loop 80 ms at a time, classification sti
   // Up to 20 ms of turns (4 of 5 ms) per 80 ms flood turn; without the share one 1 ms slice (one turn) each.
   assert.ok(during >= floods * 1.8, `${during} turns during ${floods} flood turns`);
 });
+
+test('turns that wait for a commit do not cost an event-loop turn each: under an I/O flood a slice starts several', async () => {
+  // Each turn waits 300 ms (its verdict's commit) after a short engine step.
+  const { q, turns } = queue({ minIntervalMs: 0, sliceMs: 10, share: 0.25, maxSliceMs: 50, maxRunning: 16 }, async () => {
+    await sleep(300);
+  });
+  const t0 = performance.now();
+  let floods = 0;
+  await new Promise<void>((resolve) => {
+    const flood = (): void => {
+      if (floods >= 3) return resolve();
+      floods++;
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+      setTimeout(flood, 0);
+    };
+    setTimeout(flood, 0);
+    const b = batch(1, 1);
+    for (let h = 0; h < 40; h++) q.add(`h${h}`, b);
+  });
+  const started = turns.length;
+  await q.stop();
+  // All 16 slots fill within the first slices (one turn per loop turn would start about 3).
+  assert.ok(started >= 16, `${started} turns started in ${floods} flood turns (${(performance.now() - t0).toFixed(0)} ms)`);
+});
