@@ -1,5 +1,5 @@
 // Collector ingest under many agents, over real WebSockets with real signed, hash-chained
-// schema-3 batches (a delta-encoded, deflated payload signed through its digest, as the agent
+// schema-3 batches (a compressed payload signed through its digest, as the agent
 // sends) of recorded samples: by default the server-like trace bench/data/server-host.trace.ndjson.gz
 // (~62 processes and ~114 sockets per sample); the table says what the samples held.
 // Every agent enrolls with its own Ed25519 key; keys and chains are made beforehand in worker
@@ -551,7 +551,7 @@ console.log(`\ncollector ingest: ${cli}; store: ${dbArg === 'sqlite' ? 'SQLite' 
 console.log(`traces: ${traces.length} (${traces.map((t) => t.split('/').pop()).slice(0, 3).join(', ')}${traces.length > 3 ? ', …' : ''}); loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(
   `samples: recorded ones re-stamped, ${described.processes.toFixed(1)} processes and ${described.sockets.toFixed(1)} sockets per sample on average (${described.samples} recorded); ` +
-    `batches are schema 3 (signed deflated payload, as the agent sends): B/sample = protobuf of one complete sample, payload B/sample = signed payload bytes per sample`,
+    `batches are schema 3 (signed compressed payload, as the agent sends): B/sample = protobuf of one complete sample, payload B/sample = signed payload bytes per sample`,
 );
 const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'superseded smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'acked', 'in db'];
 const table = rows.map((r) => [

@@ -14,8 +14,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A committed batch as ingest hands it over: samples at t0 + i s, seqs from `first`. */
 function batch(first: number, n: number, t0 = 1_795_000_000_000): ClassifyBatch {
   const seqs = Array.from({ length: n }, (_, i) => first + i);
-  const payload = encodePayload(seqs.map((seq) => encodeSample(fullSample(t0 + seq * 1000, 100 + (seq % 7)))));
-  return { encoding: BatchEncoding.BATCH_ENCODING_DEFLATE, payload, seqs, stored: seqs };
+  // Compressed as the agent does (brotli, complete samples).
+  const encoding = BatchEncoding.BATCH_ENCODING_BROTLI;
+  const payload = encodePayload(seqs.map((seq) => encodeSample(fullSample(t0 + seq * 1000, 100 + (seq % 7)))), encoding);
+  return { encoding, payload, seqs, stored: seqs };
 }
 
 const decode = (b: ClassifyBatch): ISample[] => {
