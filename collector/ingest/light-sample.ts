@@ -56,8 +56,9 @@ function scanProcess(r: Reader, end: number): IProcess | null {
       const len = r.uint32();
       const from = r.pos;
       signature = S.ProcessSignature.decode(r, len);
-      // The store keeps these bytes as they came (no second encoding of a large message).
-      keepSignatureBytes(signature, r.buf.subarray(from, from + len));
+      // The store keeps these bytes as they came (no second encoding of a large message); a copy,
+      // so the batch's whole decompressed payload is not held while the batch waits for its commit.
+      keepSignatureBytes(signature, Uint8Array.prototype.slice.call(r.buf, from, from + len));
     }
     else r.skipType(wire);
   }
