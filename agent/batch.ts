@@ -20,6 +20,11 @@ export interface BatchDraft {
   samplesDigest?: Uint8Array;
   /** Default BATCH_ENCODING_BROTLI. */
   encoding?: assay.v1.BatchEncoding;
+  /**
+   * encodePayload(samples, encoding) when the caller has it already: bench/collector-agents.ts
+   * signs the same payload into thousands of simulated agents' chains, compressing it once.
+   */
+  payload?: Uint8Array;
 }
 
 export interface Sealed {
@@ -38,7 +43,7 @@ export interface Sealed {
 export function sealBatch(d: BatchDraft, sign: (header: Uint8Array) => Uint8Array): Sealed {
   const encoding = d.encoding ?? BatchEncoding.BATCH_ENCODING_BROTLI;
   const v2 = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES;
-  const payload = v2 ? frameSamples(d.samples) : encodePayload(d.samples, encoding);
+  const payload = v2 ? frameSamples(d.samples) : (d.payload ?? encodePayload(d.samples, encoding));
   const header = assay.v1.BatchHeader.encode({
     agentId: d.agentId,
     seqs: d.seqs,

@@ -1,14 +1,18 @@
 // Pre-generation for bench/collector-agents.ts: sample pools built from recorded traces, and each
 // simulated agent's key and chain of real signed batches (agent/batch.ts sealBatch, Ed25519,
-// SHA-256 hash chain). Run in worker threads before the measurement, so the load generator only
-// sends bytes and reads acks while the collector is measured.
+// SHA-256 hash chain) carrying schema-3 payloads (delta-encoded, compressed as the agent does: proto/payload.ts encodePayload).
+// Every agent replaying trace t sends the same samples in batch j, so each batch's payload is
+// compressed once and signed into every such agent's chain (its own header: agent id, seqs,
+// previous hash). Run in worker threads before the measurement, so the load generator only sends
+// bytes and reads acks while the collector is measured.
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { sealBatch } from '../agent/batch.js';
-import { BatchEncoding } from '../proto/payload.js';
-import { generateAgentKeys, samplesDigest, signBytes, type AgentKeys } from '../proto/chain.js';
-import { assay, encodeSample, type ISample } from '../proto/codec.js';
+import { encodePayload } from '../proto/payload.js';
+import { generateAgentKeys, signBytes, type AgentKeys } from '../proto/chain.js';
+import { assay, encodeSample, type IInventory, type ISample } from '../proto/codec.js';
 
 export interface PoolSpec {
   traces: string[];
@@ -21,10 +25,34 @@ export interface PoolSpec {
   stepMs: number;
 }
 
-/** Recorded samples of a trace file (its header line skipped), as decoded protobuf objects. */
+function traceLines(file: string): string[] {
+  const raw = readFileSync(file);
+  return (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Recorded samples of a trace file (.ndjson or .ndjson.gz; its header line skipped), as decoded protobuf objects. */
 export function traceSamples(file: string): ISample[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  return lines.slice(1).map((l) => assay.v1.Sample.fromObject((JSON.parse(l) as { sample: Record<string, unknown> }).sample));
+  return traceLines(file).slice(1).map((l) => assay.v1.Sample.fromObject((JSON.parse(l) as { sample: Record<string, unknown> }).sample));
+}
+
+/** The inventory in a trace's header line (what the recorded agent's hello carried), if any. */
+export function traceInventory(file: string): IInventory | undefined {
+  return (JSON.parse(traceLines(file)[0] ?? '{}') as { inventory?: IInventory }).inventory;
+}
+
+/** What the traces' samples hold on average: processes and sockets reported per sample. */
+export function describeTraces(files: readonly string[]): { samples: number; processes: number; sockets: number } {
+  let n = 0;
+  let processes = 0;
+  let sockets = 0;
+  for (const f of files) {
+    for (const s of traceSamples(f)) {
+      n++;
+      processes += s.processes?.length ?? 0;
+      sockets += s.sockets?.length ?? 0;
+    }
+  }
+  return { samples: n, processes: processes / Math.max(1, n), sockets: sockets / Math.max(1, n) };
 }
 
 /**
@@ -45,8 +73,15 @@ export function buildPools(spec: PoolSpec): Uint8Array[][][] {
   });
 }
 
+/** payloads[t][j]: batch j of trace t as the agent sends it (proto/payload.ts encodePayload). */
+export function buildPayloads(pools: Uint8Array[][][]): Uint8Array[][] {
+  return pools.map((batches) => batches.map((samples) => encodePayload(samples)));
+}
+
 export interface PregenRequest {
   spec: PoolSpec;
+  /** buildPayloads(buildPools(spec)), made once by the caller. */
+  payloads: Uint8Array[][];
   /** Agent indices [from, to) this worker prepares; agent i replays trace i % traces. */
   from: number;
   to: number;
@@ -63,25 +98,20 @@ export interface AgentChain {
   signatures: Uint8Array;
 }
 
-export function pregenerate(req: PregenRequest, pools = buildPools(req.spec)): AgentChain[] {
+export function pregenerate(req: PregenRequest): AgentChain[] {
   const out: AgentChain[] = [];
   const { batches, batchSamples } = req.spec;
-  // Every agent replaying trace t sends the same samples in batch j: digest them once.
-  const poolDigests = pools.map((batchesOfTrace) => batchesOfTrace.map((s) => samplesDigest(s)));
   for (let a = req.from; a < req.to; a++) {
     const keys = generateAgentKeys();
     const agentId = `${req.idPrefix}${a}`;
-    const pool = pools[a % pools.length]!;
-    const digests = poolDigests[a % pools.length]!;
+    const payloads = req.payloads[a % req.payloads.length]!;
     const headers: Uint8Array[] = [];
     const signatures = new Uint8Array(batches * 64);
     let prevHash: Uint8Array = new Uint8Array();
     for (let j = 0; j < batches; j++) {
       const seqs = Array.from({ length: batchSamples }, (_, i) => j * batchSamples + i + 1);
-      // Schema-2 batches (per-sample bytes, one digest shared by every agent replaying the trace):
-      // sealing thousands of chains with a deflated payload each would take the generator minutes
-      // more; the collector accepts both encodings through the same path from verification on.
-      const sealed = sealBatch({ agentId, seqs, samples: pool[j]!, samplesDigest: digests[j]!, prevHash, sealedMs: req.spec.firstTsMs + (j + 1) * batchSamples * req.spec.stepMs, encoding: BatchEncoding.BATCH_ENCODING_SAMPLES }, (h) => signBytes(keys, h));
+      // Schema 3, as the agent seals: the payload made once per (trace, batch), the header per agent.
+      const sealed = sealBatch({ agentId, seqs, samples: [], payload: payloads[j]!, prevHash, sealedMs: req.spec.firstTsMs + (j + 1) * batchSamples * req.spec.stepMs }, (h) => signBytes(keys, h));
       headers.push(sealed.header);
       signatures.set(sealed.signature, j * 64);
       prevHash = sealed.hash;

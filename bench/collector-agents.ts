@@ -1,5 +1,7 @@
-// Collector ingest under many agents, over real WebSockets with real signed, hash-chained batches
-// of recorded samples (the held-out traces by default: ~9 KB per sample, 9-45 processes).
+// Collector ingest under many agents, over real WebSockets with real signed, hash-chained
+// schema-3 batches (a compressed payload signed through its digest, as the agent
+// sends) of recorded samples: by default the server-like trace bench/data/server-host.trace.ndjson.gz
+// (~62 processes and ~114 sockets per sample); the table says what the samples held.
 // Every agent enrolls with its own Ed25519 key; keys and chains are made beforehand in worker
 // threads, so during the measurement this process only sends prepared bytes and reads acks. The
 // collector runs as its own process (`assay collector`), measured from /proc.
@@ -11,6 +13,7 @@
 //
 //   npm run build && node dist/bench/collector-agents.js [--mode a|b|both] [--agents N]
 //     [--seconds S] [--batch-samples K] [--traces file,file|dir] [--addresses 32] [--cli dist/cli.js]
+//     [--profile DIR]  (the collector runs with --cpu-prof; the profile lands in DIR)
 //     [--db sqlite|postgres|postgres://…]   (postgres: a throwaway cluster from Debian's server
 //     binaries with fsync on, as test/helpers/postgres.ts starts; a URL: an existing, empty database)
 //     [-- extra collector flags]
@@ -20,7 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { get } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -29,10 +32,10 @@ import { storedSampleCount } from '../collector/store/sample-figures.js';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { enrollProof, helloSigningBytes, signBytes, type AgentKeys } from '../proto/chain.js';
-import { assay, decodeCollectorMessage, encodeAgentMessage } from '../proto/codec.js';
+import { assay, decodeCollectorMessage, encodeAgentMessage, type IInventory } from '../proto/codec.js';
 import { freePort } from '../test/helpers/env.js';
 import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
-import { buildPools, keysOf, type AgentChain, type PoolSpec, type PregenRequest } from './agents-pregen.js';
+import { buildPayloads, buildPools, describeTraces, keysOf, traceInventory, type AgentChain, type PoolSpec, type PregenRequest } from './agents-pregen.js';
 import { CLK_TCK, cpuTicks, rssMb } from './proc-stats.js';
 
 const SECRET = 'bench-enroll-secret-0123456789';
@@ -63,10 +66,11 @@ if (!['a', 'b', 'both'].includes(mode)) throw new Error('--mode is a, b or both'
 const cli = resolve(opt('cli') ?? join(here, '..', 'cli.js'));
 const addresses = num('addresses', 32, 1, 200);
 const workers = num('workers', 2, 1, 8);
-const traceArg = opt('traces') ?? join(here, '..', '..', 'bench', 'heldout');
+const traceArg = opt('traces') ?? join(here, '..', '..', 'bench', 'data', 'server-host.trace.ndjson.gz');
+const profileDir = opt('profile');
 const traces = traceArg
   .split(',')
-  .flatMap((p) => (existsSync(p) && !p.endsWith('.ndjson') ? readdirSync(p).filter((f) => f.endsWith('.trace.ndjson')).sort().map((f) => join(p, f)) : [p]));
+  .flatMap((p) => (existsSync(p) && statSync(p).isDirectory() ? readdirSync(p).filter((f) => /\.trace\.ndjson(\.gz)?$/.test(f)).sort().map((f) => join(p, f)) : [p]));
 if (traces.length === 0) throw new Error(`no traces in ${traceArg}`);
 
 interface ModeSpec {
@@ -130,6 +134,7 @@ async function startCollector(maxAgents: number): Promise<Collector> {
   const args = [
     // e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the collector
     ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`] : []),
     cli, 'collector', '--port', String(port), '--db', db, '--data-dir', dir, '--log-level', process.env.BENCH_LOG ?? 'error',
     '--max-agents', String(maxAgents + 100),
     // The bench replays minutes of samples quickly; timestamps are checked, but loosely.
@@ -202,11 +207,11 @@ async function stopCollector(c: Collector): Promise<number | null> {
 }
 
 // ---- pre-generation in worker threads ----
-async function pregenerate(spec: PoolSpec, agents: number, idPrefix: string): Promise<AgentChain[]> {
+async function pregenerate(spec: PoolSpec, payloads: Uint8Array[][], agents: number, idPrefix: string): Promise<AgentChain[]> {
   const per = Math.ceil(agents / workers);
   const parts = await Promise.all(
     Array.from({ length: workers }, (_, w) => {
-      const req: PregenRequest = { spec, from: w * per, to: Math.min(agents, (w + 1) * per), idPrefix };
+      const req: PregenRequest = { spec, payloads, from: w * per, to: Math.min(agents, (w + 1) * per), idPrefix };
       if (req.from >= req.to) return Promise.resolve([] as AgentChain[]);
       const worker = new Worker(join(here, 'agents-pregen.js'), { workerData: { pregen: req } });
       return new Promise<AgentChain[]>((res, rej) => {
@@ -259,7 +264,7 @@ class BenchAgent {
 
   constructor(
     readonly chain: AgentChain,
-    private readonly samples: Uint8Array[][],
+    private readonly payloads: Uint8Array[],
     private readonly hello: (keys: AgentKeys, nonce: Uint8Array) => Uint8Array,
     private readonly st: RunState,
     private readonly onAck: (a: BenchAgent) => void,
@@ -301,7 +306,7 @@ class BenchAgent {
     const j = this.next++;
     const { headers, headerEnds, signatures } = this.chain;
     const header = headers.subarray(j === 0 ? 0 : headerEnds[j - 1], headerEnds[j]);
-    const frame = encodeAgentMessage({ batch: { header, signature: signatures.subarray(j * 64, j * 64 + 64), samples: this.samples[j]! } });
+    const frame = encodeAgentMessage({ batch: { header, signature: signatures.subarray(j * 64, j * 64 + 64), payload: this.payloads[j]! } });
     this.inFlight = true;
     this.sentAt = performance.now();
     this.ws.send(frame);
@@ -327,6 +332,7 @@ interface Row {
   connected: number;
   batchSamples: number;
   bytesPerSample: number;
+  payloadBytesPerSample: number;
   connectS: number;
   windowS: number;
   samplesPerS: number;
@@ -345,17 +351,47 @@ interface Row {
   groupsPerS: number;
   writesPerGroup: number;
   classifyTurnsPerS: number;
+  classifiedPerS: number;
+  classifyDropped: number;
   classifyBacklog: number;
+  /** Collector CPU time per 1000 samples acked in the window (less sensitive to other load than samples/s). */
+  cpuMsPer1k: number;
+  /** Hosts with a verdict after the run, and how long after the run the last one took. */
+  withVerdict: number;
+  verdictWaitS: number;
+}
+
+/** Hosts in the collector's fleet list that have a published class. */
+function verdictCount(port: number): Promise<number> {
+  return new Promise((res) => {
+    const req = get({ host: '127.0.0.1', port, path: '/api/hosts', timeout: 20_000 }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => (body += d));
+      r.on('end', () => {
+        try {
+          res((JSON.parse(body) as { hosts: Array<{ class: string | null }> }).hosts.filter((h) => h.class !== null).length);
+        } catch {
+          res(0);
+        }
+      });
+    });
+    req.on('error', () => res(0));
+    req.on('timeout', () => req.destroy());
+  });
 }
 
 async function runMode(spec: ModeSpec): Promise<Row> {
   const poolSpec: PoolSpec = { traces, batchSamples: spec.batchSamples, batches: spec.batches, firstTsMs: spec.firstTsMs, stepMs: spec.stepMs };
   const tPre = Date.now();
   const pools = buildPools(poolSpec);
-  const chains = await pregenerate(poolSpec, spec.agents, `bench-${spec.name}-`);
-  const bytesPerSample = pools.flat(2).reduce((a, s) => a + s.length, 0) / pools.flat(2).length;
+  const payloads = buildPayloads(pools);
+  const chains = await pregenerate(poolSpec, payloads, spec.agents, `bench-${spec.name}-`);
+  const nSamples = pools.flat(2).length;
+  const bytesPerSample = pools.flat(2).reduce((a, s) => a + s.length, 0) / nSamples;
+  const payloadBytesPerSample = payloads.flat().reduce((a, p) => a + p.length, 0) / nSamples;
   console.error(`mode ${spec.name}: ${spec.agents} agents x ${spec.batches} signed batches of ${spec.batchSamples} samples prepared in ${((Date.now() - tPre) / 1000).toFixed(1)} s`);
-  const inventory = traces.length ? JSON.parse(readFileSync(traces[0]!, 'utf8').split('\n')[0]!).inventory : undefined;
+  const inventory: IInventory | undefined = traces.length ? traceInventory(traces[0]!) : undefined;
   const hello = (chain: AgentChain) => (keys: AgentKeys, nonce: Uint8Array): Uint8Array =>
     encodeAgentMessage({
       hello: {
@@ -383,7 +419,7 @@ async function runMode(spec: ModeSpec): Promise<Row> {
   let startAt = 0;
   // Periodic agents send batch j at startAt + offset + j periods (offsets spread over one period).
   const due = (a: BenchAgent, now = performance.now()): number => Math.floor((now - startAt - a.offset) / spec.periodMs!);
-  const agents = chains.map((ch, i) => new BenchAgent(ch, pools[i % pools.length]!, hello(ch), st, onAck, Math.random() * (spec.periodMs ?? 0)));
+  const agents = chains.map((ch, i) => new BenchAgent(ch, payloads[i % payloads.length]!, hello(ch), st, onAck, Math.random() * (spec.periodMs ?? 0)));
   const url = `ws://127.0.0.1:${c.port}/ingest`;
   let stored: number | null = null;
   try {
@@ -411,6 +447,8 @@ async function runMode(spec: ModeSpec): Promise<Row> {
     console.error(`mode ${spec.name}: ${connected}/${agents.length} agents connected and enrolled in ${connectS.toFixed(1)} s`);
     const live = agents.filter((a) => a.ws.readyState === WebSocket.OPEN);
 
+    // Counters from /metrics over the whole run (read before it starts: under load a scrape can take seconds).
+    const m0 = await scrape(c.port);
     // ---- the measured run ----
     running = true;
     startAt = performance.now();
@@ -420,11 +458,9 @@ async function runMode(spec: ModeSpec): Promise<Row> {
     let cpu0 = 0;
     let gen0 = process.cpuUsage();
     const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMb(c.pid))), 500);
-    let m0 = new Map<string, number>();
     const cpuStart = setTimeout(() => {
       cpu0 = cpuTicks(c.pid);
       gen0 = process.cpuUsage();
-      void scrape(c.port).then((m) => (m0 = m));
     }, spec.warmupS * 1000);
     if (spec.periodMs === null) for (const a of live) a.send();
     // Periodic agents: each sends batch j at its offset + j periods (scanned every 20 ms).
@@ -440,6 +476,7 @@ async function runMode(spec: ModeSpec): Promise<Row> {
     const cpu1 = cpuTicks(c.pid);
     const gen1 = process.cpuUsage(gen0);
     const m1 = await scrape(c.port);
+    const runS = (performance.now() - startAt) / 1000;
     const d = (k: string): number => (m1.get(k) ?? NaN) - (m0.get(k) ?? 0);
     const windowS = spec.seconds - spec.warmupS;
     if (tick) clearInterval(tick);
@@ -447,6 +484,16 @@ async function runMode(spec: ModeSpec): Promise<Row> {
     running = false;
     // Let batches in flight be acked (bounded), then read the figures.
     for (let i = 0; i < 100 && live.some((a) => a.inFlight && a.ws.readyState === WebSocket.OPEN); i++) await sleep(100);
+    // Every host that sent must get a verdict within a bounded time after the run (classification
+    // is rate-limited per host and coalesced, off the ack path): poll the fleet list, at most 60 s.
+    const tVerdicts = performance.now();
+    let withVerdict = 0;
+    for (let i = 0; i < 60 && performance.now() - tVerdicts < 60_000; i++) {
+      withVerdict = await verdictCount(c.port);
+      if (withVerdict >= live.length) break;
+      await sleep(1000);
+    }
+    const verdictWaitS = (performance.now() - tVerdicts) / 1000;
     clearInterval(rssTimer);
     const rssEnd = rssMb(c.pid);
     rssMax = Math.max(rssMax, rssEnd);
@@ -459,6 +506,7 @@ async function runMode(spec: ModeSpec): Promise<Row> {
       connected,
       batchSamples: spec.batchSamples,
       bytesPerSample,
+      payloadBytesPerSample,
       connectS,
       windowS,
       samplesPerS: st.windowSamples / windowS,
@@ -467,6 +515,7 @@ async function runMode(spec: ModeSpec): Promise<Row> {
       p99: st.latency.q(0.99),
       maxLat: st.latency.max(),
       cpuPct: ((cpu1 - cpu0) / CLK_TCK / windowS) * 100,
+      cpuMsPer1k: ((cpu1 - cpu0) / CLK_TCK) * 1000 / (st.windowSamples / 1000),
       rssMax,
       rssEnd,
       rssIdle,
@@ -474,10 +523,14 @@ async function runMode(spec: ModeSpec): Promise<Row> {
       acked: st.acceptedSamples,
       stored,
       closes: [...st.closes].map(([k, n]) => `${n}x ${k}`).join('; ') || 'none',
-      groupsPerS: d('assay_group_commits_total') / windowS,
+      groupsPerS: d('assay_group_commits_total') / runS,
       writesPerGroup: d('assay_group_commit_writes_total') / d('assay_group_commits_total'),
-      classifyTurnsPerS: d('assay_classify_turns_total') / windowS,
+      classifyTurnsPerS: d('assay_classify_turns_total') / runS,
+      classifiedPerS: d('assay_classify_samples_total') / runS,
+      classifyDropped: d('assay_classify_dropped_samples_total'),
       classifyBacklog: m1.get('assay_classify_backlog_hosts') ?? NaN,
+      withVerdict,
+      verdictWaitS,
     };
   } finally {
     st.stopped = true;
@@ -487,6 +540,7 @@ async function runMode(spec: ModeSpec): Promise<Row> {
   }
 }
 
+const described = describeTraces(traces);
 const rows: Row[] = [];
 const t0 = Date.now();
 if (mode === 'a' || mode === 'both') rows.push(await runMode(modeA(t0)));
@@ -496,12 +550,18 @@ const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 await (cluster as PgCluster | null)?.stop();
 console.log(`\ncollector ingest: ${cli}; store: ${dbArg === 'sqlite' ? 'SQLite' : dbArg === 'postgres' ? 'PostgreSQL (throwaway cluster, fsync on)' : 'PostgreSQL (given URL)'}`);
 console.log(`traces: ${traces.length} (${traces.map((t) => t.split('/').pop()).slice(0, 3).join(', ')}${traces.length > 3 ? ', …' : ''}); loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify/s', 'classify backlog', 'acked', 'in db'];
+console.log(
+  `samples: recorded ones re-stamped, ${described.processes.toFixed(1)} processes and ${described.sockets.toFixed(1)} sockets per sample on average (${described.samples} recorded); ` +
+    `batches are schema 3 (signed compressed payload, as the agent sends): B/sample = protobuf of one complete sample, payload B/sample = signed payload bytes per sample`,
+);
+const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'superseded smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'acked', 'in db'];
 const table = rows.map((r) => [
-  r.mode === 'a' ? 'a (max)' : 'b (1 Hz)', String(r.agents), String(r.connected), String(r.batchSamples), f(r.bytesPerSample), f(r.connectS, 1), f(r.windowS),
-  f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.groupsPerS), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS), f(r.classifyBacklog), String(r.acked), String(r.stored ?? '?'),
+  r.mode === 'a' ? 'a (max)' : 'b (1 Hz)', String(r.agents), String(r.connected), String(r.batchSamples), f(r.bytesPerSample), f(r.payloadBytesPerSample), f(r.connectS, 1), f(r.windowS),
+  f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.cpuMsPer1k, 1), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.groupsPerS), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS), f(r.classifiedPerS), f(r.classifyDropped), f(r.classifyBacklog), `${r.withVerdict}/${r.connected}`, f(r.verdictWaitS, 1), String(r.acked), String(r.stored ?? '?'),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
 for (const line of [header, ...table]) console.log(line.map((x, i) => x.padStart(widths[i]!)).join('  '));
 for (const r of rows) if (r.closes !== 'none') console.log(`mode ${r.mode}: connections closed by the collector: ${r.closes}`);
-console.log('coll CPU: collector process, % of one core over the window; gen CPU: this load generator; acked = samples acked, in db = sample rows after the run.');
+console.log('coll CPU: collector process, % of one core over the window; CPU ms/1k smp: its CPU time per 1000 samples acked; gen CPU: this load generator; commits/s and classify figures: /metrics over the whole run;');
+console.log('superseded smp: samples not classified because newer ones of their host came first; hosts w/ verdict: hosts with a published class once the run ended, verdicts after s: how long after the end the last one took (at most 60 s waited);');
+console.log('acked = samples acked, in db = sample rows after the run.');

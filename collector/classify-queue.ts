@@ -1,53 +1,140 @@
-// Classification off the ingest path. Ingest hands over each committed batch's samples (cheap:
-// a map insert) and acks at once; hosts are classified in arrival order, the engine running for
-// one host at a time, in short slices between I/O phases, so an ack never waits behind the engine. A host that sends again
-// before its turn has its samples merged into one turn (one evaluation instead of one per
-// batch), so when the engine cannot keep up with the fleet, evaluations get rarer while ingest
-// keeps its pace. Bounded: one entry per host with work pending (hosts are bounded by
-// --max-agents) and at most maxSamplesPerHost samples in it (the oldest are dropped, counted).
+// Classification off the ack path. Ingest hands over each committed batch as it was stored (its
+// payload, still compressed: cheap to hold) and has already acked it; the full decode of the
+// samples and the engine run later, in the host's turn, here.
+//
+// Per host, rate-limited and coalesced: a host is classified at most once per minIntervalMs
+// (collector clock). Batches that arrive meanwhile wait in the host's one entry; its turn decodes
+// them together and makes one evaluation. Only the newest maxSamplesPerHost samples wait: older
+// batches are superseded (dropped before decoding, counted), so a host that catches up on a
+// backlog costs one window's worth of decoding per turn, not its whole backlog. Bounded: one entry
+// per host with work waiting (hosts are bounded by --max-agents), each at most maxSamplesPerHost
+// samples, and all of them at most maxPendingBytes of payload (beyond it the longest-waiting
+// host's oldest batches are dropped first).
+//
+// Never starving acks, nor starved by them: turns run in slices, each started with setImmediate,
+// so the frames and commits that arrived meanwhile are handled between slices; a slice lasts
+// sliceMs, or `share` of the time I/O held the loop before it (at most maxSliceMs), so under an
+// ingest flood classification still gets a bounded share. A turn that waits (its verdict lease
+// or its verdict's commit) finishes outside a slice, so at most maxRunning (16) wait at once; what
+// a turn would wait for before its engine work (the lease) is fetched first (TurnReady). A
+// host's first batch is classified at once (a new host gets its verdict quickly); a host is never
+// left waiting longer than minIntervalMs plus the time the hosts ahead of it take.
 import type { ISample } from '../proto/codec.js';
 
+/** One committed batch waiting for its host's turn (collector/ingest/connection.ts CommittedBatch). */
+export interface ClassifyBatch {
+  encoding: number;
+  payload: Uint8Array;
+  seqs: number[];
+  /** Sequence numbers newly stored (only they are classified). */
+  stored: number[];
+}
+
 export interface ClassifyQueueOptions {
-  /** Longest stretch of classification work before I/O gets its turn. */
+  /** Stretch of classification work before I/O gets its turn (at least; see share). */
   sliceMs: number;
-  /** Most samples waiting for one host; beyond it the oldest are dropped. */
+  /**
+   * Share of the event loop classification may take while it has work: after I/O held the loop
+   * for t ms, the next slice may last share * t (at least sliceMs, at most maxSliceMs). Under an
+   * ingest flood one event-loop turn can last long; without a share, classification would get
+   * only sliceMs of it and hosts would wait for verdicts for minutes.
+   */
+  share: number;
+  maxSliceMs: number;
+  /** A host is classified at most this often (its batches coalesce meanwhile). */
+  minIntervalMs: number;
+  /** Most samples waiting for one host; older batches beyond it are dropped (superseded). */
   maxSamplesPerHost: number;
+  /** Most payload bytes waiting for all hosts together. */
+  maxPendingBytes: number;
   /** Most turns started and not yet ended (each may wait for a commit). */
   maxRunning: number;
 }
 
-export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, maxSamplesPerHost: 600, maxRunning: 256 };
+export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, share: 0.25, maxSliceMs: 50, minIntervalMs: 5_000, maxSamplesPerHost: 120, maxPendingBytes: 256 * 1024 * 1024, maxRunning: 16 };
+
+interface Pending {
+  batches: ClassifyBatch[];
+  samples: number;
+  bytes: number;
+}
+
+/** Turns a host's waiting batches into samples (decode and checks); throws on a batch it cannot read. */
+export type DecodeBatch = (batch: ClassifyBatch) => ISample[];
+
+/**
+ * Whether a host's turn can start now without waiting (e.g. its verdict lease is known). When
+ * not, the caller starts what it waits for and calls `wake` once it is there; the host keeps its
+ * place meanwhile. So turns never wait inside a slice's budget for I/O before their engine work.
+ */
+export type TurnReady = (hostId: string, wake: () => void) => boolean;
+
+/** Resolves after `n` rounds of the microtask queue (promise continuations queued meanwhile run first). */
+async function microtasks(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await undefined;
+}
 
 export class ClassifyQueue {
-  /** Hosts with samples waiting, oldest first (a Map keeps insertion order). */
-  private readonly pending = new Map<string, ISample[]>();
+  /** Hosts with batches waiting, longest-waiting first (a Map keeps insertion order). */
+  private readonly pending = new Map<string, Pending>();
+  /** When each host's last turn started (hosts with a turn within minIntervalMs only). */
+  private readonly lastTurn = new Map<string, number>();
+  private pendingBytes = 0;
   private scheduled = false;
+  private wake: NodeJS.Timeout | null = null;
   private busy: Promise<void> | null = null;
+  private stopped = false;
+  /** When the last slice ended (performance.now()): I/O has had the loop since. */
+  private sliceEndedAt = 0;
   /** Hosts whose turn has started and not ended (waiting for their verdict's commit). */
   private readonly running = new Set<string>();
-  /** Samples dropped because a host's pending list was full. */
+  /** Samples dropped before decoding: superseded by newer ones of the same host, or over maxPendingBytes. */
   dropped = 0;
-  /** Turns taken (each is one Classifier.add call). */
+  /** Samples decoded and handed to the classifier. */
+  classified = 0;
+  /** Batches that could not be decoded for classification (stored all the same; logged). */
+  unreadable = 0;
+  /** Turns taken (each is one decode and one Classifier.add call). */
   turns = 0;
 
   constructor(
     private readonly run: (hostId: string, samples: ISample[]) => Promise<void>,
+    private readonly decode: DecodeBatch,
     private readonly opts: ClassifyQueueOptions = defaultClassifyQueue,
     private readonly onError: (hostId: string, err: Error) => void = () => undefined,
-  ) {}
-
-  add(hostId: string, samples: ISample[]): void {
-    if (samples.length === 0) return;
-    const waiting = this.pending.get(hostId);
-    const list = waiting ?? [];
-    for (const s of samples) list.push(s);
-    const over = list.length - this.opts.maxSamplesPerHost;
-    if (over > 0) {
-      list.splice(0, over);
-      this.dropped += over;
+    private readonly now: () => number = Date.now,
+    private readonly ready: TurnReady = () => true,
+  ) {
+    if (!(opts.maxSamplesPerHost >= 1) || !(opts.maxPendingBytes >= 1) || !(opts.minIntervalMs >= 0) || !(opts.sliceMs > 0) || !(opts.maxSliceMs >= opts.sliceMs) || !(opts.share >= 0 && opts.share < 1) || !(opts.maxRunning >= 1)) {
+      throw new Error('classify queue: maxSamplesPerHost, maxPendingBytes, maxRunning >= 1, 0 < sliceMs <= maxSliceMs, 0 <= share < 1, minIntervalMs >= 0');
     }
-    if (!waiting) this.pending.set(hostId, list);
+  }
+
+  add(hostId: string, batch: ClassifyBatch): void {
+    if (this.stopped || batch.stored.length === 0) return;
+    let p = this.pending.get(hostId);
+    if (!p) this.pending.set(hostId, (p = { batches: [], samples: 0, bytes: 0 }));
+    p.batches.push(batch);
+    p.samples += batch.stored.length;
+    p.bytes += batch.payload.length;
+    this.pendingBytes += batch.payload.length;
+    // Superseded: older batches beyond the host's sample bound (the newest batch always stays).
+    while (p.batches.length > 1 && p.samples - p.batches[0]!.stored.length >= this.opts.maxSamplesPerHost) this.dropOldest(p);
+    // The bound over all hosts: the longest-waiting hosts' oldest batches go first.
+    for (const [id, q] of this.pending) {
+      if (this.pendingBytes <= this.opts.maxPendingBytes) break;
+      while (q.batches.length && this.pendingBytes > this.opts.maxPendingBytes) this.dropOldest(q);
+      if (!q.batches.length) this.pending.delete(id);
+    }
     this.schedule();
+  }
+
+  private dropOldest(p: Pending): void {
+    const b = p.batches.shift()!;
+    p.samples -= b.stored.length;
+    p.bytes -= b.payload.length;
+    this.pendingBytes -= b.payload.length;
+    this.dropped += b.stored.length;
   }
 
   /** Hosts waiting for their turn. */
@@ -55,37 +142,93 @@ export class ClassifyQueue {
     return this.pending.size;
   }
 
+  /** Payload bytes waiting. */
+  get backlogBytes(): number {
+    return this.pendingBytes;
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.busy) return;
+    if (this.scheduled || this.busy || this.stopped) return;
     this.scheduled = true;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = null;
     setImmediate(() => {
       this.scheduled = false;
       this.busy = this.slice().finally(() => {
         this.busy = null;
-        if (this.startable()) this.schedule();
+        this.next();
       });
     });
   }
 
-  /** Whether a host waits that has no turn running. */
-  private startable(): boolean {
-    for (const hostId of this.pending.keys()) if (!this.running.has(hostId)) return true;
-    return false;
+  /** After a slice: go on at once if a host is due, else wake when the first one will be. */
+  private next(): void {
+    if (this.stopped || this.pending.size === 0 || this.running.size >= this.opts.maxRunning) return;
+    const t = this.now();
+    let first = Infinity;
+    for (const hostId of this.pending.keys()) {
+      if (this.running.has(hostId)) continue;
+      const due = this.dueMs(hostId);
+      if (due <= t) return this.schedule();
+      first = Math.min(first, due);
+    }
+    if (first === Infinity) return; // every waiting host has a turn running: its end schedules
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = setTimeout(() => {
+      this.wake = null;
+      this.schedule();
+    }, Math.max(1, first - t));
+    this.wake.unref();
+  }
+
+  private dueMs(hostId: string): number {
+    const last = this.lastTurn.get(hostId);
+    return last === undefined ? 0 : last + this.opts.minIntervalMs;
   }
 
   /**
-   * Starts turns, oldest host first, until the slice is used up. A turn's engine work runs at
-   * once; while it waits for its verdict to be committed (a group commit) the next host's turn
-   * starts, so classification is not paced by commits. One turn per host at a time (a host's
-   * later samples wait for the next), at most maxRunning turns waiting at once.
+   * Starts turns, longest-waiting due host first, until the slice is used up. A turn's decode and
+   * engine work run at once; while it waits for its verdict to be committed (a group commit) the
+   * next host's turn starts. One turn per host at a time, at most maxRunning waiting at once.
    */
   private async slice(): Promise<void> {
-    const until = performance.now() + this.opts.sliceMs;
-    for (const [hostId, samples] of this.pending) {
-      if (performance.now() >= until || this.running.size >= this.opts.maxRunning) return;
-      if (this.running.has(hostId)) continue;
+    const t0 = this.now();
+    const start = performance.now();
+    const io = this.sliceEndedAt ? start - this.sliceEndedAt : 0;
+    const until = start + Math.min(this.opts.maxSliceMs, Math.max(this.opts.sliceMs, this.opts.share * io));
+    try {
+      await this.runTurns(t0, until);
+    } finally {
+      this.sliceEndedAt = performance.now();
+    }
+  }
+
+  private async runTurns(t0: number, until: number): Promise<void> {
+    // Forget turn times older than the interval (bounded by hosts heard from within it).
+    for (const [hostId, at] of this.lastTurn) {
+      if (at + this.opts.minIntervalMs > t0) break;
+      this.lastTurn.delete(hostId);
+    }
+    for (const [hostId, p] of this.pending) {
+      if (this.stopped || performance.now() >= until || this.running.size >= this.opts.maxRunning) return;
+      if (this.running.has(hostId) || this.dueMs(hostId) > this.now()) continue;
+      if (!this.ready(hostId, () => this.schedule())) continue;
       this.pending.delete(hostId);
+      this.pendingBytes -= p.bytes;
+      this.lastTurn.delete(hostId);
+      this.lastTurn.set(hostId, this.now());
       this.turns++;
+      const samples: ISample[] = [];
+      for (const b of p.batches) {
+        try {
+          for (const s of this.decode(b)) samples.push(s);
+        } catch (err) {
+          this.unreadable++;
+          this.onError(hostId, err as Error);
+        }
+      }
+      this.classified += samples.length;
+      if (samples.length === 0) continue;
       this.running.add(hostId);
       const turn = this.run(hostId, samples)
         .catch((err: Error) => this.onError(hostId, err))
@@ -93,11 +236,14 @@ export class ClassifyQueue {
           this.running.delete(hostId);
           if (this.pending.has(hostId)) this.schedule();
         });
-      await Promise.race([turn, new Promise((r) => setImmediate(r))]);
+      // Let the turn run up to its first real wait (its work until then counts against this
+      // slice) without leaving the slice: a setImmediate here would cost a whole event-loop turn
+      // per host, and under an ingest flood one turn of the loop can take a second.
+      await Promise.race([turn, microtasks(16)]);
     }
   }
 
-  /** Resolves once nothing is waiting or running. */
+  /** Resolves once nothing is waiting or running (waiting hosts not yet due included). */
   async idle(): Promise<void> {
     while (this.busy || this.scheduled || this.pending.size || this.running.size) {
       if (this.busy) await this.busy;
@@ -105,9 +251,16 @@ export class ClassifyQueue {
     }
   }
 
-  /** Drops what waits and resolves when the turn in progress ends (before the store closes). */
+  /** Drops what waits and resolves when the turns in progress end (before the store closes). */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = null;
     this.pending.clear();
-    await this.idle();
+    this.pendingBytes = 0;
+    while (this.busy || this.running.size) {
+      if (this.busy) await this.busy;
+      else await new Promise((r) => setTimeout(r, 5));
+    }
   }
 }

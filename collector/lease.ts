@@ -31,6 +31,12 @@ export class VerdictLeases {
     return lease.held;
   }
 
+  /** The cached answer while it is valid, without asking the store (undefined: ask with holds). */
+  cached(hostId: string): boolean | undefined {
+    const c = this.cache.get(hostId);
+    return c && this.now() < c.untilMs ? c.held : undefined;
+  }
+
   /** Hosts whose answer is cached (bounded: quiet hosts are dropped after a lease). */
   get size(): number {
     return this.cache.size;

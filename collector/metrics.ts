@@ -10,7 +10,14 @@ export class CollectorMetrics {
   /** The store's group commits (null: a store without a commit queue). */
   groupCommit: GroupCommitStats | null = null;
   /** Classification waiting behind ingest (classify-queue.ts). */
-  classify: { backlogHosts: () => number; droppedSamples: () => number; turns: () => number } | null = null;
+  classify: {
+    backlogHosts: () => number;
+    backlogBytes: () => number;
+    droppedSamples: () => number;
+    classifiedSamples: () => number;
+    unreadableBatches: () => number;
+    turns: () => number;
+  } | null = null;
 
   reject(reason: string): void {
     this.rejects.set(reason, (this.rejects.get(reason) ?? 0) + 1);

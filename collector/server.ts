@@ -12,7 +12,10 @@ import { FleetTrends } from './fleet-trends.js';
 import { verdictIsNonAi } from './non-ai.js';
 import { Webhook, defaultWebhookOptions, type WebhookOptions } from './webhook.js';
 import { Classifier, defaultClassifierOptions, type ClassifierOptions, type PublishedChange } from './classifier.js';
-import { ClassifyQueue, defaultClassifyQueue } from './classify-queue.js';
+import { ClassifyQueue, defaultClassifyQueue, type ClassifyQueueOptions } from './classify-queue.js';
+import { decodePayload, payloadInflateLimit } from '../proto/payload.js';
+import { decodeSample } from '../proto/codec.js';
+import { validateSample } from './validate.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
 import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
 import { applyConnectionLimits } from './ingest/connection-limits.js';
@@ -74,6 +77,11 @@ export interface CollectorOptions {
    */
   enrollSecret?: string;
   classifier?: Partial<ClassifierOptions>;
+  /**
+   * Classification scheduling (classify-queue.ts): a host is classified at most every
+   * minIntervalMs (default: the classifier's everyMs), with its newest maxSamplesPerHost samples.
+   */
+  classifyQueue?: Partial<ClassifyQueueOptions>;
   /** Dashboard push: tick, per-page unsent-bytes limit, and how long a page may stay over it. */
   live?: Partial<LiveOptions>;
   /** Retention windows and step sizes (store/retention.ts); default raw 35 d, roll-ups 400 d. */
@@ -177,7 +185,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   );
   // Set once the live socket exists (a class change can only come after ingest starts).
   let onPublished: (c: PublishedChange) => void = () => undefined;
-  const classifier = new Classifier(store, () => rules, { ...defaultClassifierOptions, ...opts.classifier }, Date.now, (c) => onPublished(c));
+  const classifierOpts: ClassifierOptions = { ...defaultClassifierOptions, ...opts.classifier };
+  const classifier = new Classifier(store, () => rules, classifierOpts, Date.now, (c) => onPublished(c));
   const trends = new FleetTrends();
   // Several collectors may share one database: a lease per host says which one makes its verdicts.
   const collectorId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -302,8 +311,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       .finally(() => (reconciling = false));
   }, 30_000);
   reconcileTimer.unref();
-  // Classification runs off the ack path, one host at a time between I/O (classify-queue.ts);
-  // a host's entry lives only while it has samples waiting.
+  // Classification runs off the ack path, one host at a time between I/O, each host at most every
+  // minIntervalMs with its newest samples (classify-queue.ts); the full decode of a batch's
+  // samples happens there, in the host's turn. A host's entry lives only while it has work waiting.
+  const inflateLimit = payloadInflateLimit(limits.maxFrameBytes);
+  /** Hosts whose lease is being asked for (one question per host at a time). */
+  const leaseAsks = new Set<string>();
   const classify = new ClassifyQueue(
     async (hostId, samples) => {
       // Only the lease holder classifies a host; the others keep nothing of it.
@@ -311,10 +324,46 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       const v = await classifier.add(hostId, samples);
       if (v) fleet.verdict(hostId, v, v.window.toMs || Date.now());
     },
-    defaultClassifyQueue,
+    (b) => {
+      const stored = new Set(b.stored);
+      const out: ISample[] = [];
+      decodePayload(b.encoding, b.payload, inflateLimit, decodeSample).forEach((sample, i) => {
+        const seq = b.seqs[i]!;
+        if (!stored.has(seq)) return;
+        // The field checks the ack path left to here (it read figures and signatures only).
+        validateSample(sample, seq);
+        out.push(sample);
+      });
+      return out;
+    },
+    { ...defaultClassifyQueue, minIntervalMs: classifierOpts.everyMs, ...opts.classifyQueue },
     (hostId, err) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'),
+    Date.now,
+    // A host's lease is fetched before its turn (many share a group commit), so the turn's engine
+    // work runs inside a slice instead of after a commit's wait.
+    (hostId, wake) => {
+      if (leases.cached(hostId) !== undefined) return true;
+      if (!leaseAsks.has(hostId)) {
+        leaseAsks.add(hostId);
+        void leases
+          .holds(hostId)
+          .catch((err: Error) => logger.error({ reason: 'lease_failed', hostId, err: err.message }, 'verdict lease check failed'))
+          .finally(() => {
+            leaseAsks.delete(hostId);
+            wake();
+          });
+      }
+      return false;
+    },
   );
-  metrics.classify = { backlogHosts: () => classify.backlog, droppedSamples: () => classify.dropped, turns: () => classify.turns };
+  metrics.classify = {
+    backlogHosts: () => classify.backlog,
+    backlogBytes: () => classify.backlogBytes,
+    droppedSamples: () => classify.dropped,
+    classifiedSamples: () => classify.classified,
+    unreadableBatches: () => classify.unreadable,
+    turns: () => classify.turns,
+  };
   const ingest = attachIngest(ingestWss, {
     store,
     logger: logger.child({ part: 'ingest' }),
@@ -328,10 +377,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     onHello(host) {
       fleet.hello(host.id, host.hostname, Date.now());
     },
-    onStored(hostId: string, samples: ISample[]) {
+    onStored(hostId, samples, batch) {
       trends.add(hostId, samples);
       fleet.samples(hostId, samples, Date.now());
-      classify.add(hostId, samples);
+      classify.add(hostId, batch);
     },
   });
   applyConnectionLimits(app.server, limits, ingest.preAuth, metrics, logger.child({ part: 'connections' }));

@@ -1,7 +1,7 @@
 // The cryptography both sides agree on: agent keys, the hello proof, enrollment proofs, and the
 // per-agent hash chain of signed batches. Kept beside the wire contract because the collector,
 // the agent and `assay verify` must compute exactly the same bytes.
-import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { KeyObject, createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, timingSafeEqual, verify } from 'node:crypto';
 
 const HELLO_CONTEXT = Buffer.from('assay-hello-v2\0');
 const ENROLL_CONTEXT = Buffer.from('assay-enroll-v2\0');
@@ -73,9 +73,10 @@ export function signBytes(keys: AgentKeys, data: Uint8Array): Buffer {
 }
 
 /** Ed25519 verification that never throws: malformed keys or signatures are simply invalid. */
-export function verifySignature(publicKeyRaw: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignature(publicKeyRaw: Uint8Array | KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
   try {
-    return signature.length === 64 && verify(null, data, publicKeyFromRaw(publicKeyRaw), signature);
+    const key = publicKeyRaw instanceof KeyObject ? publicKeyRaw : publicKeyFromRaw(publicKeyRaw);
+    return signature.length === 64 && verify(null, data, key, signature);
   } catch {
     return false;
   }

@@ -2,15 +2,15 @@
 // signed batches, each verified, committed and only then acked. Bad or hostile frames close only
 // their own connection, with a close code, a reason, a log line and a counter; refused
 // authentication and integrity failures are also recorded as (aggregated) security events.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { batchHash, enrollProof, helloSigningBytes, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
-import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, decodeSample, encodeCollectorMessage, type IHello } from '../../proto/codec.js';
-import { BatchEncoding, PayloadError, decodePayload, frameSamples, isPayloadEncoding, payloadInflateLimit } from '../../proto/payload.js';
+import { batchHash, enrollProof, helloSigningBytes, publicKeyFromRaw, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
+import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, encodeCollectorMessage, type IHello } from '../../proto/codec.js';
+import { BatchEncoding, PayloadError, frameSamples, isPayloadEncoding, payloadFrames, payloadInflateLimit } from '../../proto/payload.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
-import { validateSample } from '../validate.js';
+import { readLightSample } from './light-sample.js';
 import type { HostRecord, IncomingBatch, Store } from '../store/store.js';
 import type { AddressSlots, TokenBuckets } from './gates.js';
 import type { IngestLimits } from './limits.js';
@@ -26,9 +26,23 @@ export interface IngestDeps {
   enrollSecret: string | null;
   /** Called when an agent has authenticated (its host as stored). */
   onHello?(host: HostRecord): void;
-  /** Called after a batch is committed, with the samples it newly stored. */
-  onStored(hostId: string, samples: assay.v1.ISample[]): void;
+  /**
+   * Called after a batch is committed and acked: the samples it newly stored as the ack path read
+   * them (figures and signed processes only: light-sample.ts), and the batch as stored, for the
+   * work that decodes it fully off the ack path (classification).
+   */
+  onStored(hostId: string, samples: assay.v1.ISample[], batch: CommittedBatch): void;
   now?: () => number;
+}
+
+/** A committed batch as classification gets it: its payload (decoded only when the host's turn comes). */
+export interface CommittedBatch {
+  encoding: number;
+  payload: Uint8Array;
+  /** The batch's sequence numbers, in payload order. */
+  seqs: number[];
+  /** The ones newly stored (a resent batch may hold samples stored before). */
+  stored: number[];
 }
 
 /** What every connection of one collector shares. */
@@ -78,6 +92,8 @@ export class IngestConnection {
   private readonly peer: string;
   private readonly log: Logger;
   private host: HostRecord | null = null;
+  /** The enrolled public key, imported once per connection (not once per batch). */
+  private hostKey: KeyObject | null = null;
   /** An enrolled agent a hello claimed to be, before it proved it (security events name it). */
   private claimed: string | null = null;
   private chain: Promise<void> = Promise.resolve();
@@ -249,7 +265,8 @@ export class IngestConnection {
     if (rawSamples.length > deps.limits.maxBatchSamples) {
       throw invalid('batch_too_large', `batch of ${rawSamples.length} samples exceeds the limit of ${deps.limits.maxBatchSamples}`);
     }
-    if (!verifySignature(host.publicKey!, headerBytes, signed.signature ?? new Uint8Array())) {
+    this.hostKey ??= publicKeyFromRaw(host.publicKey!);
+    if (!verifySignature(this.hostKey, headerBytes, signed.signature ?? new Uint8Array())) {
       throw forbidden('bad_signature', 'batch signature does not verify against the agent\'s enrolled key');
     }
     let header: assay.v1.BatchHeader;
@@ -291,15 +308,18 @@ export class IngestConnection {
     if (!this.s.sampleRate.take(host.id, Math.max(1, seqs.length))) {
       throw new WireError(CloseCode.rateLimited, 'rate_limited', `agent exceeds ${deps.limits.rateSamplesPerSec} samples/s`);
     }
-    let decoded: assay.v1.Sample[];
+    // The ack path reads what the stored rows need (figures, signatures), not whole samples.
+    let frames: Uint8Array[];
     try {
-      decoded = decodePayload(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), decodeSample);
+      frames = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? rawSamples : payloadFrames(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes));
     } catch (err) {
       if (err instanceof PayloadError) throw invalid(err.reason, err.message);
       throw err;
     }
-    if (decoded.length !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${decoded.length} samples in the payload`);
+    if (frames.length !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${frames.length} samples in the payload`);
     const nowMs = now();
+    const cursor = { processes: null, sockets: null };
+    const delta = encoding !== BatchEncoding.BATCH_ENCODING_SAMPLES;
     const batch: IncomingBatch = {
       hash: batchHash(headerBytes),
       prevHash: header.prevHash ?? new Uint8Array(),
@@ -307,8 +327,8 @@ export class IngestConnection {
       signature: signed.signature!,
       encoding,
       payload,
-      samples: decoded.map((sample, i) => {
-        validateSample(sample, seqs[i]!);
+      samples: frames.map((bytes, i) => {
+        const { sample } = readLightSample(bytes, seqs[i]!, cursor, delta);
         checkSkew(sample.tsMs, nowMs, deps.limits, `sample ${seqs[i]} timestamp`);
         return { seq: seqs[i]!, sample };
       }),
@@ -331,7 +351,11 @@ export class IngestConnection {
     }
     if (result.accepted > 0) {
       const stored = new Set(result.storedSeqs);
-      deps.onStored(host.id, batch.samples.filter((s) => stored.has(s.seq)).map((s) => s.sample));
+      deps.onStored(
+        host.id,
+        batch.samples.filter((s) => stored.has(s.seq)).map((s) => s.sample),
+        { encoding, payload, seqs: seqs.map(Number), stored: result.storedSeqs },
+      );
     }
   }
 }

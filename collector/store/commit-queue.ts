@@ -15,7 +15,10 @@
 //
 // Bounds: a group holds at most maxItems writes and maxWeight weight (the store's measure of how
 // long a write holds the database, e.g. samples or KiB), and is cut at the
-// latest maxDelayMs after its first write arrived. The queue itself is bounded by its callers:
+// latest maxDelayMs after its first write arrived. Small control writes (verdict leases, verdicts)
+// may be submitted `urgent`: they go ahead of the batches waiting (in their own arrival order), so
+// a flood of agent batches does not hold classification back by a whole queue of commits.
+// The queue itself is bounded by its callers:
 // each agent connection has at most one batch in flight (frames are handled in order), so at
 // most `maxAgents` writes wait here.
 
@@ -50,6 +53,8 @@ interface Pending {
 
 export class CommitQueue {
   private queue: Pending[] = [];
+  /** Urgent writes at the front of the queue. */
+  private urgent = 0;
   private queuedWeight = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -65,11 +70,16 @@ export class CommitQueue {
     if (!(opts.maxItems >= 1) || !(opts.maxWeight >= 1) || !(opts.maxDelayMs >= 0)) throw new Error('group commit: maxItems and maxWeight must be >= 1, maxDelayMs >= 0');
   }
 
-  /** Queues a write; resolves with its value once the group holding it is committed. */
-  submit<R>(work: () => R, weight = 1): Promise<R> {
+  /**
+   * Queues a write; resolves with its value once the group holding it is committed. `urgent`:
+   * ahead of the non-urgent writes waiting (for small writes that others wait on, not batches).
+   */
+  submit<R>(work: () => R, weight = 1, urgent = false): Promise<R> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ work, weight, resolve: resolve as (v: unknown) => void, reject });
+      const p = { work, weight, resolve: resolve as (v: unknown) => void, reject };
+      if (urgent) this.queue.splice(this.urgent++, 0, p);
+      else this.queue.push(p);
       this.queuedWeight += weight;
       this.schedule();
     });
@@ -110,6 +120,7 @@ export class CommitQueue {
     let weight = 0;
     while (n < this.queue.length && n < this.opts.maxItems && (n === 0 || weight + this.queue[n]!.weight <= this.opts.maxWeight)) weight += this.queue[n++]!.weight;
     const group = this.queue.splice(0, n);
+    this.urgent = Math.max(0, this.urgent - n);
     this.queuedWeight -= weight;
     const done = this.commit(group);
     this.inFlight = done;

@@ -18,7 +18,7 @@ import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
 import { PayloadSegments } from './payload-segments.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { signatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface HostRow {
   id: string;
@@ -181,7 +181,8 @@ export class SqliteStore implements Store {
         'SELECT from_seq, to_seq, from_ms, to_ms, cause, samples FROM gaps WHERE host_id = ? AND to_ms >= ? AND from_ms <= ? ORDER BY from_ms',
       ),
       revoke: db.prepare('UPDATE hosts SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
-      // last_used_ms only goes up: retention's garbage collection relies on it (migration 10).
+      // last_used_ms only goes up: retention's garbage collection relies on it (migration 10). An
+      // upsert, not a look-up first: a signature arrives once per process, and each use must raise it.
       signatureBlob: db.prepare<[Uint8Array, Uint8Array, number], { id: number }>(
         `INSERT INTO signature_blobs (digest, signature, last_used_ms) VALUES (?, ?, ?)
          ON CONFLICT(digest) DO UPDATE SET last_used_ms = MAX(last_used_ms, excluded.last_used_ms) RETURNING id`,
@@ -272,7 +273,7 @@ export class SqliteStore implements Store {
         maxSeq = Math.max(maxSeq, seq);
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
-          const sig = assay.v1.ProcessSignature.encode(p.signature).finish();
+          const sig = signatureBytes(p.signature);
           const sigId = this.stmt.signatureBlob.get(sha256(sig), sig, nowMs)!.id;
           this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
         }
@@ -409,7 +410,7 @@ export class SqliteStore implements Store {
   }
 
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
-    return this.commits.submit(() => this.putVerdictNow(hostId, tsMs, verdict));
+    return this.commits.submit(() => this.putVerdictNow(hostId, tsMs, verdict), 1, true);
   }
 
   /** Inside a group's transaction, the inner transaction is this write's savepoint. */
@@ -529,11 +530,17 @@ export class SqliteStore implements Store {
     return r ? batchFromRow(r, this.segments.payloadOf(r)) : null;
   }
 
+  /**
+   * A write like ingest's: queued for the next group commit, so taking or renewing the leases of
+   * thousands of hosts costs shared commits, not one synced write each on the event loop.
+   */
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<Lease> {
-    const now = Date.now();
-    const won = this.stmt.acquireLease.get(name, holder, now + ttlMs, now);
-    const r = won ?? this.stmt.lease.get(name)!;
-    return { held: !!won, holder: r.holder, expiresMs: r.expires_ms };
+    return this.commits.submit(() => {
+      const now = Date.now();
+      const won = this.stmt.acquireLease.get(name, holder, now + ttlMs, now);
+      const r = won ?? this.stmt.lease.get(name)!;
+      return { held: !!won, holder: r.holder, expiresMs: r.expires_ms };
+    }, 1, true);
   }
 
   async releaseLeases(holder: string): Promise<void> {

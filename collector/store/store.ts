@@ -1,6 +1,6 @@
 // The one storage interface. SQLite (sqlite.ts) is the default; every implementation must pass
 // the shared suite in test/store/.
-import type { IHello, IInventory, ISample, IProcessSignature } from '../../proto/codec.js';
+import { assay, type IHello, type IInventory, type ISample, type IProcessSignature } from '../../proto/codec.js';
 import type { Verdict } from '../engine/types.js';
 import type { RollupRow } from './rollups.js';
 import type { RetentionOptions, RetentionStepResult } from './retention.js';
@@ -302,6 +302,19 @@ export interface Store {
   /** Gives up every lease `holder` holds (a collector shutting down), so others take over at once. */
   releaseLeases(holder: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The bytes a decoded signature was read from, when ingest kept them (a symbol: not serialized, no WeakMap entry per signature for the GC to trace). */
+const SOURCE_BYTES = Symbol('assay.signatureBytes');
+
+/** Records the encoded bytes a decoded signature came from (collector/ingest/light-sample.ts), so stores need not encode it again. */
+export function keepSignatureBytes(sig: IProcessSignature, bytes: Uint8Array): void {
+  (sig as { [SOURCE_BYTES]?: Uint8Array })[SOURCE_BYTES] = bytes;
+}
+
+/** A signature's encoded bytes: the ones it was read from when ingest kept them, else encoded now. */
+export function signatureBytes(sig: IProcessSignature): Uint8Array {
+  return (sig as { [SOURCE_BYTES]?: Uint8Array })[SOURCE_BYTES] ?? assay.v1.ProcessSignature.encode(sig).finish();
 }
 
 /** Figures for charts from one sample (pure; shared by every store). */

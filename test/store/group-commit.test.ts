@@ -142,3 +142,26 @@ test('group commit: a group is cut at its bound of writes; the rest follow in th
     tmp.cleanup();
   }
 });
+
+test('urgent writes (verdicts, leases) go ahead of the batches waiting, in their own order, and every write still commits', async () => {
+  const tmp = tempDir();
+  const path = join(tmp.dir, 'assay.db');
+  // Groups of 3 writes: 9 batches queued make 3 groups; urgent writes submitted after them go first.
+  const store = new SqliteStore(path, { groupCommit: { maxDelayMs: 50, maxItems: 3 } });
+  try {
+    const ids = Array.from({ length: 9 }, (_, i) => `u${i}`);
+    for (const id of ids) await store.upsertHost(fullHello(id), 1);
+    const order: string[] = [];
+    const writes = ids.map((id, i) => store.appendBatch(id, batch(id, samples(1, 1)), 1).then(() => order.push(`batch ${i}`)));
+    const leases = [0, 1].map((i) => store.acquireLease(`verdicts:u${i}`, 'me', 30_000).then((l) => (assert.ok(l.held), order.push(`lease ${i}`))));
+    await Promise.all([...writes, ...leases]);
+    // A synchronous store cuts the first full group at once (batches 0-2, already in the group
+    // when the leases come); the leases then lead the next group, ahead of batches 3-8.
+    assert.deepEqual(order.slice(3, 5), ['lease 0', 'lease 1']);
+    assert.deepEqual(order.filter((o) => o.startsWith('batch')), ids.map((_, i) => `batch ${i}`));
+    assert.equal(store.commits.stats.writes, 9 + 9 + 2);
+  } finally {
+    await store.close();
+    tmp.cleanup();
+  }
+});

@@ -1,0 +1,215 @@
+// What the ack path reads of a sample: the figures charts and roll-ups need (time, CPU, memory,
+// load, disks, network, GPUs, power), the processes that carry a signature (an agent sends a
+// process's signature once, with its first report), and how many processes and sockets it lists.
+// Process and socket entries — most of a sample's bytes and of a full decode's time — are
+// scanned without building objects, but checked as strictly as the full decoder reads them
+// (structure, UTF-8 text, delta runs that point inside the lists), so every batch acked can be
+// decoded later: by classification (classify-queue.ts, off the ack path), the API and reports.
+//
+// Works on the framed entries of one payload as they are inside it, in order: a delta-encoded
+// sample lists only the processes and sockets that changed; the ones it copies were read (their
+// signatures included) in the sample before.
+import protobuf from 'protobufjs/minimal.js';
+import { CloseCode, WireError, assay, type IProcess, type ISample } from '../../proto/codec.js';
+import { FIELD_LIMITS, validateSample } from '../validate.js';
+import { keepSignatureBytes } from '../store/store.js';
+
+/** A sample as the ack path reads it. */
+export interface LightSample {
+  /** Figures and signed processes only: `processes` holds just the entries carrying a signature (pid, start, name, signature). */
+  sample: ISample;
+  /** Process and socket entries in the sample once its delta runs are expanded. */
+  processes: number;
+  sockets: number;
+}
+
+/** protobufjs's reader with its UTF-8-checking string read (what the generated decoders call). */
+type Reader = protobuf.Reader & { stringVerify(): string };
+
+const S = assay.v1;
+
+const LD = 2;
+
+/** A string field as the decoder reads it: length-delimited, valid UTF-8, within the limit. */
+function text(r: Reader, wire: number, what: string): string | null {
+  if (wire !== LD) return r.skipType(wire), null;
+  const v = r.stringVerify();
+  if (v.length > FIELD_LIMITS.maxStringBytes) throw new WireError(CloseCode.invalid, 'oversized_field', `${what} is ${v.length} characters (limit ${FIELD_LIMITS.maxStringBytes})`);
+  return v;
+}
+
+/** Scans one Process entry; returns it (pid, start, name, signature) when it carries a signature. */
+function scanProcess(r: Reader, end: number): IProcess | null {
+  let pid = 0;
+  let start = 0;
+  let name = '';
+  let signature: assay.v1.ProcessSignature | null = null;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    if (field === 1 && wire === 0) pid = r.uint32();
+    else if (field === 3) name = text(r, wire, 'processes.name') ?? name;
+    else if (field === 4 && wire === 0) start = r.uint64() as unknown as number;
+    else if (field === 13) checkText(r, wire, 'processes.state');
+    else if (field === 14 && wire === LD) {
+      const len = r.uint32();
+      const from = r.pos;
+      signature = S.ProcessSignature.decode(r, len);
+      // The store keeps these bytes as they came (no second encoding of a large message); a copy,
+      // so the batch's whole decompressed payload is not held while the batch waits for its commit.
+      keepSignatureBytes(signature, Uint8Array.prototype.slice.call(r.buf, from, from + len));
+    }
+    else r.skipType(wire);
+  }
+  if (r.pos !== end) throw new RangeError('index out of range');
+  return signature ? { pid, startTimeTicks: start, name, signature } : null;
+}
+
+/**
+ * Checks a string field without building the string when it is plain ASCII (socket fields
+ * always are: protocols, addresses, states); anything else is read as the decoder reads it.
+ */
+function checkText(r: Reader, wire: number, what: string): void {
+  if (wire !== LD) return void r.skipType(wire);
+  const at = r.pos;
+  const end = entryEnd(r);
+  const buf = r.buf;
+  let i = r.pos;
+  while (i < end && buf[i]! < 0x80) i++;
+  if (i === end && end - r.pos <= FIELD_LIMITS.maxStringBytes) return void (r.pos = end);
+  r.pos = at;
+  text(r, wire, what);
+}
+
+/** Scans one Socket entry: its text fields checked, nothing kept. */
+function scanSocket(r: Reader, end: number): void {
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1 || field === 2 || field === 4 || field === 6) checkText(r, tag & 7, 'sockets');
+    else r.skipType(tag & 7);
+  }
+  if (r.pos !== end) throw new RangeError('index out of range');
+}
+
+/** The entry's end, for a length-delimited field. */
+function entryEnd(r: Reader): number {
+  const len = r.uint32();
+  const end = r.pos + len;
+  if (end > r.len) throw new RangeError('index out of range');
+  return end;
+}
+
+function readRuns(r: Reader, wire: number, into: number[]): void {
+  if (wire === LD) {
+    const end = entryEnd(r);
+    while (r.pos < end) into.push(r.uint32());
+  } else if (wire === 0) into.push(r.uint32());
+  else r.skipType(wire);
+}
+
+function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: number; processRuns: number[]; socketRuns: number[] } {
+  const r = protobuf.Reader.create(bytes) as Reader;
+  const s: ISample = {};
+  const disks: assay.v1.IDisk[] = [];
+  const net: assay.v1.INetInterface[] = [];
+  const gpus: assay.v1.IGpu[] = [];
+  const power: assay.v1.IPowerReading[] = [];
+  const gpuProcesses: assay.v1.IGpuProcess[] = [];
+  const unavailable: assay.v1.IProbeStatus[] = [];
+  const signed: IProcess[] = [];
+  const processRuns: number[] = [];
+  const socketRuns: number[] = [];
+  let processes = 0;
+  let sockets = 0;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    const wire = tag & 7;
+    const field = tag >>> 3;
+    // Fields read with another wire type than their own are skipped, as the generated decoder does.
+    if (field === 1 && wire === 0) s.tsMs = r.uint64() as unknown as number;
+    else if (field === 13 && wire === 0) s.processesTotal = r.uint32();
+    else if (field === 15) readRuns(r, wire, processRuns);
+    else if (field === 16) readRuns(r, wire, socketRuns);
+    else if (wire !== LD || field < 2 || field > 14 || field === 13) r.skipType(wire);
+    else if (field === 9) {
+      const p = scanProcess(r, entryEnd(r));
+      processes++;
+      if (p) signed.push(p);
+    } else if (field === 10) {
+      scanSocket(r, entryEnd(r));
+      sockets++;
+    } else {
+      const len = r.uint32();
+      if (field === 2) s.cpu = S.Cpu.decode(r, len);
+      else if (field === 3) s.memory = S.Memory.decode(r, len);
+      else if (field === 4) s.load = S.Load.decode(r, len);
+      else if (field === 5) disks.push(S.Disk.decode(r, len));
+      else if (field === 6) net.push(S.NetInterface.decode(r, len));
+      else if (field === 7) gpus.push(S.Gpu.decode(r, len));
+      else if (field === 8) power.push(S.PowerReading.decode(r, len));
+      else if (field === 11) gpuProcesses.push(S.GpuProcess.decode(r, len));
+      else if (field === 12) unavailable.push(S.ProbeStatus.decode(r, len));
+      else s.socketAttribution = S.SocketAttribution.decode(r, len);
+    }
+  }
+  Object.assign(s, { disks, net, gpus, power, gpuProcesses, unavailable, processes: signed });
+  return { s, processes, sockets, processRuns, socketRuns };
+}
+
+/** How long a list is once its runs are expanded, checked as proto/payload.ts expandDeltas checks them. */
+function expandedLength(runs: number[], own: number, prev: number | null, what: string, at: number): number {
+  if (runs.length === 0) return own;
+  if (prev === null) throw new WireError(CloseCode.invalid, 'bad_payload', `sample ${at} of the payload refers to a previous sample it does not have`);
+  if (runs.length % 2 !== 0) throw new WireError(CloseCode.invalid, 'bad_payload', `sample ${at} of the payload: ${what} runs are not pairs`);
+  let next = 0;
+  let total = 0;
+  for (let i = 0; i < runs.length; i += 2) {
+    const from = runs[i]!;
+    const count = runs[i + 1]!;
+    if (from === 0) {
+      if (next + count > own) throw new WireError(CloseCode.invalid, 'bad_payload', `sample ${at} of the payload: ${what} runs take more entries than it carries`);
+      next += count;
+    } else if (from - 1 + count > prev) {
+      throw new WireError(CloseCode.invalid, 'bad_payload', `sample ${at} of the payload: ${what} run ${from}+${count} beyond the ${prev} of the sample before`);
+    }
+    total += count;
+  }
+  if (next !== own) throw new WireError(CloseCode.invalid, 'bad_payload', `sample ${at} of the payload: ${own - next} ${what} not placed by its runs`);
+  return total;
+}
+
+/** Where a payload's reading is: the sample before's expanded list lengths (null: none yet). */
+export interface LightCursor {
+  processes: number | null;
+  sockets: number | null;
+}
+
+/**
+ * Reads one framed payload entry for the ack path (`cursor` carries the sample before's list
+ * lengths through a payload; `delta`: whether the encoding has runs, i.e. schema 3). Throws
+ * WireError: malformed bytes, text that is not UTF-8, no timestamp, lists or strings over
+ * validate.ts's limits, runs pointing outside the lists.
+ */
+export function readLightSample(bytes: Uint8Array, seq: number, cursor: LightCursor = { processes: null, sockets: null }, delta = true): LightSample {
+  let out: ReturnType<typeof read>;
+  try {
+    out = read(bytes);
+  } catch (err) {
+    if (err instanceof WireError) throw new WireError(err.code, err.reason, `sample ${seq}: ${err.message}`);
+    const message = (err as Error).message;
+    if (/utf-8/i.test(message)) throw new WireError(CloseCode.invalid, 'bad_utf8', `sample ${seq}: a text field is not valid UTF-8`);
+    throw new WireError(CloseCode.malformed, 'malformed', `malformed sample ${seq} (${bytes.length} bytes): ${message}`);
+  }
+  const at = seq;
+  const processes = delta ? expandedLength(out.processRuns, out.processes, cursor.processes, 'processes', at) : out.processes;
+  const sockets = delta ? expandedLength(out.socketRuns, out.sockets, cursor.sockets, 'sockets', at) : out.sockets;
+  cursor.processes = processes;
+  cursor.sockets = sockets;
+  if (processes > FIELD_LIMITS.maxListLength || sockets > FIELD_LIMITS.maxListLength) {
+    throw new WireError(CloseCode.invalid, 'oversized_field', `sample ${seq} lists ${processes} processes and ${sockets} sockets (limit ${FIELD_LIMITS.maxListLength} each)`);
+  }
+  validateSample(out.s, seq);
+  return { sample: out.s, processes, sockets };
+}

@@ -1,0 +1,206 @@
+// The classification queue (collector/classify-queue.ts) with real schema-3 payloads: a host is
+// classified at most once per interval with its newest samples (older ones superseded, counted),
+// what waits is bounded in samples and bytes, every host that sent gets a turn within a bounded
+// time, a batch that cannot be decoded costs only itself, and turns leave the event loop to I/O.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ClassifyQueue, defaultClassifyQueue, type ClassifyBatch, type ClassifyQueueOptions } from '../../collector/classify-queue.js';
+import { decodeSample, encodeSample, type ISample } from '../../proto/codec.js';
+import { BatchEncoding, decodePayload, encodePayload } from '../../proto/payload.js';
+import { fullSample } from '../helpers/messages.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A committed batch as ingest hands it over: samples at t0 + i s, seqs from `first`. */
+function batch(first: number, n: number, t0 = 1_795_000_000_000): ClassifyBatch {
+  const seqs = Array.from({ length: n }, (_, i) => first + i);
+  // Compressed as the agent does (brotli, complete samples).
+  const encoding = BatchEncoding.BATCH_ENCODING_BROTLI;
+  const payload = encodePayload(seqs.map((seq) => encodeSample(fullSample(t0 + seq * 1000, 100 + (seq % 7)))), encoding);
+  return { encoding, payload, seqs, stored: seqs };
+}
+
+const decode = (b: ClassifyBatch): ISample[] => {
+  const stored = new Set(b.stored);
+  return decodePayload(b.encoding, b.payload, 64 << 20, decodeSample).filter((_, i) => stored.has(b.seqs[i]!));
+};
+
+interface Turn {
+  hostId: string;
+  atMs: number;
+  samples: ISample[];
+}
+
+function queue(opts: Partial<ClassifyQueueOptions>, work: (t: Turn) => void | Promise<void> = () => undefined) {
+  const turns: Turn[] = [];
+  const errors: Error[] = [];
+  const q = new ClassifyQueue(
+    async (hostId, samples) => {
+      const t = { hostId, atMs: Date.now(), samples };
+      turns.push(t);
+      await work(t);
+    },
+    decode,
+    { ...defaultClassifyQueue, ...opts },
+    (_h, err) => errors.push(err),
+  );
+  return { q, turns, errors };
+}
+
+test('a host flooding batches is classified at most once per interval, with its newest samples; superseded ones are dropped and counted', async () => {
+  const { q, turns } = queue({ minIntervalMs: 200, maxSamplesPerHost: 20 });
+  const t0 = Date.now();
+  let seq = 1;
+  // 1.2 s of a host sending a batch of 5 samples every 5 ms (1,000 samples/s), bounded in count.
+  for (let i = 0; i < 240 && Date.now() - t0 < 1200; i++) {
+    q.add('flood', batch(seq, 5));
+    seq += 5;
+    await sleep(5);
+  }
+  const sentUntil = Date.now();
+  await q.idle();
+  const elapsed = Date.now() - t0;
+  // The first batch at once, then at most one turn per 200 ms.
+  assert.ok(turns.length >= 2, `turns: ${turns.length}`);
+  assert.ok(turns.length <= Math.ceil(elapsed / 200) + 1, `${turns.length} turns in ${elapsed} ms: more than one per 200 ms`);
+  // (A turn's time is taken before its decode; `atMs` after it, so a slow decode narrows the gap seen here.)
+  for (let i = 1; i < turns.length; i++) assert.ok(turns[i]!.atMs - turns[i - 1]!.atMs >= 150, `turns ${i - 1} and ${i} ${turns[i]!.atMs - turns[i - 1]!.atMs} ms apart`);
+  // Each turn decodes at most the bound (whole batches: up to one batch over it).
+  for (const t of turns) assert.ok(t.samples.length <= 20 + 5, `a turn got ${t.samples.length} samples`);
+  // The newest sample sent is the last one classified; the rest were superseded, counted.
+  const last = turns.at(-1)!.samples.at(-1)!;
+  assert.equal(last.tsMs, 1_795_000_000_000 + (seq - 1) * 1000);
+  const classified = turns.reduce((a, t) => a + t.samples.length, 0);
+  assert.equal(q.classified, classified);
+  assert.equal(q.dropped + classified, seq - 1, 'every sample was either classified or counted as superseded');
+  assert.ok(q.dropped > 0);
+  assert.ok(Date.now() - sentUntil < 1000, 'the last batch was classified within the interval after the flood ended');
+});
+
+test('2,000 hosts sending at once: every host gets a turn, the first within a bounded time, each with at most its bound of samples', async () => {
+  // Each turn costs 0.2 ms of engine work (a busy loop), as a cheap evaluation would.
+  const { q, turns } = queue({ minIntervalMs: 300, maxSamplesPerHost: 10 }, () => {
+    const until = performance.now() + 0.2;
+    while (performance.now() < until);
+  });
+  const hosts = 2000;
+  const firstAdd = new Map<string, number>();
+  for (let round = 0; round < 3; round++) {
+    const b = batch(1 + round * 5, 5);
+    for (let h = 0; h < hosts; h++) {
+      const id = `h${h}`;
+      if (!firstAdd.has(id)) firstAdd.set(id, Date.now());
+      q.add(id, b);
+    }
+    await sleep(50);
+  }
+  await q.idle();
+  const firstTurn = new Map<string, number>();
+  for (const t of turns) if (!firstTurn.has(t.hostId)) firstTurn.set(t.hostId, t.atMs);
+  assert.equal(firstTurn.size, hosts, 'every host was classified');
+  const waits = [...firstTurn].map(([id, at]) => at - firstAdd.get(id)!);
+  assert.ok(Math.max(...waits) < 10_000, `longest wait for a first turn: ${Math.max(...waits)} ms`);
+  for (const t of turns) assert.ok(t.samples.length <= 10 + 5, `a turn got ${t.samples.length} samples`);
+  // Every host's newest sample was classified (superseded ones only ever older).
+  const newest = new Map<string, number>();
+  for (const t of turns) for (const s of t.samples) newest.set(t.hostId, Math.max(newest.get(t.hostId) ?? 0, s.tsMs as number));
+  for (const [, ts] of newest) assert.equal(ts, 1_795_000_000_000 + 15 * 1000);
+  assert.equal(q.backlog, 0);
+  assert.equal(q.backlogBytes, 0);
+});
+
+test('the byte bound drops the longest-waiting hosts\' oldest batches first, counted', async () => {
+  const one = batch(1, 5);
+  const bound = one.payload.length * 10;
+  const q2 = new ClassifyQueue(async () => undefined, decode, { ...defaultClassifyQueue, minIntervalMs: 60_000, maxSamplesPerHost: 1000, maxPendingBytes: bound });
+  for (let h = 0; h < 30; h++) q2.add(`h${h}`, one);
+  assert.ok(q2.backlogBytes <= bound);
+  assert.equal(q2.dropped, (30 - 10) * 5);
+  await q2.stop();
+});
+
+test('a batch that cannot be decoded is counted and reported; the host\'s other batches are still classified', async () => {
+  const { q, turns, errors } = queue({ minIntervalMs: 50 });
+  const good = batch(1, 3);
+  const bad = { ...batch(4, 3), payload: Buffer.from('not deflate at all') };
+  q.add('x', good);
+  q.add('x', bad);
+  q.add('x', batch(7, 3));
+  await q.idle();
+  assert.equal(q.unreadable, 1);
+  assert.equal(errors.length, 1);
+  assert.deepEqual(turns.flatMap((t) => t.samples.map((s) => s.tsMs)), [1, 2, 3, 7, 8, 9].map((s) => 1_795_000_000_000 + s * 1000));
+});
+
+test('turns leave the event loop to I/O: a timer keeps firing on time while 500 hosts take 5 ms turns each', async () => {
+  const { q, turns } = queue({ minIntervalMs: 0, sliceMs: 10 }, () => {
+    const until = performance.now() + 5;
+    while (performance.now() < until);
+  });
+  let lastTick = performance.now();
+  let worstGap = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worstGap = Math.max(worstGap, now - lastTick);
+    lastTick = now;
+  }, 2);
+  const b = batch(1, 1);
+  for (let h = 0; h < 500; h++) q.add(`h${h}`, b);
+  await q.idle();
+  clearInterval(timer);
+  assert.equal(turns.length, 500);
+  // 2.5 s of turns; between slices of ~10 ms (plus one turn over it) the timer runs. Without the
+  // slices it would wait the whole 2.5 s; the bound leaves room for a loaded machine.
+  assert.ok(worstGap < 500, `the timer waited ${worstGap.toFixed(1)} ms behind classification`);
+});
+
+test('under an I/O flood that holds the loop 80 ms at a time, classification still gets its share of it', async () => {
+  const { q, turns } = queue({ minIntervalMs: 0, sliceMs: 1, share: 0.25, maxSliceMs: 50 }, () => {
+    const until = performance.now() + 5;
+    while (performance.now() < until);
+  });
+  // The flood: a timer chain that keeps the loop 80 ms per turn (ingest decoding frames), for 1.2 s.
+  const t0 = performance.now();
+  let floods = 0;
+  await new Promise<void>((resolve) => {
+    const flood = (): void => {
+      if (performance.now() - t0 > 1200) return resolve();
+      floods++;
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+      setTimeout(flood, 0);
+    };
+    setTimeout(flood, 0);
+    const b = batch(1, 1);
+    for (let h = 0; h < 300; h++) q.add(`h${h}`, b);
+  });
+  const during = turns.length;
+  await q.stop();
+  // Up to 20 ms of turns (4 of 5 ms) per 80 ms flood turn; without the share one 1 ms slice (one turn) each.
+  assert.ok(during >= floods * 1.8, `${during} turns during ${floods} flood turns`);
+});
+
+test('turns that wait for a commit do not cost an event-loop turn each: under an I/O flood a slice starts several', async () => {
+  // Each turn waits 300 ms (its verdict's commit) after a short engine step.
+  const { q, turns } = queue({ minIntervalMs: 0, sliceMs: 10, share: 0.25, maxSliceMs: 50, maxRunning: 16 }, async () => {
+    await sleep(300);
+  });
+  const t0 = performance.now();
+  let floods = 0;
+  await new Promise<void>((resolve) => {
+    const flood = (): void => {
+      if (floods >= 3) return resolve();
+      floods++;
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+      setTimeout(flood, 0);
+    };
+    setTimeout(flood, 0);
+    const b = batch(1, 1);
+    for (let h = 0; h < 40; h++) q.add(`h${h}`, b);
+  });
+  const started = turns.length;
+  await q.stop();
+  // All 16 slots fill within the first slices (one turn per loop turn would start about 3).
+  assert.ok(started >= 16, `${started} turns started in ${floods} flood turns (${(performance.now() - t0).toFixed(0)} ms)`);
+});
