@@ -15,6 +15,16 @@ test('kept /proc descriptors: same content as a read by path, path built only to
   const exited = new Promise((r) => child.once('exit', r));
   try {
     const pid = child.pid!;
+    // Compare only once the child has exec'd and sleeps: while it starts, its stat line changes
+    // between any two reads (state R, faults, size), which says nothing about kept descriptors.
+    const settledBy = Date.now() + 5000;
+    for (let prev = ''; ; ) {
+      const now = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (now === prev && /^\d+ \(sleep\) S /.test(now)) break;
+      assert.ok(Date.now() < settledBy, `sleep ${pid} did not settle: ${now}`);
+      prev = now;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const files = new KeptProcFiles('/proc', 'stat', 8, new FdBudget(8));
     const first = files.readPid(pid);
     assert.equal(first, readFileSync(`/proc/${pid}/stat`, 'utf8'));
