@@ -18,8 +18,9 @@ import type pg from 'pg';
 import { assay, type IHello, type IProcessSignature } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import type { Outcome } from './commit-queue.js';
+import { hostFromRow, type HostRow } from './host-row.js';
 import type { PgRollups } from './postgres-rollups.js';
-import { summarize, type AppendResult, type HostRecord, type IncomingBatch, type SampleSummary } from './store.js';
+import { signatureBytes, summarize, type AppendResult, type HostRecord, type IncomingBatch, type SampleSummary } from './store.js';
 
 /** A hello, ready to write: the host's columns. */
 export interface HelloWrite {
@@ -63,39 +64,8 @@ export interface VerdictWrite {
 
 export type PgWrite = HelloWrite | BatchWrite | VerdictWrite;
 
-export interface HostRow {
-  id: string;
-  hostname: string;
-  agent_version: string;
-  inventory: Buffer | null;
-  first_seen_ms: number;
-  last_seen_ms: number;
-  last_seq: number;
-  verdict_class: string | null;
-  verdict_confidence: number | null;
-  verdict_non_ai: number;
-  public_key: Buffer | null;
-  enrolled_ms: number | null;
-  revoked_ms: number | null;
-  chain_head: Buffer | null;
-}
+export { hostFromRow, type HostRow } from './host-row.js';
 
-export const hostFromRow = (r: HostRow): HostRecord => ({
-  id: r.id,
-  hostname: r.hostname,
-  agentVersion: r.agent_version,
-  inventory: r.inventory ? assay.v1.Inventory.decode(r.inventory) : null,
-  firstSeenMs: r.first_seen_ms,
-  lastSeenMs: r.last_seen_ms,
-  lastSeq: r.last_seq,
-  verdictClass: r.verdict_class,
-  verdictConfidence: r.verdict_confidence,
-  verdictNonAi: r.verdict_non_ai === 1,
-  publicKey: r.public_key,
-  enrolledMs: r.enrolled_ms,
-  revokedMs: r.revoked_ms,
-  chainHead: r.chain_head,
-});
 
 const bytea = (b: Uint8Array, what: string): Buffer => {
   if (!(b instanceof Uint8Array)) throw new TypeError(`${what} is not bytes`);
@@ -465,7 +435,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     const rows = [...sigRows.values()];
     parts.push(`INSERT INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
        SELECT * FROM unnest(${out.param(rows.map((r) => r[0]))}::text[], ${out.param(rows.map((r) => r[1]))}::bigint[], ${out.param(rows.map((r) => r[2]))}::bigint[],
-         ${out.param(rows.map((r) => r[3]))}::text[], ${out.param(rows.map((r) => Buffer.from(assay.v1.ProcessSignature.encode(r[4]).finish())))}::bytea[],
+         ${out.param(rows.map((r) => r[3]))}::text[], ${out.param(rows.map((r) => Buffer.from(signatureBytes(r[4]))))}::bytea[],
          ${out.param(rows.map((r) => r[5]))}::bigint[]) ON CONFLICT DO NOTHING`);
   }
   if (gapRows.length) {

@@ -608,7 +608,9 @@ export class PostgresStore implements Store {
   /** Queued for the next group commit (the class change, if any, decided under the host's row lock). */
   async putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void> {
     const w = prepareVerdict(hostId, tsMs, verdict, verdictIsNonAi(verdict));
-    await this.queueOf(hostId).submit(() => w);
+    // Urgent: a verdict goes ahead of the batches waiting in its queue (as in SQLite), so a flood
+    // of batches does not hold the fleet's verdicts back.
+    await this.queueOf(hostId).submit(() => w, 1, true);
   }
 
   async queryHosts(q: HostQuery): Promise<{ total: number; hosts: HostRecord[] }> {

@@ -12,6 +12,7 @@ import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
 import { applyMigration, sqliteMigrations } from './migrations.js';
+import { hostFromRow, type HostRow } from './host-row.js';
 import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { Rollups, chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
@@ -20,22 +21,6 @@ import { PayloadSegments } from './payload-segments.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
 import { signatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
-interface HostRow {
-  id: string;
-  hostname: string;
-  agent_version: string;
-  inventory: Buffer | null;
-  first_seen_ms: number;
-  last_seen_ms: number;
-  last_seq: number;
-  verdict_class: string | null;
-  verdict_confidence: number | null;
-  verdict_non_ai: number;
-  public_key: Buffer | null;
-  enrolled_ms: number | null;
-  revoked_ms: number | null;
-  chain_head: Buffer | null;
-}
 
 interface BatchRow {
   hash: Buffer;
@@ -87,24 +72,6 @@ const batchFromRow = (r: BatchRow, payload: Buffer): StoredBatch => ({
   payload,
 });
 
-function hostFromRow(r: HostRow): HostRecord {
-  return {
-    id: r.id,
-    hostname: r.hostname,
-    agentVersion: r.agent_version,
-    inventory: r.inventory ? assay.v1.Inventory.decode(r.inventory) : null,
-    firstSeenMs: r.first_seen_ms,
-    lastSeenMs: r.last_seen_ms,
-    lastSeq: r.last_seq,
-    verdictClass: r.verdict_class,
-    verdictConfidence: r.verdict_confidence,
-    verdictNonAi: r.verdict_non_ai === 1,
-    publicKey: r.public_key,
-    enrolledMs: r.enrolled_ms,
-    revokedMs: r.revoked_ms,
-    chainHead: r.chain_head,
-  };
-}
 
 /** Applies pending numbered migrations inside one transaction each. */
 function migrate(db: Database.Database): void {
