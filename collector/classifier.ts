@@ -36,6 +36,13 @@ export interface PublishedChange {
   to: Verdict;
 }
 
+/**
+ * Most evaluations one add() makes of a backlog: enough for the hysteresis to confirm a change
+ * (stability.confirmMs = 2 intervals, or 3 evaluations with switchShare) in one turn, while a turn
+ * stays a bounded amount of engine work however long the backlog.
+ */
+export const CATCH_UP_POINTS = 3;
+
 export class Classifier {
   /** In least-recently-fed order (a fed host is moved to the end), so the quietest come first. */
   private readonly hosts = new Map<string, HostState>();
@@ -143,7 +150,29 @@ export class Classifier {
     this.hosts.delete(hostId);
     this.hosts.set(hostId, st);
     this.evict();
-    st.window.add(samples);
+    // A backlog (an agent catching up after an outage, or batches coalesced while classification
+    // was busy) spans more than one evaluation interval: it is evaluated at up to CATCH_UP_POINTS
+    // points one interval apart ending at its newest sample, as a live host would have been, so
+    // the hysteresis (stabilize: a new class must hold for some seconds of sample time over
+    // several evaluations) can confirm a change within this one turn. With a single evaluation at
+    // the end, a host whose agent sent its backlog and stopped kept its old class for good.
+    let verdict: Verdict | null = null;
+    let rest = samples;
+    for (let k = CATCH_UP_POINTS - 1; k >= 1; k--) {
+      const at = newest - k * this.opts.everyMs;
+      if (at - st.lastEvalMs < this.opts.everyMs) continue;
+      const upTo = rest.filter((s) => (s.tsMs ?? 0) <= at);
+      if (upTo.length === 0) continue;
+      rest = rest.filter((s) => (s.tsMs ?? 0) > at);
+      st.window.add(upTo);
+      verdict = (await this.evaluate(hostId, st, Math.max(...upTo.map((s) => s.tsMs ?? 0)))) ?? verdict;
+    }
+    if (rest.length) st.window.add(rest);
+    return (await this.evaluate(hostId, st, newest)) ?? verdict;
+  }
+
+  /** Evaluates the host's window as of its sample time `newest`, if an evaluation is due. */
+  private async evaluate(hostId: string, st: HostState, newest: number): Promise<Verdict | null> {
     if (newest - st.lastEvalMs < this.opts.everyMs) return null;
     st.lastEvalMs = newest;
     const rules = this.rules();

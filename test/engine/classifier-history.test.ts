@@ -2,7 +2,7 @@
 // published class changes: that stored history is what /api/hosts/:id/verdicts returns.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Classifier, type ClassifierStore } from '../../collector/classifier.js';
+import { CATCH_UP_POINTS, Classifier, type ClassifierStore } from '../../collector/classifier.js';
 import { defaultRulesPath, loadRulesFile, type Verdict } from '../../collector/engine/index.js';
 import type { StoredVerdict } from '../../collector/store/store.js';
 import { buildWindow } from './build-window.js';
@@ -64,5 +64,25 @@ describe('classifier: a change of workload', () => {
     const classes = stored.map((v) => v.verdict.class);
     assert.ok(classes.indexOf('ai-training') >= 0 && classes.indexOf('ai-training') < classes.indexOf('pow-mining'), classes.join(' → '));
     assert.equal(stored.at(-1)?.verdict.class, 'pow-mining');
+  });
+});
+
+describe('classifier: a backlog in one turn', () => {
+  // Batches coalesced while classification was busy, or an agent's spool sent after an outage,
+  // reach the classifier as one add(). The hysteresis needs a new class to hold over several
+  // evaluations of sample time; with one evaluation at the end of the backlog, a host whose agent
+  // then stopped kept its old published class for good.
+  it('training live, then a miner\'s 60 s sent at once and nothing after: pow-mining is published', async () => {
+    const { store, stored } = memoryStore();
+    const c = new Classifier(store, () => rules, { windowMs: 120_000, everyMs: 5_000, persistEveryMs: 3_600_000 });
+    const w = buildWindow({ samples: 260, procs: [{ ...torchTrainingCpu(), to: 200 }, { ...xmrig({ pid: 5151 }), from: 200 }], signaturesIn: 'sample' });
+    for (const s of w.samples.slice(0, 200)) await c.add('h3', [s]);
+    assert.equal(c.current('h3')?.class, 'ai-training', stored.map((v) => v.verdict.class).join(' → '));
+    const v = await c.add('h3', w.samples.slice(200));
+    assert.equal(v?.class, 'pow-mining', stored.map((x) => `${x.verdict.class}@${x.tsMs}`).join(' → '));
+    assert.equal(c.current('h3')?.class, 'pow-mining');
+    assert.equal(stored.at(-1)?.verdict.class, 'pow-mining');
+    // Bounded work: at most CATCH_UP_POINTS evaluations for the whole backlog, never one per interval.
+    assert.ok(stored.length <= 2 + CATCH_UP_POINTS);
   });
 });
