@@ -37,9 +37,10 @@ export interface PublishedChange {
 }
 
 /**
- * Most evaluations one add() makes of a backlog: enough for the hysteresis to confirm a change
- * (stability.confirmMs = 2 intervals, or 3 evaluations with switchShare) in one turn, while a turn
- * stays a bounded amount of engine work however long the backlog.
+ * Evaluations at the end of a backlog, one interval apart: enough for the hysteresis to confirm a
+ * change (stability.confirmMs = 2 intervals, or 3 evaluations with switchShare) in one call.
+ * Through the backlog, evaluations are a quarter window apart, so a call's engine work is bounded
+ * by the samples it is given (the classify queue hands over at most maxSamplesPerHost at a time).
  */
 export const CATCH_UP_POINTS = 3;
 
@@ -150,25 +151,28 @@ export class Classifier {
     this.hosts.delete(hostId);
     this.hosts.set(hostId, st);
     this.evict();
-    // A backlog (an agent catching up after an outage, or batches coalesced while classification
-    // was busy) spans more than one evaluation interval: it is evaluated at up to CATCH_UP_POINTS
-    // points one interval apart ending at its newest sample, as a live host would have been, so
-    // the hysteresis (stabilize: a new class must hold for some seconds of sample time over
-    // several evaluations) can confirm a change within this one turn. With a single evaluation at
-    // the end, a host whose agent sent its backlog and stopped kept its old class for good.
+    // A backlog (an agent catching up after an outage, or batches that waited while
+    // classification was busy) spans more than one evaluation interval. It is evaluated as a live
+    // host would have been, at bounded cost: every quarter window of sample time through it
+    // (each sample is inside several evaluated windows, so a period of other work
+    // inside a backlog is seen and published, not hidden by a burst), and at its end at up to
+    // CATCH_UP_POINTS points one interval apart, so the hysteresis (a new class must hold over
+    // some seconds of sample time) can confirm the newest class in this one call.
+    const stepMs = Math.max(this.opts.everyMs, Math.floor(this.opts.windowMs / 4));
+    const points = new Set<number>([newest]);
+    let last = st.lastEvalMs;
+    for (const t of samples.map((x) => x.tsMs ?? 0).sort((x, y) => x - y)) if (t - last >= stepMs && t < newest) points.add((last = t));
+    for (let k = 1; k < CATCH_UP_POINTS; k++) points.add(newest - k * this.opts.everyMs);
     let verdict: Verdict | null = null;
     let rest = samples;
-    for (let k = CATCH_UP_POINTS - 1; k >= 1; k--) {
-      const at = newest - k * this.opts.everyMs;
-      if (at - st.lastEvalMs < this.opts.everyMs) continue;
-      const upTo = rest.filter((s) => (s.tsMs ?? 0) <= at);
+    for (const at of [...points].sort((x, y) => x - y)) {
+      const upTo = at === newest ? rest : rest.filter((x) => (x.tsMs ?? 0) <= at);
       if (upTo.length === 0) continue;
-      rest = rest.filter((s) => (s.tsMs ?? 0) > at);
+      rest = at === newest ? [] : rest.filter((x) => (x.tsMs ?? 0) > at);
       st.window.add(upTo);
-      verdict = (await this.evaluate(hostId, st, Math.max(...upTo.map((s) => s.tsMs ?? 0)))) ?? verdict;
+      verdict = (await this.evaluate(hostId, st, Math.max(...upTo.map((x) => x.tsMs ?? 0)))) ?? verdict;
     }
-    if (rest.length) st.window.add(rest);
-    return (await this.evaluate(hostId, st, newest)) ?? verdict;
+    return verdict;
   }
 
   /** Evaluates the host's window as of its sample time `newest`, if an evaluation is due. */

@@ -3,13 +3,16 @@
 // samples and the engine run later, in the host's turn, here.
 //
 // Per host, rate-limited and coalesced: a host is classified at most once per minIntervalMs
-// (collector clock). Batches that arrive meanwhile wait in the host's one entry; its turn decodes
-// them together and makes one evaluation. Only the newest maxSamplesPerHost samples wait: older
-// batches are superseded (dropped before decoding, counted), so a host that catches up on a
-// backlog costs one window's worth of decoding per turn, not its whole backlog. Bounded: one entry
-// per host with work waiting (hosts are bounded by --max-agents), each at most maxSamplesPerHost
-// samples, and all of them at most maxPendingBytes of payload (beyond it the longest-waiting
-// host's oldest batches are dropped first).
+// (collector clock) while it sends live. Batches that arrive meanwhile wait in the host's one
+// entry; its turn decodes them together. A backlog (an agent's spool after an outage, or batches
+// that piled up while classification was busy) is classified in full, oldest first, in chunks of
+// at most maxSamplesPerHost samples (whole batches): a host with a full chunk waiting is due at
+// once, and goes to the back of the line after each turn. No sample is skipped for being old: a
+// period of mining sent late, in a burst, is classified like any other (a queue that kept only
+// the newest samples let a burst hide it from the verdicts, and so from reports). Bounded: one
+// entry per host with work waiting (hosts are bounded by --max-agents), and all of them at most
+// maxPendingBytes of payload; beyond it the longest-waiting host's oldest batches are dropped
+// (counted in `dropped` and /metrics: the collector is overloaded).
 //
 // Never starving acks, nor starved by them: turns run in slices, each started with setImmediate,
 // so the frames and commits that arrived meanwhile are handled between slices; a slice lasts
@@ -43,7 +46,7 @@ export interface ClassifyQueueOptions {
   maxSliceMs: number;
   /** A host is classified at most this often (its batches coalesce meanwhile). */
   minIntervalMs: number;
-  /** Most samples waiting for one host; older batches beyond it are dropped (superseded). */
+  /** Most samples one turn decodes and classifies (whole batches; a backlog takes several turns). */
   maxSamplesPerHost: number;
   /** Most payload bytes waiting for all hosts together. */
   maxPendingBytes: number;
@@ -88,7 +91,7 @@ export class ClassifyQueue {
   private sliceEndedAt = 0;
   /** Hosts whose turn has started and not ended (waiting for their verdict's commit). */
   private readonly running = new Set<string>();
-  /** Samples dropped before decoding: superseded by newer ones of the same host, or over maxPendingBytes. */
+  /** Samples dropped before decoding: over maxPendingBytes (the collector could not keep up). */
   dropped = 0;
   /** Samples decoded and handed to the classifier. */
   classified = 0;
@@ -118,8 +121,6 @@ export class ClassifyQueue {
     p.samples += batch.stored.length;
     p.bytes += batch.payload.length;
     this.pendingBytes += batch.payload.length;
-    // Superseded: older batches beyond the host's sample bound (the newest batch always stays).
-    while (p.batches.length > 1 && p.samples - p.batches[0]!.stored.length >= this.opts.maxSamplesPerHost) this.dropOldest(p);
     // The bound over all hosts: the longest-waiting hosts' oldest batches go first.
     for (const [id, q] of this.pending) {
       if (this.pendingBytes <= this.opts.maxPendingBytes) break;
@@ -182,6 +183,8 @@ export class ClassifyQueue {
   }
 
   private dueMs(hostId: string): number {
+    // A full chunk of backlog waiting: due at once (turns still go round the hosts in order).
+    if ((this.pending.get(hostId)?.samples ?? 0) >= this.opts.maxSamplesPerHost) return 0;
     const last = this.lastTurn.get(hostId);
     return last === undefined ? 0 : last + this.opts.minIntervalMs;
   }
@@ -213,13 +216,23 @@ export class ClassifyQueue {
       if (this.stopped || performance.now() >= until || this.running.size >= this.opts.maxRunning) return;
       if (this.running.has(hostId) || this.dueMs(hostId) > this.now()) continue;
       if (!this.ready(hostId, () => this.schedule())) continue;
+      // The oldest chunk: whole batches up to maxSamplesPerHost samples (at least one batch).
+      let n = 0;
+      let take = 0;
+      while (take < p.batches.length && (take === 0 || n + p.batches[take]!.stored.length <= this.opts.maxSamplesPerHost)) n += p.batches[take++]!.stored.length;
+      const chunk = p.batches.splice(0, take);
+      const bytes = chunk.reduce((a, b) => a + b.payload.length, 0);
+      p.samples -= n;
+      p.bytes -= bytes;
+      this.pendingBytes -= bytes;
+      // To the back of the line: what is left of its backlog waits behind the other hosts.
       this.pending.delete(hostId);
-      this.pendingBytes -= p.bytes;
+      if (p.batches.length) this.pending.set(hostId, p);
       this.lastTurn.delete(hostId);
       this.lastTurn.set(hostId, this.now());
       this.turns++;
       const samples: ISample[] = [];
-      for (const b of p.batches) {
+      for (const b of chunk) {
         try {
           for (const s of this.decode(b)) samples.push(s);
         } catch (err) {

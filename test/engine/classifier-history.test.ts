@@ -82,7 +82,19 @@ describe('classifier: a backlog in one turn', () => {
     assert.equal(v?.class, 'pow-mining', stored.map((x) => `${x.verdict.class}@${x.tsMs}`).join(' → '));
     assert.equal(c.current('h3')?.class, 'pow-mining');
     assert.equal(stored.at(-1)?.verdict.class, 'pow-mining');
-    // Bounded work: at most CATCH_UP_POINTS evaluations for the whole backlog, never one per interval.
+    // Bounded work: a few evaluations for the whole backlog, not one per interval.
     assert.ok(stored.length <= 2 + CATCH_UP_POINTS);
+  });
+
+  it('a miner\'s 90 s inside a backlog that ends with training again is published, not hidden by the burst', async () => {
+    const { store, stored } = memoryStore();
+    const c = new Classifier(store, () => rules, { windowMs: 120_000, everyMs: 5_000, persistEveryMs: 3_600_000 });
+    const w = buildWindow({ samples: 400, procs: [{ ...torchTrainingCpu(), to: 200 }, { ...xmrig({ pid: 5151 }), from: 200, to: 290 }, { ...torchTrainingCpu({ pid: 7171 }), from: 290 }], signaturesIn: 'sample' });
+    for (const s of w.samples.slice(0, 200)) await c.add('h4', [s]);
+    assert.equal(c.current('h4')?.class, 'ai-training');
+    // The rest in chunks of 120 samples, as the classify queue hands a backlog over.
+    for (let i = 200; i < 400; i += 120) await c.add('h4', w.samples.slice(i, i + 120));
+    const after = stored.filter((v) => v.tsMs > (w.samples[199]?.tsMs ?? 0)).map((v) => v.verdict.class);
+    assert.ok(after.includes('pow-mining'), after.join(' → '));
   });
 });
