@@ -85,6 +85,31 @@ test('text that is not UTF-8 in a socket or a process state, and delta runs outs
   }
 });
 
+test('bytes the generated decoder refuses are refused before the ack even where the ack path skips the field: tag 0, an over-long tag, a group closed by another field, packed runs running past their length; nothing is stored', async () => {
+  const now = Date.now();
+  const full = Buffer.from(encodeSample(fullSample(now)));
+  const bare = Buffer.from(encodeSample({ tsMs: now }));
+  const proc = Buffer.concat([Buffer.from(assay.v1.Process.encode({ pid: 7, name: 'x' }).finish()), Buffer.from([0x00, 0x00])]);
+  for (const [id, samples] of [
+    // Field number 0 (tag byte 0x00), after the sample's fields and inside a process entry.
+    ['tag0-sample', [Buffer.concat([full, Buffer.from([0x00, 0x00])])]],
+    ['tag0-process', [Buffer.concat([bare, Buffer.from([0x4a, proc.length]), proc])]],
+    // A tag varint of 6 bytes, and one above 2^32.
+    ['tag-long', [Buffer.concat([full, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00])])]],
+    ['tag-big', [Buffer.concat([full, Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00])])]],
+    // Group of field 31 closed by field 29's end tag.
+    ['group-end', [Buffer.concat([full, Buffer.from([0xfb, 0x01, 0xec, 0x01])])]],
+    // process_runs packed in 2 bytes whose second varint ends one byte after them: runs (0, 0).
+    ['runs-spill', [full, Buffer.concat([bare, Buffer.from([0x7a, 0x02, 0x00, 0x80, 0x00])])]],
+  ] as const) {
+    assert.throws(() => samples.forEach((b) => assay.v1.Sample.decode(b)), `${id}: the generated decoder refuses it`);
+    const closed = await sendRaw(id, [...samples]);
+    assert.ok(closed, `${id}: connection closed before an ack`);
+    assert.equal(closed.code, CloseCode.malformed, `${id}: ${closed.reason}`);
+    assert.equal(rows(id), 0, `${id}: nothing stored`);
+  }
+});
+
 test('the rows written from the ack path\'s reading are those of the full samples: figures, and each signature once', async () => {
   const a = await RawAgent.connect(url);
   await a.hello(fullHello('rows-1'), SECRET);
