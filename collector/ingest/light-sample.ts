@@ -35,10 +35,12 @@ const LD = 2;
 // (field number 0, an over-long or over-large tag varint), and skipType() without the field number
 // accepted a group closed by another field's end tag. Depths: a Sample is read at 0, its entries
 // (Process, Socket, Cpu, ...) at 1, a process's signature at 2.
+// A singular message field sent more than once is merged into the one read before (protobuf's
+// rule, and the generated decoder's): `into` is that message.
 /** Decodes a submessage of `len` bytes at `depth`, as the generated decoder does for a nested field. */
-type Decode<T> = (r: protobuf.Reader, len: number, end: undefined, depth: number) => T;
-const sub = <T>(decode: (r: protobuf.Reader, len: number) => T, r: Reader, len: number, depth: number): T =>
-  (decode as unknown as Decode<T>)(r, len, undefined, depth);
+type Decode<T> = (r: protobuf.Reader, len: number, end: undefined, depth: number, into?: T) => T;
+const sub = <T>(decode: (r: protobuf.Reader, len: number) => T, r: Reader, len: number, depth: number, into?: T | null): T =>
+  (decode as unknown as Decode<T>)(r, len, undefined, depth, into ?? undefined);
 
 /** A string field as the decoder reads it: length-delimited, valid UTF-8, within the limit. */
 function text(r: Reader, wire: number, field: number, what: string): string | null {
@@ -54,6 +56,7 @@ function scanProcess(r: Reader, end: number): IProcess | null {
   let start = 0;
   let name = '';
   let signature: assay.v1.ProcessSignature | null = null;
+  let sigBytes: Uint8Array | null = null;
   while (r.pos < end) {
     const tag = r.tag();
     const wire = tag & 7;
@@ -65,10 +68,13 @@ function scanProcess(r: Reader, end: number): IProcess | null {
     else if (field === 14 && wire === LD) {
       const len = r.size();
       const from = r.pos;
-      signature = sub(S.ProcessSignature.decode, r, len, 2);
+      signature = sub(S.ProcessSignature.decode, r, len, 2, signature);
       // The store keeps these bytes as they came (no second encoding of a large message); a copy,
       // so the batch's whole decompressed payload is not held while the batch waits for its commit.
-      keepSignatureBytes(signature, Uint8Array.prototype.slice.call(r.buf, from, from + len));
+      // A signature sent in several parts is their concatenation, which decodes to the merged message.
+      const part = Uint8Array.prototype.slice.call(r.buf, from, from + len) as Uint8Array;
+      sigBytes = sigBytes ? Buffer.concat([sigBytes, part]) : part;
+      keepSignatureBytes(signature, sigBytes);
     }
     else r.skipType(wire, 1, field);
   }
@@ -151,16 +157,16 @@ function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: numb
       sockets++;
     } else {
       const len = r.size();
-      if (field === 2) s.cpu = sub(S.Cpu.decode, r, len, 1);
-      else if (field === 3) s.memory = sub(S.Memory.decode, r, len, 1);
-      else if (field === 4) s.load = sub(S.Load.decode, r, len, 1);
+      if (field === 2) s.cpu = sub(S.Cpu.decode, r, len, 1, s.cpu as assay.v1.Cpu | undefined);
+      else if (field === 3) s.memory = sub(S.Memory.decode, r, len, 1, s.memory as assay.v1.Memory | undefined);
+      else if (field === 4) s.load = sub(S.Load.decode, r, len, 1, s.load as assay.v1.Load | undefined);
       else if (field === 5) disks.push(sub(S.Disk.decode, r, len, 1));
       else if (field === 6) net.push(sub(S.NetInterface.decode, r, len, 1));
       else if (field === 7) gpus.push(sub(S.Gpu.decode, r, len, 1));
       else if (field === 8) power.push(sub(S.PowerReading.decode, r, len, 1));
       else if (field === 11) gpuProcesses.push(sub(S.GpuProcess.decode, r, len, 1));
       else if (field === 12) unavailable.push(sub(S.ProbeStatus.decode, r, len, 1));
-      else s.socketAttribution = sub(S.SocketAttribution.decode, r, len, 1);
+      else s.socketAttribution = sub(S.SocketAttribution.decode, r, len, 1, s.socketAttribution as assay.v1.SocketAttribution | undefined);
     }
   }
   Object.assign(s, { disks, net, gpus, power, gpuProcesses, unavailable, processes: signed });

@@ -137,6 +137,49 @@ test('the rows written from the ack path\'s reading are those of the full sample
   a.close();
 });
 
+test('a message field sent in two parts is merged as the generated decoder merges it: the chart figures and the stored signature are those of the full decode', async () => {
+  const id = 'merged-1';
+  const now = Date.now() - 5_000;
+  const s = fullSample(now, 900);
+  const sig = s.processes![0]!.signature!;
+  const whole = assay.v1.Sample.encode({ ...s, cpu: null, processes: [] }).finish();
+  // cpu as two field-2 entries (total in the first, user and system in the second), and process
+  // 900's signature as two field-14 entries (cmdline and exe in the first, the rest in the second).
+  const cpuA = assay.v1.Cpu.encode({ totalPct: 61.5 }).finish();
+  const cpuB = assay.v1.Cpu.encode({ userPct: 40, systemPct: 21.5 }).finish();
+  const sigA = assay.v1.ProcessSignature.encode({ cmdline: sig.cmdline, exe: sig.exe }).finish();
+  const sigB = assay.v1.ProcessSignature.encode({ ...sig, cmdline: null, exe: null }).finish();
+  const procHead = assay.v1.Process.encode({ ...s.processes![0]!, signature: null }).finish();
+  const ld = (field: number, b: Uint8Array): Buffer => Buffer.concat([Buffer.from([(field << 3) | 2]), varint(b.length), Buffer.from(b)]);
+  const proc = Buffer.concat([Buffer.from(procHead), ld(14, sigA), ld(14, sigB)]);
+  const bytes = Buffer.concat([Buffer.from(whole), ld(2, cpuA), ld(2, cpuB), ld(9, proc)]);
+  const full = assay.v1.Sample.decode(bytes);
+  assert.equal(full.cpu!.totalPct, 61.5, 'the full decoder merges the two cpu entries');
+  assert.equal(full.processes[0]!.signature!.cmdline, sig.cmdline, 'and the two signature entries');
+  const a = await RawAgent.connect(url);
+  await a.hello(fullHello(id), SECRET);
+  const sealed = sealBatch({ agentId: id, seqs: [1], samples: [bytes], prevHash: new Uint8Array(), sealedMs: Date.now() }, (h) => signBytes(a.keys, h));
+  a.sendBatch({ ...sealed, samples: [bytes] });
+  assert.equal((await a.ack()).lastSeq, 1);
+  const got = await collector.store.sampleSummaries(id, now - 1000, now + 1000, 10);
+  assert.equal(got.length, 1);
+  assert.ok(Math.abs(got[0]!.cpuPct - summarize(1, full).cpuPct) < 1e-3, `chart CPU ${got[0]!.cpuPct}, the full decode ${summarize(1, full).cpuPct}`);
+  const stored = (await collector.store.signatures(id)).get(`900:${full.processes[0]!.startTimeTicks}`);
+  assert.ok(stored, 'the signature is stored');
+  assert.deepEqual(Buffer.from(assay.v1.ProcessSignature.encode(stored).finish()), Buffer.from(assay.v1.ProcessSignature.encode(full.processes[0]!.signature!).finish()), 'the stored signature is the merged one');
+  a.close();
+});
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
 test('a flood from 30 agents: acks keep coming, every host gets a verdict within a bounded time, at most one classification turn per host per interval, every acked sample stored', async () => {
   const agents = await Promise.all(
     Array.from({ length: 30 }, async (_, i) => {
