@@ -56,10 +56,12 @@ export const INFLATE_FACTOR = 4;
  * The collector's bound on one batch's inflated payload. The agent keeps a batch's framed
  * samples (uncompressed, before delta encoding) under the collector's frame limit, so an honest
  * payload inflates to less than `maxFrameBytes`; the factor is slack, and anything beyond is a
- * zip bomb refused without allocating more.
+ * zip bomb refused without allocating more. Never above VERIFY_MAX_INFLATED_BYTES: the store,
+ * reports and `assay verify` read payloads within that bound, so a batch acked beyond it (with
+ * --max-frame-bytes over 16 MiB) could never be read back or verified.
  */
 export function payloadInflateLimit(maxFrameBytes: number): number {
-  return maxFrameBytes * INFLATE_FACTOR;
+  return Math.min(maxFrameBytes * INFLATE_FACTOR, VERIFY_MAX_INFLATED_BYTES);
 }
 
 /** A payload that cannot be read: `reason` is the ingest reject reason. */

@@ -30,9 +30,21 @@ const S = assay.v1;
 
 const LD = 2;
 
+// Tags are read with reader.tag() and unknown fields skipped with their field number and nesting
+// depth, as the generated decoders do: a plain uint32() read accepted tags the decoder refuses
+// (field number 0, an over-long or over-large tag varint), and skipType() without the field number
+// accepted a group closed by another field's end tag. Depths: a Sample is read at 0, its entries
+// (Process, Socket, Cpu, ...) at 1, a process's signature at 2.
+// A singular message field sent more than once is merged into the one read before (protobuf's
+// rule, and the generated decoder's): `into` is that message.
+/** Decodes a submessage of `len` bytes at `depth`, as the generated decoder does for a nested field. */
+type Decode<T> = (r: protobuf.Reader, len: number, end: undefined, depth: number, into?: T) => T;
+const sub = <T>(decode: (r: protobuf.Reader, len: number) => T, r: Reader, len: number, depth: number, into?: T | null): T =>
+  (decode as unknown as Decode<T>)(r, len, undefined, depth, into ?? undefined);
+
 /** A string field as the decoder reads it: length-delimited, valid UTF-8, within the limit. */
-function text(r: Reader, wire: number, what: string): string | null {
-  if (wire !== LD) return r.skipType(wire), null;
+function text(r: Reader, wire: number, field: number, what: string): string | null {
+  if (wire !== LD) return r.skipType(wire, 1, field), null;
   const v = r.stringVerify();
   if (v.length > FIELD_LIMITS.maxStringBytes) throw new WireError(CloseCode.invalid, 'oversized_field', `${what} is ${v.length} characters (limit ${FIELD_LIMITS.maxStringBytes})`);
   return v;
@@ -44,23 +56,27 @@ function scanProcess(r: Reader, end: number): IProcess | null {
   let start = 0;
   let name = '';
   let signature: assay.v1.ProcessSignature | null = null;
+  let sigBytes: Uint8Array | null = null;
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = r.tag();
     const wire = tag & 7;
     const field = tag >>> 3;
     if (field === 1 && wire === 0) pid = r.uint32();
-    else if (field === 3) name = text(r, wire, 'processes.name') ?? name;
+    else if (field === 3) name = text(r, wire, field, 'processes.name') ?? name;
     else if (field === 4 && wire === 0) start = r.uint64() as unknown as number;
-    else if (field === 13) checkText(r, wire, 'processes.state');
+    else if (field === 13) checkText(r, wire, field, 'processes.state');
     else if (field === 14 && wire === LD) {
-      const len = r.uint32();
+      const len = r.size();
       const from = r.pos;
-      signature = S.ProcessSignature.decode(r, len);
+      signature = sub(S.ProcessSignature.decode, r, len, 2, signature);
       // The store keeps these bytes as they came (no second encoding of a large message); a copy,
       // so the batch's whole decompressed payload is not held while the batch waits for its commit.
-      keepSignatureBytes(signature, Uint8Array.prototype.slice.call(r.buf, from, from + len));
+      // A signature sent in several parts is their concatenation, which decodes to the merged message.
+      const part = Uint8Array.prototype.slice.call(r.buf, from, from + len) as Uint8Array;
+      sigBytes = sigBytes ? Buffer.concat([sigBytes, part]) : part;
+      keepSignatureBytes(signature, sigBytes);
     }
-    else r.skipType(wire);
+    else r.skipType(wire, 1, field);
   }
   if (r.pos !== end) throw new RangeError('index out of range');
   return signature ? { pid, startTimeTicks: start, name, signature } : null;
@@ -70,8 +86,8 @@ function scanProcess(r: Reader, end: number): IProcess | null {
  * Checks a string field without building the string when it is plain ASCII (socket fields
  * always are: protocols, addresses, states); anything else is read as the decoder reads it.
  */
-function checkText(r: Reader, wire: number, what: string): void {
-  if (wire !== LD) return void r.skipType(wire);
+function checkText(r: Reader, wire: number, field: number, what: string): void {
+  if (wire !== LD) return void r.skipType(wire, 1, field);
   const at = r.pos;
   const end = entryEnd(r);
   const buf = r.buf;
@@ -79,34 +95,33 @@ function checkText(r: Reader, wire: number, what: string): void {
   while (i < end && buf[i]! < 0x80) i++;
   if (i === end && end - r.pos <= FIELD_LIMITS.maxStringBytes) return void (r.pos = end);
   r.pos = at;
-  text(r, wire, what);
+  text(r, wire, field, what);
 }
 
 /** Scans one Socket entry: its text fields checked, nothing kept. */
 function scanSocket(r: Reader, end: number): void {
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = r.tag();
     const field = tag >>> 3;
-    if (field === 1 || field === 2 || field === 4 || field === 6) checkText(r, tag & 7, 'sockets');
-    else r.skipType(tag & 7);
+    if (field === 1 || field === 2 || field === 4 || field === 6) checkText(r, tag & 7, field, 'sockets');
+    else r.skipType(tag & 7, 1, field);
   }
   if (r.pos !== end) throw new RangeError('index out of range');
 }
 
 /** The entry's end, for a length-delimited field. */
 function entryEnd(r: Reader): number {
-  const len = r.uint32();
+  const len = r.size();
   const end = r.pos + len;
   if (end > r.len) throw new RangeError('index out of range');
   return end;
 }
 
-function readRuns(r: Reader, wire: number, into: number[]): void {
-  if (wire === LD) {
-    const end = entryEnd(r);
-    while (r.pos < end) into.push(r.uint32());
-  } else if (wire === 0) into.push(r.uint32());
-  else r.skipType(wire);
+/** A repeated uint32 field, packed or not: a packed one is read within its length (its last varint may not run past it). */
+function readRuns(r: Reader, wire: number, field: number, into: number[]): void {
+  if (wire === LD) r.uint32s(into);
+  else if (wire === 0) into.push(r.uint32());
+  else r.skipType(wire, 0, field);
 }
 
 function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: number; processRuns: number[]; socketRuns: number[] } {
@@ -124,15 +139,15 @@ function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: numb
   let processes = 0;
   let sockets = 0;
   while (r.pos < r.len) {
-    const tag = r.uint32();
+    const tag = r.tag();
     const wire = tag & 7;
     const field = tag >>> 3;
     // Fields read with another wire type than their own are skipped, as the generated decoder does.
     if (field === 1 && wire === 0) s.tsMs = r.uint64() as unknown as number;
     else if (field === 13 && wire === 0) s.processesTotal = r.uint32();
-    else if (field === 15) readRuns(r, wire, processRuns);
-    else if (field === 16) readRuns(r, wire, socketRuns);
-    else if (wire !== LD || field < 2 || field > 14 || field === 13) r.skipType(wire);
+    else if (field === 15) readRuns(r, wire, field, processRuns);
+    else if (field === 16) readRuns(r, wire, field, socketRuns);
+    else if (wire !== LD || field < 2 || field > 14 || field === 13) r.skipType(wire, 0, field);
     else if (field === 9) {
       const p = scanProcess(r, entryEnd(r));
       processes++;
@@ -141,17 +156,17 @@ function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: numb
       scanSocket(r, entryEnd(r));
       sockets++;
     } else {
-      const len = r.uint32();
-      if (field === 2) s.cpu = S.Cpu.decode(r, len);
-      else if (field === 3) s.memory = S.Memory.decode(r, len);
-      else if (field === 4) s.load = S.Load.decode(r, len);
-      else if (field === 5) disks.push(S.Disk.decode(r, len));
-      else if (field === 6) net.push(S.NetInterface.decode(r, len));
-      else if (field === 7) gpus.push(S.Gpu.decode(r, len));
-      else if (field === 8) power.push(S.PowerReading.decode(r, len));
-      else if (field === 11) gpuProcesses.push(S.GpuProcess.decode(r, len));
-      else if (field === 12) unavailable.push(S.ProbeStatus.decode(r, len));
-      else s.socketAttribution = S.SocketAttribution.decode(r, len);
+      const len = r.size();
+      if (field === 2) s.cpu = sub(S.Cpu.decode, r, len, 1, s.cpu as assay.v1.Cpu | undefined);
+      else if (field === 3) s.memory = sub(S.Memory.decode, r, len, 1, s.memory as assay.v1.Memory | undefined);
+      else if (field === 4) s.load = sub(S.Load.decode, r, len, 1, s.load as assay.v1.Load | undefined);
+      else if (field === 5) disks.push(sub(S.Disk.decode, r, len, 1));
+      else if (field === 6) net.push(sub(S.NetInterface.decode, r, len, 1));
+      else if (field === 7) gpus.push(sub(S.Gpu.decode, r, len, 1));
+      else if (field === 8) power.push(sub(S.PowerReading.decode, r, len, 1));
+      else if (field === 11) gpuProcesses.push(sub(S.GpuProcess.decode, r, len, 1));
+      else if (field === 12) unavailable.push(sub(S.ProbeStatus.decode, r, len, 1));
+      else s.socketAttribution = sub(S.SocketAttribution.decode, r, len, 1, s.socketAttribution as assay.v1.SocketAttribution | undefined);
     }
   }
   Object.assign(s, { disks, net, gpus, power, gpuProcesses, unavailable, processes: signed });

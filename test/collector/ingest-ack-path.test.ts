@@ -85,6 +85,31 @@ test('text that is not UTF-8 in a socket or a process state, and delta runs outs
   }
 });
 
+test('bytes the generated decoder refuses are refused before the ack even where the ack path skips the field: tag 0, an over-long tag, a group closed by another field, packed runs running past their length; nothing is stored', async () => {
+  const now = Date.now();
+  const full = Buffer.from(encodeSample(fullSample(now)));
+  const bare = Buffer.from(encodeSample({ tsMs: now }));
+  const proc = Buffer.concat([Buffer.from(assay.v1.Process.encode({ pid: 7, name: 'x' }).finish()), Buffer.from([0x00, 0x00])]);
+  for (const [id, samples] of [
+    // Field number 0 (tag byte 0x00), after the sample's fields and inside a process entry.
+    ['tag0-sample', [Buffer.concat([full, Buffer.from([0x00, 0x00])])]],
+    ['tag0-process', [Buffer.concat([bare, Buffer.from([0x4a, proc.length]), proc])]],
+    // A tag varint of 6 bytes, and one above 2^32.
+    ['tag-long', [Buffer.concat([full, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00])])]],
+    ['tag-big', [Buffer.concat([full, Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00])])]],
+    // Group of field 31 closed by field 29's end tag.
+    ['group-end', [Buffer.concat([full, Buffer.from([0xfb, 0x01, 0xec, 0x01])])]],
+    // process_runs packed in 2 bytes whose second varint ends one byte after them: runs (0, 0).
+    ['runs-spill', [full, Buffer.concat([bare, Buffer.from([0x7a, 0x02, 0x00, 0x80, 0x00])])]],
+  ] as const) {
+    assert.throws(() => samples.forEach((b) => assay.v1.Sample.decode(b)), `${id}: the generated decoder refuses it`);
+    const closed = await sendRaw(id, [...samples]);
+    assert.ok(closed, `${id}: connection closed before an ack`);
+    assert.equal(closed.code, CloseCode.malformed, `${id}: ${closed.reason}`);
+    assert.equal(rows(id), 0, `${id}: nothing stored`);
+  }
+});
+
 test('the rows written from the ack path\'s reading are those of the full samples: figures, and each signature once', async () => {
   const a = await RawAgent.connect(url);
   await a.hello(fullHello('rows-1'), SECRET);
@@ -111,6 +136,49 @@ test('the rows written from the ack path\'s reading are those of the full sample
   for (const sig of sigs.values()) assert.deepEqual(sig.cmdline, samples[0]!.processes![0]!.signature!.cmdline);
   a.close();
 });
+
+test('a message field sent in two parts is merged as the generated decoder merges it: the chart figures and the stored signature are those of the full decode', async () => {
+  const id = 'merged-1';
+  const now = Date.now() - 5_000;
+  const s = fullSample(now, 900);
+  const sig = s.processes![0]!.signature!;
+  const whole = assay.v1.Sample.encode({ ...s, cpu: null, processes: [] }).finish();
+  // cpu as two field-2 entries (total in the first, user and system in the second), and process
+  // 900's signature as two field-14 entries (cmdline and exe in the first, the rest in the second).
+  const cpuA = assay.v1.Cpu.encode({ totalPct: 61.5 }).finish();
+  const cpuB = assay.v1.Cpu.encode({ userPct: 40, systemPct: 21.5 }).finish();
+  const sigA = assay.v1.ProcessSignature.encode({ cmdline: sig.cmdline, exe: sig.exe }).finish();
+  const sigB = assay.v1.ProcessSignature.encode({ ...sig, cmdline: null, exe: null }).finish();
+  const procHead = assay.v1.Process.encode({ ...s.processes![0]!, signature: null }).finish();
+  const ld = (field: number, b: Uint8Array): Buffer => Buffer.concat([Buffer.from([(field << 3) | 2]), varint(b.length), Buffer.from(b)]);
+  const proc = Buffer.concat([Buffer.from(procHead), ld(14, sigA), ld(14, sigB)]);
+  const bytes = Buffer.concat([Buffer.from(whole), ld(2, cpuA), ld(2, cpuB), ld(9, proc)]);
+  const full = assay.v1.Sample.decode(bytes);
+  assert.equal(full.cpu!.totalPct, 61.5, 'the full decoder merges the two cpu entries');
+  assert.equal(full.processes[0]!.signature!.cmdline, sig.cmdline, 'and the two signature entries');
+  const a = await RawAgent.connect(url);
+  await a.hello(fullHello(id), SECRET);
+  const sealed = sealBatch({ agentId: id, seqs: [1], samples: [bytes], prevHash: new Uint8Array(), sealedMs: Date.now() }, (h) => signBytes(a.keys, h));
+  a.sendBatch({ ...sealed, samples: [bytes] });
+  assert.equal((await a.ack()).lastSeq, 1);
+  const got = await collector.store.sampleSummaries(id, now - 1000, now + 1000, 10);
+  assert.equal(got.length, 1);
+  assert.ok(Math.abs(got[0]!.cpuPct - summarize(1, full).cpuPct) < 1e-3, `chart CPU ${got[0]!.cpuPct}, the full decode ${summarize(1, full).cpuPct}`);
+  const stored = (await collector.store.signatures(id)).get(`900:${full.processes[0]!.startTimeTicks}`);
+  assert.ok(stored, 'the signature is stored');
+  assert.deepEqual(Buffer.from(assay.v1.ProcessSignature.encode(stored).finish()), Buffer.from(assay.v1.ProcessSignature.encode(full.processes[0]!.signature!).finish()), 'the stored signature is the merged one');
+  a.close();
+});
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
 
 test('a flood from 30 agents: acks keep coming, every host gets a verdict within a bounded time, at most one classification turn per host per interval, every acked sample stored', async () => {
   const agents = await Promise.all(

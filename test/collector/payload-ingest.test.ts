@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import { storedSampleCount } from '../../collector/store/sample-figures.js';
 import { deflateRawSync } from 'node:zlib';
 import { sha256, signBytes } from '../../proto/chain.js';
-import { CloseCode, assay, encodeAgentMessage } from '../../proto/codec.js';
-import { BatchEncoding, frameSamples, payloadSampleBytes } from '../../proto/payload.js';
+import { CloseCode, assay, encodeAgentMessage, encodeSample } from '../../proto/codec.js';
+import { BatchEncoding, VERIFY_MAX_INFLATED_BYTES, encodePayload, frameSamples, payloadSampleBytes } from '../../proto/payload.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { tempDir } from '../helpers/env.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
@@ -136,3 +136,45 @@ test('a zip bomb from an enrolled agent is refused as payload_too_large; what it
   assert.equal((await b.batch(5, samplesAt(Date.now() - 5_000, 2))).lastSeq, 6);
   b.close();
 });
+
+test('with --max-frame-bytes above 16 MiB, a payload inflating beyond what reports and `assay verify` read (64 MiB) is refused, not acked: nothing of it is stored', async () => {
+  const big = tempDir();
+  const path = join(big.dir, 'assay.db');
+  const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: path, enrollSecret: SECRET, limits: { maxFrameBytes: 32 * 1024 * 1024 } });
+  try {
+    const a = await RawAgent.connect(c.url.replace('http', 'ws') + '/ingest');
+    await a.hello(fullHello('wide-1'), SECRET);
+    // One valid sample followed by an unknown field of 65 MiB (both decoders skip it): under
+    // 4 x 32 MiB, over VERIFY_MAX_INFLATED_BYTES.
+    const filler = VERIFY_MAX_INFLATED_BYTES + 1024 * 1024;
+    const sample = Buffer.concat([Buffer.from(encodeSample(fullSample(Date.now()))), Buffer.from([0xa2, 0x06]), varint(filler), Buffer.alloc(filler)]);
+    const payload = encodePayload([sample]);
+    const header = assay.v1.BatchHeader.encode({ agentId: 'wide-1', seqs: [1], encoding: BatchEncoding.BATCH_ENCODING_BROTLI, payloadDigest: sha256(payload), sealedMs: Date.now() }).finish();
+    a.send(encodeAgentMessage({ batch: { header, signature: signBytes(a.keys, header), payload } }));
+    const first = await Promise.race([a.closed, a.next().then((m) => m.body)]);
+    assert.ok(typeof first === 'object' && first !== null, `refused, not answered with ${String(first)}`);
+    const closed = first;
+    assert.equal(closed.code, CloseCode.invalid, closed.reason);
+    assert.match(closed!.reason, /payload inflates to more than/);
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(storedSampleCount(db, 'wide-1'), 0);
+      assert.equal((db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n, 0);
+    } finally {
+      db.close();
+    }
+  } finally {
+    await c.close();
+    big.cleanup();
+  }
+});
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
