@@ -18,7 +18,10 @@
 // Later calls report the busiest maxProcesses processes (CPU share, then RSS) with rates over the
 // interval; processesTotal counts every user-space process seen. Kernel threads are never reported.
 // A process's signature is attached the first time this probe instance reports it (pid + start
-// time identify it across pid reuse).
+// time identify it across pid reuse), and again when it is reported and its signature was last
+// sent more than signatureResendMs ago (a day): the collector's retention deletes the signature
+// of a process first seen before the raw window that is not in the newest batch, and a process
+// outside the busiest maxProcesses at that moment may still run; re-sent, it is stored again.
 //
 // Cost (this runs every second for every process): stat, status and io are read through
 // descriptors kept open between samples (proc-files.ts), the stat line is parsed in one pass
@@ -205,6 +208,8 @@ interface ProcState {
   io?: { counters: IoCounters; ms: number };
   events?: { counters: EventCounters; ms: number };
   signatureSent: boolean;
+  /** When its signature was last sent (sample time). */
+  signatureSentMs: number;
   /** The signature being built, once per process (a slow one rides on a later sample); kept by reference across samples. */
   signature?: { built: Promise<void>; ready?: assay.v1.ProcessSignature.$Properties };
 }
@@ -216,7 +221,12 @@ export interface ProcessesProbeOptions {
   socketRefreshMs?: number;
   /** Longest wait for new signatures in one sample (default SIGNATURE_WAIT_MS). */
   signatureWaitMs?: number;
+  /** A reported process's signature is sent again once this long has passed (default SIGNATURE_RESEND_MS). */
+  signatureResendMs?: number;
 }
+
+/** A day: well inside the collector's raw window (35 days by default, at least a day). */
+export const SIGNATURE_RESEND_MS = 24 * 3600_000;
 
 /** Most /proc/PID/stat descriptors kept open (one per process; beyond it, opened per read). */
 export const MAX_KEPT_STAT = 4096;
@@ -236,6 +246,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
   const sockets = new SocketTracker(config, { refreshMs: opts.socketRefreshMs });
   const busyThreads = new BusyThreads(root, hz);
   const signatureWaitMs = opts.signatureWaitMs ?? SIGNATURE_WAIT_MS;
+  const signatureResendMs = opts.signatureResendMs ?? SIGNATURE_RESEND_MS;
   /** Keyed by pid; a state whose start time differs belongs to an earlier process (pid reused) and is replaced. */
   const states = new Map<number, ProcState>();
   let generation = 0;
@@ -280,7 +291,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       let state = states.get(pid);
       if (state === undefined || state.startTicks !== stat.startTicks) {
         // Not seen last time = started during the interval (prevTicks undefined: all its ticks belong to it).
-        state = { pid, key: `${pid}:${stat.startTicks}`, startTicks: stat.startTicks, cpuTicks: stat.cpuTicks, seenGen: gen, cpuPct: 0, signatureSent: false };
+        state = { pid, key: `${pid}:${stat.startTicks}`, startTicks: stat.startTicks, cpuTicks: stat.cpuTicks, seenGen: gen, cpuPct: 0, signatureSent: false, signatureSentMs: 0 };
         states.set(pid, state);
       } else {
         state.prevTicks = state.cpuTicks;
@@ -331,7 +342,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       };
       processes.push(proc);
       reported.push(state);
-      if (!state.signatureSent) {
+      if (!state.signatureSent || nowMs - state.signatureSentMs >= signatureResendMs) {
         if (!state.signature) {
           const building: NonNullable<ProcState['signature']> = { built: signatureOf(pid).then((sig) => void (building.ready = sig)) };
           state.signature = building;
@@ -366,6 +377,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       if (!ready) continue; // still building: a later sample carries it
       proc.signature = ready;
       state.signatureSent = true;
+      state.signatureSentMs = nowMs;
       state.signature = undefined;
     }
     return out;

@@ -214,3 +214,23 @@ test('processes: a signature not ready in time is sent with a later sample, not 
     t.cleanup();
   }
 });
+
+test('processes: a reported process\'s signature is sent again once signatureResendMs has passed, not before', async () => {
+  // The collector's retention may delete the signature of a long-running process that was not in
+  // the busiest processes when it swept; re-sent daily, it is stored again.
+  const t = copyFixture('proc-a');
+  try {
+    const probe = createProcessesProbe(config({ procRoot: t.dir, maxProcesses: 64 }), { signatureResendMs: 10_000 });
+    await probe.collect(1000);
+    const signed = (o: ProbeOutput | Unavailable): number[] => ok(o).processes!.filter((p) => p.signature).map((p) => p.pid!).sort((a, b) => a - b);
+    const first = signed(await probe.collect(2000));
+    assert.ok(first.includes(1234) && first.includes(2345), first.join(','));
+    assert.deepEqual(signed(await probe.collect(3000)), [], 'not again within the period');
+    assert.deepEqual(signed(await probe.collect(11_000)), [], '9 s after: not yet');
+    const again = signed(await probe.collect(12_000));
+    assert.deepEqual(again, first, 'every reported process again, 10 s after it was sent');
+    assert.deepEqual(signed(await probe.collect(13_000)), []);
+  } finally {
+    t.cleanup();
+  }
+});
