@@ -554,7 +554,7 @@ console.log(
   `samples: recorded ones re-stamped, ${described.processes.toFixed(1)} processes and ${described.sockets.toFixed(1)} sockets per sample on average (${described.samples} recorded); ` +
     `batches are schema 3 (signed compressed payload, as the agent sends): B/sample = protobuf of one complete sample, payload B/sample = signed payload bytes per sample`,
 );
-const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'superseded smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'acked', 'in db'];
+const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'dropped smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'acked', 'in db'];
 const table = rows.map((r) => [
   r.mode === 'a' ? 'a (max)' : 'b (1 Hz)', String(r.agents), String(r.connected), String(r.batchSamples), f(r.bytesPerSample), f(r.payloadBytesPerSample), f(r.connectS, 1), f(r.windowS),
   f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.cpuMsPer1k, 1), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.groupsPerS), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS), f(r.classifiedPerS), f(r.classifyDropped), f(r.classifyBacklog), `${r.withVerdict}/${r.connected}`, f(r.verdictWaitS, 1), String(r.acked), String(r.stored ?? '?'),
@@ -563,5 +563,5 @@ const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!
 for (const line of [header, ...table]) console.log(line.map((x, i) => x.padStart(widths[i]!)).join('  '));
 for (const r of rows) if (r.closes !== 'none') console.log(`mode ${r.mode}: connections closed by the collector: ${r.closes}`);
 console.log('coll CPU: collector process, % of one core over the window; CPU ms/1k smp: its CPU time per 1000 samples acked; gen CPU: this load generator; commits/s and classify figures: /metrics over the whole run;');
-console.log('superseded smp: samples not classified because newer ones of their host came first; hosts w/ verdict: hosts with a published class once the run ended, verdicts after s: how long after the end the last one took (at most 60 s waited);');
+console.log('dropped smp: samples not classified because the classify queue was over its byte bound (overload); hosts w/ verdict: hosts with a published class once the run ended, verdicts after s: how long after the end the last one took (at most 60 s waited);');
 console.log('acked = samples acked, in db = sample rows after the run.');

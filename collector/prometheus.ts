@@ -48,7 +48,7 @@ export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: nu
     metric('assay_classify_backlog_hosts', 'gauge', 'Hosts with stored samples waiting for classification.', [['', m.classify.backlogHosts()]]);
     metric('assay_classify_turns_total', 'counter', 'Classification turns (one per host per turn, batches merged).', [['', m.classify.turns()]]);
     metric('assay_classify_backlog_bytes', 'gauge', 'Payload bytes of committed batches waiting for classification.', [['', m.classify.backlogBytes()]]);
-    metric('assay_classify_dropped_samples_total', 'counter', 'Samples not classified: superseded by newer samples of their host before its turn, or over the queue\'s byte bound.', [['', m.classify.droppedSamples()]]);
+    metric('assay_classify_dropped_samples_total', 'counter', 'Samples not classified: dropped over the classify queue\'s byte bound (the collector could not keep up).', [['', m.classify.droppedSamples()]]);
     metric('assay_classify_samples_total', 'counter', 'Samples decoded and classified.', [['', m.classify.classifiedSamples()]]);
     metric('assay_classify_unreadable_batches_total', 'counter', 'Stored batches whose samples could not be decoded or failed the field checks at classification.', [['', m.classify.unreadableBatches()]]);
   }

@@ -112,7 +112,7 @@ test('2,000 hosts sending at once: every host gets a turn, the first within a bo
   const waits = [...firstTurn].map(([id, at]) => at - firstAdd.get(id)!);
   assert.ok(Math.max(...waits) < 10_000, `longest wait for a first turn: ${Math.max(...waits)} ms`);
   for (const t of turns) assert.ok(t.samples.length <= 10 + 5, `a turn got ${t.samples.length} samples`);
-  // Every host's newest sample was classified (superseded ones only ever older).
+  // Every host's newest sample was classified (a backlog is taken oldest first, so its newest sample comes last).
   const newest = new Map<string, number>();
   for (const t of turns) for (const s of t.samples) newest.set(t.hostId, Math.max(newest.get(t.hostId) ?? 0, s.tsMs as number));
   for (const [, ts] of newest) assert.equal(ts, 1_795_000_000_000 + 15 * 1000);
