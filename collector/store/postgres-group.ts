@@ -64,7 +64,6 @@ export interface VerdictWrite {
 
 export type PgWrite = HelloWrite | BatchWrite | VerdictWrite;
 
-export { hostFromRow, type HostRow } from './host-row.js';
 
 
 const bytea = (b: Uint8Array, what: string): Buffer => {

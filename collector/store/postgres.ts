@@ -16,7 +16,8 @@ import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type GroupCommitStats, type Outcome } from './commit-queue.js';
-import { applyWrites, beginAndLock, hashKey, hostFromRow, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type HostRow, type PgWrite } from './postgres-group.js';
+import { hostFromRow, type HostRow } from './host-row.js';
+import { applyWrites, beginAndLock, hashKey, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type PgWrite } from './postgres-group.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { PgRetention } from './postgres-retention.js';
