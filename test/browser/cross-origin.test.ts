@@ -5,22 +5,18 @@
 // Also: a collector that requires tokens serves a dashboard that works under its CSP without
 // ever putting the token into a URL.
 //
-// Needs Chromium at CHROMIUM_PATH (default /usr/bin/chromium); skipped when it is missing on a
-// developer machine, but under CI (CI=true) a missing browser fails.
+// Needs Chromium (test/helpers/browser.ts: a missing browser fails, it is never skipped).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { startCollector } from '../../collector/server.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
-if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
-const skip = missing ?? false;
 
 const SECRET = 'cross-origin-enroll-secret';
 const VICTIM = 'victim-agent-cross-origin';
@@ -83,7 +79,7 @@ async function attack(browser: Browser, url: string, prepare?: (page: Page) => P
   return { log, answers };
 }
 
-describe('cross-origin pages against a loopback collector', { skip }, () => {
+describe('cross-origin pages against a loopback collector', () => {
   const tmp = tempDir('assay-xorigin-');
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let evil: Server;
@@ -102,13 +98,10 @@ describe('cross-origin pages against a loopback collector', { skip }, () => {
     });
     await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
     evilPort = (evil.address() as AddressInfo).port;
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP evil.test 127.0.0.1',
+    browser = await launchChromium(['--host-resolver-rules=MAP evil.test 127.0.0.1',
         // Chromium's own local-network protection would stop these pages before the collector
         // sees them; other browsers and older versions lack it, so the collector must hold alone.
-        '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults'],
-    });
+        '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults']);
   });
 
   after(async () => {
@@ -149,11 +142,11 @@ describe('cross-origin pages against a loopback collector', { skip }, () => {
   });
 });
 
-describe('the HTML report served by the collector', { skip }, () => {
+describe('the HTML report served by the collector', () => {
   it('renders under its own CSP, sandboxed: its scripts cannot reach the dashboard\'s stored token', async () => {
     const tmp = tempDir('assay-report-csp-');
     const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET });
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       await c.store.upsertHost({ agentId: VICTIM, hostname: 'report-host', publicKey: new Uint8Array(32).fill(5) }, Date.now());
       const page = await browser.newPage();
@@ -181,7 +174,7 @@ describe('the HTML report served by the collector', { skip }, () => {
   });
 });
 
-describe('dashboard on a collector that requires tokens', { skip }, () => {
+describe('dashboard on a collector that requires tokens', () => {
   const tmp = tempDir('assay-token-dash-');
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let browser: Browser;
@@ -191,7 +184,7 @@ describe('dashboard on a collector that requires tokens', { skip }, () => {
     await collector.store.upsertHost({ agentId: VICTIM, hostname: 'token-host', publicKey: new Uint8Array(32).fill(4) }, Date.now());
     // Written behind the collector's back: its fleet summary takes it at the next reconcile (every 30 s); now here.
     await collector.fleet.reconcile(collector.store, Date.now());
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
 
   after(async () => {

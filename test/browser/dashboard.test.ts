@@ -1,26 +1,21 @@
 // Browser test of the dashboard: a real collector, a real agent sampling this machine, and
 // Chromium (playwright-core) driving the fleet view and a host page.
 //
-// Needs Chromium at CHROMIUM_PATH (default /usr/bin/chromium); skipped when it is missing on a
-// developer machine, but under CI (CI=true, where .ci/run installs it) a missing browser fails.
+// Needs Chromium (test/helpers/browser.ts: a missing browser fails, it is never skipped).
 // Screenshots go to /tmp/assay-dashboard-{fleet,host,host-dark}.png (ASSAY_SCREENSHOT_DIR
 // overrides the folder).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { collectPageErrors, launchChromium } from '../helpers/browser.js';
 import { startAgent } from '../../agent/agent.js';
 import { CLASSES } from '../../collector/engine/types.js';
 import { startCollector } from '../../collector/server.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shotDir = process.env.ASSAY_SCREENSHOT_DIR ?? '/tmp';
-const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
-if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
-const skip = missing ?? false;
 
 type Collector = Awaited<ReturnType<typeof startCollector>>;
 const ENROLL_SECRET = 'browser-test-enroll-secret';
@@ -40,7 +35,7 @@ async function canvasDrawn(page: Page, selector: string): Promise<boolean> {
   }, selector);
 }
 
-describe('dashboard in a browser', { skip }, () => {
+describe('dashboard in a browser', () => {
   const tmp = tempDir('assay-browser-');
   let collector: Collector;
   let agent: Agent | undefined;
@@ -50,15 +45,9 @@ describe('dashboard in a browser', { skip }, () => {
 
   before(async () => {
     collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: ENROLL_SECRET });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
+    collectPageErrors(page, pageErrors);
     // Nothing may leave 127.0.0.1: the dashboard uses no CDN, web font or other remote resource.
     await page.route(/^(?!https?:\/\/127\.0\.0\.1[:/]|ws:\/\/127\.0\.0\.1[:/]|data:)/, (route) => {
       pageErrors.push(`external request: ${route.request().url()}`);

@@ -5,11 +5,12 @@
 // verdict-change marks, and drag-to-zoom; screenshots at 1440x900 and 1366x768 go to
 // host-*.png in $TMPDIR/assay-screenshots, or ASSAY_SCREENSHOT_DIR (bench/screenshots holds the committed ones).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { collectPageErrors, launchChromium } from '../helpers/browser.js';
 import { startAgent } from '../../agent/agent.js';
 import { writeSyntheticTraces } from '../../bench/synth-gpu.js';
 import { CLASS_LOOKS } from '../../collector/classes.js';
@@ -21,13 +22,9 @@ import { readTrace } from '../../proto/trace.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 import { RawAgent } from '../helpers/rawagent.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // The committed ones in bench/screenshots come from ASSAY_SCREENSHOT_DIR=bench/screenshots; a
 // plain test run leaves the tree clean.
 const shotDir = process.env.ASSAY_SCREENSHOT_DIR ?? join(tmpdir(), 'assay-screenshots');
-const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
-if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
-const skip = missing ?? false;
 
 const ENROLL_SECRET = 'host-page-test-secret';
 const LABELS: Record<string, string> = Object.fromEntries(Object.entries(CLASS_LOOKS).map(([k, v]) => [k, v.label]));
@@ -62,7 +59,7 @@ function shifted(samples: ISample[], endMs: number, intervalMs: number): ISample
   return samples.map((s, i) => ({ ...s, tsMs: endMs - (samples.length - 1 - i) * intervalMs }));
 }
 
-describe('host page in a browser', { skip }, () => {
+describe('host page in a browser', () => {
   const tmp = tempDir('assay-hostpage-');
   let collector: Collector;
   let agent: Agent | undefined;
@@ -74,10 +71,7 @@ describe('host page in a browser', { skip }, () => {
 
   async function newPage(width: number, height: number): Promise<Page> {
     const page = await browser.newPage({ viewport: { width, height } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
+    collectPageErrors(page, pageErrors);
     await page.route(/^(?!https?:\/\/127\.0\.0\.1[:/]|ws:\/\/127\.0\.0\.1[:/]|data:)/, (route) => {
       pageErrors.push(`external request: ${route.request().url()}`);
       return route.abort();
@@ -116,10 +110,7 @@ describe('host page in a browser', { skip }, () => {
       }
     })();
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -2,10 +2,10 @@
 // exactly that period, which says "before enrollment" for a host enrolled inside it; and the class
 // colours the dashboard serves are the report's (one source: collector/classes.ts).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { CLASS_LOOKS, LIGHT_COLORS } from '../../collector/classes.js';
 import { CLASSES } from '../../collector/engine/types.js';
 import { startCollector } from '../../collector/server.js';
@@ -14,11 +14,8 @@ import { SqliteStore } from '../../collector/store/sqlite.js';
 import { tempDir } from '../helpers/env.js';
 import { S, T0, lateHost } from '../report/stored-period.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
-if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
 
-describe('report period picker on the host page', { skip: missing ?? false }, () => {
+describe('report period picker on the host page', () => {
   const tmp = tempDir('assay-picker-');
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let browser: Browser;
@@ -31,7 +28,7 @@ describe('report period picker on the host page', { skip: missing ?? false }, ()
     await lateHost(store, 'late', 300, 300);
     await store.close();
     collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: db, enrollSecret: 'picker-test-enroll-secret' });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${collector.url}/#/hosts/late`);

@@ -2,24 +2,20 @@
 // any printable character; one with a `%` pasted as it is (not as %25) made decodeURIComponent
 // throw at module load, and the dashboard stayed a blank page with a URIError.
 //
-// Needs Chromium at CHROMIUM_PATH (default /usr/bin/chromium); skipped when it is missing on a
-// developer machine, but under CI (CI=true) a missing browser fails.
+// Needs Chromium (test/helpers/browser.ts: a missing browser fails, it is never skipped).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { startCollector } from '../../collector/server.js';
 import { tempDir } from '../helpers/env.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
-if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
 
 const TOKEN = 'viewer%token-100%-sure';
 const HOST = 'token-hash-host';
 
-describe('#token= with a % in the token', { skip: missing ?? false }, () => {
+describe('#token= with a % in the token', () => {
   const tmp = tempDir();
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let browser: Browser;
@@ -27,7 +23,7 @@ describe('#token= with a % in the token', { skip: missing ?? false }, () => {
     collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: 'token-hash-enroll-secret', requireTokens: true, viewerToken: TOKEN, adminToken: 'admin-token-hash-00001' });
     await collector.store.upsertHost({ agentId: HOST, hostname: 'token-hash.example', publicKey: new Uint8Array(32).fill(2) }, Date.now());
     await collector.fleet.reconcile(collector.store, Date.now());
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,17 +1,13 @@
 // Opens a report page in headless Chromium: which plots drew pixels, page errors, a screenshot.
-import { chromium, type Page } from 'playwright-core';
-
-export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 
 export async function openReport<T = undefined>(
   file: string,
   screenshot: string,
   inspect?: (page: Page) => Promise<T>,
 ): Promise<{ drawn: Record<string, boolean>; errors: string[]; notes: number; extra: T }> {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const errors: string[] = [];

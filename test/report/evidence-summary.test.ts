@@ -4,10 +4,9 @@
 // the report's rows are grouped by process, ordered by contribution, carry units and name the
 // rows that were outweighed.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { defaultClassifierOptions } from '../../collector/classifier.js';
 import { CLASS_LOOKS } from '../../collector/classes.js';
 import { loadRulesFile, defaultRulesPath } from '../../collector/engine/rules/load.js';
@@ -20,15 +19,13 @@ import { SqliteStore } from '../../collector/store/sqlite.js';
 import { generateAgentKeys } from '../../proto/chain.js';
 import { readTrace } from '../../proto/trace.js';
 import { repoRoot, tempDir, waitFor } from '../helpers/env.js';
-import { chromiumPath } from './browser.js';
+import { launchChromium } from '../helpers/browser.js';
 import { S, T0, commit, enroll, range } from './stored-period.js';
 
-const missing = existsSync(chromiumPath) ? null : `Chromium not found at ${chromiumPath} (set CHROMIUM_PATH)`;
-if (missing && process.env.CI === 'true') throw new Error(`${missing}: CI must run the browser tests`);
 
 const LABELS: Record<string, string> = Object.fromEntries(Object.entries(CLASS_LOOKS).map(([k, v]) => [k, v.label]));
 
-describe('evidence summary: report and dashboard agree', { skip: missing ?? false }, () => {
+describe('evidence summary: report and dashboard agree', () => {
   const tmp = tempDir('assay-evidence-summary-');
   after(() => tmp.cleanup());
 
@@ -80,7 +77,7 @@ describe('evidence summary: report and dashboard agree', { skip: missing ?? fals
     const file = join(tmp.dir, 'report.html');
     writeFileSync(file, html);
     const collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath });
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       await page.goto(`file://${file}`);

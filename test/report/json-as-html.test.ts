@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { buildReport } from '../../collector/report/build.js';
 import { renderHtml } from '../../collector/report/render-html.js';
 import type { Report } from '../../collector/report/types.js';
@@ -15,7 +14,7 @@ import { SqliteStore } from '../../collector/store/sqlite.js';
 import { fingerprint, generateAgentKeys } from '../../proto/chain.js';
 import { tempDir } from '../helpers/env.js';
 import { runAssay } from '../helpers/proc.js';
-import { chromiumPath } from './browser.js';
+import { launchChromium } from '../helpers/browser.js';
 import { S, T0, commit } from './stored-period.js';
 
 // What a hostile agent calls itself (hello.hostname, ≤ 255 characters, free text).
@@ -39,7 +38,7 @@ describe('a JSON report under a name browsers render as HTML', () => {
   it('the premise: Chromium runs markup from the JSON text of a .html file', async () => {
     const file = join(tmp.dir, 'premise.html');
     writeFileSync(file, JSON.stringify(report) + '\n');
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`file://${file}`);
