@@ -3,7 +3,7 @@
 import { Option, type Command } from 'commander';
 import { MIN_INTERVAL_MS, timerDurationArg, durationArg, intArg, say } from '../../proto/cli-kit.js';
 import { checkOutputPath } from '../../proto/out-path.js';
-import { thresholdOptions, thresholdsOf, type ThresholdFlags } from '../../collector/report/cli.js';
+import { thresholdOptions, thresholdsOf, type ThresholdFlags } from '../../collector/report/index.js';
 
 export function registerScanCommands(program: Command): void {
   thresholdOptions(

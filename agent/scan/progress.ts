@@ -2,7 +2,7 @@
 // a plain line every few samples otherwise (logs, CI).
 import cliProgress from 'cli-progress';
 import type { ISample } from '../../proto/codec.js';
-import { summarize } from '../../collector/store/store.js';
+import { summarize } from '../../collector/report/index.js';
 
 export interface Progress {
   update(n: number, total: number, sample: ISample): void;

@@ -1,6 +1,6 @@
 // The human summary `assay scan` prints at the end: class, confidence, evidence, processes,
 // ports and peers, GPUs and power, and what could not be read.
-import type { Report } from '../../collector/report/types.js';
+import type { Report } from '../../collector/report/index.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 
