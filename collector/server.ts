@@ -385,27 +385,34 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   });
   applyConnectionLimits(app.server, limits, ingest.preAuth, metrics, logger.child({ part: 'connections' }));
   app.server.on('upgrade', (req, socket, head) => {
+    // From here on no HTTP code watches the socket: an 'error' on it without a listener (a client
+    // resetting a refused upgrade) would end the process. ws adds its own listener in handleUpgrade.
+    const onError = (): void => void socket.destroy();
+    socket.on('error', onError);
+    const refuse = (status: number, text: string): void => void socket.end(rawRefusal(status, text));
     // WebSocket routes match the raw path exactly: no other spelling reaches a socket.
     const route = websocketRoute(req.url);
     const wss = route?.url === '/ingest' ? ingestWss : route?.url === '/live' ? liveWss : null;
-    if (!route || !wss) return void socket.end(rawRefusal(404, 'Not Found'));
+    if (!route || !wss) return refuse(404, 'Not Found');
     try {
       // Agents send no Origin and reach the collector by any name, so a browser page may not open
       // /ingest at all (a DNS-rebinding page's Origin matches its own Host); /live is same-origin
       // only, and reached by an allowed name.
-      if (route.role === 'agent' ? req.headers.origin !== undefined : !originAllowed(req.headers.origin, req.headers.host, !!tls)) return void socket.end(rawRefusal(403, 'Forbidden'));
-      if (route.role !== 'agent' && !hostAllowed(site, req.headers.host)) return void socket.end(rawRefusal(403, 'Forbidden'));
+      if (route.role === 'agent' ? req.headers.origin !== undefined : !originAllowed(req.headers.origin, req.headers.host, !!tls)) return refuse(403, 'Forbidden');
+      if (route.role !== 'agent' && !hostAllowed(site, req.headers.host)) return refuse(403, 'Forbidden');
       const d = decide(auth, route.role, liveToken(req));
-      if (!d.ok) return void socket.end(rawRefusal(d.status, d.status === 401 ? 'Unauthorized' : 'Forbidden'));
+      if (!d.ok) return refuse(d.status, d.status === 401 ? 'Unauthorized' : 'Forbidden');
       if (wss === liveWss && liveWss.clients.size >= limits.maxLiveClients) {
         metrics.reject('live_cap');
-        return void socket.end(rawRefusal(503, 'Service Unavailable'));
+        return refuse(503, 'Service Unavailable');
       }
+      socket.removeListener('error', onError);
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     } catch (err) {
       // A throw in an 'upgrade' listener would end the process: refuse this one request instead.
       logger.error({ reason: 'upgrade_failed', err: (err as Error).message }, 'upgrade failed');
-      socket.end(rawRefusal(500, 'Internal Server Error'));
+      if (!socket.listenerCount('error')) socket.on('error', onError);
+      refuse(500, 'Internal Server Error');
     }
   });
 
