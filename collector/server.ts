@@ -389,7 +389,24 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     // resetting a refused upgrade) would end the process. ws adds its own listener in handleUpgrade.
     const onError = (): void => void socket.destroy();
     socket.on('error', onError);
-    const refuse = (status: number, text: string): void => void socket.end(rawRefusal(status, text));
+    const address = req.socket.remoteAddress ?? 'unknown';
+    // A refusal is the socket's last answer. connection-limits.ts handed its pre-auth slot over at
+    // the upgrade, so it takes one again until it is gone (beyond the caps it is dropped unanswered,
+    // as any connection beyond them), and it is destroyed closeGraceMs after the answer whether
+    // or not the client closes its side: refused upgrades cannot pile up outside every cap.
+    const refuse = (status: number, text: string): void => {
+      if (!ingest.preAuth.acquire(address)) {
+        metrics.reject('preauth_cap');
+        return void socket.destroy();
+      }
+      const timer = setTimeout(() => socket.destroy(), limits.closeGraceMs);
+      timer.unref();
+      socket.once('close', () => {
+        clearTimeout(timer);
+        ingest.preAuth.release(address);
+      });
+      socket.end(rawRefusal(status, text));
+    };
     // WebSocket routes match the raw path exactly: no other spelling reaches a socket.
     const route = websocketRoute(req.url);
     const wss = route?.url === '/ingest' ? ingestWss : route?.url === '/live' ? liveWss : null;

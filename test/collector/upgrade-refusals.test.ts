@@ -1,8 +1,9 @@
 // A WebSocket upgrade the collector refuses (an unknown path, /live without a token or from
 // another origin, /ingest with an Origin) is answered with a raw HTTP refusal on a socket no HTTP
 // code watches any more. Found from outside: a client that reset such a socket (RST, e.g. closing
-// with the answer unread) ended the collector process with an unhandled 'error' event. Against a
-// real collector process on 127.0.0.1.
+// with the answer unread) ended the collector process with an unhandled 'error' event, and a
+// client that never closed one kept it open for ever, outside every per-address cap (the pre-auth
+// slot is handed over at the upgrade). Both against a real collector process on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -76,6 +77,7 @@ function held(port: number, request: string): Promise<{ sock: Socket; answer: ()
   });
 }
 
+const within = <T>(p: Promise<T>, ms: number, dflt: T): Promise<T> => Promise.race([p, new Promise<T>((r) => setTimeout(() => r(dflt), ms).unref())]);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('refused WebSocket upgrades', () => {
@@ -104,6 +106,38 @@ describe('refused WebSocket upgrades', () => {
       const ok = await rawRequest(`http://127.0.0.1:${c.port}`, 'GET', '/api/hosts', { authorization: `Bearer ${viewer}` });
       assert.equal(ok.status, 200);
     } finally {
+      await stop(c.child);
+      cleanup();
+    }
+  });
+
+  it('a refused upgrade the client never closes is closed by the collector, and counts against the per-address cap while it lasts', async () => {
+    const { dir, cleanup } = tempDir('upgrade-held');
+    const c = await startCli(['--port', '0', '--db', join(dir, 'assay.db'), '--max-preauth-per-address', '4', '--idle-timeout', '1s']);
+    const socks: Socket[] = [];
+    try {
+      const t0 = Date.now();
+      const opened = [];
+      // Ten refused upgrades from one address, none ever closed or reset by the client.
+      for (let i = 0; i < 10; i++) {
+        const h = await held(c.port, upgradeRequest(c.port, '/nope'));
+        socks.push(h.sock);
+        opened.push(h);
+        await sleep(20);
+      }
+      // The collector's half is gone once a byte written to it is answered with a reset (the next
+      // write then fails with EPIPE and the socket closes): 4 s is twice the 2 s close grace.
+      await sleep(4_000);
+      for (const s of socks) if (!s.destroyed) s.write('x');
+      await sleep(300);
+      for (const s of socks) if (!s.destroyed) s.write('y');
+      const closed = await Promise.all(opened.map((h) => within(h.closedAt, 3_000, -1)));
+      const answered = opened.filter((h) => /^HTTP\/1\.1 404 /.test(h.answer())).length;
+      assert.ok(closed.every((t) => t > 0), `every refused upgrade is closed by the collector (still open after ${Date.now() - t0} ms: ${closed.filter((t) => t < 0).length} of 10)`);
+      assert.ok(answered >= 1 && answered <= 4, `at most the per-address cap (4) of them held at once, so at most 4 answered (${answered})`);
+      assert.equal((await rawRequest(`http://127.0.0.1:${c.port}`, 'GET', '/healthz')).status, 200, 'and the address gets in again once they are gone');
+    } finally {
+      for (const s of socks) s.destroy();
       await stop(c.child);
       cleanup();
     }
