@@ -32,10 +32,18 @@ export function runProgram(program: Command, argv: string[] = process.argv): voi
   });
 }
 
+/**
+ * A decimal number as a person writes one. `Number()` alone takes '' and '  ' as 0 (an unset
+ * variable: `ASSAY_PORT=` listened on a random port, `--min-coverage ""` asked for 0 % coverage)
+ * and 0x/0o/0b spellings (`--port 0x1C94` listened on 7316).
+ */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+const decimal = (v: string): number => (DECIMAL.test(v) ? Number(v) : NaN);
+
 export const intArg =
   (name: string, min: number, max: number) =>
   (v: string): number => {
-    const n = Number(v);
+    const n = decimal(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
     return n;
   };
@@ -170,7 +178,7 @@ export function onSignals(stop: () => Promise<void>): void {
 }
 
 export const fractionArg = (name: string) => (v: string): number => {
-  const n = Number(v);
+  const n = decimal(v);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number from 0 to 1`);
   return n;
 };
