@@ -311,7 +311,7 @@ export class IngestConnection {
     // The ack path reads what the stored rows need (figures, signatures), not whole samples.
     let frames: Uint8Array[];
     try {
-      frames = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? rawSamples : payloadFrames(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes));
+      frames = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? rawSamples : payloadFrames(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), seqs.length);
     } catch (err) {
       if (err instanceof PayloadError) throw invalid(err.reason, err.message);
       throw err;
