@@ -41,7 +41,7 @@ export function checkChain(input: HostInput): string[] {
         }
       } else if (typeof b.samples === 'string' && b.payload === undefined) {
         if (encoding !== BatchEncoding.BATCH_ENCODING_SAMPLES) problems.push(`${at}: samples, but the signed header says encoding ${encoding}`);
-        const { framed, samples } = unpackSamples(b.samples);
+        const { framed, samples } = unpackSamples(b.samples, signedCount);
         if (!safeEqual(sha256(framed), header.samplesDigest ?? new Uint8Array())) problems.push(`${at}: sample bytes do not match the signed digest`);
         if (samples.length !== signedCount) problems.push(`${at}: ${samples.length} samples for ${signedCount} signed sequence numbers`);
       } else {

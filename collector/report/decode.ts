@@ -2,7 +2,7 @@
 // sequence order, the gaps the agent declared in its signed headers, and the chain they form.
 import { batchHash } from '../../proto/chain.js';
 import { assay, decodeSample, type ISample } from '../../proto/codec.js';
-import { reportBatchSamples, unpackSamples } from './framing.js';
+import { MAX_SCAN_SAMPLES, reportBatchSamples, unpackSamples } from './framing.js';
 import type { ChainSummary, HostInput } from './types.js';
 import type { GapRecord } from '../store/store.js';
 
@@ -30,7 +30,7 @@ export function decodeInput(input: HostInput): DecodedInput {
   const rows: SampleRow[] = [];
   const declaredGaps: DeclaredGap[] = [];
   if (input.samples !== undefined) {
-    unpackSamples(input.samples).samples.forEach((bytes, i) => {
+    unpackSamples(input.samples, MAX_SCAN_SAMPLES).samples.forEach((bytes, i) => {
       const sample = decodeSample(bytes);
       rows.push({ seq: i + 1, tsMs: sample.tsMs ?? 0, receivedMs: null, sample });
     });
