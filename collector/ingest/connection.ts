@@ -58,7 +58,9 @@ export interface IngestShared {
   preAuth: AddressSlots;
 }
 
-const AGENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// An id is a segment of every per-host URL: `.` and `..` are the two a URL parser drops
+// (`/api/hosts/..` is fetched as `/api/`), so such a host's pages could not be opened.
+const AGENT_ID = /^(?!\.\.?$)[A-Za-z0-9._:-]{1,128}$/;
 const SECURITY_REASONS = new Set([
   'unknown_agent', 'revoked', 'bad_hello_signature', 'key_mismatch', 'bad_signature', 'digest_mismatch', 'replayed', 'chain_break', 'wrong_agent',
   'seq_regression', 'enroll_throttled', 'preauth_cap', 'payload_too_large',
@@ -200,7 +202,7 @@ export class IngestConnection {
   private async onHello(hello: IHello, version: number): Promise<void> {
     const { deps, now } = this.s;
     const agentId = hello.agentId ?? '';
-    if (!AGENT_ID.test(agentId)) throw invalid('bad_hello', 'hello.agent_id must be 1-128 characters of [A-Za-z0-9._:-]');
+    if (!AGENT_ID.test(agentId)) throw invalid('bad_hello', 'hello.agent_id must be 1-128 characters of [A-Za-z0-9._:-], and not . or ..');
     if ((hello.hostname ?? '').length > 255) throw invalid('bad_hello', 'hello.hostname longer than 255 characters');
     checkSkew(hello.timeMs, now(), deps.limits, 'agent clock');
     const key = hello.publicKey ?? new Uint8Array();
