@@ -60,13 +60,15 @@ function checkScanVerdicts(report: Report, h: HostSection, id: string, out: Chec
 
 function checkCollectorVerdicts(report: Report, h: HostSection, id: string, out: CheckLines): void {
   const r = report.rules;
-  if (r.sha256 !== null) {
-    const other = h.input.verdicts.findIndex((v) => v.verdict?.rulesVersion !== r.version);
-    if (other >= 0) {
-      const v = h.input.verdicts[other]!;
-      out.failures.push(`${id}: verdict ${other + 1} at ${iso(v.tsMs)} names rules ${v.verdict?.rulesVersion}, but the report says its verdicts were made with rules ${r.version}`);
-      return;
-    }
+  // With a hash, every verdict names that version; without one (the rules were reloaded), the
+  // report lists the versions its verdicts name (collectorRules in rules-id.ts), and each verdict's
+  // must be among them: a report that says "rules 2026.12.2" over verdicts of other rules fails.
+  const listed = r.sha256 !== null ? new Set([r.version]) : new Set(String(r.version).split(', '));
+  const other = h.input.verdicts.findIndex((v) => !listed.has(v.verdict?.rulesVersion));
+  if (other >= 0) {
+    const v = h.input.verdicts[other]!;
+    out.failures.push(`${id}: verdict ${other + 1} at ${iso(v.tsMs)} names rules ${v.verdict?.rulesVersion}, but the report says its verdicts were made with rules ${r.version}`);
+    return;
   }
   const bundled = bundledRules();
   let why: string;
