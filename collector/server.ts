@@ -198,7 +198,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     await store.close();
     throw err;
   }
-  const limits: IngestLimits = { ...defaultIngestLimits, ...opts.limits };
+  // Samples older than the raw window would be deleted at once: that is how old a backlog may be.
+  const limits: IngestLimits = { ...defaultIngestLimits, maxSampleAgeMs: retentionOpts.rawMs, ...opts.limits };
   const version = packageVersion();
 
   const app = Fastify({

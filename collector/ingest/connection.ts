@@ -77,6 +77,22 @@ function checkSkew(agentMs: number | null | undefined, nowMs: number, limits: In
 }
 
 /**
+ * A sample may lie at most maxClockSkewMs ahead of the collector's clock, and may be as old as the
+ * raw retention window: an agent resends what it spooled through an outage, byte for byte, so
+ * refusing samples older than the skew (as this did) left every agent whose collector was down
+ * longer than it resending one refused batch for ever.
+ */
+function checkSampleTime(tsMs: number | null | undefined, nowMs: number, limits: IngestLimits, seq: number): void {
+  if (!tsMs) return; // refused as bad_sample when the sample is read
+  if (tsMs - nowMs > limits.maxClockSkewMs) {
+    throw invalid('clock_skew', `sample ${seq} timestamp is ${Math.round((tsMs - nowMs) / 1000)} s ahead of the collector's clock (limit ${limits.maxClockSkewMs / 1000} s)`);
+  }
+  if (nowMs - tsMs > limits.maxSampleAgeMs) {
+    throw invalid('clock_skew', `sample ${seq} timestamp is older than the raw retention window (${Math.round(limits.maxSampleAgeMs / 86_400_000)} d): it would be deleted at once`);
+  }
+}
+
+/**
  * Sets the largest data frame ws will read on this socket. ws takes the limit once per server
  * (maxPayload); its receiver keeps it in `_maxPayload`, read at each frame header, so changing it
  * applies from the next frame on. Checked here so a ws upgrade that renames it fails loudly.
@@ -331,7 +347,7 @@ export class IngestConnection {
       payload,
       samples: frames.map((bytes, i) => {
         const { sample } = readLightSample(bytes, seqs[i]!, cursor, delta);
-        checkSkew(sample.tsMs, nowMs, deps.limits, `sample ${seqs[i]} timestamp`);
+        checkSampleTime(sample.tsMs, nowMs, deps.limits, seqs[i]!);
         return { seq: seqs[i]!, sample };
       }),
       gaps: (header.gaps ?? []).map((g) => ({ fromSeq: g.fromSeq ?? 0, toSeq: g.toSeq ?? 0, fromMs: g.fromMs ?? 0, toMs: g.toMs ?? 0, cause: (g.cause ?? '').slice(0, 64), samples: g.samples ?? 0 })),

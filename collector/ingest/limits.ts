@@ -35,8 +35,13 @@ export interface IngestLimits {
   /** Failed enrollment attempts one address may make per minute on average, and the burst. */
   enrollFailuresPerMin: number;
   enrollFailureBurst: number;
-  /** Largest accepted difference between an agent's clock and the collector's. */
+  /**
+   * Largest accepted difference between an agent's clock and the collector's (its hello), and how
+   * far ahead of the collector's clock a sample may lie. Spooled samples may be older: see maxSampleAgeMs.
+   */
   maxClockSkewMs: number;
+  /** Oldest sample accepted: the raw retention window (an older one would be deleted at once). */
+  maxSampleAgeMs: number;
   /** Frames read ahead of the store per connection before the socket is paused (back-pressure). */
   maxPendingFrames: number;
 }
@@ -57,5 +62,6 @@ export const defaultIngestLimits: IngestLimits = {
   enrollFailuresPerMin: 10,
   enrollFailureBurst: 10,
   maxClockSkewMs: 5 * 60_000,
+  maxSampleAgeMs: 35 * 24 * 3600_000,
   maxPendingFrames: 4,
 };
