@@ -21,12 +21,13 @@
 // uncompressed, and samples_digest is SHA-256 of that payload.
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assay, type IProcess, type ISample, type ISocket } from './codec.js';
+import { ColumnarError, decodeColumnar, encodeColumnar } from './columnar.js';
 
 export const BatchEncoding = assay.v1.BatchEncoding;
 export type BatchEncodingValue = assay.v1.BatchEncoding;
 
 /** The encodings whose batches carry a compressed payload (SignedBatch.payload, payload_digest). */
-export const PAYLOAD_ENCODINGS: readonly number[] = [BatchEncoding.BATCH_ENCODING_DEFLATE, BatchEncoding.BATCH_ENCODING_BROTLI];
+export const PAYLOAD_ENCODINGS: readonly number[] = [BatchEncoding.BATCH_ENCODING_DEFLATE, BatchEncoding.BATCH_ENCODING_BROTLI, BatchEncoding.BATCH_ENCODING_COLUMNAR];
 
 /** Whether batches of this encoding carry a compressed payload (rather than v2 samples). */
 export function isPayloadEncoding(encoding: number): boolean {
@@ -251,16 +252,16 @@ export function expandDeltas(samples: readonly assay.v1.Sample[]): assay.v1.Samp
  * BATCH_ENCODING_DEFLATE (what the first schema-3 agents sent): delta-encoded, then framed.
  */
 export function encodePayload(samples: readonly Uint8Array[], encoding: number = BatchEncoding.BATCH_ENCODING_BROTLI): Buffer {
-  if (encoding === BatchEncoding.BATCH_ENCODING_BROTLI) {
-    const framed = frameSamples(samples);
-    return brotliCompressSync(framed, {
+  const brotli = (data: Uint8Array): Buffer =>
+    brotliCompressSync(data, {
       params: {
         [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
         [zlibConstants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN,
-        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: framed.length,
+        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.length,
       },
     });
-  }
+  if (encoding === BatchEncoding.BATCH_ENCODING_BROTLI) return brotli(frameSamples(samples));
+  if (encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR) return brotli(encodeColumnar(samples));
   if (encoding === BatchEncoding.BATCH_ENCODING_DEFLATE) return deflateRawSync(frameSamples(deltaEncode(samples)), { level: 9, memLevel: 9 });
   throw new PayloadError('bad_payload', `encoding ${encoding} has no compressed payload`);
 }
@@ -270,7 +271,7 @@ export function encodePayload(samples: readonly Uint8Array[], encoding: number =
  * payload_too_large) one that grows beyond `maxBytes` without allocating more.
  */
 export function inflatePayload(payload: Uint8Array, maxBytes: number, encoding: number = BatchEncoding.BATCH_ENCODING_DEFLATE): Buffer {
-  const brotli = encoding === BatchEncoding.BATCH_ENCODING_BROTLI;
+  const brotli = encoding === BatchEncoding.BATCH_ENCODING_BROTLI || encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR;
   if (!brotli && encoding !== BatchEncoding.BATCH_ENCODING_DEFLATE) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
   try {
     return brotli ? brotliDecompressSync(payload, { maxOutputLength: maxBytes }) : inflateRawSync(payload, { maxOutputLength: maxBytes });
@@ -303,7 +304,14 @@ export function decodePayload(
 export function payloadFrames(encoding: number, payload: Uint8Array, maxInflatedBytes = VERIFY_MAX_INFLATED_BYTES, maxFrames = Infinity): Buffer[] {
   if (encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) return unframeSamples(payload, maxFrames);
   if (!isPayloadEncoding(encoding)) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
-  return unframeSamples(inflatePayload(payload, maxInflatedBytes, encoding), maxFrames);
+  const inflated = inflatePayload(payload, maxInflatedBytes, encoding);
+  if (encoding !== BatchEncoding.BATCH_ENCODING_COLUMNAR) return unframeSamples(inflated, maxFrames);
+  try {
+    return decodeColumnar(inflated, maxInflatedBytes, maxFrames).map((s) => Buffer.from(s.buffer, s.byteOffset, s.byteLength));
+  } catch (err) {
+    if (err instanceof ColumnarError) throw new PayloadError(err.tooLarge ? 'payload_too_large' : 'bad_payload', `batch payload (encoding 3): ${err.message}`);
+    throw err;
+  }
 }
 
 /** Complete samples' bytes (as the agent took them) from a payload: for tests and tools. */

@@ -1,0 +1,115 @@
+// Encoding 2 (brotli of the framed complete samples) against encoding 3 (brotli of their
+// column-wise transposition, proto/columnar.ts) on recorded traces: bytes per sample, the agent's
+// time to build a batch's payload and the collector's time to read it back into framed samples
+// (proto/payload.ts payloadFrames). Not a timed test: prints figures.
+//
+//   node dist/bench/payload-columnar.js [TRACE...] [--batch 5] [--rounds 3]
+//
+// Default traces: the recorded server host (bench/data) and every trace of the evaluation corpus
+// (test/corpus, synthetic included) and bench/heldout. Samples are quantized and their sockets
+// selected as the agent sends them now (bench/payload-sizes.ts). Times are the best of --rounds
+// passes over the trace (ms per batch, this machine, one core); every payload is decoded again and
+// compared byte for byte with the samples encoded (exit 1 if any differs).
+import { readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { encodeSample } from '../proto/codec.js';
+import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, encodePayload, payloadFrames } from '../proto/payload.js';
+import { COLUMNAR_LISTS, encodeColumnar } from '../proto/columnar.js';
+import { quantizeSample } from '../agent/quantize.js';
+import { asSentSockets, readTraceSamples } from './payload-sizes.js';
+
+const BROTLI = BatchEncoding.BATCH_ENCODING_BROTLI;
+const COLUMNAR = BatchEncoding.BATCH_ENCODING_COLUMNAR;
+
+interface Row {
+  name: string;
+  samples: number;
+  protobuf: number;
+  b2: number;
+  b3: number;
+  /** encoding 3 with only the processes taken apart (sockets left in the rest): what the sockets' columns bring */
+  procsOnly: number;
+  build2: number;
+  build3: number;
+  read2: number;
+  read3: number;
+  exact: boolean;
+}
+
+function best(rounds: number, f: () => void): number {
+  let min = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    f();
+    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return min;
+}
+
+function measure(name: string, file: string, batchSize: number, rounds: number): Row {
+  const bytes = readTraceSamples(file).map((s) => encodeSample(asSentSockets(quantizeSample(s))));
+  const batches: Uint8Array[][] = [];
+  for (let i = 0; i < bytes.length; i += batchSize) batches.push(bytes.slice(i, i + batchSize));
+  const p2 = batches.map((b) => encodePayload(b, BROTLI));
+  const p3 = batches.map((b) => encodePayload(b, COLUMNAR));
+  let exact = true;
+  p3.forEach((p, i) => {
+    const back = payloadFrames(COLUMNAR, p);
+    const want = batches[i]!;
+    if (back.length !== want.length || back.some((x, j) => !Buffer.from(x).equals(Buffer.from(want[j]!)))) exact = false;
+  });
+  const procsOnly = batches.reduce((a, b) => a + brotliCompressSync(encodeColumnar(b, COLUMNAR_LISTS.slice(0, 1)), { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN } }).length, 0);
+  const n = batches.length;
+  return {
+    name,
+    samples: bytes.length,
+    protobuf: bytes.reduce((a, b) => a + b.length, 0),
+    b2: p2.reduce((a, p) => a + p.length, 0),
+    b3: p3.reduce((a, p) => a + p.length, 0),
+    procsOnly,
+    build2: best(rounds, () => batches.forEach((b) => encodePayload(b, BROTLI))) / n,
+    build3: best(rounds, () => batches.forEach((b) => encodePayload(b, COLUMNAR))) / n,
+    read2: best(rounds, () => p2.forEach((p) => payloadFrames(BROTLI, p))) / n,
+    read3: best(rounds, () => p3.forEach((p) => payloadFrames(COLUMNAR, p))) / n,
+    exact,
+  };
+}
+
+function defaultTraces(): string[] {
+  const dir = (d: string): string[] => readdirSync(d).filter((f) => f.endsWith('.trace.ndjson')).sort().map((f) => join(d, f));
+  return ['bench/data/server-host.trace.ndjson.gz', ...dir('test/corpus'), ...dir('test/corpus/synthetic'), ...dir('bench/heldout')];
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const flag = (name: string, dflt: string): string => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args.splice(i, 2)[1]! : dflt;
+  };
+  const batchSize = Number(flag('--batch', '5'));
+  const rounds = Number(flag('--rounds', '3'));
+  const files = args.length ? args : defaultTraces();
+  console.log(`batches of ${batchSize}; brotli quality ${BROTLI_QUALITY}, window 2^${BROTLI_LGWIN} for both; ms per batch: best of ${rounds}; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`${'trace'.padEnd(44)} ${'samples'.padStart(7)} ${'protobuf'.padStart(9)} ${'enc 2'.padStart(7)} ${'enc 3'.padStart(7)} ${'gain'.padStart(6)} ${'procs only'.padStart(10)}   build 2 / 3 ms   read 2 / 3 ms  exact`);
+  const rows: Row[] = [];
+  for (const file of files) {
+    const name = file.replace(/^.*\//, '').replace(/\.trace\.ndjson(\.gz)?$/, '');
+    const r = measure(name, file, batchSize, rounds);
+    rows.push(r);
+    const per = (x: number): string => (x / r.samples).toFixed(0);
+    console.log(
+      `${name.padEnd(44)} ${String(r.samples).padStart(7)} ${per(r.protobuf).padStart(9)} ${per(r.b2).padStart(7)} ${per(r.b3).padStart(7)} ${`${((100 * (r.b2 - r.b3)) / r.b2).toFixed(1)}%`.padStart(6)} ${per(r.procsOnly).padStart(10)}   ${r.build2.toFixed(2).padStart(6)} / ${r.build3.toFixed(2).padEnd(5)}  ${r.read2.toFixed(2).padStart(6)} / ${r.read3.toFixed(2).padEnd(5)}  ${r.exact ? 'yes' : 'NO'}`,
+    );
+  }
+  const sum = (f: (r: Row) => number): number => rows.reduce((a, r) => a + f(r), 0);
+  const all = { samples: sum((r) => r.samples), b2: sum((r) => r.b2), b3: sum((r) => r.b3) };
+  console.log(`all traces: ${all.samples} samples, encoding 2 ${(all.b2 / all.samples).toFixed(0)} B/sample, encoding 3 ${(all.b3 / all.samples).toFixed(0)} B/sample (${((100 * (all.b2 - all.b3)) / all.b2).toFixed(1)} % less)`);
+  if (rows.some((r) => !r.exact)) {
+    console.log('ROUND TRIP FAILED');
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();

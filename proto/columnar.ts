@@ -1,0 +1,720 @@
+// Column-wise transposition of a batch's samples: the container inside a BATCH_ENCODING_COLUMNAR
+// payload (proto/payload.ts compresses it with brotli). Lossless at the byte level: decoding gives
+// back exactly the encoded samples the agent took, byte for byte, so samples_digest-style framing,
+// stored rows and `assay verify` see the very bytes the agent encoded.
+//
+// Why: brotli over row-wise protobuf sees each process's fields interleaved with the other
+// fields; between consecutive samples most entries are byte-identical or change in a few fields.
+// Here the entries of the batch's repeated lists (Sample.processes, Sample.sockets: LISTS) are
+// taken apart at the wire level and each field's values go into their own column, in entry order,
+// as differences against the same entry of the sample before (matched by pid, by inode), so an
+// unchanged value is a zero byte and a column of mostly unchanged values compresses to almost
+// nothing. Everything else of a sample (figures, disks, ...) stays as it is ("rest").
+//
+// Nothing here knows the Sample schema beyond LISTS (which lists, and the field that matches an
+// entry with the one of the sample before, an encoder heuristic only): entries are read as
+// protobuf wire fields (tag, value), so fields added later travel as well. A sample this codec
+// cannot reproduce exactly (not valid wire format, a list's entries not contiguous, a varint not
+// in its shortest form or above 2^49, groups) travels whole ("raw"), so the round trip is exact
+// for any bytes.
+//
+// Container (every integer a base-128 varint as protobuf writes them):
+//   version (1)
+//   nLists, then each list's Sample field number
+//   per list: nTags, tags (the first, then each one's gap from the one before: ascending): the
+//             wire tags its entries use in this batch
+//   nSamples
+//   meta length, meta bytes: per sample: mode 0 = raw (length; bytes taken from rest) or
+//                            1 = columnar (rest length; per list: offset into its rest, entries)
+//   rest length, rest bytes: each sample's bytes outside its lists' entries (raw samples whole)
+//   per list, its columns: length, bytes each; keys 0 (refs), 1 (shapes), then its tags in order
+//     key 0 (refs, samples that have a sample before): per entry 0 = new, else
+//       zigzag(index in the sample before - expected) + 1, expected = last matched index + 1
+//     key 1 (shapes): per entry, which of the list's tags it has, as the positions where that
+//       differs from the entry it refers to: count, then each position's gap from the one before
+//     key = a wire tag (field << 3 | type): the values of that field, entry after entry:
+//       varint:  zigzag(value - value of the entry referred to, or 0)
+//       fixed32/fixed64: bytes XOR the entry referred to's (or zero), stored byte plane by byte
+//                plane (all first bytes, then all second bytes...: the zero low bytes of
+//                quantized figures become long runs)
+//       length-delimited: 0 = the same bytes as the entry referred to, else length + 1, bytes
+//   "The entry referred to" is the matched entry of the sample before; an entry without one (a
+//   new process, every entry of a batch's first sample) refers to the entry before it in its own
+//   list (the first entry of a list: to nothing: 0, zero bytes, no tags). An entry's fields are
+//   its tags in ascending order, each once; a field's counterpart is the same tag's value in the
+//   entry referred to (none: as for nothing).
+// A sample's entries are rebuilt as (tag, length, fields) and inserted into its rest at their
+// offset: the lists' blocks in list order, offsets non-decreasing.
+
+/** The repeated lists taken apart: a Sample field number, and the field of an entry that finds the same entry in the sample before. */
+export const COLUMNAR_LISTS: readonly { field: number; key: number }[] = [
+  { field: 9, key: 1 }, // Sample.processes, by pid
+  { field: 10, key: 8 }, // Sample.sockets, by inode
+];
+
+/**
+ * Fewest entries (over the batch) for a list to be taken apart. Measured on the recorded traces
+ * (bench/payload-columnar.ts): below about this, the columns' lengths and the list's tags cost
+ * more than the columns save.
+ */
+export const COLUMNAR_MIN_ENTRIES = 64;
+
+const VERSION = 1;
+/** Varint values the columns carry exactly in a double (2^49: seven varint bytes). */
+const VALUE_LIMIT = 2 ** 49;
+const MAX_LISTS = 16;
+const MAX_SHAPE_TAGS = 1 << 12;
+const REFS = 0;
+const SHAPES = 1;
+
+/** A container that cannot be read; `tooLarge`: it rebuilds to more than the bound given. */
+export class ColumnarError extends Error {
+  constructor(
+    message: string,
+    readonly tooLarge = false,
+  ) {
+    super(message);
+    this.name = 'ColumnarError';
+  }
+}
+
+class Out {
+  buf: Uint8Array;
+  len = 0;
+  constructor(size = 1024) {
+    this.buf = new Uint8Array(size);
+  }
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const b = new Uint8Array(size);
+    b.set(this.buf.subarray(0, this.len));
+    this.buf = b;
+  }
+  varint(v: number): void {
+    this.reserve(10);
+    const b = this.buf;
+    while (v >= 0x80) {
+      b[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    b[this.len++] = v;
+  }
+  bytes(src: Uint8Array): void {
+    this.reserve(src.length);
+    this.buf.set(src, this.len);
+    this.len += src.length;
+  }
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+const varintSize = (v: number): number => {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+};
+const zig = (d: number): number => (d >= 0 ? 2 * d : -2 * d - 1);
+const unzig = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+
+/** Signals, inside the encoder, a sample to send whole. */
+class NotColumnar extends Error {}
+
+/** Reads a varint in its shortest form below 2^49 (the encoder's condition for columns), or throws NotColumnar. */
+function smallVarint(b: Uint8Array, at: { pos: number }, end: number): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 7; i++) {
+    if (at.pos >= end) throw new NotColumnar();
+    const x = b[at.pos++]!;
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) {
+      if (x === 0 && i > 0) throw new NotColumnar(); // not the shortest form
+      return v;
+    }
+    mul *= 0x80;
+  }
+  throw new NotColumnar();
+}
+
+/** Skips a varint of any length (rest bytes are copied as they are). */
+function skipVarint(b: Uint8Array, at: { pos: number }, end: number): void {
+  for (let i = 0; i < 10; i++) {
+    if (at.pos >= end) throw new NotColumnar();
+    if (b[at.pos++]! < 0x80) return;
+  }
+  throw new NotColumnar();
+}
+
+type Value = number | Uint8Array;
+interface Entry {
+  shape: number;
+  vals: Value[];
+  /** The entry's encoded bytes (without its tag and length). */
+  bytes: Uint8Array;
+}
+
+const sameEntry = (a: Entry, b: Entry): boolean => a.bytes.length === b.bytes.length && Buffer.compare(a.bytes, b.bytes) === 0;
+
+/** Shapes (tag lists) of one batch, and for each pair of shapes where each field's counterpart sits. */
+class Shapes {
+  readonly list: number[][] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly pairs = new Map<number, Map<number, Int32Array>>();
+  id(tags: number[]): number {
+    const k = tags.join(',');
+    let id = this.ids.get(k);
+    if (id === undefined) {
+      id = this.list.length;
+      this.list.push(tags);
+      this.ids.set(k, id);
+    }
+    return id;
+  }
+  /** For each position of shape `cur`, the position of the same tag's same occurrence in shape `prev`, or -1. */
+  pair(cur: number, prev: number): Int32Array {
+    let byPrev = this.pairs.get(cur);
+    if (!byPrev) this.pairs.set(cur, (byPrev = new Map()));
+    let p = byPrev.get(prev);
+    if (p) return p;
+    const a = this.list[cur]!;
+    const b = this.list[prev]!;
+    p = new Int32Array(a.length).fill(-1);
+    if (cur === prev) for (let i = 0; i < a.length; i++) p[i] = i;
+    else {
+      const seen = new Map<number, number>();
+      for (let i = 0; i < a.length; i++) {
+        const occ = seen.get(a[i]!) ?? 0;
+        seen.set(a[i]!, occ + 1);
+        let n = 0;
+        for (let j = 0; j < b.length; j++) {
+          if (b[j] === a[i] && n++ === occ) {
+            p[i] = j;
+            break;
+          }
+        }
+      }
+    }
+    byPrev.set(prev, p);
+    return p;
+  }
+}
+
+/**
+ * The tags a list's entries use in a batch, ascending: an entry's shape is written as the
+ * positions (in this union) where it differs from the shape of the entry it refers to.
+ */
+class Union {
+  readonly tags: number[];
+  private readonly at = new Map<number, number>();
+  private readonly flips = new Map<number, Map<number, number[]>>();
+  constructor(
+    shapeIds: number[] | number[][],
+    private readonly shapes: Shapes,
+  ) {
+    const all = new Set<number>();
+    for (const s of shapeIds) for (const t of typeof s === 'number' ? shapes.list[s]! : s) all.add(t);
+    this.tags = [...all].sort((a, b) => a - b);
+    this.tags.forEach((t, i) => this.at.set(t, i));
+  }
+  private mask(shape: number): Uint8Array {
+    const m = new Uint8Array(this.tags.length);
+    if (shape >= 0) for (const t of this.shapes.list[shape]!) m[this.at.get(t)!] = 1;
+    return m;
+  }
+  /** Writes how `shape` differs from `ref` (-1: the empty shape): count, then each position as the gap from the one before. */
+  writeFlips(out: Out, ref: number, shape: number): void {
+    if (ref === shape) return out.varint(1);
+    let byShape = this.flips.get(ref);
+    if (!byShape) this.flips.set(ref, (byShape = new Map()));
+    let f = byShape.get(shape);
+    if (!f) {
+      const a = this.mask(ref);
+      const b = this.mask(shape);
+      f = [];
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) f.push(i);
+      byShape.set(shape, f);
+    }
+    out.varint(f.length + 1);
+    let last = -1;
+    for (const i of f) {
+      out.varint(i - last - 1);
+      last = i;
+    }
+  }
+  /** Reads what writeFlips wrote, given its first number `n1` (count + 1); returns the shape. */
+  readFlips(c: In, n1: number, ref: number): number {
+    if (n1 > this.tags.length + 1) throw new ColumnarError(`${c.what}: ${n1 - 1} shape changes in a list of ${this.tags.length} tags`);
+    const n = n1 - 1;
+    if (n === 0) {
+      if (ref >= 0) return ref;
+      return this.shapes.id([]);
+    }
+    const m = this.mask(ref);
+    let last = -1;
+    for (let k = 0; k < n; k++) {
+      const i = last + 1 + c.varint();
+      if (i >= m.length) throw new ColumnarError(`${c.what}: shape change at position ${i} of ${m.length} tags`);
+      m[i] ^= 1;
+      last = i;
+    }
+    const tags: number[] = [];
+    for (let i = 0; i < m.length; i++) if (m[i]) tags.push(this.tags[i]!);
+    return this.shapes.id(tags);
+  }
+}
+
+/** One sample taken apart: its rest, and per list the offset into the rest and the entries. */
+interface Parsed {
+  rest: Uint8Array[];
+  restLen: number;
+  offsets: number[];
+  entries: Entry[][];
+}
+
+function parseEntry(b: Uint8Array, start: number, end: number, shapes: Shapes): Entry {
+  const at = { pos: start };
+  const tags: number[] = [];
+  const vals: Value[] = [];
+  while (at.pos < end) {
+    const tag = smallVarint(b, at, end);
+    // Fields in ascending order, each once (as protobuf encoders write messages without repeated fields).
+    if (tag > 0xffffffff || tag >>> 3 === 0 || (tags.length > 0 && tag <= tags[tags.length - 1]!)) throw new NotColumnar();
+    const wire = tag & 7;
+    tags.push(tag);
+    if (wire === 0) vals.push(smallVarint(b, at, end));
+    else if (wire === 1 || wire === 5) {
+      const w = wire === 1 ? 8 : 4;
+      if (at.pos + w > end) throw new NotColumnar();
+      vals.push(b.subarray(at.pos, at.pos + w));
+      at.pos += w;
+    } else if (wire === 2) {
+      const len = smallVarint(b, at, end);
+      if (at.pos + len > end) throw new NotColumnar();
+      vals.push(b.subarray(at.pos, at.pos + len));
+      at.pos += len;
+    } else throw new NotColumnar();
+  }
+  if (tags.length > MAX_SHAPE_TAGS) throw new NotColumnar();
+  return { shape: shapes.id(tags), vals, bytes: b.subarray(start, end) };
+}
+
+function parseSample(b: Uint8Array, lists: readonly number[], shapes: Shapes): Parsed {
+  const rest: Uint8Array[] = [];
+  let restLen = 0;
+  const offsets = lists.map(() => -1);
+  const entries: Entry[][] = lists.map(() => []);
+  const listTag = lists.map((f) => f * 8 + 2);
+  let open = -1; // the list whose block is being read
+  let lastList = -1;
+  let from = 0; // start of the rest not yet taken
+  const at = { pos: 0 };
+  while (at.pos < b.length) {
+    const fieldAt = at.pos;
+    let tag: number;
+    try {
+      tag = smallVarint(b, at, b.length);
+    } catch {
+      throw new NotColumnar();
+    }
+    const l = listTag.indexOf(tag);
+    if (l >= 0) {
+      if (l !== open) {
+        if (l <= lastList) throw new NotColumnar(); // a list's entries not contiguous, or lists out of order
+        if (fieldAt > from) rest.push(b.subarray(from, fieldAt)), (restLen += fieldAt - from);
+        offsets[l] = restLen;
+        open = lastList = l;
+      }
+      const len = smallVarint(b, at, b.length);
+      if (at.pos + len > b.length) throw new NotColumnar();
+      entries[l]!.push(parseEntry(b, at.pos, at.pos + len, shapes));
+      at.pos += len;
+      from = at.pos;
+      continue;
+    }
+    if (open >= 0) open = -1;
+    const wire = tag & 7;
+    if (wire === 0) skipVarint(b, at, b.length);
+    else if (wire === 1) at.pos += 8;
+    else if (wire === 5) at.pos += 4;
+    else if (wire === 2) {
+      const len = smallVarint(b, at, b.length);
+      at.pos += len;
+    } else throw new NotColumnar();
+    if (at.pos > b.length) throw new NotColumnar();
+  }
+  if (b.length > from) rest.push(b.subarray(from)), (restLen += b.length - from);
+  // An absent list sits where the one before it sits (offsets non-decreasing in list order).
+  for (let l = 0; l < offsets.length; l++) if (offsets[l]! < 0) offsets[l] = l > 0 ? offsets[l - 1]! : 0;
+  for (let l = 1; l < offsets.length; l++) if (offsets[l]! < offsets[l - 1]!) throw new NotColumnar();
+  return { rest, restLen, offsets, entries };
+}
+
+/** Byte planes of fixed-width values: all first bytes, then all second bytes, ... */
+function toPlanes(src: Uint8Array, width: number): Uint8Array {
+  const n = src.length / width;
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < n; i++) for (let k = 0; k < width; k++) out[k * n + i] = src[i * width + k]!;
+  return out;
+}
+function fromPlanes(src: Uint8Array, width: number): Uint8Array {
+  const n = src.length / width;
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < n; i++) for (let k = 0; k < width; k++) out[i * width + k] = src[k * n + i]!;
+  return out;
+}
+const widthOf = (tag: number): number => ((tag & 7) === 1 ? 8 : (tag & 7) === 5 ? 4 : 0);
+
+const ZERO8 = new Uint8Array(8);
+
+/** The container of a batch's samples (each its complete encoded bytes). */
+export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { field: number; key: number }[] = COLUMNAR_LISTS, minEntries = COLUMNAR_MIN_ENTRIES): Uint8Array {
+  let shapes = new Shapes();
+  let lists = all;
+  const parse = (): (Parsed | null)[] =>
+    samples.map((bytes): Parsed | null => {
+      try {
+        return parseSample(bytes, lists.map((l) => l.field), shapes);
+      } catch (e) {
+        if (!(e instanceof NotColumnar)) throw e;
+        return null;
+      }
+    });
+  let parsed = parse();
+  // A short list costs more in column lengths and tags than its columns save: it stays in the rest.
+  const kept = lists.filter((_, l) => parsed.reduce((a, p) => a + (p ? p.entries[l]!.length : 0), 0) >= minEntries);
+  if (kept.length < lists.length) {
+    lists = kept;
+    shapes = new Shapes();
+    parsed = parse();
+  }
+  const fields = lists.map((l) => l.field);
+  const meta = new Out(64);
+  const rest = new Out(8192);
+  const columns = lists.map(() => new Map<number, Out>());
+  const col = (l: number, key: number): Out => {
+    let c = columns[l]!.get(key);
+    if (!c) columns[l]!.set(key, (c = new Out(256)));
+    return c;
+  };
+  const unions = lists.map((_, l) => new Union(parsed.flatMap((p) => (p ? p.entries[l]!.map((e) => e.shape) : [])), shapes));
+  let prev: Entry[][] | null = null;
+  for (const [at, p] of parsed.entries()) {
+    if (!p) {
+      const bytes = samples[at]!;
+      meta.varint(0);
+      meta.varint(bytes.length);
+      rest.bytes(bytes);
+      prev = null;
+      continue;
+    }
+    meta.varint(1);
+    meta.varint(p.restLen);
+    for (const r of p.rest) rest.bytes(r);
+    for (let l = 0; l < lists.length; l++) {
+      const entries = p.entries[l]!;
+      meta.varint(p.offsets[l]!);
+      meta.varint(entries.length);
+      const before = prev ? prev[l]! : null;
+      let index: Map<number | string, number> | null = null;
+      if (before) {
+        index = new Map();
+        for (let i = 0; i < before.length; i++) {
+          const k = keyOf(before[i]!, lists[l]!.key, shapes);
+          if (k !== null && !index.has(k)) index.set(k, i);
+        }
+      }
+      let expected = 0;
+      for (let n = 0; n < entries.length; n++) {
+        const e = entries[n]!;
+        let ref: Entry | null = null;
+        if (before) {
+          const k = keyOf(e, lists[l]!.key, shapes);
+          const i = k === null ? undefined : index!.get(k);
+          if (i === undefined) col(l, REFS).varint(0);
+          else {
+            col(l, REFS).varint(zig(i - expected) + 1);
+            expected = i + 1;
+            ref = before[i]!;
+          }
+        }
+        if (!ref && n > 0) ref = entries[n - 1]!;
+        if (ref && sameEntry(e, ref)) {
+          col(l, SHAPES).varint(0);
+          continue;
+        }
+        unions[l]!.writeFlips(col(l, SHAPES), ref ? ref.shape : -1, e.shape);
+        const tags = shapes.list[e.shape]!;
+        const pair = ref ? shapes.pair(e.shape, ref.shape) : null;
+        for (let j = 0; j < tags.length; j++) {
+          const tag = tags[j]!;
+          const v = e.vals[j]!;
+          const pj = pair ? pair[j]! : -1;
+          const pv = pj >= 0 ? ref!.vals[pj]! : null;
+          const c = col(l, tag);
+          const wire = tag & 7;
+          if (wire === 0) c.varint(zig((v as number) - ((pv as number | null) ?? 0)));
+          else if (wire === 2) {
+            const u = v as Uint8Array;
+            if (pv !== null && Buffer.compare(u, pv as Uint8Array) === 0) c.varint(0);
+            else {
+              c.varint(u.length + 1);
+              c.bytes(u);
+            }
+          } else {
+            const u = v as Uint8Array;
+            const q = (pv as Uint8Array | null) ?? ZERO8;
+            c.reserve(u.length);
+            for (let k = 0; k < u.length; k++) c.buf[c.len++] = u[k]! ^ q[k]!;
+          }
+        }
+      }
+    }
+    prev = p.entries;
+  }
+  const out = new Out(rest.len + 4096);
+  out.varint(VERSION);
+  out.varint(lists.length);
+  for (const f of fields) out.varint(f);
+  for (const u of unions) {
+    out.varint(u.tags.length);
+    u.tags.forEach((t, i) => out.varint(i === 0 ? t : t - u.tags[i - 1]!));
+  }
+  out.varint(samples.length);
+  out.varint(meta.len);
+  out.bytes(meta.view());
+  out.varint(rest.len);
+  out.bytes(rest.view());
+  for (let l = 0; l < lists.length; l++) {
+    for (const key of [REFS, SHAPES, ...unions[l]!.tags]) {
+      const c = columns[l]!.get(key)?.view() ?? new Uint8Array(0);
+      const w = key > SHAPES ? widthOf(key) : 0;
+      out.varint(c.length);
+      out.bytes(w ? toPlanes(c, w) : c);
+    }
+  }
+  return out.view();
+}
+
+function keyOf(e: Entry, keyField: number, shapes: Shapes): number | string | null {
+  const tags = shapes.list[e.shape]!;
+  for (let j = 0; j < tags.length; j++) {
+    if (tags[j]! >>> 3 === keyField) {
+      const v = e.vals[j]!;
+      return typeof v === 'number' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
+    }
+  }
+  return null;
+}
+
+/** A bounded reader over one stream of the container. */
+class In {
+  constructor(
+    readonly b: Uint8Array,
+    public pos: number,
+    readonly end: number,
+    readonly what: string,
+  ) {}
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) throw new ColumnarError(`${this.what} ends inside a number`);
+      const x = this.b[this.pos++]!;
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) return v;
+      mul *= 0x80;
+    }
+    throw new ColumnarError(`${this.what}: a number longer than 8 bytes`);
+  }
+  /** A count or length at most `max`. */
+  count(max: number, of: string): number {
+    const v = this.varint();
+    if (v > max) throw new ColumnarError(`${this.what}: ${of} ${v} exceeds ${max}`);
+    return v;
+  }
+  take(n: number): Uint8Array {
+    if (n > this.end - this.pos) throw new ColumnarError(`${this.what} ends inside ${n} bytes announced (${this.end - this.pos} left)`);
+    const v = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+  done(): void {
+    if (this.pos !== this.end) throw new ColumnarError(`${this.what}: ${this.end - this.pos} bytes left over`);
+  }
+}
+
+/**
+ * The samples of a container, byte for byte as they were encoded. Refuses (ColumnarError) any
+ * malformed container, one of more than `maxSamples` samples (the header's count) before
+ * rebuilding any, and (tooLarge) one whose samples, framed, would exceed `maxBytes`.
+ */
+export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = Infinity): Uint8Array[] {
+  const h = new In(data, 0, data.length, 'columnar payload');
+  const version = h.varint();
+  if (version !== VERSION) throw new ColumnarError(`columnar payload version ${version} (this build reads ${VERSION})`);
+  const nLists = h.count(MAX_LISTS, 'lists');
+  const listTags: number[] = [];
+  for (let l = 0; l < nLists; l++) {
+    const f = h.varint();
+    if (f < 1 || f >= 2 ** 29) throw new ColumnarError(`columnar payload: list field number ${f} is not a protobuf field number`);
+    if (listTags.includes(f * 8 + 2)) throw new ColumnarError(`columnar payload: list field ${f} twice`);
+    listTags.push(f * 8 + 2);
+  }
+  const shapes = new Shapes();
+  const unions: Union[] = [];
+  for (let l = 0; l < nLists; l++) {
+    const n = h.count(MAX_SHAPE_TAGS, 'tags of a list');
+    const tags: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const gap = h.varint();
+      const t = i === 0 ? gap : tags[i - 1]! + gap;
+      const wire = t & 7;
+      if (t >= 2 ** 32 || t >>> 3 === 0 || (wire !== 0 && wire !== 1 && wire !== 2 && wire !== 5)) throw new ColumnarError(`columnar payload: list ${l} has tag ${t}, not a field of wire type 0, 1, 2 or 5`);
+      if (i > 0 && gap === 0) throw new ColumnarError(`columnar payload: list ${l} has tag ${t} twice`);
+      tags.push(t);
+    }
+    unions.push(new Union([tags], shapes));
+  }
+  const nSamples = h.count(data.length, 'samples');
+  if (nSamples > maxSamples) throw new ColumnarError(`the payload holds ${nSamples} samples, more than the ${maxSamples} its header lists`);
+  const metaLen = h.count(h.end - h.pos, 'meta length');
+  const meta = new In(data, h.pos, h.pos + metaLen, 'columnar payload meta');
+  h.pos += metaLen;
+  const restLen = h.count(h.end - h.pos, 'rest length');
+  const rest = new In(data, h.pos, h.pos + restLen, 'columnar payload rest');
+  h.pos += restLen;
+  const columns = listTags.map(() => new Map<number, In>());
+  for (let l = 0; l < nLists; l++) for (const key of [REFS, SHAPES, ...unions[l]!.tags]) {
+    const len = h.count(h.end - h.pos, 'column length');
+    const w = key > SHAPES ? widthOf(key) : 0;
+    let bytes = h.take(len);
+    if (w) {
+      if (len % w !== 0) throw new ColumnarError(`columnar payload: column ${key} of list ${l} is ${len} bytes, not whole ${w}-byte values`);
+      bytes = fromPlanes(bytes, w);
+    }
+    columns[l]!.set(key, new In(bytes, 0, bytes.length, `columnar payload column ${key} of list ${l}`));
+  }
+  h.done();
+  const col = (l: number, key: number): In => {
+    const c = columns[l]!.get(key);
+    if (!c) throw new ColumnarError(`columnar payload: list ${l} has no column ${key}`);
+    return c;
+  };
+
+  let total = 0;
+  const grow = (n: number): void => {
+    total += n;
+    if (total > maxBytes) throw new ColumnarError(`columnar payload rebuilds to more than ${maxBytes} bytes: refused`, true);
+  };
+  const out: Uint8Array[] = [];
+  let prev: Entry[][] | null = null;
+  const body = new Out(4096);
+  for (let s = 0; s < nSamples; s++) {
+    const mode = meta.varint();
+    if (mode === 0) {
+      const len = meta.count(restLen, 'raw sample length');
+      grow(4 + len);
+      out.push(rest.take(len).slice());
+      prev = null;
+      continue;
+    }
+    if (mode !== 1) throw new ColumnarError(`columnar payload: sample ${s + 1} has mode ${mode}`);
+    const own = meta.count(restLen, 'sample rest length');
+    const restBytes = rest.take(own);
+    grow(4 + own);
+    const sample = new Out(own + 1024);
+    let restAt = 0;
+    const entries: Entry[][] = [];
+    for (let l = 0; l < nLists; l++) {
+      const offset = meta.varint();
+      if (offset < restAt || offset > own) throw new ColumnarError(`columnar payload: sample ${s + 1} list ${l} at offset ${offset}, outside ${restAt}..${own}`);
+      sample.bytes(restBytes.subarray(restAt, offset));
+      restAt = offset;
+      const count = meta.varint();
+      const before = prev ? prev[l]! : null;
+      const list: Entry[] = [];
+      let expected = 0;
+      for (let i = 0; i < count; i++) {
+        let ref: Entry | null = null;
+        if (before) {
+          const r = col(l, REFS).varint();
+          if (r > 0) {
+            const at = expected + unzig(r - 1);
+            if (at < 0 || at >= before.length) throw new ColumnarError(`columnar payload: sample ${s + 1} list ${l} entry ${i + 1} refers to entry ${at + 1} of ${before.length} in the sample before`);
+            ref = before[at]!;
+            expected = at + 1;
+          }
+        }
+        if (!ref && i > 0) ref = list[i - 1]!;
+        const sh = col(l, SHAPES).varint();
+        if (sh === 0) {
+          // The same entry as the one referred to, byte for byte.
+          if (!ref) throw new ColumnarError(`columnar payload: sample ${s + 1} list ${l} entry ${i + 1} repeats an entry it does not refer to`);
+          grow(varintSize(listTags[l]!) + varintSize(ref.bytes.length) + ref.bytes.length);
+          sample.varint(listTags[l]!);
+          sample.varint(ref.bytes.length);
+          sample.bytes(ref.bytes);
+          list.push(ref);
+          continue;
+        }
+        const shape = unions[l]!.readFlips(col(l, SHAPES), sh, ref ? ref.shape : -1);
+        const tags = shapes.list[shape]!;
+        const pair = ref ? shapes.pair(shape, ref.shape) : null;
+        const vals: Value[] = new Array(tags.length);
+        body.len = 0;
+        for (let j = 0; j < tags.length; j++) {
+          const tag = tags[j]!;
+          const pj = pair ? pair[j]! : -1;
+          const pv = pj >= 0 ? ref!.vals[pj]! : null;
+          const c = col(l, tag);
+          const wire = tag & 7;
+          body.varint(tag);
+          if (wire === 0) {
+            const v = ((pv as number | null) ?? 0) + unzig(c.varint());
+            if (!(v >= 0 && v < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${v} outside 0..2^49`);
+            vals[j] = v;
+            body.varint(v);
+          } else if (wire === 2) {
+            const n = c.varint();
+            let v: Uint8Array;
+            if (n === 0) {
+              if (pv === null) throw new ColumnarError(`${c.what}: sample ${s + 1} entry ${i + 1} repeats a value its counterpart does not have`);
+              v = pv as Uint8Array;
+            } else v = c.take(n - 1);
+            vals[j] = v;
+            body.varint(v.length);
+            body.bytes(v);
+          } else {
+            const w = wire === 1 ? 8 : 4;
+            const x = c.take(w);
+            const q = (pv as Uint8Array | null) ?? ZERO8;
+            const v = new Uint8Array(w);
+            for (let k = 0; k < w; k++) v[k] = x[k]! ^ q[k]!;
+            vals[j] = v;
+            body.bytes(v);
+          }
+        }
+        // An entry is at most its counterpart (already counted) plus bytes of the columns: checked once built.
+        grow(varintSize(listTags[l]!) + varintSize(body.len) + body.len);
+        sample.varint(listTags[l]!);
+        sample.varint(body.len);
+        sample.bytes(body.view());
+        list.push({ shape, vals, bytes: body.view().slice() });
+      }
+      entries.push(list);
+    }
+    sample.bytes(restBytes.subarray(restAt));
+    out.push(sample.view().slice());
+    prev = entries;
+  }
+  meta.done();
+  rest.done();
+  for (const cs of columns) for (const c of cs.values()) if (c.pos !== c.end) throw new ColumnarError(`${c.what}: ${c.end - c.pos} bytes left over`);
+  return out;
+}
