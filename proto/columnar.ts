@@ -151,33 +151,61 @@ function skipVarint(b: Uint8Array, at: { pos: number }, end: number): void {
   throw new NotColumnar();
 }
 
-type Value = number | Uint8Array;
-interface Entry {
-  shape: number;
-  vals: Value[];
-  /** The entry's encoded bytes (without its tag and length). */
-  bytes: Uint8Array;
+/** Where an entry's bytes are: the sample's bytes (encoder) or the sample being rebuilt (decoder, whose buffer grows). */
+interface Src {
+  buf: Uint8Array;
 }
 
-const sameEntry = (a: Entry, b: Entry): boolean => a.bytes.length === b.bytes.length && Buffer.compare(a.bytes, b.bytes) === 0;
+/**
+ * A list entry taken apart: its shape, and per field j of the shape v[2j] = the value (varint) or
+ * the offset of its bytes in src.buf (fixed, length-delimited), v[2j + 1] = the length
+ * (length-delimited). `start`..`end`: the entry's bytes (without its tag and length).
+ */
+interface Entry {
+  shape: number;
+  v: number[];
+  src: Src;
+  start: number;
+  end: number;
+}
 
-/** Shapes (tag lists) of one batch, and for each pair of shapes where each field's counterpart sits. */
+function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
+  if (n > 32) return Buffer.compare(a.subarray(ao, ao + n), b.subarray(bo, bo + n)) === 0;
+  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+const sameEntry = (a: Entry, b: Entry): boolean => a.end - a.start === b.end - b.start && sameBytes(a.src.buf, a.start, b.src.buf, b.start, a.end - a.start);
+
+interface ShapeNode {
+  id: number;
+  next: Map<number, ShapeNode>;
+}
+
+/** Shapes (ascending tag lists) of one batch, and for each pair of shapes where each field's counterpart sits. */
 class Shapes {
   readonly list: number[][] = [];
-  private readonly ids = new Map<string, number>();
+  private readonly root: ShapeNode = { id: -1, next: new Map() };
+  private readonly same: Int32Array[] = [];
   private readonly pairs = new Map<number, Map<number, Int32Array>>();
   id(tags: number[]): number {
-    const k = tags.join(',');
-    let id = this.ids.get(k);
-    if (id === undefined) {
-      id = this.list.length;
-      this.list.push(tags);
-      this.ids.set(k, id);
+    let node = this.root;
+    for (const t of tags) {
+      let n = node.next.get(t);
+      if (!n) node.next.set(t, (n = { id: -1, next: new Map() }));
+      node = n;
     }
-    return id;
+    if (node.id < 0) {
+      node.id = this.list.length;
+      this.list.push(tags);
+      const ident = new Int32Array(tags.length);
+      for (let i = 0; i < tags.length; i++) ident[i] = i;
+      this.same.push(ident);
+    }
+    return node.id;
   }
-  /** For each position of shape `cur`, the position of the same tag's same occurrence in shape `prev`, or -1. */
+  /** For each field of shape `cur`, the position of the same tag in shape `prev`, or -1. */
   pair(cur: number, prev: number): Int32Array {
+    if (cur === prev) return this.same[cur]!;
     let byPrev = this.pairs.get(cur);
     if (!byPrev) this.pairs.set(cur, (byPrev = new Map()));
     let p = byPrev.get(prev);
@@ -185,20 +213,9 @@ class Shapes {
     const a = this.list[cur]!;
     const b = this.list[prev]!;
     p = new Int32Array(a.length).fill(-1);
-    if (cur === prev) for (let i = 0; i < a.length; i++) p[i] = i;
-    else {
-      const seen = new Map<number, number>();
-      for (let i = 0; i < a.length; i++) {
-        const occ = seen.get(a[i]!) ?? 0;
-        seen.set(a[i]!, occ + 1);
-        let n = 0;
-        for (let j = 0; j < b.length; j++) {
-          if (b[j] === a[i] && n++ === occ) {
-            p[i] = j;
-            break;
-          }
-        }
-      }
+    for (let i = 0, j = 0; i < a.length; i++) {
+      while (j < b.length && b[j]! < a[i]!) j++;
+      if (j < b.length && b[j] === a[i]) p[i] = j;
     }
     byPrev.set(prev, p);
     return p;
@@ -218,7 +235,7 @@ class Union {
     private readonly shapes: Shapes,
   ) {
     const all = new Set<number>();
-    for (const s of shapeIds) for (const t of typeof s === 'number' ? shapes.list[s]! : s) all.add(t);
+    for (const s of new Set<number | number[]>(shapeIds)) for (const t of typeof s === 'number' ? shapes.list[s]! : s) all.add(t);
     this.tags = [...all].sort((a, b) => a - b);
     this.tags.forEach((t, i) => this.at.set(t, i));
   }
@@ -277,34 +294,38 @@ interface Parsed {
   entries: Entry[][];
 }
 
-function parseEntry(b: Uint8Array, start: number, end: number, shapes: Shapes): Entry {
+function parseEntry(src: Src, start: number, end: number, shapes: Shapes): Entry {
+  const b = src.buf;
   const at = { pos: start };
   const tags: number[] = [];
-  const vals: Value[] = [];
+  const v: number[] = [];
+  let last = 0;
   while (at.pos < end) {
     const tag = smallVarint(b, at, end);
     // Fields in ascending order, each once (as protobuf encoders write messages without repeated fields).
-    if (tag > 0xffffffff || tag >>> 3 === 0 || (tags.length > 0 && tag <= tags[tags.length - 1]!)) throw new NotColumnar();
+    if (tag > 0xffffffff || tag >>> 3 === 0 || tag <= last) throw new NotColumnar();
+    last = tag;
     const wire = tag & 7;
     tags.push(tag);
-    if (wire === 0) vals.push(smallVarint(b, at, end));
+    if (wire === 0) v.push(smallVarint(b, at, end), 0);
     else if (wire === 1 || wire === 5) {
       const w = wire === 1 ? 8 : 4;
       if (at.pos + w > end) throw new NotColumnar();
-      vals.push(b.subarray(at.pos, at.pos + w));
+      v.push(at.pos, w);
       at.pos += w;
     } else if (wire === 2) {
       const len = smallVarint(b, at, end);
       if (at.pos + len > end) throw new NotColumnar();
-      vals.push(b.subarray(at.pos, at.pos + len));
+      v.push(at.pos, len);
       at.pos += len;
     } else throw new NotColumnar();
   }
   if (tags.length > MAX_SHAPE_TAGS) throw new NotColumnar();
-  return { shape: shapes.id(tags), vals, bytes: b.subarray(start, end) };
+  return { shape: shapes.id(tags), v, src, start, end };
 }
 
 function parseSample(b: Uint8Array, lists: readonly number[], shapes: Shapes): Parsed {
+  const src: Src = { buf: b };
   const rest: Uint8Array[] = [];
   let restLen = 0;
   const offsets = lists.map(() => -1);
@@ -332,7 +353,7 @@ function parseSample(b: Uint8Array, lists: readonly number[], shapes: Shapes): P
       }
       const len = smallVarint(b, at, b.length);
       if (at.pos + len > b.length) throw new NotColumnar();
-      entries[l]!.push(parseEntry(b, at.pos, at.pos + len, shapes));
+      entries[l]!.push(parseEntry(src, at.pos, at.pos + len, shapes));
       at.pos += len;
       from = at.pos;
       continue;
@@ -451,26 +472,29 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
         unions[l]!.writeFlips(col(l, SHAPES), ref ? ref.shape : -1, e.shape);
         const tags = shapes.list[e.shape]!;
         const pair = ref ? shapes.pair(e.shape, ref.shape) : null;
+        const b = e.src.buf;
+        const rb = ref ? ref.src.buf : ZERO8;
         for (let j = 0; j < tags.length; j++) {
           const tag = tags[j]!;
-          const v = e.vals[j]!;
+          const x = e.v[2 * j]!;
           const pj = pair ? pair[j]! : -1;
-          const pv = pj >= 0 ? ref!.vals[pj]! : null;
           const c = col(l, tag);
           const wire = tag & 7;
-          if (wire === 0) c.varint(zig((v as number) - ((pv as number | null) ?? 0)));
+          if (wire === 0) c.varint(zig(x - (pj >= 0 ? ref!.v[2 * pj]! : 0)));
           else if (wire === 2) {
-            const u = v as Uint8Array;
-            if (pv !== null && Buffer.compare(u, pv as Uint8Array) === 0) c.varint(0);
+            const n = e.v[2 * j + 1]!;
+            if (pj >= 0 && ref!.v[2 * pj + 1] === n && sameBytes(b, x, rb, ref!.v[2 * pj]!, n)) c.varint(0);
             else {
-              c.varint(u.length + 1);
-              c.bytes(u);
+              c.varint(n + 1);
+              c.bytes(b.subarray(x, x + n));
             }
           } else {
-            const u = v as Uint8Array;
-            const q = (pv as Uint8Array | null) ?? ZERO8;
-            c.reserve(u.length);
-            for (let k = 0; k < u.length; k++) c.buf[c.len++] = u[k]! ^ q[k]!;
+            const w = wire === 1 ? 8 : 4;
+            c.reserve(w);
+            if (pj >= 0) {
+              const q = ref!.v[2 * pj]!;
+              for (let k = 0; k < w; k++) c.buf[c.len++] = b[x + k]! ^ rb[q + k]!;
+            } else for (let k = 0; k < w; k++) c.buf[c.len++] = b[x + k]!;
           }
         }
       }
@@ -505,8 +529,10 @@ function keyOf(e: Entry, keyField: number, shapes: Shapes): number | string | nu
   const tags = shapes.list[e.shape]!;
   for (let j = 0; j < tags.length; j++) {
     if (tags[j]! >>> 3 === keyField) {
-      const v = e.vals[j]!;
-      return typeof v === 'number' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
+      const x = e.v[2 * j]!;
+      if ((tags[j]! & 7) === 0) return x;
+      const b = e.src.buf;
+      return Buffer.from(b.buffer, b.byteOffset + x, e.v[2 * j + 1]!).toString('latin1');
     }
   }
   return null;
@@ -543,6 +569,12 @@ class In {
     const v = this.b.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
+  }
+  /** Skips `n` bytes; returns where they start. */
+  skip(n: number): number {
+    if (n > this.end - this.pos) throw new ColumnarError(`${this.what} ends inside ${n} bytes announced (${this.end - this.pos} left)`);
+    this.pos += n;
+    return this.pos - n;
   }
   done(): void {
     if (this.pos !== this.end) throw new ColumnarError(`${this.what}: ${this.end - this.pos} bytes left over`);
@@ -614,7 +646,6 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
   };
   const out: Uint8Array[] = [];
   let prev: Entry[][] | null = null;
-  const body = new Out(4096);
   for (let s = 0; s < nSamples; s++) {
     const mode = meta.varint();
     if (mode === 0) {
@@ -637,6 +668,7 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
       sample.bytes(restBytes.subarray(restAt, offset));
       restAt = offset;
       const count = meta.varint();
+      const listTag = listTags[l]!;
       const before = prev ? prev[l]! : null;
       const list: Entry[] = [];
       let expected = 0;
@@ -656,61 +688,96 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
         if (sh === 0) {
           // The same entry as the one referred to, byte for byte.
           if (!ref) throw new ColumnarError(`columnar payload: sample ${s + 1} list ${l} entry ${i + 1} repeats an entry it does not refer to`);
-          grow(varintSize(listTags[l]!) + varintSize(ref.bytes.length) + ref.bytes.length);
-          sample.varint(listTags[l]!);
-          sample.varint(ref.bytes.length);
-          sample.bytes(ref.bytes);
+          const n = ref.end - ref.start;
+          grow(varintSize(listTag) + varintSize(n) + n);
+          sample.varint(listTag);
+          sample.varint(n);
+          sample.reserve(n);
+          sample.buf.set(ref.src.buf.subarray(ref.start, ref.end), sample.len);
+          sample.len += n;
           list.push(ref);
           continue;
         }
         const shape = unions[l]!.readFlips(col(l, SHAPES), sh, ref ? ref.shape : -1);
         const tags = shapes.list[shape]!;
         const pair = ref ? shapes.pair(shape, ref.shape) : null;
-        const vals: Value[] = new Array(tags.length);
-        body.len = 0;
+        const v: number[] = new Array(2 * tags.length);
+        // The entry is written in place behind its tag and a one-byte length, moved on if its length needs more.
+        sample.varint(listTag);
+        const lenAt = sample.len;
+        sample.reserve(1);
+        sample.len++;
+        let start = sample.len;
         for (let j = 0; j < tags.length; j++) {
           const tag = tags[j]!;
           const pj = pair ? pair[j]! : -1;
-          const pv = pj >= 0 ? ref!.vals[pj]! : null;
           const c = col(l, tag);
           const wire = tag & 7;
-          body.varint(tag);
+          sample.varint(tag);
           if (wire === 0) {
-            const v = ((pv as number | null) ?? 0) + unzig(c.varint());
-            if (!(v >= 0 && v < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${v} outside 0..2^49`);
-            vals[j] = v;
-            body.varint(v);
+            const x = (pj >= 0 ? ref!.v[2 * pj]! : 0) + unzig(c.varint());
+            if (!(x >= 0 && x < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${x} outside 0..2^49`);
+            v[2 * j] = x;
+            v[2 * j + 1] = 0;
+            sample.varint(x);
           } else if (wire === 2) {
-            const n = c.varint();
-            let v: Uint8Array;
-            if (n === 0) {
-              if (pv === null) throw new ColumnarError(`${c.what}: sample ${s + 1} entry ${i + 1} repeats a value its counterpart does not have`);
-              v = pv as Uint8Array;
-            } else v = c.take(n - 1);
-            vals[j] = v;
-            body.varint(v.length);
-            body.bytes(v);
+            const n1 = c.varint();
+            if (n1 === 0) {
+              if (pj < 0) throw new ColumnarError(`${c.what}: sample ${s + 1} entry ${i + 1} repeats a value its counterpart does not have`);
+              const n = ref!.v[2 * pj + 1]!;
+              sample.varint(n);
+              sample.reserve(n);
+              const from = ref!.v[2 * pj]!;
+              sample.buf.set(ref!.src.buf.subarray(from, from + n), sample.len);
+              v[2 * j] = sample.len;
+              v[2 * j + 1] = n;
+              sample.len += n;
+            } else {
+              const bytes = c.take(n1 - 1);
+              sample.varint(bytes.length);
+              v[2 * j] = sample.len;
+              v[2 * j + 1] = bytes.length;
+              sample.bytes(bytes);
+            }
           } else {
             const w = wire === 1 ? 8 : 4;
-            const x = c.take(w);
-            const q = (pv as Uint8Array | null) ?? ZERO8;
-            const v = new Uint8Array(w);
-            for (let k = 0; k < w; k++) v[k] = x[k]! ^ q[k]!;
-            vals[j] = v;
-            body.bytes(v);
+            const at = c.skip(w);
+            sample.reserve(w);
+            const o = sample.len;
+            const out = sample.buf;
+            if (pj >= 0) {
+              const rb = ref!.src.buf;
+              const q = ref!.v[2 * pj]!;
+              for (let k = 0; k < w; k++) out[o + k] = c.b[at + k]! ^ rb[q + k]!;
+            } else for (let k = 0; k < w; k++) out[o + k] = c.b[at + k]!;
+            v[2 * j] = o;
+            v[2 * j + 1] = w;
+            sample.len += w;
           }
         }
+        let n = sample.len - start;
+        const lenSize = varintSize(n);
+        if (lenSize > 1) {
+          const by = lenSize - 1;
+          sample.reserve(by);
+          sample.buf.copyWithin(start + by, start, sample.len);
+          sample.len += by;
+          start += by;
+          for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
+        }
+        for (let k = lenAt; n >= 0x80; k++) {
+          sample.buf[k] = (n & 0x7f) | 0x80;
+          n >>>= 7;
+        }
+        sample.buf[lenAt + lenSize - 1] = n;
         // An entry is at most its counterpart (already counted) plus bytes of the columns: checked once built.
-        grow(varintSize(listTags[l]!) + varintSize(body.len) + body.len);
-        sample.varint(listTags[l]!);
-        sample.varint(body.len);
-        sample.bytes(body.view());
-        list.push({ shape, vals, bytes: body.view().slice() });
+        grow(varintSize(listTag) + lenSize + sample.len - start);
+        list.push({ shape, v, src: sample, start, end: sample.len });
       }
       entries.push(list);
     }
     sample.bytes(restBytes.subarray(restAt));
-    out.push(sample.view().slice());
+    out.push(sample.view());
     prev = entries;
   }
   meta.done();
