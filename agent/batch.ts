@@ -6,7 +6,7 @@
 // and for tests of v2 agents.
 import { batchHash, samplesDigest, sha256 } from '../proto/chain.js';
 import { assay } from '../proto/codec.js';
-import { BatchEncoding, encodePayload, frameSamples, unframeSamples } from '../proto/payload.js';
+import { AGENT_BATCH_ENCODING, BatchEncoding, encodePayload, frameSamples, unframeSamples } from '../proto/payload.js';
 
 export interface BatchDraft {
   agentId: string;
@@ -18,7 +18,7 @@ export interface BatchDraft {
   sealedMs: number;
   /** samplesDigest(samples), when the caller has it already (bench/collector-agents.ts seals the same samples for thousands of simulated agents). */
   samplesDigest?: Uint8Array;
-  /** Default BATCH_ENCODING_BROTLI. */
+  /** Default AGENT_BATCH_ENCODING (BATCH_ENCODING_COLUMNAR). */
   encoding?: assay.v1.BatchEncoding;
   /**
    * encodePayload(samples, encoding) when the caller has it already: bench/collector-agents.ts
@@ -34,14 +34,14 @@ export interface Sealed {
   encoding: assay.v1.BatchEncoding;
   /**
    * What the header commits to and the collector stores: the compressed payload
-   * (BATCH_ENCODING_BROTLI or _DEFLATE, sent as SignedBatch.payload), or the framed samples
+   * (BATCH_ENCODING_COLUMNAR, _BROTLI or _DEFLATE, sent as SignedBatch.payload), or the framed samples
    * (BATCH_ENCODING_SAMPLES, sent as SignedBatch.samples).
    */
   payload: Uint8Array;
 }
 
 export function sealBatch(d: BatchDraft, sign: (header: Uint8Array) => Uint8Array): Sealed {
-  const encoding = d.encoding ?? BatchEncoding.BATCH_ENCODING_BROTLI;
+  const encoding = d.encoding ?? AGENT_BATCH_ENCODING;
   const v2 = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES;
   const payload = v2 ? frameSamples(d.samples) : (d.payload ?? encodePayload(d.samples, encoding));
   const header = assay.v1.BatchHeader.encode({

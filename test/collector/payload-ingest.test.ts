@@ -88,9 +88,9 @@ test('a schema-3 agent from before brotli is still accepted: its raw-deflate pay
   assert.equal(row.encoding, BatchEncoding.BATCH_ENCODING_DEFLATE);
   assert.ok(row.payload.equals(Buffer.from(old.payload)), 'the raw-deflate payload is stored exactly as signed');
   assert.deepEqual(payloadSampleBytes(row.encoding, row.payload).map((b) => Buffer.from(b)), old.samples.map((b) => Buffer.from(b)));
-  // Upgraded in place: brotli from the next batch on, the chain going on.
+  // Upgraded in place: the current encoding (columnar since 2026-12-07) from the next batch on, the chain going on.
   const next = a.build(4, samplesAt(Date.now() - 10_000, 2));
-  assert.equal(next.encoding, BatchEncoding.BATCH_ENCODING_BROTLI);
+  assert.equal(next.encoding, BatchEncoding.BATCH_ENCODING_COLUMNAR);
   a.sendBatch(next);
   assert.equal((await a.ack()).lastSeq, 5);
   assert.equal(countRows('deflate-agent-1'), 5);
@@ -148,7 +148,7 @@ test('with --max-frame-bytes above 16 MiB, a payload inflating beyond what repor
     // 4 x 32 MiB, over VERIFY_MAX_INFLATED_BYTES.
     const filler = VERIFY_MAX_INFLATED_BYTES + 1024 * 1024;
     const sample = Buffer.concat([Buffer.from(encodeSample(fullSample(Date.now()))), Buffer.from([0xa2, 0x06]), varint(filler), Buffer.alloc(filler)]);
-    const payload = encodePayload([sample]);
+    const payload = encodePayload([sample], BatchEncoding.BATCH_ENCODING_BROTLI);
     const header = assay.v1.BatchHeader.encode({ agentId: 'wide-1', seqs: [1], encoding: BatchEncoding.BATCH_ENCODING_BROTLI, payloadDigest: sha256(payload), sealedMs: Date.now() }).finish();
     a.send(encodeAgentMessage({ batch: { header, signature: signBytes(a.keys, header), payload } }));
     const first = await Promise.race([a.closed, a.next().then((m) => m.body)]);

@@ -64,9 +64,9 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
     rows.map((_, i) => rows[0]!.seq + i),
     'sequence numbers are contiguous: nothing lost or duplicated',
   );
-  // The agent's batches are schema-3 payloads (brotli); the last sample decoded from the newest one.
+  // The agent's batches are schema-3 payloads (columnar, encoding 3); the last sample decoded from the newest one.
   const newest = db.prepare('SELECT header, encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1').get(host.id) as { header: Buffer; encoding: number; payload: Buffer };
-  assert.equal(newest.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_BROTLI);
+  assert.equal(newest.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_COLUMNAR);
   assert.equal(assay.v1.BatchHeader.decode(newest.header).seqs!.at(-1), rows.at(-1)!.seq);
   const last = decodePayload(newest.encoding, newest.payload, 64 << 20).at(-1)!;
   assert.ok((last.cpu?.perCorePct ?? []).length >= 1, 'real per-core CPU readings');

@@ -53,9 +53,10 @@ test('delta encoding round-trips real recorded samples byte for byte, in batches
   }
 });
 
-test('the default payload is brotli (encoding 2); an old raw-deflate payload (encoding 1) still decodes', () => {
+test('the default payload is columnar (encoding 3); brotli (2) and an old raw-deflate payload (1) still decode', () => {
   const batch = recorded.slice(100, 105);
-  assert.ok(encodePayload(batch).equals(encodePayload(batch, BROTLI)));
+  assert.ok(encodePayload(batch).equals(encodePayload(batch, BatchEncoding.BATCH_ENCODING_COLUMNAR)));
+  payloadSampleBytes(BROTLI, encodePayload(batch, BROTLI)).forEach((b, j) => assert.ok(Buffer.from(b).equals(Buffer.from(batch[j]!))));
   // What a schema-3 agent from before brotli signed: raw deflate of the same framed delta samples.
   const old = deflateRawSync(frameSamples(deltaEncode(batch)), { level: 9, memLevel: 9 });
   assert.ok(old.equals(encodePayload(batch, DEFLATE)));
@@ -69,7 +70,7 @@ test('runs keep order and duplicates: a reordered list and a repeated socket com
   next.processes = [...next.processes].reverse();
   next.sockets = [next.sockets[0]!, ...next.sockets, next.sockets[0]!];
   const batch = [encodeSample(base), encodeSample(next)];
-  const back = payloadSampleBytes(BROTLI, encodePayload(batch));
+  const back = payloadSampleBytes(BROTLI, encodePayload(batch, BROTLI));
   assert.ok(Buffer.from(back[1]!).equals(Buffer.from(batch[1]!)));
 });
 
@@ -89,7 +90,7 @@ test('a payload whose runs point nowhere is refused as bad_payload', () => {
   const brotli: Array<[string, Buffer, RegExp]> = [
     ['runs in the first sample', brotliCompressSync(frameSamples([encodeSample({ ...first, processRuns: [1, 1] })])), /refers to a previous sample/],
     ['not brotli data', Buffer.from('not brotli at all'), /not brotli data/],
-    ['truncated brotli', encodePayload(recorded.slice(0, 2)).subarray(0, 40), /not brotli data/],
+    ['truncated brotli', encodePayload(recorded.slice(0, 2), BROTLI).subarray(0, 40), /not brotli data/],
     ['truncated framing', brotliCompressSync(Buffer.from([0, 0, 1, 0, 1, 2])), /truncated sample/],
   ];
   for (const [what, payload, why] of brotli) {
@@ -121,7 +122,7 @@ test('a brotli bomb is refused by the same bound, without decompressing it whole
     (e: unknown) => e instanceof PayloadError && e.reason === 'payload_too_large' && /inflates to more than 4194304 bytes/.test(e.message),
   );
   assert.ok(process.memoryUsage().arrayBuffers - before < 32 * 1024 * 1024, 'the bomb was not decompressed whole');
-  assert.equal(payloadFrames(BROTLI, encodePayload(recorded.slice(0, 5)), 4 * 1024 * 1024).length, 5);
+  assert.equal(payloadFrames(BROTLI, encodePayload(recorded.slice(0, 5), BROTLI), 4 * 1024 * 1024).length, 5);
 });
 
 test('a v2 batch payload is its framed samples, read without inflation', () => {

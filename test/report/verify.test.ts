@@ -55,10 +55,10 @@ const TAMPERING: Array<[string, (r: Report) => void, RegExp]> = [
     'a payload replaced by its samples',
     (r) => {
       const b = r.hosts[0]!.input.batches![4]!;
-      b.samples = packSamples(payloadSampleBytes(2, Buffer.from(b.payload!, 'base64')));
+      b.samples = packSamples(payloadSampleBytes(3, Buffer.from(b.payload!, 'base64')));
       delete b.payload;
     },
-    /samples, but the signed header says encoding 2/,
+    /samples, but the signed header says encoding 3/,
   ],
   ['a verdict class', (r) => (r.hosts[0]!.input.verdicts[1]!.verdict.class = 'ai-training'), /figure does not follow/],
   ['the statement', (r) => ((r.statement.verdict = 'ai-only'), (r.statement.reasons = [])), /statement does not follow/],
