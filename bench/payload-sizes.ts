@@ -14,14 +14,16 @@
 //   deflate       raw deflate of the framed samples (no delta encoding)
 //   delta+deflate the schema-3 payload of encoding 1 (proto/payload.ts encodePayload, DEFLATE)
 //   brotli        the schema-3 payload of encoding 2 (BROTLI, complete samples), what the agent
-//                 signs now
+//                 signed until encoding 3
+//   columnar      the schema-3 payload of encoding 3 (COLUMNAR, proto/columnar.ts), what the agent
+//                 signs now (bench/payload-columnar.ts compares 2 and 3 on every trace)
 //   delta+brotli  brotli of the delta-encoded samples (not used: larger, and slower to build)
 //   brotli q11    encoding 2 at brotli's highest quality (too slow for the agent; for reference)
 // Beside encodings 1 and 2: the time to build the payload (what the agent spends per batch).
 //   dict          delta+deflate with the previous batch's last sample as a preset dictionary
 //                 (cross-batch: a batch no longer decodes on its own)
 //   gzip/60       zlib over 60-sample batches, the figure issue 10 quoted
-// Every payload of encodings 1 and 2 is decoded again and compared byte for byte (exit 1 if not).
+// Every payload of encodings 1, 2 and 3 is decoded again and compared byte for byte (exit 1 if not).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { brotliCompressSync, constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -58,6 +60,8 @@ interface Figures {
   deflateMsPerBatch: number;
   brotli: number;
   brotliMsPerBatch: number;
+  columnar: number;
+  columnarMsPerBatch: number;
   deltaBrotli: number;
   brotli11: number;
   dict: number;
@@ -108,6 +112,13 @@ function measure(samples: ISample[], batchSize: number): Figures {
     return p.length;
   });
   const brotliMs = ms;
+  ms = 0;
+  const columnar = sum((b) => {
+    const p = timed(() => encodePayload(b, BatchEncoding.BATCH_ENCODING_COLUMNAR));
+    check(BatchEncoding.BATCH_ENCODING_COLUMNAR, b, p);
+    return p.length;
+  });
+  const columnarMs = ms;
   const deltaBrotli = sum((b) => brotliCompressSync(frameSamples(deltaEncode(b)), { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN } }).length);
   const brotli11 = sum((b) => brotliCompressSync(frameSamples(b), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 22 } }).length);
   const dict = sum((b, i) => {
@@ -117,7 +128,7 @@ function measure(samples: ISample[], batchSize: number): Figures {
   });
   let gz60 = 0;
   for (let i = 0; i < n; i += 60) gz60 += gzipSync(frameSamples(bytes.slice(i, i + 60)), { level: 9 }).length;
-  return { n, procCount, sockCount, total, procBytes, sockBytes, plain, deflate, deflateMsPerBatch: deflateMs / batches.length, brotli, brotliMsPerBatch: brotliMs / batches.length, deltaBrotli, brotli11, dict, gz60, roundTrip };
+  return { n, procCount, sockCount, total, procBytes, sockBytes, plain, deflate, deflateMsPerBatch: deflateMs / batches.length, brotli, brotliMsPerBatch: brotliMs / batches.length, columnar, columnarMsPerBatch: columnarMs / batches.length, deltaBrotli, brotli11, dict, gz60, roundTrip };
 }
 
 function main(): void {
@@ -144,14 +155,15 @@ function main(): void {
     console.log(`protobuf, ${label.padEnd(6)} ${per(x.total)} ${day(x.total)}  (processes ${((100 * x.procBytes) / x.total).toFixed(0)} %, sockets ${((100 * x.sockBytes) / x.total).toFixed(0)} %, rest ${((100 * (x.total - x.procBytes - x.sockBytes)) / x.total).toFixed(0)} %)`);
   }
   console.log(`deflate         ${both((x) => x.plain)}`);
-  const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
+  const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch' | 'columnarMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
   console.log(`delta+deflate   ${both((x) => x.deflate)}   (encoding 1: before 2026-12-07 the agent signed the left figure; ${msPer(before, 'deflateMsPerBatch')})`);
-  console.log(`brotli          ${both((x) => x.brotli)}   (encoding 2: the agent signs the right figure now; ${msPer(before, 'brotliMsPerBatch')})`);
+  console.log(`brotli          ${both((x) => x.brotli)}   (encoding 2; ${msPer(before, 'brotliMsPerBatch')})`);
+  console.log(`columnar        ${both((x) => x.columnar)}   (encoding 3: the agent signs the right figure now; ${msPer(before, 'columnarMsPerBatch')})`);
   console.log(`delta+brotli    ${both((x) => x.deltaBrotli)}   (not used)`);
   console.log(`brotli q11      ${both((x) => x.brotli11)}   (reference: too slow for the agent)`);
   console.log(`delta+deflate, previous batch's last sample as dictionary (cross-batch) ${both((x) => x.dict)}`);
   console.log(`gzip over 60-sample batches (no delta)  ${both((x) => x.gz60)}`);
-  console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.brotli)} now (${((100 * (before.deflate - after.brotli)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
+  console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.columnar)} now (${((100 * (before.deflate - after.columnar)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
   if (!before.roundTrip || !after.roundTrip) process.exitCode = 1;
 }
 
