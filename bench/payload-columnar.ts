@@ -1,14 +1,14 @@
 // Encoding 2 (brotli of the framed complete samples) against encoding 3 (brotli of their
 // column-wise transposition, proto/columnar.ts) on recorded traces: bytes per sample, the agent's
 // time to build a batch's payload and the collector's time to read it back into framed samples
-// (proto/payload.ts payloadFrames). Not a timed test: prints figures.
+// (proto/payload.ts payloadFrames), in CPU time of this process. Not a timed test: prints figures.
 //
 //   node dist/bench/payload-columnar.js [TRACE...] [--batch 5] [--rounds 3]
 //
 // Default traces: the recorded server host (bench/data) and every trace of the evaluation corpus
 // (test/corpus, synthetic included) and bench/heldout. Samples are quantized and their sockets
-// selected as the agent sends them now (bench/payload-sizes.ts). Times are the best of --rounds
-// passes over the trace (ms per batch, this machine, one core); every payload is decoded again and
+// selected as the agent sends them now (bench/payload-sizes.ts). Times are CPU ms per batch of the
+// cheapest of --rounds passes over the trace (warm: the first passes also compile); every payload is decoded again and
 // compared byte for byte with the samples encoded (exit 1 if any differs).
 import { readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -38,12 +38,14 @@ interface Row {
   exact: boolean;
 }
 
+/** CPU ms (user + system, this process) of the cheapest of `rounds` runs: on a shared machine wall time counts the others' load. */
 function best(rounds: number, f: () => void): number {
   let min = Infinity;
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = process.cpuUsage();
     f();
-    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e6);
+    const t = process.cpuUsage(t0);
+    min = Math.min(min, (t.user + t.system) / 1000);
   }
   return min;
 }
@@ -91,7 +93,7 @@ function main(): void {
   const batchSize = Number(flag('--batch', '5'));
   const rounds = Number(flag('--rounds', '3'));
   const files = args.length ? args : defaultTraces();
-  console.log(`batches of ${batchSize}; brotli quality ${BROTLI_QUALITY}, window 2^${BROTLI_LGWIN} for both; ms per batch: best of ${rounds}; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`batches of ${batchSize}; brotli quality ${BROTLI_QUALITY}, window 2^${BROTLI_LGWIN} for both; CPU ms per batch: best of ${rounds} passes; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`${'trace'.padEnd(44)} ${'samples'.padStart(7)} ${'protobuf'.padStart(9)} ${'enc 2'.padStart(7)} ${'enc 3'.padStart(7)} ${'gain'.padStart(6)} ${'procs only'.padStart(10)}   build 2 / 3 ms   read 2 / 3 ms  exact`);
   const rows: Row[] = [];
   for (const file of files) {

@@ -167,6 +167,8 @@ interface Entry {
   src: Src;
   start: number;
   end: number;
+  /** The encoder's match key (keyOf), once computed. */
+  key?: number | string | null;
 }
 
 function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
@@ -202,6 +204,15 @@ class Shapes {
       this.same.push(ident);
     }
     return node.id;
+  }
+  private readonly keys = new Map<number, number[]>();
+  /** The position in `shape` of the first field numbered `field`, or -1. */
+  keyAt(shape: number, field: number): number {
+    let at = this.keys.get(field);
+    if (!at) this.keys.set(field, (at = []));
+    let j = at[shape];
+    if (j === undefined) at[shape] = j = this.list[shape]!.findIndex((t) => t >>> 3 === field);
+    return j;
   }
   /** For each field of shape `cur`, the position of the same tag in shape `prev`, or -1. */
   pair(cur: number, prev: number): Int32Array {
@@ -393,6 +404,38 @@ const widthOf = (tag: number): number => ((tag & 7) === 1 ? 8 : (tag & 7) === 5 
 
 const ZERO8 = new Uint8Array(8);
 
+/** Writes a list entry that is not a copy of the entry it refers to: its shape, then each field into its column. */
+function writeEntry(e: Entry, ref: Entry | null, shapeCol: Out, col: (tag: number) => Out, union: Union, shapes: Shapes): void {
+  union.writeFlips(shapeCol, ref ? ref.shape : -1, e.shape);
+  const tags = shapes.list[e.shape]!;
+  const pair = ref ? shapes.pair(e.shape, ref.shape) : null;
+  const b = e.src.buf;
+  const rb = ref ? ref.src.buf : ZERO8;
+  for (let j = 0; j < tags.length; j++) {
+    const tag = tags[j]!;
+    const x = e.v[2 * j]!;
+    const pj = pair ? pair[j]! : -1;
+    const c = col(tag);
+    const wire = tag & 7;
+    if (wire === 0) c.varint(zig(x - (pj >= 0 ? ref!.v[2 * pj]! : 0)));
+    else if (wire === 2) {
+      const n = e.v[2 * j + 1]!;
+      if (pj >= 0 && ref!.v[2 * pj + 1] === n && sameBytes(b, x, rb, ref!.v[2 * pj]!, n)) c.varint(0);
+      else {
+        c.varint(n + 1);
+        c.bytes(b.subarray(x, x + n));
+      }
+    } else {
+      const w = wire === 1 ? 8 : 4;
+      c.reserve(w);
+      if (pj >= 0) {
+        const q = ref!.v[2 * pj]!;
+        for (let k = 0; k < w; k++) c.buf[c.len++] = b[x + k]! ^ rb[q + k]!;
+      } else for (let k = 0; k < w; k++) c.buf[c.len++] = b[x + k]!;
+    }
+  }
+}
+
 /** The container of a batch's samples (each its complete encoded bytes). */
 export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { field: number; key: number }[] = COLUMNAR_LISTS, minEntries = COLUMNAR_MIN_ENTRIES): Uint8Array {
   let shapes = new Shapes();
@@ -442,6 +485,7 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
       meta.varint(p.offsets[l]!);
       meta.varint(entries.length);
       const before = prev ? prev[l]! : null;
+      const colOf = (tag: number): Out => col(l, tag);
       let index: Map<number | string, number> | null = null;
       if (before) {
         index = new Map();
@@ -469,34 +513,7 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
           col(l, SHAPES).varint(0);
           continue;
         }
-        unions[l]!.writeFlips(col(l, SHAPES), ref ? ref.shape : -1, e.shape);
-        const tags = shapes.list[e.shape]!;
-        const pair = ref ? shapes.pair(e.shape, ref.shape) : null;
-        const b = e.src.buf;
-        const rb = ref ? ref.src.buf : ZERO8;
-        for (let j = 0; j < tags.length; j++) {
-          const tag = tags[j]!;
-          const x = e.v[2 * j]!;
-          const pj = pair ? pair[j]! : -1;
-          const c = col(l, tag);
-          const wire = tag & 7;
-          if (wire === 0) c.varint(zig(x - (pj >= 0 ? ref!.v[2 * pj]! : 0)));
-          else if (wire === 2) {
-            const n = e.v[2 * j + 1]!;
-            if (pj >= 0 && ref!.v[2 * pj + 1] === n && sameBytes(b, x, rb, ref!.v[2 * pj]!, n)) c.varint(0);
-            else {
-              c.varint(n + 1);
-              c.bytes(b.subarray(x, x + n));
-            }
-          } else {
-            const w = wire === 1 ? 8 : 4;
-            c.reserve(w);
-            if (pj >= 0) {
-              const q = ref!.v[2 * pj]!;
-              for (let k = 0; k < w; k++) c.buf[c.len++] = b[x + k]! ^ rb[q + k]!;
-            } else for (let k = 0; k < w; k++) c.buf[c.len++] = b[x + k]!;
-          }
-        }
+        writeEntry(e, ref, col(l, SHAPES), colOf, unions[l]!, shapes);
       }
     }
     prev = p.entries;
@@ -525,17 +542,15 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
   return out.view();
 }
 
+/** The value of an entry's `keyField` (number or bytes as a string), null when it has none: what finds its match in the sample before. */
 function keyOf(e: Entry, keyField: number, shapes: Shapes): number | string | null {
-  const tags = shapes.list[e.shape]!;
-  for (let j = 0; j < tags.length; j++) {
-    if (tags[j]! >>> 3 === keyField) {
-      const x = e.v[2 * j]!;
-      if ((tags[j]! & 7) === 0) return x;
-      const b = e.src.buf;
-      return Buffer.from(b.buffer, b.byteOffset + x, e.v[2 * j + 1]!).toString('latin1');
-    }
-  }
-  return null;
+  if (e.key !== undefined) return e.key;
+  const j = shapes.keyAt(e.shape, keyField);
+  if (j < 0) return (e.key = null);
+  const x = e.v[2 * j]!;
+  if ((shapes.list[e.shape]![j]! & 7) === 0) return (e.key = x);
+  const b = e.src.buf;
+  return (e.key = Buffer.from(b.buffer, b.byteOffset + x, e.v[2 * j + 1]!).toString('latin1'));
 }
 
 /** A bounded reader over one stream of the container. */
@@ -579,6 +594,83 @@ class In {
   done(): void {
     if (this.pos !== this.end) throw new ColumnarError(`${this.what}: ${this.end - this.pos} bytes left over`);
   }
+}
+
+/** Reads a list entry (not a copy) from the columns into `sample`, behind its tag (`at`, `index`: which sample and entry, for errors). */
+function readEntry(sh: number, ref: Entry | null, listTag: number, shapeCol: In, col: (tag: number) => In, union: Union, shapes: Shapes, sample: Out, at: number, index: number): Entry {
+  const shape = union.readFlips(shapeCol, sh, ref ? ref.shape : -1);
+  const tags = shapes.list[shape]!;
+  const pair = ref ? shapes.pair(shape, ref.shape) : null;
+  const v: number[] = new Array(2 * tags.length);
+  // The entry is written in place behind its tag and a one-byte length, moved on if its length needs more.
+  sample.varint(listTag);
+  const lenAt = sample.len;
+  sample.reserve(1);
+  sample.len++;
+  let start = sample.len;
+  for (let j = 0; j < tags.length; j++) {
+    const tag = tags[j]!;
+    const pj = pair ? pair[j]! : -1;
+    const c = col(tag);
+    const wire = tag & 7;
+    sample.varint(tag);
+    if (wire === 0) {
+      const x = (pj >= 0 ? ref!.v[2 * pj]! : 0) + unzig(c.varint());
+      if (!(x >= 0 && x < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${x} outside 0..2^49`);
+      v[2 * j] = x;
+      v[2 * j + 1] = 0;
+      sample.varint(x);
+    } else if (wire === 2) {
+      const n1 = c.varint();
+      if (n1 === 0) {
+        if (pj < 0) throw new ColumnarError(`${c.what}: sample ${at} entry ${index} repeats a value its counterpart does not have`);
+        const n = ref!.v[2 * pj + 1]!;
+        sample.varint(n);
+        sample.reserve(n);
+        const from = ref!.v[2 * pj]!;
+        sample.buf.set(ref!.src.buf.subarray(from, from + n), sample.len);
+        v[2 * j] = sample.len;
+        v[2 * j + 1] = n;
+        sample.len += n;
+      } else {
+        const bytes = c.take(n1 - 1);
+        sample.varint(bytes.length);
+        v[2 * j] = sample.len;
+        v[2 * j + 1] = bytes.length;
+        sample.bytes(bytes);
+      }
+    } else {
+      const w = wire === 1 ? 8 : 4;
+      const at = c.skip(w);
+      sample.reserve(w);
+      const o = sample.len;
+      const out = sample.buf;
+      if (pj >= 0) {
+        const rb = ref!.src.buf;
+        const q = ref!.v[2 * pj]!;
+        for (let k = 0; k < w; k++) out[o + k] = c.b[at + k]! ^ rb[q + k]!;
+      } else for (let k = 0; k < w; k++) out[o + k] = c.b[at + k]!;
+      v[2 * j] = o;
+      v[2 * j + 1] = w;
+      sample.len += w;
+    }
+  }
+  let n = sample.len - start;
+  const lenSize = varintSize(n);
+  if (lenSize > 1) {
+    const by = lenSize - 1;
+    sample.reserve(by);
+    sample.buf.copyWithin(start + by, start, sample.len);
+    sample.len += by;
+    start += by;
+    for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
+  }
+  for (let k = lenAt; n >= 0x80; k++) {
+    sample.buf[k] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  sample.buf[lenAt + lenSize - 1] = n;
+  return { shape, v, src: sample, start, end: sample.len };
 }
 
 /**
@@ -670,6 +762,8 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
       const count = meta.varint();
       const listTag = listTags[l]!;
       const before = prev ? prev[l]! : null;
+      const colOf = (tag: number): In => col(l, tag);
+      const shapeCol = col(l, SHAPES);
       const list: Entry[] = [];
       let expected = 0;
       for (let i = 0; i < count; i++) {
@@ -698,81 +792,10 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
           list.push(ref);
           continue;
         }
-        const shape = unions[l]!.readFlips(col(l, SHAPES), sh, ref ? ref.shape : -1);
-        const tags = shapes.list[shape]!;
-        const pair = ref ? shapes.pair(shape, ref.shape) : null;
-        const v: number[] = new Array(2 * tags.length);
-        // The entry is written in place behind its tag and a one-byte length, moved on if its length needs more.
-        sample.varint(listTag);
-        const lenAt = sample.len;
-        sample.reserve(1);
-        sample.len++;
-        let start = sample.len;
-        for (let j = 0; j < tags.length; j++) {
-          const tag = tags[j]!;
-          const pj = pair ? pair[j]! : -1;
-          const c = col(l, tag);
-          const wire = tag & 7;
-          sample.varint(tag);
-          if (wire === 0) {
-            const x = (pj >= 0 ? ref!.v[2 * pj]! : 0) + unzig(c.varint());
-            if (!(x >= 0 && x < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${x} outside 0..2^49`);
-            v[2 * j] = x;
-            v[2 * j + 1] = 0;
-            sample.varint(x);
-          } else if (wire === 2) {
-            const n1 = c.varint();
-            if (n1 === 0) {
-              if (pj < 0) throw new ColumnarError(`${c.what}: sample ${s + 1} entry ${i + 1} repeats a value its counterpart does not have`);
-              const n = ref!.v[2 * pj + 1]!;
-              sample.varint(n);
-              sample.reserve(n);
-              const from = ref!.v[2 * pj]!;
-              sample.buf.set(ref!.src.buf.subarray(from, from + n), sample.len);
-              v[2 * j] = sample.len;
-              v[2 * j + 1] = n;
-              sample.len += n;
-            } else {
-              const bytes = c.take(n1 - 1);
-              sample.varint(bytes.length);
-              v[2 * j] = sample.len;
-              v[2 * j + 1] = bytes.length;
-              sample.bytes(bytes);
-            }
-          } else {
-            const w = wire === 1 ? 8 : 4;
-            const at = c.skip(w);
-            sample.reserve(w);
-            const o = sample.len;
-            const out = sample.buf;
-            if (pj >= 0) {
-              const rb = ref!.src.buf;
-              const q = ref!.v[2 * pj]!;
-              for (let k = 0; k < w; k++) out[o + k] = c.b[at + k]! ^ rb[q + k]!;
-            } else for (let k = 0; k < w; k++) out[o + k] = c.b[at + k]!;
-            v[2 * j] = o;
-            v[2 * j + 1] = w;
-            sample.len += w;
-          }
-        }
-        let n = sample.len - start;
-        const lenSize = varintSize(n);
-        if (lenSize > 1) {
-          const by = lenSize - 1;
-          sample.reserve(by);
-          sample.buf.copyWithin(start + by, start, sample.len);
-          sample.len += by;
-          start += by;
-          for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
-        }
-        for (let k = lenAt; n >= 0x80; k++) {
-          sample.buf[k] = (n & 0x7f) | 0x80;
-          n >>>= 7;
-        }
-        sample.buf[lenAt + lenSize - 1] = n;
+        const e = readEntry(sh, ref, listTag, shapeCol, colOf, unions[l]!, shapes, sample, s + 1, i + 1);
         // An entry is at most its counterpart (already counted) plus bytes of the columns: checked once built.
-        grow(varintSize(listTag) + lenSize + sample.len - start);
-        list.push({ shape, v, src: sample, start, end: sample.len });
+        grow(varintSize(listTag) + varintSize(e.end - e.start) + e.end - e.start);
+        list.push(e);
       }
       entries.push(list);
     }
