@@ -450,8 +450,20 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
       }
     });
   let parsed = parse();
-  // A short list costs more in column lengths and tags than its columns save: it stays in the rest.
-  const kept = lists.filter((_, l) => parsed.reduce((a, p) => a + (p ? p.entries[l]!.length : 0), 0) >= minEntries);
+  // A short list costs more in column lengths and tags than its columns save: it stays in the
+  // rest; so does one using more distinct tags than a reader accepts.
+  const kept = lists.filter((_, l) => {
+    let entries = 0;
+    const used = new Set<number>();
+    for (const p of parsed) {
+      if (!p) continue;
+      entries += p.entries[l]!.length;
+      for (const e of p.entries[l]!) used.add(e.shape);
+    }
+    const tags = new Set<number>();
+    for (const sh of used) for (const t of shapes.list[sh]!) tags.add(t);
+    return entries >= minEntries && tags.size <= MAX_SHAPE_TAGS;
+  });
   if (kept.length < lists.length) {
     lists = kept;
     shapes = new Shapes();

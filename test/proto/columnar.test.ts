@@ -87,6 +87,13 @@ test('samples the columns cannot carry exactly travel whole, and every one comes
     for (const batch of [[sample], [plain, sample, plain], [sample, sample], [plain, sample]]) assertExact(batch, what);
   }
   assertExact([], 'an empty batch');
+  // More distinct fields over a batch's entries than a reader takes as columns (4,096): the list stays row-wise, exact.
+  const wide = encodeSample({ tsMs: 1 });
+  const manyFields = Buffer.concat([
+    Buffer.from(wide),
+    ...Array.from({ length: 80 }, (_, i) => ld(9, Array.from({ length: 60 }, (_, k) => [...varint((100 + i * 60 + k) * 8), 1]).flat())),
+  ]);
+  assertExact([manyFields, manyFields], 'entries with 4,800 distinct fields');
   // A list shorter than COLUMNAR_MIN_ENTRIES stays in the rest; one above it is taken apart; both exact.
   const few = encodeSample({ tsMs: 1, processes: [{ pid: 1, name: 'x' }] });
   assertExact([few, few], 'a short list');
