@@ -152,6 +152,9 @@ test('a garbled or truncated payload is refused with a clear PayloadError (bad_p
   for (const [what, payload, why] of cases) {
     assert.throws(() => decodePayload(COLUMNAR, payload, LIMIT), (e: unknown) => e instanceof PayloadError && e.reason === 'bad_payload' && why.test(e.message), what);
   }
+  // More samples than the signed header lists: refused before any is rebuilt.
+  assert.throws(() => payloadFrames(COLUMNAR, encodePayload(batch, COLUMNAR), LIMIT, 4), (e: unknown) => e instanceof PayloadError && e.reason === 'bad_payload' && /holds 5 samples, more than the 4/.test(e.message));
+  assert.equal(payloadFrames(COLUMNAR, encodePayload(batch, COLUMNAR), LIMIT, 5).length, 5);
   for (let i = 0; i < 300; i++) {
     const g = Buffer.from(container);
     g[rand(g.length)] ^= 1 << rand(8);
