@@ -27,6 +27,15 @@
 // descriptors kept open between samples (proc-files.ts), the stat line is parsed in one pass
 // without splitting it, only the six status fields used are looked up, and per-process state is
 // updated in place rather than rebuilt each sample.
+//
+// Idle processes (most of a host's): status and io are not read again while the process provably
+// did not run (reuseFigures below). /proc/PID/schedstat (the leader thread's run time and run
+// count, ~5x cheaper to generate than status) is read first; when it, the whole process's fault
+// counters (stat) and, for io, its single thread are unchanged since the last full read, the
+// figures of that read are reused: they are the ones a new read would give (see reuseFigures for
+// why, and for the one field, HugetlbPages, whose exactness rests on FULL_READ_MAX_AGE_MS).
+// VmRSS and RssAnon are mm-wide and can change without the process running (reclaim, a process
+// sharing its mm): they come from /proc/PID/statm (same counters as status, exact) at every sample.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assay } from '../../proto/codec.js';
@@ -42,6 +51,7 @@ import { guardedProbe, lineNumber, listPids, perSecond, readOptional, readlinkOp
 /** PF_KTHREAD in /proc/PID/stat flags. */
 const PF_KTHREAD = 0x00200000;
 const AT_CLKTCK = 17;
+const AT_PAGESZ = 6;
 
 export interface ProcStat {
   pid: number;
@@ -168,20 +178,46 @@ export function parseStatus(text: string): StatusFields {
  * fallback when auxv cannot be read (e.g. a fixture tree).
  */
 export function clockTicksPerSecond(procRoot: string): number {
+  return auxvValue(procRoot, AT_CLKTCK) ?? 100;
+}
+
+/**
+ * The page size in kB (AT_PAGESZ of the agent's aux vector: /proc/PID/statm counts pages of this
+ * size); 4 when auxv cannot be read (a fixture tree).
+ */
+export function pageKb(procRoot: string): number {
+  const bytes = auxvValue(procRoot, AT_PAGESZ);
+  return bytes !== undefined && bytes >= 1024 ? bytes / 1024 : 4;
+}
+
+function auxvValue(procRoot: string, wanted: number): number | undefined {
   try {
     const auxv = readFileSync(join(procRoot, 'self', 'auxv'));
     for (let off = 0; off + 16 <= auxv.length; off += 16) {
       const type = auxv.readBigUInt64LE(off);
       if (type === 0n) break;
-      if (type === BigInt(AT_CLKTCK)) {
-        const hz = Number(auxv.readBigUInt64LE(off + 8));
-        return hz > 0 ? hz : 100;
+      if (type === BigInt(wanted)) {
+        const v = Number(auxv.readBigUInt64LE(off + 8));
+        return v > 0 ? v : undefined;
       }
     }
   } catch {
     // fall through
   }
-  return 100;
+  return undefined;
+}
+
+/**
+ * VmRSS and RssAnon in kB from /proc/PID/statm ("size resident shared text lib data dt", in
+ * pages): resident is VmRSS, resident - shared (file + shmem pages) is RssAnon; the kernel fills
+ * both files from the same mm counters. Undefined when the line is malformed.
+ */
+export function parseStatm(text: string, kbPerPage: number): { rssKb: number; rssAnonKb: number } | undefined {
+  const f = text.trim().split(' ');
+  const resident = Number(f[1]);
+  const shared = Number(f[2]);
+  if (f.length < 3 || !Number.isSafeInteger(resident) || !Number.isSafeInteger(shared) || shared > resident) return undefined;
+  return { rssKb: resident * kbPerPage, rssAnonKb: (resident - shared) * kbPerPage };
 }
 
 /** Event counters behind the extended rates. */
@@ -190,6 +226,51 @@ interface EventCounters {
   majflt: number;
   voluntaryCtxsw: number;
   nonvoluntaryCtxsw: number;
+}
+
+/** What the last full read of a process's status and io gave, and the gate readings taken before it. */
+interface FullRead {
+  ms: number;
+  /** /proc/PID/schedstat as read just before status and io. */
+  schedstat: string;
+  minflt: number;
+  majflt: number;
+  threads: number;
+  status: StatusFields;
+  io: IoCounters | undefined;
+}
+
+/**
+ * Longest a reported process's status and io figures are reused without a full read (see
+ * reuseFigures): bounds how long HugetlbPages can lag the two changes the gate cannot see.
+ */
+export const FULL_READ_MAX_AGE_MS = 30_000;
+
+/**
+ * Whether the status and io figures of `full` are still exact now, so that neither file needs
+ * reading (see the top of this file). Exactness, field by field, when /proc/PID/schedstat (the
+ * leader's run time and number of times it was scheduled) is unchanged since just before `full`
+ * was read, and the whole process's minflt and majflt (stat) are too:
+ * - Uid and the voluntary/nonvoluntary context switches of status are the leader's own: creds
+ *   change only by the task itself (commit_creds acts on current) and a context switch is counted
+ *   when the task is switched out, which means it was scheduled in (run count moves). Exact.
+ * - io counters are the whole process's: every thread adds to its own, and an exiting thread's
+ *   are added to the process's. With one thread at the full read and the leader not run since,
+ *   no other thread can have been created (only a thread of the process creates one), so nothing
+ *   added to them. Exact; a multi-threaded process's io is read every sample.
+ * - HugetlbPages (mm-wide): a thread of the process faulting a huge page counts a fault (minflt
+ *   or majflt move). Not seen by the gate: a hugetlbfs file of the process truncated by another
+ *   process, a process sharing the mm (CLONE_VM without CLONE_THREAD) faulting huge pages, a
+ *   debugger writing into its memory. Those are reflected within FULL_READ_MAX_AGE_MS. The engine
+ *   reads it only as a maximum over the window (hugetlbBytesMax).
+ * - VmRSS and RssAnon are read from statm every sample (not reused).
+ * A schedstat of "0 0 0" (kernels without scheduler statistics print that) never passes.
+ */
+export function reuseFigures(full: FullRead | undefined, schedstat: string | undefined, stat: ProcStat, nowMs: number): 'all' | 'status' | 'none' {
+  if (full === undefined || schedstat === undefined || !(nowMs >= full.ms && nowMs - full.ms < FULL_READ_MAX_AGE_MS)) return 'none';
+  if (schedstat !== full.schedstat || !/[1-9]/.test(schedstat)) return 'none';
+  if (stat.minflt !== full.minflt || stat.majflt !== full.majflt) return 'none';
+  return stat.threads === 1 && full.threads === 1 ? 'all' : 'status';
 }
 
 interface ProcState {
@@ -205,6 +286,8 @@ interface ProcState {
   /** This sample's stat reading. */
   stat?: ProcStat;
   cpuPct: number;
+  /** The last full read of status and io (reuseFigures), with what it was gated on. */
+  full?: FullRead;
   io?: { counters: IoCounters; ms: number };
   events?: { counters: EventCounters; ms: number };
   signatureSent: boolean;
@@ -223,6 +306,16 @@ export interface ProcessesProbeOptions {
   signatureWaitMs?: number;
   /** A reported process's signature is sent again once this long has passed (default SIGNATURE_RESEND_MS). */
   signatureResendMs?: number;
+  /** Counts of figures reused instead of read (reuseFigures), kept up to date by the probe (tests, benchmarks). */
+  reads?: ProcessReads;
+}
+
+/** Reported processes' status and io files not read because their figures were reused. */
+export interface ProcessReads {
+  /** Samples of a process whose status was reused (VmRSS and RssAnon read from statm). */
+  reusedStatus: number;
+  /** Of those, samples whose io counters were reused too. */
+  reusedIo: number;
 }
 
 /** A day: well inside the collector's raw window (35 days by default, at least a day). */
@@ -254,6 +347,42 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
   const statFiles = new KeptProcFiles(root, 'stat', MAX_KEPT_STAT);
   const statusFiles = new KeptProcFiles(root, 'status', config.maxProcesses);
   const ioFiles = new KeptProcFiles(root, 'io', config.maxProcesses);
+  const schedFiles = new KeptProcFiles(root, 'schedstat', config.maxProcesses);
+  const statmFiles = new KeptProcFiles(root, 'statm', config.maxProcesses);
+  const kbPerPage = pageKb(root);
+  const reads = opts.reads ?? { reusedStatus: 0, reusedIo: 0 };
+
+  /**
+   * Status fields and io counters of a reported process: reused from its last full read while
+   * reuseFigures allows (VmRSS and RssAnon then from statm), else read. Undefined: the process
+   * exited since its stat was read.
+   */
+  function figuresOf(state: ProcState, stat: ProcStat, nowMs: number): { status: StatusFields; io: IoCounters | undefined } | undefined {
+    const { pid } = state;
+    // Before status and io: a run after this read shows in the next sample's schedstat.
+    const schedstat = schedFiles.readPid(pid);
+    const full = state.full;
+    const reuse = reuseFigures(full, schedstat, stat, nowMs);
+    if (reuse !== 'none') {
+      const statmText = statmFiles.readPid(pid);
+      const mem = statmText === undefined ? undefined : parseStatm(statmText, kbPerPage);
+      if (mem !== undefined) {
+        const status: StatusFields = { ...full!.status, rssKb: mem.rssKb, rssAnonKb: mem.rssAnonKb };
+        reads.reusedStatus++;
+        if (reuse === 'all') {
+          reads.reusedIo++;
+          return { status, io: full!.io };
+        }
+        return { status, io: parseIo(ioFiles.readPid(pid)) };
+      }
+    }
+    const statusText = statusFiles.readPid(pid);
+    if (statusText === undefined) return undefined;
+    const status = parseStatus(statusText);
+    const io = parseIo(ioFiles.readPid(pid));
+    state.full = schedstat === undefined ? undefined : { ms: nowMs, schedstat, minflt: stat.minflt, majflt: stat.majflt, threads: stat.threads, status, io };
+    return { status, io };
+  }
 
   async function signatureOf(pid: number): Promise<assay.v1.ProcessSignature.$Properties> {
     const dir = join(root, String(pid));
@@ -322,9 +451,9 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       const { pid, key } = state;
       const stat = state.stat!;
       const isNew = state.prevTicks === undefined;
-      const statusText = statusFiles.readPid(pid);
-      if (statusText === undefined) continue; // exited since its stat was read
-      const status = parseStatus(statusText);
+      const figures = figuresOf(state, stat, nowMs);
+      if (figures === undefined) continue; // exited since its stat was read
+      const { status } = figures;
       const threads = busyThreads.count(pid, key, state.cpuPct, stat.threads, dtSec, isNew);
       const proc: assay.v1.Process.$Properties = {
         pid,
@@ -336,7 +465,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
         threads: stat.threads,
         state: stat.state,
         uid: status.uid ?? 0,
-        ...ioRates(parseIo(ioFiles.readPid(pid)), state, isNew, nowMs, lastMs!),
+        ...ioRates(figures.io, state, isNew, nowMs, lastMs!),
         ...extendedCounters(stat, status, state, isNew, nowMs, lastMs!, threads.otherCtxsw),
         busyThreads: threads.busy,
       };
@@ -353,6 +482,8 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     busyThreads.end();
     statusFiles.prune();
     ioFiles.prune();
+    schedFiles.prune();
+    statmFiles.prune();
 
     const out: ProbeOutput = { processes, processesTotal: seen.length };
     const reading = sockets.read(nowMs, seen, reported);
