@@ -17,7 +17,7 @@
 // once both are ready. The agent's start-up (module loading, inventory, hashing every executable
 // it sees for the first time: a one-off per executable version) is reported apart.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,24 @@ interface Watch {
 
 const watch = (name: string, pid: number): Watch => ({ name, pid, ticks0: cpuTicks(pid), rss: [] });
 
+/**
+ * CPU ticks of a process's main thread and of its other threads together (V8's worker: optimizing
+ * compiler, concurrent marking and sweeping; libuv's pool). Threads that exited in between are
+ * not counted on either side.
+ */
+function threadTicks(pid: number): { main: number; others: number } {
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (Number(tid) === pid) continue;
+    try {
+      others += cpuTicks(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { main: cpuTicks(pid, `/proc/${pid}/task/${pid}/stat`), others };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'assay-bench-'));
 const children: ChildProcess[] = [];
 // Interrupted (Ctrl-C, kill): stop the collector, agent, node_exporter and floor first.
@@ -172,6 +190,7 @@ try {
 
   const watches = [watch('assay agent', agent.pid!), ...(exporter ? [watch('node_exporter', exporter.pid!)] : []), watch('node (empty)', floor.pid!)];
   const agentSplit0 = userSystemTicks(agent.pid!);
+  const agentThreads0 = threadTicks(agent.pid!);
   const seq0 = await lastSeq();
   const w0 = Date.now();
   let scrapes = 0;
@@ -197,6 +216,7 @@ try {
   }
   const wallSec = (Date.now() - w0) / 1000;
   const agentSplit1 = userSystemTicks(agent.pid!);
+  const agentThreads1 = threadTicks(agent.pid!);
   const streamed = (await lastSeq()) - seq0;
   const load1 = loadavg();
 
@@ -217,6 +237,7 @@ try {
   const empty = rows.at(-1)!;
   const pct = (ticks: number) => f((ticks / CLK_TCK / wallSec) * 100, 3);
   console.log(`  agent CPU split: user ${pct(agentSplit1.user - agentSplit0.user)} %, system ${pct(agentSplit1.system - agentSplit0.system)} % (system: the kernel generating /proc files for it)`);
+  console.log(`  agent CPU by thread: main ${pct(agentThreads1.main - agentThreads0.main)} %, others ${pct(agentThreads1.others - agentThreads0.others)} % (V8's optimizing compiler and concurrent GC, libuv's pool)`);
   console.log(`  floor: an empty node process with the same settings holds ${f(empty.rssMedian, 1)} MB (median); the agent's own share is ${f(a.rssMedian - empty.rssMedian, 1)} MB`);
   if (ne) {
     console.log(`  ratio agent/node_exporter: CPU ${f(a.cpuPct / Math.max(ne.cpuPct, 1e-9))}x, RSS (median) ${f(a.rssMedian / ne.rssMedian)}x`);

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 export const CLK_TCK = 100;
 
 /** utime + stime of a process, in clock ticks. */
-export function cpuTicks(pid: number): number {
+export function cpuTicks(pid: number, path = `/proc/${pid}/stat`): number {
   // Fields after the parenthesised comm: utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = readFileSync(path, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
 }
