@@ -167,16 +167,25 @@ async function startCollector(maxAgents: number): Promise<Collector> {
   }
 }
 
-/** The collector's /metrics counters (name -> value, unlabelled ones). */
-function scrape(port: number): Promise<Map<string, number>> {
+/**
+ * The collector's /metrics counters (name -> value, unlabelled ones), and when the answer arrived
+ * (performance.now()). Under load a scrape waits seconds for the collector's event loop, so rates
+ * are taken over the time between two answers, not over the time the bench slept.
+ */
+interface Scrape {
+  m: Map<string, number>;
+  atMs: number;
+}
+function scrape(port: number): Promise<Scrape> {
   return new Promise((res) => {
+    const done = (m: Map<string, number>) => res({ m, atMs: performance.now() });
     const req = get({ host: '127.0.0.1', port, path: '/metrics', timeout: 20_000 }, (r) => {
       let body = '';
       r.setEncoding('utf8');
       r.on('data', (d: string) => (body += d));
-      r.on('end', () => res(new Map(body.split('\n').filter((l) => /^assay_\w+ /.test(l)).map((l) => [l.split(' ')[0]!, Number(l.split(' ')[1])]))));
+      r.on('end', () => done(new Map(body.split('\n').filter((l) => /^assay_\w+ /.test(l)).map((l) => [l.split(' ')[0]!, Number(l.split(' ')[1])]))));
     });
-    req.on('error', () => res(new Map()));
+    req.on('error', () => done(new Map()));
     req.on('timeout', () => req.destroy());
   });
 }
@@ -214,10 +223,16 @@ async function pregenerate(spec: PoolSpec, payloads: Uint8Array[][], agents: num
       const req: PregenRequest = { spec, payloads, from: w * per, to: Math.min(agents, (w + 1) * per), idPrefix };
       if (req.from >= req.to) return Promise.resolve([] as AgentChain[]);
       const worker = new Worker(join(here, 'agents-pregen.js'), { workerData: { pregen: req } });
+      // Bounded: a worker that neither answers nor fails within 5 minutes is stopped (a run once
+      // waited 10 minutes on a worker that never started its work).
       return new Promise<AgentChain[]>((res, rej) => {
-        worker.once('message', (m: AgentChain[]) => res(m));
-        worker.once('error', rej);
-        worker.once('exit', (code) => code !== 0 && rej(new Error(`pregen worker exited ${code}`)));
+        const timer = setTimeout(() => {
+          rej(new Error(`pregen worker for agents ${req.from}-${req.to - 1} gave no answer within 300 s`));
+          void worker.terminate();
+        }, 300_000);
+        worker.once('message', (m: AgentChain[]) => (clearTimeout(timer), res(m)));
+        worker.once('error', (err) => (clearTimeout(timer), rej(err)));
+        worker.once('exit', (code) => (clearTimeout(timer), rej(new Error(`pregen worker exited ${code} without an answer`))));
       });
     }),
   );
@@ -348,10 +363,14 @@ interface Row {
   acked: number;
   stored: number | null;
   closes: string;
+  /** Seconds between the /metrics answers the rates below are taken over. */
+  metricsS: number;
   groupsPerS: number;
   writesPerGroup: number;
   classifyTurnsPerS: number;
   classifiedPerS: number;
+  /** Samples stored per second by /metrics over the same interval (cross-checks the acked figure). */
+  storedPerS: number;
   classifyDropped: number;
   classifyBacklog: number;
   /** Collector CPU time per 1000 samples acked in the window (less sensitive to other load than samples/s). */
@@ -476,8 +495,9 @@ async function runMode(spec: ModeSpec): Promise<Row> {
     const cpu1 = cpuTicks(c.pid);
     const gen1 = process.cpuUsage(gen0);
     const m1 = await scrape(c.port);
-    const runS = (performance.now() - startAt) / 1000;
-    const d = (k: string): number => (m1.get(k) ?? NaN) - (m0.get(k) ?? 0);
+    // The counters' interval: from the answer before the run to the answer after it.
+    const metricsS = (m1.atMs - m0.atMs) / 1000;
+    const d = (k: string): number => (m1.m.get(k) ?? NaN) - (m0.m.get(k) ?? NaN);
     const windowS = spec.seconds - spec.warmupS;
     if (tick) clearInterval(tick);
     clearTimeout(cpuStart);
@@ -523,12 +543,14 @@ async function runMode(spec: ModeSpec): Promise<Row> {
       acked: st.acceptedSamples,
       stored,
       closes: [...st.closes].map(([k, n]) => `${n}x ${k}`).join('; ') || 'none',
-      groupsPerS: d('assay_group_commits_total') / runS,
+      metricsS,
+      groupsPerS: d('assay_group_commits_total') / metricsS,
       writesPerGroup: d('assay_group_commit_writes_total') / d('assay_group_commits_total'),
-      classifyTurnsPerS: d('assay_classify_turns_total') / runS,
-      classifiedPerS: d('assay_classify_samples_total') / runS,
+      classifyTurnsPerS: d('assay_classify_turns_total') / metricsS,
+      classifiedPerS: d('assay_classify_samples_total') / metricsS,
+      storedPerS: d('assay_samples_stored_total') / metricsS,
       classifyDropped: d('assay_classify_dropped_samples_total'),
-      classifyBacklog: m1.get('assay_classify_backlog_hosts') ?? NaN,
+      classifyBacklog: m1.m.get('assay_classify_backlog_hosts') ?? NaN,
       withVerdict,
       verdictWaitS,
     };
@@ -551,17 +573,19 @@ await (cluster as PgCluster | null)?.stop();
 console.log(`\ncollector ingest: ${cli}; store: ${dbArg === 'sqlite' ? 'SQLite' : dbArg === 'postgres' ? 'PostgreSQL (throwaway cluster, fsync on)' : 'PostgreSQL (given URL)'}`);
 console.log(`traces: ${traces.length} (${traces.map((t) => t.split('/').pop()).slice(0, 3).join(', ')}${traces.length > 3 ? ', …' : ''}); loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(
-  `samples: recorded ones re-stamped, ${described.processes.toFixed(1)} processes and ${described.sockets.toFixed(1)} sockets per sample on average (${described.samples} recorded); ` +
+  `samples: recorded ones as the agent sends them now (its socket selection and rounding of rates), re-stamped: ${described.processes.toFixed(1)} processes and ${described.sockets.toFixed(1)} sockets ` +
+    `(${described.recordedSockets.toFixed(1)} recorded) per sample on average (${described.samples} recorded); ` +
     `batches are schema 3 (signed compressed payload, as the agent sends): B/sample = protobuf of one complete sample, payload B/sample = signed payload bytes per sample`,
 );
-const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'dropped smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'acked', 'in db'];
+const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'metrics s', 'stored smp/s', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'dropped smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'acked', 'in db'];
 const table = rows.map((r) => [
   r.mode === 'a' ? 'a (max)' : 'b (1 Hz)', String(r.agents), String(r.connected), String(r.batchSamples), f(r.bytesPerSample), f(r.payloadBytesPerSample), f(r.connectS, 1), f(r.windowS),
-  f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.cpuMsPer1k, 1), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.groupsPerS), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS), f(r.classifiedPerS), f(r.classifyDropped), f(r.classifyBacklog), `${r.withVerdict}/${r.connected}`, f(r.verdictWaitS, 1), String(r.acked), String(r.stored ?? '?'),
+  f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.cpuMsPer1k, 1), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.metricsS, 1), f(r.storedPerS), f(r.groupsPerS, 2), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS, 2), f(r.classifiedPerS, 1), f(r.classifyDropped), f(r.classifyBacklog), `${r.withVerdict}/${r.connected}`, f(r.verdictWaitS, 1), String(r.acked), String(r.stored ?? '?'),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
 for (const line of [header, ...table]) console.log(line.map((x, i) => x.padStart(widths[i]!)).join('  '));
 for (const r of rows) if (r.closes !== 'none') console.log(`mode ${r.mode}: connections closed by the collector: ${r.closes}`);
-console.log('coll CPU: collector process, % of one core over the window; CPU ms/1k smp: its CPU time per 1000 samples acked; gen CPU: this load generator; commits/s and classify figures: /metrics over the whole run;');
+console.log('coll CPU: collector process, % of one core over the window; CPU ms/1k smp: its CPU time per 1000 samples acked; gen CPU: this load generator;');
+console.log('metrics s: the interval between the /metrics answers before and after the run (longer than the run: under load an answer waits for the collector); stored smp/s, commits/s and classify figures: /metrics counters over that interval;');
 console.log('dropped smp: samples not classified because the classify queue was over its byte bound (overload); hosts w/ verdict: hosts with a published class once the run ended, verdicts after s: how long after the end the last one took (at most 60 s waited);');
 console.log('acked = samples acked, in db = sample rows after the run.');
