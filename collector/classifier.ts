@@ -6,7 +6,7 @@
 // ~400 B per sample) and decoded when the host is evaluated; process signatures are not held:
 // each evaluation reads those of the processes in the window from the store.
 import type { ISample } from '../proto/codec.js';
-import { evaluate, type Rules } from './engine/index.js';
+import { evaluate, IdentityMemo, type Rules } from './engine/index.js';
 import { stabilize, type StabilityState } from './engine/stabilize.js';
 import type { Verdict } from './engine/types.js';
 import type { Store } from './store/store.js';
@@ -52,6 +52,12 @@ export class Classifier {
   readonly evicted = { idle: 0, cap: 0 };
   /** Hosts rebuilt from the store (a restart, or a return after eviction). */
   rebuilt = 0;
+  /**
+   * Identity evidence remembered by process content across hosts and evaluations (bounded;
+   * cleared when the rules object changes): the same verdicts, without matching every signature
+   * list against every process of every window again.
+   */
+  readonly identityMemo = new IdentityMemo();
 
   constructor(
     private readonly store: ClassifierStore,
@@ -185,7 +191,7 @@ export class Classifier {
     const decoded = st.window.samples();
     const missing = [...decoded.keys].filter((k) => !decoded.carried.has(k));
     const stored = missing.length ? await this.store.signaturesOf(hostId, missing) : new Map();
-    const raw = evaluate(st.window.view(decoded, stored), rules);
+    const raw = evaluate(st.window.view(decoded, stored), rules, this.identityMemo);
     const tsMs = raw.window.toMs || newest;
     const before = st.stability?.published ?? null;
     const published = stabilize(st.stability, raw, tsMs, rules.stability);

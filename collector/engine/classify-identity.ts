@@ -15,9 +15,79 @@ const VERB: Record<SignatureList['kind'], string> = {
   'exe-marker': 'executable contains marker',
 };
 
-export function identityEvidence(p: ProcessFeatures, rules: Rules): ScoredEvidence[] {
+/** Identity evidence without the process it names (the memo's entries). */
+type Unowned = Omit<ScoredEvidence, 'process'>;
+
+/**
+ * Identity evidence by content: what identityEvidence finds depends only on a process's name, its
+ * signature and the rules (the pid only labels the evidence), and the same processes run on many
+ * hosts and stay in a window across evaluations, so matching every signature list against every
+ * process at every evaluation was a sixth of the collector's CPU. Entries are keyed by the name
+ * and every signature field the lists read, exactly (JSON of them: nothing else can collide), and
+ * belong to one rules object (a reload clears them). Bounded: at most maxEntries entries and
+ * maxKeyChars characters of keys, the least recently used dropped first. A memo changes no
+ * result: evaluate with one and without one give equal verdicts (test/engine/identity-memo.test.ts).
+ * Owned by its caller (the collector's Classifier); the engine keeps no state of its own.
+ */
+export class IdentityMemo {
+  private rules: Rules | null = null;
+  private readonly entries = new Map<string, readonly Unowned[]>();
+  private keyChars = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    readonly maxEntries = 20_000,
+    readonly maxKeyChars = 16 * 1024 * 1024,
+  ) {
+    if (!(maxEntries >= 1) || !(maxKeyChars >= 1)) throw new Error('identity memo: maxEntries and maxKeyChars must be >= 1');
+  }
+
+  /** Entries held now. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The evidence for `p`, from the memo or found and remembered. */
+  evidence(p: ProcessFeatures, rules: Rules): ScoredEvidence[] {
+    if (rules !== this.rules) {
+      this.entries.clear();
+      this.keyChars = 0;
+      this.rules = rules;
+    }
+    const s = p.signature;
+    const key = JSON.stringify(s ? [p.name, s.cmdline, s.exe, s.libs, s.envNames, s.cgroup, s.exeMarkers] : [p.name]);
+    const who: EvidenceProcess = { pid: p.pid, name: p.name };
+    const known = this.entries.get(key);
+    if (known) {
+      this.hits++;
+      // Most recently used last.
+      this.entries.delete(key);
+      this.entries.set(key, known);
+      return known.map((e) => ({ ...e, process: who }));
+    }
+    this.misses++;
+    const found = findIdentityEvidence(p, rules, who);
+    if (key.length <= this.maxKeyChars) {
+      this.entries.set(key, found.map(({ process: _process, ...rest }) => rest));
+      this.keyChars += key.length;
+      for (const k of this.entries.keys()) {
+        if (this.entries.size <= this.maxEntries && this.keyChars <= this.maxKeyChars) break;
+        this.entries.delete(k);
+        this.keyChars -= k.length;
+      }
+    }
+    return found;
+  }
+}
+
+/** What a process IS by the rules' signature lists (memo: optional, the same result with or without it). */
+export function identityEvidence(p: ProcessFeatures, rules: Rules, memo?: IdentityMemo): ScoredEvidence[] {
+  return memo ? memo.evidence(p, rules) : findIdentityEvidence(p, rules, { pid: p.pid, name: p.name });
+}
+
+function findIdentityEvidence(p: ProcessFeatures, rules: Rules, who: EvidenceProcess): ScoredEvidence[] {
   const out: ScoredEvidence[] = [];
-  const who: EvidenceProcess = { pid: p.pid, name: p.name };
   for (const id of Object.keys(rules.signatures).sort()) {
     const sig = rules.signatures[id];
     if (!sig) continue;

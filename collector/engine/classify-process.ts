@@ -3,7 +3,7 @@
 // best class at or above minProcessScore (else general).
 import { behaviourEvidence } from './classify-behaviour.js';
 import type { ScoredEvidence } from './classify-evidence.js';
-import { identityEvidence, portEvidence } from './classify-identity.js';
+import { identityEvidence, portEvidence, type IdentityMemo } from './classify-identity.js';
 import type { HostFeatures, ProcessFeatures } from './feature-types.js';
 import type { Rules } from './rules/schema.js';
 import { clamp } from './stats.js';
@@ -48,8 +48,8 @@ function assignedSpecialised(scores: Record<ScoredClass, number>, rules: Rules):
   return SPECIALISED.some((c) => scores[c] >= rules.scoring.minProcessScore);
 }
 
-export function assessProcess(p: ProcessFeatures, h: HostFeatures, rules: Rules): ProcessAssessment {
-  const identity = identityEvidence(p, rules);
+export function assessProcess(p: ProcessFeatures, h: HostFeatures, rules: Rules, memo?: IdentityMemo): ProcessAssessment {
+  const identity = identityEvidence(p, rules, memo);
   const behaviour = behaviourEvidence(p, h, rules, identity);
   const ports = portEvidence(p, rules, [...identity, ...behaviour]);
   const all = [...identity, ...behaviour, ...ports];

@@ -2,6 +2,7 @@
 // the same verdict, evidence order included.
 import type { ScoredEvidence } from './classify-evidence.js';
 import { assessProcess } from './classify-process.js';
+import type { IdentityMemo } from './classify-identity.js';
 import { decide, emptyVerdict, shares, type Weighted } from './compose.js';
 import type { HostFeatures } from './feature-types.js';
 import type { Rules } from './rules/schema.js';
@@ -115,11 +116,12 @@ function evidenceFor(weighted: readonly Weighted[], rules: Rules): Evidence[] {
   return [...blocks, ...tail].flatMap((b) => b.entries);
 }
 
-export function classify(h: HostFeatures, rules: Rules): Verdict {
+/** `memo`: identity evidence remembered by content across calls (classify-identity.ts); the verdict is the same without it. */
+export function classify(h: HostFeatures, rules: Rules, memo?: IdentityMemo): Verdict {
   if (h.window.samples === 0) return emptyVerdict(rules, h.unavailable.length > 0 ? h.unavailable : ['samples']);
   const weighted = shares(
     h,
-    h.processes.map((p) => assessProcess(p, h, rules)),
+    h.processes.map((p) => assessProcess(p, h, rules, memo)),
     rules,
   );
   const d = decide(h, weighted, rules);

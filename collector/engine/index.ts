@@ -10,10 +10,14 @@ import { featureOptions } from './features-series.js';
 import { features } from './features.js';
 import type { Rules } from './rules/schema.js';
 import type { EngineWindow, Verdict } from './types.js';
+import type { IdentityMemo } from './classify-identity.js';
 
-export function evaluate(window: EngineWindow, rules: Rules): Verdict {
-  return classify(features(window, featureOptions(rules)), rules);
+/** `memo`: the caller's identity-evidence memo (classify-identity.ts), kept across calls; the verdict is the same without it. */
+export function evaluate(window: EngineWindow, rules: Rules, memo?: IdentityMemo): Verdict {
+  return classify(features(window, featureOptions(rules)), rules, memo);
 }
+
+export { IdentityMemo } from './classify-identity.js';
 
 export { classify } from './classify.js';
 export { features } from './features.js';
