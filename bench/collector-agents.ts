@@ -375,6 +375,12 @@ interface Row {
   classifyBacklog: number;
   /** Collector CPU time per 1000 samples acked in the window (less sensitive to other load than samples/s). */
   cpuMsPer1k: number;
+  /** Hosts waiting for classification when the wait after the run ended (0: all classified). */
+  backlogAfter: number;
+  /** Samples classified from the start of the run to the end of the wait. */
+  classifiedAll: number;
+  /** Collector CPU from the start of the run to the end of the wait, per 1000 samples acked in the run (ack path and classification). */
+  cpuMsPer1kAll: number;
   /** Hosts with a verdict after the run, and how long after the run the last one took. */
   withVerdict: number;
   verdictWaitS: number;
@@ -475,6 +481,8 @@ async function runMode(spec: ModeSpec): Promise<Row> {
     st.windowTo = startAt + spec.seconds * 1000;
     let rssMax = 0;
     let cpu0 = 0;
+    // From the start of the run: with what classification did after it (below), the CPU every sample cost.
+    const cpuRun0 = cpuTicks(c.pid);
     let gen0 = process.cpuUsage();
     const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMb(c.pid))), 500);
     const cpuStart = setTimeout(() => {
@@ -508,12 +516,16 @@ async function runMode(spec: ModeSpec): Promise<Row> {
     // is rate-limited per host and coalesced, off the ack path): poll the fleet list, at most 60 s.
     const tVerdicts = performance.now();
     let withVerdict = 0;
+    let after: Scrape = m1;
     for (let i = 0; i < 60 && performance.now() - tVerdicts < 60_000; i++) {
       withVerdict = await verdictCount(c.port);
-      if (withVerdict >= live.length) break;
+      after = await scrape(c.port);
+      // Done when every host has a verdict and nothing waits for classification any more.
+      if (withVerdict >= live.length && after.m.get('assay_classify_backlog_hosts') === 0) break;
       await sleep(1000);
     }
     const verdictWaitS = (performance.now() - tVerdicts) / 1000;
+    const cpuAll = cpuTicks(c.pid) - cpuRun0;
     clearInterval(rssTimer);
     const rssEnd = rssMb(c.pid);
     rssMax = Math.max(rssMax, rssEnd);
@@ -551,6 +563,9 @@ async function runMode(spec: ModeSpec): Promise<Row> {
       storedPerS: d('assay_samples_stored_total') / metricsS,
       classifyDropped: d('assay_classify_dropped_samples_total'),
       classifyBacklog: m1.m.get('assay_classify_backlog_hosts') ?? NaN,
+      backlogAfter: after.m.get('assay_classify_backlog_hosts') ?? NaN,
+      classifiedAll: (after.m.get('assay_classify_samples_total') ?? NaN) - (m0.m.get('assay_classify_samples_total') ?? NaN),
+      cpuMsPer1kAll: ((cpuAll / CLK_TCK) * 1000) / (st.acceptedSamples / 1000),
       withVerdict,
       verdictWaitS,
     };
@@ -577,10 +592,10 @@ console.log(
     `(${described.recordedSockets.toFixed(1)} recorded) per sample on average (${described.samples} recorded); ` +
     `batches are schema 3 (signed compressed payload, as the agent sends): B/sample = protobuf of one complete sample, payload B/sample = signed payload bytes per sample`,
 );
-const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'metrics s', 'stored smp/s', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'dropped smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'acked', 'in db'];
+const header = ['mode', 'agents', 'conn', 'smp/batch', 'B/sample', 'payload B/sample', 'connect s', 'window s', 'samples/s', 'batches/s', 'ack p50 ms', 'ack p99 ms', 'ack max ms', 'coll CPU %', 'CPU ms/1k smp', 'RSS max MB', 'RSS end MB', 'RSS idle MB', 'gen CPU %', 'metrics s', 'stored smp/s', 'commits/s', 'writes/commit', 'classify turns/s', 'classified smp/s', 'dropped smp', 'classify backlog', 'hosts w/ verdict', 'verdicts after s', 'backlog after', 'classified smp', 'CPU ms/1k all', 'acked', 'in db'];
 const table = rows.map((r) => [
   r.mode === 'a' ? 'a (max)' : 'b (1 Hz)', String(r.agents), String(r.connected), String(r.batchSamples), f(r.bytesPerSample), f(r.payloadBytesPerSample), f(r.connectS, 1), f(r.windowS),
-  f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.cpuMsPer1k, 1), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.metricsS, 1), f(r.storedPerS), f(r.groupsPerS, 2), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS, 2), f(r.classifiedPerS, 1), f(r.classifyDropped), f(r.classifyBacklog), `${r.withVerdict}/${r.connected}`, f(r.verdictWaitS, 1), String(r.acked), String(r.stored ?? '?'),
+  f(r.samplesPerS), f(r.batchesPerS), f(r.p50, 1), f(r.p99, 1), f(r.maxLat, 1), f(r.cpuPct), f(r.cpuMsPer1k, 1), f(r.rssMax), f(r.rssEnd), f(r.rssIdle), f(r.genCpuPct), f(r.metricsS, 1), f(r.storedPerS), f(r.groupsPerS, 2), f(r.writesPerGroup, 1), f(r.classifyTurnsPerS, 2), f(r.classifiedPerS, 1), f(r.classifyDropped), f(r.classifyBacklog), `${r.withVerdict}/${r.connected}`, f(r.verdictWaitS, 1), f(r.backlogAfter), f(r.classifiedAll), f(r.cpuMsPer1kAll, 1), String(r.acked), String(r.stored ?? '?'),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
 for (const line of [header, ...table]) console.log(line.map((x, i) => x.padStart(widths[i]!)).join('  '));
@@ -588,4 +603,5 @@ for (const r of rows) if (r.closes !== 'none') console.log(`mode ${r.mode}: conn
 console.log('coll CPU: collector process, % of one core over the window; CPU ms/1k smp: its CPU time per 1000 samples acked; gen CPU: this load generator;');
 console.log('metrics s: the interval between the /metrics answers before and after the run (longer than the run: under load an answer waits for the collector); stored smp/s, commits/s and classify figures: /metrics counters over that interval;');
 console.log('dropped smp: samples not classified because the classify queue was over its byte bound (overload); hosts w/ verdict: hosts with a published class once the run ended, verdicts after s: how long after the end the last one took (at most 60 s waited);');
+console.log('backlog after: hosts still waiting for classification when the wait ended; classified smp: samples classified from the start of the run to then; CPU ms/1k all: collector CPU over that span per 1000 samples acked (ack path and classification: under a flood classification runs mostly after it, outside the window of CPU ms/1k smp);');
 console.log('acked = samples acked, in db = sample rows after the run.');
