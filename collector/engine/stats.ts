@@ -27,6 +27,18 @@ export function cv(xs: readonly number[]): number {
 /** Percentile with linear interpolation between closest ranks (numpy's default), p in 0..100. */
 export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return 0;
+  // A constant series (most of an idle process's series are all 0) needs no sorted copy: every
+  // rank holds its value, and the interpolation below gives v + 0 (so -0 reads as 0, as there).
+  // A NaN never equals itself, and an infinite value interpolates to NaN there: both take the general path.
+  const v = xs[0]!;
+  let constant = true;
+  for (let i = 1; i < xs.length; i++) {
+    if (xs[i] !== v) {
+      constant = false;
+      break;
+    }
+  }
+  if (constant && Number.isFinite(v) && Number.isFinite(p)) return v + 0;
   const sorted = [...xs].sort((a, b) => a - b);
   const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
   const lo = Math.floor(rank);

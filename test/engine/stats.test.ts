@@ -45,4 +45,25 @@ describe('stats', () => {
     assert.equal(clamp(Number.NaN), 0);
     assert.equal(clamp(2), 1);
   });
+  it('a constant series gives exactly what the sorted interpolation gives (the shortcut changes no figure)', () => {
+    // The interpolation as written before the constant-series shortcut.
+    const sorted = (xs: number[], p: number): number => {
+      if (xs.length === 0) return 0;
+      const s = [...xs].sort((a, b) => a - b);
+      const rank = (Math.min(100, Math.max(0, p)) / 100) * (s.length - 1);
+      const lo = Math.floor(rank);
+      const loV = s[lo] ?? 0;
+      const hiV = s[Math.ceil(rank)] ?? loV;
+      return loV + (hiV - loV) * (rank - lo);
+    };
+    for (const v of [0, -0, 1, -3.5, 1e300, Number.MIN_VALUE, Infinity, -Infinity, Number.NaN]) {
+      for (const n of [1, 2, 7, 120]) {
+        for (const p of [0, 5, 50, 95, 100, 150, -1, Number.NaN]) {
+          const xs = Array.from({ length: n }, () => v);
+          assert.ok(Object.is(percentile(xs, p), sorted(xs, p)), `percentile of ${n} x ${v} at ${p}: ${percentile(xs, p)} vs ${sorted(xs, p)}`);
+        }
+      }
+    }
+    assert.ok(Object.is(median([-0, -0, -0]), 0), '-0 reads as 0, as the interpolation gives');
+  });
 });
