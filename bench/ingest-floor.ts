@@ -14,7 +14,9 @@
 //
 // and, after the ack on the same event loop (not needed to ack, but paid per batch by a
 // collector that classifies everything it stores): the full decode of the payload the classify
-// queue does (decodePayload + validateSample).
+// queue does (decodePayload + validateSample), and the collector's Classifier.add of those
+// samples (compact window, the engine at its cadence: with samples 1 s apart, one evaluation
+// per 5-sample batch, as for a live agent at 1 Hz; its verdict written through the same store).
 // Prints microseconds per batch per step and the ceiling they imply in samples/s per core (one
 // core doing nothing else: no WebSocket framing, no event loop, no classification). This is the
 // honest floor for what one collector process can ack, whatever the scheduling around it.
@@ -36,6 +38,9 @@ import { defaultIngestLimits } from '../collector/ingest/limits.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import type { IncomingBatch } from '../collector/store/store.js';
 import { validateSample } from '../collector/validate.js';
+import { Classifier } from '../collector/classifier.js';
+import { defaultRulesPath, loadRulesFile } from '../collector/engine/index.js';
+import type { ISample } from '../proto/codec.js';
 import { buildPayloads, buildPools, pregenerate, type PoolSpec } from './agents-pregen.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -60,6 +65,8 @@ const traces = (opt('traces') ?? join(here, '..', '..', 'bench', 'data', 'server
 const STEPS = ['envelope decode', 'header', 'payload digest', 'Ed25519 verify', 'light read', 'SQLite append', 'ack encode'] as const;
 type Step = (typeof STEPS)[number];
 const AFTER = 'classify decode';
+const ENGINE = 'classify (engine)';
+const rules = loadRulesFile(defaultRulesPath);
 
 // ---- prepared batches: real signed chains, as the bench's agents send them ----
 const now = Date.now();
@@ -87,7 +94,7 @@ const inflateLimit = payloadInflateLimit(defaultIngestLimits.maxFrameBytes);
 
 interface Pass {
   group: number;
-  us: Record<Step | typeof AFTER, number>;
+  us: Record<Step | typeof AFTER | typeof ENGINE, number>;
   /** Wall time per batch of the group commits (fsync waits included). */
   appendWallUs: number;
   batches: number;
@@ -101,7 +108,8 @@ async function pass(group: number): Promise<Pass> {
   // maxDelayMs 0: a group is cut when full (the bench submits `group` appends at once) or after
   // the current I/O phase (the hellos, the last partial group).
   const store = new SqliteStore(join(dir, 'c.db'), { groupCommit: { maxItems: group, maxWeight: Number.MAX_SAFE_INTEGER, maxDelayMs: 0 } });
-  const us = Object.fromEntries([...STEPS, AFTER].map((s) => [s, 0])) as Record<Step | typeof AFTER, number>;
+  const us = Object.fromEntries([...STEPS, AFTER, ENGINE].map((s) => [s, 0])) as Record<Step | typeof AFTER | typeof ENGINE, number>;
+  const classifier = new Classifier(store, () => rules, {}, () => now);
   let n = 0;
   let samples = 0;
   let appendWallUs = 0;
@@ -116,7 +124,7 @@ async function pass(group: number): Promise<Pass> {
       const u = process.cpuUsage();
       return u.user + u.system;
     };
-    const lap = (step: Step | typeof AFTER): void => {
+    const lap = (step: Step | typeof AFTER | typeof ENGINE): void => {
       const t1 = cpu();
       us[step] += t1 - t;
       t = t1;
@@ -170,17 +178,22 @@ async function pass(group: number): Promise<Pass> {
         n++;
       }
       lap('ack encode');
-      // After the ack: what the classify queue decodes of each stored batch.
+      // After the ack: what the classify queue decodes of each stored batch, then the classifier.
+      const decoded: ISample[][] = [];
       for (const r of ready) {
-        decodePayload(r.batch.encoding, r.batch.payload, inflateLimit, decodeSample).forEach((s, i) => validateSample(s, r.seqs[i]!));
+        const samples = decodePayload(r.batch.encoding, r.batch.payload, inflateLimit, decodeSample);
+        samples.forEach((s, i) => validateSample(s, r.seqs[i]!));
+        decoded.push(samples);
       }
       lap(AFTER);
+      for (const [i, r] of ready.entries()) await classifier.add(chains[r.a]!.agentId, decoded[i]!);
+      lap(ENGINE);
     }
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const k of Object.keys(us) as Array<Step | typeof AFTER>) us[k] /= n;
+  for (const k of Object.keys(us) as Array<Step | typeof AFTER | typeof ENGINE>) us[k] /= n;
   return { group, us, appendWallUs: appendWallUs / n, batches: n, samples };
 }
 
@@ -193,15 +206,17 @@ const f = (x: number, d = 1) => x.toFixed(d);
 console.log(`\ningest floor: ${agents} agents x ${batches} batches of ${batchSamples} samples (${f(payloadBytes / batchSamples, 0)} payload B/sample), ${traces.map((t) => t.split('/').pop()).join(', ')}; loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log('CPU microseconds per batch (process.cpuUsage: this process, all its threads), by step and group-commit size');
 const header = ['step', ...passes.map((p) => `group ${p.group}`)];
-const rows: string[][] = ([...STEPS, AFTER] as Array<Step | typeof AFTER>).map((s) => [s, ...passes.map((p) => f(p.us[s]))]);
+const rows: string[][] = ([...STEPS, AFTER, ENGINE] as Array<Step | typeof AFTER | typeof ENGINE>).map((s) => [s, ...passes.map((p) => f(p.us[s]))]);
 const ackUs = (p: Pass): number => STEPS.reduce((a, s) => a + p.us[s], 0);
 rows.push(['(SQLite wall)', ...passes.map((p) => f(p.appendWallUs))]);
 rows.push(['= ack path', ...passes.map((p) => f(ackUs(p)))]);
 rows.push(['ceiling smp/s/core', ...passes.map((p) => f((1e6 / ackUs(p)) * (p.samples / p.batches), 0))]);
 rows.push(['+ classify decode', ...passes.map((p) => f(ackUs(p) + p.us[AFTER]))]);
 rows.push(['ceiling smp/s/core', ...passes.map((p) => f((1e6 / (ackUs(p) + p.us[AFTER])) * (p.samples / p.batches), 0))]);
+rows.push(['+ classify (engine)', ...passes.map((p) => f(ackUs(p) + p.us[AFTER] + p.us[ENGINE]))]);
+rows.push(['ceiling smp/s/core', ...passes.map((p) => f((1e6 / (ackUs(p) + p.us[AFTER] + p.us[ENGINE])) * (p.samples / p.batches), 0))]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 for (const line of [header, ...rows]) console.log(line.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  '));
 console.log('(SQLite wall): wall time per batch of the group commits, fsync waits included (not in the sums: a collector does other work while it waits only with an async store);');
 console.log('ceiling smp/s/core: samples per second one core could ack doing only these steps (no sockets, no event loop, no classification, no engine);');
-console.log('+ classify decode: adding the full decode of each stored batch the classify queue does after the ack (the engine itself not included).');
+console.log('+ classify decode: adding the full decode of each stored batch the classify queue does after the ack; + classify (engine): and the Classifier with the engine, one evaluation per batch (a live 1 Hz agent).');
