@@ -41,7 +41,7 @@ export function traceSamples(file: string): ISample[] {
  * A trace's samples as the agent sends them today, not as recorded: its socket selection
  * (agent/probes/sockets.ts omitUnowned: unowned closing sockets counted, not listed, through
  * bench/payload-sizes.ts asSentSockets) and its rounding of rates (agent/quantize.ts). Replaying
- * the recorded samples sent ~200 sockets and ~1,460 B of payload per sample where the agent sends
+ * the recorded samples sent ~200 sockets and ~1,460 B of payload per sample (encoding 2) where the agent sends
  * ~1,050 B, so the collector was measured on more bytes and rows than it gets.
  */
 export function sentSamples(file: string): ISample[] {
