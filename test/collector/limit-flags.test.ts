@@ -3,36 +3,11 @@
 // `--max-preauth-per-address 2 --idle-timeout 1s` drops a third silent connection from one
 // address at once and the first two when the idle timeout passes; a bad value stops startup.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cliPath, tempDir } from '../helpers/env.js';
-
-function startCli(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('ASSAY_')) delete env[k];
-    const child = spawn(process.execPath, [cliPath, 'collector', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no listening line within 20 s:\n${err}`));
-    }, 20_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), stderr: () => err });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`collector exited ${code}:\n${err}`));
-    });
-  });
-}
+import { tempDir } from '../helpers/env.js';
+import { startCollectorProcess } from '../helpers/proc.js';
 
 function open(port: number): Promise<{ sock: Socket; closedAt: Promise<number> }> {
   return new Promise((resolve, reject) => {
@@ -47,7 +22,7 @@ function open(port: number): Promise<{ sock: Socket; closedAt: Promise<number> }
 describe('connection limits from the command line', () => {
   it('--max-preauth-per-address and --idle-timeout are enforced by a real collector process', async () => {
     const { dir, cleanup } = tempDir('limit-flags');
-    const { child, port } = await startCli(['--port', '0', '--db', join(dir, 'assay.db'), '--max-preauth-per-address', '2', '--idle-timeout', '1s']);
+    const { child, port } = await startCollectorProcess(['--port', '0', '--db', join(dir, 'assay.db'), '--max-preauth-per-address', '2', '--idle-timeout', '1s']);
     try {
       const t0 = Date.now();
       const a = await open(port);
@@ -67,7 +42,7 @@ describe('connection limits from the command line', () => {
 
   it('a bad value stops startup naming the option', async () => {
     const { dir, cleanup } = tempDir('limit-flags-bad');
-    await assert.rejects(startCli(['--port', '0', '--db', join(dir, 'assay.db'), '--max-preauth-per-address', '0']), /max-preauth-per-address/);
+    await assert.rejects(startCollectorProcess(['--port', '0', '--db', join(dir, 'assay.db'), '--max-preauth-per-address', '0']), /max-preauth-per-address/);
     cleanup();
   });
 });

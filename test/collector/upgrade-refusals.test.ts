@@ -5,40 +5,14 @@
 // client that never closed one kept it open for ever, outside every per-address cap (the pre-auth
 // slot is handed over at the upgrade). Both against a real collector process on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cliPath, tempDir } from '../helpers/env.js';
+import { tempDir } from '../helpers/env.js';
+import { startCollectorProcess } from '../helpers/proc.js';
 import { rawRequest } from '../helpers/rawhttp.js';
-
-function startCli(args: string[]): Promise<{ child: ChildProcess; port: number; exited: () => number | null; stderr: () => string }> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('ASSAY_')) delete env[k];
-    const child = spawn(process.execPath, [cliPath, 'collector', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let exitCode: number | null = null;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no listening line within 20 s:\n${err}`));
-    }, 20_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), exited: () => exitCode, stderr: () => err });
-      }
-    });
-    child.on('exit', (code, signal) => {
-      exitCode = code ?? (signal ? 128 : -1);
-      clearTimeout(timer);
-      reject(new Error(`collector exited ${code}:\n${err}`));
-    });
-  });
-}
 
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -83,7 +57,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('refused WebSocket upgrades', () => {
   it('a client that resets a refused upgrade (unknown path, /live without a token, /ingest with an Origin) does not end the collector', async () => {
     const { dir, cleanup } = tempDir('upgrade-reset');
-    const c = await startCli(['--port', '0', '--db', join(dir, 'assay.db'), '--require-tokens']);
+    const c = await startCollectorProcess(['--port', '0', '--db', join(dir, 'assay.db'), '--require-tokens']);
     try {
       const viewer = readFileSync(join(dir, 'viewer-token'), 'utf8').trim();
       const refusals: Array<[string, Record<string, string>, RegExp]> = [
@@ -113,7 +87,7 @@ describe('refused WebSocket upgrades', () => {
 
   it('a refused upgrade the client never closes is closed by the collector, and counts against the per-address cap while it lasts', async () => {
     const { dir, cleanup } = tempDir('upgrade-held');
-    const c = await startCli(['--port', '0', '--db', join(dir, 'assay.db'), '--max-preauth-per-address', '4', '--idle-timeout', '1s']);
+    const c = await startCollectorProcess(['--port', '0', '--db', join(dir, 'assay.db'), '--max-preauth-per-address', '4', '--idle-timeout', '1s']);
     const socks: Socket[] = [];
     try {
       const t0 = Date.now();

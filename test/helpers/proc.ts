@@ -46,3 +46,43 @@ export function runAssay(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs 
     });
   });
 }
+
+export interface CollectorChild {
+  child: ChildProcess;
+  port: number;
+  /** The exit code once it exited (128 for a signal), null while it runs. */
+  exited: () => number | null;
+  stderr: () => string;
+}
+
+/**
+ * Starts `assay collector ARGS` as a child process with no ASSAY_ variable from the test's own
+ * environment, and resolves once it prints its 127.0.0.1 listening line (rejects with its stderr
+ * if it exits first or says nothing within 20 s). Pass `--port 0`: the port is read from the line.
+ */
+export function startCollectorProcess(args: string[]): Promise<CollectorChild> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('ASSAY_')) delete env[k];
+    const child = spawn(process.execPath, [cliPath, 'collector', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let exitCode: number | null = null;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no listening line within 20 s:\n${err}`));
+    }, 20_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), exited: () => exitCode, stderr: () => err });
+      }
+    });
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? (signal ? 128 : -1);
+      clearTimeout(timer);
+      reject(new Error(`collector exited ${code}:\n${err}`));
+    });
+  });
+}
