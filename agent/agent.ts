@@ -9,6 +9,7 @@ import { collectInventory } from './probes/inventory.js';
 import { createProbes } from './probes/index.js';
 import { defaultProbeConfig, type ProbeConfig } from './probes/probe.js';
 import { Sampler } from './sampler.js';
+import { SentSignatures } from './signature-refs.js';
 import { Spool, defaultSpoolLimits, type SpoolLimits } from './spool.js';
 
 export interface AgentOptions {
@@ -47,7 +48,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   const identity = loadOrCreateIdentity(opts.stateDir);
   const { agentId } = identity;
-  const probeConfig: ProbeConfig = { ...defaultProbeConfig, ...opts.probeConfig };
+  // Repeated process signatures go as references (signature-refs.ts), only while streaming.
+  const sentSignatures = new SentSignatures();
+  const probeConfig: ProbeConfig = { ...defaultProbeConfig, ...opts.probeConfig, sentSignatures };
   const spool = new Spool(opts.stateDir, { ...defaultSpoolLimits, ...opts.spoolLimits });
   const sampler = new Sampler(createProbes(probeConfig));
   const startedMs = Date.now();
@@ -74,11 +77,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let running = false;
   let stopped = false;
   let lastLost = 0;
+  let seenClose = link.lastClose;
   const tick = async (): Promise<void> => {
     // A slow tick (a probe at its timeout) skips the next one instead of piling up.
     if (running || stopped) return;
     running = true;
     try {
+      // A reference needs the collector to hold the full signature: while the link is down, or
+      // once it closed, the next collector may not (another database), so signatures go in full.
+      if (!link.connected || link.lastClose !== seenClose) {
+        sentSignatures.clear();
+        seenClose = link.lastClose;
+      }
       const sample = await sampler.sample(Date.now());
       if (stopped) return;
       spool.push(sample.tsMs!, encodeSample(sample));
@@ -86,6 +96,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (spool.lost !== lastLost) {
         logger.warn({ reason: 'spool_full', samples: spool.lost - lastLost }, 'spool full: oldest unsent samples thinned or dropped (recorded as a gap)');
         lastLost = spool.lost;
+        sentSignatures.clear(); // the lost samples may have carried full signatures
       }
       link.poke();
     } catch (err) {

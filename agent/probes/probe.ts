@@ -1,5 +1,6 @@
 // The one small interface every probe implements (modelled on node_exporter's collector/).
 import type { ISample } from '../../proto/codec.js';
+import type { SentSignatures } from '../signature-refs.js';
 
 /** Where probes read from. Tests point these at fixture trees under test/fixtures/. */
 export interface ProbeConfig {
@@ -15,6 +16,11 @@ export interface ProbeConfig {
   maxProcesses: number;
   /** Longest command line sent, in bytes; longer ones are cut and flagged. */
   maxCmdlineBytes: number;
+  /**
+   * The agent streaming to a collector: the signatures it sent in full, so that repeats are sent
+   * as references (../signature-refs.ts). Absent (scan, record): every signature in full.
+   */
+  sentSignatures?: SentSignatures;
 }
 
 export const defaultProbeConfig: ProbeConfig = {

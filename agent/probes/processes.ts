@@ -22,6 +22,8 @@
 // sent more than signatureResendMs ago (a day): the collector's retention deletes the signature
 // of a process first seen before the raw window that is not in the newest batch, and a process
 // outside the busiest maxProcesses at that moment may still run; re-sent, it is stored again.
+// With config.sentSignatures (the agent streaming to a collector) a new process's signature that
+// is byte-identical to one sent in full recently is sent as a reference (../signature-refs.ts).
 //
 // Cost (this runs every second for every process): stat, status and io are read through
 // descriptors kept open between samples (proc-files.ts), the stat line is parsed in one pass
@@ -506,7 +508,9 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     for (const { proc, state } of awaited) {
       const ready = state.signature!.ready;
       if (!ready) continue; // still building: a later sample carries it
-      proc.signature = ready;
+      // Streaming to a collector, a new process's signature byte-identical to one sent in full
+      // recently goes as a reference (agent/signature-refs.ts); a process's resend goes in full.
+      proc.signature = config.sentSignatures ? config.sentSignatures.attach(ready, nowMs, !state.signatureSent) : ready;
       state.signatureSent = true;
       state.signatureSentMs = nowMs;
       state.signature = undefined;
