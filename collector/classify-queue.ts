@@ -22,7 +22,7 @@
 // a turn would wait for before its engine work (the lease) is fetched first (TurnReady). A
 // host's first batch is classified at once (a new host gets its verdict quickly); a host is never
 // left waiting longer than minIntervalMs plus the time the hosts ahead of it take.
-import type { ISample } from '../proto/codec.js';
+import type { IProcessSignature, ISample } from '../proto/codec.js';
 
 /** One committed batch waiting for its host's turn (collector/ingest/connection.ts CommittedBatch). */
 export interface ClassifyBatch {
@@ -31,6 +31,8 @@ export interface ClassifyBatch {
   seqs: number[];
   /** Sequence numbers newly stored (only they are classified). */
   stored: number[];
+  /** The signatures its references name, by digest (hex), as the store resolved them at ingest. */
+  signatures?: ReadonlyMap<string, IProcessSignature>;
 }
 
 export interface ClassifyQueueOptions {

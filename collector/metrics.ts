@@ -6,6 +6,8 @@ export class CollectorMetrics {
   framesIn = 0;
   samplesStored = 0;
   samplesDuplicate = 0;
+  /** Process signature references (ProcessSignature.same_as) that named no stored signature. */
+  signatureRefsUnresolved = 0;
   connectedAgents = 0;
   /** The store's group commits (null: a store without a commit queue). */
   groupCommit: GroupCommitStats | null = null;

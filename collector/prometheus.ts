@@ -29,6 +29,7 @@ export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: nu
   metric('assay_ingest_frames_total', 'counter', 'Agent frames received.', [['', m.framesIn]]);
   metric('assay_samples_stored_total', 'counter', 'Samples committed to the store.', [['', m.samplesStored]]);
   metric('assay_samples_duplicate_total', 'counter', 'Resent samples that were already stored.', [['', m.samplesDuplicate]]);
+  metric('assay_signature_refs_unresolved_total', 'counter', 'Process signature references naming no stored signature (processes kept without one; the agent is asked to resend in full).', [['', m.signatureRefsUnresolved]]);
   metric('assay_ingest_rejects_total', 'counter', 'Agent connections closed for bad input, by reason.', [...m.rejects].map(([r, n]) => [`{reason="${esc(r)}"}`, n]));
   metric('assay_agents_connected', 'gauge', 'Agents connected now.', [['', m.connectedAgents]]);
   if (mem) {

@@ -15,6 +15,7 @@ import { Classifier, defaultClassifierOptions, type ClassifierOptions, type Publ
 import { ClassifyQueue, defaultClassifyQueue, type ClassifyQueueOptions } from './classify-queue.js';
 import { decodePayload, payloadInflateLimit } from '../proto/payload.js';
 import { decodeSample } from '../proto/codec.js';
+import { resolveReferences } from './signature-refs.js';
 import { validateSample } from './validate.js';
 import { defaultRulesPath, loadRulesFile, type Rules } from './engine/index.js';
 import { attachIngest, defaultIngestLimits, type IngestLimits } from './ingest.js';
@@ -335,6 +336,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         validateSample(sample, seq);
         out.push(sample);
       });
+      // References as the store resolved them at ingest (a reference it could not: no signature).
+      resolveReferences(out, (hex) => b.signatures?.get(hex));
       return out;
     },
     { ...defaultClassifyQueue, minIntervalMs: classifierOpts.everyMs, ...opts.classifyQueue },

@@ -6,7 +6,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { batchHash, enrollProof, helloSigningBytes, publicKeyFromRaw, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
-import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, encodeCollectorMessage, type IHello } from '../../proto/codec.js';
+import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, encodeCollectorMessage, type IHello, type IProcessSignature } from '../../proto/codec.js';
 import { BatchEncoding, PayloadError, frameSamples, isPayloadEncoding, payloadFrames, payloadInflateLimit } from '../../proto/payload.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
@@ -43,6 +43,8 @@ export interface CommittedBatch {
   seqs: number[];
   /** The ones newly stored (a resent batch may hold samples stored before). */
   stored: number[];
+  /** The signatures its references (ProcessSignature.same_as) name, by digest (hex), as the store resolved them. */
+  signatures?: ReadonlyMap<string, IProcessSignature>;
 }
 
 /** What every connection of one collector shares. */
@@ -372,8 +374,16 @@ export class IngestConnection {
       deps.onStored(
         host.id,
         batch.samples.filter((s) => stored.has(s.seq)).map((s) => s.sample),
-        { encoding, payload, seqs: seqs.map(Number), stored: result.storedSeqs },
+        { encoding, payload, seqs: seqs.map(Number), stored: result.storedSeqs, ...(result.signatures ? { signatures: result.signatures } : {}) },
       );
+    }
+    if (result.unresolvedSignatures) {
+      // References to signatures this database does not hold (it lost them, or the batch carrying
+      // them went to another): counted, and the connection closed after the ack so the agent
+      // reconnects and sends every signature in full again (agent/signature-refs.ts).
+      deps.metrics.signatureRefsUnresolved += result.unresolvedSignatures;
+      this.log.warn({ agentId: host.id, reason: 'signature_refs_unresolved', references: result.unresolvedSignatures }, 'batch references process signatures this collector does not hold: closing so the agent resends them in full');
+      if (this.ws.readyState === this.ws.OPEN) this.ws.close(CloseCode.normal, 'unresolved signature references: reconnect and send signatures in full');
     }
   }
 }

@@ -574,4 +574,12 @@ export const sqliteMigrations: Migration[] = [
       CREATE INDEX batches_by_hash_prefix ON batches(substr(hash, 1, 8));
     `,
   },
+  // Process signatures sent by reference (ProcessSignature.same_as) resolve through
+  // signature_blobs' unique digest index: nothing to add here. Recorded so both stores carry the
+  // same numbered history (postgres-migrations.ts 11 indexes its rows by digest).
+  {
+    version: 11,
+    name: 'signature references by digest',
+    sql: `SELECT 1;`,
+  },
 ];

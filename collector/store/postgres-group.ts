@@ -20,7 +20,8 @@ import { processKey, type Verdict } from '../engine/types.js';
 import type { Outcome } from './commit-queue.js';
 import { hostFromRow, type HostRow } from './host-row.js';
 import type { PgRollups } from './postgres-rollups.js';
-import { signatureBytes, summarize, type AppendResult, type HostRecord, type IncomingBatch, type SampleSummary } from './store.js';
+import { digestHex, fullDigest, referenceOf, REFERENCE_BYTES } from '../signature-refs.js';
+import { keepSignatureBytes, signatureBytes, summarize, type AppendResult, type HostRecord, type IncomingBatch, type SampleSummary } from './store.js';
 
 /** A hello, ready to write: the host's columns. */
 export interface HelloWrite {
@@ -49,6 +50,12 @@ export interface BatchWrite {
   sums: SampleSummary[];
   /** Each process signature once per batch (the first seen): pid, start ticks, name, signature (encoded only if not stored yet). */
   sigs: Array<[number, number, string, IProcessSignature]>;
+  /**
+   * References (ProcessSignature.same_as) by digest (hex): how many processes of the batch use
+   * each, and the signature when the batch itself carries it in full; the others are looked up
+   * among the stored signatures in the group's transaction.
+   */
+  refs: Map<string, { digest: Uint8Array; uses: number; sig?: IProcessSignature }>;
   gaps: IncomingBatch['gaps'];
 }
 
@@ -96,14 +103,32 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
     return x;
   });
   const sigs = new Map<string, [number, number, string, IProcessSignature]>();
+  const refs: BatchWrite['refs'] = new Map();
   for (const { sample } of batch.samples) {
     for (const p of sample.processes ?? []) {
       if (!p.signature) continue;
+      const ref = referenceOf(p.signature);
+      if (ref) {
+        const hex = digestHex(ref);
+        const r = refs.get(hex);
+        if (r) r.uses++;
+        else refs.set(hex, { digest: ref, uses: 1 });
+      }
       const pid = Number(p.pid ?? 0);
       const ticks = Number(p.startTimeTicks ?? 0);
       if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ticks)) throw new TypeError(`process ${String(p.pid)}: pid or start time is not an integer`);
       const key = processKey(pid, ticks);
       if (!sigs.has(key)) sigs.set(key, [pid, ticks, p.name ?? '', p.signature]);
+    }
+  }
+  if (refs.size) {
+    // A reference to a signature the batch also carries in full resolves within the batch.
+    for (const { sample } of batch.samples) {
+      for (const p of sample.processes ?? []) {
+        if (!p.signature || referenceOf(p.signature)) continue;
+        const r = refs.get(digestHex(fullDigest(p.signature)));
+        if (r) r.sig ??= p.signature;
+      }
     }
   }
   for (const g of batch.gaps) {
@@ -124,6 +149,7 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
     seqs,
     sums,
     sigs: [...sigs.values()],
+    refs,
     gaps: batch.gaps,
   };
 }
@@ -380,24 +406,34 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
        ORDER BY u.ord
        ON CONFLICT DO NOTHING RETURNING host_id, seq) `;
     // Every branch names its columns: the first one given names the result's.
-    branches.push(`SELECT 's' AS k, host_id AS h, seq AS a, NULL::bigint AS b FROM ins`);
+    branches.push(`SELECT 's' AS k, host_id AS h, seq AS a, NULL::bigint AS b, NULL::bytea AS sig FROM ins`);
   }
   const sigKeys = [...sigRows.values()];
   if (sigKeys.length) {
     // A process's signature is stored once (the first seen): most of a batch's processes are
     // already there, so their keys are probed and only new processes' signatures encoded and sent.
-    branches.push(`SELECT 'p' AS k, u.h AS h, u.p AS a, u.t AS b FROM unnest(${probe.param(sigKeys.map((r) => r[0]))}::text[], ${probe.param(sigKeys.map((r) => r[1]))}::bigint[],
+    branches.push(`SELECT 'p' AS k, u.h AS h, u.p AS a, u.t AS b, NULL::bytea AS sig FROM unnest(${probe.param(sigKeys.map((r) => r[0]))}::text[], ${probe.param(sigKeys.map((r) => r[1]))}::bigint[],
          ${probe.param(sigKeys.map((r) => r[2]))}::bigint[]) AS u(h, p, t)
        WHERE EXISTS (SELECT 1 FROM process_signatures s WHERE s.host_id = u.h AND s.pid = u.p AND s.start_time_ticks = u.t)`);
   }
   if (unlinked.length) {
-    branches.push(`SELECT 'r' AS k, NULL::text AS h, u.o AS a, NULL::bigint AS b FROM unnest(${probe.param(unlinked.map((x) => x.w.hostId))}::text[], ${probe.param(unlinked.map((x) => x.w.hash))}::bytea[])
+    branches.push(`SELECT 'r' AS k, NULL::text AS h, u.o AS a, NULL::bigint AS b, NULL::bytea AS sig FROM unnest(${probe.param(unlinked.map((x) => x.w.hostId))}::text[], ${probe.param(unlinked.map((x) => x.w.hash))}::bytea[])
          WITH ORDINALITY AS u(h, x, o)
        CROSS JOIN LATERAL (SELECT 1 FROM batches b WHERE b.host_id = u.h AND b.hash = u.x LIMIT 1) e`);
   }
+  // References the accepted batches do not carry in full: the stored signature with that digest
+  // (any host's: the digest fixes the content), through the index on sha256(signature).
+  const lookups = new Map<string, Uint8Array>();
+  for (const w of batchRows) for (const [hex, r] of w.refs) if (!r.sig && r.digest.length === REFERENCE_BYTES) lookups.set(hex, r.digest);
+  if (lookups.size) {
+    branches.push(`SELECT 'd' AS k, encode(u.d, 'hex') AS h, NULL::bigint AS a, NULL::bigint AS b, s.signature AS sig
+       FROM unnest(${probe.param([...lookups.values()].map((d) => Buffer.from(d)))}::bytea[]) AS u(d)
+       CROSS JOIN LATERAL (SELECT signature FROM process_signatures WHERE sha256(signature) = u.d LIMIT 1) s`);
+  }
+  const stored = new Map<string, IProcessSignature>();
   const storedBy = new Map<number, Set<number>>();
   if (branches.length) {
-    const r = await c.query<{ k: string; h: string | null; a: number; b: number | null }>(`${withIns}${branches.join('\nUNION ALL\n')}`, probe.params);
+    const r = await c.query<{ k: string; h: string | null; a: number; b: number | null; sig: Buffer | null }>(`${withIns}${branches.join('\nUNION ALL\n')}`, probe.params);
     // A (host, seq) twice in the group was inserted for its first write (rows go in in order).
     const first = new Map<string, number>();
     for (const x of sampleRows) if (!first.has(`${x.hostId}\u0000${x.s.seq}`)) first.set(`${x.hostId}\u0000${x.s.seq}`, x.w);
@@ -410,6 +446,11 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
         if (!set) storedBy.set(w, (set = new Set()));
         set.add(x.a);
       } else if (x.k === 'p') sigRows.delete(`${x.h}\u0000${x.a}:${x.b}`);
+      else if (x.k === 'd') {
+        const sig = assay.v1.ProcessSignature.decode(x.sig!);
+        keepSignatureBytes(sig, x.sig!);
+        stored.set(x.h!, sig);
+      }
       else replayed.add(x.a - 1);
     }
     unlinked.forEach((u, j) => (outcomes[u.i] = { ok: true, value: { ...u.none, status: replayed.has(j) ? 'replayed' : 'chain_break' } satisfies AppendResult }));
@@ -421,7 +462,30 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     const list = perHost.get(w.hostId) ?? [];
     list.push(...w.sums.filter((s) => got.has(s.seq)));
     perHost.set(w.hostId, list);
-    outcomes[i] = { ok: true, value: { status: 'stored', accepted: storedSeqs.length, duplicates: w.seqs.length - storedSeqs.length, lastSeq, storedSeqs } satisfies AppendResult };
+    // The batch's references resolved (within it, or to a stored signature); the others counted.
+    const signatures = new Map<string, IProcessSignature>();
+    let unresolved = 0;
+    for (const [hex, ref] of w.refs) {
+      const sig = ref.sig ?? stored.get(hex);
+      if (sig) signatures.set(hex, sig);
+      else unresolved += ref.uses;
+    }
+    outcomes[i] = {
+      ok: true,
+      value: {
+        status: 'stored', accepted: storedSeqs.length, duplicates: w.seqs.length - storedSeqs.length, lastSeq, storedSeqs,
+        ...(signatures.size ? { signatures } : {}), ...(unresolved ? { unresolvedSignatures: unresolved } : {}),
+      } satisfies AppendResult,
+    };
+  }
+  // A new process's row holds the signature its reference names (none: no row, as for a process
+  // sent without a signature).
+  for (const [k, row] of sigRows) {
+    const ref = referenceOf(row[4]);
+    if (!ref) continue;
+    const sig = refTarget(writes, digestHex(ref), stored);
+    if (sig) row[4] = sig;
+    else sigRows.delete(k);
   }
   const withRollups = [...perHost].filter(([, l]) => l.length > 0).map(([h]) => h);
   const { keyOf, learned: newKeys } = withRollups.length ? await ctx.rollups.keysFor(c, withRollups) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
@@ -489,4 +553,13 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     }
   }
   return { outcomes, newKeys, enrolled };
+}
+
+/** The signature a reference names: carried in full by a batch of the group, or stored (the digest fixes the content). */
+function refTarget(writes: readonly PgWrite[], hex: string, stored: Map<string, IProcessSignature>): IProcessSignature | undefined {
+  for (const w of writes) if (w.kind === 'batch') {
+    const sig = w.refs.get(hex)?.sig;
+    if (sig) return sig;
+  }
+  return stored.get(hex);
 }

@@ -26,6 +26,7 @@ import type { RetentionOptions, RetentionStepResult } from './retention.js';
 import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
 import { type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { REFERENCE_BYTES, digestHex, referencedDigests, resolveReferences } from '../signature-refs.js';
 
 export interface PostgresStoreOptions {
   /** Most connections this store opens (its pool; bounded). */
@@ -583,8 +584,23 @@ export class PostgresStore implements Store {
         if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
       });
     }
+    // References resolved as at ingest (the stored signature with that digest).
+    const blobs = await this.signatureBlobs([...referencedDigests(bySeq.values()).values()]);
+    resolveReferences(bySeq.values(), (hex) => (blobs.has(hex) ? assay.v1.ProcessSignature.decode(blobs.get(hex)!) : undefined));
     // In the rows' order (time, then seq); a sample whose batch is gone is left out.
     return seqs.flatMap((seq) => (bySeq.has(seq) ? [{ seq, sample: bySeq.get(seq)! }] : []));
+  }
+
+  /** Through process_signatures_by_digest (migration 11): one row per digest asked for. */
+  async signatureBlobs(digests: readonly Uint8Array[]): Promise<Map<string, Uint8Array>> {
+    const wanted = [...new Map(digests.filter((d) => d.length === REFERENCE_BYTES).map((d) => [digestHex(d), Buffer.from(d)])).values()];
+    if (wanted.length === 0) return new Map();
+    const r = await this.pool.query<{ d: Buffer; signature: Buffer }>(
+      `SELECT u.d, s.signature FROM unnest($1::bytea[]) AS u(d)
+       CROSS JOIN LATERAL (SELECT signature FROM process_signatures WHERE sha256(signature) = u.d LIMIT 1) s`,
+      [wanted],
+    );
+    return new Map(r.rows.map((x) => [x.d.toString('hex'), x.signature]));
   }
 
 

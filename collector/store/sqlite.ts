@@ -17,9 +17,10 @@ import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from
 import { Rollups, chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
+import { REFERENCE_BYTES, digestHex, referenceOf, referencedDigests, resolveReferences } from '../signature-refs.js';
 import { PayloadSegments } from './payload-segments.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { signatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { keepSignatureBytes, signatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface BatchRow {
   hash: Buffer;
@@ -149,6 +150,8 @@ export class SqliteStore implements Store {
       revoke: db.prepare('UPDATE hosts SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
       // last_used_ms only goes up: retention's garbage collection relies on it (migration 10). An
       // upsert, not a look-up first: a signature arrives once per process, and each use must raise it.
+      // A reference (ProcessSignature.same_as) is resolved through the digest's unique index.
+      blobByDigest: db.prepare<[Uint8Array], { signature: Buffer }>('SELECT signature FROM signature_blobs WHERE digest = ?'),
       signatureBlob: db.prepare<[Uint8Array, Uint8Array, number], { id: number }>(
         `INSERT INTO signature_blobs (digest, signature, last_used_ms) VALUES (?, ?, ?)
          ON CONFLICT(digest) DO UPDATE SET last_used_ms = MAX(last_used_ms, excluded.last_used_ms) RETURNING id`,
@@ -227,6 +230,10 @@ export class SqliteStore implements Store {
       let maxSeq = 0;
       const hostKey = this.rollups.hostKey(hostId);
       const seen = new Set<number>();
+      // Signatures by digest (hex): this batch's full ones, then the references it resolved.
+      const byDigest = new Map<string, IProcessSignature>();
+      const resolved = new Map<string, IProcessSignature>();
+      let unresolved = 0;
       for (const { seq, sample } of batch.samples) {
         // Idempotent by (host, seq): a seq this batch repeats, or one at or below the host's last
         // (ingest never sends those: the first seq is checked above and seqs ascend), is not stored again.
@@ -239,8 +246,19 @@ export class SqliteStore implements Store {
         maxSeq = Math.max(maxSeq, seq);
         for (const p of sample.processes ?? []) {
           if (!p.signature) continue;
-          const sig = signatureBytes(p.signature);
-          const sigId = this.stmt.signatureBlob.get(sha256(sig), sig, nowMs)!.id;
+          // A reference is stored as the signature it names (the blob's use is raised: retention
+          // keeps it while this batch is kept); one that names nothing stored is counted.
+          const ref = referenceOf(p.signature);
+          const full = ref ? (ref.length === REFERENCE_BYTES ? (byDigest.get(digestHex(ref)) ?? this.blobSignature(ref)) : undefined) : p.signature;
+          if (!full) {
+            unresolved++;
+            continue;
+          }
+          const sig = signatureBytes(full);
+          const digest = ref ?? sha256(sig);
+          byDigest.set(digestHex(digest), full);
+          if (ref) resolved.set(digestHex(ref), full);
+          const sigId = this.stmt.signatureBlob.get(digest, sig, nowMs)!.id;
           this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
         }
       }
@@ -254,7 +272,10 @@ export class SqliteStore implements Store {
       this.stmt.setHead.run(batch.hash, hostId);
       this.stmt.touchHost.run(nowMs, maxSeq, hostId);
       const lastSeq = Math.max(host.last_seq, maxSeq);
-      return { status: 'stored', accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs };
+      return {
+        status: 'stored', accepted: storedSeqs.length, duplicates: batch.samples.length - storedSeqs.length, lastSeq, storedSeqs,
+        ...(resolved.size ? { signatures: resolved } : {}), ...(unresolved ? { unresolvedSignatures: unresolved } : {}),
+      };
     });
     const isolated = db.transaction((work: () => unknown) => work());
     const group = db.transaction((works: Array<() => unknown>): Outcome<unknown>[] => {
@@ -353,8 +374,31 @@ export class SqliteStore implements Store {
         if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
       });
     }
+    // References resolved as at ingest (signature_blobs by digest).
+    const blobs = await this.signatureBlobs([...referencedDigests(bySeq.values()).values()]);
+    resolveReferences(bySeq.values(), (hex) => (blobs.has(hex) ? assay.v1.ProcessSignature.decode(blobs.get(hex)!) : undefined));
     // In the rows' order (time, then seq); a sample whose batch is gone is left out.
     return seqs.flatMap((seq) => (bySeq.has(seq) ? [{ seq, sample: bySeq.get(seq)! }] : []));
+  }
+
+  /** The stored signature whose canonical bytes have this SHA-256 (a reference's target), or undefined. */
+  private blobSignature(digest: Uint8Array): IProcessSignature | undefined {
+    const r = this.stmt.blobByDigest.get(digest);
+    if (!r) return undefined;
+    const sig = assay.v1.ProcessSignature.decode(r.signature);
+    keepSignatureBytes(sig, r.signature);
+    return sig;
+  }
+
+  async signatureBlobs(digests: readonly Uint8Array[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    for (const d of digests) {
+      const hex = digestHex(d);
+      if (out.has(hex) || d.length !== REFERENCE_BYTES) continue;
+      const r = this.stmt.blobByDigest.get(d);
+      if (r) out.set(hex, r.signature);
+    }
+    return out;
   }
 
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {

@@ -100,6 +100,10 @@ export interface AppendResult {
   lastSeq: number;
   /** Sequence numbers this call stored (not already present). */
   storedSeqs: number[];
+  /** Stored: the signatures the batch's references (ProcessSignature.same_as) name, by digest (hex). */
+  signatures?: Map<string, IProcessSignature>;
+  /** Stored: references that name no stored signature (their processes are kept without one). */
+  unresolvedSignatures?: number;
 }
 
 /** The per-sample figures charts need, computed once at ingest. */
@@ -281,6 +285,11 @@ export interface Store {
    * at most `keys.length` rows.
    */
   signaturesOf(hostId: string, keys: readonly string[]): Promise<Map<string, IProcessSignature>>;
+  /**
+   * The canonical bytes of stored signatures by their SHA-256 (hex), for references
+   * (ProcessSignature.same_as): a report embeds them. Digests not stored are left out.
+   */
+  signatureBlobs(digests: readonly Uint8Array[]): Promise<Map<string, Uint8Array>>;
   /** Stores a verdict; a class other than the host's current one is also recorded as a ClassChange. */
   putVerdict(hostId: string, tsMs: number, verdict: Verdict): Promise<void>;
   verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]>;

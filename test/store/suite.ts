@@ -5,7 +5,8 @@ import { assay } from '../../proto/codec.js';
 import { summarize, type HostQuery, type Store, type IncomingBatch, type IncomingSample } from '../../collector/store/store.js';
 import { retentionOptions } from '../../collector/store/retention.js';
 import { sealBatch } from '../../agent/batch.js';
-import { generateAgentKeys, signBytes } from '../../proto/chain.js';
+import { generateAgentKeys, sha256, signBytes } from '../../proto/chain.js';
+import { signatureDigest } from '../../agent/signature-refs.js';
 import type { Verdict } from '../../collector/engine/types.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 
@@ -198,6 +199,57 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.deepEqual(hosts.map((h) => h.id).sort(), ['h3', 'h4']);
       assert.equal(hosts.find((h) => h.id === 'h3')!.verdictClass, 'mixed');
       assert.equal(hosts.find((h) => h.id === 'h4')!.verdictClass, null);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: a signature sent by reference (same_as) is stored and read back as the one it names; a reference naming nothing is counted`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('h5'), 1000);
+      const t0 = 1_795_000_000_000;
+      // Batch 1: two processes with the signature in full, as protobuf bytes inside the payload.
+      const b1 = batchOf(incoming(1, 2, t0));
+      const first = await store.appendBatch('h5', b1, 2000);
+      assert.equal(first.status, 'stored');
+      assert.equal(first.signatures, undefined, 'no reference, nothing resolved');
+      const sigA = b1.samples[0]!.sample.processes![0]!.signature!;
+      const digestA = signatureDigest(sigA);
+      // Batch 2: process 2003 refers to batch 1's signature; 2004 carries a new one in full that
+      // 2005 refers to in the same batch; 2006 names a digest nothing carried.
+      const sigB = { ...sigA, cmdline: 'python3 serve.py --port 8000', envNames: ['PORT'] };
+      const digestB = signatureDigest(sigB);
+      const unknown = Buffer.alloc(32, 7);
+      const withSig = (seq: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => {
+        const sample = fullSample(t0 + seq * 1000, pid);
+        sample.processes = [{ ...sample.processes![0]!, pid, signature }];
+        return { seq, sample };
+      };
+      const b2 = batchOf(
+        [withSig(3, 2003, { sameAs: digestA }), withSig(4, 2004, sigB), withSig(5, 2005, { sameAs: digestB }), withSig(6, 2006, { sameAs: unknown })],
+        b1.hash,
+      );
+      const second = await store.appendBatch('h5', b2, 3000);
+      assert.equal(second.status, 'stored');
+      assert.equal(second.accepted, 4);
+      assert.deepEqual([...second.signatures!.keys()].sort(), [digestA.toString('hex'), digestB.toString('hex')].sort());
+      assert.equal(second.signatures!.get(digestA.toString('hex'))!.cmdline, sigA.cmdline);
+      assert.equal(second.unresolvedSignatures, 1);
+      // Read back as if sent in full: decoded samples, the process rows, the bytes by digest.
+      const plain = (x: assay.v1.IProcessSignature | null | undefined): unknown => (x ? assay.v1.ProcessSignature.toObject(assay.v1.ProcessSignature.decode(assay.v1.ProcessSignature.encode(x).finish())) : x);
+      const rows = await store.samples('h5', t0 + 3000, t0 + 6000, 100);
+      assert.deepEqual(rows.map((r) => r.seq), [3, 4, 5, 6]);
+      assert.deepEqual(plain(rows[0]!.sample.processes![0]!.signature), plain(sigA));
+      assert.deepEqual(plain(rows[2]!.sample.processes![0]!.signature), plain(sigB));
+      assert.equal(rows[3]!.sample.processes![0]!.signature ?? null, null, 'an unresolved reference leaves the process without a signature');
+      const sigs = await store.signaturesOf('h5', ['2003:123456789', '2005:123456789', '2006:123456789']);
+      assert.deepEqual([...sigs.keys()].sort(), ['2003:123456789', '2005:123456789']);
+      assert.deepEqual(plain(sigs.get('2003:123456789')), plain(sigA));
+      assert.equal(sigs.get('2005:123456789')!.cmdline, 'python3 serve.py --port 8000');
+      const blobs = await store.signatureBlobs([digestA, digestB, unknown, digestA.subarray(0, 8)]);
+      assert.deepEqual([...blobs.keys()].sort(), [digestA.toString('hex'), digestB.toString('hex')].sort());
+      for (const [hex, bytes] of blobs) assert.equal(sha256(bytes).toString('hex'), hex, 'the bytes are the ones the digest names');
     } finally {
       await cleanup();
     }
