@@ -8,7 +8,8 @@ import { packageVersion } from '../../proto/package-info.js';
 import type { Store, StoredBatch } from '../store/store.js';
 import { deriveHost, deriveStatement } from './derive.js';
 import type { Rules } from '../engine/index.js';
-import { packSamples } from './framing.js';
+import { packSamples, reportBatchSamples } from './framing.js';
+import { referencedDigests } from '../signature-refs.js';
 import { rollupsFor } from './rollups.js';
 import { bundledRules, collectorRules } from './rules-id.js';
 import { signReport, signerOf } from './sign.js';
@@ -66,6 +67,10 @@ export async function hostInput(store: Store, hostId: string, period: Period): P
   const host = await store.getHost(hostId);
   if (!host) throw new Error(`unknown host ${hostId}`);
   const batches = (await segment(store, hostId, period)).map(reportBatch);
+  // The bytes of every signature the batches send by reference, so the report decodes offline.
+  const refs = referencedDigests(batches.flatMap((b) => reportBatchSamples(b)));
+  const blobs = refs.size ? await store.signatureBlobs([...refs.values()]) : new Map<string, Uint8Array>();
+  const signatures = Object.fromEntries([...blobs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([hex, bytes]) => [hex, Buffer.from(bytes).toString('base64')]));
   const before = await store.verdictBefore(hostId, period.fromMs);
   const within = await store.verdicts(hostId, period.fromMs, period.toMs, 1_000_000);
   const rollups = await rollupsFor(store, hostId, period);
@@ -79,6 +84,7 @@ export async function hostInput(store: Store, hostId: string, period: Period): P
     },
     inventory: inventorySummary(host.inventory),
     batches,
+    ...(blobs.size ? { signatures } : {}),
     verdicts: [...(before ? [before] : []), ...within].map((v) => ({ tsMs: v.tsMs, verdict: v.verdict })),
     enrolledMs: host.enrolledMs ?? host.firstSeenMs,
     ...(rollups ? { rollups } : {}),

@@ -3,6 +3,7 @@
 import { batchHash } from '../../proto/chain.js';
 import { assay, decodeSample, type ISample } from '../../proto/codec.js';
 import { MAX_SCAN_SAMPLES, reportBatchSamples, unpackSamples } from './framing.js';
+import { resolveEmbedded } from './signatures.js';
 import type { ChainSummary, HostInput } from './types.js';
 import type { GapRecord } from '../store/store.js';
 
@@ -54,6 +55,8 @@ export function decodeInput(input: HostInput): DecodedInput {
       chain.head = hash;
     }
   }
+  // Signatures sent by reference: the bytes the report carries for them (signatures.ts).
+  resolveEmbedded(input, rows.map((r) => r.sample));
   rows.sort((a, b) => a.seq - b.seq);
   return { rows, declaredGaps, chain };
 }

@@ -12,9 +12,11 @@ import type { Evidence, EvidenceProcess, Verdict, WorkloadClass } from '../engin
 // 2: reports name the rules that made their verdicts (`rules`); scan reports carry those rules.
 // 3: the statement is a verdict with its shares (statement.ts), not a boolean; confidence splits
 //    non-AI time into confident and doubtful; time before the agent's enrollment is not a gap.
-export const REPORT_FORMAT = 'assay-report/4';
-/** Formats `assay verify` reads: 3 (every batch's samples gzipped) and 4 (schema-3 batches' payloads as signed). */
-export const REPORT_FORMATS_READ: readonly string[] = ['assay-report/3', REPORT_FORMAT];
+// 5: a collector report carries the bytes of the process signatures its batches reference
+//    (HostInput.signatures), checked against their digests.
+export const REPORT_FORMAT = 'assay-report/5';
+/** Formats `assay verify` reads: 3 (every batch's samples gzipped), 4 (schema-3 batches' payloads as signed) and 5 (referenced signatures). */
+export const REPORT_FORMATS_READ: readonly string[] = ['assay-report/3', 'assay-report/4', REPORT_FORMAT];
 
 /** Classes that contradict an "AI only" statement. */
 export const NON_AI_CLASSES = ['pow-mining', 'chain-validation', 'storage-proving'] as const;
@@ -87,6 +89,14 @@ export interface HostInput {
   inventory: ReportInventory | null;
   /** Collector reports: the hash-chain segment covering the period (oldest first). */
   batches?: ReportBatch[];
+  /**
+   * Collector reports whose batches send process signatures by reference (ProcessSignature.same_as,
+   * agents from 2026-12-07): each referenced signature's canonical bytes (base64) by their SHA-256
+   * (hex), as the collector resolved them; `assay verify` checks every digest. Absent when no
+   * batch references one; a reference the collector could not resolve is absent too (its process
+   * shows without a signature, as it did in the collector).
+   */
+  signatures?: Record<string, string>;
   /** Scan reports: the run's samples, framed and gzipped like a batch's (no agent signature). */
   samples?: string;
   /** Verdicts in the period, plus the last one before it (it applies at the start). */

@@ -8,6 +8,8 @@
 // embedded JSON (verify-file.ts).
 import { fingerprint } from '../../proto/chain.js';
 import { checkChain } from './chain-check.js';
+import { reportBatchSamples } from './framing.js';
+import { checkEmbeddedSignatures } from './signatures.js';
 import { deriveHost, deriveStatement } from './derive.js';
 import { differences } from './diff.js';
 import { reportSignatureValid } from './sign.js';
@@ -116,7 +118,16 @@ function checkHost(report: Report, h: HostSection, i: number, rulesOk: boolean, 
       const problems = checkChain(h.input);
       if (problems.length) out.failures.push(...problems);
       else out.passed.push(`${id}: ${h.input.batches?.length ?? 0} batches signed by agent key ${agentKey} (computed from the embedded key), digests and chain links hold`);
-    } else if (typeof h.input.samples !== 'string' || h.input.batches !== undefined) {
+      if (!problems.length) {
+        const sigs = checkEmbeddedSignatures(h.input, (h.input.batches ?? []).flatMap((b) => reportBatchSamples(b)));
+        out.failures.push(...sigs.problems.map((p) => `${id}: ${p}`));
+        out.warnings.push(...sigs.warnings.map((w) => `${id}: ${w}`));
+        if (sigs.checked && !sigs.problems.length) out.passed.push(`${id}: ${sigs.checked} process signatures sent by reference match their digests`);
+      }
+    } else if (h.input.signatures !== undefined) {
+      out.failures.push(`${id}: a scan report sends no signature by reference`);
+    }
+    if (report.kind !== 'collector' && (typeof h.input.samples !== 'string' || h.input.batches !== undefined)) {
       out.failures.push(`${id}: a scan report carries its samples directly`);
     }
     if (h.input.rollups !== undefined) {
