@@ -24,6 +24,11 @@
 //                 (cross-batch: a batch no longer decodes on its own)
 //   gzip/60       zlib over 60-sample batches, the figure issue 10 quoted
 // Every payload of encodings 1, 2 and 3 is decoded again and compared byte for byte (exit 1 if not).
+// Then the "now" samples with process signatures sent by reference (agent/signature-refs.ts
+// withReferences: a new process's signature identical to one sent in full goes as its 32-byte
+// SHA-256, and in a signature sent in full, an env_names / libs list some earlier signature had
+// goes as that signature's SHA-256), what the agent streaming to a collector signs since
+// 2026-12-07; the same with whole signatures only; and references cut to 16 bytes (not used).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { brotliCompressSync, constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -31,6 +36,7 @@ import { assay, encodeSample, type ISample } from '../proto/codec.js';
 import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, deltaEncode, encodePayload, frameSamples, payloadSampleBytes } from '../proto/payload.js';
 import { QUANTA_BEFORE_2026_12_07, quantizeSample, quantizeWith } from '../agent/quantize.js';
 import { omitUnowned } from '../agent/probes/sockets.js';
+import { SentSignatures, withReferences } from '../agent/signature-refs.js';
 
 export function readTraceSamples(file: string): ISample[] {
   const raw = readFileSync(file);
@@ -143,7 +149,13 @@ function main(): void {
   const recorded = readTraceSamples(file);
   const copy = (s: ISample): ISample => assay.v1.Sample.decode(encodeSample(s));
   const before = measure(recorded.map((s) => (raw ? s : quantizeWith(copy(s), QUANTA_BEFORE_2026_12_07))), batchSize);
-  const after = measure(recorded.map((s) => asSentSockets(raw ? s : quantizeSample(copy(s)))), batchSize);
+  const nowSamples = recorded.map((s) => asSentSockets(raw ? s : quantizeSample(copy(s))));
+  const after = measure(nowSamples, batchSize);
+  const sent = new SentSignatures();
+  const referenced = withReferences(nowSamples, sent);
+  const refs = measure(referenced, batchSize);
+  const wholeOnly = measure(withReferences(nowSamples, new SentSignatures(undefined, undefined, false)), batchSize);
+  const short = measure(referenced.map((x) => ({ ...x, processes: (x.processes ?? []).map((p) => (p.signature?.sameAs?.length ? { ...p, signature: { sameAs: p.signature.sameAs.subarray(0, 16) } } : p)) })), batchSize);
   const n = before.n;
   const per = (x: number): string => `${(x / n).toFixed(0).padStart(6)} B/sample`;
   const day = (x: number): string => `${((x / n) * 86_400 / 1e6).toFixed(1).padStart(6)} MB/host-day`;
@@ -164,7 +176,14 @@ function main(): void {
   console.log(`delta+deflate, previous batch's last sample as dictionary (cross-batch) ${both((x) => x.dict)}`);
   console.log(`gzip over 60-sample batches (no delta)  ${both((x) => x.gz60)}`);
   console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.columnar)} now (${((100 * (before.deflate - after.columnar)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
-  if (!before.roundTrip || !after.roundTrip) process.exitCode = 1;
+  const sigCount = sent.full + sent.references;
+  const less = (a: number, b: number): string => `${((100 * (a - b)) / a).toFixed(1)} % less`;
+  console.log(`signatures by reference: ${sent.references} of ${sigCount} signatures (${(sigCount / n).toFixed(2)} per sample) sent as a reference, ${sent.listReferences} env_names/libs lists in the others; protobuf ${per(refs.total)}`);
+  console.log(`columnar, signatures by reference     ${per(refs.columnar)} ${day(refs.columnar)}   (the agent streaming to a collector signs this: ${per(after.columnar)} -> ${per(refs.columnar)}, ${less(after.columnar, refs.columnar)})`);
+  console.log(`  whole signatures only (no lists)    ${per(wholeOnly.columnar)} ${day(wholeOnly.columnar)}   (lists by reference save ${((wholeOnly.columnar - refs.columnar) / n).toFixed(1)} B/sample more)`);
+  console.log(`  references cut to 16 bytes         ${per(short.columnar)} ${day(short.columnar)}   (not used: ${((refs.columnar - short.columnar) / n).toFixed(1)} B/sample more saved)`);
+  console.log(`brotli, signatures by reference       ${per(refs.brotli)} ${day(refs.brotli)}   (encoding 2: ${per(after.brotli)} -> ${per(refs.brotli)}, ${less(after.brotli, refs.brotli)}; whole signatures only ${per(wholeOnly.brotli)})`);
+  if (!before.roundTrip || !after.roundTrip || !refs.roundTrip) process.exitCode = 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -7,8 +7,10 @@
 // verdicts), and retention run every 10 minutes as the collector runs it. Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
 // not payload, and the file's size after the day. Not a timed test.
 //
-//   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep]
+//   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep] [--full-signatures]
 //
+// Process signatures go as the agent sends them since 2026-12-07 (a repeat by reference,
+// agent/signature-refs.ts); --full-signatures sends every one in full, as agents did before.
 // --hours scales a shorter run up to a day (figures say so). --keep leaves the database file.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { retentionOptions } from '../collector/store/retention.js';
 import { replay } from '../collector/replay.js';
 import { defaultRulesPath, loadRulesFile } from '../collector/engine/rules/load.js';
 import { readTraceSamples } from './payload-sizes.js';
+import { SentSignatures, withReferences } from '../agent/signature-refs.js';
 
 const DAY_SAMPLES = 86_400;
 
@@ -69,7 +72,10 @@ async function main(): Promise<void> {
   const scale = DAY_SAMPLES / n;
   const trace = readTraceSamples(traceFile).map(quantizeSample);
   const t0 = Date.UTC(2026, 11, 1);
-  const samples = loop(trace, n, t0);
+  // As the agent streaming to a collector sends them: a new process's signature identical to one
+  // sent in full in the last day goes as a reference (agent/signature-refs.ts, since 2026-12-07).
+  const sent = new SentSignatures();
+  const samples = args.includes('--full-signatures') ? loop(trace, n, t0) : withReferences(loop(trace, n, t0), sent);
 
   // The verdicts the collector would store: the trace replayed through the engine, persisted
   // once a minute (ClassifierOptions.persistEveryMs), looped like the samples.
@@ -86,6 +92,7 @@ async function main(): Promise<void> {
   let payloadBytes = 0;
   let protobufBytes = 0;
   let batches = 0;
+  let unresolved = 0;
   let nextVerdict = 0;
   // Retention runs as the collector runs it (every everyMs, in steps): within a day it deletes
   // nothing, but it moves older payloads into segments (payload-segments.ts).
@@ -109,6 +116,7 @@ async function main(): Promise<void> {
       sealedMs + 50,
     );
     if (res.status !== 'stored') throw new Error(`batch ${batches + 1} not stored: ${res.status}`);
+    unresolved += res.unresolvedSignatures ?? 0;
     prevHash = sealed.hash;
     batches++;
     if (sealedMs >= nextRetention) {
@@ -148,6 +156,7 @@ async function main(): Promise<void> {
   const mb = (x: number): string => `${((x * scale) / 1e6).toFixed(2).padStart(8)} MB`;
   console.log(`storage per host-day: trace ${traceFile} (${trace.length} samples) looped to ${n} samples at 1 Hz (${hours} h${scale !== 1 ? `, figures scaled x${scale.toFixed(2)} to a day` : ''}), batches of ${batchSize}; ${elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}; retention every ${retention.everyMs / 60_000} min (${retentionSteps} steps)`);
+  console.log(args.includes('--full-signatures') ? 'process signatures all in full (--full-signatures: agents before 2026-12-07)' : `process signatures: ${sent.full} in full, ${sent.references} by reference (${unresolved} unresolved)`);
   console.log(`protobuf per sample ${(protobufBytes / n).toFixed(0)} B; signed payload per sample ${(payloadBytes / n).toFixed(0)} B (${(protobufBytes / payloadBytes).toFixed(1)}x smaller)`);
   console.log('per table with its indexes (dbstat, pages in use), per host-day:');
   for (const t of tables) {
