@@ -8,6 +8,13 @@ import { createHash } from 'node:crypto';
 import type { IProcessSignature, ISample } from '../proto/codec.js';
 import { signatureBytes } from './store/store.js';
 
+/**
+ * How long after a signature's last full send or use an agent may still refer to it: the agent's
+ * SIGNATURE_RESEND_MS (agent/probes/processes.ts; a test holds the two equal). Retention keeps
+ * signatures at least this long after their last use, even under a raw window shorter than it.
+ */
+export const REFERENCE_LIFETIME_MS = 24 * 3600_000;
+
 /** Length of a reference (SHA-256). */
 export const REFERENCE_BYTES = 32;
 

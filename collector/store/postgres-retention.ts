@@ -11,6 +11,7 @@ import { ROLLUP_RESOLUTIONS } from './rollups.js';
 import type { PgRollups } from './postgres-rollups.js';
 import { DAY_MS, type Partitions } from './postgres-partitions.js';
 import { noneDeleted, runningProcesses, type Deleted, type RetentionOptions, type RetentionStepResult } from './retention.js';
+import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
 
 const HOUR_MS = 3_600_000;
 const MAX_OPS_PER_STEP = 200;
@@ -115,7 +116,8 @@ export class PgRetention {
       yield* this.drain('gaps', (limit) =>
         this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE host_id = $1 ORDER BY from_ms DESC, ctid DESC LIMIT $2 OFFSET $3)', [h.id, limit, opts.maxGapsPerHost]),
       );
-      yield* this.pruneSignatures(h.id, rawCutoff, opts.signatureSweepMs);
+      // Never a signature an agent may still refer to (signature-refs.ts), even under a short raw window.
+      yield* this.pruneSignatures(h.id, Math.min(rawCutoff, nowMs - REFERENCE_LIFETIME_MS), opts.signatureSweepMs);
     }
     yield* this.drain('gaps', (limit) => this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE to_ms < $1 LIMIT $2)', [rollupCutoff, limit]));
     yield* this.drain('security_event_windows', (limit) =>

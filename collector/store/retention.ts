@@ -27,6 +27,7 @@ import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
 import type { SampleFigures } from './sample-figures.js';
 import type { PayloadSegments } from './payload-segments.js';
+import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -248,7 +249,8 @@ export class SqliteRetention {
       const key = this.rollups.hostKey(h.id);
       for (const r of this.s.rollups) yield* this.drain(r.table, (limit) => r.stmt.run(key, key, Math.floor(rollupCutoff / r.widthMs), limit).changes);
       yield* this.drain('gaps', (limit) => this.s.extraGaps.run(h.id, limit, opts.maxGapsPerHost).changes);
-      yield* this.pruneSignatures(h.id, rawCutoff, opts.signatureSweepMs);
+      // Never a signature an agent may still refer to (signature-refs.ts), even under a short raw window.
+      yield* this.pruneSignatures(h.id, Math.min(rawCutoff, nowMs - REFERENCE_LIFETIME_MS), opts.signatureSweepMs);
     }
     // After every host's sweep: a blob last used before all of them is used by no row.
     const swept = this.s.sweptUpTo.get()?.ms ?? 0;

@@ -111,3 +111,10 @@ test('withReferences: recorded samples as the agent streams them (benches), the 
   assert.equal(out[2]!.processes![0]!.signature!.sameAs!.length, 32);
   assert.equal(samples[1]!.processes[0]!.signature.cmdline, 'sleep 1');
 });
+
+test('the collector keeps signatures at least as long as the agent refers to them', async () => {
+  const { REFERENCE_LIFETIME_MS } = await import('../../collector/signature-refs.js');
+  const { SIGNATURE_RESEND_MS } = await import('../../agent/probes/processes.js');
+  assert.equal(REFERENCE_LIFETIME_MS, SIGNATURE_RESEND_MS);
+  assert.equal(new SentSignatures().expireMs, SIGNATURE_RESEND_MS);
+});

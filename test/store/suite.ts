@@ -255,6 +255,38 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     }
   });
 
+  test(`${name}: retention keeps a signature an agent may still refer to, even under a raw window shorter than a day`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('r1'), 1);
+      const t0 = 1_795_000_000_000;
+      const hour = 3_600_000;
+      const one = (seq: number, tsMs: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => {
+        const sample = fullSample(tsMs, pid);
+        sample.processes = [{ ...sample.processes![0]!, pid, signature }];
+        return { seq, sample };
+      };
+      const sigA = fullSample(t0, 10).processes![0]!.signature!;
+      // Process 10 sends its signature in full and ends; 20 (another signature) runs on.
+      const b1 = batchOf([one(1, t0, 10, sigA)]);
+      assert.equal((await store.appendBatch('r1', b1, t0 + 1000)).status, 'stored');
+      const b2 = batchOf([one(2, t0 + hour / 2, 20, { ...sigA, cmdline: 'other' })], b1.hash);
+      assert.equal((await store.appendBatch('r1', b2, t0 + hour / 2 + 1000)).status, 'stored');
+      // A one-hour raw window, two hours on: batch 1 and process 10's row are past it.
+      const opts = retentionOptions({ rawMs: hour, rollupMs: 30 * hour });
+      for (let done = false, n = 0; !done && n < 1000; n++) done = (await store.retentionStep(opts, t0 + 2 * hour)).done;
+      assert.equal(await store.batchContaining('r1', 1), null, 'the raw batch went');
+      // A new process refers to process 10's signature three hours after it was sent: resolved.
+      const b3 = batchOf([one(3, t0 + 3 * hour, 30, { sameAs: signatureDigest(sigA) })], b2.hash);
+      const res = await store.appendBatch('r1', b3, t0 + 3 * hour + 1000);
+      assert.equal(res.status, 'stored');
+      assert.equal(res.unresolvedSignatures, undefined, 'the signature was kept for its references');
+      assert.equal((await store.signaturesOf('r1', ['30:123456789'])).get('30:123456789')!.cmdline, sigA.cmdline);
+    } finally {
+      await cleanup();
+    }
+  });
+
   test(`${name}: roll-ups average the stored samples per minute and hour; charts over long ranges read them`, async () => {
     const { store, cleanup } = await open();
     try {
