@@ -37,6 +37,8 @@ export interface RunningAgent {
   readonly sampled: number;
   readonly spool: Spool;
   readonly link: Link;
+  /** Signatures sent in full since the link last went down (repeats go by reference). */
+  readonly sentSignatures: SentSignatures;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     },
     spool,
     link,
+    sentSignatures,
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -118,3 +118,45 @@ test('the collector keeps signatures at least as long as the agent refers to the
   assert.equal(REFERENCE_LIFETIME_MS, SIGNATURE_RESEND_MS);
   assert.equal(new SentSignatures().expireMs, SIGNATURE_RESEND_MS);
 });
+
+test('the running agent: a repeat goes by reference and the collector resolves it; digests are forgotten while the link is down', async (t) => {
+  const { startAgent } = await import('../../agent/agent.js');
+  const { startCollector } = await import('../../collector/server.js');
+  const { freePort, tempDir, waitFor } = await import('../helpers/env.js');
+  const tmp = tempDir('assay-sigref-agent-');
+  const proc = copyFixture('proc-a');
+  t.after(() => {
+    proc.cleanup();
+    tmp.cleanup();
+  });
+  const SECRET = 'test-enroll-secret-0123456789';
+  const port = await freePort();
+  const dbPath = join(tmp.dir, 'assay.db');
+  let collector = await startCollector({ host: '127.0.0.1', port, dbPath, enrollSecret: SECRET });
+  const agent = await startAgent({ collectorUrl: `ws://127.0.0.1:${port}/ingest`, intervalMs: 200, batchIntervalMs: 300, stateDir: join(tmp.dir, 'agent'), enrollSecret: SECRET, probeConfig: { procRoot: proc.dir } });
+  t.after(() => agent.stop());
+  await waitFor(() => agent.link.ackedSeq >= 3, 15_000, 'first acks');
+  const fullBefore = agent.sentSignatures.full;
+  assert.ok(fullBefore > 0, 'the fixture processes went in full');
+  // A second sh, identical but for pid and start time: by reference, resolved by the collector.
+  cpSync(join(proc.dir, '2346'), join(proc.dir, '2400'), { recursive: true, verbatimSymlinks: true });
+  editProcStat(join(proc.dir, '2400', 'stat'), { starttime: 130_000 }, 'set');
+  await waitFor(() => agent.sentSignatures.references >= 1, 10_000, 'a reference sent');
+  const stored = await waitFor(async () => (await collector.store.signaturesOf(agent.agentId, ['2400:130000'])).get('2400:130000'), 10_000, 'the reference resolved');
+  assert.equal(stored.cmdline, '/bin/sh');
+  assert.equal(collector.metrics.signatureRefsUnresolved, 0);
+  // The link goes down: the agent forgets what it sent (the next collector may not have it).
+  await collector.close();
+  await waitFor(() => agent.sentSignatures.size === 0 && !agent.link.connected, 10_000, 'digests forgotten while the link is down');
+  collector = await startCollector({ host: '127.0.0.1', port, dbPath, enrollSecret: SECRET });
+  t.after(() => collector.close());
+  await waitFor(() => agent.link.connected, 15_000, 'reconnected');
+  cpSync(join(proc.dir, '2346'), join(proc.dir, '2401'), { recursive: true, verbatimSymlinks: true });
+  editProcStat(join(proc.dir, '2401', 'stat'), { starttime: 140_000 }, 'set');
+  const refsBefore = agent.sentSignatures.references;
+  const again = await waitFor(async () => (await collector.store.signaturesOf(agent.agentId, ['2401:140000'])).get('2401:140000'), 15_000, 'the new sh stored');
+  assert.equal(again.cmdline, '/bin/sh');
+  assert.equal(collector.metrics.signatureRefsUnresolved, 0, 'nothing unresolved after the reconnect');
+  assert.ok(agent.sentSignatures.full > fullBefore, 'signatures went in full again after the reconnect');
+  assert.ok(agent.sentSignatures.references >= refsBefore);
+});
