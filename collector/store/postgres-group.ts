@@ -15,12 +15,12 @@
 // rolls the group back and runs it again, a bounded number of times; then every write of the
 // group is refused with the error (none of it is durable).
 import type pg from 'pg';
-import { assay, type IHello, type IProcessSignature } from '../../proto/codec.js';
+import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import type { Outcome } from './commit-queue.js';
 import { hostFromRow, type HostRow } from './host-row.js';
 import type { PgRollups } from './postgres-rollups.js';
-import { digestHex, fullDigest, referenceOf, REFERENCE_BYTES } from '../signature-refs.js';
+import { needsResolving, referencedDigests, resolveBatch, REFERENCE_BYTES } from '../signature-refs.js';
 import { keepSignatureBytes, signatureBytes, summarize, type AppendResult, type HostRecord, type IncomingBatch, type SampleSummary } from './store.js';
 
 /** A hello, ready to write: the host's columns. */
@@ -51,11 +51,12 @@ export interface BatchWrite {
   /** Each process signature once per batch (the first seen): pid, start ticks, name, signature (encoded only if not stored yet). */
   sigs: Array<[number, number, string, IProcessSignature]>;
   /**
-   * References (ProcessSignature.same_as) by digest (hex): how many processes of the batch use
-   * each, and the signature when the batch itself carries it in full; the others are looked up
-   * among the stored signatures in the group's transaction.
+   * Digests (hex) the batch's signatures name (ProcessSignature.same_as, env_names_as, libs_as),
+   * looked up among the stored signatures in the group's transaction; with the samples, to
+   * resolve them in order (collector/signature-refs.ts resolveBatch). Empty: nothing to resolve.
    */
-  refs: Map<string, { digest: Uint8Array; uses: number; sig?: IProcessSignature }>;
+  named: Map<string, Uint8Array>;
+  samples: ISample[];
   gaps: IncomingBatch['gaps'];
 }
 
@@ -103,32 +104,15 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
     return x;
   });
   const sigs = new Map<string, [number, number, string, IProcessSignature]>();
-  const refs: BatchWrite['refs'] = new Map();
+  const named = referencedDigests(batch.samples.map((s) => s.sample));
   for (const { sample } of batch.samples) {
     for (const p of sample.processes ?? []) {
       if (!p.signature) continue;
-      const ref = referenceOf(p.signature);
-      if (ref) {
-        const hex = digestHex(ref);
-        const r = refs.get(hex);
-        if (r) r.uses++;
-        else refs.set(hex, { digest: ref, uses: 1 });
-      }
       const pid = Number(p.pid ?? 0);
       const ticks = Number(p.startTimeTicks ?? 0);
       if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ticks)) throw new TypeError(`process ${String(p.pid)}: pid or start time is not an integer`);
       const key = processKey(pid, ticks);
       if (!sigs.has(key)) sigs.set(key, [pid, ticks, p.name ?? '', p.signature]);
-    }
-  }
-  if (refs.size) {
-    // A reference to a signature the batch also carries in full resolves within the batch.
-    for (const { sample } of batch.samples) {
-      for (const p of sample.processes ?? []) {
-        if (!p.signature || referenceOf(p.signature)) continue;
-        const r = refs.get(digestHex(fullDigest(p.signature)));
-        if (r) r.sig ??= p.signature;
-      }
     }
   }
   for (const g of batch.gaps) {
@@ -149,7 +133,8 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
     seqs,
     sums,
     sigs: [...sigs.values()],
-    refs,
+    named,
+    samples: named.size ? batch.samples.map((s) => s.sample) : [],
     gaps: batch.gaps,
   };
 }
@@ -421,10 +406,10 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
          WITH ORDINALITY AS u(h, x, o)
        CROSS JOIN LATERAL (SELECT 1 FROM batches b WHERE b.host_id = u.h AND b.hash = u.x LIMIT 1) e`);
   }
-  // References the accepted batches do not carry in full: the stored signature with that digest
-  // (any host's: the digest fixes the content), through the index on sha256(signature).
+  // Digests the accepted batches' signatures name: the stored signature with that digest (any
+  // host's: the digest fixes the content), through the index on sha256(signature).
   const lookups = new Map<string, Uint8Array>();
-  for (const w of batchRows) for (const [hex, r] of w.refs) if (!r.sig && r.digest.length === REFERENCE_BYTES) lookups.set(hex, r.digest);
+  for (const w of batchRows) for (const [hex, d] of w.named) if (d.length === REFERENCE_BYTES) lookups.set(hex, d);
   if (lookups.size) {
     branches.push(`SELECT 'd' AS k, encode(u.d, 'hex') AS h, NULL::bigint AS a, NULL::bigint AS b, s.signature AS sig
        FROM unnest(${probe.param([...lookups.values()].map((d) => Buffer.from(d)))}::bytea[]) AS u(d)
@@ -463,12 +448,23 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     list.push(...w.sums.filter((s) => got.has(s.seq)));
     perHost.set(w.hostId, list);
     // The batch's references resolved (within it, or to a stored signature); the others counted.
-    const signatures = new Map<string, IProcessSignature>();
+    // A new process's row holds the signature as if sent in full (none: no row).
+    let signatures = new Map<string, IProcessSignature>();
     let unresolved = 0;
-    for (const [hex, ref] of w.refs) {
-      const sig = ref.sig ?? stored.get(hex);
-      if (sig) signatures.set(hex, sig);
-      else unresolved += ref.uses;
+    if (w.named.size) {
+      const res = resolveBatch(w.samples, (_d, hex) => stored.get(hex));
+      ({ resolved: signatures, unresolved } = res);
+      const byProcess = new Map<string, IProcessSignature>();
+      for (const r of res.signatures) {
+        const k = `${w.hostId}\u0000${Number(r.process.pid ?? 0)}:${Number(r.process.startTimeTicks ?? 0)}`;
+        if (!byProcess.has(k)) byProcess.set(k, r.signature);
+      }
+      for (const [k, row] of sigRows) {
+        if (row[0] !== w.hostId || !needsResolving(row[4])) continue;
+        const sig = byProcess.get(k);
+        if (sig) row[4] = sig;
+        else sigRows.delete(k);
+      }
     }
     outcomes[i] = {
       ok: true,
@@ -478,15 +474,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
       } satisfies AppendResult,
     };
   }
-  // A new process's row holds the signature its reference names (none: no row, as for a process
-  // sent without a signature).
-  for (const [k, row] of sigRows) {
-    const ref = referenceOf(row[4]);
-    if (!ref) continue;
-    const sig = refTarget(writes, digestHex(ref), stored);
-    if (sig) row[4] = sig;
-    else sigRows.delete(k);
-  }
+
   const withRollups = [...perHost].filter(([, l]) => l.length > 0).map(([h]) => h);
   const { keyOf, learned: newKeys } = withRollups.length ? await ctx.rollups.keysFor(c, withRollups) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
 
@@ -553,13 +541,4 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     }
   }
   return { outcomes, newKeys, enrolled };
-}
-
-/** The signature a reference names: carried in full by a batch of the group, or stored (the digest fixes the content). */
-function refTarget(writes: readonly PgWrite[], hex: string, stored: Map<string, IProcessSignature>): IProcessSignature | undefined {
-  for (const w of writes) if (w.kind === 'batch') {
-    const sig = w.refs.get(hex)?.sig;
-    if (sig) return sig;
-  }
-  return stored.get(hex);
 }

@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
-import { sha256 } from '../../proto/chain.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
@@ -17,10 +16,10 @@ import { SqliteRetention, type RetentionOptions, type RetentionStepResult } from
 import { Rollups, chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
-import { REFERENCE_BYTES, digestHex, referenceOf, referencedDigests, resolveReferences } from '../signature-refs.js';
+import { REFERENCE_BYTES, digestHex, referencedDigests, resolveBatch, resolveReferences } from '../signature-refs.js';
 import { PayloadSegments } from './payload-segments.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
-import { keepSignatureBytes, signatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
+import { keepSignatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
 interface BatchRow {
   hash: Buffer;
@@ -230,10 +229,9 @@ export class SqliteStore implements Store {
       let maxSeq = 0;
       const hostKey = this.rollups.hostKey(hostId);
       const seen = new Set<number>();
-      // Signatures by digest (hex): this batch's full ones, then the references it resolved.
-      const byDigest = new Map<string, IProcessSignature>();
-      const resolved = new Map<string, IProcessSignature>();
-      let unresolved = 0;
+      // Signatures as if sent in full: references resolved within the batch or through the
+      // digest index (collector/signature-refs.ts); one that names nothing stored is counted.
+      const { signatures, resolved, unresolved } = resolveBatch(batch.samples.map((s) => s.sample), (digest) => this.blobSignature(digest));
       for (const { seq, sample } of batch.samples) {
         // Idempotent by (host, seq): a seq this batch repeats, or one at or below the host's last
         // (ingest never sends those: the first seq is checked above and seqs ascend), is not stored again.
@@ -244,23 +242,12 @@ export class SqliteStore implements Store {
         }
         seen.add(seq);
         maxSeq = Math.max(maxSeq, seq);
-        for (const p of sample.processes ?? []) {
-          if (!p.signature) continue;
-          // A reference is stored as the signature it names (the blob's use is raised: retention
-          // keeps it while this batch is kept); one that names nothing stored is counted.
-          const ref = referenceOf(p.signature);
-          const full = ref ? (ref.length === REFERENCE_BYTES ? (byDigest.get(digestHex(ref)) ?? this.blobSignature(ref)) : undefined) : p.signature;
-          if (!full) {
-            unresolved++;
-            continue;
-          }
-          const sig = signatureBytes(full);
-          const digest = ref ?? sha256(sig);
-          byDigest.set(digestHex(digest), full);
-          if (ref) resolved.set(digestHex(ref), full);
-          const sigId = this.stmt.signatureBlob.get(digest, sig, nowMs)!.id;
-          this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
-        }
+      }
+      // A reference is stored as the signature it names: the blob's use is raised, so retention
+      // keeps it while this batch is kept.
+      for (const { process: p, bytes, digest } of signatures) {
+        const sigId = this.stmt.signatureBlob.get(digest, bytes, nowMs)!.id;
+        this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
       }
       this.figures.add(hostKey, stored);
       this.rollups.add(hostId, stored);

@@ -22,6 +22,8 @@ function ok(out: ProbeOutput | Unavailable): ProbeOutput {
   return out;
 }
 
+const whole = (x: IProcessSignature): boolean => !x.sameAs?.length && x.cmdline === SIG.cmdline;
+
 test('SentSignatures: a repeat on a first report is a reference; resends, expired and cleared entries go in full; the map is bounded', () => {
   const sent = new SentSignatures(10_000, 2);
   assert.equal(sent.attach(SIG, 1000, true), SIG, 'first time: in full');
@@ -38,8 +40,27 @@ test('SentSignatures: a repeat on a first report is a reference; resends, expire
   sent.attach(other(2), 13_002, true);
   sent.attach(other(3), 13_003, true);
   assert.equal(sent.size, 2, 'at most max digests');
-  assert.equal(sent.attach(SIG, 13_004, true), SIG, 'the oldest full send was dropped first');
+  assert.ok(whole(sent.attach(SIG, 13_004, true)), 'the oldest full send was dropped first');
   assert.equal(sent.attach(other(3), 13_005, true).sameAs?.length, 32);
+});
+
+test('SentSignatures: a signature sent in full names the earlier signature that carried the same env_names / libs', () => {
+  const sent = new SentSignatures();
+  const a = sent.attach(SIG, 1000, true);
+  assert.equal(a, SIG);
+  const b = sent.attach({ ...SIG, cmdline: 'sleep 2', libs: ['libm.so.6'] }, 2000, true);
+  assert.equal(b.cmdline, 'sleep 2');
+  assert.deepEqual(b.envNames, [], 'the env names go by reference');
+  assert.deepEqual(Buffer.from(b.envNamesAs!), signatureDigest(SIG));
+  assert.deepEqual(b.libs, ['libm.so.6'], 'a list not sent before goes in full');
+  assert.equal(b.libsAs, undefined);
+  assert.equal(sent.listReferences, 1);
+  // The digest a later whole reference names is that of the signature with its lists written out.
+  const c = sent.attach({ ...SIG, cmdline: 'sleep 2', libs: ['libm.so.6'] }, 3000, true);
+  assert.deepEqual(Buffer.from(c.sameAs!), signatureDigest({ ...SIG, cmdline: 'sleep 2', libs: ['libm.so.6'] }));
+  // Forgotten with the rest.
+  sent.clear();
+  assert.deepEqual(sent.attach({ ...SIG, cmdline: 'sleep 3' }, 4000, true).envNames, SIG.envNames);
 });
 
 test('processes probe: a new process repeating a signature sends its digest, which is the collector\'s digest of the bytes sent earlier', async () => {

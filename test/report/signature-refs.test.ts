@@ -36,7 +36,9 @@ function samples(): ISample[] {
     memory: { totalBytes: 2 ** 34, usedBytes: 2 ** 32, availableBytes: 2 ** 33 },
     processes: [
       { pid: 4242, ppid: 1, name: 'python3', startTimeTicks: 77, cpuPct: 90, ...(i === 0 ? { signature: { cmdline: 'python3 train.py', exe: '/usr/bin/python3.11', exeSha256: 'ab'.repeat(32), libs: ['libcudnn.so.9'] } } : {}) },
-      { pid: 10_000 + i, ppid: 1, name: 'sleep', startTimeTicks: 1000 + i * 100, cpuPct: 1, signature: { ...SIG } },
+      // Every tenth is another command with the same environment and libraries (sent in full,
+      // its lists by reference).
+      { pid: 10_000 + i, ppid: 1, name: 'sleep', startTimeTicks: 1000 + i * 100, cpuPct: 1, signature: i % 10 === 5 ? { ...SIG, cmdline: `sleep ${i}` } : { ...SIG } },
     ],
   }));
 }
@@ -77,10 +79,11 @@ describe('reports over signatures sent by reference', () => {
     t.cleanup();
   });
 
-  it('the agent sent the repeats by reference, and the report carries the one referenced signature', () => {
-    assert.equal(sent.references, 119, 'every sleep after the first');
+  it('the agent sent the repeats by reference, and the report carries the referenced signatures', () => {
+    assert.equal(sent.references, 107, 'every sleep 1 after the first');
+    assert.equal(sent.listReferences, 24, 'the other commands\' env names and libraries');
     const table = withRefs.hosts[0]!.input.signatures!;
-    assert.deepEqual(Object.keys(table), [signatureDigest(SIG).toString('hex')]);
+    assert.deepEqual(Object.keys(table).sort(), [signatureDigest(SIG), ...[5, 15, 25, 35, 45, 55, 65, 75, 85, 95, 105].map((i) => signatureDigest({ ...SIG, cmdline: `sleep ${i}` }))].map((d) => d.toString('hex')).sort());
     assert.equal(assay.v1.ProcessSignature.decode(Buffer.from(table[signatureDigest(SIG).toString('hex')]!, 'base64')).cmdline, 'sleep 1');
     assert.equal(full.hosts[0]!.input.signatures, undefined, 'no reference, no table');
   });
@@ -89,7 +92,7 @@ describe('reports over signatures sent by reference', () => {
     const r = verifyReport(withRefs);
     assert.deepEqual(r.failures, []);
     assert.ok(r.ok);
-    assert.ok(r.passed.some((p) => /1 process signatures sent by reference match their digests/.test(p)), r.passed.join('\n'));
+    assert.ok(r.passed.some((p) => /12 process signatures sent by reference match their digests/.test(p)), r.passed.join('\n'));
     assert.deepEqual(r.warnings.filter((w) => /signature reference/.test(w)), []);
     const top = (x: Report): unknown => x.hosts[0]!.derived.topProcesses;
     assert.deepEqual(top(withRefs), top(full));
@@ -99,7 +102,7 @@ describe('reports over signatures sent by reference', () => {
   it('fails when the referenced bytes were altered, even re-derived and re-signed', () => {
     const forged = copy(withRefs);
     const table = forged.hosts[0]!.input.signatures!;
-    const hex = Object.keys(table)[0]!;
+    const hex = signatureDigest(SIG).toString('hex');
     table[hex] = Buffer.from(assay.v1.ProcessSignature.encode({ ...SIG, cmdline: 'python3 serve.py' }).finish()).toString('base64');
     const r = verifyReport(rederiveAndSign(forged));
     assert.equal(r.ok, false);
@@ -115,7 +118,7 @@ describe('reports over signatures sent by reference', () => {
     delete cut.hosts[0]!.input.signatures;
     const r = verifyReport(rederiveAndSign(cut));
     assert.deepEqual(r.failures, []);
-    assert.ok(r.warnings.some((w) => /1 process signature reference\(s\) have no embedded signature/.test(w)), r.warnings.join('\n'));
+    assert.ok(r.warnings.some((w) => /12 process signature reference\(s\) have no embedded signature/.test(w)), r.warnings.join('\n'));
     // The original's figures name the sleeps' command line; without the bytes they cannot.
     assert.notDeepEqual(cut.hosts[0]!.derived.topProcesses, withRefs.hosts[0]!.derived.topProcesses);
   });

@@ -6,7 +6,7 @@ import { summarize, type HostQuery, type Store, type IncomingBatch, type Incomin
 import { retentionOptions } from '../../collector/store/retention.js';
 import { sealBatch } from '../../agent/batch.js';
 import { generateAgentKeys, sha256, signBytes } from '../../proto/chain.js';
-import { signatureDigest } from '../../agent/signature-refs.js';
+import { SentSignatures, signatureDigest } from '../../agent/signature-refs.js';
 import type { Verdict } from '../../collector/engine/types.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 
@@ -250,6 +250,48 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       const blobs = await store.signatureBlobs([digestA, digestB, unknown, digestA.subarray(0, 8)]);
       assert.deepEqual([...blobs.keys()].sort(), [digestA.toString('hex'), digestB.toString('hex')].sort());
       for (const [hex, bytes] of blobs) assert.equal(sha256(bytes).toString('hex'), hex, 'the bytes are the ones the digest names');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: env_names / libs sent by reference are written out; the signature's digest is the agent's, so a later whole reference resolves`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('l1'), 1000);
+      const t0 = 1_795_000_000_000;
+      const one = (seq: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => {
+        const sample = fullSample(t0 + seq * 1000, pid);
+        sample.processes = [{ ...sample.processes![0]!, pid, signature }];
+        return { seq, sample };
+      };
+      // The agent's own code decides what goes by reference.
+      const sent = new SentSignatures();
+      const sigA = fullSample(t0, 10).processes![0]!.signature!;
+      const sigB = { ...sigA, cmdline: 'python3 eval.py' }; // same env names and libs as A
+      const sigC = { ...sigA, cmdline: 'python3 other.py', libs: ['libfoo.so'] };
+      const b1 = batchOf([one(1, 10, sent.attach(sigA, t0 + 1000, true))]);
+      assert.equal((await store.appendBatch('l1', b1, t0 + 2000)).status, 'stored');
+      const sentB = sent.attach(sigB, t0 + 2000, true);
+      assert.ok(sentB.envNamesAs?.length && sentB.libsAs?.length, 'B sends both lists by reference');
+      const sentC = sent.attach(sigC, t0 + 2500, true);
+      const b2 = batchOf([one(2, 20, sentB), one(3, 30, sentC), one(4, 40, sent.attach({ ...sigB }, t0 + 3000, true)), one(5, 50, { ...sigA, envNames: [], envNamesAs: Buffer.alloc(32, 3) })], b1.hash);
+      const res = await store.appendBatch('l1', b2, t0 + 5000);
+      assert.equal(res.status, 'stored');
+      assert.equal(res.unresolvedSignatures, 1, 'the list naming nothing stored');
+      const plain = (x: assay.v1.IProcessSignature | null | undefined): unknown => (x ? assay.v1.ProcessSignature.toObject(assay.v1.ProcessSignature.decode(assay.v1.ProcessSignature.encode(x).finish())) : x);
+      const rows = await store.samples('l1', t0 + 2000, t0 + 5000, 10);
+      assert.deepEqual(plain(rows[0]!.sample.processes![0]!.signature), plain(sigB), 'lists written out');
+      assert.deepEqual(plain(rows[1]!.sample.processes![0]!.signature), plain(sigC));
+      assert.deepEqual(plain(rows[2]!.sample.processes![0]!.signature), plain(sigB), 'the whole reference to B resolved within the batch');
+      assert.equal(rows[3]!.sample.processes![0]!.signature ?? null, null);
+      const blobs = await store.signatureBlobs([signatureDigest(sigB), signatureDigest(sigC)]);
+      assert.equal(blobs.size, 2, 'stored under the digests the agent computed');
+      // A later batch refers to B as a whole: resolved from the store.
+      const b3 = batchOf([one(6, 60, sent.attach({ ...sigB }, t0 + 6000, true))], b2.hash);
+      const later = await store.appendBatch('l1', b3, t0 + 7000);
+      assert.equal(later.unresolvedSignatures, undefined);
+      assert.deepEqual(plain((await store.signaturesOf('l1', ['60:123456789'])).get('60:123456789')), plain(sigB));
     } finally {
       await cleanup();
     }
