@@ -116,8 +116,10 @@ export class PgRetention {
       yield* this.drain('gaps', (limit) =>
         this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE host_id = $1 ORDER BY from_ms DESC, ctid DESC LIMIT $2 OFFSET $3)', [h.id, limit, opts.maxGapsPerHost]),
       );
-      // Never a signature an agent may still refer to (signature-refs.ts), even under a short raw window.
-      yield* this.pruneSignatures(h.id, Math.min(rawCutoff, nowMs - REFERENCE_LIFETIME_MS), opts.signatureSweepMs);
+      // A day beyond the raw window (signature-refs.ts): an agent names a signature (whole, or for
+      // its env_names / libs) for a day after sending it, and here a content lives only in its
+      // process's row, so a kept batch never names a signature already collected.
+      yield* this.pruneSignatures(h.id, rawCutoff - REFERENCE_LIFETIME_MS, opts.signatureSweepMs);
     }
     yield* this.drain('gaps', (limit) => this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE to_ms < $1 LIMIT $2)', [rollupCutoff, limit]));
     yield* this.drain('security_event_windows', (limit) =>

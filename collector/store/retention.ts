@@ -249,7 +249,8 @@ export class SqliteRetention {
       const key = this.rollups.hostKey(h.id);
       for (const r of this.s.rollups) yield* this.drain(r.table, (limit) => r.stmt.run(key, key, Math.floor(rollupCutoff / r.widthMs), limit).changes);
       yield* this.drain('gaps', (limit) => this.s.extraGaps.run(h.id, limit, opts.maxGapsPerHost).changes);
-      // Never a signature an agent may still refer to (signature-refs.ts), even under a short raw window.
+      // Never a signature an agent may still refer to (signature-refs.ts), even under a short raw
+      // window; a blob named by a kept batch was marked used when that batch came (sqlite.ts).
       yield* this.pruneSignatures(h.id, Math.min(rawCutoff, nowMs - REFERENCE_LIFETIME_MS), opts.signatureSweepMs);
     }
     // After every host's sweep: a blob last used before all of them is used by no row.

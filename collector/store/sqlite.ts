@@ -151,6 +151,7 @@ export class SqliteStore implements Store {
       // upsert, not a look-up first: a signature arrives once per process, and each use must raise it.
       // A reference (ProcessSignature.same_as) is resolved through the digest's unique index.
       blobByDigest: db.prepare<[Uint8Array], { signature: Buffer }>('SELECT signature FROM signature_blobs WHERE digest = ?'),
+      touchBlobByDigest: db.prepare('UPDATE signature_blobs SET last_used_ms = MAX(last_used_ms, ?) WHERE digest = ?'),
       signatureBlob: db.prepare<[Uint8Array, Uint8Array, number], { id: number }>(
         `INSERT INTO signature_blobs (digest, signature, last_used_ms) VALUES (?, ?, ?)
          ON CONFLICT(digest) DO UPDATE SET last_used_ms = MAX(last_used_ms, excluded.last_used_ms) RETURNING id`,
@@ -245,10 +246,14 @@ export class SqliteStore implements Store {
       }
       // A reference is stored as the signature it names: the blob's use is raised, so retention
       // keeps it while this batch is kept.
+      const upserted = new Set<string>();
       for (const { process: p, bytes, digest } of signatures) {
         const sigId = this.stmt.signatureBlob.get(digest, bytes, nowMs)!.id;
         this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
+        if (resolved.size) upserted.add(digestHex(digest));
       }
+      // A signature named only for its lists is used by this batch too (its later reads need it).
+      for (const hex of resolved.keys()) if (!upserted.has(hex)) this.stmt.touchBlobByDigest.run(nowMs, Buffer.from(hex, 'hex'));
       this.figures.add(hostKey, stored);
       this.rollups.add(hostId, stored);
       for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);

@@ -329,6 +329,38 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     }
   });
 
+  test(`${name}: a signature named for its lists by a kept batch outlives its own process and batch`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('r2'), 1);
+      const t0 = 1_795_000_000_000;
+      const hour = 3_600_000;
+      const one = (seq: number, tsMs: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => {
+        const sample = fullSample(tsMs, pid);
+        sample.processes = [{ ...sample.processes![0]!, pid, signature }];
+        return { seq, sample };
+      };
+      const sent = new SentSignatures();
+      const sigN = fullSample(t0, 10).processes![0]!.signature!;
+      const b1 = batchOf([one(1, t0, 10, sent.attach(sigN, t0, true))]);
+      assert.equal((await store.appendBatch('r2', b1, t0 + 1000)).status, 'stored');
+      // Twelve hours on, another command with N's environment and libraries: its lists name N.
+      const sigX = { ...sigN, cmdline: 'python3 eval.py' };
+      const sentX = sent.attach(sigX, t0 + 12 * hour, true);
+      assert.ok(sentX.envNamesAs?.length);
+      const b2 = batchOf([one(2, t0 + 12 * hour, 20, sentX)], b1.hash);
+      assert.equal((await store.appendBatch('r2', b2, t0 + 12 * hour + 1000)).status, 'stored');
+      // A 20-hour raw window at t0 + 25 h: N's batch and process are past it, X's batch is not.
+      const opts = retentionOptions({ rawMs: 20 * hour, rollupMs: 30 * hour });
+      for (let done = false, n = 0; !done && n < 1000; n++) done = (await store.retentionStep(opts, t0 + 25 * hour)).done;
+      assert.equal(await store.batchContaining('r2', 1), null);
+      const rows = await store.samples('r2', t0 + 12 * hour, t0 + 12 * hour, 10);
+      assert.deepEqual(rows[0]!.sample.processes![0]!.signature!.envNames, sigN.envNames, 'X still reads with the lists N had');
+    } finally {
+      await cleanup();
+    }
+  });
+
   test(`${name}: roll-ups average the stored samples per minute and hour; charts over long ranges read them`, async () => {
     const { store, cleanup } = await open();
     try {
