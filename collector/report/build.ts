@@ -68,7 +68,8 @@ export async function hostInput(store: Store, hostId: string, period: Period): P
   if (!host) throw new Error(`unknown host ${hostId}`);
   const batches = (await segment(store, hostId, period)).map(reportBatch);
   // The bytes of every signature the batches send by reference, so the report decodes offline.
-  const refs = referencedDigests(batches.flatMap((b) => reportBatchSamples(b)));
+  const refs = new Map<string, Uint8Array>();
+  for (const b of batches) for (const [hex, d] of referencedDigests(reportBatchSamples(b))) refs.set(hex, d); // a batch at a time
   const blobs = refs.size ? await store.signatureBlobs([...refs.values()]) : new Map<string, Uint8Array>();
   const signatures = Object.fromEntries([...blobs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([hex, bytes]) => [hex, Buffer.from(bytes).toString('base64')]));
   const before = await store.verdictBefore(hostId, period.fromMs);

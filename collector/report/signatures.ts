@@ -5,7 +5,7 @@
 // `assay verify` fails the report.
 import { createHash } from 'node:crypto';
 import { assay, type IProcessSignature, type ISample } from '../../proto/codec.js';
-import { referencedDigests, resolveReferences } from '../signature-refs.js';
+import { resolveReferences } from '../signature-refs.js';
 import type { HostInput } from './types.js';
 
 const DIGEST_HEX = /^[0-9a-f]{64}$/;
@@ -43,9 +43,9 @@ export function resolveEmbedded(input: HostInput, samples: ISample[]): void {
 /**
  * What `assay verify` says of the embedded signatures: problems (an entry that does not hash to
  * its key or does not decode) and warnings (references with no entry: their processes are shown
- * without a signature). `samples` are the input's samples as decoded, references unresolved.
+ * without a signature). `named`: the digests (hex) the input's batches name.
  */
-export function checkEmbeddedSignatures(input: HostInput, samples: ISample[]): { problems: string[]; warnings: string[]; checked: number } {
+export function checkEmbeddedSignatures(input: HostInput, named: ReadonlySet<string>): { problems: string[]; warnings: string[]; checked: number } {
   const problems: string[] = [];
   const warnings: string[] = [];
   const table = input.signatures;
@@ -58,7 +58,7 @@ export function checkEmbeddedSignatures(input: HostInput, samples: ISample[]): {
       else checked++;
     }
   }
-  const missing = [...referencedDigests(samples).keys()].filter((hex) => !table || !Object.prototype.hasOwnProperty.call(table, hex));
+  const missing = [...named].filter((hex) => !table || !Object.prototype.hasOwnProperty.call(table, hex));
   if (missing.length) warnings.push(`${missing.length} process signature reference(s) have no embedded signature (the collector could not resolve them): those processes are shown without one`);
   return { problems, warnings, checked };
 }

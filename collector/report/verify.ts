@@ -10,6 +10,7 @@ import { fingerprint } from '../../proto/chain.js';
 import { checkChain } from './chain-check.js';
 import { reportBatchSamples } from './framing.js';
 import { checkEmbeddedSignatures } from './signatures.js';
+import { referencedDigests } from '../signature-refs.js';
 import { deriveHost, deriveStatement } from './derive.js';
 import { differences } from './diff.js';
 import { reportSignatureValid } from './sign.js';
@@ -119,7 +120,9 @@ function checkHost(report: Report, h: HostSection, i: number, rulesOk: boolean, 
       if (problems.length) out.failures.push(...problems);
       else out.passed.push(`${id}: ${h.input.batches?.length ?? 0} batches signed by agent key ${agentKey} (computed from the embedded key), digests and chain links hold`);
       if (!problems.length) {
-        const sigs = checkEmbeddedSignatures(h.input, (h.input.batches ?? []).flatMap((b) => reportBatchSamples(b)));
+        const named = new Set<string>();
+        for (const b of h.input.batches ?? []) for (const hex of referencedDigests(reportBatchSamples(b)).keys()) named.add(hex); // a batch at a time
+        const sigs = checkEmbeddedSignatures(h.input, named);
         out.failures.push(...sigs.problems.map((p) => `${id}: ${p}`));
         out.warnings.push(...sigs.warnings.map((w) => `${id}: ${w}`));
         if (sigs.checked && !sigs.problems.length) out.passed.push(`${id}: ${sigs.checked} process signatures sent by reference match their digests`);
