@@ -24,7 +24,9 @@ interface Collector {
 async function collector(db: string, dataDir: string): Promise<Collector> {
   const proc = spawnAssay(['collector', '--port', '0', '--db', db, '--data-dir', dataDir, '--log-level', 'warn', '--verdict-lease', `${LEASE_MS}ms`], { ASSAY_ENROLL_SECRET: SECRET });
   const url = await waitFor(() => /listening on (http\S+) /.exec(proc.output())?.[1], 30_000, `collector to listen: ${proc.output()}`);
-  const id = /collector id (\S+) /.exec(proc.output())![1]!;
+  // Its own line, written after the listening line: wait for it too (read at once, it was not
+  // always there yet on a loaded machine).
+  const id = await waitFor(() => /collector id (\S+) /.exec(proc.output())?.[1], 30_000, `collector id line: ${proc.output()}`);
   return { proc, ingest: `${url.replace(/^http/, 'ws')}/ingest`, id };
 }
 
