@@ -4,7 +4,6 @@
 import type { HistoryView, HorizonSeries } from './accumulate.js';
 import type { HorizonFeatures, ProcessHorizonFeatures } from './feature-types.js';
 import { rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
-import { percentile } from './stats.js';
 
 function optsFor(h: HorizonSeries, opts: FeatureOptions): FeatureOptions {
   // A horizon may look for periods up to half its span (a 30 min WindowPoSt deadline in 60 min).
@@ -42,7 +41,7 @@ export function processHistory(view: HistoryView | null | undefined, key: string
       bucketMs: h.bucketMs,
       spanMs: h.spanMs,
       presentMs: p.bucketsPresent * h.bucketMs,
-      cpu: seriesFeatures(cpu, o, h.bucketMs, percentile(cpu, 95) >= opts.dutyMinPct),
+      cpu: seriesFeatures(cpu, o, h.bucketMs, (p95) => p95 >= opts.dutyMinPct),
       read: rateFeatures(p.readBytesPerSec.slice(from), o, h.bucketMs),
       write: rateFeatures(p.writeBytesPerSec.slice(from), o, h.bucketMs),
       rssBytesMax: p.rssBytesMax,

@@ -4,7 +4,7 @@ import type { IProcess, IProcessSignature, ISample } from '../../proto/codec.js'
 import type { HistoryView } from './accumulate.js';
 import type { ExtendedProcessFeatures, GpuFeatures, PeriodFeature, ProcessFeatures, ProcessSignatureFeatures } from './feature-types.js';
 import { processHistory } from './features-history.js';
-import { rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
+import { ownRateFeatures, ownSeriesFeatures, type FeatureOptions } from './features-series.js';
 import { processSockets, type SocketIndex } from './sockets.js';
 import { max, mean, median, num, percentile } from './stats.js';
 import { processKey } from './types.js';
@@ -174,11 +174,13 @@ export function processFeatures(
     const last = indices[indices.length - 1] ?? 0;
     // Between first and last sighting a missing sample is most likely the per-sample cap dropping
     // a quiet process, so gaps read as 0 rather than being skipped (keeps the series evenly spaced).
+    const rows = new Array<IProcess | undefined>(last - first + 1).fill(undefined);
+    for (const [i, p] of t.byIndex) rows[i - first] = p;
     const pick = (f: (p: IProcess) => number): number[] => {
-      const xs: number[] = [];
-      for (let i = first; i <= last; i++) {
-        const p = t.byIndex.get(i);
-        xs.push(p ? Math.max(0, num(f(p))) : 0);
+      const xs = new Array<number>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const p = rows[i];
+        xs[i] = p ? Math.max(0, num(f(p))) : 0;
       }
       return xs;
     };
@@ -197,8 +199,8 @@ export function processFeatures(
       const onGpu = memOnGpu.get(g) ?? 0;
       if (gpu && onGpu > 0 && gpuUtilTotal > 0) utilShare += (gpu.util.mean * (bytes / onGpu)) / gpuUtilTotal;
     }
-    const wakes = percentile(cpu, 95) >= opts.periodMinPct;
-    const cpuFeatures = seriesFeatures(cpu, opts, intervalMs, wakes);
+    const cpuFeatures = ownSeriesFeatures(cpu, opts, intervalMs, (p95) => p95 >= opts.periodMinPct);
+    const wakes = cpuFeatures.p95 >= opts.periodMinPct;
     return {
       key: t.key,
       pid: t.pid,
@@ -220,11 +222,11 @@ export function processFeatures(
         writeBytesPerSec: mean(writes),
         rcharPerSec: mean(pick((p) => num(p.rcharPerSec))),
         wcharPerSec: mean(pick((p) => num(p.wcharPerSec))),
-        read: rateFeatures(reads, opts, intervalMs),
+        read: ownRateFeatures(reads, opts, intervalMs),
         // Reads served from the page cache never reach read_bytes: a prover re-reading hot
         // plot/sector pages shows them in rchar only.
-        readAny: rateFeatures(pick((p) => Math.max(num(p.readBytesPerSec), num(p.rcharPerSec))), opts, intervalMs),
-        write: rateFeatures(writes, opts, intervalMs),
+        readAny: ownRateFeatures(pick((p) => Math.max(num(p.readBytesPerSec), num(p.rcharPerSec))), opts, intervalMs),
+        write: ownRateFeatures(writes, opts, intervalMs),
       },
       gpu: {
         memBytesMax: [...perGpu.values()].reduce((s, b) => s + b, 0),

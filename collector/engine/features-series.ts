@@ -2,7 +2,7 @@
 import type { SeriesFeatures } from './feature-types.js';
 import { dominantPeriod, type PeriodOptions } from './periodicity.js';
 import type { Rules } from './rules/schema.js';
-import { cv, dutyCycle, flatness, mean, percentile } from './stats.js';
+import { cvOfMean, dutyCycle, flatnessAround, mean, percentileOfSorted, sortedSeries } from './stats.js';
 
 export interface FeatureOptions {
   flatBandRel: number;
@@ -64,25 +64,47 @@ export function featureOptions(rules: Rules): FeatureOptions {
 
 /**
  * `seekPeriod: false` skips the autocorrelation (the one costly step) for series that cannot
- * matter, such as a process that never got busy.
+ * matter, such as a process that never got busy; a function decides from the series' p95.
  */
-export function seriesFeatures(xs: readonly number[], opts: FeatureOptions, intervalMs: number, seekPeriod = true): SeriesFeatures {
-  const p95 = percentile(xs, 95);
-  const maxLagSamples = Math.max(opts.period.minLagSamples + 1, Math.ceil(opts.maxPeriodMs / Math.max(1, intervalMs)) + 1);
-  const period = seekPeriod && p95 > 0 ? dominantPeriod(xs, { ...opts.period, maxLagSamples }) : null;
-  return {
-    mean: mean(xs),
-    p95,
-    cv: cv(xs),
-    flatness: flatness(xs, opts.flatBandRel, opts.flatBandAbs),
-    dutyCycle: dutyCycle(xs, Math.max(opts.dutyMinPct, opts.dutyRelToP95 * p95)),
-    period: period ? { samples: period.samples, ms: period.samples * intervalMs, strength: period.strength } : null,
-    series: [...xs],
-  };
+export function seriesFeatures(xs: readonly number[], opts: FeatureOptions, intervalMs: number, seekPeriod: boolean | ((p95: number) => boolean) = true): SeriesFeatures {
+  return shape(xs, opts, opts.dutyMinPct, opts.flatBandAbs, intervalMs, seekPeriod, false);
+}
+
+/**
+ * seriesFeatures of a series built for it (no one else holds or changes it): its `series` is xs
+ * itself, not a copy.
+ */
+export function ownSeriesFeatures(xs: number[], opts: FeatureOptions, intervalMs: number, seekPeriod: boolean | ((p95: number) => boolean) = true): SeriesFeatures {
+  return shape(xs, opts, opts.dutyMinPct, opts.flatBandAbs, intervalMs, seekPeriod, true);
 }
 
 /** Same shape for byte-rate series: the duty threshold is relative only (no % floor). */
 export function rateFeatures(xs: readonly number[], opts: FeatureOptions, intervalMs: number): SeriesFeatures {
   // A tiny floor keeps an all-zero series at duty 0 rather than "always on".
-  return seriesFeatures(xs, { ...opts, dutyMinPct: 1e-9, flatBandAbs: 0 }, intervalMs);
+  return shape(xs, opts, 1e-9, 0, intervalMs, true, false);
+}
+
+/** rateFeatures of a series built for it: its `series` is xs itself, not a copy. */
+export function ownRateFeatures(xs: number[], opts: FeatureOptions, intervalMs: number): SeriesFeatures {
+  return shape(xs, opts, 1e-9, 0, intervalMs, true, true);
+}
+
+// One sort per series serves its p95 and its median, and its mean is summed once (for the mean
+// and the CV): the numbers of percentile(), cv() and flatness() (stats.ts), for less work.
+function shape(xs: readonly number[], opts: FeatureOptions, dutyMinPct: number, flatBandAbs: number, intervalMs: number, seekPeriod: boolean | ((p95: number) => boolean), owned: boolean): SeriesFeatures {
+  const sorted = sortedSeries(xs);
+  const p95 = percentileOfSorted(sorted, 95);
+  const seek = typeof seekPeriod === 'function' ? seekPeriod(p95) : seekPeriod;
+  const maxLagSamples = Math.max(opts.period.minLagSamples + 1, Math.ceil(opts.maxPeriodMs / Math.max(1, intervalMs)) + 1);
+  const period = seek && p95 > 0 ? dominantPeriod(xs, { ...opts.period, maxLagSamples }) : null;
+  const m = mean(xs);
+  return {
+    mean: m,
+    p95,
+    cv: cvOfMean(xs, m),
+    flatness: flatnessAround(xs, percentileOfSorted(sorted, 50), opts.flatBandRel, flatBandAbs),
+    dutyCycle: dutyCycle(xs, Math.max(dutyMinPct, opts.dutyRelToP95 * p95)),
+    period: period ? { samples: period.samples, ms: period.samples * intervalMs, strength: period.strength } : null,
+    series: owned ? (xs as number[]) : [...xs],
+  };
 }

@@ -19,9 +19,39 @@ export function stddev(xs: readonly number[]): number {
 
 /** Coefficient of variation (std / mean); 0 when the mean is ~0 (an all-zero series is not "variable"). */
 export function cv(xs: readonly number[]): number {
-  const m = mean(xs);
+  return cvOfMean(xs, mean(xs));
+}
+
+/** cv(xs) given m = mean(xs) (the same arithmetic, the mean summed once instead of twice). */
+export function cvOfMean(xs: readonly number[], m: number): number {
   if (Math.abs(m) < 1e-9) return 0;
-  return stddev(xs) / Math.abs(m);
+  // stddev(xs) is 0 for fewer than 2 values (0 / |m| keeps a NaN mean's NaN, as there).
+  if (xs.length < 2) return 0 / Math.abs(m);
+  let s = 0;
+  for (const x of xs) s += (x - m) * (x - m);
+  return Math.sqrt(s / xs.length) / Math.abs(m);
+}
+
+/**
+ * xs in ascending order for percentileOfSorted: xs itself when every value is the same (a sort
+ * would leave it as it is: the comparator says equal for every pair), else a sorted copy. One
+ * sort serves every percentile of a series (p95, the median of flatness).
+ */
+export function sortedSeries(xs: readonly number[]): readonly number[] {
+  const v = xs[0];
+  for (let i = 1; i < xs.length; i++) if (xs[i] !== v) return [...xs].sort((a, b) => a - b);
+  return xs;
+}
+
+/** percentile(xs, p) from sortedSeries(xs): the same interpolation, so the same number. */
+export function percentileOfSorted(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const loV = sorted[lo] ?? 0;
+  const hiV = sorted[hi] ?? loV;
+  return loV + (hiV - loV) * (rank - lo);
 }
 
 /** Percentile with linear interpolation between closest ranks (numpy's default), p in 0..100. */
@@ -63,8 +93,12 @@ export function max(xs: readonly number[]): number {
  * loop sits in the band all the time; a compile or a request-driven server does not.
  */
 export function flatness(xs: readonly number[], bandRel: number, bandAbs: number): number {
+  return flatnessAround(xs, median(xs), bandRel, bandAbs);
+}
+
+/** flatness(xs, ...) given med = median(xs). */
+export function flatnessAround(xs: readonly number[], med: number, bandRel: number, bandAbs: number): number {
   if (xs.length === 0) return 0;
-  const med = median(xs);
   const band = Math.max(bandRel * Math.abs(med), bandAbs);
   let inside = 0;
   for (const x of xs) if (Math.abs(x - med) <= band) inside++;
