@@ -3,7 +3,7 @@
 // are visible while the raw window stays short and cheap.
 import type { HistoryView, HorizonSeries } from './accumulate.js';
 import type { HorizonFeatures, ProcessHorizonFeatures } from './feature-types.js';
-import { rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
+import { ownRateFeatures, ownSeriesFeatures, rateFeatures, seriesFeatures, type FeatureOptions } from './features-series.js';
 
 function optsFor(h: HorizonSeries, opts: FeatureOptions): FeatureOptions {
   // A horizon may look for periods up to half its span (a 30 min WindowPoSt deadline in 60 min).
@@ -41,9 +41,10 @@ export function processHistory(view: HistoryView | null | undefined, key: string
       bucketMs: h.bucketMs,
       spanMs: h.spanMs,
       presentMs: p.bucketsPresent * h.bucketMs,
-      cpu: seriesFeatures(cpu, o, h.bucketMs, (p95) => p95 >= opts.dutyMinPct),
-      read: rateFeatures(p.readBytesPerSec.slice(from), o, h.bucketMs),
-      write: rateFeatures(p.writeBytesPerSec.slice(from), o, h.bucketMs),
+      // The slices are this process's own: their features keep them as their series.
+      cpu: ownSeriesFeatures(cpu, o, h.bucketMs, (p95) => p95 >= opts.dutyMinPct),
+      read: ownRateFeatures(p.readBytesPerSec.slice(from), o, h.bucketMs),
+      write: ownRateFeatures(p.writeBytesPerSec.slice(from), o, h.bucketMs),
       rssBytesMax: p.rssBytesMax,
       threadsMax: p.threadsMax,
     });

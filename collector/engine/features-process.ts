@@ -189,7 +189,8 @@ export function processFeatures(
     const writes = pick((p) => num(p.writeBytesPerSec));
     const present = [...t.byIndex.values()];
     const ext = extended(present);
-    const read = [...t.byIndex].filter(([i, p]) => num(p.socketView) === SOCKET_VIEW_READ || sockets.complete[i] === true).length;
+    let read = 0;
+    for (const [i, p] of t.byIndex) if (num(p.socketView) === SOCKET_VIEW_READ || sockets.complete[i] === true) read++;
     const perGpu = gpuMem.get(t.key) ?? new Map<string, number>();
     let memShareOfGpu = 0;
     let utilShare = 0;

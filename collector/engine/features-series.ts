@@ -2,7 +2,7 @@
 import type { SeriesFeatures } from './feature-types.js';
 import { dominantPeriod, type PeriodOptions } from './periodicity.js';
 import type { Rules } from './rules/schema.js';
-import { cvOfMean, dutyCycle, flatnessAround, mean, percentileOfSorted, sortedSeries } from './stats.js';
+import { cvOfMean, dutyCycle, flatnessAround, mean, percentilePair } from './stats.js';
 
 export interface FeatureOptions {
   flatBandRel: number;
@@ -89,11 +89,10 @@ export function ownRateFeatures(xs: number[], opts: FeatureOptions, intervalMs: 
   return shape(xs, opts, 1e-9, 0, intervalMs, true, true);
 }
 
-// One sort per series serves its p95 and its median, and its mean is summed once (for the mean
+// The series' p95 and median found by selection, not a sort (stats.ts percentilePair), and its mean is summed once (for the mean
 // and the CV): the numbers of percentile(), cv() and flatness() (stats.ts), for less work.
 function shape(xs: readonly number[], opts: FeatureOptions, dutyMinPct: number, flatBandAbs: number, intervalMs: number, seekPeriod: boolean | ((p95: number) => boolean), owned: boolean): SeriesFeatures {
-  const sorted = sortedSeries(xs);
-  const p95 = percentileOfSorted(sorted, 95);
+  const [p95, median] = percentilePair(xs, 95, 50);
   const seek = typeof seekPeriod === 'function' ? seekPeriod(p95) : seekPeriod;
   const maxLagSamples = Math.max(opts.period.minLagSamples + 1, Math.ceil(opts.maxPeriodMs / Math.max(1, intervalMs)) + 1);
   const period = seek && p95 > 0 ? dominantPeriod(xs, { ...opts.period, maxLagSamples }) : null;
@@ -102,7 +101,7 @@ function shape(xs: readonly number[], opts: FeatureOptions, dutyMinPct: number, 
     mean: m,
     p95,
     cv: cvOfMean(xs, m),
-    flatness: flatnessAround(xs, percentileOfSorted(sorted, 50), opts.flatBandRel, flatBandAbs),
+    flatness: flatnessAround(xs, median, opts.flatBandRel, flatBandAbs),
     dutyCycle: dutyCycle(xs, Math.max(dutyMinPct, opts.dutyRelToP95 * p95)),
     period: period ? { samples: period.samples, ms: period.samples * intervalMs, strength: period.strength } : null,
     series: owned ? (xs as number[]) : [...xs],

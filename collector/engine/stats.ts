@@ -33,25 +33,66 @@ export function cvOfMean(xs: readonly number[], m: number): number {
 }
 
 /**
- * xs in ascending order for percentileOfSorted: xs itself when every value is the same (a sort
- * would leave it as it is: the comparator says equal for every pair), else a sorted copy. One
- * sort serves every percentile of a series (p95, the median of flatness).
+ * [percentile(xs, pA), percentile(xs, pB)] without sorting: the values at the ranks the
+ * interpolation reads are found by selection (Wirth's quickselect on a copy), the same numbers as
+ * a sort would put there when every value is finite (equal values are interchangeable; 0 and -0
+ * both interpolate to 0). A series with a NaN or an infinite value takes percentile()'s sort, and a
+ * constant one needs neither. A series' p95 and median (flatness) cost one pass each, not a sort.
  */
-export function sortedSeries(xs: readonly number[]): readonly number[] {
-  const v = xs[0];
-  for (let i = 1; i < xs.length; i++) if (xs[i] !== v) return [...xs].sort((a, b) => a - b);
-  return xs;
+export function percentilePair(xs: readonly number[], pA: number, pB: number): [number, number] {
+  const n = xs.length;
+  if (n === 0) return [0, 0];
+  const v = xs[0]!;
+  let constant = true;
+  let finite = true;
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    if (x !== v) constant = false;
+    if (!Number.isFinite(x)) finite = false;
+  }
+  if (!finite || constant || !Number.isFinite(pA) || !Number.isFinite(pB)) return [percentile(xs, pA), percentile(xs, pB)];
+  const a = Float64Array.from(xs);
+  return [selectPercentile(a, pA), selectPercentile(a, pB)];
 }
 
-/** percentile(xs, p) from sortedSeries(xs): the same interpolation, so the same number. */
-export function percentileOfSorted(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = (Math.min(100, Math.max(0, p)) / 100) * (sorted.length - 1);
+/** percentile()'s interpolation on `a` (finite values, any order; reordered in place). */
+function selectPercentile(a: Float64Array, p: number): number {
+  const rank = (Math.min(100, Math.max(0, p)) / 100) * (a.length - 1);
   const lo = Math.floor(rank);
   const hi = Math.ceil(rank);
-  const loV = sorted[lo] ?? 0;
-  const hiV = sorted[hi] ?? loV;
+  select(a, lo);
+  const loV = a[lo]!;
+  let hiV = loV;
+  if (hi > lo) {
+    // Everything after lo is >= a[lo] now: the next rank's value is their minimum.
+    hiV = a[lo + 1]!;
+    for (let i = lo + 2; i < a.length; i++) if (a[i]! < hiV) hiV = a[i]!;
+  }
   return loV + (hiV - loV) * (rank - lo);
+}
+
+/** Reorders `a` so that a[k] is its k-th smallest value, with no larger value before it and no smaller after it. */
+function select(a: Float64Array, k: number): void {
+  let l = 0;
+  let r = a.length - 1;
+  while (l < r) {
+    const x = a[k]!;
+    let i = l;
+    let j = r;
+    do {
+      while (a[i]! < x) i++;
+      while (x < a[j]!) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) l = i;
+    if (k < i) r = j;
+  }
 }
 
 /** Percentile with linear interpolation between closest ranks (numpy's default), p in 0..100. */

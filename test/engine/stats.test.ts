@@ -1,7 +1,7 @@
 // Statistics helpers on constructed series.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clamp, cv, dutyCycle, flatness, mean, median, num, percentile, stddev } from '../../collector/engine/stats.js';
+import { clamp, cv, cvOfMean, dutyCycle, flatness, flatnessAround, mean, median, num, percentile, percentilePair, stddev } from '../../collector/engine/stats.js';
 
 const close = (a: number, b: number, eps = 1e-9): void => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -65,5 +65,41 @@ describe('stats', () => {
       }
     }
     assert.ok(Object.is(median([-0, -0, -0]), 0), '-0 reads as 0, as the interpolation gives');
+  });
+
+  it('percentilePair, cvOfMean and flatnessAround give exactly the numbers of percentile, cv and flatness', () => {
+    // A deterministic generator (LCG): series of every shape the engine sees (sorted, reversed,
+    // few distinct values, 0 and -0 mixed, constant, tiny, with NaN or infinities).
+    let seed = 12345;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const shapes: ((n: number) => number[])[] = [
+      (n) => Array.from({ length: n }, () => rnd() * 100),
+      (n) => Array.from({ length: n }, () => Math.floor(rnd() * 4)),
+      (n) => Array.from({ length: n }, () => (rnd() < 0.5 ? 0 : -0)),
+      (n) => Array.from({ length: n }, () => (rnd() < 0.9 ? 0 : rnd() * 1e9)),
+      (n) => Array.from({ length: n }, (_, i) => i * 0.1),
+      (n) => Array.from({ length: n }, (_, i) => n - i),
+      (n) => Array.from({ length: n }, () => 0.1),
+      (n) => Array.from({ length: n }, () => rnd() * 200 - 100),
+      (n) => Array.from({ length: n }, (_, i) => (i % 7 === 3 ? Infinity : rnd())),
+      (n) => Array.from({ length: n }, (_, i) => (i % 5 === 1 ? NaN : rnd())),
+      (n) => Array.from({ length: n }, (_, i) => (i % 2 ? -Infinity : Infinity)),
+    ];
+    let checked = 0;
+    for (const shape of shapes)
+      for (const n of [0, 1, 2, 3, 5, 20, 60, 61, 120, 121, 360]) {
+        const xs = shape(n);
+        const copy = [...xs];
+        for (const [pA, pB] of [[95, 50], [0, 100], [50, 95], [33.3, 99.9]] as const) {
+          const [a, b] = percentilePair(xs, pA, pB);
+          assert.ok(Object.is(a, percentile(xs, pA)), `p${pA} of ${JSON.stringify(xs)}: ${a} != ${percentile(xs, pA)}`);
+          assert.ok(Object.is(b, percentile(xs, pB)), `p${pB} of ${JSON.stringify(xs)}: ${b} != ${percentile(xs, pB)}`);
+          checked++;
+        }
+        assert.ok(Object.is(cvOfMean(xs, mean(xs)), cv(xs)), `cv of ${JSON.stringify(xs)}`);
+        assert.ok(Object.is(flatnessAround(xs, median(xs), 0.15, 2), flatness(xs, 0.15, 2)), `flatness of ${JSON.stringify(xs)}`);
+        assert.deepEqual(xs, copy, 'the series is left as it was');
+      }
+    assert.equal(checked, shapes.length * 11 * 4);
   });
 });
