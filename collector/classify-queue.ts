@@ -17,8 +17,10 @@
 // Never starving acks, nor starved by them: turns run in slices, each started with setImmediate,
 // so the frames and commits that arrived meanwhile are handled between slices; a slice lasts
 // sliceMs, or `share` of the time I/O held the loop before it (at most maxSliceMs), so under an
-// ingest flood classification still gets a bounded share. A turn that waits (its verdict lease
-// or its verdict's commit) finishes outside a slice, so at most maxRunning (16) wait at once; what
+// ingest flood classification still gets a bounded share. Under a flood the loop may not reach
+// its check phase for the whole flood (commits ack agents whose next frames fill the next group
+// in the same phase): a slice that has waited sliceMs / share then starts from add itself. A
+// turn that waits (its verdict lease or its verdict's commit) finishes outside a slice, so at most maxRunning (16) wait at once; what
 // a turn would wait for before its engine work (the lease) is fetched first (TurnReady). A
 // host's first batch is classified at once (a new host gets its verdict quickly); a host is never
 // left waiting longer than minIntervalMs plus the time the hosts ahead of it take.
@@ -91,6 +93,10 @@ export class ClassifyQueue {
   private stopped = false;
   /** When the last slice ended (performance.now()): I/O has had the loop since. */
   private sliceEndedAt = 0;
+  /** When the pending setImmediate was asked for. */
+  private scheduledAt = 0;
+  /** I/O time after which a waiting slice starts from add (where share * io reaches sliceMs). */
+  private readonly overdueMs: number;
   /** Hosts whose turn has started and not ended (waiting for their verdict's commit). */
   private readonly running = new Set<string>();
   /** Samples dropped before decoding: over maxPendingBytes (the collector could not keep up). */
@@ -113,6 +119,7 @@ export class ClassifyQueue {
     if (!(opts.maxSamplesPerHost >= 1) || !(opts.maxPendingBytes >= 1) || !(opts.minIntervalMs >= 0) || !(opts.sliceMs > 0) || !(opts.maxSliceMs >= opts.sliceMs) || !(opts.share >= 0 && opts.share < 1) || !(opts.maxRunning >= 1)) {
       throw new Error('classify queue: maxSamplesPerHost, maxPendingBytes, maxRunning >= 1, 0 < sliceMs <= maxSliceMs, 0 <= share < 1, minIntervalMs >= 0');
     }
+    this.overdueMs = opts.share > 0 ? opts.sliceMs / opts.share : Infinity;
   }
 
   add(hostId: string, batch: ClassifyBatch): void {
@@ -130,6 +137,7 @@ export class ClassifyQueue {
       if (!q.batches.length) this.pending.delete(id);
     }
     this.schedule();
+    this.startIfOverdue();
   }
 
   private dropOldest(p: Pending): void {
@@ -153,15 +161,33 @@ export class ClassifyQueue {
   private schedule(): void {
     if (this.scheduled || this.busy || this.stopped) return;
     this.scheduled = true;
+    this.scheduledAt = performance.now();
     if (this.wake) clearTimeout(this.wake);
     this.wake = null;
     setImmediate(() => {
       this.scheduled = false;
-      this.busy = this.slice().finally(() => {
-        this.busy = null;
-        this.next();
-      });
+      this.startSlice(false);
     });
+  }
+
+  private startSlice(inline: boolean): void {
+    if (this.busy || this.stopped) return;
+    this.busy = this.slice(inline).finally(() => {
+      this.busy = null;
+      this.next();
+    });
+  }
+
+  /**
+   * A slice waiting longer than its share allows starts from the I/O path itself (add, called as
+   * each batch is committed). Under a flood the event loop can stay in one phase for seconds (a
+   * group commit acks hundreds of agents, whose next frames are read and fill the next group before
+   * the loop ever reaches its check phase): the setImmediate alone would wait for the flood to end.
+   */
+  private startIfOverdue(): void {
+    if (!this.scheduled || this.busy || this.stopped) return;
+    const now = performance.now();
+    if (now - Math.max(this.scheduledAt, this.sliceEndedAt) >= this.overdueMs) this.startSlice(true);
   }
 
   /** After a slice: go on at once if a host is due, else wake when the first one will be. */
@@ -196,19 +222,19 @@ export class ClassifyQueue {
    * engine work run at once; while it waits for its verdict to be committed (a group commit) the
    * next host's turn starts. One turn per host at a time, at most maxRunning waiting at once.
    */
-  private async slice(): Promise<void> {
+  private async slice(inline: boolean): Promise<void> {
     const t0 = this.now();
     const start = performance.now();
     const io = this.sliceEndedAt ? start - this.sliceEndedAt : 0;
     const until = start + Math.min(this.opts.maxSliceMs, Math.max(this.opts.sliceMs, this.opts.share * io));
     try {
-      await this.runTurns(t0, until);
+      await this.runTurns(t0, until, inline);
     } finally {
       this.sliceEndedAt = performance.now();
     }
   }
 
-  private async runTurns(t0: number, until: number): Promise<void> {
+  private async runTurns(t0: number, until: number, inline: boolean): Promise<void> {
     // Forget turn times older than the interval (bounded by hosts heard from within it).
     for (const [hostId, at] of this.lastTurn) {
       if (at + this.opts.minIntervalMs > t0) break;
@@ -254,7 +280,11 @@ export class ClassifyQueue {
       // Let the turn run up to its first real wait (its work until then counts against this
       // slice) without leaving the slice: a setImmediate here would cost a whole event-loop turn
       // per host, and under an ingest flood one turn of the loop can take a second.
-      await Promise.race([turn, microtasks(16)]);
+      // A slice started from ingest (inline) runs inside the flood's own continuations: a
+      // microtask here would wait behind a whole group's acks, and the slice's time would be the
+      // flood's. It starts its turns back to back instead; their engine work runs between those
+      // continuations, at most maxRunning turns at a time, each of at most maxSamplesPerHost.
+      if (!inline) await Promise.race([turn, microtasks(16)]);
     }
   }
 
