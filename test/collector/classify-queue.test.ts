@@ -4,11 +4,16 @@
 // what waits is bounded in samples and bytes, every host that sent gets a turn within a bounded
 // time, a batch that cannot be decoded costs only itself, and turns leave the event loop to I/O.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { sealBatch } from '../../agent/batch.js';
 import { ClassifyQueue, defaultClassifyQueue, type ClassifyBatch, type ClassifyQueueOptions } from '../../collector/classify-queue.js';
 import { decodeSample, encodeSample, type ISample } from '../../proto/codec.js';
 import { BatchEncoding, decodePayload, encodePayload } from '../../proto/payload.js';
-import { fullSample } from '../helpers/messages.js';
+import { SqliteStore } from '../../collector/store/sqlite.js';
+import { generateAgentKeys, signBytes } from '../../proto/chain.js';
+import { tempDir } from '../helpers/env.js';
+import { fullHello, fullSample } from '../helpers/messages.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -214,4 +219,76 @@ test('turns that wait for a commit do not cost an event-loop turn each: under an
   await q.stop();
   // All 16 slots fill within the first slices (one turn per loop turn would start about 3).
   assert.ok(started >= 16, `${started} turns started in ${floods} flood turns (${(performance.now() - t0).toFixed(0)} ms)`);
+});
+
+test('a sustained ingest flood on a real SQLite store that never lets the loop reach its check phase: turns still start, end and commit their verdicts during it', async () => {
+  // The flood as the collector sees it under 100 agents sending as fast as they are acked: each
+  // group commit (cut as soon as it is full, right where the write that filled it was submitted)
+  // acks its agents, whose next batches fill the next group in the same phase of the loop. Nothing
+  // here waits for a timer or a setImmediate, so neither fires until the flood ends.
+  const tmp = tempDir();
+  const store = new SqliteStore(join(tmp.dir, 'flood.db'), { groupCommit: { maxItems: 20, maxDelayMs: 4 } });
+  const keys = generateAgentKeys();
+  const agents = 100;
+  const perAgent = 40;
+  const t0 = 1_795_000_000_000;
+  const prepared: Array<Array<{ batch: Parameters<SqliteStore['appendBatch']>[1]; committed: ClassifyBatch }>> = [];
+  for (let a = 0; a < agents; a++) {
+    await store.upsertHost({ ...fullHello(`flood-${a}`), hostname: `flood-${a}` }, t0);
+    let prevHash: Uint8Array = new Uint8Array();
+    const list: (typeof prepared)[number] = [];
+    for (let i = 1; i <= perAgent; i++) {
+      const sample = fullSample(t0 + i * 1000, 100 + a);
+      const sealed = sealBatch({ agentId: `flood-${a}`, seqs: [i], samples: [encodeSample(sample)], prevHash, gaps: [], sealedMs: t0 + i * 1000 }, (h) => signBytes(keys, h));
+      list.push({
+        batch: { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: [{ seq: i, sample }], gaps: [] },
+        committed: { encoding: sealed.encoding, payload: sealed.payload, seqs: [i], stored: [i] },
+      });
+      prevHash = sealed.hash;
+    }
+    prepared.push(list);
+  }
+  const verdict = { class: 'ai-training', confidence: 0.8, scores: {} as never, parts: [], evidence: [], window: { fromMs: 0, toMs: 0, samples: 0 }, unavailable: [], rulesVersion: 't' };
+  let ended = 0;
+  const q = new ClassifyQueue(
+    async (hostId, samples) => {
+      // A short engine step, then the verdict's group commit (urgent: ahead of the batches).
+      const until = performance.now() + 2;
+      while (performance.now() < until);
+      await store.putVerdict(hostId, Math.max(...samples.map((s) => Number(s.tsMs))), verdict as never);
+      ended++;
+    },
+    decode,
+    { ...defaultClassifyQueue, minIntervalMs: 0 },
+  );
+  let immediates = 0;
+  setImmediate(() => immediates++);
+  const start = performance.now();
+  let acked = 0;
+  let during = { turns: 0, ended: 0, acked: 0, immediates: 0 };
+  // Bounded: each agent sends its 40 batches at most, and stops after 3 s.
+  await Promise.all(
+    prepared.map(async (list, a) => {
+      for (const { batch: b, committed } of list) {
+        if (performance.now() - start > 3000) break;
+        const r = await store.appendBatch(`flood-${a}`, b, t0 + 60_000);
+        assert.equal(r.status, 'stored');
+        acked++;
+        q.add(`flood-${a}`, committed);
+      }
+      // The flood as it stood when the first agent ran out (the others are still sending).
+      if (during.acked === 0) during = { turns: q.turns, ended, acked, immediates };
+    }),
+  );
+  const floodMs = performance.now() - start;
+  try {
+    assert.equal(during.immediates, 0, 'the flood held the loop in one phase throughout (the simulation is what it claims)');
+    assert.ok(during.acked >= (agents * perAgent) / 2, `${during.acked} batches acked`);
+    assert.ok(during.turns >= 20 && during.ended >= 10, `during a ${floodMs.toFixed(0)} ms flood of ${during.acked} batches: ${during.turns} turns started, ${during.ended} ended`);
+    assert.ok(acked >= during.acked);
+  } finally {
+    await q.stop();
+    await store.close();
+    tmp.cleanup();
+  }
 });
