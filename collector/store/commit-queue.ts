@@ -15,8 +15,7 @@
 //
 // Bounds: a group holds at most maxItems writes and maxWeight weight (the store's measure of how
 // long a write holds the database, e.g. samples or KiB), and is cut at the
-// latest maxDelayMs after its first write arrived (by its timer, or by the next submit once that
-// is overdue: under a flood the loop may not reach its timers for seconds). Small control writes (verdict leases, verdicts)
+// latest maxDelayMs after its first write arrived. Small control writes (verdict leases, verdicts)
 // may be submitted `urgent`: they go ahead of the batches waiting (in their own arrival order), so
 // a flood of agent batches does not hold classification back by a whole queue of commits.
 // The queue itself is bounded by its callers:
@@ -62,8 +61,6 @@ export class CommitQueue {
   /** The group being committed (an async store has one in flight at a time). */
   private inFlight: Promise<void> | null = null;
   private closed = false;
-  /** When the oldest write waiting (or the last cut, if writes were left over) began to wait. */
-  private waitingSince = 0;
   readonly stats: GroupCommitStats = { groups: 0, writes: 0, largestGroup: 0, failedGroups: 0 };
 
   constructor(
@@ -81,7 +78,6 @@ export class CommitQueue {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<R>((resolve, reject) => {
       const p = { work, weight, resolve: resolve as (v: unknown) => void, reject };
-      if (this.queue.length === 0) this.waitingSince = performance.now();
       if (urgent) this.queue.splice(this.urgent++, 0, p);
       else this.queue.push(p);
       this.queuedWeight += weight;
@@ -97,13 +93,7 @@ export class CommitQueue {
   private schedule(): void {
     if (this.inFlight) return; // cut when the group in flight has committed
     const full = this.queue.length >= this.opts.maxItems || this.queuedWeight >= this.opts.maxWeight;
-    // Overdue: the writes waiting have waited maxDelayMs and the timer (or setImmediate) that
-    // should have cut them has not fired. Under a flood the event loop can stay in one phase for
-    // seconds (each commit acks agents whose next frames arrive in the same phase), so a group
-    // would be cut only once full: acks waited seconds, and so did the verdict leases and
-    // verdicts classification waits on.
-    const overdue = performance.now() - this.waitingSince >= Math.max(1, this.opts.maxDelayMs);
-    if (full || overdue) {
+    if (full) {
       // Cut now, not in a later phase of the event loop: a flood of frames read in one I/O phase
       // (10,000 agents) would otherwise all be verified and decoded, held in memory, before the
       // first commit and the first ack. A synchronous store commits right here.
@@ -132,7 +122,6 @@ export class CommitQueue {
     const group = this.queue.splice(0, n);
     this.urgent = Math.max(0, this.urgent - n);
     this.queuedWeight -= weight;
-    this.waitingSince = performance.now();
     const done = this.commit(group);
     this.inFlight = done;
     await done;
