@@ -37,6 +37,13 @@ const verdict = (cls: Verdict['class'], toMs: number): Verdict => ({
   rulesVersion: 'test',
 });
 
+
+/** Sample `seq` at `tsMs` with one process, `pid`, carrying `signature` (full or by reference). */
+function withSignature(seq: number, tsMs: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample {
+  const sample = fullSample(tsMs, pid);
+  sample.processes = [{ ...sample.processes![0]!, pid, signature }];
+  return { seq, sample };
+}
 export function storeSuite(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
   test(`${name}: batches extend the hash chain; the head resent is a duplicate, anything else is refused untouched`, async () => {
     const { store, cleanup } = await open();
@@ -260,11 +267,7 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     try {
       await store.upsertHost(fullHello('l1'), 1000);
       const t0 = 1_795_000_000_000;
-      const one = (seq: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => {
-        const sample = fullSample(t0 + seq * 1000, pid);
-        sample.processes = [{ ...sample.processes![0]!, pid, signature }];
-        return { seq, sample };
-      };
+      const one = (seq: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => withSignature(seq, t0 + seq * 1000, pid, signature);
       // The agent's own code decides what goes by reference.
       const sent = new SentSignatures();
       const sigA = fullSample(t0, 10).processes![0]!.signature!;
@@ -303,23 +306,18 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.upsertHost(fullHello('r1'), 1);
       const t0 = 1_795_000_000_000;
       const hour = 3_600_000;
-      const one = (seq: number, tsMs: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => {
-        const sample = fullSample(tsMs, pid);
-        sample.processes = [{ ...sample.processes![0]!, pid, signature }];
-        return { seq, sample };
-      };
       const sigA = fullSample(t0, 10).processes![0]!.signature!;
       // Process 10 sends its signature in full and ends; 20 (another signature) runs on.
-      const b1 = batchOf([one(1, t0, 10, sigA)]);
+      const b1 = batchOf([withSignature(1, t0, 10, sigA)]);
       assert.equal((await store.appendBatch('r1', b1, t0 + 1000)).status, 'stored');
-      const b2 = batchOf([one(2, t0 + hour / 2, 20, { ...sigA, cmdline: 'other' })], b1.hash);
+      const b2 = batchOf([withSignature(2, t0 + hour / 2, 20, { ...sigA, cmdline: 'other' })], b1.hash);
       assert.equal((await store.appendBatch('r1', b2, t0 + hour / 2 + 1000)).status, 'stored');
       // A one-hour raw window, two hours on: batch 1 and process 10's row are past it.
       const opts = retentionOptions({ rawMs: hour, rollupMs: 30 * hour });
       for (let done = false, n = 0; !done && n < 1000; n++) done = (await store.retentionStep(opts, t0 + 2 * hour)).done;
       assert.equal(await store.batchContaining('r1', 1), null, 'the raw batch went');
       // A new process refers to process 10's signature three hours after it was sent: resolved.
-      const b3 = batchOf([one(3, t0 + 3 * hour, 30, { sameAs: signatureDigest(sigA) })], b2.hash);
+      const b3 = batchOf([withSignature(3, t0 + 3 * hour, 30, { sameAs: signatureDigest(sigA) })], b2.hash);
       const res = await store.appendBatch('r1', b3, t0 + 3 * hour + 1000);
       assert.equal(res.status, 'stored');
       assert.equal(res.unresolvedSignatures, undefined, 'the signature was kept for its references');
@@ -335,20 +333,15 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       await store.upsertHost(fullHello('r2'), 1);
       const t0 = 1_795_000_000_000;
       const hour = 3_600_000;
-      const one = (seq: number, tsMs: number, pid: number, signature: assay.v1.IProcessSignature): IncomingSample => {
-        const sample = fullSample(tsMs, pid);
-        sample.processes = [{ ...sample.processes![0]!, pid, signature }];
-        return { seq, sample };
-      };
       const sent = new SentSignatures();
       const sigN = fullSample(t0, 10).processes![0]!.signature!;
-      const b1 = batchOf([one(1, t0, 10, sent.attach(sigN, t0, true))]);
+      const b1 = batchOf([withSignature(1, t0, 10, sent.attach(sigN, t0, true))]);
       assert.equal((await store.appendBatch('r2', b1, t0 + 1000)).status, 'stored');
       // Twelve hours on, another command with N's environment and libraries: its lists name N.
       const sigX = { ...sigN, cmdline: 'python3 eval.py' };
       const sentX = sent.attach(sigX, t0 + 12 * hour, true);
       assert.ok(sentX.envNamesAs?.length);
-      const b2 = batchOf([one(2, t0 + 12 * hour, 20, sentX)], b1.hash);
+      const b2 = batchOf([withSignature(2, t0 + 12 * hour, 20, sentX)], b1.hash);
       assert.equal((await store.appendBatch('r2', b2, t0 + 12 * hour + 1000)).status, 'stored');
       // A 20-hour raw window at t0 + 25 h: N's batch and process are past it, X's batch is not.
       const opts = retentionOptions({ rawMs: 20 * hour, rollupMs: 30 * hour });
