@@ -16,7 +16,7 @@ import { signBytes } from '../../proto/chain.js';
 import { CloseCode, assay, encodeSample, type ISample } from '../../proto/codec.js';
 import { sealBatch } from '../../agent/batch.js';
 import { tempDir } from '../helpers/env.js';
-import { fullHello, fullSample } from '../helpers/messages.js';
+import { fullHello, fullSample, varint } from '../helpers/messages.js';
 import { RawAgent, type Closed } from '../helpers/rawagent.js';
 
 const SECRET = 'test-enroll-secret-0123456789';
@@ -169,16 +169,6 @@ test('a message field sent in two parts is merged as the generated decoder merge
   assert.deepEqual(Buffer.from(assay.v1.ProcessSignature.encode(stored).finish()), Buffer.from(assay.v1.ProcessSignature.encode(full.processes[0]!.signature!).finish()), 'the stored signature is the merged one');
   a.close();
 });
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
 
 test('a flood from 30 agents: acks keep coming, every host gets a verdict within a bounded time, at most one classification turn per host per interval, every acked sample stored', async () => {
   const agents = await Promise.all(

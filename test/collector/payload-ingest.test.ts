@@ -12,7 +12,7 @@ import { CloseCode, assay, encodeAgentMessage, encodeSample } from '../../proto/
 import { BatchEncoding, VERIFY_MAX_INFLATED_BYTES, encodePayload, frameSamples, payloadSampleBytes } from '../../proto/payload.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { tempDir } from '../helpers/env.js';
-import { fullHello, fullSample } from '../helpers/messages.js';
+import { fullHello, fullSample, varint } from '../helpers/messages.js';
 import { RawAgent, type Closed } from '../helpers/rawagent.js';
 
 const SECRET = 'test-enroll-secret-0123456789';
@@ -168,13 +168,3 @@ test('with --max-frame-bytes above 16 MiB, a payload inflating beyond what repor
     big.cleanup();
   }
 });
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-}

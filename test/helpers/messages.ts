@@ -1,5 +1,6 @@
 // Fully populated wire messages: every field of every message set to a non-default value, so a
 // round trip that drops or mangles any field fails.
+import protobuf from 'protobufjs/minimal.js';
 import type { IHello, ISample } from '../../proto/codec.js';
 
 export function fullHello(agentId = 'agent-test-1'): IHello {
@@ -107,4 +108,9 @@ export function fullSample(tsMs = 1_795_000_001_000, pid = 4242): ISample {
     unavailable: [{ probe: 'power-rapl', reason: 'permission denied reading energy_uj' }],
     processesTotal: 312,
   };
+}
+
+/** `n` as a protobuf varint (for hand-built wire bytes), written by protobufjs's own writer. */
+export function varint(n: number): Buffer {
+  return Buffer.from(protobuf.Writer.create().uint32(n).finish());
 }
