@@ -1,6 +1,7 @@
 // Sealing a batch: the header that commits to its samples and to the previous batch, signed.
-// Schema 3 (the default): the samples travel as one payload (proto/payload.ts: delta-encoded,
-// framed, brotli; raw deflate for BATCH_ENCODING_DEFLATE) and the header commits to it by payload_digest, so the signature covers
+// Schema 3 (the default): the samples travel as one payload (proto/payload.ts: columnar and brotli,
+// the first sample encoded against the batch before where chained; older encodings framed, brotli or
+// raw deflate) and the header commits to it by payload_digest, so the signature covers
 // the compressed bytes the collector stores and a report embeds. BATCH_ENCODING_SAMPLES is the
 // v2 form (one encoded sample each, samples_digest), kept for batches sealed before an upgrade
 // and for tests of v2 agents.
@@ -18,8 +19,13 @@ export interface BatchDraft {
   sealedMs: number;
   /** samplesDigest(samples), when the caller has it already (bench/collector-agents.ts seals the same samples for thousands of simulated agents). */
   samplesDigest?: Uint8Array;
-  /** Default AGENT_BATCH_ENCODING (BATCH_ENCODING_COLUMNAR). */
+  /** Default AGENT_BATCH_ENCODING (BATCH_ENCODING_CHAINED). */
   encoding?: assay.v1.BatchEncoding;
+  /**
+   * BATCH_ENCODING_CHAINED: the last sample (complete encoded bytes) of the batch `prevHash` names,
+   * to encode this batch's first sample against; null or absent: a keyframe. Ignored by the other encodings.
+   */
+  prior?: Uint8Array | null;
   /**
    * encodePayload(samples, encoding) when the caller has it already: bench/collector-agents.ts
    * signs the same payload into thousands of simulated agents' chains, compressing it once.
@@ -34,7 +40,7 @@ export interface Sealed {
   encoding: assay.v1.BatchEncoding;
   /**
    * What the header commits to and the collector stores: the compressed payload
-   * (BATCH_ENCODING_COLUMNAR, _BROTLI or _DEFLATE, sent as SignedBatch.payload), or the framed samples
+   * (BATCH_ENCODING_CHAINED, _COLUMNAR, _BROTLI or _DEFLATE, sent as SignedBatch.payload), or the framed samples
    * (BATCH_ENCODING_SAMPLES, sent as SignedBatch.samples).
    */
   payload: Uint8Array;
@@ -43,7 +49,7 @@ export interface Sealed {
 export function sealBatch(d: BatchDraft, sign: (header: Uint8Array) => Uint8Array): Sealed {
   const encoding = d.encoding ?? AGENT_BATCH_ENCODING;
   const v2 = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES;
-  const payload = v2 ? frameSamples(d.samples) : (d.payload ?? encodePayload(d.samples, encoding));
+  const payload = v2 ? frameSamples(d.samples) : (d.payload ?? encodePayload(d.samples, encoding, d.prior ?? null));
   const header = assay.v1.BatchHeader.encode({
     agentId: d.agentId,
     seqs: d.seqs,

@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { privateDbFile } from '../proto/private-files.js';
 import { join } from 'node:path';
 import { assay } from '../proto/codec.js';
-import { BatchEncoding, frameSamples } from '../proto/payload.js';
+import { AGENT_BATCH_ENCODING, BatchEncoding, CHAIN_MAX_BATCHES, frameSamples } from '../proto/payload.js';
 import { sealBatch } from './batch.js';
 
 export interface SpoolLimits {
@@ -69,6 +69,13 @@ export class Spool {
   private unsent: number;
   /** Samples thinned or dropped since start (each also recorded as a gap). */
   lost = 0;
+  /**
+   * The batch sealed last by this process (BATCH_ENCODING_CHAINED): its hash, its last sample, and
+   * how many batches its chain holds since the keyframe. The next batch is encoded against that
+   * sample while the chain is shorter than CHAIN_MAX_BATCHES; null after a start (nothing sealed
+   * yet by this process) and after a batch without samples: the next batch is a keyframe.
+   */
+  private chain: { hash: Buffer; last: Uint8Array; batches: number } | null = null;
 
   constructor(
     stateDir: string,
@@ -253,12 +260,16 @@ export class Spool {
     const gaps = this.stmt.pendingGaps.all();
     if (rows.length === 0 && gaps.length === 0) return null;
     const samples = rows.map((r) => r.data);
+    const prevHash = this.headHash;
+    const c = this.chain;
+    const chained = AGENT_BATCH_ENCODING === BatchEncoding.BATCH_ENCODING_CHAINED && c !== null && c.batches < CHAIN_MAX_BATCHES && c.hash.equals(prevHash) && samples.length > 0;
     const { header, signature, hash, encoding, payload } = sealBatch(
       {
         agentId,
         seqs: rows.map((r) => r.seq),
         samples,
-        prevHash: this.headHash,
+        prevHash,
+        prior: chained ? c.last : null,
         gaps: gaps.map((g) => ({ fromSeq: g.from_seq, toSeq: g.to_seq, fromMs: g.from_ms, toMs: g.to_ms, cause: g.cause, samples: g.samples })),
         sealedMs: nowMs,
       },
@@ -275,6 +286,7 @@ export class Spool {
       return Number(info.lastInsertRowid);
     })();
     this.unsent -= rows.length;
+    this.chain = samples.length ? { hash, last: samples.at(-1)!, batches: chained ? c.batches + 1 : 1 } : null;
     return { id, header, signature, hash, encoding, payload, count: rows.length, lastSeq };
   }
 

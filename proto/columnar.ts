@@ -19,7 +19,8 @@
 // for any bytes.
 //
 // Container (every integer a base-128 varint as protobuf writes them):
-//   version (1)
+//   version (1; 2: the first sample refers to a prior sample the reader is given, as if it were
+//            the sample before it: BATCH_ENCODING_CHAINED, proto/payload.ts)
 //   nLists, then each list's Sample field number
 //   per list: nTags, tags (the first, then each one's gap from the one before: ascending): the
 //             wire tags its entries use in this batch
@@ -60,6 +61,9 @@ export const COLUMNAR_LISTS: readonly { field: number; key: number }[] = [
 export const COLUMNAR_MIN_ENTRIES = 64;
 
 const VERSION = 1;
+/** A container whose first sample refers to a prior sample the reader is given (encodeColumnar's `prior`); its first byte. */
+export const COLUMNAR_VERSION_PRIOR = 2;
+const VERSION_PRIOR = COLUMNAR_VERSION_PRIOR;
 /** Varint values the columns carry exactly in a double (2^49: seven varint bytes). */
 const VALUE_LIMIT = 2 ** 49;
 const MAX_LISTS = 16;
@@ -250,6 +254,10 @@ class Union {
     this.tags = [...all].sort((a, b) => a - b);
     this.tags.forEach((t, i) => this.at.set(t, i));
   }
+  /** True when every tag is one of the union's. */
+  covers(tags: readonly number[]): boolean {
+    return tags.every((t) => this.at.has(t));
+  }
   private mask(shape: number): Uint8Array {
     const m = new Uint8Array(this.tags.length);
     if (shape >= 0) for (const t of this.shapes.list[shape]!) m[this.at.get(t)!] = 1;
@@ -437,18 +445,25 @@ function writeEntry(e: Entry, ref: Entry | null, shapeCol: Out, col: (tag: numbe
 }
 
 /** The container of a batch's samples (each its complete encoded bytes). */
-export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { field: number; key: number }[] = COLUMNAR_LISTS, minEntries = COLUMNAR_MIN_ENTRIES): Uint8Array {
+export function encodeColumnar(
+  samples: readonly Uint8Array[],
+  all: readonly { field: number; key: number }[] = COLUMNAR_LISTS,
+  minEntries = COLUMNAR_MIN_ENTRIES,
+  prior: Uint8Array | null = null,
+): Uint8Array {
   let shapes = new Shapes();
   let lists = all;
-  const parse = (): (Parsed | null)[] =>
-    samples.map((bytes): Parsed | null => {
-      try {
-        return parseSample(bytes, lists.map((l) => l.field), shapes);
-      } catch (e) {
-        if (!(e instanceof NotColumnar)) throw e;
-        return null;
-      }
-    });
+  const parseOne = (bytes: Uint8Array): Parsed | null => {
+    try {
+      return parseSample(bytes, lists.map((l) => l.field), shapes);
+    } catch (e) {
+      if (!(e instanceof NotColumnar)) throw e;
+      return null;
+    }
+  };
+  // The prior is parsed first (its shapes join the lists' unions, so entries may refer to its entries).
+  let before = prior ? parseOne(prior) : null;
+  const parse = (): (Parsed | null)[] => samples.map(parseOne);
   let parsed = parse();
   // A short list costs more in column lengths and tags than its columns save: it stays in the
   // rest; so does one using more distinct tags than a reader accepts.
@@ -467,6 +482,7 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
   if (kept.length < lists.length) {
     lists = kept;
     shapes = new Shapes();
+    before = prior ? parseOne(prior) : null;
     parsed = parse();
   }
   const fields = lists.map((l) => l.field);
@@ -478,8 +494,8 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
     if (!c) columns[l]!.set(key, (c = new Out(256)));
     return c;
   };
-  const unions = lists.map((_, l) => new Union(parsed.flatMap((p) => (p ? p.entries[l]!.map((e) => e.shape) : [])), shapes));
-  let prev: Entry[][] | null = null;
+  const unions = lists.map((_, l) => new Union([before, ...parsed].flatMap((p) => (p ? p.entries[l]!.map((e) => e.shape) : [])), shapes));
+  let prev: Entry[][] | null = before ? before.entries : null;
   for (const [at, p] of parsed.entries()) {
     if (!p) {
       const bytes = samples[at]!;
@@ -531,7 +547,7 @@ export function encodeColumnar(samples: readonly Uint8Array[], all: readonly { f
     prev = p.entries;
   }
   const out = new Out(rest.len + 4096);
-  out.varint(VERSION);
+  out.varint(before ? VERSION_PRIOR : VERSION);
   out.varint(lists.length);
   for (const f of fields) out.varint(f);
   for (const u of unions) {
@@ -690,10 +706,11 @@ function readEntry(sh: number, ref: Entry | null, listTag: number, shapeCol: In,
  * malformed container, one of more than `maxSamples` samples (the header's count) before
  * rebuilding any, and (tooLarge) one whose samples, framed, would exceed `maxBytes`.
  */
-export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = Infinity): Uint8Array[] {
+export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = Infinity, prior: Uint8Array | null = null): Uint8Array[] {
   const h = new In(data, 0, data.length, 'columnar payload');
   const version = h.varint();
-  if (version !== VERSION) throw new ColumnarError(`columnar payload version ${version} (this build reads ${VERSION})`);
+  if (version !== VERSION && version !== VERSION_PRIOR) throw new ColumnarError(`columnar payload version ${version} (this build reads ${VERSION} and ${VERSION_PRIOR})`);
+  if (version === VERSION_PRIOR && !prior) throw new ColumnarError('columnar payload refers to a prior sample and none was given');
   const nLists = h.count(MAX_LISTS, 'lists');
   const listTags: number[] = [];
   for (let l = 0; l < nLists; l++) {
@@ -750,6 +767,18 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
   };
   const out: Uint8Array[] = [];
   let prev: Entry[][] | null = null;
+  if (version === VERSION_PRIOR) {
+    // The prior as the encoder parsed it: every tag its entries use is one of the lists' tags.
+    let p: Parsed;
+    try {
+      p = parseSample(prior!, listTags.map((t) => t >>> 3), shapes);
+    } catch (e) {
+      if (!(e instanceof NotColumnar)) throw e;
+      throw new ColumnarError('the prior sample given cannot be taken apart as the encoder did: not the prior it was encoded against');
+    }
+    for (const [l, entries] of p.entries.entries()) for (const e of entries) if (!unions[l]!.covers(shapes.list[e.shape]!)) throw new ColumnarError('the prior sample given uses a tag the payload does not list: not the prior it was encoded against');
+    prev = p.entries;
+  }
   for (let s = 0; s < nSamples; s++) {
     const mode = meta.varint();
     if (mode === 0) {
