@@ -35,7 +35,22 @@ export interface ClassifyBatch {
   stored: number[];
   /** The signatures its references name, by digest (hex), as the store resolved them at ingest. */
   signatures?: ReadonlyMap<string, IProcessSignature>;
+  /** The batch's hash and its header's prev_hash: a chained batch right behind its predecessor gets its prior from decoding that one. */
+  hash?: Uint8Array;
+  prevHash?: Uint8Array;
+  /**
+   * A chained batch's prior (BATCH_ENCODING_CHAINED, proto/payload.ts) as ingest had it. Dropped
+   * when the batch waits right behind its predecessor (the turn decodes that one first and passes
+   * its last sample on), so a host's waiting batches hold one prior, not one each.
+   */
+  prior?: Uint8Array | null;
+  /** Set by the queue: the prior is the last sample of the batch before this one in the queue. */
+  priorFromPrevious?: boolean;
 }
+
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => !!a && !!b && a.length === b.length && Buffer.compare(a, b) === 0;
+/** What a waiting batch holds: its payload and its prior. */
+const heldBytes = (b: ClassifyBatch): number => b.payload.length + (b.prior?.length ?? 0);
 
 export interface ClassifyQueueOptions {
   /** Stretch of classification work before I/O gets its turn (at least; see share). */
@@ -66,8 +81,12 @@ interface Pending {
   bytes: number;
 }
 
-/** Turns a host's waiting batches into samples (decode and checks); throws on a batch it cannot read. */
-export type DecodeBatch = (batch: ClassifyBatch) => ISample[];
+/**
+ * Turns a waiting batch into samples (decode and checks), given its prior (the last sample of the
+ * batch before it, for a chained batch; null otherwise or when unknown); returns them with its own
+ * last sample's bytes (the next batch's prior). Throws on a batch it cannot read.
+ */
+export type DecodeBatch = (batch: ClassifyBatch, prior: Uint8Array | null) => { samples: ISample[]; last: Uint8Array | null };
 
 /**
  * Whether a host's turn can start now without waiting (e.g. its verdict lease is known). When
@@ -126,10 +145,14 @@ export class ClassifyQueue {
     if (this.stopped || batch.stored.length === 0) return;
     let p = this.pending.get(hostId);
     if (!p) this.pending.set(hostId, (p = { batches: [], samples: 0, bytes: 0 }));
+    if (batch.prior && sameBytes(p.batches.at(-1)?.hash, batch.prevHash)) {
+      batch.prior = null;
+      batch.priorFromPrevious = true;
+    }
     p.batches.push(batch);
     p.samples += batch.stored.length;
-    p.bytes += batch.payload.length;
-    this.pendingBytes += batch.payload.length;
+    p.bytes += heldBytes(batch);
+    this.pendingBytes += heldBytes(batch);
     // The bound over all hosts: the longest-waiting hosts' oldest batches go first.
     for (const [id, q] of this.pending) {
       if (this.pendingBytes <= this.opts.maxPendingBytes) break;
@@ -143,9 +166,25 @@ export class ClassifyQueue {
   private dropOldest(p: Pending): void {
     const b = p.batches.shift()!;
     p.samples -= b.stored.length;
-    p.bytes -= b.payload.length;
-    this.pendingBytes -= b.payload.length;
+    p.bytes -= heldBytes(b);
+    this.pendingBytes -= heldBytes(b);
     this.dropped += b.stored.length;
+    // The batch behind it was to get its prior from decoding this one (and the chain behind it from
+    // that one): it is decoded for its last sample, rare (the queue is over its byte bound) and
+    // cheaper than losing the rest of the chain. Unreadable, the one behind is unreadable too
+    // (counted at its turn).
+    const next = p.batches[0];
+    if (next?.priorFromPrevious) {
+      next.priorFromPrevious = false;
+      try {
+        const last = this.decode(b, b.prior ?? null).last;
+        next.prior = last ? Uint8Array.from(last) : null;
+      } catch {
+        next.prior = null;
+      }
+      p.bytes += next.prior?.length ?? 0;
+      this.pendingBytes += next.prior?.length ?? 0;
+    }
   }
 
   /** Hosts waiting for their turn. */
@@ -249,7 +288,7 @@ export class ClassifyQueue {
       let take = 0;
       while (take < p.batches.length && (take === 0 || n + p.batches[take]!.stored.length <= this.opts.maxSamplesPerHost)) n += p.batches[take++]!.stored.length;
       const chunk = p.batches.splice(0, take);
-      const bytes = chunk.reduce((a, b) => a + b.payload.length, 0);
+      const bytes = chunk.reduce((a, b) => a + heldBytes(b), 0);
       p.samples -= n;
       p.bytes -= bytes;
       this.pendingBytes -= bytes;
@@ -260,13 +299,25 @@ export class ClassifyQueue {
       this.lastTurn.set(hostId, this.now());
       this.turns++;
       const samples: ISample[] = [];
+      let carry: Uint8Array | null = null;
       for (const b of chunk) {
         try {
-          for (const s of this.decode(b)) samples.push(s);
+          const out = this.decode(b, b.priorFromPrevious ? carry : (b.prior ?? null));
+          carry = out.last;
+          for (const s of out.samples) samples.push(s);
         } catch (err) {
+          carry = null;
           this.unreadable++;
           this.onError(hostId, err as Error);
         }
+      }
+      // The next waiting batch was to get its prior from this chunk's last one: it holds it now.
+      const next = p.batches[0];
+      if (next?.priorFromPrevious) {
+        next.priorFromPrevious = false;
+        next.prior = carry ? Uint8Array.from(carry) : null;
+        p.bytes += next.prior?.length ?? 0;
+        this.pendingBytes += next.prior?.length ?? 0;
       }
       this.classified += samples.length;
       if (samples.length === 0) continue;

@@ -13,7 +13,7 @@ import { verdictIsNonAi } from './non-ai.js';
 import { Webhook, defaultWebhookOptions, type WebhookOptions } from './webhook.js';
 import { Classifier, defaultClassifierOptions, type ClassifierOptions, type PublishedChange } from './classifier.js';
 import { ClassifyQueue, defaultClassifyQueue, type ClassifyQueueOptions } from './classify-queue.js';
-import { decodePayload, payloadInflateLimit } from '../proto/payload.js';
+import { decodeFrames, lastFrame, payloadFrames, payloadInflateLimit } from '../proto/payload.js';
 import { decodeSample } from '../proto/codec.js';
 import { resolveReferences } from './signature-refs.js';
 import { validateSample } from './validate.js';
@@ -326,10 +326,11 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       const v = await classifier.add(hostId, samples);
       if (v) fleet.verdict(hostId, v, v.window.toMs || Date.now());
     },
-    (b) => {
+    (b, prior) => {
       const stored = new Set(b.stored);
       const out: ISample[] = [];
-      decodePayload(b.encoding, b.payload, inflateLimit, decodeSample).forEach((sample, i) => {
+      const frames = payloadFrames(b.encoding, b.payload, inflateLimit, b.seqs.length, prior);
+      decodeFrames(b.encoding, frames, decodeSample).forEach((sample, i) => {
         const seq = b.seqs[i]!;
         if (!stored.has(seq)) return;
         // The field checks the ack path left to here (it read figures and signatures only).
@@ -338,7 +339,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       });
       // References as the store resolved them at ingest (a reference it could not: no signature).
       resolveReferences(out, (hex) => b.signatures?.get(hex));
-      return out;
+      return { samples: out, last: lastFrame(frames) };
     },
     { ...defaultClassifyQueue, minIntervalMs: classifierOpts.everyMs, ...opts.classifyQueue },
     (hostId, err) => logger.error({ reason: 'classify_failed', hostId, err: err.message }, 'classification failed'),

@@ -356,8 +356,13 @@ export function decodePayload(
   maxFrames = Infinity,
   prior: Uint8Array | null = null,
 ): assay.v1.Sample[] {
-  const frames = payloadFrames(encoding, payload, maxInflatedBytes, maxFrames, prior).map(decode);
-  return encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? frames : expandDeltas(frames);
+  return decodeFrames(encoding, payloadFrames(encoding, payload, maxInflatedBytes, maxFrames, prior), decode);
+}
+
+/** The complete samples of a payload's frames (payloadFrames): each decoded, delta runs expanded. */
+export function decodeFrames(encoding: number, frames: readonly Uint8Array[], decode: (bytes: Uint8Array) => assay.v1.Sample = (b) => assay.v1.Sample.decode(b)): assay.v1.Sample[] {
+  const samples = frames.map(decode);
+  return encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? samples : expandDeltas(samples);
 }
 
 /**

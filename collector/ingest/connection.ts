@@ -7,7 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { batchHash, enrollProof, helloSigningBytes, publicKeyFromRaw, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
 import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, encodeCollectorMessage, type IHello, type IProcessSignature } from '../../proto/codec.js';
-import { BatchEncoding, PayloadError, frameSamples, isPayloadEncoding, payloadFrames, payloadInflateLimit } from '../../proto/payload.js';
+import { BatchEncoding, PayloadError, frameSamples, isPayloadEncoding, lastFrame, payloadChained, payloadFrames, payloadInflateLimit } from '../../proto/payload.js';
+import { priorOf } from '../store/chain.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { readLightSample } from './light-sample.js';
@@ -45,6 +46,11 @@ export interface CommittedBatch {
   stored: number[];
   /** The signatures its references (ProcessSignature.same_as) name, by digest (hex), as the store resolved them. */
   signatures?: ReadonlyMap<string, IProcessSignature>;
+  /** Its hash and its header's prev_hash (a chained batch's prior is the last sample of that batch). */
+  hash: Uint8Array;
+  prevHash: Uint8Array;
+  /** For a chained batch (BATCH_ENCODING_CHAINED), the prior ingest decoded it with; null otherwise. */
+  prior: Uint8Array | null;
 }
 
 /** What every connection of one collector shares. */
@@ -116,6 +122,12 @@ export class IngestConnection {
   private hostKey: KeyObject | null = null;
   /** An enrolled agent a hello claimed to be, before it proved it (security events name it). */
   private claimed: string | null = null;
+  /**
+   * The last batch this connection committed, and its last sample: the prior of the agent's next
+   * batch when it is chained (BATCH_ENCODING_CHAINED). One sample per connection; any other prior
+   * (a batch resent after a reconnect, another collector's batch) is read back from the store.
+   */
+  private tail: { hash: Uint8Array; last: Uint8Array } | null = null;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -328,12 +340,27 @@ export class IngestConnection {
     if (!this.s.sampleRate.take(host.id, Math.max(1, seqs.length))) {
       throw new WireError(CloseCode.rateLimited, 'rate_limited', `agent exceeds ${deps.limits.rateSamplesPerSec} samples/s`);
     }
+    const prevHash = header.prevHash ?? new Uint8Array();
+    // A chained payload's prior: the last sample of the batch its prev_hash names.
+    let prior: Uint8Array | null = null;
+    if (payloadChained(encoding, payload)) {
+      if (this.tail && safeEqual(this.tail.hash, prevHash)) prior = this.tail.last;
+      else {
+        try {
+          prior = await priorOf(prevHash, (h) => deps.store.batchByHash(host.id, h));
+        } catch (err) {
+          if (err instanceof PayloadError) throw integrity('prior_unreadable', `batch is encoded against the batch before it, which this collector cannot read: ${err.message}`);
+          throw err;
+        }
+        if (!prior) throw integrity('prior_unknown', 'batch is encoded against the batch before it (prev_hash), which this collector does not hold');
+      }
+    }
     // The ack path reads what the stored rows need (figures, signatures), not whole samples.
     let frames: Uint8Array[];
     try {
-      frames = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? rawSamples : payloadFrames(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), seqs.length);
+      frames = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? rawSamples : payloadFrames(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), seqs.length, prior);
     } catch (err) {
-      if (err instanceof PayloadError) throw invalid(err.reason, err.message);
+      if (err instanceof PayloadError) throw err.reason === 'prior_mismatch' ? integrity(err.reason, err.message) : invalid(err.reason, err.message);
       throw err;
     }
     if (frames.length !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${frames.length} samples in the payload`);
@@ -342,7 +369,7 @@ export class IngestConnection {
     const delta = encoding !== BatchEncoding.BATCH_ENCODING_SAMPLES;
     const batch: IncomingBatch = {
       hash: batchHash(headerBytes),
-      prevHash: header.prevHash ?? new Uint8Array(),
+      prevHash,
       header: headerBytes,
       signature: signed.signature!,
       encoding,
@@ -362,6 +389,9 @@ export class IngestConnection {
     if (result.status === 'seq_regression') {
       throw integrity('seq_regression', `batch starts at seq ${seqs[0]}, not after the last committed seq ${result.lastSeq}`);
     }
+    // The next chained batch of this agent is encoded against this one's last sample (a copy: the frames share one buffer).
+    const last = lastFrame(frames);
+    this.tail = last ? { hash: batch.hash, last: Uint8Array.from(last) } : null;
     deps.metrics.samplesStored += result.accepted;
     deps.metrics.samplesDuplicate += result.duplicates;
     if (batch.gaps.length) this.log.warn({ agentId: host.id, reason: 'agent_gap', gaps: batch.gaps }, 'agent reported lost samples');
@@ -374,7 +404,7 @@ export class IngestConnection {
       deps.onStored(
         host.id,
         batch.samples.filter((s) => stored.has(s.seq)).map((s) => s.sample),
-        { encoding, payload, seqs: seqs.map(Number), stored: result.storedSeqs, ...(result.signatures ? { signatures: result.signatures } : {}) },
+        { encoding, payload, seqs: seqs.map(Number), stored: result.storedSeqs, hash: batch.hash, prevHash, prior, ...(result.signatures ? { signatures: result.signatures } : {}) },
       );
     }
     if (result.unresolvedSignatures) {

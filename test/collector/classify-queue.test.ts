@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { sealBatch } from '../../agent/batch.js';
 import { ClassifyQueue, defaultClassifyQueue, type ClassifyBatch, type ClassifyQueueOptions } from '../../collector/classify-queue.js';
 import { decodeSample, encodeSample, type ISample } from '../../proto/codec.js';
-import { BatchEncoding, decodePayload, encodePayload } from '../../proto/payload.js';
+import { createHash } from 'node:crypto';
+import { BatchEncoding, decodeFrames, encodePayload, lastFrame, payloadChained, payloadFrames } from '../../proto/payload.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { generateAgentKeys, signBytes } from '../../proto/chain.js';
 import { tempDir } from '../helpers/env.js';
@@ -26,10 +27,30 @@ function batch(first: number, n: number, t0 = 1_795_000_000_000): ClassifyBatch 
   return { encoding, payload, seqs, stored: seqs };
 }
 
-const decode = (b: ClassifyBatch): ISample[] => {
+const decode = (b: ClassifyBatch, prior: Uint8Array | null): { samples: ISample[]; last: Uint8Array | null } => {
   const stored = new Set(b.stored);
-  return decodePayload(b.encoding, b.payload, 64 << 20, decodeSample).filter((_, i) => stored.has(b.seqs[i]!));
+  const frames = payloadFrames(b.encoding, b.payload, 64 << 20, Infinity, prior);
+  return { samples: decodeFrames(b.encoding, frames, decodeSample).filter((_, i) => stored.has(b.seqs[i]!)), last: lastFrame(frames) };
 };
+
+/** A host's chain of `n` batches of 5 as the agent seals them with encoding 4 (each chained to the one before), as ingest hands them over (each with its prior). */
+function chainedBatches(n: number, t0 = 1_795_000_000_000): ClassifyBatch[] {
+  const out: ClassifyBatch[] = [];
+  let prior: Uint8Array | null = null;
+  let prevHash = new Uint8Array(0);
+  for (let i = 0; i < n; i++) {
+    const seqs = Array.from({ length: 5 }, (_, j) => i * 5 + j + 1);
+    const samples = seqs.map((seq) => encodeSample(fullSample(t0 + seq * 1000, 100 + (seq % 7))));
+    const encoding = BatchEncoding.BATCH_ENCODING_CHAINED;
+    const payload = encodePayload(samples, encoding, prior);
+    assert.equal(payloadChained(encoding, payload), i > 0);
+    const hash = createHash('sha256').update(payload).digest();
+    out.push({ encoding, payload, seqs, stored: seqs, hash, prevHash, prior: payloadChained(encoding, payload) ? Uint8Array.from(prior!) : null });
+    prior = samples.at(-1)!;
+    prevHash = hash;
+  }
+  return out;
+}
 
 interface Turn {
   hostId: string;
@@ -291,4 +312,40 @@ test('a sustained ingest flood on a real SQLite store that never lets the loop r
     await store.close();
     tmp.cleanup();
   }
+});
+
+test('chained batches (encoding 4): classified in order across turns; only a host\'s first waiting batch holds a prior; a dropped batch costs its successor, counted', async () => {
+  const { q, turns, errors } = queue({ minIntervalMs: 0, maxSamplesPerHost: 10 });
+  const chain = chainedBatches(8);
+  const priors = chain.reduce((a, b) => a + (b.prior?.length ?? 0), 0);
+  const payloads = chain.reduce((a, b) => a + b.payload.length, 0);
+  for (const b of chain) q.add('c', { ...b });
+  // Batches 2..8 wait behind their predecessors: their priors are not held.
+  assert.equal(q.backlogBytes, payloads, `${q.backlogBytes} B held for ${payloads} B of payloads (+${priors} B of priors if each kept its own)`);
+  await q.idle();
+  assert.equal(errors.length, 0, errors.map((e) => e.message).join('; '));
+  assert.ok(turns.length >= 4, `${turns.length} turns of at most 10 samples`);
+  assert.deepEqual(turns.flatMap((t) => t.samples.map((s) => s.tsMs)), Array.from({ length: 40 }, (_, i) => 1_795_000_000_000 + (i + 1) * 1000));
+
+  // Over the byte bound the oldest batch goes; the one behind it gets its prior from it (decoded on the way out), so the chain after it is still read.
+  const bound = chain.slice(0, 4).reduce((a, b) => a + b.payload.length, 0) - 1;
+  const errs: Error[] = [];
+  const seen: number[] = [];
+  const q2 = new ClassifyQueue(async (_h, samples) => void seen.push(...samples.map((s) => s.tsMs as number)), decode, { ...defaultClassifyQueue, minIntervalMs: 60_000, maxPendingBytes: bound }, (_h, e) => errs.push(e));
+  for (const b of chain.slice(0, 4)) q2.add('d', { ...b });
+  // The oldest go (the prior the next one then holds counts too, and may push out more), never all.
+  assert.ok(q2.dropped >= 5 && q2.dropped < 20 && q2.dropped % 5 === 0, `${q2.dropped} dropped`);
+  assert.ok(q2.backlogBytes <= bound, `${q2.backlogBytes} B held, bound ${bound}`);
+  await q2.idle();
+  assert.equal(q2.unreadable, 0, errs.map((e) => e.message).join('; '));
+  assert.deepEqual(seen, Array.from({ length: 20 - q2.dropped }, (_, i) => 1_795_000_000_000 + (i + 1 + q2.dropped) * 1000));
+  await q2.stop();
+  // A batch waiting without the prior it needs (its predecessor never reached the queue, and ingest gave none) is counted unreadable, and the rest of the chain with it.
+  const errs3: Error[] = [];
+  const q3 = new ClassifyQueue(async () => undefined, decode, { ...defaultClassifyQueue, minIntervalMs: 0 }, (_h, e) => errs3.push(e));
+  for (const b of chain.slice(2, 4)) q3.add('e', { ...b, prior: b === chain[2] ? null : b.prior });
+  await q3.idle();
+  assert.equal(q3.unreadable, 2);
+  assert.match(errs3[0]?.message ?? '', /last sample of the batch before/);
+  await q3.stop();
 });

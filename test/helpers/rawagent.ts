@@ -92,11 +92,19 @@ export class RawAgent {
    * Seals a batch continuing this client's chain (without sending it): a schema-3 payload, or
    * with `encoding: BATCH_ENCODING_SAMPLES` a v2 batch of samples.
    */
-  build(firstSeq: number, samples: ISample[], opts: { prevHash?: Uint8Array; keys?: AgentKeys; encoding?: assay.v1.BatchEncoding } = {}): TestBatch {
+  build(firstSeq: number, samples: ISample[], opts: { prevHash?: Uint8Array; keys?: AgentKeys; encoding?: assay.v1.BatchEncoding; prior?: Uint8Array | null } = {}): TestBatch {
     const bytes = samples.map((s) => encodeSample(s));
     const seqs = samples.map((_, i) => firstSeq + i);
     const sealed = sealBatch(
-      { agentId: this.agentId, seqs, samples: bytes, prevHash: opts.prevHash ?? this.head, sealedMs: Date.now(), ...(opts.encoding !== undefined ? { encoding: opts.encoding } : {}) },
+      {
+        agentId: this.agentId,
+        seqs,
+        samples: bytes,
+        prevHash: opts.prevHash ?? this.head,
+        sealedMs: Date.now(),
+        ...(opts.encoding !== undefined ? { encoding: opts.encoding } : {}),
+        ...(opts.prior !== undefined ? { prior: opts.prior } : {}),
+      },
       (h) => signBytes(opts.keys ?? this.keys, h),
     );
     this.head = sealed.hash;
