@@ -15,8 +15,12 @@
 //   delta+deflate the schema-3 payload of encoding 1 (proto/payload.ts encodePayload, DEFLATE)
 //   brotli        the schema-3 payload of encoding 2 (BROTLI, complete samples), what the agent
 //                 signed until encoding 3
-//   columnar      the schema-3 payload of encoding 3 (COLUMNAR, proto/columnar.ts), what the agent
-//                 signs now (bench/payload-columnar.ts compares 2 and 3 on every trace)
+//   columnar      the schema-3 payload of encoding 3 (COLUMNAR, proto/columnar.ts)
+//                 (bench/payload-columnar.ts compares 2, 3 and 4 on every trace)
+//   chained       encoding 4 (CHAINED) as the agent's spool seals it, what the agent signs now:
+//                 each batch's first sample against the last sample of the batch before, deflate
+//                 with that sample as dictionary, a keyframe (encoding 3 behind a byte) every
+//                 CHAIN_MAX_BATCHES batches
 //   delta+brotli  brotli of the delta-encoded samples (not used: larger, and slower to build)
 //   brotli q11    encoding 2 at brotli's highest quality (too slow for the agent; for reference)
 // Beside encodings 1 and 2: the time to build the payload (what the agent spends per batch).
@@ -33,7 +37,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { brotliCompressSync, constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { assay, encodeSample, type ISample } from '../proto/codec.js';
-import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, deltaEncode, encodePayload, frameSamples, payloadSampleBytes } from '../proto/payload.js';
+import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, CHAIN_MAX_BATCHES, deltaEncode, encodePayload, frameSamples, payloadChained, payloadSampleBytes } from '../proto/payload.js';
 import { QUANTA_BEFORE_2026_12_07, quantizeSample, quantizeWith } from '../agent/quantize.js';
 import { omitUnowned } from '../agent/probes/sockets.js';
 import { SentSignatures, withReferences } from '../agent/signature-refs.js';
@@ -68,6 +72,8 @@ interface Figures {
   brotliMsPerBatch: number;
   columnar: number;
   columnarMsPerBatch: number;
+  chained: number;
+  chainedMsPerBatch: number;
   deltaBrotli: number;
   brotli11: number;
   dict: number;
@@ -125,6 +131,22 @@ function measure(samples: ISample[], batchSize: number): Figures {
     return p.length;
   });
   const columnarMs = ms;
+  ms = 0;
+  // Encoding 4 as the agent's spool seals it: each batch against the last sample of the one
+  // before, a keyframe every CHAIN_MAX_BATCHES; decoded again with the last frame a reader has.
+  let run = 0;
+  let readerPrior: Uint8Array | null = null;
+  const chained = sum((b, i) => {
+    const prior = i > 0 && run < CHAIN_MAX_BATCHES ? batches[i - 1]!.at(-1)! : null;
+    const p = timed(() => encodePayload(b, BatchEncoding.BATCH_ENCODING_CHAINED, prior));
+    const isChained = payloadChained(BatchEncoding.BATCH_ENCODING_CHAINED, p);
+    run = isChained ? run + 1 : 1;
+    const back = payloadSampleBytes(BatchEncoding.BATCH_ENCODING_CHAINED, p, undefined, isChained ? readerPrior : null);
+    if (back.length !== b.length || back.some((x, j) => Buffer.compare(Buffer.from(x), Buffer.from(b[j]!)) !== 0)) roundTrip = false;
+    readerPrior = back.at(-1) ?? null;
+    return p.length;
+  });
+  const chainedMs = ms;
   const deltaBrotli = sum((b) => brotliCompressSync(frameSamples(deltaEncode(b)), { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN } }).length);
   const brotli11 = sum((b) => brotliCompressSync(frameSamples(b), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 22 } }).length);
   const dict = sum((b, i) => {
@@ -134,7 +156,7 @@ function measure(samples: ISample[], batchSize: number): Figures {
   });
   let gz60 = 0;
   for (let i = 0; i < n; i += 60) gz60 += gzipSync(frameSamples(bytes.slice(i, i + 60)), { level: 9 }).length;
-  return { n, procCount, sockCount, total, procBytes, sockBytes, plain, deflate, deflateMsPerBatch: deflateMs / batches.length, brotli, brotliMsPerBatch: brotliMs / batches.length, columnar, columnarMsPerBatch: columnarMs / batches.length, deltaBrotli, brotli11, dict, gz60, roundTrip };
+  return { n, procCount, sockCount, total, procBytes, sockBytes, plain, deflate, deflateMsPerBatch: deflateMs / batches.length, brotli, brotliMsPerBatch: brotliMs / batches.length, columnar, columnarMsPerBatch: columnarMs / batches.length, chained, chainedMsPerBatch: chainedMs / batches.length, deltaBrotli, brotli11, dict, gz60, roundTrip };
 }
 
 function main(): void {
@@ -167,19 +189,21 @@ function main(): void {
     console.log(`protobuf, ${label.padEnd(6)} ${per(x.total)} ${day(x.total)}  (processes ${((100 * x.procBytes) / x.total).toFixed(0)} %, sockets ${((100 * x.sockBytes) / x.total).toFixed(0)} %, rest ${((100 * (x.total - x.procBytes - x.sockBytes)) / x.total).toFixed(0)} %)`);
   }
   console.log(`deflate         ${both((x) => x.plain)}`);
-  const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch' | 'columnarMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
+  const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch' | 'columnarMsPerBatch' | 'chainedMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
   console.log(`delta+deflate   ${both((x) => x.deflate)}   (encoding 1: before 2026-12-07 the agent signed the left figure; ${msPer(before, 'deflateMsPerBatch')})`);
   console.log(`brotli          ${both((x) => x.brotli)}   (encoding 2; ${msPer(before, 'brotliMsPerBatch')})`);
-  console.log(`columnar        ${both((x) => x.columnar)}   (encoding 3: the agent signs the right figure now; ${msPer(before, 'columnarMsPerBatch')})`);
+  console.log(`columnar        ${both((x) => x.columnar)}   (encoding 3; ${msPer(before, 'columnarMsPerBatch')})`);
+  console.log(`chained         ${both((x) => x.chained)}   (encoding 4: the agent signs the right figure now; a keyframe every ${CHAIN_MAX_BATCHES} batches; ${msPer(before, 'chainedMsPerBatch')})`);
   console.log(`delta+brotli    ${both((x) => x.deltaBrotli)}   (not used)`);
   console.log(`brotli q11      ${both((x) => x.brotli11)}   (reference: too slow for the agent)`);
   console.log(`delta+deflate, previous batch's last sample as dictionary (cross-batch) ${both((x) => x.dict)}`);
   console.log(`gzip over 60-sample batches (no delta)  ${both((x) => x.gz60)}`);
-  console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.columnar)} now (${((100 * (before.deflate - after.columnar)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
+  console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.chained)} now (${((100 * (before.deflate - after.chained)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
   const sigCount = sent.full + sent.references;
   const less = (a: number, b: number): string => `${((100 * (a - b)) / a).toFixed(1)} % less`;
   console.log(`signatures by reference: ${sent.references} of ${sigCount} signatures (${(sigCount / n).toFixed(2)} per sample) sent as a reference, ${sent.listReferences} env_names/libs lists in the others; protobuf ${per(refs.total)}`);
-  console.log(`columnar, signatures by reference     ${per(refs.columnar)} ${day(refs.columnar)}   (the agent streaming to a collector signs this: ${per(after.columnar)} -> ${per(refs.columnar)}, ${less(after.columnar, refs.columnar)})`);
+  console.log(`chained, signatures by reference      ${per(refs.chained)} ${day(refs.chained)}   (the agent streaming to a collector signs this: ${per(after.chained)} -> ${per(refs.chained)}, ${less(after.chained, refs.chained)}; whole signatures only ${per(wholeOnly.chained)})`);
+  console.log(`columnar, signatures by reference     ${per(refs.columnar)} ${day(refs.columnar)}   (encoding 3: ${per(after.columnar)} -> ${per(refs.columnar)}, ${less(after.columnar, refs.columnar)})`);
   console.log(`  whole signatures only (no lists)    ${per(wholeOnly.columnar)} ${day(wholeOnly.columnar)}   (lists by reference save ${((wholeOnly.columnar - refs.columnar) / n).toFixed(1)} B/sample more)`);
   console.log(`  references cut to 16 bytes         ${per(short.columnar)} ${day(short.columnar)}   (not used: ${((refs.columnar - short.columnar) / n).toFixed(1)} B/sample more saved)`);
   console.log(`brotli, signatures by reference       ${per(refs.brotli)} ${day(refs.brotli)}   (encoding 2: ${per(after.brotli)} -> ${per(refs.brotli)}, ${less(after.brotli, refs.brotli)}; whole signatures only ${per(wholeOnly.brotli)})`);
