@@ -15,13 +15,14 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { encodeSample } from '../proto/codec.js';
-import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, encodePayload, payloadFrames } from '../proto/payload.js';
+import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, CHAIN_MAX_BATCHES, encodePayload, payloadChained, payloadFrames } from '../proto/payload.js';
 import { COLUMNAR_LISTS, encodeColumnar } from '../proto/columnar.js';
 import { quantizeSample } from '../agent/quantize.js';
 import { asSentSockets, readTraceSamples } from './payload-sizes.js';
 
 const BROTLI = BatchEncoding.BATCH_ENCODING_BROTLI;
 const COLUMNAR = BatchEncoding.BATCH_ENCODING_COLUMNAR;
+const CHAINED = BatchEncoding.BATCH_ENCODING_CHAINED;
 
 interface Row {
   name: string;
@@ -29,6 +30,10 @@ interface Row {
   protobuf: number;
   b2: number;
   b3: number;
+  /** encoding 4 (chained) as the spool seals it */
+  b4: number;
+  build4: number;
+  read4: number;
   /** encoding 3 with only the processes taken apart (sockets left in the rest): what the sockets' columns bring */
   procsOnly: number;
   build2: number;
@@ -62,6 +67,16 @@ function measure(name: string, file: string, batchSize: number, rounds: number):
     const want = batches[i]!;
     if (back.length !== want.length || back.some((x, j) => !Buffer.from(x).equals(Buffer.from(want[j]!)))) exact = false;
   });
+  // Encoding 4 as agent/spool.ts seals it: the prior is the last sample of the batch before, a keyframe every CHAIN_MAX_BATCHES.
+  const priors = batches.map((_, i) => (i % CHAIN_MAX_BATCHES === 0 ? null : batches[i - 1]!.at(-1)!));
+  const p4 = batches.map((b, i) => encodePayload(b, CHAINED, priors[i]));
+  let readerPrior: Uint8Array | null = null;
+  p4.forEach((p, i) => {
+    const back = payloadFrames(CHAINED, p, undefined, undefined, payloadChained(CHAINED, p) ? readerPrior : null);
+    const want = batches[i]!;
+    if (back.length !== want.length || back.some((x, j) => !Buffer.from(x).equals(Buffer.from(want[j]!)))) exact = false;
+    readerPrior = back.at(-1) ?? null;
+  });
   const procsOnly = batches.reduce((a, b) => a + brotliCompressSync(encodeColumnar(b, COLUMNAR_LISTS.slice(0, 1)), { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN } }).length, 0);
   const n = batches.length;
   return {
@@ -70,6 +85,9 @@ function measure(name: string, file: string, batchSize: number, rounds: number):
     protobuf: bytes.reduce((a, b) => a + b.length, 0),
     b2: p2.reduce((a, p) => a + p.length, 0),
     b3: p3.reduce((a, p) => a + p.length, 0),
+    b4: p4.reduce((a, p) => a + p.length, 0),
+    build4: best(rounds, () => batches.forEach((b, i) => encodePayload(b, CHAINED, priors[i]))) / n,
+    read4: best(rounds, () => p4.forEach((p, i) => payloadFrames(CHAINED, p, undefined, undefined, payloadChained(CHAINED, p) ? batches[i - 1]!.at(-1)! : null))) / n,
     procsOnly,
     build2: best(rounds, () => batches.forEach((b) => encodePayload(b, BROTLI))) / n,
     build3: best(rounds, () => batches.forEach((b) => encodePayload(b, COLUMNAR))) / n,
@@ -94,7 +112,7 @@ function main(): void {
   const rounds = Number(flag('--rounds', '3'));
   const files = args.length ? args : defaultTraces();
   console.log(`batches of ${batchSize}; brotli quality ${BROTLI_QUALITY}, window 2^${BROTLI_LGWIN} for both; CPU ms per batch: best of ${rounds} passes; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`${'trace'.padEnd(44)} ${'samples'.padStart(7)} ${'protobuf'.padStart(9)} ${'enc 2'.padStart(7)} ${'enc 3'.padStart(7)} ${'gain'.padStart(6)} ${'procs only'.padStart(10)}   build 2 / 3 ms   read 2 / 3 ms  exact`);
+  console.log(`${'trace'.padEnd(44)} ${'samples'.padStart(7)} ${'protobuf'.padStart(9)} ${'enc 2'.padStart(7)} ${'enc 3'.padStart(7)} ${'gain'.padStart(6)} ${'procs only'.padStart(10)} ${'enc 4'.padStart(7)}   build 2 / 3 / 4 ms     read 2 / 3 / 4 ms  exact`);
   const rows: Row[] = [];
   for (const file of files) {
     const name = file.replace(/^.*\//, '').replace(/\.trace\.ndjson(\.gz)?$/, '');
@@ -102,12 +120,14 @@ function main(): void {
     rows.push(r);
     const per = (x: number): string => (x / r.samples).toFixed(0);
     console.log(
-      `${name.padEnd(44)} ${String(r.samples).padStart(7)} ${per(r.protobuf).padStart(9)} ${per(r.b2).padStart(7)} ${per(r.b3).padStart(7)} ${`${((100 * (r.b2 - r.b3)) / r.b2).toFixed(1)}%`.padStart(6)} ${per(r.procsOnly).padStart(10)}   ${r.build2.toFixed(2).padStart(6)} / ${r.build3.toFixed(2).padEnd(5)}  ${r.read2.toFixed(2).padStart(6)} / ${r.read3.toFixed(2).padEnd(5)}  ${r.exact ? 'yes' : 'NO'}`,
+      `${name.padEnd(44)} ${String(r.samples).padStart(7)} ${per(r.protobuf).padStart(9)} ${per(r.b2).padStart(7)} ${per(r.b3).padStart(7)} ${`${((100 * (r.b2 - r.b3)) / r.b2).toFixed(1)}%`.padStart(6)} ${per(r.procsOnly).padStart(10)} ${per(r.b4).padStart(7)}   ${r.build2.toFixed(2).padStart(6)} / ${r.build3.toFixed(2)} / ${r.build4.toFixed(2).padEnd(5)}  ${r.read2.toFixed(2).padStart(6)} / ${r.read3.toFixed(2)} / ${r.read4.toFixed(2).padEnd(5)}  ${r.exact ? 'yes' : 'NO'}`,
     );
   }
   const sum = (f: (r: Row) => number): number => rows.reduce((a, r) => a + f(r), 0);
-  const all = { samples: sum((r) => r.samples), b2: sum((r) => r.b2), b3: sum((r) => r.b3) };
-  console.log(`all traces: ${all.samples} samples, encoding 2 ${(all.b2 / all.samples).toFixed(0)} B/sample, encoding 3 ${(all.b3 / all.samples).toFixed(0)} B/sample (${((100 * (all.b2 - all.b3)) / all.b2).toFixed(1)} % less)`);
+  const all = { samples: sum((r) => r.samples), b2: sum((r) => r.b2), b3: sum((r) => r.b3), b4: sum((r) => r.b4) };
+  console.log(
+    `all traces: ${all.samples} samples, encoding 2 ${(all.b2 / all.samples).toFixed(0)} B/sample, encoding 3 ${(all.b3 / all.samples).toFixed(0)} B/sample (${((100 * (all.b2 - all.b3)) / all.b2).toFixed(1)} % less), encoding 4 ${(all.b4 / all.samples).toFixed(0)} B/sample (${((100 * (all.b3 - all.b4)) / all.b3).toFixed(1)} % less than 3)`,
+  );
   if (rows.some((r) => !r.exact)) {
     console.log('ROUND TRIP FAILED');
     process.exitCode = 1;

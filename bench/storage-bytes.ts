@@ -1,7 +1,7 @@
 // Bytes per host-day in the collector's store (issue 10: <= 40 MB at 1 Hz, raw signed samples
 // included). A simulated day of one host: the recorded trace looped with its timestamps shifted
 // (86,400 samples at 1 Hz), sealed every 5 samples by the agent's own code (quantized as the
-// agent sends them, agent/batch.ts sealBatch: delta-encoded, framed, deflated, signed), decoded
+// agent sends them, agent/batch.ts sealBatch: columnar, chained as agent/spool.ts chains, signed), decoded
 // as ingest decodes them, and committed one batch at a time to a real SqliteStore file, with a
 // verdict stored once a minute as the classifier persists them (the trace's own replayed
 // verdicts), and retention run every 10 minutes as the collector runs it. Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
@@ -20,7 +20,7 @@ import { sealBatch } from '../agent/batch.js';
 import { quantizeSample } from '../agent/quantize.js';
 import { generateAgentKeys, signBytes } from '../proto/chain.js';
 import { encodeSample, type IProcess, type ISample } from '../proto/codec.js';
-import { decodePayload, payloadInflateLimit } from '../proto/payload.js';
+import { CHAIN_MAX_BATCHES, decodePayload, payloadChained, payloadInflateLimit } from '../proto/payload.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import { retentionOptions } from '../collector/store/retention.js';
 import { replay } from '../collector/replay.js';
@@ -89,6 +89,8 @@ async function main(): Promise<void> {
   const agentId = randomUUID();
   await store.upsertHost({ agentId, hostname: 'server-host', agentVersion: '0.1.0', publicKey: keys.publicKey, inventory: { cpuModel: 'recorded', cpuLogicalCores: 2 } }, t0);
   let prevHash: Uint8Array = new Uint8Array();
+  let lastSample: Uint8Array | null = null;
+  let run = 0;
   let payloadBytes = 0;
   let protobufBytes = 0;
   let batches = 0;
@@ -106,10 +108,16 @@ async function main(): Promise<void> {
     protobufBytes += bytes.reduce((a, b) => a + b.length, 0);
     const seqs = chunk.map((_, j) => i + j + 1);
     const sealedMs = chunk.at(-1)!.tsMs! + 200;
-    const sealed = sealBatch({ agentId, seqs, samples: bytes, prevHash, sealedMs }, (h) => signBytes(keys, h));
+    // Chained as the agent's spool chains (agent/spool.ts): against the last sample of the batch
+    // before, a keyframe every CHAIN_MAX_BATCHES (encoding 4, the default; ignored by the others).
+    const prior = lastSample && run < CHAIN_MAX_BATCHES ? lastSample : null;
+    const sealed = sealBatch({ agentId, seqs, samples: bytes, prevHash, sealedMs, prior }, (h) => signBytes(keys, h));
+    const chained = payloadChained(sealed.encoding, sealed.payload);
+    run = chained ? run + 1 : 1;
+    lastSample = bytes.at(-1)!;
     payloadBytes += sealed.payload.length;
-    // As ingest does: decode what was signed, then hand the store the payload and the samples.
-    const decoded = decodePayload(sealed.encoding, sealed.payload, payloadInflateLimit(4 * 1024 * 1024));
+    // As ingest does: decode what was signed (with its prior), then hand the store the payload and the samples.
+    const decoded = decodePayload(sealed.encoding, sealed.payload, payloadInflateLimit(4 * 1024 * 1024), undefined, Infinity, chained ? prior : null);
     const res = await store.appendBatch(
       agentId,
       { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples: decoded.map((sample, j) => ({ seq: seqs[j]!, sample })), gaps: [] },
