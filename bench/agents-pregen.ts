@@ -1,6 +1,6 @@
 // Pre-generation for bench/collector-agents.ts: sample pools built from recorded traces, and each
 // simulated agent's key and chain of real signed batches (agent/batch.ts sealBatch, Ed25519,
-// SHA-256 hash chain) carrying schema-3 payloads (delta-encoded, compressed as the agent does: proto/payload.ts encodePayload).
+// SHA-256 hash chain) carrying schema-3 payloads (chained columnar, as the agent seals them: proto/payload.ts encodePayload).
 // Every agent replaying trace t sends the same samples in batch j, so each batch's payload is
 // compressed once and signed into every such agent's chain (its own header: agent id, seqs,
 // previous hash). Run in worker threads before the measurement, so the load generator only sends
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { sealBatch } from '../agent/batch.js';
-import { encodePayload } from '../proto/payload.js';
+import { CHAIN_MAX_BATCHES, encodePayload } from '../proto/payload.js';
 import { generateAgentKeys, signBytes, type AgentKeys } from '../proto/chain.js';
 import { assay, encodeSample, type IInventory, type ISample } from '../proto/codec.js';
 import { quantizeSample } from '../agent/quantize.js';
@@ -90,9 +90,13 @@ export function buildPools(spec: PoolSpec): Uint8Array[][][] {
   });
 }
 
-/** payloads[t][j]: batch j of trace t as the agent sends it (proto/payload.ts encodePayload). */
+/**
+ * payloads[t][j]: batch j of trace t as the agent sends it (proto/payload.ts encodePayload),
+ * chained as agent/spool.ts chains (encoding 4: against the last sample of batch j - 1, a keyframe
+ * every CHAIN_MAX_BATCHES): every agent sends its batches in order from 0, so each one's chain holds.
+ */
 export function buildPayloads(pools: Uint8Array[][][]): Uint8Array[][] {
-  return pools.map((batches) => batches.map((samples) => encodePayload(samples)));
+  return pools.map((batches) => batches.map((samples, j) => encodePayload(samples, undefined, j % CHAIN_MAX_BATCHES === 0 ? null : batches[j - 1]!.at(-1)!)));
 }
 
 export interface PregenRequest {

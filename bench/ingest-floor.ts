@@ -7,7 +7,7 @@
 //   header            BatchHeader.decode, the sequence checks, batchHash (the ack's chain head)
 //   payload digest    SHA-256 of the payload, compared with the signed digest
 //   Ed25519 verify    the header's signature (the agent's key imported once per connection)
-//   light read        payloadFrames (brotli decompress) and readLightSample of every sample
+//   light read        payloadFrames (brotli, or deflate over the prior for chained batches) and readLightSample of every sample
 //   SQLite append     SqliteStore.appendBatch through its commit queue, in group commits of N
 //                     batches (a real file, WAL, synchronous=FULL, as the collector runs it)
 //   ack encode        encodeCollectorMessage of the ack
@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchHash, publicKeyFromRaw, safeEqual, sha256, verifySignature } from '../proto/chain.js';
 import { assay, decodeAgentMessage, decodeSample, encodeAgentMessage, encodeCollectorMessage, SCHEMA_VERSION } from '../proto/codec.js';
-import { decodePayload, payloadFrames, payloadInflateLimit } from '../proto/payload.js';
+import { decodeFrames, lastFrame, payloadChained, payloadFrames, payloadInflateLimit } from '../proto/payload.js';
 import { readLightSample } from '../collector/ingest/light-sample.js';
 import { defaultIngestLimits } from '../collector/ingest/limits.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
@@ -91,6 +91,14 @@ const payloadBytes = payloads.flat().reduce((s, p) => s + p.length, 0) / (payloa
 console.error(`${agents} agents x ${batches} batches of ${batchSamples} samples prepared in ${((performance.now() - tPre) / 1000).toFixed(1)} s`);
 
 const inflateLimit = payloadInflateLimit(defaultIngestLimits.maxFrameBytes);
+/** Each simulated agent's last sample, as the ingest connection keeps it (the prior of its next chained batch), and the same for the classify pass. */
+const lightTails = new Map<number, Uint8Array | null>();
+const classifyTails = new Map<number, Uint8Array | null>();
+function lightFrames(agent: number, encoding: number, payload: Uint8Array): Uint8Array[] {
+  const frames = payloadFrames(encoding, payload, inflateLimit, Infinity, payloadChained(encoding, payload) ? (lightTails.get(agent) ?? null) : null);
+  lightTails.set(agent, lastFrame(frames));
+  return frames;
+}
 
 interface Pass {
   group: number;
@@ -163,7 +171,7 @@ async function pass(group: number, classify: boolean): Promise<Pass> {
           signature: signed.signature!,
           encoding,
           payload,
-          samples: payloadFrames(encoding, payload, inflateLimit).map((bytes, i) => ({ seq: seqs[i]!, sample: readLightSample(bytes, seqs[i]!, cursor, true).sample })),
+          samples: lightFrames(a, encoding, payload).map((bytes, i) => ({ seq: seqs[i]!, sample: readLightSample(bytes, seqs[i]!, cursor, true).sample })),
           gaps: [],
         };
         lap('light read');
@@ -189,7 +197,10 @@ async function pass(group: number, classify: boolean): Promise<Pass> {
     if (classify) {
       for (const r of committed) {
         t = cpu();
-        const decoded = decodePayload(r.batch.encoding, r.batch.payload, inflateLimit, decodeSample);
+        // As the classify queue decodes: each batch with the last sample of the agent's batch before (encoding 4).
+        const frames = payloadFrames(r.batch.encoding, r.batch.payload, inflateLimit, Infinity, payloadChained(r.batch.encoding, r.batch.payload) ? (classifyTails.get(r.a) ?? null) : null);
+        classifyTails.set(r.a, lastFrame(frames));
+        const decoded = decodeFrames(r.batch.encoding, frames, decodeSample);
         decoded.forEach((x, i) => validateSample(x, r.seqs[i]!));
         lap(AFTER);
         await classifier.add(chains[r.a]!.agentId, decoded);
