@@ -1,4 +1,5 @@
 import type { GroupCommitStats } from './store/commit-queue.js';
+import type { ChainReadStats } from './store/chain-read.js';
 
 // Collector counters, exposed in Prometheus text format on /metrics.
 export class CollectorMetrics {
@@ -11,6 +12,8 @@ export class CollectorMetrics {
   connectedAgents = 0;
   /** The store's group commits (null: a store without a commit queue). */
   groupCommit: GroupCommitStats | null = null;
+  /** Chained batches the store's reads left out for want of their prior (collector/store/chain-read.ts). */
+  chainReads: ChainReadStats | null = null;
   /** Classification waiting behind ingest (classify-queue.ts). */
   classify: {
     backlogHosts: () => number;

@@ -45,6 +45,10 @@ export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: nu
     metric('assay_group_commit_largest', 'gauge', 'Most writes one group commit held.', [['', m.groupCommit.largestGroup]]);
     metric('assay_group_commit_failures_total', 'counter', 'Group commits that failed (each of their writes refused).', [['', m.groupCommit.failedGroups]]);
   }
+  if (m.chainReads) {
+    metric('assay_store_batches_without_prior_total', 'counter', 'Chained stored batches left out of a read because the batch they decode against is gone (retention) or was never stored.', [['', m.chainReads.batchesWithoutPrior]]);
+    metric('assay_store_samples_without_prior_total', 'counter', 'The samples of those batches.', [['', m.chainReads.samplesWithoutPrior]]);
+  }
   if (m.classify) {
     metric('assay_classify_backlog_hosts', 'gauge', 'Hosts with stored samples waiting for classification.', [['', m.classify.backlogHosts()]]);
     metric('assay_classify_turns_total', 'counter', 'Classification turns (one per host per turn, batches merged).', [['', m.classify.turns()]]);

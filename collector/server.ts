@@ -176,6 +176,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const metrics = new CollectorMetrics();
   // Both stores group commits in their own queue (sqlite.ts, postgres.ts with postgres-group.ts).
   metrics.groupCommit = store.commits?.stats ?? null;
+  metrics.chainReads = store.chainReads;
   const retention = new RetentionRunner(
     (o, nowMs) => store.retentionStep(o, nowMs),
     retentionOpts,

@@ -12,7 +12,6 @@
 //   are each one multi-row INSERT, about ten round trips per group whatever its size.
 import pg from 'pg';
 import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
-import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type GroupCommitStats, type Outcome } from './commit-queue.js';
@@ -27,6 +26,8 @@ import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
 import { type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveReferences } from '../signature-refs.js';
+import { ChainReader, noChainReads, type ChainReadStats } from './chain-read.js';
+import type { ChainBatch } from './chain.js';
 
 export interface PostgresStoreOptions {
   /** Most connections this store opens (its pool; bounded). */
@@ -182,6 +183,8 @@ export class PostgresStore implements Store {
   readonly commits: { readonly stats: GroupCommitStats; drain(): Promise<void> };
   /** Groups run again after a deadlock or serialization failure, and groups whose fast path failed and ran one write at a time. */
   readonly groupStats = { retries: 0, isolated: 0 };
+  /** Chained batches reads left out for want of their prior (chain-read.ts). */
+  readonly chainReads: ChainReadStats = noChainReads();
   /**
    * Fault injection for tests: awaited inside each group's transaction after its writes, before
    * COMMIT; throwing rolls the whole attempt back as a failed commit would (an error with a
@@ -573,15 +576,19 @@ export class PostgresStore implements Store {
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const bySeq = new Map<number, ISample>();
-    const batches = await this.pool.query<{ header: Buffer; encoding: number; payload: Buffer }>(
-      'SELECT header, encoding, payload FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $3 AND samples > 0',
+    const batches = await this.pool.query<{ hash: Buffer; header: Buffer; encoding: number; payload: Buffer }>(
+      'SELECT hash, header, encoding, payload FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $3 AND samples > 0 ORDER BY last_seq',
       [hostId, Math.min(...seqs), Math.max(...seqs)],
     );
+    // In chain order: each batch hands its last sample to the next (a chained batch's prior); only
+    // the first chained one walks back, by hash. A batch whose prior is gone (a dropped day
+    // partition, postgres-retention.ts) is left out (counted).
+    const chain = new ChainReader(this.chainReads);
     for (const b of batches.rows) {
-      const header = assay.v1.BatchHeader.decode(b.header);
-      const decoded = decodePayload(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES);
-      (header.seqs ?? []).forEach((seq, i) => {
-        if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
+      const { seqs: batchSeqs, samples: decoded } = await chain.read(b, (hash) => this.chainBatch(hostId, hash));
+      if (!decoded) continue;
+      batchSeqs.forEach((seq, i) => {
+        if (wanted.has(seq) && decoded[i]) bySeq.set(seq, decoded[i]!);
       });
     }
     // References resolved as at ingest (the stored signature with that digest).
@@ -589,6 +596,12 @@ export class PostgresStore implements Store {
     resolveReferences(bySeq.values(), (hex) => (blobs.has(hex) ? assay.v1.ProcessSignature.decode(blobs.get(hex)!) : undefined));
     // In the rows' order (time, then seq); a sample whose batch is gone is left out.
     return seqs.flatMap((seq) => (bySeq.has(seq) ? [{ seq, sample: bySeq.get(seq)! }] : []));
+  }
+
+  /** A stored batch of the host by hash, as a chain walk reads it (chain.ts). */
+  private async chainBatch(hostId: string, hash: Uint8Array): Promise<ChainBatch | null> {
+    const r = (await this.pool.query<ChainBatch>('SELECT header, encoding, payload FROM batches WHERE host_id = $1 AND hash = $2 LIMIT 1', [hostId, bytea(hash, 'hash')])).rows[0];
+    return r ?? null;
   }
 
   /** Through process_signatures_by_digest (migration 11): one row per digest asked for. */

@@ -6,7 +6,6 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
-import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type Outcome } from './commit-queue.js';
@@ -18,6 +17,8 @@ import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveBatch, resolveReferences } from '../signature-refs.js';
 import { PayloadSegments } from './payload-segments.js';
+import { ChainReader, noChainReads, type ChainReadStats } from './chain-read.js';
+import type { ChainBatch } from './chain.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
 import { keepSignatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 
@@ -108,6 +109,8 @@ export class SqliteStore implements Store {
   private changesSincePrune = 0;
   /** Most class changes kept (the feed's history); older rows are deleted in steps. */
   readonly maxClassChanges: number;
+  /** Chained batches reads left out for want of their prior (chain-read.ts). */
+  readonly chainReads: ChainReadStats = noChainReads();
 
   constructor(path: string, opts: { securityEvents?: Partial<SecurityEventOptions>; maxClassChanges?: number; groupCommit?: Partial<GroupCommitOptions> } = {}) {
     this.maxClassChanges = opts.maxClassChanges ?? 100_000;
@@ -359,11 +362,14 @@ export class SqliteStore implements Store {
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const bySeq = new Map<number, ISample>();
+    // In chain order: each batch hands its last sample to the next (a chained batch's prior); only
+    // the first chained one walks back, by hash. A batch whose prior is gone is left out (counted).
+    const chain = new ChainReader(this.chainReads);
     for (const b of this.stmt.batchesOverlapping.all(hostId, Math.min(...seqs), Math.max(...seqs))) {
-      const header = assay.v1.BatchHeader.decode(b.header);
-      const decoded = decodePayload(b.encoding, this.segments.payloadOf(b), VERIFY_MAX_INFLATED_BYTES);
-      (header.seqs ?? []).forEach((seq, i) => {
-        if (wanted.has(Number(seq)) && decoded[i]) bySeq.set(Number(seq), decoded[i]!);
+      const { seqs: batchSeqs, samples: decoded } = chain.readSync({ hash: b.hash, header: b.header, encoding: b.encoding, payload: this.segments.payloadOf(b) }, (hash) => this.chainBatch(hostId, hash));
+      if (!decoded) continue;
+      batchSeqs.forEach((seq, i) => {
+        if (wanted.has(seq) && decoded[i]) bySeq.set(seq, decoded[i]!);
       });
     }
     // References resolved as at ingest (signature_blobs by digest).
@@ -371,6 +377,12 @@ export class SqliteStore implements Store {
     resolveReferences(bySeq.values(), (hex) => (blobs.has(hex) ? assay.v1.ProcessSignature.decode(blobs.get(hex)!) : undefined));
     // In the rows' order (time, then seq); a sample whose batch is gone is left out.
     return seqs.flatMap((seq) => (bySeq.has(seq) ? [{ seq, sample: bySeq.get(seq)! }] : []));
+  }
+
+  /** A stored batch of the host by hash, as a chain walk reads it (chain.ts). */
+  private chainBatch(hostId: string, hash: Uint8Array): ChainBatch | null {
+    const r = this.stmt.batchByHash.get(hash, hostId, hash);
+    return r ? { header: r.header, encoding: r.encoding, payload: this.segments.payloadOf(r) } : null;
   }
 
   /** The stored signature whose canonical bytes have this SHA-256 (a reference's target), or undefined. */

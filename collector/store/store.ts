@@ -4,6 +4,7 @@ import { assay, type IHello, type IInventory, type ISample, type IProcessSignatu
 import type { Verdict } from '../engine/types.js';
 import type { RollupRow } from './rollups.js';
 import type { RetentionOptions, RetentionStepResult } from './retention.js';
+import type { ChainReadStats } from './chain-read.js';
 
 export type { RollupRow } from './rollups.js';
 
@@ -206,8 +207,9 @@ export interface StoredBatch {
 export interface RetentionState {
   /**
    * Raw signed batches and per-sample rows of this host timestamped before this have been deleted
-   * (0: nothing pruned), except that a batch straddling it is kept whole. Figures for earlier
-   * times rest on roll-ups only.
+   * (0: nothing pruned), except that a batch straddling it is kept whole, and so are the batches
+   * before it that it chains to (encoding 4, back to a keyframe: at most CHAIN_MAX_BATCHES).
+   * Figures for earlier times rest on roll-ups only.
    */
   rawPrunedMs: number;
 }
@@ -220,6 +222,8 @@ export interface Lease {
 }
 
 export interface Store {
+  /** Chained batches (BATCH_ENCODING_CHAINED) reads left out because their prior is gone (chain-read.ts): counted here. */
+  readonly chainReads: ChainReadStats;
   /**
    * Registers an agent from its Hello (recording its public key the first time) or refreshes a
    * known one; returns the host as stored. Authentication is the caller's job.
@@ -274,7 +278,10 @@ export interface Store {
   retentionStep(opts: RetentionOptions, nowMs: number): Promise<RetentionStepResult>;
   /**
    * Full decoded samples timestamped in a range (oldest first, at most `limit`), e.g. to rebuild
-   * an engine window after a restart: decoded from the payloads of the batches that hold them.
+   * an engine window after a restart: decoded from the payloads of the batches that hold them, in
+   * chain order (a chained batch decodes against the one before: chain-read.ts). A sample whose
+   * batch is gone, or whose batch is chained to one that is gone, is left out (the latter counted
+   * in `chainReads`).
    */
   samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>>;
   /** Process signatures keyed by `${pid}:${startTimeTicks}`. */
