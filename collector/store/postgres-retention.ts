@@ -5,6 +5,19 @@
 // deleted row by row (hosts are marked pruned first, so a report is never short of rows without
 // being told). The margin of a day keeps the rule that a batch straddling the cutoff is kept
 // whole: only a batch spanning more than a day could lose samples to a dropped partition.
+//
+// Chained batches (BATCH_ENCODING_CHAINED: a batch decodes against the last sample of the batch
+// before it, back to a keyframe the agent seals at least every CHAIN_MAX_BATCHES = 12 batches):
+// the row-by-row steps keep every batch the oldest kept one chains to, as SQLite does
+// (chain-read.ts keepFrom). A dropped partition is a whole day of batches by received_ms and is not
+// walked. At its edge, the batches after the dropped day up to the host's next keyframe (fewer than
+// CHAIN_MAX_BATCHES) may chain to a batch of that day: they stay stored and signed, but no longer
+// decode; reads leave their samples out and count them (PostgresStore.chainReads, /metrics
+// assay_store_batches_without_prior_total), as a sample whose batch is gone is left out. Only a
+// chain that took more than the day's margin to arrive meets this (an agent cut off for over a day
+// between two batches of one chain, or sending every 2 hours or less often): the steps have already
+// deleted every batch older than the window down to the keyframe the oldest kept batch needs, and a
+// partition is dropped only a full day after the window passed it.
 import type pg from 'pg';
 import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS } from './rollups.js';
@@ -12,11 +25,24 @@ import type { PgRollups } from './postgres-rollups.js';
 import { DAY_MS, type Partitions } from './postgres-partitions.js';
 import { noneDeleted, runningProcesses, type Deleted, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
+import { keepFrom as chainKeepFrom, priorNeeded, type KeepBatch } from './chain-read.js';
+import type { ChainBatch } from './chain.js';
 
 const HOUR_MS = 3_600_000;
 const MAX_OPS_PER_STEP = 200;
 
 type Op = [keyof Deleted, number];
+
+/** A batch row as retention reads it for a chain walk. */
+interface WalkRow {
+  first_seq: number;
+  samples: number;
+  header: Buffer;
+  encoding: number;
+  payload: Buffer;
+}
+const WALK_COLUMNS = 'first_seq, samples, header, encoding, payload';
+const keepBatch = (r: WalkRow): KeepBatch => ({ firstSeq: r.first_seq, samples: r.samples, header: r.header, encoding: r.encoding, payload: r.payload });
 
 export class PgRetention {
   private round: AsyncGenerator<Op, void, void> | null = null;
@@ -131,19 +157,39 @@ export class PgRetention {
     );
   }
 
-  /** As retention.ts: the batches wholly before the first sample at or after the cutoff, with their samples. */
+  /** A batch of the host by hash, as a chain walk reads it (null: not stored). */
+  private async walkBatch(hostId: string, hash: Uint8Array): Promise<KeepBatch | null> {
+    const r = (await this.c.query<WalkRow>(`SELECT ${WALK_COLUMNS} FROM batches WHERE host_id = $1 AND hash = $2 LIMIT 1`, [hostId, Buffer.from(hash)])).rows[0];
+    return r ? keepBatch(r) : null;
+  }
+
+  /**
+   * As retention.ts: the batches wholly before the first sample at or after the cutoff, with their
+   * samples, except those the oldest kept batch chains to (back to its keyframe).
+   */
   private async *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): AsyncGenerator<Op, void, void> {
     const first = (await this.c.query<{ seq: number }>('SELECT seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 ORDER BY ts_ms LIMIT 1', [hostId, cutoffMs])).rows[0]?.seq ?? lastSeq + 1;
-    const straddle = (await this.c.query<{ first_seq: number }>('SELECT first_seq FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $2 AND samples > 0 ORDER BY last_seq LIMIT 1', [hostId, first])).rows[0];
-    const keepFrom = Math.min(first, straddle?.first_seq ?? first);
+    // The oldest batch kept: the one holding `first` (a straddling batch is kept whole), or the next one.
+    const oldest = (await this.c.query<WalkRow>(`SELECT ${WALK_COLUMNS} FROM batches WHERE host_id = $1 AND last_seq >= $2 AND samples > 0 ORDER BY last_seq LIMIT 1`, [hostId, first])).rows[0];
+    let keepFrom = Math.min(first, oldest?.first_seq ?? first);
     const deleteBatches = (limit: number): Promise<number> =>
       this.n(
         `DELETE FROM batches WHERE host_id = $1 AND (hash, received_ms) IN (SELECT hash, received_ms FROM batches WHERE host_id = $1
            AND ((samples > 0 AND last_seq < $2) OR (samples = 0 AND received_ms < $3)) LIMIT $4)`,
         [hostId, keepFrom, cutoffMs, limit],
       );
-    const any = await this.c.query('SELECT 1 FROM samples WHERE host_id = $1 AND seq < $2 UNION ALL SELECT 1 FROM batches WHERE host_id = $1 AND last_seq < $2 AND samples > 0 LIMIT 1', [hostId, keepFrom]);
-    if (!any.rowCount) {
+    const anyBefore = async (): Promise<boolean> =>
+      !!(await this.c.query('SELECT 1 FROM samples WHERE host_id = $1 AND seq < $2 UNION ALL SELECT 1 FROM batches WHERE host_id = $1 AND last_seq < $2 AND samples > 0 LIMIT 1', [hostId, keepFrom])).rowCount;
+    // Walked only when something would go: the batches the oldest kept one chains to, back to its keyframe (a few indexed reads).
+    let any = await anyBefore();
+    if (oldest && any) {
+      const chained = await chainKeepFrom(keepBatch(oldest), (hash) => this.walkBatch(hostId, hash));
+      if (chained < keepFrom) {
+        keepFrom = chained;
+        any = await anyBefore();
+      }
+    }
+    if (!any) {
       yield* this.drain('batches', deleteBatches);
       return;
     }
@@ -168,7 +214,9 @@ export class PgRetention {
       'SELECT header, encoding, payload FROM batches WHERE host_id = $1 AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
       [hostId],
     )).rows[0];
-    const running = runningProcesses(newest);
+    // A chained newest batch decodes against the batch before it (read back to its keyframe).
+    const prior = newest ? await priorNeeded(newest, async (hash): Promise<ChainBatch | null> => this.walkBatch(hostId, hash)) : null;
+    const running = runningProcesses(newest, prior);
     if (!running) return;
     let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
     for (;;) {

@@ -2,7 +2,9 @@
 //
 //   raw signed batches and per-sample rows   kept for the attestation window (rawMs, default 35 d);
 //                                             a batch goes with its samples, so every batch kept
-//                                             still has every sample it signed
+//                                             still has every sample it signed; the batches the
+//                                             oldest kept one chains to (encoding 4, back to its
+//                                             keyframe) are kept, so every batch kept decodes
 //   verdicts older than the raw window        thinned: every class change is kept, plus the first
 //                                             `verdictsPerHour` refreshes of each hour (with their
 //                                             evidence); all go after rollupMs
@@ -28,6 +30,7 @@ import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
 import type { SampleFigures } from './sample-figures.js';
 import type { PayloadSegments } from './payload-segments.js';
 import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
+import { keepFromSync, priorNeededSync, type KeepBatch } from './chain-read.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -98,11 +101,16 @@ export const noneDeleted = (): Deleted => ({
 /** Process signature rows one slice of a sweep reads (a slice that deletes nothing still counts as an op of a step). */
 const SIGNATURE_SLICE = 250;
 
-/** The processes running in a host's newest sample, as `${pid}:${startTimeTicks}` (null: it cannot be read). */
-export function runningProcesses(batch: { header: Uint8Array; encoding: number; payload: Uint8Array } | undefined): Set<string> | null {
+/**
+ * The processes running in a host's newest sample, as `${pid}:${startTimeTicks}` (null: it cannot
+ * be read). `prior`: what a chained batch decodes against (chain-read.ts priorNeeded; undefined:
+ * its prior is gone, so the batch cannot be read).
+ */
+export function runningProcesses(batch: { header: Uint8Array; encoding: number; payload: Uint8Array } | undefined, prior: Uint8Array | null | undefined = null): Set<string> | null {
   if (!batch) return new Set();
+  if (prior === undefined) return null;
   try {
-    const samples = decodePayload(batch.encoding, batch.payload, VERIFY_MAX_INFLATED_BYTES);
+    const samples = decodePayload(batch.encoding, batch.payload, VERIFY_MAX_INFLATED_BYTES, undefined, Infinity, prior);
     const seqs = assay.v1.BatchHeader.decode(batch.header).seqs ?? [];
     if (samples.length !== seqs.length) return null;
     return new Set((samples.at(-1)?.processes ?? []).map((p) => processKey(p.pid ?? 0, Number(p.startTimeTicks ?? 0))));
@@ -123,6 +131,19 @@ type Op = [keyof Deleted, number, number?];
 /** Most cheap checks (deletes that find nothing) one step makes, so a step over 10,000 idle hosts stays short. */
 const MAX_OPS_PER_STEP = 200;
 
+/** A batch row as retention reads it for a chain walk (its payload in the row or in a segment). */
+interface WalkRow {
+  first_seq: number;
+  samples: number;
+  header: Buffer;
+  encoding: number;
+  payload: Buffer;
+  segment_id: number | null;
+  segment_offset: number | null;
+  segment_length: number | null;
+}
+const WALK_COLUMNS = 'first_seq, samples, header, encoding, payload, segment_id, segment_offset, segment_length';
+
 export class SqliteRetention {
   private round: Generator<Op, void, void> | null = null;
   private budget = 0;
@@ -137,8 +158,12 @@ export class SqliteRetention {
     this.s = {
       hosts: db.prepare<[], { id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id'),
       anyBatchBefore: db.prepare<[string, number], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1'),
-      batchStart: db.prepare<[string, number, number], { first_seq: number }>(
-        'SELECT first_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1',
+      // The oldest batch kept: the one holding the first sample at or after the cutoff, or the next one.
+      oldestKept: db.prepare<[string, number], WalkRow>(
+        `SELECT ${WALK_COLUMNS} FROM batches WHERE host_id = ? AND last_seq >= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
+      ),
+      batchByHash: db.prepare<[Uint8Array, string, Uint8Array], WalkRow>(
+        `SELECT ${WALK_COLUMNS} FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?`,
       ),
       markPruned: db.prepare('UPDATE rollup_hosts SET raw_pruned_ms = MAX(raw_pruned_ms, ?) WHERE host_id = ?'),
       // Batches with samples go with their samples; a batch without samples (gaps only) by when it arrived.
@@ -260,17 +285,41 @@ export class SqliteRetention {
     yield* this.drain('security_event_windows', (limit) => this.s.oldEvents.run(nowMs - opts.securityEventsMs, limit).changes);
   }
 
+  /** A batch of the host by hash, its payload read (null: not stored). */
+  private walkBatch(hostId: string, hash: Uint8Array): KeepBatch | null {
+    const r = this.s.batchByHash.get(hash, hostId, hash);
+    return r ? this.keepBatch(r) : null;
+  }
+
+  private keepBatch(r: WalkRow): KeepBatch {
+    return { firstSeq: r.first_seq, samples: r.samples, header: r.header, encoding: r.encoding, payload: this.segments.payloadOf(r) };
+  }
+
   /**
    * The host's raw rows before the window: the batches all of whose samples come before (by
-   * sequence) the first sample timestamped at or after the cutoff, with those samples. The kept
-   * part is one unbroken piece of the chain, and every kept batch has all its samples.
+   * sequence) the first sample timestamped at or after the cutoff, with those samples, except the
+   * batches the oldest kept one still chains to (BATCH_ENCODING_CHAINED: it decodes against the
+   * last sample of the batch before it, and that one against its own, back to a keyframe: at most
+   * CHAIN_MAX_BATCHES batches, chain-read.ts keepFromSync). The kept part is one unbroken piece of
+   * the chain, every kept batch has all its samples, and every kept batch decodes.
    */
   private *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): Generator<Op, void, void> {
     const key = this.rollups.hostKey(hostId);
     const first = this.figures.firstFrom(key, cutoffMs)?.seq ?? lastSeq + 1;
+    const oldest = this.s.oldestKept.get(hostId, first);
     // A batch that straddles the cutoff is kept whole, with its older samples.
-    const keepFrom = Math.min(first, this.s.batchStart.get(hostId, first, first)?.first_seq ?? first);
-    if (!this.figures.anyBefore(key, keepFrom) && !this.s.anyBatchBefore.get(hostId, keepFrom)) {
+    let keepFrom = Math.min(first, oldest?.first_seq ?? first);
+    const anyBefore = (): boolean => this.figures.anyBefore(key, keepFrom) || !!this.s.anyBatchBefore.get(hostId, keepFrom);
+    let any = anyBefore();
+    // Walked only when something would go (a few indexed reads of the batches just before).
+    if (oldest && any) {
+      const chained = keepFromSync(this.keepBatch(oldest), (hash) => this.walkBatch(hostId, hash));
+      if (chained < keepFrom) {
+        keepFrom = chained;
+        any = anyBefore();
+      }
+    }
+    if (!any) {
       // Gap-only batches older than the window may still be there.
       yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
       yield* this.drain('payload_segments', (limit) => this.segments.deleteBefore(hostId, keepFrom, limit));
@@ -297,8 +346,11 @@ export class SqliteRetention {
     this.rollups.hostKey(hostId);
     const st = this.s.sweepState.get(hostId)!;
     if (cutoffMs - st.swept_ms < everyMs) return;
-    const newest = this.s.newestBatch.get(hostId);
-    const running = runningProcesses(newest && { ...newest, payload: this.segments.payloadOf(newest) });
+    const row = this.s.newestBatch.get(hostId);
+    const newest = row && { ...row, payload: this.segments.payloadOf(row) };
+    // A chained newest batch decodes against the batch before it (read back to its keyframe).
+    const prior = newest ? priorNeededSync(newest, (hash) => this.walkBatch(hostId, hash)) : null;
+    const running = runningProcesses(newest, prior);
     if (!running) return; // unreadable newest batch: keep everything, try again next round
     let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
     for (;;) {
