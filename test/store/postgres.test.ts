@@ -10,7 +10,8 @@ import { assay } from '../../proto/codec.js';
 import { frameSamples } from '../../proto/payload.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
 import { startPostgres, type PgCluster } from '../helpers/postgres.js';
-import { storeSuite } from './suite.js';
+import { bytesBySeq, chainedBatches, sealedBySeq, storeSuite } from './suite.js';
+import { payloadChained } from '../../proto/payload.js';
 import pg from 'pg';
 import { nonAiPgSql, verdictIsNonAi } from '../../collector/non-ai.js';
 import type { Verdict } from '../../collector/engine/types.js';
@@ -150,6 +151,36 @@ test('postgres: retention drops whole old days as partitions, then applies the s
     assert.equal(await store.batchContaining('p1', 8), null);
     assert.ok(await store.batchContaining('p1', 9));
     assert.equal((await store.rollupRows('p1', '1h', 0, t0 + 20 * day, 100)).length, 10, 'roll-ups outlive the raw rows');
+  } finally {
+    await store.close();
+  }
+});
+
+test('postgres: at the edge of a dropped day of batches, chained batches whose prior went with it are left out of reads (counted), the rest read back exactly', async () => {
+  const store = await PostgresStore.open(await cluster.createDatabase(), { maintainEveryMs: 0 });
+  try {
+    await store.upsertHost(fullHello('e1'), 1);
+    const day = DAY_MS;
+    const hour = 3_600_000;
+    const T = Math.floor(1_795_000_000_000 / day) * day;
+    // A host that sends a batch every 5 hours: a chain of 12 batches spans 2.5 days. Batches 0 to 4
+    // arrive on day T (keyframe 0), 5 to 9 on day T+1, 10 on; 12 is the next keyframe.
+    const batches = chainedBatches(1, 24, 5, T + hour - 1000, { batchGapMs: 5 * hour - 5000 });
+    assert.deepEqual(batches.flatMap((b, i) => (payloadChained(b.encoding, b.payload) ? [] : [i])), [0, 12]);
+    for (const b of batches) assert.equal((await store.appendBatch('e1', b, b.samples.at(-1)!.sample.tsMs! + 300)).status, 'stored');
+    assert.equal(Math.floor(batches[4]!.samples[4]!.sample.tsMs! / day) * day, T);
+    assert.equal(Math.floor(batches[5]!.samples[0]!.sample.tsMs! / day) * day, T + day);
+    // A one-day raw window at T + 3 days: day T's partitions go whole (a day before the window's
+    // start); row by row, batch 10 (the first sample from T + 2 days on) is kept with the batches it
+    // chains to that are still there, 5 to 9. Their keyframe went with day T.
+    const opts = retentionOptions({ rawMs: day, rollupMs: 30 * day });
+    for (let done = false, n = 0; !done && n < 1000; n++) done = (await store.retentionStep(opts, T + 3 * day)).done;
+    assert.ok(!store.partitionDays('batches').includes(T), 'day T was dropped as a partition');
+    assert.equal(await store.batchContaining('e1', 25), null, 'batch 4 went with its day');
+    assert.ok(await store.batchContaining('e1', 26), 'batches 5 to 9 are kept (signed, stored) as the chain of batch 10');
+    const rows = await store.samples('e1', 0, Number.MAX_SAFE_INTEGER, 1000);
+    assert.deepEqual(bytesBySeq(rows), sealedBySeq(batches.slice(12)), 'from the next keyframe on, every sample as sealed');
+    assert.deepEqual({ ...store.chainReads }, { batchesWithoutPrior: 7, samplesWithoutPrior: 35 }, 'batches 5 to 11 left out, fewer than CHAIN_MAX_BATCHES');
   } finally {
     await store.close();
   }

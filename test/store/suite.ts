@@ -9,6 +9,7 @@ import { generateAgentKeys, sha256, signBytes } from '../../proto/chain.js';
 import { SentSignatures, signatureDigest } from '../../agent/signature-refs.js';
 import type { Verdict } from '../../collector/engine/types.js';
 import { fullHello, fullSample } from '../helpers/messages.js';
+import { BatchEncoding, CHAIN_MAX_BATCHES, payloadChained } from '../../proto/payload.js';
 
 const keys = generateAgentKeys();
 const incoming = (firstSeq: number, n: number, t0 = 1_795_000_000_000): IncomingSample[] =>
@@ -25,6 +26,57 @@ function batchOf(samples: IncomingSample[], prevHash: Uint8Array = new Uint8Arra
   );
   return { hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples, gaps };
 }
+
+/** Sample `seq` of a chain test: the full sample plus workers whose figures move, so a chained batch has changes to carry. */
+function chainSample(seq: number, tsMs: number): IncomingSample {
+  const sample = fullSample(tsMs, 1000 + seq);
+  sample.cpu = { ...sample.cpu, totalPct: (seq * 7) % 100 };
+  sample.processes = [
+    ...sample.processes!,
+    ...Array.from({ length: 8 }, (_, k) => ({ pid: 200 + k, ppid: 1, name: `worker-${k}`, startTimeTicks: 5000 + k, cpuPct: (seq * (k + 1)) % 97, rssBytes: 1_000_000 * (k + 1) + seq * 4096, threads: 4, state: 'S' })),
+  ];
+  sample.processes[1]!.signature = { cmdline: 'worker --serve', exe: '/usr/bin/worker' };
+  return { seq, sample };
+}
+
+/** A sealed batch, the complete bytes of its samples as the agent took them. */
+export type ChainedBatch = IncomingBatch & { bytes: Uint8Array[] };
+
+/**
+ * Batches of `per` samples from seq `from` (sample `seq` at t0 + seq s, plus `batchGapMs` for each
+ * batch before its own), sealed as the agent seals them (agent/spool.ts) with encoding 4: each
+ * encoded against the last sample of the batch before while its chain holds fewer than
+ * CHAIN_MAX_BATCHES, else a keyframe. `prior` and `inChain` continue a chain sealed before.
+ */
+export function chainedBatches(
+  from: number,
+  count: number,
+  per: number,
+  t0: number,
+  { prevHash = new Uint8Array(), prior = null, inChain = prior ? 1 : 0, batchGapMs = 0 }: { prevHash?: Uint8Array; prior?: Uint8Array | null; inChain?: number; batchGapMs?: number } = {},
+): ChainedBatch[] {
+  const out: ChainedBatch[] = [];
+  for (let b = 0; b < count; b++) {
+    const samples = Array.from({ length: per }, (_, i) => chainSample(from + b * per + i, t0 + (from + b * per + i) * 1000 + b * batchGapMs));
+    const bytes = samples.map((s) => assay.v1.Sample.encode(s.sample).finish());
+    const chained = prior !== null && inChain < CHAIN_MAX_BATCHES;
+    const sealed = sealBatch(
+      { agentId: 'h', seqs: samples.map((s) => s.seq), samples: bytes, prevHash, sealedMs: 1, encoding: BatchEncoding.BATCH_ENCODING_CHAINED, prior: chained ? prior : null },
+      (h) => signBytes(keys, h),
+    );
+    out.push({ hash: sealed.hash, prevHash, header: sealed.header, signature: sealed.signature, encoding: sealed.encoding, payload: sealed.payload, samples, gaps: [], bytes });
+    prevHash = sealed.hash;
+    prior = bytes.at(-1)!;
+    inChain = chained ? inChain + 1 : 1;
+  }
+  return out;
+}
+
+/** The samples read back, as their encoded bytes by seq. */
+export const bytesBySeq = (rows: Array<{ seq: number; sample: assay.v1.ISample }>): Map<number, Buffer> => new Map(rows.map((r) => [r.seq, Buffer.from(assay.v1.Sample.encode(r.sample).finish())]));
+
+/** Each batch's samples' bytes by seq. */
+export const sealedBySeq = (batches: readonly ChainedBatch[]): Map<number, Buffer> => new Map(batches.flatMap((b) => b.samples.map((s, i): [number, Buffer] => [s.seq, Buffer.from(b.bytes[i]!)])));
 
 const verdict = (cls: Verdict['class'], toMs: number): Verdict => ({
   class: cls,
@@ -426,6 +478,85 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
       assert.ok(await store.batchContaining('p1', 25));
       assert.equal((await store.rollupRows('p1', '1h', 0, t0 + 20 * day, 100)).length, 10, 'roll-ups outlive the raw rows');
       assert.equal((await store.verdicts('p1', 0, t0 + 20 * day, 100)).length, 10, 'one verdict an hour is within the refreshes kept');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: chained batches (encoding 4) read back exactly as sealed, whole or from a window starting mid-chain`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('c1'), 1);
+      const t0 = 1_795_000_000_000;
+      // 30 batches of 5 samples: keyframes at batches 0, 12 and 24, every other one chained.
+      const batches = chainedBatches(1, 30, 5, t0);
+      assert.deepEqual(batches.flatMap((b, i) => (payloadChained(b.encoding, b.payload) ? [] : [i])), [0, 12, 24]);
+      for (const b of batches) assert.equal((await store.appendBatch('c1', b, t0 + b.samples.at(-1)!.seq * 1000 + 300)).status, 'stored');
+      const sealed = sealedBySeq(batches);
+      const all = await store.samples('c1', t0, t0 + 200_000, 1000);
+      assert.deepEqual(bytesBySeq(all), sealed, 'every sample as the agent took it');
+      // Seqs 48 to 67: from batch 9 (chained: the read walks back to batch 0) across the keyframe of batch 12.
+      const mid = await store.samples('c1', t0 + 48_000, t0 + 67_000, 1000);
+      assert.deepEqual(mid.map((r) => r.seq), Array.from({ length: 20 }, (_, i) => 48 + i));
+      for (const [seq, bytes] of bytesBySeq(mid)) assert.ok(bytes.equals(sealed.get(seq)!), `sample ${seq}`);
+      // One sample from the middle of a batch whose keyframe is 11 batches back.
+      const one = await store.samples('c1', t0 + 118_000, t0 + 118_000, 10);
+      assert.deepEqual([...bytesBySeq(one)], [[118, sealed.get(118)]]);
+      assert.deepEqual({ ...store.chainReads }, { batchesWithoutPrior: 0, samplesWithoutPrior: 0 });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: a chained batch whose prior was never stored is left out of reads with the batches chained to it, and counted`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('c2'), 1);
+      const t0 = 1_795_000_000_000;
+      // The agent's chain began at another collector: this one first sees batch 3 (chained to batch
+      // 2, never stored here); batches 4 to 11 chain on from it, 12 is a keyframe.
+      const batches = chainedBatches(1, 20, 5, t0);
+      for (const b of batches.slice(3)) assert.equal((await store.appendBatch('c2', b, t0 + b.samples.at(-1)!.seq * 1000 + 300)).status, 'stored');
+      const readable = sealedBySeq(batches.slice(12));
+      const all = await store.samples('c2', t0, t0 + 200_000, 1000);
+      assert.deepEqual(bytesBySeq(all), readable, 'batches 12 to 19 read back exactly; 3 to 11 are left out');
+      assert.deepEqual({ ...store.chainReads }, { batchesWithoutPrior: 9, samplesWithoutPrior: 45 });
+      // A window inside the unreadable part reads nothing, and does not fail.
+      assert.deepEqual(await store.samples('c2', t0 + 30_000, t0 + 40_000, 100), []);
+      assert.equal(store.chainReads.batchesWithoutPrior, 12);
+      // The chart figures were kept at ingest: the samples are there, only not decodable.
+      assert.equal((await store.sampleSummaries('c2', t0 + 16_000, t0 + 100_000, 1000)).length, 85);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: raw retention keeps every batch a kept chained batch decodes against; the signature sweep reads a chained newest batch`, async () => {
+    const { store, cleanup } = await open();
+    try {
+      await store.upsertHost(fullHello('c3'), 1);
+      const t0 = 1_795_000_000_000;
+      const day = 86_400_000;
+      const hour = 3_600_000;
+      // Batches 0 to 29 at t0 (keyframes 0, 12, 24); three days on, batches 30 to 35 chain on from 29
+      // (its chain holds 6). Worker 200 (with a signature) runs throughout; process 1000 + seq only in its sample.
+      const a = chainedBatches(1, 30, 5, t0);
+      const b = chainedBatches(151, 6, 5, t0 + 3 * day, { prevHash: a.at(-1)!.hash, prior: a.at(-1)!.bytes.at(-1)!, inChain: 6 });
+      assert.deepEqual(b.map((x) => payloadChained(x.encoding, x.payload)), [true, true, true, true, true, true], 'the later batches chain back to batch 24');
+      for (const x of [...a, ...b]) assert.equal((await store.appendBatch('c3', x, x.samples.at(-1)!.sample.tsMs! + 300)).status, 'stored');
+      // A one-hour raw window: everything of t0 is past it, but batch 30 decodes against 29, and so back to 24.
+      const opts = retentionOptions({ rawMs: hour, rollupMs: 30 * day });
+      const now = t0 + 3 * day + 10 * 60_000;
+      for (let done = false, n = 0; !done && n < 1000; n++) done = (await store.retentionStep(opts, now)).done;
+      assert.equal(await store.batchContaining('c3', 120), null, 'batch 23 went');
+      assert.ok(await store.batchContaining('c3', 121), 'batch 24, the keyframe, is kept');
+      const kept = await store.samples('c3', 0, Number.MAX_SAFE_INTEGER, 1000);
+      assert.deepEqual(bytesBySeq(kept), sealedBySeq([...a.slice(24), ...b]), 'every kept batch reads back exactly');
+      assert.deepEqual({ ...store.chainReads }, { batchesWithoutPrior: 0, samplesWithoutPrior: 0 });
+      assert.deepEqual(await store.retentionState('c3'), { rawPrunedMs: now - hour });
+      // The sweep read the newest (chained) batch: worker 200 runs in it and keeps its signature; process 1001 does not.
+      const sigs = await store.signaturesOf('c3', ['200:5000', '1001:123456789']);
+      assert.deepEqual([...sigs.keys()], ['200:5000']);
     } finally {
       await cleanup();
     }
