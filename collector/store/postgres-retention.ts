@@ -170,7 +170,7 @@ export class PgRetention {
   private async *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): AsyncGenerator<Op, void, void> {
     const first = (await this.c.query<{ seq: number }>('SELECT seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 ORDER BY ts_ms LIMIT 1', [hostId, cutoffMs])).rows[0]?.seq ?? lastSeq + 1;
     // The oldest batch kept: the one holding `first` (a straddling batch is kept whole), or the next one.
-    const oldest = (await this.c.query<WalkRow>(`SELECT ${WALK_COLUMNS} FROM batches WHERE host_id = $1 AND last_seq >= $2 AND samples > 0 ORDER BY last_seq LIMIT 1`, [hostId, first])).rows[0];
+    const oldest = (await this.c.query<{ hash: Buffer; first_seq: number }>('SELECT hash, first_seq FROM batches WHERE host_id = $1 AND last_seq >= $2 AND samples > 0 ORDER BY last_seq LIMIT 1', [hostId, first])).rows[0];
     let keepFrom = Math.min(first, oldest?.first_seq ?? first);
     const deleteBatches = (limit: number): Promise<number> =>
       this.n(
@@ -182,8 +182,9 @@ export class PgRetention {
       !!(await this.c.query('SELECT 1 FROM samples WHERE host_id = $1 AND seq < $2 UNION ALL SELECT 1 FROM batches WHERE host_id = $1 AND last_seq < $2 AND samples > 0 LIMIT 1', [hostId, keepFrom])).rowCount;
     // Walked only when something would go: the batches the oldest kept one chains to, back to its keyframe (a few indexed reads).
     let any = await anyBefore();
-    if (oldest && any) {
-      const chained = await chainKeepFrom(keepBatch(oldest), (hash) => this.walkBatch(hostId, hash));
+    const row = oldest && any ? await this.walkBatch(hostId, oldest.hash) : null;
+    if (row) {
+      const chained = await chainKeepFrom(row, (hash) => this.walkBatch(hostId, hash));
       if (chained < keepFrom) {
         keepFrom = chained;
         any = await anyBefore();

@@ -159,9 +159,10 @@ export class SqliteRetention {
       hosts: db.prepare<[], { id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id'),
       anyBatchBefore: db.prepare<[string, number], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1'),
       // The oldest batch kept: the one holding the first sample at or after the cutoff, or the next one.
-      oldestKept: db.prepare<[string, number], WalkRow>(
-        `SELECT ${WALK_COLUMNS} FROM batches WHERE host_id = ? AND last_seq >= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
+      oldestKept: db.prepare<[string, number], { id: number; first_seq: number }>(
+        'SELECT rowid AS id, first_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND samples > 0 ORDER BY last_seq LIMIT 1',
       ),
+      batchByRowid: db.prepare<[number], WalkRow>(`SELECT ${WALK_COLUMNS} FROM batches WHERE rowid = ?`),
       batchByHash: db.prepare<[Uint8Array, string, Uint8Array], WalkRow>(
         `SELECT ${WALK_COLUMNS} FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?`,
       ),
@@ -312,8 +313,9 @@ export class SqliteRetention {
     const anyBefore = (): boolean => this.figures.anyBefore(key, keepFrom) || !!this.s.anyBatchBefore.get(hostId, keepFrom);
     let any = anyBefore();
     // Walked only when something would go (a few indexed reads of the batches just before).
-    if (oldest && any) {
-      const chained = keepFromSync(this.keepBatch(oldest), (hash) => this.walkBatch(hostId, hash));
+    const row = oldest && any ? this.s.batchByRowid.get(oldest.id) : undefined;
+    if (row) {
+      const chained = keepFromSync(this.keepBatch(row), (hash) => this.walkBatch(hostId, hash));
       if (chained < keepFrom) {
         keepFrom = chained;
         any = anyBefore();

@@ -513,8 +513,9 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; cle
     try {
       await store.upsertHost(fullHello('c2'), 1);
       const t0 = 1_795_000_000_000;
-      // The agent's chain began at another collector: this one first sees batch 3 (chained to batch
-      // 2, never stored here); batches 4 to 11 chain on from it, 12 is a keyframe.
+      // The store holds the chain from batch 3 on: batch 2, which 3 is chained to, was never stored
+      // (ingest now refuses such a batch, prior_unknown; a store written before it, or by hand, may
+      // hold one). Batches 4 to 11 chain on from 3, 12 is a keyframe.
       const batches = chainedBatches(1, 20, 5, t0);
       for (const b of batches.slice(3)) assert.equal((await store.appendBatch('c2', b, t0 + b.samples.at(-1)!.seq * 1000 + 300)).status, 'stored');
       const readable = sealedBySeq(batches.slice(12));
