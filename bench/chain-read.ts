@@ -5,7 +5,8 @@
 //   window at a keyframe    store.samples of one batch that decodes on its own
 //   window 11 into a chain  the same for the batch 11 after a keyframe: the read walks back (11 loads and decodes)
 //   all 600 samples         one read in chain order (each batch's last sample the next one's prior)
-// Each the median of `rounds` reads after one warm-up read, in ms of wall time (one process).
+// Each the median of `rounds` reads (the two hosts' reads alternated, after 5 warm-up reads each), in
+// ms of wall time (one process).
 // Also one retention round (payloads not moved into segments) deleting up to the cutoff: encoding 4
 // keeps back to the keyframe of the oldest kept batch (the keep-back walk reads its chain).
 // Usage: node dist/bench/chain-read.js [rounds=30]
@@ -45,15 +46,18 @@ async function fill(store: SqliteStore, host: string, encoding: number): Promise
   }
 }
 
-async function median(fn: () => Promise<unknown>): Promise<number> {
-  const ms: number[] = [];
-  await fn(); // warm-up, not counted
-  for (let i = 0; i < rounds; i++) {
-    const t = process.hrtime.bigint();
-    await fn();
-    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+/** Median ms of `a` and of `b`, their reads alternated (so neither gets the warmer JIT or cache), after 5 warm-up reads of each. */
+async function medians(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  const ms: [number[], number[]] = [[], []];
+  for (let i = -5; i < rounds; i++) {
+    for (const [k, fn] of [a, b].entries()) {
+      const t = process.hrtime.bigint();
+      await fn();
+      if (i >= 0) ms[k]!.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
   }
-  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+  const mid = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return [mid(ms[0]), mid(ms[1])];
 }
 
 const tmp = tempDir();
@@ -67,9 +71,9 @@ try {
   const rows: Array<[string, number, number]> = [];
   for (const [what, first] of [['window at a keyframe', 121], ['window 11 into a chain', 176]] as const) {
     const [from, to] = at(first);
-    rows.push([what, await median(() => store.samples('chained', from, to, 100)), await median(() => store.samples('columnar', from, to, 100))]);
+    rows.push([what, ...(await medians(() => store.samples('chained', from, to, 100), () => store.samples('columnar', from, to, 100)))]);
   }
-  rows.push(['all 600 samples', await median(() => store.samples('chained', T0, T0 + 600_000, 1000)), await median(() => store.samples('columnar', T0, T0 + 600_000, 1000))]);
+  rows.push(['all 600 samples', ...(await medians(() => store.samples('chained', T0, T0 + 600_000, 1000), () => store.samples('columnar', T0, T0 + 600_000, 1000)))]);
   if (store.chainReads.batchesWithoutPrior !== 0) throw new Error('a read left batches out');
   console.log(`store.samples on SQLite, median of ${rounds} reads (ms)   encoding 4 (chained)   encoding 3 (columnar)`);
   for (const [what, c, p] of rows) console.log(`  ${what.padEnd(28)} ${c.toFixed(2).padStart(10)} ${p.toFixed(2).padStart(22)}`);
