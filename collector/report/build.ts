@@ -1,14 +1,15 @@
 // `assay report`: gathers a period's data for some hosts from the store (the hash-chain segment
-// with every sample's exact signed bytes, the declared gaps, the verdicts), derives every figure
-// with derive.ts, and signs the whole as canonical JSON.
+// with every sample's exact signed bytes and, for chained batches, the context they decode
+// against; the declared gaps, the verdicts), derives every figure with derive.ts, and signs the
+// whole as canonical JSON.
 import { fingerprint, type AgentKeys } from '../../proto/chain.js';
 import type { IInventory } from '../../proto/codec.js';
-import { BatchEncoding, unframeSamples } from '../../proto/payload.js';
+import { BatchEncoding, CHAIN_WALK_LIMIT, payloadChained, unframeSamples } from '../../proto/payload.js';
 import { packageVersion } from '../../proto/package-info.js';
 import type { Store, StoredBatch } from '../store/store.js';
 import { deriveHost, deriveStatement } from './derive.js';
 import type { Rules } from '../engine/index.js';
-import { packSamples, reportBatchSamples } from './framing.js';
+import { packSamples, reportChainSamples } from './framing.js';
 import { referencedDigests } from '../signature-refs.js';
 import { rollupsFor } from './rollups.js';
 import { bundledRules, collectorRules } from './rules-id.js';
@@ -38,27 +39,59 @@ export function inventorySummary(inv: IInventory | null | undefined): ReportInve
   };
 }
 
+/**
+ * What a report embeds of a host's chain: the batches holding every sample of the period, and
+ * before them, when the first is chained (encoding 4), its context back to a batch that is not
+ * chained, so an offline verifier decodes every batch (`context` of them, oldest first).
+ * `undecodable`: the leading chained batches of the period whose chain back is broken (a batch on
+ * it deleted by retention, never stored, or beyond CHAIN_WALK_LIMIT): left out, their time said
+ * to rest on roll-ups (rollups.ts).
+ */
+interface Segment {
+  batches: StoredBatch[];
+  context: number;
+  undecodable: StoredBatch[];
+}
+
+const hashKey = (h: Uint8Array): string => Buffer.from(h).toString('hex');
+const chained = (b: StoredBatch): boolean => payloadChained(b.encoding, b.payload);
+
 /** The chain segment holding every sample of the period: walked back from the newest one by prev_hash. */
-async function segment(store: Store, hostId: string, period: Period): Promise<StoredBatch[]> {
+async function segment(store: Store, hostId: string, period: Period): Promise<Segment> {
   const range = await store.seqRange(hostId, period.fromMs, period.toMs);
-  if (!range) return [];
+  if (!range) return { batches: [], context: 0, undecodable: [] };
   const out: StoredBatch[] = [];
   let b = await store.batchContaining(hostId, range.maxSeq);
   const seen = new Set<string>();
   while (b) {
-    const key = Buffer.from(b.hash).toString('hex');
+    const key = hashKey(b.hash);
     if (seen.has(key)) throw new Error(`hash chain of ${hostId} loops at ${key}`);
     seen.add(key);
     out.push(b);
     if ((b.samples > 0 && b.firstSeq <= range.minSeq) || b.prevHash.length === 0) break;
     b = await store.batchByHash(hostId, b.prevHash);
   }
-  return out.reverse();
+  const batches = out.reverse();
+  const first = batches[0];
+  if (!first || !chained(first)) return { batches, context: 0, undecodable: [] };
+  // Its context: back by prev_hash to a batch that is not chained, as far as readers walk.
+  const context: StoredBatch[] = [];
+  let prev = first.prevHash.length ? await store.batchByHash(hostId, first.prevHash) : null;
+  while (prev && context.length < CHAIN_WALK_LIMIT && !seen.has(hashKey(prev.hash))) {
+    seen.add(hashKey(prev.hash));
+    context.push(prev);
+    if (!chained(prev)) return { batches: [...context.reverse(), ...batches], context: context.length, undecodable: [] };
+    prev = prev.prevHash.length ? await store.batchByHash(hostId, prev.prevHash) : null;
+  }
+  // Broken: the period's batches up to its first one that is not chained cannot be decoded.
+  const keyframe = batches.findIndex((x) => !chained(x));
+  const cut = keyframe < 0 ? batches.length : keyframe;
+  return { batches: batches.slice(cut), context: 0, undecodable: batches.slice(0, cut) };
 }
 
 /** A stored batch as the report embeds it: the payload exactly as signed (v2: its samples, gzipped). */
-function reportBatch(b: StoredBatch): ReportBatch {
-  const base = { header: Buffer.from(b.header).toString('base64'), signature: Buffer.from(b.signature).toString('base64'), receivedMs: b.receivedMs };
+function reportBatch(b: StoredBatch, context: boolean): ReportBatch {
+  const base = { header: Buffer.from(b.header).toString('base64'), signature: Buffer.from(b.signature).toString('base64'), receivedMs: b.receivedMs, ...(context ? { context: true as const } : {}) };
   if (b.encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) return { ...base, samples: packSamples(unframeSamples(b.payload)) };
   return { ...base, payload: Buffer.from(b.payload).toString('base64') };
 }
@@ -66,15 +99,29 @@ function reportBatch(b: StoredBatch): ReportBatch {
 export async function hostInput(store: Store, hostId: string, period: Period): Promise<HostInput> {
   const host = await store.getHost(hostId);
   if (!host) throw new Error(`unknown host ${hostId}`);
-  const batches = (await segment(store, hostId, period)).map(reportBatch);
-  // The bytes of every signature the batches send by reference, so the report decodes offline.
+  const seg = await segment(store, hostId, period);
+  const batches = seg.batches.map((b, i) => reportBatch(b, i < seg.context));
+  // The bytes of every signature the batches of the period send by reference, so the report
+  // decodes offline; and the time of its first sample (where undecodable batches end).
   const refs = new Map<string, Uint8Array>();
-  for (const b of batches) for (const [hex, d] of referencedDigests(reportBatchSamples(b))) refs.set(hex, d); // a batch at a time
+  let firstMs: number | null = null;
+  let i = 0;
+  for (const samples of reportChainSamples(batches)) {
+    if (i++ < seg.context) continue;
+    firstMs ??= samples[0]?.tsMs ?? null;
+    for (const [hex, d] of referencedDigests(samples)) refs.set(hex, d); // a batch at a time
+  }
   const blobs = refs.size ? await store.signatureBlobs([...refs.values()]) : new Map<string, Uint8Array>();
   const signatures = Object.fromEntries([...blobs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([hex, bytes]) => [hex, Buffer.from(bytes).toString('base64')]));
   const before = await store.verdictBefore(hostId, period.fromMs);
   const within = await store.verdicts(hostId, period.fromMs, period.toMs, 1_000_000);
-  const rollups = await rollupsFor(store, hostId, period);
+  const lost = seg.undecodable;
+  const rollups = await rollupsFor(
+    store,
+    hostId,
+    period,
+    lost.length ? { batches: lost.length, firstSeq: lost[0]!.firstSeq, lastSeq: lost.at(-1)!.lastSeq, untilMs: firstMs ?? period.toMs } : undefined,
+  );
   return {
     identity: {
       id: host.id,

@@ -56,14 +56,15 @@ export function pieces(inPeriod: readonly SampleRow[], declared: readonly Declar
  * When monitoring of the agent began: its first sample ever, or its enrollment (`enrolledMs`, the
  * collector's record) or a gap its first batch declares, whichever is earliest. Known only when the
  * report's chain segment starts at the agent's chain start (an empty prev_hash in the first
- * batch's signed header), so a collector cannot pass a real outage off as "before enrollment":
+ * batch's signed header, context batches aside), so a collector cannot pass a real outage off as "before enrollment":
  * it can only move the start earlier, which counts against its own coverage. Null otherwise (the
  * agent was monitored before the segment, or this is a scan).
  */
 export function monitoredFromMs(decoded: DecodedInput, enrolledMs: number | null | undefined): number | null {
-  const chain = decoded.chain;
+  // The segment proper: context batches before it (ReportBatch.context) are there to decode it only.
+  const start = decoded.chain?.batches.find((b) => !b.context);
   const first = decoded.rows[0];
-  if (!chain || chain.batches.length === 0 || chain.startsAfter !== '' || !first) return null;
+  if (!start || start.prevHash !== '' || !first) return null;
   return decoded.declaredGaps.reduce((m, g) => Math.min(m, g.fromMs), Math.min(first.tsMs, enrolledMs ?? Number.POSITIVE_INFINITY));
 }
 

@@ -1,8 +1,10 @@
 // Turns a report's input back into samples: the batches' payloads (or the scan's samples) decoded in
-// sequence order, the gaps the agent declared in its signed headers, and the chain they form.
+// chain order (a chained payload against the batch before it), the gaps the agent declared in its
+// signed headers, and the chain they form. Context batches (ReportBatch.context) are decoded for
+// the batch after them only.
 import { batchHash } from '../../proto/chain.js';
 import { assay, decodeSample, type ISample } from '../../proto/codec.js';
-import { MAX_SCAN_SAMPLES, reportBatchSamples, unpackSamples } from './framing.js';
+import { MAX_SCAN_SAMPLES, reportChainSamples, unpackSamples } from './framing.js';
 import { resolveEmbedded } from './signatures.js';
 import type { ChainSummary, HostInput } from './types.js';
 import type { GapRecord } from '../store/store.js';
@@ -39,19 +41,26 @@ export function decodeInput(input: HostInput): DecodedInput {
   let chain: ChainSummary | null = null;
   if (input.batches) {
     chain = { startsAfter: '', head: '', batches: [] };
+    const decoded = reportChainSamples(input.batches);
     for (const b of input.batches) {
+      const samples = decoded.next().value as assay.v1.Sample[];
       const headerBytes = Buffer.from(b.header, 'base64');
       const header = assay.v1.BatchHeader.decode(headerBytes);
       const seqs = (header.seqs ?? []).map(Number);
-      reportBatchSamples(b).forEach((sample, i) => {
-        rows.push({ seq: seqs[i] ?? 0, tsMs: sample.tsMs ?? 0, receivedMs: b.receivedMs, sample });
-      });
-      for (const g of header.gaps ?? []) {
-        declaredGaps.push({ fromSeq: Number(g.fromSeq ?? 0), toSeq: Number(g.toSeq ?? 0), fromMs: Number(g.fromMs ?? 0), toMs: Number(g.toMs ?? 0), cause: g.cause ?? '', samples: g.samples ?? 0 });
+      // A context batch (before the period, embedded only so that the chained batch after it
+      // decodes) adds nothing: no samples, no declared gaps, no signatures (build.ts segment).
+      const context = b.context === true;
+      if (!context) {
+        samples.forEach((sample, i) => {
+          rows.push({ seq: seqs[i] ?? 0, tsMs: sample.tsMs ?? 0, receivedMs: b.receivedMs, sample });
+        });
+        for (const g of header.gaps ?? []) {
+          declaredGaps.push({ fromSeq: Number(g.fromSeq ?? 0), toSeq: Number(g.toSeq ?? 0), fromMs: Number(g.fromMs ?? 0), toMs: Number(g.toMs ?? 0), cause: g.cause ?? '', samples: g.samples ?? 0 });
+        }
       }
       const hash = hex(batchHash(headerBytes));
       if (chain.batches.length === 0) chain.startsAfter = hex(header.prevHash ?? new Uint8Array());
-      chain.batches.push({ hash, prevHash: hex(header.prevHash ?? new Uint8Array()), seqs: seqs.length, firstSeq: seqs[0] ?? 0, lastSeq: seqs.at(-1) ?? 0, gaps: (header.gaps ?? []).length });
+      chain.batches.push({ hash, prevHash: hex(header.prevHash ?? new Uint8Array()), seqs: seqs.length, firstSeq: seqs[0] ?? 0, lastSeq: seqs.at(-1) ?? 0, gaps: (header.gaps ?? []).length, ...(context ? { context: true as const } : {}) });
       chain.head = hash;
     }
   }

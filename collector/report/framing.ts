@@ -4,7 +4,7 @@
 // the unzipped blob, so a verifier checks the agent's signature over the very bytes.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { assay, decodeSample } from '../../proto/codec.js';
-import { BatchEncoding, VERIFY_MAX_INFLATED_BYTES, decodePayload } from '../../proto/payload.js';
+import { BatchEncoding, PayloadError, VERIFY_MAX_INFLATED_BYTES, expandDeltas, lastFrame, payloadFrames } from '../../proto/payload.js';
 
 export function packSamples(samples: readonly Uint8Array[]): string {
   const parts: Buffer[] = [];
@@ -51,19 +51,98 @@ export function unpackSamples(blob: string, maxSamples: number): { framed: Buffe
   return { framed, samples };
 }
 
+/** A report batch as the decoders below read it (ReportBatch's fields). */
+export interface EmbeddedBatch {
+  header: string;
+  samples?: string;
+  payload?: string;
+}
+
+/** A report batch decoded: its samples, complete, and the prior it gives the batch after it. */
+export interface DecodedBatch {
+  samples: assay.v1.Sample[];
+  /** Its last sample's frame (proto/payload.ts lastFrame): a chained next batch is decoded against it. Null without samples. */
+  last: Uint8Array | null;
+}
+
 /**
  * A report batch's samples, decoded and complete: from its schema-3 payload (inflated within
- * VERIFY_MAX_INFLATED_BYTES, delta runs expanded) or its v2 samples. Throws when unreadable.
+ * VERIFY_MAX_INFLATED_BYTES, delta runs expanded) or its v2 samples. A chained payload (encoding
+ * 4: its first sample encoded against the last sample of the batch before it, proto/payload.ts
+ * payloadChained) needs `prior`, the `last` of that batch decoded just before it. Throws when
+ * unreadable (PayloadError 'prior_missing' / 'prior_mismatch' when the prior is absent / not the one
+ * the payload was encoded against).
  */
-export function reportBatchSamples(b: { header: string; samples?: string; payload?: string }): assay.v1.Sample[] {
+export function decodeReportBatch(b: EmbeddedBatch, prior: Uint8Array | null = null): DecodedBatch {
   const header = assay.v1.BatchHeader.decode(Buffer.from(b.header, 'base64'));
   // No more samples are read than the agent signed sequence numbers for.
   const signed = (header.seqs ?? []).length;
   if (typeof b.payload === 'string') {
-    // How the payload is compressed is in the signed header (deflate, or brotli since 2026-12-07).
+    // How the payload is encoded is in the signed header (deflate, brotli, columnar, chained).
     const encoding = header.encoding ?? BatchEncoding.BATCH_ENCODING_DEFLATE;
-    return decodePayload(encoding, Buffer.from(b.payload, 'base64'), VERIFY_MAX_INFLATED_BYTES, undefined, signed);
+    const frames = payloadFrames(encoding, Buffer.from(b.payload, 'base64'), VERIFY_MAX_INFLATED_BYTES, signed, prior);
+    const samples = frames.map((f) => assay.v1.Sample.decode(f));
+    return { samples: encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? samples : expandDeltas(samples), last: lastFrame(frames) };
   }
-  if (typeof b.samples === 'string') return unpackSamples(b.samples, signed).samples.map((x) => decodeSample(x));
+  if (typeof b.samples === 'string') {
+    const frames = unpackSamples(b.samples, signed).samples;
+    return { samples: frames.map((x) => decodeSample(x)), last: lastFrame(frames) };
+  }
   throw new Error('batch carries neither a payload nor samples');
+}
+
+/** A batch that cannot be decoded in a report's chain order, with the reason in words. */
+export class ReportChainError extends Error {
+  constructor(
+    readonly index: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ReportChainError';
+  }
+}
+
+/**
+ * Why batch `index` (0-based) of `count` did not decode, in words a reader of `assay verify` can act
+ * on. `prevOk`: whether the batch before it decoded.
+ */
+export function chainProblem(err: unknown, index: number, prevOk: boolean): string {
+  const reason = err instanceof PayloadError ? err.reason : null;
+  if (reason === 'prior_missing') {
+    if (index === 0) {
+      return (
+        'it is chained (its first sample is encoded against the last sample of the batch before it in the hash chain), ' +
+        'but the report does not embed that batch (context batch missing): its samples cannot be decoded'
+      );
+    }
+    return prevOk
+      ? 'it is chained, but the batch before it holds no sample to decode its first sample against'
+      : 'it is chained to the batch before it, whose samples could not be read: its samples cannot be decoded';
+  }
+  if (reason === 'prior_mismatch') {
+    return (
+      'it is chained, but its first sample was encoded against a different sample than the last one of the batch before it ' +
+      '(prior does not match: a batch altered, reordered or spliced)'
+    );
+  }
+  return `samples unreadable (${(err as Error).message})`;
+}
+
+/**
+ * Each batch's samples in chain order (the order a report embeds them), a chained payload
+ * decoded against the batch before it; one batch at a time, so a caller holds no more than it
+ * keeps. Throws ReportChainError naming the first batch that does not decode.
+ */
+export function* reportChainSamples(batches: readonly EmbeddedBatch[]): Generator<assay.v1.Sample[], void, void> {
+  let prior: Uint8Array | null = null;
+  for (const [i, b] of batches.entries()) {
+    let d: DecodedBatch;
+    try {
+      d = decodeReportBatch(b, prior);
+    } catch (err) {
+      throw new ReportChainError(i, `batch ${i + 1}/${batches.length}: ${chainProblem(err, i, true)}`);
+    }
+    prior = d.last;
+    yield d.samples;
+  }
 }

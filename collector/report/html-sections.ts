@@ -9,6 +9,9 @@ import { pctText, viewEvidence, type EvidenceView, type VerdictLike } from '../e
 
 const CLASS_LABELS: Record<string, string> = Object.fromEntries(Object.entries({ ...CLASS_LOOKS, ...STATE_LOOKS }).map(([k, v]) => [k, v.label]));
 
+/** Context batches (chained payloads' predecessors before the period) said as such; nothing without. */
+const contextNote = (n: number): string => (n ? ` (the first ${n} before the period, embedded only to decode the chained batch after them)` : '');
+
 function identity(h: HostSection): string {
   const id = h.input.identity;
   const inv = h.input.inventory;
@@ -19,7 +22,7 @@ function identity(h: HostSection): string {
     <dt>Public key</dt><dd class="mono">${esc(id.publicKey ?? 'none (local scan)')}</dd>
     <dt>Fingerprint</dt><dd class="mono">${esc(id.fingerprint ?? '—')}</dd></dl></div>
     <div class="card"><h3>${chain ? 'Hash chain and machine' : 'Machine'}</h3><dl>
-    ${chain ? `<dt>Batches</dt><dd>${chain.batches.length}</dd><dt>Starts after</dt><dd class="mono">${esc(chain.startsAfter || '(chain start)')}</dd><dt>Head</dt><dd class="mono">${esc(chain.head)}</dd>` : ''}
+    ${chain ? `<dt>Batches</dt><dd>${chain.batches.length}${contextNote(chain.batches.filter((b) => b.context).length)}</dd><dt>Starts after</dt><dd class="mono">${esc(chain.startsAfter || '(chain start)')}</dd><dt>Head</dt><dd class="mono">${esc(chain.head)}</dd>` : ''}
     ${inv ? `<dt>CPU</dt><dd>${esc(inv.cpuModel)} (${esc(inv.logicalCores)} threads)</dd><dt>Memory</dt><dd>${(inv.memoryTotalBytes / 2 ** 30).toFixed(1)} GiB</dd><dt>GPUs</dt><dd>${esc(inv.gpus.join(', ') || 'none')}</dd><dt>Kernel</dt><dd>${esc(inv.kernel)}</dd>` : ''}
     <dt>Sampling interval</dt><dd>${esc(h.derived.intervalMs)} ms</dd></dl></div></div>`;
 }

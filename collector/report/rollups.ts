@@ -30,9 +30,28 @@ export interface ReportRollupRow {
   netTxBytesPerSec: number;
 }
 
+/**
+ * Chained batches (encoding 4) the collector still holds but a report cannot embed: the batch their
+ * first sample is encoded against (or one before it, back to a batch that is not chained) was
+ * deleted by retention or never stored, so nobody can decode them. Their time rests on roll-ups.
+ */
+export interface UndecodableBatches {
+  /** How many batches, from the first one of the period's segment. */
+  batches: number;
+  /** Their sequence numbers (the signed headers' first and last). */
+  firstSeq: number;
+  lastSeq: number;
+}
+
 export interface ReportRollups {
-  /** The collector deleted this host's raw signed samples timestamped before this (its store's rawPrunedMs). */
+  /**
+   * The report holds no decodable signed sample of this host timestamped before this: the
+   * collector deleted them after its raw window (its store's rawPrunedMs), or, with `undecodable`,
+   * the report's first decodable sample (or the period's end when there is none).
+   */
   rawPrunedMs: number;
+  /** Present when chained batches of the period could not be decoded (their prior is gone). */
+  undecodable?: UndecodableBatches;
   resolution: '1m' | '1h';
   widthMs: number;
   rows: ReportRollupRow[];
@@ -56,15 +75,21 @@ export interface RollupFigures {
 
 export const RAW_PRUNED = 'raw_pruned';
 
-/** The roll-ups a report over `period` needs: null when the period lies within the raw window. */
-export async function rollupsFor(store: Store, hostId: string, period: Period): Promise<ReportRollups | null> {
-  const { rawPrunedMs } = await store.retentionState(hostId);
+/**
+ * The roll-ups a report over `period` needs: null when the period lies within the raw window and
+ * every batch of it decodes. `undecodable`: chained batches left out of the report (build.ts
+ * segment), with `untilMs`, the time of the report's first decodable sample after them.
+ */
+export async function rollupsFor(store: Store, hostId: string, period: Period, undecodable?: UndecodableBatches & { untilMs: number }): Promise<ReportRollups | null> {
+  const stored = (await store.retentionState(hostId)).rawPrunedMs;
+  const rawPrunedMs = Math.max(stored, undecodable?.untilMs ?? 0);
   if (rawPrunedMs <= period.fromMs) return null;
   const toMs = Math.min(period.toMs, rawPrunedMs) - 1;
   const res = RESOLUTIONS.find((r) => (toMs - period.fromMs) / r.widthMs <= MAX_ROWS) ?? RESOLUTIONS[RESOLUTIONS.length - 1]!;
   const rows = await store.rollupRows(hostId, res.name, period.fromMs, toMs, 100_000);
   return {
     rawPrunedMs,
+    ...(undecodable && undecodable.untilMs > stored ? { undecodable: { batches: undecodable.batches, firstSeq: undecodable.firstSeq, lastSeq: undecodable.lastSeq } } : {}),
     resolution: res.name,
     widthMs: res.widthMs,
     rows: rows.map((r) => ({
@@ -100,6 +125,17 @@ const isoMinute = (ms: number): string => new Date(ms).toISOString().slice(0, 16
 /** The span of the period that rests on roll-ups. */
 export const prunedSpan = (r: ReportRollups, period: Period): Period => ({ fromMs: period.fromMs, toMs: Math.min(period.toMs, r.rawPrunedMs) });
 
+/** Why the report holds no decodable signed samples before rawPrunedMs, in words. */
+export function whyPruned(r: ReportRollups): string {
+  const u = r.undecodable;
+  if (!u) return "the collector no longer holds the agent's signed samples (deleted after its raw attestation window)";
+  return (
+    `the report holds no decodable signed samples: the collector still holds ${u.batches} signed batch${u.batches === 1 ? '' : 'es'} (seq ${u.firstSeq}–${u.lastSeq}), ` +
+    'but each encodes its first sample against the last sample of the batch before it, and a batch on that chain was deleted ' +
+    "(raw retention) or never stored, so they cannot be decoded and are not embedded; earlier samples may also have been deleted after the raw attestation window"
+  );
+}
+
 export function rollupFigures(r: ReportRollups, period: Period): RollupFigures {
   const span = prunedSpan(r, period);
   const maxes = r.rows.map((x) => x.cpuPctMax);
@@ -115,8 +151,7 @@ export function rollupFigures(r: ReportRollups, period: Period): RollupFigures {
     powerWatts: weighted(r.rows, (x) => x.powerWatts),
     rederivable: false,
     note:
-      `From ${isoMinute(span.fromMs)} to ${isoMinute(span.toMs)} the collector no longer holds the agent's signed samples ` +
-      `(deleted after its raw attestation window). The figures for that time (${r.rows.length} ${r.resolution} roll-ups) rest on the ` +
+      `From ${isoMinute(span.fromMs)} to ${isoMinute(span.toMs)} ${whyPruned(r)}. The figures for that time (${r.rows.length} ${r.resolution} roll-ups) rest on the ` +
       "collector's roll-ups: they are not re-derivable from signed bytes and are only as trustworthy as the collector that signed this report. " +
       'None of that time counts as covered.',
   };
@@ -126,7 +161,9 @@ export function rollupFigures(r: ReportRollups, period: Period): RollupFigures {
 export function markPruned(c: Coverage, r: ReportRollups, period: Period): Coverage {
   const cut = prunedSpan(r, period).toMs;
   const gaps: ReportGap[] = [];
-  const detail = 'raw signed samples deleted after the attestation window; this time rests on roll-ups only';
+  const detail = r.undecodable
+    ? `signed samples not decodable (${r.undecodable.batches} chained batches whose prior was deleted) or deleted after the attestation window; this time rests on roll-ups only`
+    : 'raw signed samples deleted after the attestation window; this time rests on roll-ups only';
   for (const g of c.gaps) {
     if (g.cause !== 'agent_down' || g.fromMs >= cut) {
       gaps.push(g);

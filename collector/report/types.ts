@@ -14,9 +14,13 @@ import type { Evidence, EvidenceProcess, Verdict, WorkloadClass } from '../engin
 //    non-AI time into confident and doubtful; time before the agent's enrollment is not a gap.
 // 5: a collector report carries the bytes of the process signatures its batches reference
 //    (HostInput.signatures), checked against their digests.
-export const REPORT_FORMAT = 'assay-report/5';
-/** Formats `assay verify` reads: 3 (every batch's samples gzipped), 4 (schema-3 batches' payloads as signed) and 5 (referenced signatures). */
-export const REPORT_FORMATS_READ: readonly string[] = ['assay-report/3', 'assay-report/4', REPORT_FORMAT];
+// 6: chained batches (encoding 4): the segment reaches back to a batch that is not chained, the
+//    batches before the period marked `context` (ReportBatch.context, ChainSummary), decoded in
+//    chain order; a segment whose chain back is broken leaves its undecodable batches out and says
+//    so (ReportRollups.undecodable).
+export const REPORT_FORMAT = 'assay-report/6';
+/** Formats `assay verify` reads: 3 (every batch's samples gzipped), 4 (schema-3 batches' payloads as signed), 5 (referenced signatures) and 6 (chained batches with their context). */
+export const REPORT_FORMATS_READ: readonly string[] = ['assay-report/3', 'assay-report/4', 'assay-report/5', REPORT_FORMAT];
 
 /** Classes that contradict an "AI only" statement. */
 export const NON_AI_CLASSES = ['pow-mining', 'chain-validation', 'storage-proving'] as const;
@@ -60,6 +64,13 @@ export interface ReportBatch {
   receivedMs: number;
   samples?: string;
   payload?: string;
+  /**
+   * A context batch (format 6): before the period, embedded only because the batch after it is
+   * chained (encoding 4: its first sample is encoded against this batch's last one), so that the
+   * report decodes offline. Its samples, gaps and signatures count in no figure; `assay verify`
+   * checks it like any batch, and that context batches come first and hold no sample in the period.
+   */
+  context?: true;
 }
 
 export interface ReportIdentity {
@@ -208,7 +219,8 @@ export interface ChainSummary {
   startsAfter: string;
   /** Hash of the last batch of the segment: the chain head at the end of the period. */
   head: string;
-  batches: Array<{ hash: string; prevHash: string; seqs: number; firstSeq: number; lastSeq: number; gaps: number }>;
+  /** `context`: a context batch (ReportBatch.context), decoded only for the batch after it. */
+  batches: Array<{ hash: string; prevHash: string; seqs: number; firstSeq: number; lastSeq: number; gaps: number; context?: true }>;
 }
 
 /** A stretch of non-AI verdicts, all confident or all doubtful (below thresholds.minConfidence). */

@@ -8,7 +8,7 @@
 // embedded JSON (verify-file.ts).
 import { fingerprint } from '../../proto/chain.js';
 import { checkChain } from './chain-check.js';
-import { reportBatchSamples } from './framing.js';
+import { reportChainSamples } from './framing.js';
 import { checkEmbeddedSignatures } from './signatures.js';
 import { referencedDigests } from '../signature-refs.js';
 import { deriveHost, deriveStatement } from './derive.js';
@@ -105,7 +105,10 @@ function rollupWarning(id: string, h: HostSection): string {
   const to = new Date(h.derived.rollups?.toMs ?? 0).toISOString();
   return (
     `${id}: ${from} to ${to} rests on ${r.rows.length} ${r.resolution} roll-ups kept by the collector, not on signed samples ` +
-    '(the raw signed batches were deleted after the attestation window): those figures are NOT re-derivable from signed bytes, ' +
+    (r.undecodable
+      ? `(${r.undecodable.batches} chained signed batches, seq ${r.undecodable.firstSeq}–${r.undecodable.lastSeq}, cannot be decoded: a batch they are encoded against was deleted; earlier raw batches may have been deleted after the attestation window)`
+      : '(the raw signed batches were deleted after the attestation window)') +
+    ': those figures are NOT re-derivable from signed bytes, ' +
     "only from the collector's word; that time counts as not covered"
   );
 }
@@ -116,12 +119,17 @@ function checkHost(report: Report, h: HostSection, i: number, rulesOk: boolean, 
     const agentKey = checkIdentity(h, id, out);
     if (report.kind === 'collector') {
       if (!Array.isArray(h.input.batches) || h.input.samples !== undefined) out.failures.push(`${id}: a collector report carries the agent's signed batches`);
-      const problems = checkChain(h.input);
+      const { problems, context } = checkChain(h.input, report.period);
+      const contextNote = context ? ` (the first ${context} before the period, embedded only to decode the chained batch after them)` : '';
       if (problems.length) out.failures.push(...problems);
-      else out.passed.push(`${id}: ${h.input.batches?.length ?? 0} batches signed by agent key ${agentKey} (computed from the embedded key), digests and chain links hold`);
+      else out.passed.push(`${id}: ${h.input.batches?.length ?? 0} batches${contextNote} signed by agent key ${agentKey} (computed from the embedded key), digests and chain links hold`);
       if (!problems.length) {
         const named = new Set<string>();
-        for (const b of h.input.batches ?? []) for (const hex of referencedDigests(reportBatchSamples(b)).keys()) named.add(hex); // a batch at a time
+        const batches = h.input.batches ?? [];
+        let i = 0;
+        for (const samples of reportChainSamples(batches)) { // a batch at a time
+          if (batches[i++]!.context !== true) for (const hex of referencedDigests(samples).keys()) named.add(hex);
+        }
         const sigs = checkEmbeddedSignatures(h.input, named);
         out.failures.push(...sigs.problems.map((p) => `${id}: ${p}`));
         out.warnings.push(...sigs.warnings.map((w) => `${id}: ${w}`));

@@ -97,7 +97,7 @@ describe('assay report / verify on the command line, and the report route', () =
       const j = await fetch(`${c.url}/api/hosts/gappy/report?${q}`);
       assert.equal(j.status, 200);
       const body = (await j.json()) as { format: string; hosts: unknown[]; signer: { fingerprint: string } };
-      assert.equal(body.format, 'assay-report/5');
+      assert.equal(body.format, 'assay-report/6');
       const h = await fetch(`${c.url}/api/hosts/gappy/report?${q}&format=html`);
       assert.equal(h.status, 200);
       assert.match(h.headers.get('content-type') ?? '', /text\/html/);
