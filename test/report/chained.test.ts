@@ -177,7 +177,8 @@ describe('reports over chained batches', () => {
 
   it('fails a chained batch encoded against another prior than the batch before it', () => {
     // The agent's key signs a last batch whose first sample is encoded against the wrong sample
-    // (seq 300 instead of 305), linked and signed correctly: only decoding can tell.
+    // (seq 299 instead of 300, the last of the batch before it), linked and signed correctly:
+    // only decoding can tell.
     const forged = resigned(chained, (r) => {
       const batches = r.hosts[0]!.input.batches!;
       const last = batches.at(-1)!;
@@ -191,7 +192,7 @@ describe('reports over chained batches', () => {
           prevHash: h.prevHash!,
           sealedMs: Number(h.sealedMs),
           encoding: BatchEncoding.BATCH_ENCODING_CHAINED,
-          prior: encodeSample(sample(T0 + 299 * S, 300)),
+          prior: encodeSample(sample(T0 + 298 * S, 299)),
         },
         (bytes) => signBytes(chainedAgent.keys, bytes),
       );
