@@ -18,7 +18,7 @@ import { verifyReportBytes } from '../../collector/report/verify-file.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { generateAgentKeys, signBytes } from '../../proto/chain.js';
 import { assay, encodeSample } from '../../proto/codec.js';
-import { BatchEncoding, payloadChained } from '../../proto/payload.js';
+import { BatchEncoding, CHAIN_WALK_LIMIT, payloadChained } from '../../proto/payload.js';
 import { tempDir } from '../helpers/env.js';
 import { runAssay } from '../helpers/proc.js';
 import { commitSealed } from './chained-period.js';
@@ -253,5 +253,20 @@ describe('a report whose chain is broken before the period', () => {
     const out = await runAssay(['verify', file]);
     assert.equal(out.code, 0, out.stdout + out.stderr);
     assert.match(out.stdout, /^PASS with \d+ warnings?: /m);
+  });
+
+  it('walks back no further than CHAIN_WALK_LIMIT batches', async () => {
+    // An agent that sealed a keyframe only every 100 batches: the period's first batch (81, seq
+    // 401–405) is 80 batches from its keyframe, beyond the 64 a reader walks.
+    const a = await enroll(store, 'long-chain', T0 - 60 * S);
+    await commitSealed(store, a, ROWS, BatchEncoding.BATCH_ENCODING_CHAINED, 5, 100);
+    assert.equal(CHAIN_WALK_LIMIT, 64);
+    const r = await buildReport(store, { hostIds: ['long-chain'], fromMs: T0 + 402 * S, toMs: T0 + 599 * S, keys: collectorKeys, nowMs: NOW });
+    const h = r.hosts[0]!;
+    assert.deepEqual(h.input.rollups?.undecodable, { batches: 20, firstSeq: 401, lastSeq: 500 });
+    assert.equal(h.input.batches!.length, 20);
+    assert.ok(h.input.batches!.every((b) => b.context === undefined));
+    assert.equal(h.derived.samples, 100);
+    assert.deepEqual(verifyReport(r).failures, []);
   });
 });
