@@ -103,8 +103,8 @@ export class ReportChainError extends Error {
 }
 
 /**
- * Why batch `index` (0-based) of `count` did not decode, in words a reader of `assay verify` can act
- * on. `prevOk`: whether the batch before it decoded.
+ * Why the batch at `index` (0-based, in chain order) did not decode, in words a reader of `assay
+ * verify` can act on. `prevOk`: whether the batch before it decoded.
  */
 export function chainProblem(err: unknown, index: number, prevOk: boolean): string {
   const reason = err instanceof PayloadError ? err.reason : null;
