@@ -41,6 +41,8 @@ export interface UndecodableBatches {
   /** Their sequence numbers (the signed headers' first and last). */
   firstSeq: number;
   lastSeq: number;
+  /** Present when the collector had also deleted raw signed samples of the period: before this (its store's rawPrunedMs). */
+  prunedBeforeMs?: number;
 }
 
 export interface ReportRollups {
@@ -89,7 +91,9 @@ export async function rollupsFor(store: Store, hostId: string, period: Period, u
   const rows = await store.rollupRows(hostId, res.name, period.fromMs, toMs, 100_000);
   return {
     rawPrunedMs,
-    ...(undecodable && undecodable.untilMs > stored ? { undecodable: { batches: undecodable.batches, firstSeq: undecodable.firstSeq, lastSeq: undecodable.lastSeq } } : {}),
+    ...(undecodable && undecodable.untilMs > stored
+      ? { undecodable: { batches: undecodable.batches, firstSeq: undecodable.firstSeq, lastSeq: undecodable.lastSeq, ...(stored > period.fromMs ? { prunedBeforeMs: stored } : {}) } }
+      : {}),
     resolution: res.name,
     widthMs: res.widthMs,
     rows: rows.map((r) => ({
@@ -132,7 +136,8 @@ export function whyPruned(r: ReportRollups): string {
   return (
     `the report holds no decodable signed samples: the collector still holds ${u.batches} signed batch${u.batches === 1 ? '' : 'es'} (seq ${u.firstSeq}–${u.lastSeq}), ` +
     'but each encodes its first sample against the last sample of the batch before it, and a batch on that chain was deleted ' +
-    "(raw retention) or never stored, so they cannot be decoded and are not embedded; earlier samples may also have been deleted after the raw attestation window"
+    '(raw retention) or never stored, so they cannot be decoded and are not embedded' +
+    (u.prunedBeforeMs !== undefined ? `; the collector had also deleted the signed samples before ${isoMinute(u.prunedBeforeMs)} (after its raw attestation window)` : '')
   );
 }
 

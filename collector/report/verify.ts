@@ -106,7 +106,8 @@ function rollupWarning(id: string, h: HostSection): string {
   return (
     `${id}: ${from} to ${to} rests on ${r.rows.length} ${r.resolution} roll-ups kept by the collector, not on signed samples ` +
     (r.undecodable
-      ? `(${r.undecodable.batches} chained signed batches, seq ${r.undecodable.firstSeq}–${r.undecodable.lastSeq}, cannot be decoded: a batch they are encoded against was deleted; earlier raw batches may have been deleted after the attestation window)`
+      ? `(${r.undecodable.batches} chained signed batches, seq ${r.undecodable.firstSeq}–${r.undecodable.lastSeq}, cannot be decoded: a batch they are encoded against was deleted` +
+        `${r.undecodable.prunedBeforeMs !== undefined ? '; before them the raw signed batches were deleted after the attestation window' : ''})`
       : '(the raw signed batches were deleted after the attestation window)') +
     ': those figures are NOT re-derivable from signed bytes, ' +
     "only from the collector's word; that time counts as not covered"
