@@ -15,6 +15,7 @@ import { signReport, signerOf } from '../../collector/report/sign.js';
 import type { Report } from '../../collector/report/types.js';
 import { verifyReport } from '../../collector/report/verify.js';
 import { verifyReportBytes } from '../../collector/report/verify-file.js';
+import { retentionOptions } from '../../collector/store/retention.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { generateAgentKeys, signBytes } from '../../proto/chain.js';
 import { assay, encodeSample } from '../../proto/codec.js';
@@ -268,5 +269,44 @@ describe('a report whose chain is broken before the period', () => {
     assert.ok(h.input.batches!.every((b) => b.context === undefined));
     assert.equal(h.derived.samples, 100);
     assert.deepEqual(verifyReport(r).failures, []);
+  });
+});
+
+describe("a report from the raw window's first batch, mid-chain, after retention ran", () => {
+  const tmp = tempDir('assay-chained-retention-');
+  let store: SqliteStore;
+  let report: Report;
+  const D = 86_400_000;
+  // 1 Hz for 20 minutes in chained batches of 5 (a keyframe every minute); retention then deletes
+  // raw batches before T0 + 10 min 30 s, half a minute into a chain.
+  const period = { fromMs: T0 + 632 * S, toMs: T0 + 1199 * S };
+  before(async () => {
+    store = new SqliteStore(join(tmp.dir, 'retained.db'));
+    store.db.pragma('synchronous = OFF');
+    const a = await enroll(store, 'retained', T0 - 60 * S);
+    await commitSealed(store, a, range(1, 1200, (seq) => T0 + (seq - 1) * S), BatchEncoding.BATCH_ENCODING_CHAINED);
+    await store.putVerdict(a.id, T0, verdict('ai-training', T0));
+    const opts = retentionOptions({ rawMs: 35 * D, rollupMs: 400 * D, stepRows: 1000 });
+    const now = T0 + 630 * S + opts.rawMs;
+    for (let i = 0; i < 1000 && !(await store.retentionStep(opts, now)).done; i++);
+    assert.ok((await store.retentionState('retained')).rawPrunedMs > T0 + 600 * S, 'retention deleted raw batches up to the chain');
+    report = await buildReport(store, { hostIds: ['retained'], ...period, keys: collectorKeys, nowMs: now });
+  });
+  after(async () => {
+    await store.close();
+    tmp.cleanup();
+  });
+
+  it('embeds the context retention kept and verifies offline, with no roll-ups', () => {
+    const h = report.hosts[0]!;
+    const batches = h.input.batches!;
+    // The period starts at seq 633, in batch 127 (seq 631–635), chained back to the keyframe
+    // batch 121 (seq 601–605, T0 + 10 min), before the raw cut: retention kept batches 121–126,
+    // the report embeds them as context.
+    assert.equal(batches.filter((b) => b.context).length, 6);
+    assert.equal(chainedBatch(batches[0]!), false);
+    assert.equal(h.input.rollups, undefined);
+    assert.equal(h.derived.samples, 568);
+    assert.deepEqual(verifyReport(report).failures, []);
   });
 });
