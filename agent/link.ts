@@ -154,6 +154,11 @@ export class Link {
       this.lastError = null;
       if (this.stopped) return;
       const text = reason.toString();
+      // The collector does not hold the batch our unacked one is chained to (its store lost it):
+      // that batch goes again as a keyframe, which decodes on its own.
+      if (code === CloseCode.integrity && text.startsWith('prior_unknown') && this.opts.spool.resealKeyframe((h) => signBytes(this.opts.identity, h))) {
+        this.opts.logger.warn({ code, reason: 'prior_unknown' }, 'collector does not hold the batch before ours: sealed it again as a keyframe');
+      }
       // Refusals (not enrolled, revoked, rate limited, collector full) will not heal in a second:
       // back off exponentially without the jitter that may pick the minimum again.
       const refused = code === CloseCode.forbidden || code === CloseCode.rateLimited || code === CloseCode.tryAgainLater;

@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { privateDbFile } from '../proto/private-files.js';
 import { join } from 'node:path';
 import { assay } from '../proto/codec.js';
-import { AGENT_BATCH_ENCODING, BatchEncoding, CHAIN_MAX_BATCHES, frameSamples } from '../proto/payload.js';
+import { AGENT_BATCH_ENCODING, BatchEncoding, CHAIN_MAX_BATCHES, frameSamples, payloadChained } from '../proto/payload.js';
 import { sealBatch } from './batch.js';
 
 export interface SpoolLimits {
@@ -123,6 +123,7 @@ export class Spool {
       firstBatch: db.prepare<[], BatchRow>('SELECT * FROM batches ORDER BY id LIMIT 1'),
       batchByHash: db.prepare<[Buffer], BatchRow>('SELECT * FROM batches WHERE hash = ?'),
       deleteBatchesUpTo: db.prepare<[number]>('DELETE FROM batches WHERE id <= ?'),
+      replaceBatch: db.prepare<[Uint8Array, Uint8Array, Buffer, Uint8Array, number]>('UPDATE batches SET header = ?, signature = ?, hash = ?, payload = ? WHERE id = ?'),
       insertBatch: db.prepare<[number, number, Uint8Array, Uint8Array, Buffer, number, Uint8Array]>(
         'INSERT INTO batches (first_seq, last_seq, header, signature, hash, encoding, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -288,6 +289,35 @@ export class Spool {
     this.unsent -= rows.length;
     this.chain = samples.length ? { hash, last: samples.at(-1)!, batches: chained ? c.batches + 1 : 1 } : null;
     return { id, header, signature, hash, encoding, payload, count: rows.length, lastSeq };
+  }
+
+  /** Batches sealed in a row since the last keyframe by this process (0: none yet): for status and tests. */
+  get chainLength(): number {
+    return this.chain?.batches ?? 0;
+  }
+
+  /**
+   * The collector does not hold the batch the sealed, unacked batch is chained to (it refused it
+   * as prior_unknown: its store lost that batch, e.g. retention deleted every batch of a host that
+   * was silent for longer than its raw window). Seals the same samples again, same sequence
+   * numbers, same prev_hash and gaps, as a keyframe, in place of the refused batch; that batch was
+   * never stored, so the chain does not fork. Returns false when no sealed batch is chained.
+   */
+  resealKeyframe(sign: (header: Uint8Array) => Uint8Array): boolean {
+    const row = this.stmt.firstBatch.get();
+    if (!row || !row.payload || !payloadChained(row.encoding, row.payload)) return false;
+    const h = assay.v1.BatchHeader.decode(row.header);
+    const seqs = (h.seqs ?? []).map(Number);
+    const samples = this.stmt.range.all(row.first_seq, row.last_seq).map((r) => r.data);
+    if (samples.length !== seqs.length) return false;
+    const sealed = sealBatch({ agentId: h.agentId ?? '', seqs, samples, prevHash: h.prevHash ?? new Uint8Array(), gaps: h.gaps ?? [], sealedMs: Number(h.sealedMs ?? 0), encoding: row.encoding, prior: null }, sign);
+    this.db.transaction(() => {
+      this.stmt.replaceBatch.run(sealed.header, sealed.signature, sealed.hash, sealed.payload, row.id);
+      // It is the newest sealed batch (one is sealed at a time, after the one before is acked): the head.
+      this.stmt.setMeta.run('head_hash', sealed.hash);
+    })();
+    this.chain = samples.length ? { hash: sealed.hash, last: samples.at(-1)!, batches: 1 } : null;
+    return true;
   }
 
   /**

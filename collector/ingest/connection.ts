@@ -352,7 +352,8 @@ export class IngestConnection {
           if (err instanceof PayloadError) throw integrity('prior_unreadable', `batch is encoded against the batch before it, which this collector cannot read: ${err.message}`);
           throw err;
         }
-        if (!prior) throw integrity('prior_unknown', 'batch is encoded against the batch before it (prev_hash), which this collector does not hold');
+        // The message starts with the reason: the agent reads it from the close and seals the batch again as a keyframe (agent/link.ts).
+        if (!prior) throw integrity('prior_unknown', 'prior_unknown: batch is encoded against the batch before it (prev_hash), which this collector does not hold');
       }
     }
     // The ack path reads what the stored rows need (figures, signatures), not whole samples.

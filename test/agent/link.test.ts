@@ -40,3 +40,35 @@ test('collector outage: the agent spools, reconnects and resends; nothing lost, 
   assert.equal(seqs.length, sampled, 'every sample taken is stored');
   assert.deepEqual(seqs, Array.from({ length: sampled }, (_, i) => i + 1), 'exactly once, in order, no gaps');
 });
+
+test('a collector that lost the batch the agent\'s next one is chained to (retention after a long silence): the agent seals that batch again as a keyframe; nothing lost, nothing doubled', async (t) => {
+  const tmp = tempDir();
+  t.after(tmp.cleanup);
+  const port = await freePort();
+  const dbPath = join(tmp.dir, 'assay.db');
+  const url = `ws://127.0.0.1:${port}/ingest`;
+  let collector = await startCollector({ host: '127.0.0.1', port, dbPath, enrollSecret: SECRET });
+  const agent = await startAgent({ collectorUrl: url, intervalMs: 200, batchIntervalMs: 300, stateDir: join(tmp.dir, 'agent'), enrollSecret: SECRET });
+  t.after(() => agent.stop());
+  // Mid-chain (the agent's next batch is chained to the last one acked), then the collector goes.
+  await waitFor(() => agent.link.ackedSeq >= 3 && agent.spool.chainLength >= 1 && agent.spool.chainLength <= 9, 20_000, 'acks, mid-chain');
+  await collector.close();
+  assert.ok(agent.spool.chainLength >= 1 && agent.spool.chainLength <= 10, `chain of ${agent.spool.chainLength}`);
+  const atOutage = agent.sampled;
+  // Its store loses every batch of the host (as retention does after a silence longer than the raw window); the chain head stays.
+  const db0 = new Database(dbPath);
+  db0.prepare('DELETE FROM batches WHERE host_id = ?').run(agent.agentId);
+  db0.close();
+  await waitFor(() => agent.sampled >= atOutage + 3, 15_000, 'sampling during the outage');
+  collector = await startCollector({ host: '127.0.0.1', port, dbPath, enrollSecret: SECRET });
+  t.after(() => collector.close());
+  await waitFor(() => agent.spool.size === 0 && agent.link.ackedSeq >= atOutage + 3, 20_000, 'spool drained after the keyframe');
+  assert.match(String(collector.metrics.rejects.get('prior_unknown') ?? 0), /^[1-9]/, 'the chained batch was refused once as prior_unknown');
+  await agent.stop();
+  const sampled = agent.sampled;
+  await collector.close();
+  const db = new Database(dbPath, { readonly: true });
+  t.after(() => db.close());
+  const seqs = storedSeqs(db, agent.agentId);
+  assert.deepEqual(seqs, Array.from({ length: sampled }, (_, i) => i + 1), 'every sample stored exactly once, in order');
+});

@@ -108,3 +108,50 @@ test('batches stay under the collector frame limit; a sample that can never fit 
     tmp.cleanup();
   }
 });
+
+test('sealed batches are chained (encoding 4): each encoded against the last sample of the batch before, a keyframe first, every CHAIN_MAX_BATCHES, after a restart and after a batch without samples', async () => {
+  const { readTraceSamples, asSentSockets } = await import('../../bench/payload-sizes.js');
+  const { quantizeSample } = await import('../../agent/quantize.js');
+  const { encodeSample } = await import('../../proto/codec.js');
+  const { AGENT_BATCH_ENCODING, BatchEncoding, CHAIN_MAX_BATCHES, lastFrame, payloadChained } = await import('../../proto/payload.js');
+  assert.equal(AGENT_BATCH_ENCODING, BatchEncoding.BATCH_ENCODING_CHAINED);
+  const real = readTraceSamples('bench/data/server-host.trace.ndjson.gz').slice(0, 120).map((s) => encodeSample(asSentSockets(quantizeSample(s))));
+  const tmp = tempDir();
+  try {
+    let s = new Spool(tmp.dir);
+    let next = 0;
+    const kinds: string[] = [];
+    let prior: Uint8Array | null = null;
+    /** Seals, checks the batch decodes with the last frame of the one before (as a reader has it), acks. */
+    const seal = (n: number, at = 10_000): void => {
+      for (let i = 0; i < n; i++) s.push(at + next, real[next++ % real.length]!);
+      const b = s.nextBatch('agent-1', 5, sign, at + next)!;
+      const chained = payloadChained(b.encoding, b.payload);
+      kinds.push(!b.count ? 'E' : chained ? 'c' : 'K');
+      const frames = payloadFrames(b.encoding, b.payload, undefined, undefined, chained ? prior : null);
+      assert.equal(frames.length, b.count);
+      prior = lastFrame(frames);
+      assert.ok(s.ackBatch(b.hash));
+    };
+    for (let i = 0; i < CHAIN_MAX_BATCHES + 2; i++) seal(5);
+    assert.deepEqual(kinds.join(''), `K${'c'.repeat(CHAIN_MAX_BATCHES - 1)}Kc`);
+    // A restart forgets the last sample: the next batch is a keyframe.
+    s.close();
+    s = new Spool(tmp.dir);
+    seal(5);
+    seal(5);
+    assert.ok(kinds.join('').endsWith('Kc'));
+    // A batch without samples (only a gap to report: a sample over the frame limit) gives nothing to chain to.
+    s.push(20_000, new Uint8Array(5000));
+    const gapOnly = s.nextBatch('agent-1', 5, sign, 20_001, 1000)!;
+    assert.equal(gapOnly.count, 0);
+    assert.equal(header(gapOnly).gaps?.[0]?.cause, 'sample_too_large');
+    assert.ok(s.ackBatch(gapOnly.hash));
+    seal(5);
+    seal(5);
+    assert.deepEqual(kinds.join(''), `K${'c'.repeat(CHAIN_MAX_BATCHES - 1)}KcKcKc`);
+    s.close();
+  } finally {
+    tmp.cleanup();
+  }
+});

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { storedSeqs } from '../../collector/store/sample-figures.js';
 import { assay } from '../../proto/codec.js';
-import { decodePayload } from '../../proto/payload.js';
+import { decodePayload, payloadChained } from '../../proto/payload.js';
+import { priorOfSync, type ChainBatch } from '../../collector/store/chain.js';
 import { CLASSES } from '../../collector/engine/types.js';
 import { freePort, tempDir, waitFor } from '../helpers/env.js';
 import { runAssay, spawnAssay } from '../helpers/proc.js';
@@ -64,11 +65,14 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
     rows.map((_, i) => rows[0]!.seq + i),
     'sequence numbers are contiguous: nothing lost or duplicated',
   );
-  // The agent's batches are schema-3 payloads (columnar, encoding 3); the last sample decoded from the newest one.
+  // The agent's batches are schema-3 payloads (chained columnar, encoding 4); the last sample decoded from the newest one, with its prior read back by prev_hash.
   const newest = db.prepare('SELECT header, encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1').get(host.id) as { header: Buffer; encoding: number; payload: Buffer };
-  assert.equal(newest.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_COLUMNAR);
-  assert.equal(assay.v1.BatchHeader.decode(newest.header).seqs!.at(-1), rows.at(-1)!.seq);
-  const last = decodePayload(newest.encoding, newest.payload, 64 << 20).at(-1)!;
+  assert.equal(newest.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_CHAINED);
+  const newestHeader = assay.v1.BatchHeader.decode(newest.header);
+  assert.equal(newestHeader.seqs!.at(-1), rows.at(-1)!.seq);
+  const byHash = db.prepare('SELECT header, encoding, payload FROM batches WHERE host_id = ? AND hash = ?');
+  const prior = payloadChained(newest.encoding, newest.payload) ? priorOfSync(newestHeader.prevHash!, (h) => byHash.get(host.id, h) as ChainBatch | undefined) : null;
+  const last = decodePayload(newest.encoding, newest.payload, 64 << 20, undefined, Infinity, prior).at(-1)!;
   assert.ok((last.cpu?.perCorePct ?? []).length >= 1, 'real per-core CPU readings');
   assert.ok((last.memory?.totalBytes ?? 0) > 0, 'real memory readings');
   assert.ok((last.processes ?? []).length > 0, 'real process signatures');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createProbes, hasProcfs, isUnavailable, probeTable } from '../../agent/probes/index.js';
-import { decodePayload, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
+import { decodeFrames, lastFrame, payloadFrames, VERIFY_MAX_INFLATED_BYTES } from '../../proto/payload.js';
 import { freePort, tempDir, waitFor } from '../helpers/env.js';
 import { spawnAssay } from '../helpers/proc.js';
 import { config } from './tree.js';
@@ -67,7 +67,13 @@ test('agent with an empty --proc-root streams samples whose CPU and memory come 
   const db = new Database(dbPath, { readonly: true });
   t.after(() => db.close());
   const batches = db.prepare('SELECT encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq').all(host.id) as Array<{ encoding: number; payload: Buffer }>;
-  const samples = batches.flatMap((b) => decodePayload(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES));
+  // In chain order, each batch decoded with the last sample of the one before (encoding 4).
+  let prior: Uint8Array | null = null;
+  const samples = batches.flatMap((b) => {
+    const frames = payloadFrames(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES, Infinity, prior);
+    prior = lastFrame(frames);
+    return decodeFrames(b.encoding, frames);
+  });
   assert.ok(samples.length >= 3);
   for (const s of samples) {
     assert.ok(s.cpu && s.cpu.totalPct! >= 0 && s.cpu.totalPct! <= 100, `cpu in every sample: ${JSON.stringify(s.cpu)}`);
