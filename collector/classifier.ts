@@ -52,6 +52,8 @@ export class Classifier {
   readonly evicted = { idle: 0, cap: 0 };
   /** Hosts rebuilt from the store (a restart, or a return after eviction). */
   rebuilt = 0;
+  /** Milliseconds spent in evaluations' synchronous work (window decode, engine, hysteresis): what the classify queue's engineShare bounds. */
+  engineMs = 0;
   /**
    * Identity evidence remembered by process content across hosts and evaluations (bounded;
    * cleared when the rules object changes): the same verdicts, without matching every signature
@@ -188,13 +190,17 @@ export class Classifier {
     const rules = this.rules();
     // The window decoded for this evaluation only; signatures of its processes (not every process
     // the host ever ran) read from the store, those sent within the window taken from it.
+    let t = performance.now();
     const decoded = st.window.samples();
     const missing = [...decoded.keys].filter((k) => !decoded.carried.has(k));
+    this.engineMs += performance.now() - t;
     const stored = missing.length ? await this.store.signaturesOf(hostId, missing) : new Map();
+    t = performance.now();
     const raw = evaluate(st.window.view(decoded, stored), rules, this.identityMemo);
     const tsMs = raw.window.toMs || newest;
     const before = st.stability?.published ?? null;
     const published = stabilize(st.stability, raw, tsMs, rules.stability);
+    this.engineMs += performance.now() - t;
     st.stability = published.state;
     const verdict = published.verdict;
     // Every change of the published class is stored (the API's verdict history), plus a refresh now and then.

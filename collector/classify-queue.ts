@@ -71,9 +71,30 @@ export interface ClassifyQueueOptions {
   maxPendingBytes: number;
   /** Most turns started and not yet ended (each may wait for a commit). */
   maxRunning: number;
+  /**
+   * Long-run share of the event loop that the turns' work outside the slices may take: the engine
+   * evaluations, which run after a turn's first wait (its store reads), so no slice bounds them.
+   * Measured by the caller's `spentMs` counter; while that work is over its share, no turn starts
+   * (hosts wait, their batches coalesce, the byte bound drops the oldest). Under an ingest flood on
+   * a 2-core machine, evaluations took about two thirds of the loop and acks slowed to a third.
+   * 1: no bound.
+   */
+  engineShare: number;
+  /** Engine work the share lets through at once after a quiet stretch (ms). */
+  engineBurstMs: number;
 }
 
-export const defaultClassifyQueue: ClassifyQueueOptions = { sliceMs: 10, share: 0.25, maxSliceMs: 50, minIntervalMs: 5_000, maxSamplesPerHost: 120, maxPendingBytes: 256 * 1024 * 1024, maxRunning: 16 };
+export const defaultClassifyQueue: ClassifyQueueOptions = {
+  sliceMs: 10,
+  share: 0.25,
+  maxSliceMs: 50,
+  minIntervalMs: 5_000,
+  maxSamplesPerHost: 120,
+  maxPendingBytes: 256 * 1024 * 1024,
+  maxRunning: 16,
+  engineShare: 0.5,
+  engineBurstMs: 1_000,
+};
 
 interface Pending {
   batches: ClassifyBatch[];
@@ -126,6 +147,12 @@ export class ClassifyQueue {
   unreadable = 0;
   /** Turns taken (each is one decode and one Classifier.add call). */
   turns = 0;
+  /** Times turns waited because engine work was over its share (engineShare). */
+  throttled = 0;
+  /** Engine time the share allows now (ms; negative: over it), and when and at what `spentMs` it was last counted. */
+  private tokens: number;
+  private tokensAt = performance.now();
+  private spentAt: number;
 
   constructor(
     private readonly run: (hostId: string, samples: ISample[]) => Promise<void>,
@@ -134,11 +161,40 @@ export class ClassifyQueue {
     private readonly onError: (hostId: string, err: Error) => void = () => undefined,
     private readonly now: () => number = Date.now,
     private readonly ready: TurnReady = () => true,
+    /** Milliseconds of engine work done so far by the turns outside their slices (a counter; see engineShare). */
+    private readonly spentMs: () => number = () => 0,
   ) {
-    if (!(opts.maxSamplesPerHost >= 1) || !(opts.maxPendingBytes >= 1) || !(opts.minIntervalMs >= 0) || !(opts.sliceMs > 0) || !(opts.maxSliceMs >= opts.sliceMs) || !(opts.share >= 0 && opts.share < 1) || !(opts.maxRunning >= 1)) {
-      throw new Error('classify queue: maxSamplesPerHost, maxPendingBytes, maxRunning >= 1, 0 < sliceMs <= maxSliceMs, 0 <= share < 1, minIntervalMs >= 0');
+    if (
+      !(opts.maxSamplesPerHost >= 1) || !(opts.maxPendingBytes >= 1) || !(opts.minIntervalMs >= 0) || !(opts.sliceMs > 0) || !(opts.maxSliceMs >= opts.sliceMs) ||
+      !(opts.share >= 0 && opts.share < 1) || !(opts.maxRunning >= 1) || !(opts.engineShare > 0 && opts.engineShare <= 1) || !(opts.engineBurstMs >= 0)
+    ) {
+      throw new Error('classify queue: maxSamplesPerHost, maxPendingBytes, maxRunning >= 1, 0 < sliceMs <= maxSliceMs, 0 <= share < 1, minIntervalMs >= 0, 0 < engineShare <= 1, engineBurstMs >= 0');
     }
     this.overdueMs = opts.share > 0 ? opts.sliceMs / opts.share : Infinity;
+    this.tokens = opts.engineBurstMs;
+    this.spentAt = spentMs();
+  }
+
+  /** The engine time the share allows now: refilled at engineShare of the time passed, less the engine work done since (negative: over the share). */
+  private budget(): number {
+    if (this.opts.engineShare >= 1) return Infinity;
+    const now = performance.now();
+    const spent = this.spentMs();
+    this.tokens = Math.min(this.opts.engineBurstMs, this.tokens + this.opts.engineShare * (now - this.tokensAt)) - (spent - this.spentAt);
+    this.tokensAt = now;
+    this.spentAt = spent;
+    return this.tokens;
+  }
+
+  /** Over the share: wake when the budget is back to zero. */
+  private waitForBudget(tokens: number): void {
+    this.throttled++;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = setTimeout(() => {
+      this.wake = null;
+      this.schedule();
+    }, Math.max(1, Math.ceil(-tokens / this.opts.engineShare)));
+    this.wake.unref();
   }
 
   add(hostId: string, batch: ClassifyBatch): void {
@@ -224,7 +280,7 @@ export class ClassifyQueue {
    * the loop ever reaches its check phase): the setImmediate alone would wait for the flood to end.
    */
   private startIfOverdue(): void {
-    if (!this.scheduled || this.busy || this.stopped) return;
+    if (!this.scheduled || this.busy || this.stopped || this.budget() <= 0) return;
     const now = performance.now();
     if (now - Math.max(this.scheduledAt, this.sliceEndedAt) >= this.overdueMs) this.startSlice(true);
   }
@@ -232,6 +288,8 @@ export class ClassifyQueue {
   /** After a slice: go on at once if a host is due, else wake when the first one will be. */
   private next(): void {
     if (this.stopped || this.pending.size === 0 || this.running.size >= this.opts.maxRunning) return;
+    const tokens = this.budget();
+    if (tokens <= 0) return this.waitForBudget(tokens);
     const t = this.now();
     let first = Infinity;
     for (const hostId of this.pending.keys()) {
@@ -280,7 +338,7 @@ export class ClassifyQueue {
       this.lastTurn.delete(hostId);
     }
     for (const [hostId, p] of this.pending) {
-      if (this.stopped || performance.now() >= until || this.running.size >= this.opts.maxRunning) return;
+      if (this.stopped || performance.now() >= until || this.running.size >= this.opts.maxRunning || this.budget() <= 0) return;
       if (this.running.has(hostId) || this.dueMs(hostId) > this.now()) continue;
       if (!this.ready(hostId, () => this.schedule())) continue;
       // The oldest chunk: whole batches up to maxSamplesPerHost samples (at least one batch).
@@ -326,7 +384,8 @@ export class ClassifyQueue {
         .catch((err: Error) => this.onError(hostId, err))
         .finally(() => {
           this.running.delete(hostId);
-          if (this.pending.has(hostId)) this.schedule();
+          // Any host still waiting (not only this one): the slice that started this turn may have stopped at maxRunning.
+          if (this.pending.size) this.schedule();
         });
       // Let the turn run up to its first real wait (its work until then counts against this
       // slice) without leaving the slice: a setImmediate here would cost a whole event-loop turn

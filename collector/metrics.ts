@@ -22,6 +22,10 @@ export class CollectorMetrics {
     classifiedSamples: () => number;
     unreadableBatches: () => number;
     turns: () => number;
+    /** Times turns waited for the engine's share of the event loop (classify-queue.ts engineShare). */
+    throttled: () => number;
+    /** Milliseconds of engine work (Classifier.engineMs). */
+    engineMs: () => number;
   } | null = null;
 
   reject(reason: string): void {

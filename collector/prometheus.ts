@@ -56,6 +56,8 @@ export function renderMetrics(m: CollectorMetrics, hosts: FleetHost[], nowMs: nu
     metric('assay_classify_dropped_samples_total', 'counter', 'Samples not classified: dropped over the classify queue\'s byte bound (the collector could not keep up).', [['', m.classify.droppedSamples()]]);
     metric('assay_classify_samples_total', 'counter', 'Samples decoded and classified.', [['', m.classify.classifiedSamples()]]);
     metric('assay_classify_unreadable_batches_total', 'counter', 'Stored batches whose samples could not be decoded or failed the field checks at classification.', [['', m.classify.unreadableBatches()]]);
+    metric('assay_classify_engine_seconds_total', 'counter', 'Event-loop time spent in engine evaluations (window decode, rules, hysteresis).', [['', m.classify.engineMs() / 1000]]);
+    metric('assay_classify_throttled_total', 'counter', 'Times classification turns waited because engine work was over its share of the event loop (classify-queue.ts engineShare).', [['', m.classify.throttled()]]);
   }
   metric(
     'assay_host_class',

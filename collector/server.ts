@@ -361,6 +361,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       }
       return false;
     },
+    () => classifier.engineMs,
   );
   metrics.classify = {
     backlogHosts: () => classify.backlog,
@@ -369,6 +370,8 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     classifiedSamples: () => classify.classified,
     unreadableBatches: () => classify.unreadable,
     turns: () => classify.turns,
+    throttled: () => classify.throttled,
+    engineMs: () => classifier.engineMs,
   };
   const ingest = attachIngest(ingestWss, {
     store,

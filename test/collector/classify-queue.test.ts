@@ -349,3 +349,38 @@ test('chained batches (encoding 4): classified in order across turns; only a hos
   assert.match(errs3[0]?.message ?? '', /last sample of the batch before/);
   await q3.stop();
 });
+
+test('engine work outside the slices is held to its share of the event loop (engineShare): turns wait, counted; without the bound it takes most of the loop', async () => {
+  /** 300 hosts with a batch each; every turn burns 8 ms of "engine" after its first wait, as an evaluation does after its store reads. */
+  async function run(engineShare: number): Promise<{ share: number; throttled: number; turns: number }> {
+    let spent = 0;
+    const q = new ClassifyQueue(
+      async () => {
+        await new Promise((r) => setImmediate(r));
+        const t = performance.now();
+        while (performance.now() - t < 8);
+        spent += performance.now() - t;
+      },
+      decode,
+      { ...defaultClassifyQueue, minIntervalMs: 0, engineShare, engineBurstMs: 40 },
+      () => undefined,
+      Date.now,
+      () => true,
+      () => spent,
+    );
+    const one = batch(1, 1);
+    for (let h = 0; h < 300; h++) q.add(`h${h}`, one);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 1200));
+    const elapsed = performance.now() - t0;
+    const out = { share: spent / elapsed, throttled: q.throttled, turns: q.turns };
+    await q.stop();
+    return out;
+  }
+  const bounded = await run(0.25);
+  assert.ok(bounded.share <= 0.25 + (40 + 16 * 8) / 1200, `engine took ${(100 * bounded.share).toFixed(0)} % of the loop with a 25 % share`);
+  assert.ok(bounded.throttled > 0 && bounded.turns < 300, `${bounded.throttled} waits, ${bounded.turns} turns`);
+  const free = await run(1);
+  assert.ok(free.share > 0.5, `without the bound the engine took ${(100 * free.share).toFixed(0)} % of the loop`);
+  assert.equal(free.throttled, 0);
+});
