@@ -123,11 +123,13 @@ export class IngestConnection {
   /** An enrolled agent a hello claimed to be, before it proved it (security events name it). */
   private claimed: string | null = null;
   /**
-   * The last batch this connection committed, and its last sample: the prior of the agent's next
-   * batch when it is chained (BATCH_ENCODING_CHAINED). One sample per connection; any other prior
-   * (a batch resent after a reconnect, another collector's batch) is read back from the store.
+   * The last batch this connection committed (or acked as a duplicate), its last sample, and the
+   * prior it was decoded with: the prior of the agent's next batch when it is chained
+   * (BATCH_ENCODING_CHAINED), and of that same batch resent. Two samples per connection; any other
+   * prior (the first batch after a reconnect, another collector's batch) is read back from the
+   * store, so an agent resending its head again and again does not make each resend walk the chain.
    */
-  private tail: { hash: Uint8Array; last: Uint8Array } | null = null;
+  private tail: { hash: Uint8Array; prevHash: Uint8Array; prior: Uint8Array | null; last: Uint8Array | null } | null = null;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -344,7 +346,8 @@ export class IngestConnection {
     // A chained payload's prior: the last sample of the batch its prev_hash names.
     let prior: Uint8Array | null = null;
     if (payloadChained(encoding, payload)) {
-      if (this.tail && safeEqual(this.tail.hash, prevHash)) prior = this.tail.last;
+      if (this.tail?.last && safeEqual(this.tail.hash, prevHash)) prior = this.tail.last;
+      else if (this.tail?.prior && safeEqual(this.tail.prevHash, prevHash)) prior = this.tail.prior;
       else {
         try {
           prior = await priorOf(prevHash, (h) => deps.store.batchByHash(host.id, h));
@@ -354,6 +357,9 @@ export class IngestConnection {
         }
         // The message starts with the reason: the agent reads it from the close and seals the batch again as a keyframe (agent/link.ts).
         if (!prior) throw integrity('prior_unknown', 'prior_unknown: batch is encoded against the batch before it (prev_hash), which this collector does not hold');
+        // A copy: the walk's frame may be a view into the whole inflated batch before (encodings 1
+        // and 2 frame every sample into one buffer), which the tail and the classify queue would keep.
+        prior = Uint8Array.from(prior);
       }
     }
     // The ack path reads what the stored rows need (figures, signatures), not whole samples.
@@ -392,7 +398,7 @@ export class IngestConnection {
     }
     // The next chained batch of this agent is encoded against this one's last sample (a copy: the frames share one buffer).
     const last = lastFrame(frames);
-    this.tail = last ? { hash: batch.hash, last: Uint8Array.from(last) } : null;
+    this.tail = { hash: batch.hash, prevHash, prior, last: last ? Uint8Array.from(last) : null };
     deps.metrics.samplesStored += result.accepted;
     deps.metrics.samplesDuplicate += result.duplicates;
     if (batch.gaps.length) this.log.warn({ agentId: host.id, reason: 'agent_gap', gaps: batch.gaps }, 'agent reported lost samples');

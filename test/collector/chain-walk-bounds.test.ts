@@ -1,0 +1,82 @@
+// What a chained batch (encoding 4) can make ingest read. Ingest finds a chained batch's prior
+// either in its connection's tail (the batch it committed last) or by walking the store back to a
+// keyframe. An enrolled agent must not be able to make it walk again and again on one connection:
+// an honest agent needs one walk per connection (its first batch after a reconnect). Reads are
+// counted on the real store the connection uses (every call goes through to it).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { quantizeSample } from '../../agent/quantize.js';
+import { asSentSockets, readTraceSamples } from '../../bench/payload-sizes.js';
+import { startCollector, type RunningCollector } from '../../collector/server.js';
+import type { ISample } from '../../proto/codec.js';
+import { BatchEncoding, CHAIN_MAX_BATCHES, payloadChained } from '../../proto/payload.js';
+import { tempDir } from '../helpers/env.js';
+import { fullHello } from '../helpers/messages.js';
+import { RawAgent } from '../helpers/rawagent.js';
+
+const SECRET = 'test-enroll-secret-chainwalk-0123';
+const CHAINED = BatchEncoding.BATCH_ENCODING_CHAINED;
+let collector: RunningCollector;
+let tmp: ReturnType<typeof tempDir>;
+let reads = 0;
+
+const recorded = readTraceSamples('bench/data/server-host.trace.ndjson.gz').slice(0, 60).map((s) => asSentSockets(quantizeSample(s)));
+const recent = (samples: ISample[]): ISample[] => samples.map((s, i) => ({ ...s, tsMs: Date.now() - 120_000 + i * 1000 }));
+
+before(async () => {
+  tmp = tempDir();
+  collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET, limits: { maxFrameBytes: 1024 * 1024, maxBatchSamples: 50 }, classifyQueue: { minIntervalMs: 0 } });
+  const store = collector.store;
+  const read = store.batchByHash.bind(store);
+  store.batchByHash = (hostId, hash) => {
+    reads++;
+    return read(hostId, hash);
+  };
+});
+
+after(async () => {
+  await collector.close();
+  tmp.cleanup();
+});
+
+test('resending the head batch on one connection walks the chain once, not once per resend', async () => {
+  const url = collector.url.replace('http', 'ws') + '/ingest';
+  const samples = recent(recorded);
+  const a = await RawAgent.connect(url);
+  await a.hello(fullHello('walk-1'), SECRET);
+  // A full chain as the spool seals it: a keyframe and CHAIN_MAX_BATCHES - 1 chained batches of one sample.
+  let prior: Uint8Array | null = null;
+  let head: ReturnType<RawAgent['build']> | null = null;
+  for (let i = 0; i < CHAIN_MAX_BATCHES; i++) {
+    head = a.build(i + 1, [samples[i]!], { encoding: CHAINED, prior });
+    assert.equal(payloadChained(CHAINED, head.payload), i > 0);
+    a.sendBatch(head);
+    assert.equal((await a.ack()).lastSeq, i + 1);
+    prior = head.samples.at(-1)!;
+  }
+  assert.equal(reads, 0, 'on the connection that committed them, each batch took its prior from the tail');
+  a.close();
+  await a.closed;
+
+  // After a reconnect an agent resends its unacked head: a duplicate, acked again. Resent 20 times.
+  const b = await RawAgent.connect(url);
+  b.keys = a.keys;
+  await b.hello(fullHello('walk-1'));
+  const RESENDS = 20;
+  for (let i = 0; i < RESENDS; i++) {
+    b.sendBatch(head!);
+    const ack = await b.ack();
+    assert.equal(ack.duplicates, 1);
+    assert.equal(ack.lastSeq, CHAIN_MAX_BATCHES);
+  }
+  // The first resend walks back to the keyframe (CHAIN_MAX_BATCHES - 1 batches); the others reuse it.
+  assert.ok(reads <= CHAIN_MAX_BATCHES, `${reads} stored batches read for ${RESENDS} resends of one batch`);
+  // And the agent's next batch, chained to the head, still goes in without another walk.
+  const before = reads;
+  b.head = head!.hash;
+  b.sendBatch(b.build(CHAIN_MAX_BATCHES + 1, [samples[CHAIN_MAX_BATCHES]!], { encoding: CHAINED, prior }));
+  assert.equal((await b.ack()).lastSeq, CHAIN_MAX_BATCHES + 1);
+  assert.equal(reads, before);
+  b.close();
+});
