@@ -33,6 +33,9 @@ export interface LinkOptions {
 }
 
 /** TLS verification failures, by Node's error code, and what the operator should do. */
+/** Close reasons (integrity) after which the unacked chained batch is sealed again as a keyframe: the collector cannot use its prior. */
+const CHAIN_REFUSALS = ['prior_unknown', 'chain_too_long'];
+
 const TLS_ADVICE: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate: pass --pin sha256:… (printed by the collector) or --ca <file>',
   SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain ends in an untrusted self-signed CA: pass --ca <file> or --pin sha256:…',
@@ -154,10 +157,12 @@ export class Link {
       this.lastError = null;
       if (this.stopped) return;
       const text = reason.toString();
-      // The collector does not hold the batch our unacked one is chained to (its store lost it):
-      // that batch goes again as a keyframe, which decodes on its own.
-      if (code === CloseCode.integrity && text.startsWith('prior_unknown') && this.opts.spool.resealKeyframe((h) => signBytes(this.opts.identity, h))) {
-        this.opts.logger.warn({ code, reason: 'prior_unknown' }, 'collector does not hold the batch before ours: sealed it again as a keyframe');
+      // The collector does not hold the batch our unacked one is chained to (its store lost it),
+      // or refuses a chain that long (a collector with a shorter limit than this agent's): that
+      // batch goes again as a keyframe, which decodes on its own.
+      const unchain = CHAIN_REFUSALS.find((r) => text.startsWith(r));
+      if (code === CloseCode.integrity && unchain && this.opts.spool.resealKeyframe((h) => signBytes(this.opts.identity, h))) {
+        this.opts.logger.warn({ code, reason: unchain }, 'collector cannot decode our batch against the batch before it: sealed it again as a keyframe');
       }
       // Refusals (not enrolled, revoked, rate limited, collector full) will not heal in a second:
       // back off exponentially without the jitter that may pick the minimum again.

@@ -7,8 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { batchHash, enrollProof, helloSigningBytes, publicKeyFromRaw, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
 import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, encodeCollectorMessage, type IHello, type IProcessSignature } from '../../proto/codec.js';
-import { BatchEncoding, PayloadError, frameSamples, isPayloadEncoding, lastFrame, payloadChained, payloadFrames, payloadInflateLimit } from '../../proto/payload.js';
-import { priorOf } from '../store/chain.js';
+import { BatchEncoding, CHAIN_MAX_BATCHES, PayloadError, frameSamples, isPayloadEncoding, lastFrame, payloadChained, payloadFrames, payloadInflateLimit } from '../../proto/payload.js';
+import { ChainTooLongError, priorOf } from '../store/chain.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { readLightSample } from './light-sample.js';
@@ -128,8 +128,9 @@ export class IngestConnection {
    * (BATCH_ENCODING_CHAINED), and of that same batch resent. Two samples per connection; any other
    * prior (the first batch after a reconnect, another collector's batch) is read back from the
    * store, so an agent resending its head again and again does not make each resend walk the chain.
+   * `depth`: the batches from its keyframe through it (1: it decodes on its own).
    */
-  private tail: { hash: Uint8Array; prevHash: Uint8Array; prior: Uint8Array | null; last: Uint8Array | null } | null = null;
+  private tail: { hash: Uint8Array; prevHash: Uint8Array; prior: Uint8Array | null; last: Uint8Array | null; depth: number } | null = null;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -345,22 +346,38 @@ export class IngestConnection {
     const prevHash = header.prevHash ?? new Uint8Array();
     // A chained payload's prior: the last sample of the batch its prev_hash names.
     let prior: Uint8Array | null = null;
+    // The batches from this one's keyframe through it: at most CHAIN_MAX_BATCHES, as the agent
+    // seals them. Refused beyond: a longer chain costs every reader that starts inside it a longer
+    // walk (at most CHAIN_WALK_LIMIT, beyond which it is unreadable), and ingest itself walks it
+    // after each reconnect. The agent seals a refused batch again as a keyframe (agent/link.ts).
+    let depth = 1;
     if (payloadChained(encoding, payload)) {
-      if (this.tail?.last && safeEqual(this.tail.hash, prevHash)) prior = this.tail.last;
-      else if (this.tail?.prior && safeEqual(this.tail.prevHash, prevHash)) prior = this.tail.prior;
-      else {
+      const tooLong = (): WireError =>
+        integrity('chain_too_long', `chain_too_long: batch is chained to more than ${CHAIN_MAX_BATCHES - 1} batches before its keyframe (the agent seals one at least every ${CHAIN_MAX_BATCHES})`);
+      if (this.tail?.last && safeEqual(this.tail.hash, prevHash)) {
+        prior = this.tail.last;
+        depth = this.tail.depth + 1;
+      } else if (this.tail?.prior && safeEqual(this.tail.prevHash, prevHash)) {
+        prior = this.tail.prior;
+        depth = this.tail.depth;
+      } else {
+        // Walks no further than an honest agent's chain: one batch read per batch behind it.
+        let walked = 0;
         try {
-          prior = await priorOf(prevHash, (h) => deps.store.batchByHash(host.id, h));
+          prior = await priorOf(prevHash, (h) => (walked++, deps.store.batchByHash(host.id, h)), CHAIN_MAX_BATCHES - 1);
         } catch (err) {
+          if (err instanceof ChainTooLongError) throw tooLong();
           if (err instanceof PayloadError) throw integrity('prior_unreadable', `batch is encoded against the batch before it, which this collector cannot read: ${err.message}`);
           throw err;
         }
+        depth = walked + 1;
         // The message starts with the reason: the agent reads it from the close and seals the batch again as a keyframe (agent/link.ts).
         if (!prior) throw integrity('prior_unknown', 'prior_unknown: batch is encoded against the batch before it (prev_hash), which this collector does not hold');
         // A copy: the walk's frame may be a view into the whole inflated batch before (encodings 1
         // and 2 frame every sample into one buffer), which the tail and the classify queue would keep.
         prior = Uint8Array.from(prior);
       }
+      if (depth > CHAIN_MAX_BATCHES) throw tooLong();
     }
     // The ack path reads what the stored rows need (figures, signatures), not whole samples.
     let frames: Uint8Array[];
@@ -398,7 +415,7 @@ export class IngestConnection {
     }
     // The next chained batch of this agent is encoded against this one's last sample (a copy: the frames share one buffer).
     const last = lastFrame(frames);
-    this.tail = { hash: batch.hash, prevHash, prior, last: last ? Uint8Array.from(last) : null };
+    this.tail = { hash: batch.hash, prevHash, prior, last: last ? Uint8Array.from(last) : null, depth };
     deps.metrics.samplesStored += result.accepted;
     deps.metrics.samplesDuplicate += result.duplicates;
     if (batch.gaps.length) this.log.warn({ agentId: host.id, reason: 'agent_gap', gaps: batch.gaps }, 'agent reported lost samples');

@@ -13,6 +13,13 @@ export interface ChainBatch {
   payload: Uint8Array;
 }
 
+/** The walk found no keyframe within its limit: the chain is longer than a reader walks (a PayloadError, bad_payload). */
+export class ChainTooLongError extends PayloadError {
+  constructor(readonly limit: number) {
+    super('bad_payload', `chained batch: no keyframe within ${limit} batches before it`);
+  }
+}
+
 const prevHashOf = (b: ChainBatch): Uint8Array => assay.v1.BatchHeader.decode(b.header).prevHash ?? new Uint8Array();
 
 /**
@@ -27,7 +34,7 @@ function* walk(prevHash: Uint8Array, limit: number): Generator<Uint8Array, Uint8
   let hash = prevHash;
   for (;;) {
     if (hash.length === 0) return null;
-    if (back.length >= limit) throw new PayloadError('bad_payload', `chained batch: no keyframe within ${limit} batches before it`);
+    if (back.length >= limit) throw new ChainTooLongError(limit);
     const b = yield hash;
     if (!b) return null;
     back.push(b);

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { quantizeSample } from '../../agent/quantize.js';
 import { asSentSockets, readTraceSamples } from '../../bench/payload-sizes.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
-import type { ISample } from '../../proto/codec.js';
+import { CloseCode, type ISample } from '../../proto/codec.js';
 import { BatchEncoding, CHAIN_MAX_BATCHES, payloadChained } from '../../proto/payload.js';
 import { tempDir } from '../helpers/env.js';
 import { fullHello } from '../helpers/messages.js';
@@ -72,11 +72,51 @@ test('resending the head batch on one connection walks the chain once, not once 
   }
   // The first resend walks back to the keyframe (CHAIN_MAX_BATCHES - 1 batches); the others reuse it.
   assert.ok(reads <= CHAIN_MAX_BATCHES, `${reads} stored batches read for ${RESENDS} resends of one batch`);
-  // And the agent's next batch, chained to the head, still goes in without another walk.
-  const before = reads;
-  b.head = head!.hash;
-  b.sendBatch(b.build(CHAIN_MAX_BATCHES + 1, [samples[CHAIN_MAX_BATCHES]!], { encoding: CHAINED, prior }));
-  assert.equal((await b.ack()).lastSeq, CHAIN_MAX_BATCHES + 1);
-  assert.equal(reads, before);
   b.close();
+  await b.closed;
+});
+
+const closedWithin = (a: RawAgent): Promise<{ code: number; reason: string } | null> => Promise.race([a.closed, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+const reconnect = async (from: RawAgent, head: Uint8Array): Promise<RawAgent> => {
+  const c = await RawAgent.connect(collector.url.replace('http', 'ws') + '/ingest');
+  c.keys = from.keys;
+  await c.hello(fullHello('walk-2'));
+  c.head = head;
+  return c;
+};
+
+test('a batch chained further than CHAIN_MAX_BATCHES past its keyframe is refused (chain_too_long), on the connection and after a reconnect, walking no further; its keyframe goes in', async () => {
+  const samples = recent(recorded);
+  const a = await RawAgent.connect(collector.url.replace('http', 'ws') + '/ingest');
+  await a.hello(fullHello('walk-2'), SECRET);
+  let prior: Uint8Array | null = null;
+  for (let i = 0; i < CHAIN_MAX_BATCHES; i++) {
+    const x = a.build(i + 1, [samples[i]!], { encoding: CHAINED, prior });
+    a.sendBatch(x);
+    assert.equal((await a.ack()).lastSeq, i + 1);
+    prior = x.samples.at(-1)!;
+  }
+  const head = a.head;
+  const n = CHAIN_MAX_BATCHES + 1;
+  // One more chained batch: the agent would have sealed a keyframe.
+  a.sendBatch(a.build(n, [samples[n - 1]!], { encoding: CHAINED, prior }));
+  const closed = await closedWithin(a);
+  assert.equal(closed?.code, CloseCode.integrity);
+  assert.match(closed!.reason, /^chain_too_long/);
+  assert.equal(collector.metrics.rejects.get('chain_too_long'), 1);
+
+  // The same batch after a reconnect: the walk stops where an honest chain ends.
+  const b = await reconnect(a, head);
+  const before = reads;
+  b.sendBatch(b.build(n, [samples[n - 1]!], { encoding: CHAINED, prior }));
+  const closed2 = await closedWithin(b);
+  assert.equal(closed2?.code, CloseCode.integrity);
+  assert.match(closed2!.reason, /^chain_too_long/);
+  assert.ok(reads - before <= CHAIN_MAX_BATCHES - 1, `${reads - before} stored batches read`);
+
+  // Sealed again as a keyframe (what agent/link.ts does on this refusal), it goes in; nothing was lost.
+  const c = await reconnect(a, head);
+  c.sendBatch(c.build(n, [samples[n - 1]!], { encoding: CHAINED, prior: null }));
+  assert.equal((await c.ack()).lastSeq, n);
+  c.close();
 });
