@@ -9,7 +9,7 @@
 // left out today, and counted (ChainReadStats, /metrics); the batches chained to it after it are
 // left out with it without walking again.
 import { assay, type ISample } from '../../proto/codec.js';
-import { BatchEncoding, CHAIN_WALK_LIMIT, PayloadError, VERIFY_MAX_INFLATED_BYTES, expandDeltas, lastFrame, payloadChained, payloadFrames } from '../../proto/payload.js';
+import { BatchEncoding, CHAIN_MAX_BATCHES, CHAIN_WALK_LIMIT, PayloadError, VERIFY_MAX_INFLATED_BYTES, expandDeltas, lastFrame, payloadChained, payloadFrames } from '../../proto/payload.js';
 import { priorOf, priorOfSync, type ChainBatch } from './chain.js';
 
 /** What reads left out for want of a prior (both stores count into one of these). */
@@ -197,4 +197,35 @@ export async function keepFrom(oldest: KeepBatch, load: (hash: Uint8Array) => Pr
   let step = w.next();
   while (!step.done) step = w.next(await load(step.value));
   return step.value;
+}
+
+/**
+ * Which of a read's batches (in chain order, each with its first and last sequence number) to
+ * decode for the sequence numbers `wanted` (ascending): those holding one, and the CHAIN_MAX_BATCHES
+ * - 1 before each such batch (what an agent's chain needs to hand it its prior without a walk). The
+ * rest are skipped: a read by time selects sequence numbers, and an agent's clock (or an agent)
+ * may put a few samples far from the others in sequence, which made a read decode every batch in
+ * between (the whole raw window of a host, for a host page of one minute). A chained batch after a
+ * skipped stretch walks back by hash instead (ChainReader), as far as the first batch of any read.
+ */
+export function batchesToRead(rows: ReadonlyArray<{ first_seq: number; last_seq: number }>, wanted: readonly number[]): boolean[] {
+  const holds = rows.map((r) => {
+    const first = r.first_seq;
+    // The first wanted seq at or after the batch's first (binary search).
+    let lo = 0;
+    let hi = wanted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (wanted[mid]! < first) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < wanted.length && wanted[lo]! <= r.last_seq;
+  });
+  const read = holds.slice();
+  let until = -1;
+  for (let i = rows.length - 1; i >= 0; i--) {
+    if (holds[i]) until = i;
+    if (until >= 0 && until - i < CHAIN_MAX_BATCHES) read[i] = true;
+  }
+  return read;
 }

@@ -26,7 +26,7 @@ import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
 import { type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveReferences } from '../signature-refs.js';
-import { ChainReader, noChainReads, type ChainReadStats } from './chain-read.js';
+import { ChainReader, batchesToRead, noChainReads, type ChainReadStats } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 
 export interface PostgresStoreOptions {
@@ -576,15 +576,18 @@ export class PostgresStore implements Store {
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const bySeq = new Map<number, ISample>();
-    const batches = await this.pool.query<{ hash: Buffer; header: Buffer; encoding: number; payload: Buffer }>(
-      'SELECT hash, header, encoding, payload FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $3 AND samples > 0 ORDER BY last_seq',
+    const batches = await this.pool.query<{ hash: Buffer; header: Buffer; encoding: number; payload: Buffer; first_seq: number; last_seq: number }>(
+      'SELECT hash, header, encoding, payload, first_seq, last_seq FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $3 AND samples > 0 ORDER BY last_seq',
       [hostId, Math.min(...seqs), Math.max(...seqs)],
     );
+    // Only the batches holding a wanted seq and those just before them (chain-read.ts batchesToRead).
+    const read = batchesToRead(batches.rows, [...wanted].sort((a, b) => a - b));
     // In chain order: each batch hands its last sample to the next (a chained batch's prior); only
     // the first chained one walks back, by hash. A batch whose prior is gone (a dropped day
     // partition, postgres-retention.ts) is left out (counted).
     const chain = new ChainReader(this.chainReads);
-    for (const b of batches.rows) {
+    for (const [i, b] of batches.rows.entries()) {
+      if (!read[i]) continue;
       const { seqs: batchSeqs, samples: decoded } = await chain.read(b, (hash) => this.chainBatch(hostId, hash));
       if (!decoded) continue;
       batchSeqs.forEach((seq, i) => {

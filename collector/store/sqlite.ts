@@ -17,7 +17,7 @@ import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveBatch, resolveReferences } from '../signature-refs.js';
 import { PayloadSegments } from './payload-segments.js';
-import { ChainReader, noChainReads, type ChainReadStats } from './chain-read.js';
+import { ChainReader, batchesToRead, noChainReads, type ChainReadStats } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
 import { keepSignatureBytes, summarize, type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
@@ -365,7 +365,11 @@ export class SqliteStore implements Store {
     // In chain order: each batch hands its last sample to the next (a chained batch's prior); only
     // the first chained one walks back, by hash. A batch whose prior is gone is left out (counted).
     const chain = new ChainReader(this.chainReads);
-    for (const b of this.stmt.batchesOverlapping.all(hostId, Math.min(...seqs), Math.max(...seqs))) {
+    const rows = this.stmt.batchesOverlapping.all(hostId, Math.min(...seqs), Math.max(...seqs));
+    // Only the batches holding a wanted seq and those just before them (chain-read.ts batchesToRead).
+    const read = batchesToRead(rows, [...wanted].sort((a, b) => a - b));
+    for (const [i, b] of rows.entries()) {
+      if (!read[i]) continue;
       const { seqs: batchSeqs, samples: decoded } = chain.readSync({ hash: b.hash, header: b.header, encoding: b.encoding, payload: this.segments.payloadOf(b) }, (hash) => this.chainBatch(hostId, hash));
       if (!decoded) continue;
       batchSeqs.forEach((seq, i) => {
