@@ -34,7 +34,7 @@ export interface LinkOptions {
 
 /** TLS verification failures, by Node's error code, and what the operator should do. */
 /** Close reasons (integrity) after which the unacked chained batch is sealed again as a keyframe: the collector cannot use its prior. */
-const CHAIN_REFUSALS = ['prior_unknown', 'chain_too_long'];
+const CHAIN_REFUSALS = ['prior_unknown', 'prior_unreadable', 'chain_too_long'];
 
 const TLS_ADVICE: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate: pass --pin sha256:… (printed by the collector) or --ca <file>',
@@ -158,8 +158,8 @@ export class Link {
       if (this.stopped) return;
       const text = reason.toString();
       // The collector does not hold the batch our unacked one is chained to (its store lost it),
-      // or refuses a chain that long (a collector with a shorter limit than this agent's): that
-      // batch goes again as a keyframe, which decodes on its own.
+      // cannot read it (a damaged store), or refuses a chain that long (a collector with a shorter
+      // limit than this agent's): that batch goes again as a keyframe, which decodes on its own.
       const unchain = CHAIN_REFUSALS.find((r) => text.startsWith(r));
       if (code === CloseCode.integrity && unchain && this.opts.spool.resealKeyframe((h) => signBytes(this.opts.identity, h))) {
         this.opts.logger.warn({ code, reason: unchain }, 'collector cannot decode our batch against the batch before it: sealed it again as a keyframe');

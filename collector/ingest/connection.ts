@@ -367,11 +367,11 @@ export class IngestConnection {
           prior = await priorOf(prevHash, (h) => (walked++, deps.store.batchByHash(host.id, h)), CHAIN_MAX_BATCHES - 1);
         } catch (err) {
           if (err instanceof ChainTooLongError) throw tooLong();
-          if (err instanceof PayloadError) throw integrity('prior_unreadable', `batch is encoded against the batch before it, which this collector cannot read: ${err.message}`);
+          if (err instanceof PayloadError) throw integrity('prior_unreadable', `prior_unreadable: batch is encoded against the batch before it, which this collector cannot read: ${err.message}`);
           throw err;
         }
         depth = walked + 1;
-        // The message starts with the reason: the agent reads it from the close and seals the batch again as a keyframe (agent/link.ts).
+        // Each message starts with its reason: the agent reads it from the close and seals the batch again as a keyframe (agent/link.ts).
         if (!prior) throw integrity('prior_unknown', 'prior_unknown: batch is encoded against the batch before it (prev_hash), which this collector does not hold');
         // A copy: the walk's frame may be a view into the whole inflated batch before (encodings 1
         // and 2 frame every sample into one buffer), which the tail and the classify queue would keep.

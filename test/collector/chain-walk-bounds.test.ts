@@ -120,3 +120,35 @@ test('a batch chained further than CHAIN_MAX_BATCHES past its keyframe is refuse
   assert.equal((await c.ack()).lastSeq, n);
   c.close();
 });
+
+test('a chained batch whose stored chain cannot be read is refused with a reason that starts with prior_unreadable (the agent seals it again as a keyframe), and its keyframe goes in', async () => {
+  const samples = recent(recorded);
+  const a = await RawAgent.connect(collector.url.replace('http', 'ws') + '/ingest');
+  await a.hello(fullHello('walk-3'), SECRET);
+  const k = a.build(1, [samples[0]!], { encoding: CHAINED });
+  a.sendBatch(k);
+  assert.equal((await a.ack()).lastSeq, 1);
+  a.close();
+  await a.closed;
+  // A batch stored with a payload no reader can decode (written past ingest: a damaged database).
+  const c = a.build(2, [samples[1]!], { encoding: CHAINED, prior: k.samples[0]! });
+  const damaged = Buffer.from(c.payload);
+  damaged.fill(0x5a, 1 + 8);
+  const st = await collector.store.appendBatch('walk-3', { hash: c.hash, prevHash: k.hash, header: c.header, signature: c.signature, encoding: c.encoding, payload: damaged, samples: [{ seq: 2, sample: samples[1]! }], gaps: [] }, Date.now());
+  assert.equal(st.status, 'stored');
+  const b = await RawAgent.connect(collector.url.replace('http', 'ws') + '/ingest');
+  b.keys = a.keys;
+  await b.hello(fullHello('walk-3'));
+  b.head = c.hash;
+  b.sendBatch(b.build(3, [samples[2]!], { encoding: CHAINED, prior: c.samples[0]! }));
+  const closed = await closedWithin(b);
+  assert.equal(closed?.code, CloseCode.integrity);
+  assert.match(closed!.reason, /^prior_unreadable: /);
+  const d = await RawAgent.connect(collector.url.replace('http', 'ws') + '/ingest');
+  d.keys = a.keys;
+  await d.hello(fullHello('walk-3'));
+  d.head = c.hash;
+  d.sendBatch(d.build(3, [samples[2]!], { encoding: CHAINED, prior: null }));
+  assert.equal((await d.ack()).lastSeq, 3);
+  d.close();
+});
