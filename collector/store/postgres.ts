@@ -576,18 +576,22 @@ export class PostgresStore implements Store {
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const bySeq = new Map<number, ISample>();
-    const batches = await this.pool.query<{ hash: Buffer; header: Buffer; encoding: number; payload: Buffer; first_seq: number; last_seq: number }>(
-      'SELECT hash, header, encoding, payload, first_seq, last_seq FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $3 AND samples > 0 ORDER BY last_seq',
+    // Without their payloads first: only the batches holding a wanted seq and those just before
+    // them are read (chain-read.ts batchesToRead); a batch with samples is one per last_seq.
+    const overlapping = await this.pool.query<{ first_seq: number; last_seq: number }>(
+      'SELECT first_seq, last_seq FROM batches WHERE host_id = $1 AND last_seq >= $2 AND first_seq <= $3 AND samples > 0 ORDER BY last_seq',
       [hostId, Math.min(...seqs), Math.max(...seqs)],
     );
-    // Only the batches holding a wanted seq and those just before them (chain-read.ts batchesToRead).
-    const read = batchesToRead(batches.rows, [...wanted].sort((a, b) => a - b));
+    const read = batchesToRead(overlapping.rows, [...wanted].sort((a, b) => a - b));
+    const batches = await this.pool.query<{ hash: Buffer; header: Buffer; encoding: number; payload: Buffer }>(
+      'SELECT hash, header, encoding, payload FROM batches WHERE host_id = $1 AND last_seq = ANY($2::bigint[]) AND samples > 0 ORDER BY last_seq',
+      [hostId, overlapping.rows.filter((_, i) => read[i]).map((r) => r.last_seq)],
+    );
     // In chain order: each batch hands its last sample to the next (a chained batch's prior); only
     // the first chained one walks back, by hash. A batch whose prior is gone (a dropped day
     // partition, postgres-retention.ts) is left out (counted).
     const chain = new ChainReader(this.chainReads);
-    for (const [i, b] of batches.rows.entries()) {
-      if (!read[i]) continue;
+    for (const b of batches.rows) {
       const { seqs: batchSeqs, samples: decoded } = await chain.read(b, (hash) => this.chainBatch(hostId, hash));
       if (!decoded) continue;
       batchSeqs.forEach((seq, i) => {

@@ -164,9 +164,11 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?)`,
       ),
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
-      batchesOverlapping: db.prepare<[string, number, number], BatchRow>(
-        `SELECT ${BATCH_COLUMNS} FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq`,
+      // Without their payloads: a read picks the ones it decodes (chain-read.ts batchesToRead), then reads those by rowid.
+      batchesOverlapping: db.prepare<[string, number, number], { id: number; first_seq: number; last_seq: number }>(
+        `SELECT rowid AS id, first_seq, last_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq`,
       ),
+      batchByRowid: db.prepare<[number], BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE rowid = ?`),
       signatures: db.prepare<[string], { pid: number; start_time_ticks: number; signature: Buffer }>(
         `SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p JOIN signature_blobs b ON b.id = p.signature_id
          WHERE p.host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?)`,
@@ -368,8 +370,10 @@ export class SqliteStore implements Store {
     const rows = this.stmt.batchesOverlapping.all(hostId, Math.min(...seqs), Math.max(...seqs));
     // Only the batches holding a wanted seq and those just before them (chain-read.ts batchesToRead).
     const read = batchesToRead(rows, [...wanted].sort((a, b) => a - b));
-    for (const [i, b] of rows.entries()) {
+    for (const [i, r] of rows.entries()) {
       if (!read[i]) continue;
+      const b = this.stmt.batchByRowid.get(r.id);
+      if (!b) continue; // deleted between the two statements (by another process on the file)
       const { seqs: batchSeqs, samples: decoded } = chain.readSync({ hash: b.hash, header: b.header, encoding: b.encoding, payload: this.segments.payloadOf(b) }, (hash) => this.chainBatch(hostId, hash));
       if (!decoded) continue;
       batchSeqs.forEach((seq, i) => {
