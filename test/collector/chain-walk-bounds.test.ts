@@ -152,3 +152,24 @@ test('a chained batch whose stored chain cannot be read is refused with a reason
   assert.equal((await d.ack()).lastSeq, 3);
   d.close();
 });
+
+test("a new host's first batch chained to another host's batch is refused as prior_unknown: priors are looked up within the batch's own host", async () => {
+  const samples = recent(recorded);
+  const url = collector.url.replace('http', 'ws') + '/ingest';
+  const a = await RawAgent.connect(url);
+  await a.hello(fullHello('walk-4a'), SECRET);
+  const theirs = a.build(1, [samples[0]!], { encoding: CHAINED });
+  a.sendBatch(theirs);
+  assert.equal((await a.ack()).lastSeq, 1);
+  a.close();
+  // A host with nothing stored accepts a first batch that continues a chain begun elsewhere;
+  // chained to the other host's batch, its prior must not be read from that host.
+  const b = await RawAgent.connect(url);
+  await b.hello(fullHello('walk-4b'), SECRET);
+  const before = reads;
+  b.sendBatch(b.build(1, [samples[1]!], { encoding: CHAINED, prevHash: theirs.hash, prior: theirs.samples[0]! }));
+  const closed = await closedWithin(b);
+  assert.equal(closed?.code, CloseCode.integrity);
+  assert.match(closed!.reason, /^prior_unknown/);
+  assert.equal(reads - before, 1, 'one lookup, by the new host');
+});
