@@ -364,7 +364,10 @@ export class IngestConnection {
         // Walks no further than an honest agent's chain: one batch read per batch behind it.
         let walked = 0;
         try {
-          prior = await priorOf(prevHash, (h) => (walked++, deps.store.batchByHash(host.id, h)), CHAIN_MAX_BATCHES - 1);
+          prior = await priorOf(prevHash, (h) => {
+            walked++;
+            return deps.store.batchByHash(host.id, h);
+          }, CHAIN_MAX_BATCHES - 1);
         } catch (err) {
           if (err instanceof ChainTooLongError) throw tooLong();
           if (err instanceof PayloadError) throw integrity('prior_unreadable', `prior_unreadable: batch is encoded against the batch before it, which this collector cannot read: ${err.message}`);
