@@ -74,8 +74,9 @@ export interface ClassifyQueueOptions {
   /**
    * Long-run share of the event loop that the turns' work outside the slices may take: the engine
    * evaluations, which run after a turn's first wait (its store reads), so no slice bounds them.
-   * Measured by the caller's `spentMs` counter; while that work is over its share, no turn starts
-   * (hosts wait, their batches coalesce, the byte bound drops the oldest). Under an ingest flood on
+   * Measured by the caller's `spentMs` counter; while that work is over its share and batches keep
+   * coming, no turn starts (hosts wait, their batches coalesce, the byte bound drops the oldest);
+   * once ingest is quiet for a second the bound is off. Under an ingest flood on
    * a 2-core machine, evaluations took about two thirds of the loop and acks slowed to a third.
    * 1: no bound.
    */
@@ -83,6 +84,9 @@ export interface ClassifyQueueOptions {
   /** Engine work the share lets through at once after a quiet stretch (ms). */
   engineBurstMs: number;
 }
+
+/** Ingest that added no batch for this long is quiet: engine work is not bounded then (engineShare). */
+const ENGINE_IDLE_MS = 1_000;
 
 export const defaultClassifyQueue: ClassifyQueueOptions = {
   sliceMs: 10,
@@ -152,6 +156,8 @@ export class ClassifyQueue {
   /** Engine time the share allows now (ms; negative: over it), and when and at what `spentMs` it was last counted. */
   private tokens: number;
   private tokensAt = performance.now();
+  /** When a batch was last added (ingest is busy while batches come). */
+  private lastAddAt = -Infinity;
   private spentAt: number;
 
   constructor(
@@ -175,10 +181,21 @@ export class ClassifyQueue {
     this.spentAt = spentMs();
   }
 
-  /** The engine time the share allows now: refilled at engineShare of the time passed, less the engine work done since (negative: over the share). */
+  /**
+   * The engine time the share allows now: refilled at engineShare of the time passed, less the
+   * engine work done since (negative: over the share). No bound while ingest is quiet (no batch
+   * for ENGINE_IDLE_MS): then classification has nothing to leave the loop to, and a backlog left
+   * by a flood is worked off at full speed.
+   */
   private budget(): number {
     if (this.opts.engineShare >= 1) return Infinity;
     const now = performance.now();
+    if (now - this.lastAddAt > ENGINE_IDLE_MS) {
+      this.tokens = this.opts.engineBurstMs;
+      this.tokensAt = now;
+      this.spentAt = this.spentMs();
+      return Infinity;
+    }
     const spent = this.spentMs();
     this.tokens = Math.min(this.opts.engineBurstMs, this.tokens + this.opts.engineShare * (now - this.tokensAt)) - (spent - this.spentAt);
     this.tokensAt = now;
@@ -199,6 +216,7 @@ export class ClassifyQueue {
 
   add(hostId: string, batch: ClassifyBatch): void {
     if (this.stopped || batch.stored.length === 0) return;
+    this.lastAddAt = performance.now();
     let p = this.pending.get(hostId);
     if (!p) this.pending.set(hostId, (p = { batches: [], samples: 0, bytes: 0 }));
     if (batch.prior && sameBytes(p.batches.at(-1)?.hash, batch.prevHash)) {

@@ -350,9 +350,9 @@ test('chained batches (encoding 4): classified in order across turns; only a hos
   await q3.stop();
 });
 
-test('engine work outside the slices is held to its share of the event loop (engineShare): turns wait, counted; without the bound it takes most of the loop', async () => {
-  /** 300 hosts with a batch each; every turn burns 8 ms of "engine" after its first wait, as an evaluation does after its store reads. */
-  async function run(engineShare: number): Promise<{ share: number; throttled: number; turns: number }> {
+test('engine work outside the slices is held to its share of the event loop (engineShare) while batches come: turns wait, counted; without the bound it takes most of the loop; once ingest is quiet the backlog goes at full speed', async () => {
+  /** 300 hosts with a batch each, and a batch a 20 ms from one more host (ingest going on); every turn burns 8 ms of "engine" after its first wait, as an evaluation does after its store reads. */
+  async function run(engineShare: number): Promise<{ share: number; throttled: number; turns: number; quietShare: number }> {
     let spent = 0;
     const q = new ClassifyQueue(
       async () => {
@@ -370,16 +370,26 @@ test('engine work outside the slices is held to its share of the event loop (eng
     );
     const one = batch(1, 1);
     for (let h = 0; h < 300; h++) q.add(`h${h}`, one);
+    let seq = 1;
+    const ingest = setInterval(() => q.add('busy', batch(seq++, 1)), 20);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, 1200));
+    clearInterval(ingest);
     const elapsed = performance.now() - t0;
-    const out = { share: spent / elapsed, throttled: q.throttled, turns: q.turns };
+    const out = { share: spent / elapsed, throttled: q.throttled, turns: q.turns, quietShare: 0 };
+    // Ingest quiet: after a second the bound is off.
+    await new Promise((r) => setTimeout(r, 1100));
+    const spentQuiet = spent;
+    const t1 = performance.now();
+    await new Promise((r) => setTimeout(r, 500));
+    out.quietShare = (spent - spentQuiet) / (performance.now() - t1);
     await q.stop();
     return out;
   }
   const bounded = await run(0.25);
   assert.ok(bounded.share <= 0.25 + (40 + 16 * 8) / 1200, `engine took ${(100 * bounded.share).toFixed(0)} % of the loop with a 25 % share`);
   assert.ok(bounded.throttled > 0 && bounded.turns < 300, `${bounded.throttled} waits, ${bounded.turns} turns`);
+  assert.ok(bounded.quietShare > 0.5, `with ingest quiet the backlog took ${(100 * bounded.quietShare).toFixed(0)} % of the loop`);
   const free = await run(1);
   assert.ok(free.share > 0.5, `without the bound the engine took ${(100 * free.share).toFixed(0)} % of the loop`);
   assert.equal(free.throttled, 0);
