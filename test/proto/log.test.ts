@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { isoTimestamp } from '../../proto/log.js';
+import { isoTimestamp } from '../../proto/log-time.js';
 import { repoRoot } from '../helpers/env.js';
 
 test('isoTimestamp: the same string as toISOString', () => {
