@@ -1,9 +1,9 @@
 // The agent daemon: sample on an interval → spool → link to the collector.
 import { hostname } from 'node:os';
 import { encodeSample, type IInventory } from '../proto/codec.js';
-import { silentLogger, type Logger } from '../proto/log.js';
 import { packageVersion } from '../proto/package-info.js';
 import { loadOrCreateIdentity } from './identity.js';
+import { silentAgentLogger, type AgentLogger } from './log.js';
 import { Link, defaultLinkTiming, type LinkOptions } from './link.js';
 import { collectInventory } from './probes/inventory.js';
 import { createProbes } from './probes/index.js';
@@ -28,7 +28,7 @@ export interface AgentOptions {
   pin?: string;
   /** Allow plain ws:// to a non-loopback collector (samples and keys' proofs travel unencrypted). */
   allowPlain?: boolean;
-  logger?: Logger;
+  logger?: AgentLogger;
 }
 
 export interface RunningAgent {
@@ -43,7 +43,7 @@ export interface RunningAgent {
 }
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
-  const logger = opts.logger ?? silentLogger();
+  const logger = opts.logger ?? silentAgentLogger();
   const target = new URL(opts.collectorUrl);
   if (target.protocol === 'ws:' && !/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(target.hostname) && !opts.allowPlain) {
     throw new Error(`refusing plain ws:// to ${target.hostname}: use wss:// (with --pin or --ca for a self-signed collector), or --allow-plain`);

@@ -3,7 +3,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { MIN_INTERVAL_MS, timerDurationArg, applyConfigFile, durationArg, intArg, onSignals, withConfig } from '../proto/cli-kit.js';
-import { createLogger } from '../proto/log.js';
 import { checkOutputPath } from '../proto/out-path.js';
 
 const wsUrlArg = (v: string): string => {
@@ -60,6 +59,7 @@ export function registerAgentCommands(program: Command): void {
     // The secret comes from a file or the environment, never from argv (visible in ps).
     const enrollSecret = f.enrollSecretFile ? readFileSync(f.enrollSecretFile, 'utf8').trim() : process.env.ASSAY_ENROLL_SECRET;
     const { startAgent } = await import('./agent.js');
+    const { createAgentLogger } = await import('./log.js');
     const agent = await startAgent({
       collectorUrl: f.collector,
       intervalMs: f.interval,
@@ -71,7 +71,7 @@ export function registerAgentCommands(program: Command): void {
       ...(f.ca ? { wsOptions: { ca: readFileSync(f.ca, 'utf8') } } : {}),
       ...(f.allowPlain ? { allowPlain: true } : {}),
       probeConfig: { procRoot: f.procRoot, sysRoot: f.sysRoot, nvidiaSmi: f.nvidiaSmi, maxProcesses: f.maxProcesses },
-      logger: createLogger('agent', f.logLevel),
+      logger: createAgentLogger('agent', f.logLevel),
     });
     onSignals(() => agent.stop());
   });

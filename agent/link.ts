@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import { enrollProof, helloSigningBytes, signBytes } from '../proto/chain.js';
 import { CloseCode, decodeCollectorMessage, encodeAgentMessage, type IHello } from '../proto/codec.js';
-import type { Logger } from '../proto/log.js';
+import type { AgentLogger } from './log.js';
 import type { AgentIdentity } from './identity.js';
 import { signedBatchMessage } from './batch.js';
 import type { Spool } from './spool.js';
@@ -18,7 +18,7 @@ export interface LinkOptions {
   /** Hello fields besides identity and proofs. */
   hello: () => IHello;
   spool: Spool;
-  logger: Logger;
+  logger: AgentLogger;
   /** How often a batch is sent while samples are waiting. */
   batchIntervalMs: number;
   maxBatchSamples: number;

@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/runtime.js';
 import { freePort } from '../test/helpers/env.js';
-import { CLK_TCK, cpuTicks, rssMb, userSystemTicks } from './proc-stats.js';
+import { CLK_TCK, cpuTicks, rssByMapping, rssMb, userSystemTicks } from './proc-stats.js';
 
 const args = process.argv.slice(2);
 const nodeDefaults = args.includes('--node-defaults');
@@ -250,6 +250,16 @@ try {
   console.log(`  targets: CPU <= ${TARGET_CPU_PCT} % ${ok(a.cpuPct <= TARGET_CPU_PCT)}; RSS <= ${TARGET_RSS_MB} MB (median) ${ok(a.rssMedian <= TARGET_RSS_MB)}${ne ? `; CPU <= node_exporter's ${ok(a.cpuPct <= ne.cpuPct)}` : ''}`);
   const status = readFileSync(`/proc/${agent.pid}/status`, 'utf8').match(/^(RssAnon|RssFile):.*$/gm)?.map((l) => l.replace(/\s+/g, ' '));
   console.log(`  agent memory at end: ${status?.join(', ')} (RssFile is mostly the node binary's pages)`);
+  // Where the agent's resident memory is, beside the empty node's (same moment, same settings):
+  // the node binary's pages the agent touches beyond the floor's (more of V8's compiler, built-in
+  // modules, crypto, zlib), native addons, malloc's heap, V8's heap and the rest.
+  const mine = rssByMapping(agent.pid!);
+  const base = rssByMapping(floor.pid!);
+  const mb = (kb: number) => f(kb / 1024, 1);
+  const byName = [...mine.entries()].sort((x, y) => y[1] - x[1]);
+  const shown = byName.slice(0, 6).map(([name, kb]) => `${name.split('/').at(-1)} ${mb(kb)}${base.has(name) ? ` (${mb(base.get(name)!)})` : ''}`);
+  const rest = byName.slice(6).reduce((sum, [, kb]) => sum + kb, 0);
+  console.log(`  agent RSS by mapping, MB (the empty node's in brackets): ${shown.join(', ')}, other ${mb(rest)}`);
 } finally {
   for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
   // Bounded: a child that ignores SIGTERM for 5 s is killed.

@@ -23,3 +23,24 @@ export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
 }
+
+/**
+ * Resident memory of a process by mapping (/proc/PID/smaps Rss, kB): file mappings by file name
+ * (the node binary, native addons, libraries), "[heap]" (malloc's brk heap) and "anon" (everything
+ * else anonymous: V8's heap, thread stacks, malloc's mmaps).
+ */
+export function rssByMapping(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let name = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) {
+      const path = head[1]!.trim();
+      name = path === '' || (path.startsWith('[') && path !== '[heap]') ? 'anon' : path;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out.set(name, (out.get(name) ?? 0) + Number(rss[1]));
+  }
+  return out;
+}
