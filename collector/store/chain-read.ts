@@ -157,6 +157,19 @@ export interface KeepBatch extends ChainBatch {
   samples: number;
 }
 
+/** A batch row as both stores' retention read it for the keep-back walk (SQLite adds where its payload sits). */
+export interface KeepRow {
+  first_seq: number;
+  samples: number;
+  header: Buffer;
+  encoding: number;
+  payload: Buffer;
+}
+/** The columns of a KeepRow. */
+export const KEEP_COLUMNS = 'first_seq, samples, header, encoding, payload';
+/** A KeepRow as the walk takes it (`payload`: the row's, or where the store keeps it). */
+export const keepBatchOf = (r: KeepRow, payload: Uint8Array = r.payload): KeepBatch => ({ firstSeq: r.first_seq, samples: r.samples, header: r.header, encoding: r.encoding, payload });
+
 /**
  * The walk of keepFrom, as a generator yielding each hash it needs and receiving that batch (or
  * null): from the oldest batch retention keeps back by prev_hash while the batch is chained, to the

@@ -25,7 +25,7 @@ import type { PgRollups } from './postgres-rollups.js';
 import { DAY_MS, type Partitions } from './postgres-partitions.js';
 import { noneDeleted, runningProcesses, type Deleted, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
-import { keepFrom as chainKeepFrom, priorNeeded, type KeepBatch } from './chain-read.js';
+import { KEEP_COLUMNS, keepBatchOf, keepFrom as chainKeepFrom, priorNeeded, type KeepBatch, type KeepRow } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 
 const HOUR_MS = 3_600_000;
@@ -34,15 +34,9 @@ const MAX_OPS_PER_STEP = 200;
 type Op = [keyof Deleted, number];
 
 /** A batch row as retention reads it for a chain walk. */
-interface WalkRow {
-  first_seq: number;
-  samples: number;
-  header: Buffer;
-  encoding: number;
-  payload: Buffer;
-}
-const WALK_COLUMNS = 'first_seq, samples, header, encoding, payload';
-const keepBatch = (r: WalkRow): KeepBatch => ({ firstSeq: r.first_seq, samples: r.samples, header: r.header, encoding: r.encoding, payload: r.payload });
+type WalkRow = KeepRow;
+const WALK_COLUMNS = KEEP_COLUMNS;
+const keepBatch = (r: WalkRow): KeepBatch => keepBatchOf(r);
 
 export class PgRetention {
   private round: AsyncGenerator<Op, void, void> | null = null;

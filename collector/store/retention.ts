@@ -30,7 +30,7 @@ import { ROLLUP_RESOLUTIONS, type Rollups } from './rollups.js';
 import type { SampleFigures } from './sample-figures.js';
 import type { PayloadSegments } from './payload-segments.js';
 import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
-import { keepFromSync, priorNeededSync, type KeepBatch } from './chain-read.js';
+import { KEEP_COLUMNS, keepBatchOf, keepFromSync, priorNeededSync, type KeepBatch, type KeepRow } from './chain-read.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -132,17 +132,12 @@ type Op = [keyof Deleted, number, number?];
 const MAX_OPS_PER_STEP = 200;
 
 /** A batch row as retention reads it for a chain walk (its payload in the row or in a segment). */
-interface WalkRow {
-  first_seq: number;
-  samples: number;
-  header: Buffer;
-  encoding: number;
-  payload: Buffer;
+interface WalkRow extends KeepRow {
   segment_id: number | null;
   segment_offset: number | null;
   segment_length: number | null;
 }
-const WALK_COLUMNS = 'first_seq, samples, header, encoding, payload, segment_id, segment_offset, segment_length';
+const WALK_COLUMNS = `${KEEP_COLUMNS}, segment_id, segment_offset, segment_length`;
 
 export class SqliteRetention {
   private round: Generator<Op, void, void> | null = null;
@@ -293,7 +288,7 @@ export class SqliteRetention {
   }
 
   private keepBatch(r: WalkRow): KeepBatch {
-    return { firstSeq: r.first_seq, samples: r.samples, header: r.header, encoding: r.encoding, payload: this.segments.payloadOf(r) };
+    return keepBatchOf(r, this.segments.payloadOf(r));
   }
 
   /**
