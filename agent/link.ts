@@ -32,10 +32,10 @@ export interface LinkOptions {
   pin?: string;
 }
 
-/** TLS verification failures, by Node's error code, and what the operator should do. */
 /** Close reasons (integrity) after which the unacked chained batch is sealed again as a keyframe: the collector cannot use its prior. */
 const CHAIN_REFUSALS = ['prior_unknown', 'prior_unreadable', 'chain_too_long'];
 
+/** TLS verification failures, by Node's error code, and what the operator should do. */
 const TLS_ADVICE: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate: pass --pin sha256:… (printed by the collector) or --ca <file>',
   SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain ends in an untrusted self-signed CA: pass --ca <file> or --pin sha256:…',

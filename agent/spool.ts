@@ -297,9 +297,9 @@ export class Spool {
   }
 
   /**
-   * The collector does not hold the batch the sealed, unacked batch is chained to (it refused it
-   * as prior_unknown: its store lost that batch, e.g. retention deleted every batch of a host that
-   * was silent for longer than its raw window). Seals the same samples again, same sequence
+   * The collector cannot decode the sealed, unacked batch against the batch it is chained to (it
+   * refused it as prior_unknown, prior_unreadable or chain_too_long, agent/link.ts: e.g. retention
+   * deleted every batch of a host that was silent for longer than its raw window). Seals the same samples again, same sequence
    * numbers, same prev_hash and gaps, as a keyframe, in place of the refused batch; that batch was
    * never stored, so the chain does not fork. Returns false when no sealed batch is chained.
    */

@@ -4,7 +4,7 @@
 // the unzipped blob, so a verifier checks the agent's signature over the very bytes.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { assay, decodeSample } from '../../proto/codec.js';
-import { BatchEncoding, PayloadError, VERIFY_MAX_INFLATED_BYTES, expandDeltas, lastFrame, payloadFrames } from '../../proto/payload.js';
+import { BatchEncoding, PayloadError, VERIFY_MAX_INFLATED_BYTES, decodeFrames, lastFrame, payloadFrames } from '../../proto/payload.js';
 
 export function packSamples(samples: readonly Uint8Array[]): string {
   const parts: Buffer[] = [];
@@ -81,8 +81,7 @@ export function decodeReportBatch(b: EmbeddedBatch, prior: Uint8Array | null = n
     // How the payload is encoded is in the signed header (deflate, brotli, columnar, chained).
     const encoding = header.encoding ?? BatchEncoding.BATCH_ENCODING_DEFLATE;
     const frames = payloadFrames(encoding, Buffer.from(b.payload, 'base64'), VERIFY_MAX_INFLATED_BYTES, signed, prior);
-    const samples = frames.map((f) => assay.v1.Sample.decode(f));
-    return { samples: encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? samples : expandDeltas(samples), last: lastFrame(frames) };
+    return { samples: decodeFrames(encoding, frames), last: lastFrame(frames) };
   }
   if (typeof b.samples === 'string') {
     const frames = unpackSamples(b.samples, signed).samples;

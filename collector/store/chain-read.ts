@@ -8,9 +8,10 @@
 // begun elsewhere) or cannot be read is left out of the read, as a sample whose batch is gone is
 // left out today, and counted (ChainReadStats, /metrics); the batches chained to it after it are
 // left out with it without walking again.
+import { safeEqual } from '../../proto/chain.js';
 import { assay, type ISample } from '../../proto/codec.js';
-import { BatchEncoding, CHAIN_MAX_BATCHES, CHAIN_WALK_LIMIT, PayloadError, VERIFY_MAX_INFLATED_BYTES, expandDeltas, lastFrame, payloadChained, payloadFrames } from '../../proto/payload.js';
-import { priorOf, priorOfSync, type ChainBatch } from './chain.js';
+import { CHAIN_MAX_BATCHES, CHAIN_WALK_LIMIT, PayloadError, VERIFY_MAX_INFLATED_BYTES, decodeFrames, lastFrame, payloadChained, payloadFrames } from '../../proto/payload.js';
+import { drive, driveSync, priorOf, priorOfSync, type ChainBatch } from './chain.js';
 
 /** What reads left out for want of a prior (both stores count into one of these). */
 export interface ChainReadStats {
@@ -38,12 +39,20 @@ export type Load = (hash: Uint8Array) => Promise<ChainBatch | null | undefined>;
 
 const prevHashOf = (header: assay.v1.BatchHeader): Uint8Array => header.prevHash ?? new Uint8Array();
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-
-/** Whether a prior could not be had: a PayloadError (a batch on the way unreadable, no keyframe within the walk limit). */
+/** A prior, or null when it could not be had: a PayloadError (a batch on the way unreadable, no keyframe within the walk limit). */
 function priorOrNull(get: () => Uint8Array | null): Uint8Array | null {
   try {
     return get();
+  } catch (err) {
+    if (err instanceof PayloadError) return null;
+    throw err;
+  }
+}
+
+/** priorOrNull for an asynchronous walk. */
+async function priorOrNullAsync(get: () => Promise<Uint8Array | null>): Promise<Uint8Array | null> {
+  try {
+    return await get();
   } catch (err) {
     if (err instanceof PayloadError) return null;
     throw err;
@@ -74,21 +83,12 @@ export class ChainReader {
     const header = assay.v1.BatchHeader.decode(b.header);
     if (!payloadChained(b.encoding, b.payload)) return this.decode(b, header, null);
     const prevHash = prevHashOf(header);
-    let prior: Uint8Array | null;
-    if (this.follows(prevHash)) prior = this.last!.frame;
-    else {
-      try {
-        prior = await priorOf(prevHash, load);
-      } catch (err) {
-        if (!(err instanceof PayloadError)) throw err;
-        prior = null;
-      }
-    }
+    const prior = this.follows(prevHash) ? this.last!.frame : await priorOrNullAsync(() => priorOf(prevHash, load));
     return this.decode(b, header, prior, true);
   }
 
   private follows(prevHash: Uint8Array): boolean {
-    return this.last !== null && prevHash.length > 0 && sameBytes(this.last.hash, prevHash);
+    return this.last !== null && prevHash.length > 0 && safeEqual(this.last.hash, prevHash);
   }
 
   private decode(b: ReadBatch, header: assay.v1.BatchHeader, prior: Uint8Array | null, chained = false): ReadSamples {
@@ -104,9 +104,7 @@ export class ChainReader {
       throw err;
     }
     this.last = { hash: b.hash, frame: lastFrame(frames) };
-    const decoded = frames.map((f) => assay.v1.Sample.decode(f));
-    // As decodePayload: delta-encoded entries (encoding 1) expanded; v2 samples are complete.
-    return { seqs, samples: b.encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? decoded : expandDeltas(decoded) };
+    return { seqs, samples: decodeFrames(b.encoding, frames) };
   }
 
   private leftOut(b: ReadBatch, seqs: number[]): ReadSamples {
@@ -142,13 +140,7 @@ export function priorNeededSync(b: ChainBatch, load: LoadSync): Uint8Array | nul
 export async function priorNeeded(b: ChainBatch, load: Load): Promise<Uint8Array | null | undefined> {
   if (!payloadChained(b.encoding, b.payload)) return null;
   const prevHash = headerPrevHash(b.header);
-  if (!prevHash) return undefined;
-  try {
-    return (await priorOf(prevHash, load)) ?? undefined;
-  } catch (err) {
-    if (err instanceof PayloadError) return undefined;
-    throw err;
-  }
+  return prevHash ? ((await priorOrNullAsync(() => priorOf(prevHash, load))) ?? undefined) : undefined;
 }
 
 /** What raw retention's keep-back reads of a stored batch. */
@@ -198,18 +190,12 @@ function* keepBack(oldest: KeepBatch, limit: number): Generator<Uint8Array, numb
  * the agent seals one at least every CHAIN_MAX_BATCHES). `load`: a stored batch of the host by hash.
  */
 export function keepFromSync(oldest: KeepBatch, load: (hash: Uint8Array) => KeepBatch | null | undefined, limit = CHAIN_WALK_LIMIT): number {
-  const w = keepBack(oldest, limit);
-  let step = w.next();
-  while (!step.done) step = w.next(load(step.value));
-  return step.value;
+  return driveSync(keepBack(oldest, limit), load);
 }
 
 /** keepFromSync with an asynchronous loader (PostgreSQL). */
-export async function keepFrom(oldest: KeepBatch, load: (hash: Uint8Array) => Promise<KeepBatch | null | undefined>, limit = CHAIN_WALK_LIMIT): Promise<number> {
-  const w = keepBack(oldest, limit);
-  let step = w.next();
-  while (!step.done) step = w.next(await load(step.value));
-  return step.value;
+export function keepFrom(oldest: KeepBatch, load: (hash: Uint8Array) => Promise<KeepBatch | null | undefined>, limit = CHAIN_WALK_LIMIT): Promise<number> {
+  return drive(keepBack(oldest, limit), load);
 }
 
 /**

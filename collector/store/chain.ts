@@ -52,20 +52,26 @@ function* walk(prevHash: Uint8Array, limit: number): Generator<Uint8Array, Uint8
   return prior;
 }
 
-/** The prior of a batch whose header's prev_hash is `prevHash`, read through `load` (a stored batch by its hash); see walk. */
-export async function priorOf(prevHash: Uint8Array, load: (hash: Uint8Array) => Promise<ChainBatch | null | undefined>, limit = CHAIN_WALK_LIMIT): Promise<Uint8Array | null> {
-  const w = walk(prevHash, limit);
-  let step = w.next();
-  while (!step.done) step = w.next(await load(step.value));
-  return step.value;
-}
-
-/** priorOf with a synchronous loader (SQLite). */
-export function priorOfSync(prevHash: Uint8Array, load: (hash: Uint8Array) => ChainBatch | null | undefined, limit = CHAIN_WALK_LIMIT): Uint8Array | null {
-  const w = walk(prevHash, limit);
+/** Runs a walk (a generator yielding the hashes it needs) with a synchronous loader of stored batches by hash. */
+export function driveSync<B, R>(w: Generator<Uint8Array, R, B | null | undefined>, load: (hash: Uint8Array) => B | null | undefined): R {
   let step = w.next();
   while (!step.done) step = w.next(load(step.value));
   return step.value;
 }
 
-export { lastFrame };
+/** driveSync with an asynchronous loader. */
+export async function drive<B, R>(w: Generator<Uint8Array, R, B | null | undefined>, load: (hash: Uint8Array) => Promise<B | null | undefined>): Promise<R> {
+  let step = w.next();
+  while (!step.done) step = w.next(await load(step.value));
+  return step.value;
+}
+
+/** The prior of a batch whose header's prev_hash is `prevHash`, read through `load` (a stored batch by its hash); see walk. */
+export function priorOf(prevHash: Uint8Array, load: (hash: Uint8Array) => Promise<ChainBatch | null | undefined>, limit = CHAIN_WALK_LIMIT): Promise<Uint8Array | null> {
+  return drive(walk(prevHash, limit), load);
+}
+
+/** priorOf with a synchronous loader (SQLite). */
+export function priorOfSync(prevHash: Uint8Array, load: (hash: Uint8Array) => ChainBatch | null | undefined, limit = CHAIN_WALK_LIMIT): Uint8Array | null {
+  return driveSync(walk(prevHash, limit), load);
+}

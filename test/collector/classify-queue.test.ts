@@ -389,7 +389,8 @@ test('engine work outside the slices is held to its share of the event loop (eng
   const bounded = await run(0.25);
   assert.ok(bounded.share <= 0.25 + (40 + 16 * 8) / 1200, `engine took ${(100 * bounded.share).toFixed(0)} % of the loop with a 25 % share`);
   assert.ok(bounded.throttled > 0 && bounded.turns < 300, `${bounded.throttled} waits, ${bounded.turns} turns`);
-  assert.ok(bounded.quietShare > 0.5, `with ingest quiet the backlog took ${(100 * bounded.quietShare).toFixed(0)} % of the loop`);
+  // Bounded, the quiet half-second could take at most 25 % plus the 40 ms burst (33 %); unbounded it measured 48-60 % in one process with the other tests.
+  assert.ok(bounded.quietShare > 0.4, `with ingest quiet the backlog took ${(100 * bounded.quietShare).toFixed(0)} % of the loop`);
   const free = await run(1);
   assert.ok(free.share > 0.5, `without the bound the engine took ${(100 * free.share).toFixed(0)} % of the loop`);
   assert.equal(free.throttled, 0);
