@@ -57,6 +57,11 @@ const SETTLE_CPU_PCT = 10;
 const SETTLE_WINDOW_S = 3;
 const SETTLE_TIMEOUT_S = 120;
 /** Targets from issue 10 (this 2-core machine). */
+/** Before the window, after node_exporter and the floor start: see where these are used. */
+const QUIET_MIN_S = 2;
+const QUIET_RUN_S = 3;
+const QUIET_TICKS = 3;
+const QUIET_TIMEOUT_S = 30;
 const TARGET_CPU_PCT = 0.5;
 const TARGET_RSS_MB = 60;
 
@@ -186,12 +191,28 @@ try {
   // The floor: Node itself, doing nothing, started like the agent.
   const floor = start(process.execPath, [...settings.flags, '-e', 'setInterval(() => {}, 1000)'], settings.env);
   await ready('empty node', READY_TIMEOUT_MS, async () => (rssMb(floor.pid!) > 0 ? true : undefined), floor);
-  await sleep(1000);
+  // node_exporter and the floor are new processes to the agent: at its next sample it hashes their
+  // executables (a one-off per executable version, like those of its start-up; node_exporter's
+  // 13.7 MB binary took ~50 ms of CPU here). The window starts once that is behind it: after at
+  // least QUIET_MIN_S seconds, QUIET_RUN_S seconds in a row under QUIET_TICKS ticks each (bounded).
+  const quiet0 = cpuTicks(agent.pid!);
+  const q0 = Date.now();
+  let quietRun = 0;
+  let last = quiet0;
+  for (let i = 1; i <= QUIET_TIMEOUT_S && !(i > QUIET_MIN_S && quietRun >= QUIET_RUN_S); i++) {
+    await sleep(1000);
+    const now = cpuTicks(agent.pid!);
+    quietRun = now - last <= QUIET_TICKS ? quietRun + 1 : 0;
+    last = now;
+  }
+  const quiet = { seconds: (Date.now() - q0) / 1000, ticks: last - quiet0, met: quietRun >= QUIET_RUN_S };
 
   const watches = [watch('assay agent', agent.pid!), ...(exporter ? [watch('node_exporter', exporter.pid!)] : []), watch('node (empty)', floor.pid!)];
   const agentSplit0 = userSystemTicks(agent.pid!);
   const agentThreads0 = threadTicks(agent.pid!);
   const seq0 = await lastSeq();
+  /** The agent's CPU ticks at the end of each second of the window (where in the window its CPU went). */
+  const perSecond: number[] = [cpuTicks(agent.pid!)];
   const w0 = Date.now();
   let scrapes = 0;
   let scrapeFailures = 0;
@@ -212,6 +233,7 @@ try {
       }
     }
     for (const w of watches) w.rss.push(rssMb(w.pid));
+    perSecond.push(cpuTicks(agent.pid!));
     await sleep(Math.max(0, due - Date.now()));
   }
   const wallSec = (Date.now() - w0) / 1000;
@@ -229,6 +251,7 @@ try {
   console.log(`agent vs node_exporter, both at 1 Hz, same ${f(wallSec, 0)} s window (${cpus().length} CPUs, node ${process.version}, agent ${cli})`);
   console.log(`  agent started ${nodeDefaults ? 'with Node defaults (--node-defaults)' : `as the daemon launcher does: ${settings.flags.join(' ')} ${Object.entries(settings.env).map(([k, v]) => `${k}=${v}`).join(' ')}`} ${agentEntry.join(' ')}`);
   console.log(`  agent start-up: ${f(startup.cpuSeconds)} s of CPU in its first ${f(startup.seconds, 0)} s (modules, inventory, first hash of every executable)${startup.settled ? '' : `; NOT settled under ${SETTLE_CPU_PCT} % within ${SETTLE_TIMEOUT_S} s`}`);
+  console.log(`  before the window: ${f(quiet.seconds, 0)} s for the agent to take in node_exporter and the floor (${f(quiet.ticks / CLK_TCK)} s of CPU: first hash of their executables)${quiet.met ? '' : `; NOT quiet (${QUIET_RUN_S} s in a row under ${QUIET_TICKS} ticks) within ${QUIET_TIMEOUT_S} s`}`);
   console.log(`  loadavg at start ${load0.map((x) => f(x)).join(' ')}, at end ${load1.map((x) => f(x)).join(' ')}  (other work on the machine inflates both figures)`);
   console.log(`  ${'process'.padEnd(16)}${'CPU % of a core'.padStart(16)}${'RSS end MB'.padStart(12)}${'RSS median'.padStart(12)}${'RSS max'.padStart(10)}`);
   for (const r of rows) console.log(`  ${r.name.padEnd(16)}${f(r.cpuPct, 3).padStart(16)}${f(r.rssEnd, 1).padStart(12)}${f(r.rssMedian, 1).padStart(12)}${f(r.rssMax, 1).padStart(10)}`);
@@ -237,6 +260,9 @@ try {
   const empty = rows.at(-1)!;
   const pct = (ticks: number) => f((ticks / CLK_TCK / wallSec) * 100, 3);
   console.log(`  agent CPU split: user ${pct(agentSplit1.user - agentSplit0.user)} %, system ${pct(agentSplit1.system - agentSplit0.system)} % (system: the kernel generating /proc files for it)`);
+  const fifth = Math.max(1, Math.floor(perSecond.length / 5));
+  const parts = Array.from({ length: 5 }, (_, k) => perSecond[Math.min(perSecond.length - 1, (k + 1) * fifth)]! - perSecond[k * fifth]!);
+  console.log(`  agent CPU ticks by fifth of the window: ${parts.join(' ')} (a one-off, e.g. hashing a new executable, shows as one high fifth)`);
   console.log(`  agent CPU by thread: main ${pct(agentThreads1.main - agentThreads0.main)} %, others ${pct(agentThreads1.others - agentThreads0.others)} % (V8's optimizing compiler and concurrent GC, libuv's pool)`);
   console.log(`  floor: an empty node process with the same settings holds ${f(empty.rssMedian, 1)} MB (median); the agent's own share is ${f(a.rssMedian - empty.rssMedian, 1)} MB`);
   if (ne) {
