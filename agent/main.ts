@@ -1,4 +1,4 @@
-#!/usr/bin/env -S UV_THREADPOOL_SIZE=1 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768 node --max-semi-space-size=4 --optimize-for-size --v8-pool-size=1 --interrupt-budget=270336
+#!/usr/bin/env -S UV_THREADPOOL_SIZE=1 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768 node --max-semi-space-size=4 --optimize-for-size --v8-pool-size=1 --interrupt-budget=270336 --single-threaded
 // `dist/agent/main.js …` is `assay agent …` started with the agent's Node settings (agent/runtime.ts;
 // the line above is agentShebang(), a test keeps the two the same). Use it wherever the agent
 // runs as a daemon (systemd ExecStart, containers).
