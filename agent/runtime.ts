@@ -20,21 +20,31 @@
 //   considers optimizing it. The agent's code runs once a second, so with the default budget its
 //   many once-per-sample functions become "hot" one after another for minutes and TurboFan keeps
 //   compiling (and, after a deopt or a major GC dropped what compiled code relied on,
-//   recompiling) them on the V8 worker thread: measured 25-35 % of the agent's CPU in its first
-//   minutes. Measured on this host (three agents side by side in pid namespaces holding the same
-//   ~95 processes, 150 s from 10 s after start, ticks of the main thread + the worker): default
-//   89 + 40, 4 x 92 + 23, 8 x 91 + 21; an earlier run (from 60 s) 117 + 68 against 105 + 18. The
-//   per-process loops still run hundreds of times a second and are optimized within seconds.
+//   recompiling) them on the V8 worker thread (on the main thread since --single-threaded below):
+//   measured 25-35 % of the agent's CPU in its first minutes. Measured on this host (three agents
+//   side by side in pid namespaces holding the same ~95 processes, 150 s from 10 s after start,
+//   ticks of the main thread + the worker): default 89 + 40, 4 x 92 + 23, 8 x 91 + 21; an earlier
+//   run (from 60 s) 117 + 68 against 105 + 18. The per-process loops still run hundreds of times a
+//   second and are optimized within seconds. Still, with this budget (perf, an agent in a pid
+//   namespace holding ~45 quiet processes, 25 to 115 s after start) TurboFan took ~19 % of the
+//   agent's CPU samples, and --trace-opt counted 0.65 optimizing compiles a second 2 to 3 minutes
+//   after start; budgets of 16 x and 64 x, --no-turbo-inlining and a smaller cumulative inlining
+//   budget measured within the noise of 0.59-0.70 % (side by side, 90 s).
 // - --single-threaded: V8 posts no work to helper threads; its optimizing compiles and GC marking
 //   and sweeping run on the main thread, between samples (a 1 Hz sampler has idle time to spare and
 //   no latency to keep). Measured on this host (agents side by side, each in a pid namespace
-//   holding the same ~45 processes, 60-90 s from 20 s after start, four pairs): RSS median 0.8-1.3 MB
-//   lower (61.3 / 61.5 / 60.9 / 61.3 MB against 62.2 / 62.8 / 61.7 / 62.2; the helper thread's
-//   compile zones and malloc arena are no longer touched), CPU within the noise (0.567 / 0.600 /
-//   0.633 / 0.617 % against 0.683 / 0.611 / 0.611 / 0.683). Node still starts its --v8-pool-size
-//   thread, which then stays idle.
+//   holding the same ~45 processes, 60-90 s from 20 s after start, five pairs): RSS median lower in
+//   every pair, by 0.8-3.5 MB (61.3 / 61.5 / 60.9 / 61.8 / 62.4 MB against 62.2 / 62.8 / 61.7 /
+//   65.3 / 63.8; the helper thread's compile zones and malloc arena are no longer touched), CPU
+//   within the noise (mean 0.673 % against 0.663; pairs 0.567-0.800 against 0.611-0.711). Node
+//   still starts its --v8-pool-size thread, which then stays idle.
 // Deliberately not set: --max-old-space-size (a hard cap turns a big host's larger socket or
-// process tables into a crash), --lite-mode and --no-opt (measured: 2.5-3x the CPU).
+// process tables into a crash), --lite-mode and --no-opt (measured: 2.5-3x the CPU), and
+// --maglev --max-opt=2 (Maglev instead of TurboFan: measured side by side, three runs, RSS median
+// 3.5-4 MB lower, RssFile 42.5 against 46.4 MB as TurboFan's code pages are never touched, CPU
+// within the noise: 0.567 / 0.600 / 0.744 % against 0.589 / 0.622 / 0.700; but Maglev is
+// experimental in Node 20's V8 11.3, shipped only from V8 11.7, and a miscompile here would
+// silently corrupt every figure the agent sends).
 
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--optimize-for-size', '--v8-pool-size=1', '--interrupt-budget=270336', '--single-threaded'];
 export const AGENT_ENV: Readonly<Record<string, string>> = { UV_THREADPOOL_SIZE: '1', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' };
