@@ -116,6 +116,29 @@ export class KeptFiles {
     return text;
   }
 
+  /** Whether `id`'s file is read through a descriptor kept open. */
+  isKept(id: number): boolean {
+    return this.fds.has(id);
+  }
+
+  /**
+   * The file's content read through its kept descriptor only, never opened by name; undefined when
+   * none is kept or the read fails (on procfs: the task it was opened for is gone, whatever now
+   * holds its pid number), and then the descriptor is closed.
+   */
+  readKept(id: number): string | undefined {
+    const e = this.fds.get(id);
+    if (e === undefined) return undefined;
+    const text = preadText(e.fd);
+    if (text === undefined || text === TOO_LONG) {
+      this.forget(id, e.fd);
+      return undefined;
+    }
+    this.reused++;
+    e.used = true;
+    return text;
+  }
+
   /** Closes the descriptors not read since the previous prune (their processes are gone or no longer read). */
   prune(): void {
     for (const [id, e] of this.fds) {

@@ -64,3 +64,24 @@ test('kept files on a fixture tree (regular files): read by path every time, not
   assert.equal(files.reused, 0);
   assert.equal(files.readPid(999999), undefined);
 });
+
+test('readKept: reads only through a kept descriptor; once its process is gone, undefined and the descriptor closed', async () => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  const pid = child.pid!;
+  const files = new KeptProcFiles('/proc', 'comm', 8, new FdBudget(8));
+  try {
+    // Nothing kept yet: never opened by name.
+    assert.equal(files.readKept(pid), undefined);
+    assert.equal(files.isKept(pid), false);
+    assert.notEqual(files.readPid(pid), undefined);
+    assert.equal(files.isKept(pid), true);
+    assert.equal(files.readKept(pid), readFileSync(`/proc/${pid}/comm`, 'utf8'));
+  } finally {
+    child.kill('SIGKILL');
+    await exited; // reaped: its pid number may now go to another process
+  }
+  assert.equal(files.readKept(pid), undefined);
+  assert.equal(files.isKept(pid), false);
+  assert.equal(files.kept, 0);
+});

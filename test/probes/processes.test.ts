@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../helpers/env.js';
 import { assay } from '../../proto/codec.js';
 import { ExeHasher } from '../../agent/probes/exe-hash.js';
 import type { ProbeOutput, Unavailable } from '../../agent/probes/probe.js';
-import { isUnavailable } from '../../agent/probes/probe.js';
-import { createProcessesProbe, parseProcStat } from '../../agent/probes/processes.js';
+import { defaultProbeConfig, isUnavailable } from '../../agent/probes/probe.js';
+import { createProcessesProbe, isKernelThread, KernelThreads, parseProcStat } from '../../agent/probes/processes.js';
+import { readOptional } from '../../agent/probes/util.js';
 import { containerIdFromCgroup, formatCmdline, parseEnvNames, parseLibs, pickCgroup } from '../../agent/probes/signature.js';
 import { config, copyFixture, editProcStat, write } from './tree.js';
 
@@ -233,4 +234,32 @@ test('processes: a reported process\'s signature is sent again once signatureRes
   } finally {
     t.cleanup();
   }
+});
+
+test('processes on the real /proc: known kernel threads are not read again while they live, and never reported', async () => {
+  let kthreads: KernelThreads | undefined;
+  const probe = createProcessesProbe({ ...defaultProbeConfig, maxProcesses: 1 }, { onKernelThreads: (k) => (kthreads = k) });
+  const kernelPids = (): Set<number> => {
+    const out = new Set<number>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const stat = parseProcStat(readOptional(`/proc/${name}/stat`) ?? '');
+      if (stat && isKernelThread(stat)) out.add(stat.pid);
+    }
+    return out;
+  };
+  const before = kernelPids();
+  let nowMs = Date.now();
+  for (let i = 0; i < 3; i++) {
+    const out = await probe.collect((nowMs += 1000));
+    assert.ok(!isUnavailable(out));
+    for (const p of out.processes ?? []) assert.ok(!before.has(p.pid!) || !kernelPids().has(p.pid!), `kernel thread ${p.pid} reported`);
+  }
+  const after = kernelPids();
+  const lasting = [...before].filter((pid) => after.has(pid)).length;
+  // Calls 2 and 3 skip every kernel thread that lived through all three (a kernel thread started
+  // meanwhile is read once first). Where no kernel thread is visible (a container's pid namespace)
+  // nothing may be skipped.
+  assert.ok(kthreads!.skipped >= 2 * lasting, `skipped ${kthreads!.skipped}, kernel threads throughout ${lasting}`);
+  assert.ok(kthreads!.skipped <= 2 * Math.max(before.size, after.size), `skipped ${kthreads!.skipped}`);
 });
