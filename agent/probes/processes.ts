@@ -28,7 +28,8 @@
 // Cost (this runs every second for every process): stat, status and io are read through
 // descriptors kept open between samples (proc-files.ts), the stat line is parsed in one pass
 // without splitting it, only the six status fields used are looked up, and per-process state is
-// updated in place rather than rebuilt each sample.
+// updated in place rather than rebuilt each sample. A kernel thread's stat is read once: while it
+// lives (its comm, kept open, still reads) it is skipped (KernelThreads below).
 //
 // Idle processes (most of a host's): status and io are not read again while the process provably
 // did not run (reuseFigures below). /proc/PID/schedstat (the leader thread's run time and run
