@@ -9,7 +9,8 @@ import { processKey, type Verdict } from './engine/types.js';
 import { loadRulesFile, defaultRulesPath } from './engine/rules/load.js';
 import { hostProcesses, PROCESS_WINDOW_MS } from './host-processes.js';
 import { buildReport } from './report/build.js';
-import { reportPeriod } from './report/period.js';
+import { parseTime, reportPeriod } from './report/period.js';
+import { QueryError, queryInt, queryString } from './query.js';
 import { renderHtml } from './report/render-html.js';
 import { REPORT_CSP } from './site.js';
 import type { FleetState } from './fleet-state.js';
@@ -47,21 +48,21 @@ interface RangeQuery {
   limit?: string;
 }
 
-class BadRequest extends Error {
-  readonly statusCode = 400;
-}
-
-function parseRange(q: RangeQuery, nowMs: number): { fromMs: number; toMs: number; limit: number } {
-  const num = (v: string | undefined, name: string, dflt: number): number => {
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new BadRequest(`query parameter ${name} must be a non-negative number (Unix ms)`);
-    return n;
+/** from/to: Unix ms or ISO dates, read as reports read them (report/period.ts); limit: plain digits. */
+function parseRange(q: RangeQuery, nowMs: number, maxLimit = MAX_ROWS): { fromMs: number; toMs: number; limit: number } {
+  const time = (v: unknown, name: string): number | undefined => {
+    const s = queryString(v, name);
+    if (s === undefined || s === '') return undefined;
+    try {
+      return parseTime(s, name);
+    } catch (err) {
+      throw new QueryError((err as Error).message);
+    }
   };
-  const toMs = num(q.to, 'to', nowMs);
-  const fromMs = num(q.from, 'from', toMs - DEFAULT_RANGE_MS);
-  if (fromMs > toMs) throw new BadRequest('from must not be after to');
-  return { fromMs, toMs, limit: Math.min(num(q.limit, 'limit', MAX_ROWS), MAX_ROWS) };
+  const toMs = time(q.to, 'to') ?? nowMs;
+  const fromMs = time(q.from, 'from') ?? Math.max(0, toMs - DEFAULT_RANGE_MS);
+  if (fromMs > toMs) throw new QueryError('from must not be after to');
+  return { fromMs, toMs, limit: queryInt(q.limit, 'limit', maxLimit, 1, maxLimit) };
 }
 
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
@@ -71,10 +72,14 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   // verdicts(0, max, n).at(-1): that is the n-th OLDEST once a host has more than n verdicts.
   const currentVerdict = async (id: string): Promise<Verdict | null> => deps.classifier.current(id) ?? (await deps.store.verdictBefore(id, Number.MAX_SAFE_INTEGER))?.verdict ?? null;
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+  // A 4xx says what was wrong with the request. A 500 says only that it failed, and the id of the
+  // log line that holds the reason: an internal message (a SQL error, a file path, a stack) tells
+  // an outsider about the collector and nothing the caller can fix.
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) deps.logger.error({ reason: 'api_error', err: err.message }, 'api error');
-    void reply.status(status).send({ error: err.message });
+    if (status < 500) return void reply.status(status).send({ error: err.message });
+    deps.logger.error({ reason: 'api_error', requestId: req.id, route: req.routeOptions.url, err: err.message, stack: err.stack }, 'api error');
+    void reply.status(500).send({ error: `internal error (request ${req.id}; the collector's log has the reason)` });
   });
 
   // From memory: no query per host (the fleet summary is kept by ingest and the classifier).
@@ -126,12 +131,12 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     if (!deps.reportKeys) return reply.status(404).send({ error: 'reports are not enabled on this collector' });
     let period: { fromMs: number; toMs: number };
     try {
-      period = reportPeriod(req.query.from || undefined, req.query.to || undefined, now());
+      period = reportPeriod(queryString(req.query.from, 'from') || undefined, queryString(req.query.to, 'to') || undefined, now());
     } catch (err) {
-      throw new BadRequest((err as Error).message);
+      throw new QueryError((err as Error).message);
     }
     const format = req.query.format ?? 'json';
-    if (format !== 'json' && format !== 'html') throw new BadRequest('format must be json or html');
+    if (format !== 'json' && format !== 'html') throw new QueryError('format must be json or html');
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
     const report = await buildReport(deps.store, { hostIds: [req.params.id], ...period, keys: deps.reportKeys(), ...(deps.reportRules ? { rules: deps.reportRules() } : {}), nowMs: now() });
     const name = `assay-report-${req.params.id.replace(/[^A-Za-z0-9._-]/g, '_')}-${new Date(period.toMs).toISOString().slice(0, 10)}.${format}`;
@@ -160,12 +165,12 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   // ?brief=1: class and confidence only, the newest rows of the range (a 7 d chart holds ~10,000
   // verdicts at one a minute; whole verdicts would be megabytes of evidence nobody reads there).
   app.get<{ Params: { id: string }; Querystring: RangeQuery & { brief?: string } }>('/api/hosts/:id/verdicts', async (req, reply) => {
-    const r = parseRange(req.query, now());
-    if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
     const brief = req.query.brief === '1' || req.query.brief === 'true';
+    const r = parseRange(req.query, now(), brief ? MAX_BRIEF_ROWS : MAX_ROWS);
+    if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
     const [rows, before] = await Promise.all([
       brief
-        ? deps.store.verdictClasses(req.params.id, r.fromMs, r.toMs, Math.min(Number(req.query.limit) || MAX_BRIEF_ROWS, MAX_BRIEF_ROWS))
+        ? deps.store.verdictClasses(req.params.id, r.fromMs, r.toMs, r.limit)
         : deps.store.verdicts(req.params.id, r.fromMs, r.toMs, r.limit).then((vs) =>
             vs.map((v) => ({ tsMs: v.tsMs, class: v.verdict.class, confidence: v.verdict.confidence, scores: v.verdict.scores, parts: v.verdict.parts, evidence: v.verdict.evidence })),
           ),

@@ -8,6 +8,7 @@ import type { FleetState } from './fleet-state.js';
 import { FleetTrends, type Trend } from './fleet-trends.js';
 import type { ClassChange, HostCount, HostRecord, HostSort, Store } from './store/store.js';
 import { HOST_SORTS } from './store/store.js';
+import { QueryError, queryInt, queryString } from './query.js';
 
 export const FLEET_PAGE_DEFAULT = 50;
 export const FLEET_PAGE_MAX = 200;
@@ -15,9 +16,6 @@ export const CHANGES_PAGE_DEFAULT = 20;
 export const CHANGES_PAGE_MAX = 200;
 const SEARCH_MAX = 200;
 
-export class QueryError extends Error {
-  readonly statusCode = 400;
-}
 
 /** The query string of GET /api/hosts. */
 export interface FleetQueryString {
@@ -42,14 +40,8 @@ export interface FleetRequest {
 
 const FILTER_CLASSES: readonly string[] = [...CLASSES, 'pending'];
 
-function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new QueryError(`query parameter ${name} must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-function classList(v: string | undefined): string[] | undefined {
+function classList(given: unknown): string[] | undefined {
+  const v = queryString(given, 'class');
   if (v === undefined || v === '') return undefined;
   const list = v.split(',').map((c) => c.trim()).filter(Boolean);
   const bad = list.filter((c) => !FILTER_CLASSES.includes(c));
@@ -57,8 +49,8 @@ function classList(v: string | undefined): string[] | undefined {
   return list;
 }
 
-function search(v: string | undefined): string | undefined {
-  const s = (v ?? '').trim();
+function search(given: unknown): string | undefined {
+  const s = (queryString(given, 'q') ?? '').trim();
   if (s.length > SEARCH_MAX) throw new QueryError(`query parameter q must be at most ${SEARCH_MAX} characters`);
   return s || undefined;
 }
@@ -71,8 +63,8 @@ export function parseFleetQuery(q: FleetQueryString): FleetRequest {
   const classes = classList(q.class);
   const s = search(q.q);
   return {
-    limit: int(q.limit, 'limit', FLEET_PAGE_DEFAULT, 1, FLEET_PAGE_MAX),
-    offset: int(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
+    limit: queryInt(q.limit, 'limit', FLEET_PAGE_DEFAULT, 1, FLEET_PAGE_MAX),
+    offset: queryInt(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
     sort,
     desc: q.order === 'desc',
     ...(classes ? { classes } : {}),
@@ -196,8 +188,8 @@ export interface ChangesQueryString {
 export async function classChangesPage(store: Pick<Store, 'classChanges'>, q: ChangesQueryString): Promise<{ total: number; offset: number; limit: number; order: string; changes: ClassChange[] }> {
   const order = q.order ?? 'nonAiFirst';
   if (order !== 'nonAiFirst' && order !== 'time') throw new QueryError('query parameter order must be nonAiFirst or time');
-  const limit = int(q.limit, 'limit', CHANGES_PAGE_DEFAULT, 1, CHANGES_PAGE_MAX);
-  const offset = int(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+  const limit = queryInt(q.limit, 'limit', CHANGES_PAGE_DEFAULT, 1, CHANGES_PAGE_MAX);
+  const offset = queryInt(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
   const classes = classList(q.class)?.filter((c) => c !== 'pending');
   const s = search(q.q);
   const r = await store.classChanges({ order, limit, offset, ...(classes?.length ? { classes } : {}), ...(s ? { search: s } : {}) });

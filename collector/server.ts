@@ -124,6 +124,18 @@ const DEFAULT_ONLINE_WITHIN_MS = 30_000;
 /** Longest route parameter: an agent id of 128 characters, every one percent-encoded. */
 const MAX_ID_PARAM_CHARS = 3 * 128;
 
+/** What a request the router refused is told: fixed text by error code, never the request's own bytes. */
+function frameworkReason(err: Error & { code?: string }): string {
+  switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return 'malformed URL: a percent sign must start a valid escape';
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return 'request not routable';
+    default:
+      return 'bad request';
+  }
+}
+
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const logger = opts.logger ?? silentLogger();
   // Everything that can refuse the configuration runs before anything is opened or watched.
@@ -219,8 +231,9 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       if (socket.writable) socket.write(rawClientError(err.code));
       socket.destroy();
     },
-    // Requests the router cannot even parse (`/%`) skip the hooks: give them the headers here.
-    frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).headers(SECURITY_HEADERS).code(400).send({ error: err.message }),
+    // Requests the router cannot even parse (`/%`) skip the hooks: give them the headers here, and
+    // a reason that does not echo the URL back (fastify's message quotes it).
+    frameworkErrors: (err, _req, reply) => void (reply as FastifyReply).headers(SECURITY_HEADERS).code(400).send({ error: frameworkReason(err) }),
   });
   // Deny by default: a route without a line in routes.ts stops startup here.
   const registered = new Set<string>();
