@@ -4,7 +4,7 @@
 // against the last sample of the batch before it, and context batches only before the period.
 import { batchHash, safeEqual, sha256, verifySignature } from '../../proto/chain.js';
 import { assay } from '../../proto/codec.js';
-import { BatchEncoding, isPayloadEncoding } from '../../proto/payload.js';
+import { BatchEncoding, CHAIN_MAX_BATCHES, isPayloadEncoding } from '../../proto/payload.js';
 import { chainProblem, decodeReportBatch, unpackSamples } from './framing.js';
 import type { HostInput, Period } from './types.js';
 
@@ -21,6 +21,15 @@ export function checkChain(input: HostInput, period: Period): ChainCheck {
   const id = input.identity.id;
   const batches = input.batches ?? [];
   if (!input.identity.publicKey) return { problems: [`${id}: no agent public key in the report`], context: 0 };
+  // A chained batch decodes against at most CHAIN_MAX_BATCHES - 1 batches before it (ingest
+  // refuses longer chains), so an honest report embeds no more context than that. More is refused
+  // before anything is decoded: a crafted report would otherwise make verify inflate any number of
+  // batches that count in no figure.
+  const leading = batches.findIndex((b) => (b as { context?: unknown }).context !== true);
+  const contextBatches = leading < 0 ? batches.length : leading;
+  if (contextBatches > CHAIN_MAX_BATCHES - 1) {
+    return { problems: [`${id}: ${contextBatches} context batches before the period; a chained batch decodes against at most ${CHAIN_MAX_BATCHES - 1}`], context: contextBatches };
+  }
   const key = Buffer.from(input.identity.publicKey, 'hex');
   let prevHash: Buffer | null = null;
   let prevLastSeq = 0;

@@ -152,6 +152,13 @@ describe('reports over chained batches', () => {
     // A context mark after the period's first batch.
     const late = resigned(chained, (r) => (r.hosts[0]!.input.batches![60]!.context = true));
     assert.ok(verifyReport(late).failures.some((f) => /batch 61\/61: a context batch after the period's first batch/.test(f)), verifyReport(late).failures.join('\n'));
+    // More leading context than any chain can need: refused before anything is decoded (a crafted
+    // report could otherwise make verify inflate any number of batches that count in no figure).
+    const long = resigned(chained, (r) => r.hosts[0]!.input.batches!.slice(0, 12).forEach((b) => (b.context = true)));
+    const failures = verifyReport(long).failures;
+    assert.ok(failures.includes('chained: 12 context batches before the period; a chained batch decodes against at most 11'), failures.join('\n'));
+    const most = resigned(chained, (r) => r.hosts[0]!.input.batches!.slice(0, 11).forEach((b) => (b.context = true)));
+    assert.ok(!verifyReport(most).failures.some((f) => /context batches before the period/.test(f)), 'eleven is what an honest report may embed');
   });
 
   it('fails a report missing its context with a clear message, not a crash', async () => {
