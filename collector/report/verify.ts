@@ -8,6 +8,7 @@
 // embedded JSON (verify-file.ts).
 import { fingerprint } from '../../proto/chain.js';
 import { checkChain } from './chain-check.js';
+import { unknownFields } from './known-fields.js';
 import { reportChainSamples } from './framing.js';
 import { checkEmbeddedSignatures } from './signatures.js';
 import { referencedDigests } from '../signature-refs.js';
@@ -65,6 +66,7 @@ export function verifyReport(value: unknown, opts: VerifyOptions = {}): VerifyRe
     else if (signer !== null && (want === signer || want.toLowerCase() === report.signer.publicKey)) out.passed.push('signer is the expected key');
     else out.failures.push(`signed by ${signer}, not by the expected key ${want}`);
   }
+  out.failures.push(...unknownFields(report));
   const rulesOk = rulesShape(report, out);
   for (const [i, h] of report.hosts.entries()) checkHost(report, h, i, rulesOk, out);
   try {

@@ -161,6 +161,24 @@ describe('reports over chained batches', () => {
     assert.ok(!verifyReport(most).failures.some((f) => /context batches before the period/.test(f)), 'eleven is what an honest report may embed');
   });
 
+  it('fails fields verify does not know, signed or not: nothing unchecked reaches a reader', () => {
+    const extra = resigned(chained, (r) => {
+      (r as unknown as Record<string, unknown>).attestation = 'this host runs AI only';
+      (r.hosts[0]!.input.batches![7] as unknown as Record<string, unknown>).note = 'checked by hand';
+      (r.hosts[0]!.input as unknown as Record<string, unknown>).extraSamples = 'AAAA';
+    });
+    const failures = verifyReport(extra).failures;
+    assert.deepEqual(
+      failures.filter((f) => /a field verify does not know/.test(f)),
+      [
+        'report.attestation: a field verify does not know (it is signed, but nothing checks it)',
+        'report.hosts[0].input.extraSamples: a field verify does not know (it is signed, but nothing checks it)',
+        'report.hosts[0].input.batches[7].note: a field verify does not know (it is signed, but nothing checks it)',
+      ],
+    );
+    assert.equal(verifyReport(chained).ok, true, 'the report as built has none');
+  });
+
   it('fails a report missing its context with a clear message, not a crash', async () => {
     for (const drop of [CONTEXT, 1]) {
       const missing = resigned(chained, (r) => r.hosts[0]!.input.batches!.splice(0, drop));
