@@ -98,3 +98,21 @@ test('a reference naming nothing stored is kept as signed, counted, and the agen
   assert.equal((await again.batch(4, [fullSample(t0 + 4000, 200)])).lastSeq, 4);
   again.close();
 });
+
+test('a reference that is not 32 bytes is refused as malformed, with nothing of the batch stored', async () => {
+  const t0 = Date.now() - 10_000;
+  for (const [i, field] of (['sameAs', 'envNamesAs', 'libsAs'] as const).entries()) {
+    const id = `sigref-len-${i}`;
+    const a = await RawAgent.connect(ingestUrl);
+    await a.hello(fullHello(id), SECRET);
+    assert.equal((await a.batch(1, [fullSample(t0, 100)])).lastSeq, 1);
+    const samples = Array.from({ length: 3 }, (_, j) => fullSample(t0 + (1 + j) * 1000, 100));
+    samples[2]!.processes![0]!.signature = { ...(field === 'sameAs' ? {} : samples[2]!.processes![0]!.signature), [field]: Buffer.alloc(31, 7) };
+    a.sendBatch(a.build(2, samples));
+    const closed = await closedWithin(a);
+    assert.equal(closed?.code, CloseCode.invalid, `${field}: ${JSON.stringify(closed)}`);
+    assert.match(closed!.reason, new RegExp(`sample 4: process \\d+ signature\\.${field} is 31 bytes, not a 32-byte SHA-256`));
+    assert.equal((await collector.store.getHost(id))!.lastSeq, 1, 'the batch before stays, nothing of this one is stored');
+  }
+  assert.equal(collector.metrics.signatureRefsUnresolved, 1, 'counted as malformed, not as unresolved (the 1 is the test above)');
+});
