@@ -6,12 +6,18 @@
 // the smallest rate threshold is far above one unit per second, and every rate the engine
 // compares is a mean or median over many samples.
 //
-// Per-process rates also keep only their 8 most significant bits (a relative step under 0.8 %,
-// e.g. 1,523,432 B/s is sent as 1,515,520): their low digits change every second and cost about
-// 30 B per sample on the recorded server host (bench/payload-sizes.ts) while no rule can see
-// them. They are truncated toward zero, not rounded: every threshold the rules compare a raw rate
-// with is a power of two (1 MiB/s, 16 MiB/s) or a ratio of means, and truncation to a
-// power-of-two step keeps `rate >= 2^k` true exactly when it was (rounding up to 2^k would not).
+// Significant bits (significantBits = B): a figure of B + 1 bits or more is sent as the MIDPOINT
+// of the interval of width 2^(e - B + 1) it lies in (e = its highest bit): its top B bits, then a
+// 1 bit when any bit below was set (a "sticky" bit; a figure with nothing below is sent as it is).
+// Relative error at most 2^-B and centred (truncation is off by up to twice that, always low),
+// and every threshold T of at most B significant bits keeps its side EXACTLY, for >=, >, <= and <
+// alike: T is a multiple of the interval width at its own magnitude, so x and its midpoint are
+// both above T, both below, or both equal to it. The figure is monotone in x, so the maximum over
+// a window is the maximum's figure, and a maximum compared with such a threshold (process memory
+// against 256 MiB, 8 GiB, 32 GiB) reads exactly as before. What no bit count keeps exactly (a
+// mean, a median or an interpolated p95 compared with a threshold, a ratio of means, periods) is
+// checked by replay: test/engine/quantize.test.ts replays every corpus, synthetic and held-out
+// trace as sent and requires the very same verdicts and confidences at every step.
 import type { ISample } from '../proto/codec.js';
 
 export interface Quantum {
@@ -21,23 +27,37 @@ export interface Quantum {
   /** Round to a multiple of this. */
   step: number;
   /**
-   * Then keep only this many significant bits of the magnitude, truncating toward zero (values
-   * below 2^significantBits are untouched).
+   * Then keep only this many significant bits of the magnitude (values below 2^significantBits
+   * are untouched): the midpoint of the interval (significantBits above), or truncated toward
+   * zero with `truncate` (what agents did until this table; bench/payload-sizes.ts compares).
    */
   significantBits?: number;
+  truncate?: boolean;
 }
 
+// Process rates: 4 significant bits (at most 6.25 % off; 8 bits truncated, before: under 0.8 %).
+// The engine uses them as means and medians over the window, ratios of those means to the
+// process's CPU (I/O, context switches and faults per CPU-second against 64 KiB, 200, 2,000 and
+// 16 MiB), interpolated p95s against 1 MiB/s and 20 MiB/s, and the periods and burst starts of
+// their series (levels relative to the p95); no rule compares a single rate with a threshold.
+// Replaying the corpus, synthetic and held-out traces gives the same verdicts and confidences at
+// every step down to 2 significant bits (midpoint or truncated); at 1 bit (midpoint) one
+// confidence moves (by 0.004): 4 bits keep a margin of 2. Measured on the recorded server host
+// (bench/payload-sizes.ts, encoding 4, signatures by reference): 623 -> 585 B per sample; 3 bits
+// would save 3 B more, 2 bits 11 B more.
+const RATE_BITS = 4;
+
 export const QUANTA: readonly Quantum[] = [
-  // Process I/O in whole bytes per second, 8 significant bits.
-  { list: 'processes', field: 'readBytesPerSec', step: 1, significantBits: 8 },
-  { list: 'processes', field: 'writeBytesPerSec', step: 1, significantBits: 8 },
-  { list: 'processes', field: 'rcharPerSec', step: 1, significantBits: 8 },
-  { list: 'processes', field: 'wcharPerSec', step: 1, significantBits: 8 },
-  // Faults and context switches in whole events per second, 8 significant bits.
-  { list: 'processes', field: 'minfltPerSec', step: 1, significantBits: 8 },
-  { list: 'processes', field: 'majfltPerSec', step: 1, significantBits: 8 },
-  { list: 'processes', field: 'voluntaryCtxswPerSec', step: 1, significantBits: 8 },
-  { list: 'processes', field: 'nonvoluntaryCtxswPerSec', step: 1, significantBits: 8 },
+  // Process I/O in whole bytes per second.
+  { list: 'processes', field: 'readBytesPerSec', step: 1, significantBits: RATE_BITS },
+  { list: 'processes', field: 'writeBytesPerSec', step: 1, significantBits: RATE_BITS },
+  { list: 'processes', field: 'rcharPerSec', step: 1, significantBits: RATE_BITS },
+  { list: 'processes', field: 'wcharPerSec', step: 1, significantBits: RATE_BITS },
+  // Faults and context switches in whole events per second.
+  { list: 'processes', field: 'minfltPerSec', step: 1, significantBits: RATE_BITS },
+  { list: 'processes', field: 'majfltPerSec', step: 1, significantBits: RATE_BITS },
+  { list: 'processes', field: 'voluntaryCtxswPerSec', step: 1, significantBits: RATE_BITS },
+  { list: 'processes', field: 'nonvoluntaryCtxswPerSec', step: 1, significantBits: RATE_BITS },
   // Host disk and network rates in whole bytes (operations, packets) per second.
   { list: 'disks', field: 'readBytesPerSec', step: 1 },
   { list: 'disks', field: 'writeBytesPerSec', step: 1 },
@@ -49,22 +69,50 @@ export const QUANTA: readonly Quantum[] = [
   { list: 'net', field: 'txPacketsPerSec', step: 1 },
 ];
 
+/** The highest bit of m >= 1 (Math.log2 alone can round up just below a power of two). */
+function highBit(m: number): number {
+  let e = Math.floor(Math.log2(m));
+  if (2 ** e > m) e--;
+  else if (2 ** (e + 1) <= m) e++;
+  return e;
+}
+
 /** `x` with only its `bits` most significant bits (of its magnitude), truncated toward zero. */
 export function significant(x: number, bits: number): number {
   const m = Math.abs(x);
   if (m < 2 ** bits) return x;
-  const unit = 2 ** (Math.floor(Math.log2(m)) - bits + 1);
+  const unit = 2 ** (highBit(m) - bits + 1);
   const kept = Math.floor(m / unit) * unit;
   return x < 0 ? -kept : kept;
 }
 
+/**
+ * `x` as the midpoint of the interval of its `bits` most significant bits (of its magnitude),
+ * unless nothing is below them (then `x`); values below 2^bits as they are. An integer stays an
+ * integer.
+ */
+export function significantMidpoint(x: number, bits: number): number {
+  const m = Math.abs(x);
+  if (m < 2 ** bits) return x;
+  const unit = 2 ** (highBit(m) - bits + 1);
+  const kept = Math.floor(m / unit) * unit;
+  const q = kept === m ? m : kept + unit / 2;
+  return x < 0 ? -q : q;
+}
+
 const quantize = (x: number, q: Quantum): number => {
   const stepped = Math.round(x / q.step) * q.step;
-  return q.significantBits === undefined ? stepped : significant(stepped, q.significantBits);
+  if (q.significantBits === undefined) return stepped;
+  return q.truncate ? significant(stepped, q.significantBits) : significantMidpoint(stepped, q.significantBits);
 };
 
-/** What agents before 2026-12-07 did: whole units, no significant-bit truncation (bench/payload-sizes.ts compares). */
-export const QUANTA_BEFORE_2026_12_07: readonly Quantum[] = QUANTA.map(({ significantBits: _bits, ...q }) => q);
+/** What agents sent from earlier on 2026-12-07 until this table: process rates truncated to 8 significant bits (bench/payload-sizes.ts compares). */
+export const QUANTA_RATES_8_BITS: readonly Quantum[] = QUANTA.map((q) =>
+  q.significantBits === undefined ? q : { ...q, significantBits: 8, truncate: true },
+);
+
+/** What agents before 2026-12-07 did: whole units, no significant bits (bench/payload-sizes.ts compares). */
+export const QUANTA_BEFORE_2026_12_07: readonly Quantum[] = QUANTA_RATES_8_BITS.map(({ significantBits: _bits, truncate: _t, ...q }) => q);
 
 /** Rounds the fields of QUANTA in place; returns the sample. */
 export function quantizeSample(sample: ISample): ISample {

@@ -7,8 +7,8 @@
 // Two columns: "before" is what the agent sent until 2026-12-07 (the trace's socket rows as
 // recorded; rates quantized to whole units), "now" what it sends (agent/probes/sockets.ts
 // omitUnowned: unowned rows that are neither listening nor ESTABLISHED become counts in
-// socket_attribution.unowned_omitted; agent/quantize.ts QUANTA: process rates also to 8
-// significant bits). --raw: no quantization in either column. Then, per batch of
+// socket_attribution.unowned_omitted; agent/quantize.ts QUANTA: process rates also to 4
+// significant bits, the midpoint of what they keep). --raw: no quantization in either column. Then, per batch of
 // --batch samples (the agent seals one every 5 s at 1 Hz):
 //   protobuf      the samples' encoded bytes, and what processes / sockets take of them
 //   deflate       raw deflate of the framed samples (no delta encoding)
@@ -32,13 +32,15 @@
 // withReferences: a new process's signature identical to one sent in full goes as its 32-byte
 // SHA-256, and in a signature sent in full, an env_names / libs list some earlier signature had
 // goes as that signature's SHA-256), what the agent streaming to a collector signs since
-// 2026-12-07; the same with whole signatures only; and references cut to 16 bytes (not used).
+// 2026-12-07; the same with whole signatures only; references cut to 16 bytes (not used); and
+// the same with the quanta agents used before the current table (QUANTA_RATES_8_BITS: process
+// rates truncated to 8 significant bits).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { brotliCompressSync, constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { assay, encodeSample, type ISample } from '../proto/codec.js';
 import { BROTLI_LGWIN, BROTLI_QUALITY, BatchEncoding, CHAIN_MAX_BATCHES, deltaEncode, encodePayload, frameSamples, payloadChained, payloadSampleBytes } from '../proto/payload.js';
-import { QUANTA_BEFORE_2026_12_07, quantizeSample, quantizeWith } from '../agent/quantize.js';
+import { QUANTA_BEFORE_2026_12_07, QUANTA_RATES_8_BITS, quantizeSample, quantizeWith } from '../agent/quantize.js';
 import { omitUnowned } from '../agent/probes/sockets.js';
 import { SentSignatures, withReferences } from '../agent/signature-refs.js';
 
@@ -177,6 +179,7 @@ function main(): void {
   const referenced = withReferences(nowSamples, sent);
   const refs = measure(referenced, batchSize);
   const wholeOnly = measure(withReferences(nowSamples, new SentSignatures(undefined, undefined, false)), batchSize);
+  const eightBits = measure(withReferences(recorded.map((s) => asSentSockets(raw ? s : quantizeWith(copy(s), QUANTA_RATES_8_BITS))), new SentSignatures()), batchSize);
   const short = measure(referenced.map((x) => ({ ...x, processes: (x.processes ?? []).map((p) => (p.signature?.sameAs?.length ? { ...p, signature: { sameAs: p.signature.sameAs.subarray(0, 16) } } : p)) })), batchSize);
   const n = before.n;
   const per = (x: number): string => `${(x / n).toFixed(0).padStart(6)} B/sample`;
@@ -203,11 +206,12 @@ function main(): void {
   const less = (a: number, b: number): string => `${((100 * (a - b)) / a).toFixed(1)} % less`;
   console.log(`signatures by reference: ${sent.references} of ${sigCount} signatures (${(sigCount / n).toFixed(2)} per sample) sent as a reference, ${sent.listReferences} env_names/libs lists in the others; protobuf ${per(refs.total)}`);
   console.log(`chained, signatures by reference      ${per(refs.chained)} ${day(refs.chained)}   (the agent streaming to a collector signs this: ${per(after.chained)} -> ${per(refs.chained)}, ${less(after.chained, refs.chained)}; whole signatures only ${per(wholeOnly.chained)})`);
+  console.log(`  quanta before the current table      ${per(eightBits.chained)} ${day(eightBits.chained)}   (process rates to 8 bits truncated: ${per(eightBits.chained)} -> ${per(refs.chained)}, ${less(eightBits.chained, refs.chained)})`);
   console.log(`columnar, signatures by reference     ${per(refs.columnar)} ${day(refs.columnar)}   (encoding 3: ${per(after.columnar)} -> ${per(refs.columnar)}, ${less(after.columnar, refs.columnar)})`);
   console.log(`  whole signatures only (no lists)    ${per(wholeOnly.columnar)} ${day(wholeOnly.columnar)}   (lists by reference save ${((wholeOnly.columnar - refs.columnar) / n).toFixed(1)} B/sample more)`);
   console.log(`  references cut to 16 bytes         ${per(short.columnar)} ${day(short.columnar)}   (not used: ${((refs.columnar - short.columnar) / n).toFixed(1)} B/sample more saved)`);
   console.log(`brotli, signatures by reference       ${per(refs.brotli)} ${day(refs.brotli)}   (encoding 2: ${per(after.brotli)} -> ${per(refs.brotli)}, ${less(after.brotli, refs.brotli)}; whole signatures only ${per(wholeOnly.brotli)})`);
-  if (!before.roundTrip || !after.roundTrip || !refs.roundTrip) process.exitCode = 1;
+  if (!before.roundTrip || !after.roundTrip || !refs.roundTrip || !eightBits.roundTrip) process.exitCode = 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

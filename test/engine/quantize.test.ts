@@ -1,10 +1,12 @@
-// The agent rounds rates before sending (agent/quantize.ts) so unchanged processes stay
-// byte-identical and compress away. That must cost the engine nothing: every real corpus trace,
-// quantized as the agent now sends it, replays to the same published verdicts and confidences.
+// The agent rounds figures before sending (agent/quantize.ts) so unchanged processes stay
+// byte-identical and compress away. That must cost the engine nothing: every recorded trace
+// (corpus, synthetic corpus, held-out), quantized as the agent now sends it, replays to the same
+// published verdicts and confidences at every step.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { corpusDirs, traceFiles } from '../../bench/corpus-files.js';
-import { QUANTA, quantizeSample, significant } from '../../agent/quantize.js';
+import { QUANTA, quantizeSample, significant, significantMidpoint } from '../../agent/quantize.js';
 import { defaultRulesPath, loadRulesFile } from '../../collector/engine/index.js';
 import { replay } from '../../collector/replay.js';
 import { assay } from '../../proto/codec.js';
@@ -13,9 +15,10 @@ import { repoRoot } from '../helpers/env.js';
 
 const rules = loadRulesFile(defaultRulesPath);
 
-test('quantized corpus traces replay to exactly the verdicts of the traces as recorded', async () => {
-  const files = traceFiles(corpusDirs(repoRoot).real);
-  assert.ok(files.length >= 10, `${files.length} corpus traces`);
+test('quantized traces (corpus, synthetic, held-out) replay to exactly the verdicts of the traces as recorded', async () => {
+  const dirs = corpusDirs(repoRoot);
+  const files = [...traceFiles(dirs.real), ...traceFiles(dirs.synthetic), ...traceFiles(join(repoRoot, 'bench', 'heldout'))];
+  assert.ok(traceFiles(dirs.real).length >= 10 && files.length >= 30, `${files.length} traces`);
   let steps = 0;
   let changedFields = 0;
   for (const file of files) {
@@ -38,11 +41,11 @@ test('quantized corpus traces replay to exactly the verdicts of the traces as re
     });
     steps += a.length;
   }
-  assert.ok(steps > 300, `${steps} verdicts compared`);
-  assert.ok(changedFields > 1000, `quantization changed ${changedFields} figures: the comparison is not vacuous`);
+  assert.ok(steps > 2000, `${steps} verdicts compared`);
+  assert.ok(changedFields > 10_000, `quantization changed ${changedFields} figures: the comparison is not vacuous`);
 });
 
-test('significant bits: truncated toward zero, under 2^(1-bits) relative, and a power-of-two threshold keeps its side', () => {
+test('significant bits, truncated: toward zero, under 2^(1-bits) relative, and a power-of-two threshold keeps its side', () => {
   assert.equal(significant(1_523_432, 8), 1_515_520);
   assert.equal(significant(255, 8), 255, 'below 2^bits: as it is');
   assert.equal(significant(256, 8), 256);
@@ -56,6 +59,73 @@ test('significant bits: truncated toward zero, under 2^(1-bits) relative, and a 
     assert.equal(Number.isInteger(q), true);
     for (const t of [1 << 20, 1 << 24, 20 * (1 << 20), 65536]) assert.equal(q >= t, x >= t, `${x} vs threshold ${t}`);
   }
-  // The step is what the table says: every process rate keeps 8 significant bits.
-  assert.deepEqual(QUANTA.filter((q) => q.list === 'processes').map((q) => q.significantBits), Array(8).fill(8));
+});
+
+/** How many significant bits a positive integer has (between its highest and lowest set bit). */
+function bitsOf(t: number): number {
+  let v = t;
+  while (v % 2 === 0) v /= 2;
+  return Math.floor(Math.log2(v)) + 1;
+}
+
+/** Deterministic figures: every power of two up to 2^52 and its neighbours, and a pseudo-random spread (integers and fractions). */
+function figures(): number[] {
+  const out: number[] = [0, 1, 2, 3, 0.5, 15, 16, 17, 31, 32, 33];
+  for (let e = 1; e <= 52; e++) for (const d of [-3, -1, 0, 1, 3]) out.push(2 ** e + d, 2 ** e * (1 + d / 64));
+  let seed = 12345;
+  for (let i = 0; i < 20_000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const mag = 2 ** ((seed % 5000) / 100);
+    out.push(i % 2 ? Math.floor(mag) : mag);
+  }
+  return out.filter((x) => x >= 0);
+}
+
+test('significant bits, midpoint: at most 2^-bits relative, centred, monotone, idempotent; every threshold of at most `bits` significant bits keeps its side for >=, >, <= and <', () => {
+  // 1,523,432 = 1011 1010 0...b: 4 bits keep [1,441,792, 1,572,864), sent as its midpoint.
+  assert.equal(significantMidpoint(1_523_432, 4), 1_507_328);
+  assert.equal(significantMidpoint(-1_523_432, 4), -1_507_328);
+  assert.equal(significantMidpoint(1_441_792, 4), 1_441_792, 'nothing below the kept bits: as it is');
+  assert.equal(significantMidpoint(15, 4), 15, 'below 2^bits: as it is');
+  assert.equal(significantMidpoint(33, 4), 34, '[32, 36)');
+  assert.equal(significantMidpoint(0, 4), 0);
+  const xs = figures();
+  for (const bits of [1, 2, 4, 8]) {
+    // Thresholds: every power of two, and odd multiples of powers of two up to `bits` significant bits (20 MiB = 101b x 2^22).
+    const thresholds: number[] = [];
+    for (let e = 0; e <= 52; e++) for (let c = 1; c < 2 ** bits && c < 64; c += 2) if (bitsOf(c) <= bits) thresholds.push(c * 2 ** e);
+    let signedError = 0;
+    let truncError = 0;
+    let n = 0;
+    const sorted = [...xs].sort((a, b) => a - b);
+    let prev = -Infinity;
+    for (const x of sorted) {
+      const q = significantMidpoint(x, bits);
+      assert.ok(q >= prev, `monotone: ${x} -> ${q} after ${prev}`);
+      prev = q;
+      assert.ok(Math.abs(q - x) <= x * 2 ** -bits, `${bits} bits: ${x} -> ${q}`);
+      assert.equal(significantMidpoint(q, bits), q, `idempotent: ${x}`);
+      if (Number.isInteger(x)) assert.equal(Number.isInteger(q), true, `${x} -> ${q} is an integer`);
+      assert.equal(significantMidpoint(-x, bits), -q);
+      for (const t of thresholds) {
+        assert.equal(q >= t, x >= t, `${bits} bits: ${x} -> ${q} vs ${t} (>=)`);
+        assert.equal(q <= t, x <= t, `${bits} bits: ${x} -> ${q} vs ${t} (<=)`);
+      }
+      if (x >= 2 ** (bits + 4)) {
+        signedError += (q - x) / x;
+        truncError += (significant(x, bits) - x) / x;
+        n++;
+      }
+    }
+    // Truncation is always low; the midpoint is centred: on average it is off by far less.
+    assert.ok(Math.abs(signedError) < Math.abs(truncError) / 3, `${bits} bits: mean relative error ${signedError / n}, truncated ${truncError / n}`);
+  }
+});
+
+test('the table: process rates keep 4 significant bits (midpoint); no threshold the rules compare a rate with has more', () => {
+  const rates = QUANTA.filter((q) => q.list === 'processes' && /PerSec$/.test(q.field));
+  assert.equal(rates.length, 8);
+  for (const q of rates) assert.deepEqual([q.field, q.significantBits, q.truncate ?? false], [q.field, 4, false]);
+  const io = rules.thresholds.io;
+  for (const t of [io.periodicWriteMinBytesPerSec, io.minBurstBytesPerSec, io.periodicReadMinBytesPerSec, io.heavyWriteBytesPerSec]) assert.ok(bitsOf(t) <= 4, `${t}`);
 });
