@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { corpusDirs, traceFiles } from '../../bench/corpus-files.js';
 import { QUANTA, quantizeSample, significant, significantMidpoint } from '../../agent/quantize.js';
-import { defaultRulesPath, loadRulesFile } from '../../collector/engine/index.js';
+import { defaultRulesPath, featureOptions, features, loadRulesFile } from '../../collector/engine/index.js';
 import { replay } from '../../collector/replay.js';
 import { assay } from '../../proto/codec.js';
 import { readTrace } from '../../proto/trace.js';
@@ -128,4 +128,37 @@ test('the table: process rates keep 4 significant bits (midpoint); no threshold 
   for (const q of rates) assert.deepEqual([q.field, q.significantBits, q.truncate ?? false], [q.field, 4, false]);
   const io = rules.thresholds.io;
   for (const t of [io.periodicWriteMinBytesPerSec, io.minBurstBytesPerSec, io.periodicReadMinBytesPerSec, io.heavyWriteBytesPerSec]) assert.ok(bitsOf(t) <= 4, `${t}`);
+});
+
+test('the table: process memory keeps 8 (RSS) and 4 (anonymous RSS) significant bits; every memory threshold of the rules has at most that many, and the engine reads the same side of each', () => {
+  const bits = (field: string): number | undefined => QUANTA.find((q) => q.list === 'processes' && q.field === field)?.significantBits;
+  assert.equal(bits('rssBytes'), 8);
+  assert.equal(bits('rssAnonBytes'), 4);
+  assert.equal(bits('hugetlbBytes'), undefined, 'huge pages: whole pages, as they are');
+  const m = rules.thresholds.memory;
+  const thresholds = Object.values(m);
+  assert.ok(thresholds.length >= 3);
+  for (const t of thresholds) assert.ok(bitsOf(t) <= 4, `memory threshold ${t}`);
+  // A process whose memory passes each threshold by a page, or stays a page short of it, over a
+  // window of 20 samples: the engine's maxima read the same side of every threshold once quantized.
+  const opts = featureOptions(rules);
+  for (const t of thresholds) {
+    for (const d of [-4096, 0, 4096, -t / 64, t / 64]) {
+      const at = t + d;
+      const sample = (i: number): ReturnType<typeof assay.v1.Sample.fromObject> =>
+        assay.v1.Sample.fromObject({
+          tsMs: 1_000_000 + i * 1000,
+          processes: [{ pid: 7, startTimeTicks: 1, name: 'p', cpuPct: 100, extended: true, rssBytes: at - (i % 3) * 8192 + 1, rssAnonBytes: at - (i % 5) * 4096 }],
+        });
+      const raw = Array.from({ length: 20 }, (_, i) => sample(i));
+      const sent = Array.from({ length: 20 }, (_, i) => quantizeSample(sample(i)));
+      const [a, b] = [raw, sent].map((samples) => features({ samples, signatures: new Map() }, opts).processes[0]!);
+      assert.notDeepEqual([b!.rssBytesMax, b!.memoryBytesMax], [a!.rssBytesMax, a!.memoryBytesMax], 'quantized: the figures did change');
+      for (const x of thresholds) {
+        assert.equal(b!.rssBytesMax >= x, a!.rssBytesMax >= x, `RSS ${a!.rssBytesMax} -> ${b!.rssBytesMax} vs ${x}`);
+        assert.equal(b!.memoryBytesMax >= x, a!.memoryBytesMax >= x, `memory ${a!.memoryBytesMax} -> ${b!.memoryBytesMax} vs ${x}`);
+        assert.equal(b!.memoryBytesMax <= x, a!.memoryBytesMax <= x, `memory ${a!.memoryBytesMax} -> ${b!.memoryBytesMax} vs ${x} (<=)`);
+      }
+    }
+  }
 });
