@@ -33,6 +33,8 @@ export interface Quantum {
    */
   significantBits?: number;
   truncate?: boolean;
+  /** Not sent at all: set to its default (0, ''), which protobuf does not encode. */
+  unsent?: boolean;
 }
 
 // Process rates: 4 significant bits (at most 6.25 % off; 8 bits truncated, before: under 0.8 %).
@@ -59,6 +61,13 @@ const RATE_BITS = 4;
 const RSS_BITS = 8;
 const RSS_ANON_BITS = 4;
 
+// Not sent: the parent pid and the process state letter (R, S, D...). No rule reads either (the
+// engine's features: features.ts, features-process.ts, sockets.ts, accumulate.ts), nor does the
+// collector's window (compact-window.ts drops them), the API, the dashboard or a report; the agent
+// reads them itself from /proc/PID/stat before this (probes/processes.ts). Yet they cost 15 B per
+// sample on the recorded server host (the parent of each short-lived job, the state flipping
+// between R and S): 573 -> 558. The uid, unread as well, costs 1.6 B and stays.
+
 export const QUANTA: readonly Quantum[] = [
   // Process I/O in whole bytes per second.
   { list: 'processes', field: 'readBytesPerSec', step: 1, significantBits: RATE_BITS },
@@ -73,6 +82,8 @@ export const QUANTA: readonly Quantum[] = [
   // Process memory in bytes (whole pages already).
   { list: 'processes', field: 'rssBytes', step: 1, significantBits: RSS_BITS },
   { list: 'processes', field: 'rssAnonBytes', step: 1, significantBits: RSS_ANON_BITS },
+  { list: 'processes', field: 'ppid', step: 1, unsent: true },
+  { list: 'processes', field: 'state', step: 1, unsent: true },
   // Host disk and network rates in whole bytes (operations, packets) per second.
   { list: 'disks', field: 'readBytesPerSec', step: 1 },
   { list: 'disks', field: 'writeBytesPerSec', step: 1 },
@@ -116,13 +127,14 @@ export function significantMidpoint(x: number, bits: number): number {
 }
 
 const quantize = (x: number, q: Quantum): number => {
+  if (q.unsent) return 0;
   const stepped = Math.round(x / q.step) * q.step;
   if (q.significantBits === undefined) return stepped;
   return q.truncate ? significant(stepped, q.significantBits) : significantMidpoint(stepped, q.significantBits);
 };
 
 /** What agents sent from earlier on 2026-12-07 until this table: process rates truncated to 8 significant bits, memory exact (bench/payload-sizes.ts compares). */
-export const QUANTA_RATES_8_BITS: readonly Quantum[] = QUANTA.filter((q) => q.list !== 'processes' || /PerSec$/.test(q.field)).map((q) =>
+export const QUANTA_RATES_8_BITS: readonly Quantum[] = QUANTA.filter((q) => !q.unsent && (q.list !== 'processes' || /PerSec$/.test(q.field))).map((q) =>
   q.significantBits === undefined ? q : { ...q, significantBits: 8, truncate: true },
 );
 
@@ -139,7 +151,8 @@ export function quantizeWith(sample: ISample, quanta: readonly Quantum[]): ISamp
   for (const q of quanta) {
     for (const entry of (sample[q.list] ?? []) as Array<Record<string, unknown>>) {
       const v = entry[q.field];
-      if (typeof v === 'number' && Number.isFinite(v)) entry[q.field] = quantize(v, q);
+      if (q.unsent && typeof v === 'string') entry[q.field] = '';
+      else if (typeof v === 'number' && Number.isFinite(v)) entry[q.field] = quantize(v, q);
     }
   }
   return sample;

@@ -12,6 +12,7 @@ import { replay } from '../../collector/replay.js';
 import { assay } from '../../proto/codec.js';
 import { readTrace } from '../../proto/trace.js';
 import { repoRoot } from '../helpers/env.js';
+import protobuf from 'protobufjs/minimal.js';
 
 const rules = loadRulesFile(defaultRulesPath);
 
@@ -161,4 +162,23 @@ test('the table: process memory keeps 8 (RSS) and 4 (anonymous RSS) significant 
       }
     }
   }
+});
+
+test('the parent pid and the process state are not sent (read by nothing that receives samples); the uid is', () => {
+  const unsent = QUANTA.filter((q) => q.unsent).map((q) => `${q.list}.${q.field}`);
+  assert.deepEqual(unsent, ['processes.ppid', 'processes.state']);
+  const s = assay.v1.Sample.fromObject({ tsMs: 1, processes: [{ pid: 9, ppid: 1, uid: 1000, state: 'R', name: 'x', cpuPct: 5 }] });
+  const back = assay.v1.Sample.decode(assay.v1.Sample.encode(quantizeSample(s)).finish());
+  const p = back.processes[0]!;
+  assert.deepEqual([p.pid, p.ppid, p.state, p.uid, p.name], [9, 0, '', 1000, 'x']);
+  // Field 2 (ppid) and 13 (state) are absent from the wire, not sent as defaults.
+  const bytes = assay.v1.Process.encode(p).finish();
+  const tags: number[] = [];
+  const r = protobuf.Reader.create(bytes);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    tags.push(tag >>> 3);
+    r.skipType(tag & 7);
+  }
+  assert.deepEqual(tags.filter((t) => t === 2 || t === 13), []);
 });
