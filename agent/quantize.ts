@@ -21,8 +21,8 @@
 import type { ISample } from '../proto/codec.js';
 
 export interface Quantum {
-  /** The list of the Sample the field lives in. */
-  list: 'processes' | 'disks' | 'net';
+  /** The list (or the one message: memory) of the Sample the field lives in. */
+  list: 'processes' | 'disks' | 'net' | 'memory';
   field: string;
   /** Round to a multiple of this. */
   step: number;
@@ -68,6 +68,12 @@ const RSS_ANON_BITS = 4;
 // sample on the recorded server host (the parent of each short-lived job, the state flipping
 // between R and S): 573 -> 558. The uid, unread as well, costs 1.6 B and stays.
 
+// Host memory in use, available, cached and swap in use: 8 significant bits (within 0.4 %). No rule
+// reads them (the engine's host memory features are the total, a mean of the bytes in use that no
+// rule compares, and huge page counts, sent as they are); the dashboard charts the bytes in use.
+// The total is a constant, sent as it is. Measured as above: 558 -> 548 B per sample.
+const HOST_MEMORY_BITS = 8;
+
 export const QUANTA: readonly Quantum[] = [
   // Process I/O in whole bytes per second.
   { list: 'processes', field: 'readBytesPerSec', step: 1, significantBits: RATE_BITS },
@@ -84,6 +90,10 @@ export const QUANTA: readonly Quantum[] = [
   { list: 'processes', field: 'rssAnonBytes', step: 1, significantBits: RSS_ANON_BITS },
   { list: 'processes', field: 'ppid', step: 1, unsent: true },
   { list: 'processes', field: 'state', step: 1, unsent: true },
+  { list: 'memory', field: 'usedBytes', step: 1, significantBits: HOST_MEMORY_BITS },
+  { list: 'memory', field: 'availableBytes', step: 1, significantBits: HOST_MEMORY_BITS },
+  { list: 'memory', field: 'cachedBytes', step: 1, significantBits: HOST_MEMORY_BITS },
+  { list: 'memory', field: 'swapUsedBytes', step: 1, significantBits: HOST_MEMORY_BITS },
   // Host disk and network rates in whole bytes (operations, packets) per second.
   { list: 'disks', field: 'readBytesPerSec', step: 1 },
   { list: 'disks', field: 'writeBytesPerSec', step: 1 },
@@ -133,8 +143,8 @@ const quantize = (x: number, q: Quantum): number => {
   return q.truncate ? significant(stepped, q.significantBits) : significantMidpoint(stepped, q.significantBits);
 };
 
-/** What agents sent from earlier on 2026-12-07 until this table: process rates truncated to 8 significant bits, memory exact (bench/payload-sizes.ts compares). */
-export const QUANTA_RATES_8_BITS: readonly Quantum[] = QUANTA.filter((q) => !q.unsent && (q.list !== 'processes' || /PerSec$/.test(q.field))).map((q) =>
+/** What agents sent from earlier on 2026-12-07 until this table: process rates truncated to 8 significant bits, memory exact, ppid and state sent (bench/payload-sizes.ts compares). */
+export const QUANTA_RATES_8_BITS: readonly Quantum[] = QUANTA.filter((q) => !q.unsent && q.list !== 'memory' && (q.list !== 'processes' || /PerSec$/.test(q.field))).map((q) =>
   q.significantBits === undefined ? q : { ...q, significantBits: 8, truncate: true },
 );
 
@@ -149,7 +159,8 @@ export function quantizeSample(sample: ISample): ISample {
 /** Rounds the fields of `quanta` in place; returns the sample. */
 export function quantizeWith(sample: ISample, quanta: readonly Quantum[]): ISample {
   for (const q of quanta) {
-    for (const entry of (sample[q.list] ?? []) as Array<Record<string, unknown>>) {
+    const at = sample[q.list];
+    for (const entry of (Array.isArray(at) ? at : at ? [at] : []) as Array<Record<string, unknown>>) {
       const v = entry[q.field];
       if (q.unsent && typeof v === 'string') entry[q.field] = '';
       else if (typeof v === 'number' && Number.isFinite(v)) entry[q.field] = quantize(v, q);

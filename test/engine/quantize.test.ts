@@ -27,8 +27,12 @@ test('quantized traces (corpus, synthetic, held-out) replay to exactly the verdi
     const quantized = samples.map((s) => quantizeSample(assay.v1.Sample.fromObject(assay.v1.Sample.toObject(assay.v1.Sample.fromObject(s)))));
     for (const [i, s] of samples.entries()) {
       for (const q of QUANTA) {
-        (s[q.list] ?? []).forEach((e, j) => {
-          if ((e as Record<string, unknown>)[q.field] !== ((quantized[i]![q.list] ?? [])[j] as Record<string, unknown>)[q.field]) changedFields++;
+        const entries = (x: ReturnType<typeof assay.v1.Sample.fromObject> | (typeof samples)[number]): unknown[] => {
+          const at = x[q.list];
+          return Array.isArray(at) ? at : at ? [at] : [];
+        };
+        entries(s).forEach((e, j) => {
+          if ((e as Record<string, unknown>)[q.field] !== (entries(quantized[i]!)[j] as Record<string, unknown>)[q.field]) changedFields++;
         });
       }
     }
@@ -181,4 +185,14 @@ test('the parent pid and the process state are not sent (read by nothing that re
     r.skipType(tag & 7);
   }
   assert.deepEqual(tags.filter((t) => t === 2 || t === 13), []);
+});
+
+test('host memory figures keep 8 significant bits; the total and huge page counts are sent as they are', () => {
+  const memory = QUANTA.filter((q) => q.list === 'memory');
+  assert.deepEqual(memory.map((q) => [q.field, q.significantBits]), [['usedBytes', 8], ['availableBytes', 8], ['cachedBytes', 8], ['swapUsedBytes', 8]]);
+  const s = assay.v1.Sample.fromObject({ tsMs: 1, memory: { totalBytes: 25_276_182_528, usedBytes: 1_273_409_536, availableBytes: 24_002_772_992, hugepagesTotal: 3, hugepagesFree: 1 } });
+  const m = quantizeSample(s).memory!;
+  assert.deepEqual([m.totalBytes, m.usedBytes, m.availableBytes, m.hugepagesTotal, m.hugepagesFree], [25_276_182_528, significantMidpoint(1_273_409_536, 8), significantMidpoint(24_002_772_992, 8), 3, 1]);
+  assert.notEqual(m.usedBytes, 1_273_409_536);
+  assert.ok(Math.abs(Number(m.usedBytes) - 1_273_409_536) <= 1_273_409_536 / 256);
 });
