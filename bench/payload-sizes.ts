@@ -8,7 +8,8 @@
 // recorded; rates quantized to whole units), "now" what it sends (agent/probes/sockets.ts
 // omitUnowned: unowned rows that are neither listening nor ESTABLISHED become counts in
 // socket_attribution.unowned_omitted; agent/quantize.ts QUANTA: process rates also to 4
-// significant bits, process RSS to 8 and anonymous RSS to 4, the midpoint of what they keep).
+// significant bits, process RSS to 8, anonymous RSS to 4 and host memory to 8, the midpoint of
+// what they keep; no parent pid or process state).
 // --raw: no quantization in either column. Then, per batch of --batch samples (the agent seals
 // one every 5 s at 1 Hz):
 //   protobuf      the samples' encoded bytes, and what processes / sockets take of them
@@ -35,7 +36,7 @@
 // goes as that signature's SHA-256), what the agent streaming to a collector signs since
 // 2026-12-07; the same with whole signatures only; references cut to 16 bytes (not used); and
 // the same with the quanta agents used before the current table (QUANTA_RATES_8_BITS: process
-// rates truncated to 8 significant bits, memory exact).
+// rates truncated to 8 significant bits, memory exact, parent pid and state sent).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { brotliCompressSync, constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -207,7 +208,7 @@ function main(): void {
   const less = (a: number, b: number): string => `${((100 * (a - b)) / a).toFixed(1)} % less`;
   console.log(`signatures by reference: ${sent.references} of ${sigCount} signatures (${(sigCount / n).toFixed(2)} per sample) sent as a reference, ${sent.listReferences} env_names/libs lists in the others; protobuf ${per(refs.total)}`);
   console.log(`chained, signatures by reference      ${per(refs.chained)} ${day(refs.chained)}   (the agent streaming to a collector signs this: ${per(after.chained)} -> ${per(refs.chained)}, ${less(after.chained, refs.chained)}; whole signatures only ${per(wholeOnly.chained)})`);
-  console.log(`  quanta before the current table      ${per(eightBits.chained)} ${day(eightBits.chained)}   (process rates to 8 bits truncated, memory exact: ${per(eightBits.chained)} -> ${per(refs.chained)}, ${less(eightBits.chained, refs.chained)})`);
+  console.log(`  quanta before the current table      ${per(eightBits.chained)} ${day(eightBits.chained)}   (process rates to 8 bits truncated, memory exact, ppid and state sent: ${per(eightBits.chained)} -> ${per(refs.chained)}, ${less(eightBits.chained, refs.chained)})`);
   console.log(`columnar, signatures by reference     ${per(refs.columnar)} ${day(refs.columnar)}   (encoding 3: ${per(after.columnar)} -> ${per(refs.columnar)}, ${less(after.columnar, refs.columnar)})`);
   console.log(`  whole signatures only (no lists)    ${per(wholeOnly.columnar)} ${day(wholeOnly.columnar)}   (lists by reference save ${((wholeOnly.columnar - refs.columnar) / n).toFixed(1)} B/sample more)`);
   console.log(`  references cut to 16 bytes         ${per(short.columnar)} ${day(short.columnar)}   (not used: ${((refs.columnar - short.columnar) / n).toFixed(1)} B/sample more saved)`);
