@@ -582,4 +582,22 @@ export const sqliteMigrations: Migration[] = [
     name: 'signature references by digest',
     sql: `SELECT 1;`,
   },
+  // Batches found by the host's integer key (issue 10). Every batch read and retention's deletes
+  // go through (host, last_seq); keyed by the 36-character host id text, that index cost 55 B a
+  // batch (0.95 MB per host-day at one 5-sample batch every 5 s, bench/storage-bytes.ts), keyed by
+  // rollup_hosts.host_key ~20 B. The host_id column stays (reads of the file by tools and tests
+  // select by it); host_key is filled for every existing row before the indexes are rebuilt.
+  {
+    version: 12,
+    name: 'batches indexed by host key',
+    sql: `
+      INSERT OR IGNORE INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY rowid;
+      ALTER TABLE batches ADD COLUMN host_key INTEGER;
+      UPDATE batches SET host_key = (SELECT k.host_key FROM rollup_hosts k WHERE k.host_id = batches.host_id);
+      DROP INDEX batches_by_seq;
+      DROP INDEX batches_unsegmented;
+      CREATE INDEX batches_by_key_seq ON batches(host_key, last_seq);
+      CREATE INDEX batches_unsegmented ON batches(host_key, last_seq) WHERE segment_id IS NULL;
+    `,
+  },
 ];

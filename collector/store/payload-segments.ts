@@ -33,7 +33,7 @@ export class PayloadSegments {
       segment: db.prepare<[number], { bytes: Buffer }>('SELECT bytes FROM payload_segments WHERE id = ?'),
       pending: db.prepare<[string, number, number], { id: number; last_seq: number; received_ms: number; len: number }>(
         `SELECT rowid AS id, last_seq, received_ms, length(payload) AS len FROM batches
-         WHERE host_id = ? AND segment_id IS NULL AND samples > 0 AND last_seq > ? ORDER BY last_seq LIMIT ?`,
+         WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND segment_id IS NULL AND samples > 0 AND last_seq > ? ORDER BY last_seq LIMIT ?`,
       ),
       row: db.prepare<[number], Record<string, unknown> & { payload: Buffer }>('SELECT * FROM batches WHERE rowid = ?'),
       drop: db.prepare<[number]>('DELETE FROM batches WHERE rowid = ?'),
@@ -41,8 +41,8 @@ export class PayloadSegments {
       // The row is written anew rather than updated: SQLite does not merge a leaf page a shrinking
       // UPDATE leaves nearly empty, while a delete rebalances it with its neighbours.
       readd: db.prepare(
-        `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload, segment_id, segment_offset, segment_length)
-         VALUES (@host_id, @hash, @prev_hash, @header, @signature, @first_seq, @last_seq, @samples, @received_ms, @encoding, X'', @segment_id, @segment_offset, @segment_length)`,
+        `INSERT INTO batches (host_id, host_key, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload, segment_id, segment_offset, segment_length)
+         VALUES (@host_id, @host_key, @hash, @prev_hash, @header, @signature, @first_seq, @last_seq, @samples, @received_ms, @encoding, X'', @segment_id, @segment_offset, @segment_length)`,
       ),
       deleteBefore: db.prepare<[string, string, number, number]>(
         'DELETE FROM payload_segments WHERE host_id = ? AND id IN (SELECT id FROM payload_segments WHERE host_id = ? AND last_seq < ? ORDER BY last_seq LIMIT ?)',

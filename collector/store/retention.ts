@@ -152,10 +152,10 @@ export class SqliteRetention {
   ) {
     this.s = {
       hosts: db.prepare<[], { id: string; last_seq: number }>('SELECT id, last_seq FROM hosts ORDER BY id'),
-      anyBatchBefore: db.prepare<[string, number], { n: number }>('SELECT 1 AS n FROM batches WHERE host_id = ? AND last_seq < ? AND samples > 0 LIMIT 1'),
+      anyBatchBefore: db.prepare<[string, number], { n: number }>('SELECT 1 AS n FROM batches WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND last_seq < ? AND samples > 0 LIMIT 1'),
       // The oldest batch kept: the one holding the first sample at or after the cutoff, or the next one.
       oldestKept: db.prepare<[string, number], { id: number; first_seq: number }>(
-        'SELECT rowid AS id, first_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND samples > 0 ORDER BY last_seq LIMIT 1',
+        'SELECT rowid AS id, first_seq FROM batches WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND last_seq >= ? AND samples > 0 ORDER BY last_seq LIMIT 1',
       ),
       batchByRowid: db.prepare<[number], WalkRow>(`SELECT ${WALK_COLUMNS} FROM batches WHERE rowid = ?`),
       batchByHash: db.prepare<[Uint8Array, string, Uint8Array], WalkRow>(
@@ -164,7 +164,7 @@ export class SqliteRetention {
       markPruned: db.prepare('UPDATE rollup_hosts SET raw_pruned_ms = MAX(raw_pruned_ms, ?) WHERE host_id = ?'),
       // Batches with samples go with their samples; a batch without samples (gaps only) by when it arrived.
       batches: db.prepare(
-        `DELETE FROM batches WHERE host_id = ? AND rowid IN (SELECT rowid FROM batches WHERE host_id = ?
+        `DELETE FROM batches WHERE rowid IN (SELECT rowid FROM batches WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?)
            AND ((samples > 0 AND last_seq < ?) OR (samples = 0 AND received_ms < ?)) LIMIT ?)`,
       ),
       thinState: db.prepare<[string], { verdicts_thinned_ms: number }>('SELECT verdicts_thinned_ms FROM rollup_hosts WHERE host_id = ?'),
@@ -186,7 +186,7 @@ export class SqliteRetention {
         'SELECT k.host_key, COALESCE(w.swept_ms, 0) AS swept_ms FROM rollup_hosts k LEFT JOIN signature_sweeps w ON w.host_key = k.host_key WHERE k.host_id = ?',
       ),
       newestBatch: db.prepare<[string], { header: Buffer; encoding: number; payload: Buffer; segment_id: number | null; segment_offset: number | null; segment_length: number | null }>(
-        'SELECT header, encoding, payload, segment_id, segment_offset, segment_length FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
+        'SELECT header, encoding, payload, segment_id, segment_offset, segment_length FROM batches WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
       ),
       signatureSlice: db.prepare<[number, number, number, number], { pid: number; start_time_ticks: number; signature_id: number; first_seen_ms: number }>(
         `SELECT pid, start_time_ticks, signature_id, first_seen_ms FROM process_signatures
@@ -318,7 +318,7 @@ export class SqliteRetention {
     }
     if (!any) {
       // Gap-only batches older than the window may still be there.
-      yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+      yield* this.drain('batches', (limit) => this.s.batches.run(hostId, keepFrom, cutoffMs, limit).changes);
       yield* this.drain('payload_segments', (limit) => this.segments.deleteBefore(hostId, keepFrom, limit));
       return;
     }
@@ -327,7 +327,7 @@ export class SqliteRetention {
     this.s.markPruned.run(cutoffMs, hostId);
     // Rows of packed figures (sample-figures.ts): one per batch, or a few for a long one.
     yield* this.drain('samples', (limit) => this.figures.deleteBefore(key, keepFrom, limit));
-    yield* this.drain('batches', (limit) => this.s.batches.run(hostId, hostId, keepFrom, cutoffMs, limit).changes);
+    yield* this.drain('batches', (limit) => this.s.batches.run(hostId, keepFrom, cutoffMs, limit).changes);
     // A segment goes with the last batch it holds.
     yield* this.drain('payload_segments', (limit) => this.segments.deleteBefore(hostId, keepFrom, limit));
   }

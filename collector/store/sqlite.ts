@@ -139,8 +139,8 @@ export class SqliteStore implements Store {
            inventory = excluded.inventory, last_seen_ms = excluded.last_seen_ms`,
       ),
       insertBatch: db.prepare(
-        `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO batches (host_id, host_key, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       // By hash: batches_by_hash_prefix finds the row, host and whole hash are compared on it (migration 10).
       batchExists: db.prepare<[Uint8Array, string, Uint8Array], { n: number }>('SELECT 1 AS n FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?'),
@@ -166,7 +166,7 @@ export class SqliteStore implements Store {
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
       // Without their payloads: a read picks the ones it decodes (chain-read.ts batchesToRead), then reads those by rowid.
       batchesOverlapping: db.prepare<[string, number, number], { id: number; first_seq: number; last_seq: number }>(
-        `SELECT rowid AS id, first_seq, last_seq FROM batches WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq`,
+        `SELECT rowid AS id, first_seq, last_seq FROM batches WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq`,
       ),
       batchByRowid: db.prepare<[number], BatchRow>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE rowid = ?`),
       signatures: db.prepare<[string], { pid: number; start_time_ticks: number; signature: Buffer }>(
@@ -197,7 +197,7 @@ export class SqliteStore implements Store {
       ),
       batchContaining: db.prepare<[string, number, number], BatchRow>(
         `SELECT ${BATCH_COLUMNS} FROM batches
-         WHERE host_id = ? AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
+         WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND last_seq >= ? AND first_seq <= ? AND samples > 0 ORDER BY last_seq LIMIT 1`,
       ),
       batchByHash: db.prepare<[Uint8Array, string, Uint8Array], BatchRow>(
         `SELECT ${BATCH_COLUMNS} FROM batches INDEXED BY batches_by_hash_prefix WHERE substr(hash, 1, 8) = substr(?, 1, 8) AND host_id = ? AND hash = ?`,
@@ -264,7 +264,7 @@ export class SqliteStore implements Store {
       for (const g of batch.gaps) this.stmt.insertGap.run(hostId, g.fromSeq, g.toSeq, g.fromMs, g.toMs, g.cause, g.samples, batch.hash);
       const seqs = batch.samples.map((x) => x.seq);
       this.stmt.insertBatch.run(
-        hostId, batch.hash, storedPrevHash(batch.header, batch.prevHash), batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, batch.encoding, batch.payload,
+        hostId, hostKey, batch.hash, storedPrevHash(batch.header, batch.prevHash), batch.header, batch.signature, seqs[0] ?? maxSeq, seqs.at(-1) ?? maxSeq, seqs.length, nowMs, batch.encoding, batch.payload,
       );
       this.stmt.setHead.run(batch.hash, hostId);
       this.stmt.touchHost.run(nowMs, maxSeq, hostId);
