@@ -600,4 +600,27 @@ export const sqliteMigrations: Migration[] = [
       CREATE INDEX batches_unsegmented ON batches(host_key, last_seq) WHERE segment_id IS NULL;
     `,
   },
+  // Process signature rows keep the day a process was first seen, not the millisecond (issue 10).
+  // Only retention reads it (a row first seen before the raw window goes), and a day is 2 bytes
+  // where a millisecond time is 6: with the record header's byte, 4 B of a ~24 B row, on a host
+  // adding ~185,000 rows a day (short-lived jobs). Retention cuts at the start of the window's
+  // first day (retention.ts pruneSignatures), so a row may stay a day longer, never less.
+  {
+    version: 13,
+    name: 'process signatures keep their first day',
+    sql: `
+      CREATE TABLE process_signatures_v13 (
+        host_key INTEGER NOT NULL,
+        pid INTEGER NOT NULL,
+        start_time_ticks INTEGER NOT NULL,
+        signature_id INTEGER NOT NULL,
+        first_seen_day INTEGER NOT NULL,
+        PRIMARY KEY (host_key, pid, start_time_ticks)
+      ) WITHOUT ROWID;
+      INSERT INTO process_signatures_v13 (host_key, pid, start_time_ticks, signature_id, first_seen_day)
+        SELECT host_key, pid, start_time_ticks, signature_id, first_seen_ms / 86400000 FROM process_signatures;
+      DROP TABLE process_signatures;
+      ALTER TABLE process_signatures_v13 RENAME TO process_signatures;
+    `,
+  },
 ];

@@ -12,9 +12,10 @@
 //                                             maxGapsPerHost per host (the newest)
 //   security events                           last seen within securityEventsMs (and the row cap
 //                                             of security-events.ts)
-//   process signatures                        a process first seen before the raw window and not
-//                                             running in the host's newest batch (swept at most
-//                                             once per signatureSweepMs per host); a signature
+//   process signatures                        a process first seen before the day the raw window
+//                                             starts in and not running in the host's newest
+//                                             batch (swept at most once per signatureSweepMs per
+//                                             host, and once a day); a signature
 //                                             blob once no process row uses it (migration 10)
 //
 // The work is a generator of small deletes (each at most the rows left in the step's budget);
@@ -188,8 +189,8 @@ export class SqliteRetention {
       newestBatch: db.prepare<[string], { header: Buffer; encoding: number; payload: Buffer; segment_id: number | null; segment_offset: number | null; segment_length: number | null }>(
         'SELECT header, encoding, payload, segment_id, segment_offset, segment_length FROM batches WHERE host_key = (SELECT host_key FROM rollup_hosts WHERE host_id = ?) AND samples > 0 ORDER BY last_seq DESC LIMIT 1',
       ),
-      signatureSlice: db.prepare<[number, number, number, number], { pid: number; start_time_ticks: number; signature_id: number; first_seen_ms: number }>(
-        `SELECT pid, start_time_ticks, signature_id, first_seen_ms FROM process_signatures
+      signatureSlice: db.prepare<[number, number, number, number], { pid: number; start_time_ticks: number; signature_id: number; first_seen_day: number }>(
+        `SELECT pid, start_time_ticks, signature_id, first_seen_day FROM process_signatures
          WHERE host_key = ? AND (pid, start_time_ticks) > (?, ?) ORDER BY pid, start_time_ticks LIMIT ?`,
       ),
       deleteSignature: db.prepare('DELETE FROM process_signatures WHERE host_key = ? AND pid = ? AND start_time_ticks = ?'),
@@ -339,7 +340,12 @@ export class SqliteRetention {
    * so rows added between steps are simply met or not: any row added now is newer than the
    * cutoff); it runs when the last one is at least `everyMs` old.
    */
-  private *pruneSignatures(hostId: string, cutoffMs: number, everyMs: number): Generator<Op, void, void> {
+  private *pruneSignatures(hostId: string, windowCutoffMs: number, everyMs: number): Generator<Op, void, void> {
+    // Rows know the day a process was first seen, not the millisecond (migration 13): the cutoff is
+    // the start of its day, so a row goes a day late at most, and the sweep below runs exactly as
+    // it would with that cutoff (its blob bookkeeping included). Sweeps run at most once a day.
+    const cutoffMs = Math.floor(windowCutoffMs / DAY_MS) * DAY_MS;
+    const cutoffDay = cutoffMs / DAY_MS;
     this.rollups.hostKey(hostId);
     const st = this.s.sweepState.get(hostId)!;
     if (cutoffMs - st.swept_ms < everyMs) return;
@@ -356,7 +362,7 @@ export class SqliteRetention {
       const rows = this.s.signatureSlice.all(st.host_key, after[0], after[1], slice);
       let n = 0;
       for (const r of rows) {
-        if (r.first_seen_ms >= cutoffMs) continue;
+        if (r.first_seen_day >= cutoffDay) continue;
         if (running.has(processKey(r.pid, r.start_time_ticks))) this.s.touchBlob.run(cutoffMs, r.signature_id);
         else n += this.s.deleteSignature.run(st.host_key, r.pid, r.start_time_ticks).changes;
       }

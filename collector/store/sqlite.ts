@@ -38,6 +38,9 @@ interface BatchRow {
   segment_length: number | null;
 }
 
+/** Process signature rows keep the day they were first seen (migration 13). */
+const DAY_MS = 86_400_000;
+
 const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload, segment_id, segment_offset, segment_length';
 
 /**
@@ -160,7 +163,7 @@ export class SqliteStore implements Store {
          ON CONFLICT(digest) DO UPDATE SET last_used_ms = MAX(last_used_ms, excluded.last_used_ms) RETURNING id`,
       ),
       insertSignature: db.prepare(
-        `INSERT OR IGNORE INTO process_signatures (host_key, pid, start_time_ticks, signature_id, first_seen_ms)
+        `INSERT OR IGNORE INTO process_signatures (host_key, pid, start_time_ticks, signature_id, first_seen_day)
          VALUES (?, ?, ?, ?, ?)`,
       ),
       touchHost: db.prepare('UPDATE hosts SET last_seen_ms = ?, last_seq = MAX(last_seq, ?) WHERE id = ?'),
@@ -254,7 +257,7 @@ export class SqliteStore implements Store {
       const upserted = new Set<string>();
       for (const { process: p, bytes, digest } of signatures) {
         const sigId = this.stmt.signatureBlob.get(digest, bytes, nowMs)!.id;
-        this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, nowMs);
+        this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, Math.floor(nowMs / DAY_MS));
         if (resolved.size) upserted.add(digestHex(digest));
       }
       // A signature named only for its lists is used by this batch too (its later reads need it).

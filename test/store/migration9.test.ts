@@ -1,4 +1,4 @@
-// Migrations 9 and 10 on a database that version 8 left: verdicts as JSON text in a WITHOUT
+// Migrations 9 to 13 on a database that version 8 left: verdicts as JSON text in a WITHOUT
 // ROWID table, one chart-figure row per sample keyed by the host id, process signatures keyed by
 // the host id with their name. After them every read answers exactly what it answered before
 // (charts as the per-sample SQL computed them), and retention collects the signatures and blobs
@@ -19,7 +19,10 @@ import { BatchEncoding } from '../../proto/payload.js';
 import { tempDir } from '../helpers/env.js';
 import { fullSample } from '../helpers/messages.js';
 
-const T0 = 1_795_000_000_000;
+// 30 s before a day starts: process signature rows keep the day they were first seen (migration 13)
+// and retention cuts them at the start of a day, so the day boundary falls inside the raw window
+// retention is run with below.
+const T0 = 20_776 * 86_400_000 - 30_000;
 const D = 86_400_000;
 
 const verdictAt = (tsMs: number, cls: Verdict['class']): Verdict => ({
@@ -139,6 +142,7 @@ test('migrations 9 and 10 keep every read the same on version-8 data; retention 
   // Signatures: every process still there, keyed as before; blobs know when they were last used.
   const sigs = await store.signatures(id);
   assert.equal(sigs.size, 23);
+  assert.deepEqual(store.db.prepare('SELECT DISTINCT first_seen_day AS d FROM process_signatures').all(), [{ d: 20_775 }], 'rows keep their first day (migration 13)');
   assert.equal(sigs.get('5003:9003')!.cmdline, 'curl http://example');
   assert.equal((await store.signaturesOf(id, ['3001:123456789'])).get('3001:123456789')!.cmdline, 'python3 train.py');
   const lastUsed = (b: Buffer): number => (store.db.prepare('SELECT last_used_ms FROM signature_blobs WHERE digest = ?').get(sha256(b)) as { last_used_ms: number }).last_used_ms;
