@@ -623,4 +623,14 @@ export const sqliteMigrations: Migration[] = [
       ALTER TABLE process_signatures_v13 RENAME TO process_signatures;
     `,
   },
+  // Chart-figure rows merged by retention (sample-figures.ts mergeOlder): a row per 5-sample batch
+  // spent ~95 B on its key columns, record header and index entry, as much as its figures; merged
+  // rows hold ~40 samples. rollup_hosts records up to which row each host's rows were merged.
+  {
+    version: 14,
+    name: 'merged chart-figure rows',
+    sql: `
+      ALTER TABLE rollup_hosts ADD COLUMN figures_merged_seq INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

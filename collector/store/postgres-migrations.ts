@@ -311,6 +311,13 @@ export const postgresMigrations: Migration[] = [
     name: 'process signatures keep their first day',
     sql: `SELECT 1;`,
   },
+  // SQLite merges its packed chart-figure rows (migrations.ts 14); here the figures stay one row
+  // per sample in day partitions, dropped whole.
+  {
+    version: 14,
+    name: 'merged chart-figure rows',
+    sql: `SELECT 1;`,
+  },
 ];
 
 /** The day-partitioned tables and the column each is partitioned on. */

@@ -266,6 +266,13 @@ export class SqliteRetention {
         more = moved > 0;
         yield ['payload_segments', 0, moved];
       }
+      // Older chart-figure rows merged (sample-figures.ts mergeOlder), counted like the moves above.
+      const hostKey = this.rollups.hostKey(h.id);
+      for (let more = true; more; ) {
+        const read = this.figures.mergeOlder(hostKey, nowMs - opts.compactAfterMs, Math.max(2, this.budget));
+        more = read > 0;
+        yield ['samples', 0, read];
+      }
       yield* this.thinVerdicts(h.id, Math.floor(rawCutoff / HOUR_MS) * HOUR_MS, opts.verdictsPerHour);
       yield* this.drain('verdicts', (limit) => this.s.oldVerdicts.run(h.id, h.id, rollupCutoff, limit).changes);
       const key = this.rollups.hostKey(h.id);

@@ -3,8 +3,10 @@
 // id, with a time index beside it, cost ~160 B a sample (13.8 MB per host-day at 1 Hz, measured
 // by bench/storage-bytes.ts); a packed run costs ~30 B a sample.
 //
-// Row: (host_key, first_seq) -> last_seq, ts_first, ts_min, ts_max, n, figures. A run never crosses a batch (retention
-// deletes whole batches with their samples by sequence number) and spans at most RUN_SPAN_MS of
+// Row: (host_key, first_seq) -> last_seq, ts_first, ts_min, ts_max, n, figures. Ingest stores a
+// row per batch; retention merges the rows of consecutive older batches (mergeOlder, up to ~900 B
+// of figures: about 40 samples a row instead of 5), and cuts a merged row when it deletes the
+// batches of its older samples (deleteBefore), so no sample outlives its batch. A row spans at most RUN_SPAN_MS of
 // sample time, so the runs overlapping a time range are found through (host_key, ts_min) between
 // from - RUN_SPAN_MS and to, whatever the agent's clock did. `figures` packs each sample's seq,
 // ts and the figures (packFigures): integers as deltas against the previous sample's, float32
@@ -18,6 +20,13 @@ import type { SampleSummary } from './store.js';
 export const RUN_SPAN_MS = 3_600_000;
 /** Most samples in one row (a long spooled batch is cut, so no row grows past a few KB). */
 export const RUN_MAX_SAMPLES = 300;
+/**
+ * Retention merges the rows of consecutive batches up to this many bytes of packed figures
+ * (mergeOlder): a row of one 5-sample batch carried ~95 B of key columns, record header and index
+ * entry for ~115 B of figures. Under SQLite's ~1,000 B a WITHOUT ROWID row may hold before it
+ * spills to an overflow page of its own.
+ */
+export const MERGED_FIGURE_BYTES = 900;
 
 const FIELDS = [
   'cpuPct', 'load1', 'memUsedBytes', 'memTotalBytes', 'gpuUtilPct', 'gpuMemUsedBytes', 'powerWatts',
@@ -265,7 +274,10 @@ class Sum {
 export class SampleFigures {
   private readonly s;
 
-  constructor(db: Database.Database) {
+  /** Retention's merge bookkeeping (migration 14), prepared on first use: migration 9 packs rows before it exists. */
+  private m: { mergedUpTo: Database.Statement<[number], { figures_merged_seq: number }>; setMerged: Database.Statement<[number, number]> } | null = null;
+
+  constructor(private readonly db: Database.Database) {
     this.s = {
       keyOf: db.prepare<[string], { host_key: number }>('SELECT host_key FROM rollup_hosts WHERE host_id = ?'),
       insert: db.prepare('INSERT INTO sample_figures (host_key, first_seq, last_seq, ts_first, ts_min, ts_max, n, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -286,9 +298,18 @@ export class SampleFigures {
         'SELECT first_seq, ts_first, ts_min, ts_max, n, figures FROM sample_figures WHERE host_key = ? AND ts_min >= ? ORDER BY ts_min, first_seq',
       ),
       anyBefore: db.prepare<[number, number], { n: number }>('SELECT 1 AS n FROM sample_figures WHERE host_key = ? AND first_seq < ? LIMIT 1'),
-      deleteBefore: db.prepare<[number, number, number, number]>(
-        'DELETE FROM sample_figures WHERE host_key = ? AND first_seq IN (SELECT first_seq FROM sample_figures WHERE host_key = ? AND first_seq < ? ORDER BY first_seq LIMIT ?)',
+      // Rows wholly before `seq`; a merged row reaching past it is cut (straddling).
+      deleteBefore: db.prepare<[number, number, number, number, number]>(
+        'DELETE FROM sample_figures WHERE host_key = ? AND first_seq IN (SELECT first_seq FROM sample_figures WHERE host_key = ? AND first_seq < ? AND last_seq < ? ORDER BY first_seq LIMIT ?)',
       ),
+      straddling: db.prepare<[number, number, number], FigureRow>(
+        'SELECT first_seq, ts_first, n, figures FROM sample_figures WHERE host_key = ? AND first_seq < ? AND last_seq >= ? ORDER BY first_seq LIMIT 1',
+      ),
+      deleteRow: db.prepare<[number, number]>('DELETE FROM sample_figures WHERE host_key = ? AND first_seq = ?'),
+      after: db.prepare<[number, number, number], FigureRow & { last_seq: number; ts_min: number; ts_max: number }>(
+        'SELECT first_seq, last_seq, ts_first, ts_min, ts_max, n, figures FROM sample_figures WHERE host_key = ? AND first_seq > ? ORDER BY first_seq LIMIT ?',
+      ),
+
     };
   }
 
@@ -397,9 +418,74 @@ export class SampleFigures {
     return !!this.s.anyBefore.get(hostKey, seq);
   }
 
-  /** Deletes up to `limitRows` rows starting before `seq` (rows never straddle a batch); returns how many. */
+  /**
+   * Deletes up to `limitRows` rows of samples before `seq`; returns how many rows it changed. A
+   * merged row holding samples on both sides of `seq` is cut: its samples from `seq` on are
+   * stored again as a row of their own (counted as one).
+   */
   deleteBefore(hostKey: number, seq: number, limitRows: number): number {
-    return this.s.deleteBefore.run(hostKey, hostKey, seq, limitRows).changes;
+    const n = this.s.deleteBefore.run(hostKey, hostKey, seq, seq, limitRows).changes;
+    if (n >= limitRows) return n;
+    const r = this.s.straddling.get(hostKey, seq, seq);
+    if (!r) return n;
+    const kept = unpackFigures(r.first_seq, r.ts_first, r.n, r.figures).filter((x) => x.seq >= seq);
+    this.s.deleteRow.run(hostKey, r.first_seq);
+    this.add(hostKey, kept);
+    return n + 1;
+  }
+
+  /**
+   * Merges the host's rows whose samples all come before `beforeTsMs` (retention's compaction),
+   * consecutive rows into one while it holds at most MERGED_FIGURE_BYTES of packed figures,
+   * RUN_MAX_SAMPLES samples and RUN_SPAN_MS of sample time. Rows are read in seq order from where
+   * the last merge stopped (rollup_hosts.figures_merged_seq), at most `maxRows` of them; returns
+   * how many it read (0: nothing left to merge). Reads answer exactly as before: the codec is exact.
+   */
+  mergeOlder(hostKey: number, beforeTsMs: number, maxRows: number): number {
+    this.m ??= {
+      mergedUpTo: this.db.prepare('SELECT figures_merged_seq FROM rollup_hosts WHERE host_key = ?'),
+      setMerged: this.db.prepare('UPDATE rollup_hosts SET figures_merged_seq = ? WHERE host_key = ?'),
+    };
+    const from = this.m.mergedUpTo.get(hostKey)?.figures_merged_seq ?? 0;
+    const rows = this.s.after.all(hostKey, from, Math.max(2, maxRows));
+    type Row = (typeof rows)[number];
+    let group: Row[] = [];
+    let bytes = 0;
+    let samples = 0;
+    let lo = 0;
+    let hi = 0;
+    let done = from;
+    const close = (): void => {
+      if (group.length > 1) {
+        const all = group.flatMap((g) => unpackFigures(g.first_seq, g.ts_first, g.n, g.figures));
+        for (const g of group) this.s.deleteRow.run(hostKey, g.first_seq);
+        this.add(hostKey, all);
+      }
+      if (group.length) done = group.at(-1)!.first_seq;
+      group = [];
+    };
+    let read = 0;
+    for (const r of rows) {
+      if (r.ts_max >= beforeTsMs) break;
+      read++;
+      const fits = group.length > 0 && bytes + r.figures.length <= MERGED_FIGURE_BYTES && samples + r.n <= RUN_MAX_SAMPLES
+        && Math.max(hi, r.ts_max) - Math.min(lo, r.ts_min) <= RUN_SPAN_MS;
+      if (!fits) {
+        close();
+        bytes = samples = 0;
+        lo = r.ts_min;
+        hi = r.ts_max;
+      }
+      group.push(r);
+      bytes += r.figures.length;
+      samples += r.n;
+      lo = Math.min(lo, r.ts_min);
+      hi = Math.max(hi, r.ts_max);
+    }
+    // The last group may grow with rows not old enough yet: it waits, unless it is full.
+    if (group.length && bytes >= MERGED_FIGURE_BYTES / 2) close();
+    if (done !== from) this.m.setMerged.run(done, hostKey);
+    return done === from ? 0 : read;
   }
 }
 
