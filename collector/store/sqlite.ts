@@ -17,6 +17,7 @@ import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveBatch, resolveReferences } from '../signature-refs.js';
 import { PayloadSegments } from './payload-segments.js';
+import { decodeSignatureBlob, encodeSignatureBlob } from './signature-blob.js';
 import { ChainReader, batchesToRead, noChainReads, type ChainReadStats } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 import { SecurityEventLog, defaultSecurityEventOptions, type SecurityEventOptions } from './security-events.js';
@@ -256,7 +257,7 @@ export class SqliteStore implements Store {
       // keeps it while this batch is kept.
       const upserted = new Set<string>();
       for (const { process: p, bytes, digest } of signatures) {
-        const sigId = this.stmt.signatureBlob.get(digest, bytes, nowMs)!.id;
+        const sigId = this.stmt.signatureBlob.get(digest, encodeSignatureBlob(bytes), nowMs)!.id;
         this.stmt.insertSignature.run(hostKey, p.pid ?? 0, p.startTimeTicks ?? 0, sigId, Math.floor(nowMs / DAY_MS));
         if (resolved.size) upserted.add(digestHex(digest));
       }
@@ -400,8 +401,9 @@ export class SqliteStore implements Store {
   private blobSignature(digest: Uint8Array): IProcessSignature | undefined {
     const r = this.stmt.blobByDigest.get(digest);
     if (!r) return undefined;
-    const sig = assay.v1.ProcessSignature.decode(r.signature);
-    keepSignatureBytes(sig, r.signature);
+    const bytes = decodeSignatureBlob(r.signature);
+    const sig = assay.v1.ProcessSignature.decode(bytes);
+    keepSignatureBytes(sig, bytes);
     return sig;
   }
 
@@ -411,14 +413,14 @@ export class SqliteStore implements Store {
       const hex = digestHex(d);
       if (out.has(hex) || d.length !== REFERENCE_BYTES) continue;
       const r = this.stmt.blobByDigest.get(d);
-      if (r) out.set(hex, r.signature);
+      if (r) out.set(hex, decodeSignatureBlob(r.signature));
     }
     return out;
   }
 
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
     const out = new Map<string, IProcessSignature>();
-    for (const r of this.stmt.signatures.all(hostId)) out.set(processKey(r.pid, r.start_time_ticks), assay.v1.ProcessSignature.decode(r.signature));
+    for (const r of this.stmt.signatures.all(hostId)) out.set(processKey(r.pid, r.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(r.signature)));
     return out;
   }
 
@@ -429,7 +431,7 @@ export class SqliteStore implements Store {
       const [pid, ticks] = key.split(':').map(Number);
       if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ticks)) continue;
       const r = this.stmt.signatureOf.get(hostId, pid!, ticks!);
-      if (r) out.set(key, assay.v1.ProcessSignature.decode(r.signature));
+      if (r) out.set(key, assay.v1.ProcessSignature.decode(decodeSignatureBlob(r.signature)));
     }
     return out;
   }
