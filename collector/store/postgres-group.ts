@@ -14,6 +14,7 @@
 // write is refused. A deadlock or serialization failure (another writer on the same database)
 // rolls the group back and runs it again, a bounded number of times; then every write of the
 // group is refused with the error (none of it is durable).
+import { storedPrevHash } from './prev-hash.js';
 import type pg from 'pg';
 import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
@@ -514,7 +515,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     `INSERT INTO batches (host_id, hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload) VALUES ${chunk
       .map((b) => {
         const maxSeq = Math.max(0, ...b.seqs);
-        return `(${[b.hostId, b.hash, b.prevHash, b.header, b.signature, b.seqs[0] ?? maxSeq, b.seqs.at(-1) ?? maxSeq, b.seqs.length, b.nowMs, b.encoding, b.payload].map(param).join(', ')})`;
+        return `(${[b.hostId, b.hash, storedPrevHash(b.header, b.prevHash), b.header, b.signature, b.seqs[0] ?? maxSeq, b.seqs.at(-1) ?? maxSeq, b.seqs.length, b.nowMs, b.encoding, b.payload].map(param).join(', ')})`;
       })
       .join(', ')}`;
   if (batchRows.length) parts.push(batchValues(batchRows.slice(0, CHUNK), out.param));

@@ -10,6 +10,7 @@
 //   second waits for the first, then sees its commit;
 // - bulk inserts: the group's samples, roll-ups, process signatures, gaps, verdicts and batches
 //   are each one multi-row INSERT, about ten round trips per group whatever its size.
+import { prevHashOf } from './prev-hash.js';
 import pg from 'pg';
 import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
 import { processKey, type Verdict } from '../engine/types.js';
@@ -100,7 +101,8 @@ interface BatchRow {
 
 const batchFromRow = (r: BatchRow): StoredBatch => ({
   hash: r.hash,
-  prevHash: r.prev_hash,
+  // An empty column: the link is the header's own (prev-hash.ts; rows stored before keep theirs).
+  prevHash: prevHashOf(r.prev_hash, r.header),
   header: r.header,
   signature: r.signature,
   firstSeq: r.first_seq,

@@ -17,6 +17,7 @@ import { decodeVerdict, encodeVerdict } from './verdict-codec.js';
 import { SampleFigures } from './sample-figures.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveBatch, resolveReferences } from '../signature-refs.js';
 import { PayloadSegments } from './payload-segments.js';
+import { prevHashOf, storedPrevHash } from './prev-hash.js';
 import { decodeSignatureBlob, encodeSignatureBlob } from './signature-blob.js';
 import { ChainReader, batchesToRead, noChainReads, type ChainReadStats } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
@@ -44,28 +45,11 @@ const DAY_MS = 86_400_000;
 
 const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload, segment_id, segment_offset, segment_length';
 
-/**
- * The prev_hash a batch row stores: nothing when its header says the same (it always does for
- * agents' batches; 32 B a batch saved), else the link itself.
- */
-function storedPrevHash(header: Uint8Array, prevHash: Uint8Array): Uint8Array {
-  return Buffer.compare(headerPrevHash(header) ?? Buffer.alloc(0), Buffer.from(prevHash)) === 0 ? Buffer.alloc(0) : prevHash;
-}
-
-/** The prev_hash a signed header carries (null: not a header that decodes). */
-function headerPrevHash(header: Uint8Array): Buffer | null {
-  try {
-    return Buffer.from(assay.v1.BatchHeader.decode(header).prevHash ?? []);
-  } catch {
-    return null;
-  }
-}
-
 /** A stored batch; `payload` resolved (payload-segments.ts: in the row, or in a segment). */
 const batchFromRow = (r: BatchRow, payload: Buffer): StoredBatch => ({
   hash: r.hash,
-  // An empty column: the link is the header's own (storedPrevHash).
-  prevHash: r.prev_hash.length ? r.prev_hash : (headerPrevHash(r.header) ?? r.prev_hash),
+  // An empty column: the link is the header's own (prev-hash.ts).
+  prevHash: prevHashOf(r.prev_hash, r.header),
   header: r.header,
   signature: r.signature,
   firstSeq: r.first_seq,

@@ -4,6 +4,7 @@
 // COMMIT (checked from another connection at the moment they settle); a deadlock makes the group
 // run again, not ack twice; two stores racing on the same hosts' batches in opposite orders store
 // each batch once, keep every chain, and never deadlock (hosts are locked in one order).
+import { prevHashOf } from '../../collector/store/prev-hash.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -241,8 +242,10 @@ test('postgres group commit: two stores racing on the same hosts\' batches, in o
     const n = await x.pool.query<{ batches: number; samples: number }>('SELECT (SELECT COUNT(*) FROM batches) AS batches, (SELECT COUNT(*) FROM samples) AS samples');
     assert.deepEqual(n.rows[0], { batches: rounds * hosts.length, samples: rounds * hosts.length * 2 });
     for (const h of hosts) {
-      const chain = await x.pool.query<{ hash: Buffer; prev_hash: Buffer }>('SELECT hash, prev_hash FROM batches WHERE host_id = $1 ORDER BY first_seq', [h]);
-      chain.rows.forEach((r, i) => assert.deepEqual(r.prev_hash, i === 0 ? Buffer.alloc(0) : chain.rows[i - 1]!.hash, `${h} batch ${i + 1} links to the one before`));
+      // The link as stored: the column, or (empty) the signed header's own (prev-hash.ts).
+      const chain = await x.pool.query<{ hash: Buffer; prev_hash: Buffer; header: Buffer }>('SELECT hash, prev_hash, header FROM batches WHERE host_id = $1 ORDER BY first_seq', [h]);
+      chain.rows.forEach((r, i) => assert.deepEqual(prevHashOf(r.prev_hash, r.header), i === 0 ? Buffer.alloc(0) : chain.rows[i - 1]!.hash, `${h} batch ${i + 1} links to the one before`));
+      assert.ok(chain.rows.every((r) => r.prev_hash.length === 0), 'signed headers carry the link: the column stays empty');
       assert.deepEqual((await x.getHost(h))!.chainHead, chain.rows.at(-1)!.hash);
       assert.equal((await x.rollupRows(h, '1h', T0, T0 + 3_600_000, 10))[0]!.samples, rounds * 2, `${h}: roll-ups count each sample once`);
     }
