@@ -7,7 +7,11 @@
 // verdicts), and retention run every 10 minutes as the collector runs it. Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
 // not payload, and the file's size after the day. Not a timed test.
 //
-//   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep] [--full-signatures]
+//   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep] [--full-signatures] [--postgres]
+//
+// --postgres: the same day into a PostgresStore on a throwaway cluster (test/helpers/postgres.ts,
+// Debian's server binaries), bytes per table from pg_total_relation_size (heap, TOAST and indexes,
+// summed over a partitioned table's partitions), after VACUUM. Slower: use --hours 1 or 2.
 //
 // Process signatures go as the agent sends them since 2026-12-07 (a repeat by reference,
 // agent/signature-refs.ts); --full-signatures sends every one in full, as agents did before.
@@ -22,6 +26,9 @@ import { generateAgentKeys, signBytes } from '../proto/chain.js';
 import { encodeSample, type IProcess, type ISample } from '../proto/codec.js';
 import { CHAIN_MAX_BATCHES, decodePayload, payloadChained, payloadInflateLimit } from '../proto/payload.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
+import { PostgresStore } from '../collector/store/postgres.js';
+import type { Store } from '../collector/store/store.js';
+import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
 import { retentionOptions } from '../collector/store/retention.js';
 import { replay } from '../collector/replay.js';
 import { defaultRulesPath, loadRulesFile } from '../collector/engine/rules/load.js';
@@ -84,7 +91,13 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'assay-storage-bytes-'));
   const dbFile = join(dir, 'assay.db');
-  const store = new SqliteStore(dbFile);
+  const pgMode = args.includes('--postgres');
+  let cluster: PgCluster | null = null;
+  let store: Store;
+  if (pgMode) {
+    cluster = await startPostgres();
+    store = await PostgresStore.open(await cluster.createDatabase('assay_bytes'), { maintainEveryMs: 0 });
+  } else store = new SqliteStore(dbFile);
   const keys = generateAgentKeys();
   const agentId = randomUUID();
   await store.upsertHost({ agentId, hostname: 'server-host', agentVersion: '0.1.0', publicKey: keys.publicKey, inventory: { cpuModel: 'recorded', cpuLogicalCores: 2 } }, t0);
@@ -138,10 +151,18 @@ async function main(): Promise<void> {
     }
   }
   const elapsedS = (Date.now() - started) / 1000;
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  if (pgMode) {
+    await postgresBytes(store as PostgresStore, { traceFile, trace: trace.length, n, hours, batchSize, elapsedS, scale, payloadBytes, protobufBytes, batches, verdicts: nextVerdict });
+    await store.close();
+    await cluster!.stop();
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  const sqlite = store as SqliteStore;
+  sqlite.db.pragma('wal_checkpoint(TRUNCATE)');
   // Pages in use per table and per index (dbstat), and per table with its indexes.
-  const owner = new Map((store.db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')").all() as Array<{ name: string; tbl_name: string }>).map((r) => [r.name, r.tbl_name]));
-  const perName = store.db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all() as Array<{ name: string; bytes: number }>;
+  const owner = new Map((sqlite.db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')").all() as Array<{ name: string; tbl_name: string }>).map((r) => [r.name, r.tbl_name]));
+  const perName = sqlite.db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all() as Array<{ name: string; bytes: number }>;
   const perTable = new Map<string, { bytes: number; parts: Array<{ name: string; bytes: number }> }>();
   for (const r of perName) {
     const t = owner.get(r.name) ?? r.name;
@@ -152,7 +173,7 @@ async function main(): Promise<void> {
   }
   const rows = (t: string): number | null => {
     try {
-      return t.startsWith('sqlite_') ? null : (store.db.prepare(`SELECT COUNT(*) AS n FROM "${t}"`).get() as { n: number }).n;
+      return t.startsWith('sqlite_') ? null : (sqlite.db.prepare(`SELECT COUNT(*) AS n FROM "${t}"`).get() as { n: number }).n;
     } catch {
       return null;
     }
@@ -180,6 +201,26 @@ async function main(): Promise<void> {
   console.log(`database file after the day: ${mb(fileBytes)} per host-day (target 40 MB)`);
   if (args.includes('--keep')) console.log(`kept ${dbFile}`);
   else rmSync(dir, { recursive: true, force: true });
+}
+
+/** Bytes per table of the PostgreSQL store (heap, TOAST, indexes; partitions summed), after VACUUM. */
+async function postgresBytes(store: PostgresStore, r: { traceFile: string; trace: number; n: number; hours: number; batchSize: number; elapsedS: number; scale: number; payloadBytes: number; protobufBytes: number; batches: number; verdicts: number }): Promise<void> {
+  await store.pool.query('VACUUM');
+  const rows = (await store.pool.query<{ table: string; bytes: string; rows: string }>(
+    `SELECT COALESCE(p.relname, c.relname) AS table, SUM(pg_total_relation_size(c.oid)) AS bytes, SUM(c.reltuples)::bigint AS rows
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+     LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+     WHERE c.relkind = 'r' GROUP BY 1 ORDER BY 2 DESC`,
+  )).rows;
+  const mb = (x: number): string => `${((x * r.scale) / 1e6).toFixed(2).padStart(8)} MB`;
+  console.log(`storage per host-day, PostgreSQL: trace ${r.traceFile} (${r.trace} samples) looped to ${r.n} samples at 1 Hz (${r.hours} h${r.scale !== 1 ? `, figures scaled x${r.scale.toFixed(2)} to a day` : ''}), batches of ${r.batchSize}; ${r.elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`batches ${r.batches}, verdicts ${r.verdicts}; signed payload per sample ${(r.payloadBytes / r.n).toFixed(0)} B`);
+  let total = 0;
+  for (const t of rows) {
+    total += Number(t.bytes);
+    if (Number(t.bytes) > 64 * 1024) console.log(`  ${t.table.padEnd(26)} ${mb(Number(t.bytes))}  ${String(Math.max(0, Number(t.rows))).padStart(8)} rows (estimate)`);
+  }
+  console.log(`payloads alone ${mb(r.payloadBytes)}; everything but the payloads ${mb(total - r.payloadBytes)}; tables ${mb(total)} in all (heap, TOAST, indexes)`);
 }
 
 await main();
