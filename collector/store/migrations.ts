@@ -630,7 +630,8 @@ export const sqliteMigrations: Migration[] = [
   // too, and merged rows of ~900 B left its pages about half empty (measured: merged rows took more
   // bytes than the small ones they replaced); a rowid table's interior pages hold only rowids,
   // and a merged row, written with a new rowid, goes to the end of the table. (host_key,
-  // first_seq) stays unique through an index.
+  // first_seq) stays unique through an index; the time index carries first_seq, as the primary
+  // key's suffix gave it before, so reads in (ts_min, first_seq) order need no sort.
   {
     version: 14,
     name: 'merged chart-figure rows',
@@ -652,7 +653,7 @@ export const sqliteMigrations: Migration[] = [
       DROP TABLE sample_figures;
       ALTER TABLE sample_figures_v14 RENAME TO sample_figures;
       CREATE UNIQUE INDEX sample_figures_by_seq ON sample_figures(host_key, first_seq);
-      CREATE INDEX sample_figures_by_time ON sample_figures(host_key, ts_min);
+      CREATE INDEX sample_figures_by_time ON sample_figures(host_key, ts_min, first_seq);
     `,
   },
 ];
