@@ -343,8 +343,10 @@ interface ProcState {
   cpuPct: number;
   /** The last full read of status and io (reuseFigures), with what it was gated on. */
   full?: FullRead;
-  io?: { counters: IoCounters; ms: number };
-  events?: { counters: EventCounters; ms: number };
+  /** io counters at their last reading, and when (updated in place). */
+  io?: IoCounters & { ms: number };
+  /** Event counters at their last reading, and when (updated in place). */
+  events?: EventCounters & { ms: number };
   signatureSent: boolean;
   /** When its signature was last sent (sample time). */
   signatureSentMs: number;
@@ -520,6 +522,11 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       if (figures === undefined) continue; // exited since its stat was read
       const { status } = figures;
       const threads = busyThreads.count(pid, key, state.cpuPct, stat.threads, dtSec, isNew);
+      // Every Process is built by this one literal, every field present in the same order (the
+      // order the earlier spreads gave), so all of them share one hidden class: Process.encode and
+      // quantize.ts see one shape instead of the several that conditional spreads made (each a
+      // polymorphic access and, as shapes came and went, deopts and recompiles). A field the
+      // sample does not carry stays undefined, which protobufjs skips exactly like an absent one.
       const proc: assay.v1.Process.$Properties = {
         pid,
         ppid: stat.ppid,
@@ -530,10 +537,25 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
         threads: stat.threads,
         state: stat.state,
         uid: status.uid ?? 0,
-        ...ioRates(figures.io, state, isNew, nowMs, lastMs!),
-        ...extendedCounters(stat, status, state, isNew, nowMs, lastMs!, threads.otherCtxsw),
+        readBytesPerSec: 0,
+        writeBytesPerSec: 0,
+        rcharPerSec: 0,
+        wcharPerSec: 0,
+        extended: false,
+        minfltPerSec: undefined,
+        majfltPerSec: undefined,
+        voluntaryCtxswPerSec: undefined,
+        nonvoluntaryCtxswPerSec: undefined,
+        nice: undefined,
+        schedPolicy: undefined,
+        rssAnonBytes: undefined,
+        hugetlbBytes: undefined,
         busyThreads: threads.busy,
+        socketView: undefined,
+        signature: undefined,
       };
+      setIoRates(proc, figures.io, state, isNew, nowMs, lastMs!);
+      setExtendedCounters(proc, stat, status, state, isNew, nowMs, lastMs!, threads.otherCtxsw);
       processes.push(proc);
       reported.push(state);
       if (!state.signatureSent || nowMs - state.signatureSentMs >= signatureResendMs) {
@@ -584,12 +606,14 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
 
 /**
  * Page-fault and context-switch rates since this process's counters were last read, with the
- * gauges read alongside (see the top of this file for when `extended` is true). Needs the stat
- * line's policy field and the status ctxt lines; without them extended stays false. The kept
- * ctxsw counters are the leader's; `otherCtxsw` (the other threads' switches over this sample's
- * interval, when threads.ts walked them) is added to the leader's delta.
+ * gauges read alongside (see the top of this file for when `extended` is true), written into
+ * `proc`. Needs the stat line's policy field and the status ctxt lines; without them extended
+ * stays false and the other fields unset. The kept ctxsw counters are the leader's; `otherCtxsw`
+ * (the other threads' switches over this sample's interval, when threads.ts walked them) is added
+ * to the leader's delta. The process's kept counters are updated in place (no objects per sample).
  */
-function extendedCounters(
+function setExtendedCounters(
+  proc: assay.v1.Process.$Properties,
   stat: ProcStat,
   status: StatusFields,
   state: ProcState,
@@ -597,46 +621,61 @@ function extendedCounters(
   nowMs: number,
   lastMs: number,
   otherCtxsw: ThreadCtxsw | undefined,
-) {
+): void {
   const vol = status.voluntaryCtxsw;
   const nonvol = status.nonvoluntaryCtxsw;
-  if (vol === undefined || nonvol === undefined || stat.policy === undefined) return { extended: false };
-  const cur: EventCounters = { minflt: stat.minflt, majflt: stat.majflt, voluntaryCtxsw: vol, nonvoluntaryCtxsw: nonvol };
-  const prev = state.events ?? (isNew ? { counters: { minflt: 0, majflt: 0, voluntaryCtxsw: 0, nonvoluntaryCtxsw: 0 }, ms: lastMs } : undefined);
-  state.events = { counters: cur, ms: nowMs };
-  const dt = prev ? (nowMs - prev.ms) / 1000 : 0;
-  const rate = (k: keyof EventCounters, others = 0): number => (prev && dt > 0 ? round(perSecond(cur[k], prev.counters[k], dt) + others / dt) : 0);
-  return {
-    extended: prev !== undefined,
-    minfltPerSec: rate('minflt'),
-    majfltPerSec: rate('majflt'),
-    voluntaryCtxswPerSec: rate('voluntaryCtxsw', otherCtxsw?.voluntary),
-    nonvoluntaryCtxswPerSec: rate('nonvoluntaryCtxsw', otherCtxsw?.nonvoluntary),
-    nice: stat.nice,
-    schedPolicy: stat.policy,
-    rssAnonBytes: (status.rssAnonKb ?? 0) * 1024,
-    hugetlbBytes: (status.hugetlbKb ?? 0) * 1024,
-  };
+  if (vol === undefined || nonvol === undefined || stat.policy === undefined) return;
+  let events = state.events;
+  let had = events !== undefined;
+  if (events === undefined) {
+    // First reading: a process started during the interval has all its counts in it (a zero baseline at the last sample).
+    events = state.events = { minflt: 0, majflt: 0, voluntaryCtxsw: 0, nonvoluntaryCtxsw: 0, ms: lastMs };
+    had = isNew;
+  }
+  const dt = had ? (nowMs - events.ms) / 1000 : 0;
+  const live = had && dt > 0;
+  proc.extended = had;
+  proc.minfltPerSec = live ? round(perSecond(stat.minflt, events.minflt, dt)) : 0;
+  proc.majfltPerSec = live ? round(perSecond(stat.majflt, events.majflt, dt)) : 0;
+  proc.voluntaryCtxswPerSec = live ? round(perSecond(vol, events.voluntaryCtxsw, dt) + (otherCtxsw === undefined ? 0 : otherCtxsw.voluntary) / dt) : 0;
+  proc.nonvoluntaryCtxswPerSec = live ? round(perSecond(nonvol, events.nonvoluntaryCtxsw, dt) + (otherCtxsw === undefined ? 0 : otherCtxsw.nonvoluntary) / dt) : 0;
+  proc.nice = stat.nice;
+  proc.schedPolicy = stat.policy;
+  proc.rssAnonBytes = (status.rssAnonKb ?? 0) * 1024;
+  proc.hugetlbBytes = (status.hugetlbKb ?? 0) * 1024;
+  events.minflt = stat.minflt;
+  events.majflt = stat.majflt;
+  events.voluntaryCtxsw = vol;
+  events.nonvoluntaryCtxsw = nonvol;
+  events.ms = nowMs;
 }
 
 /**
- * io rates since the last io reading of this process. /proc/PID/io needs ptrace rights (root or
- * same user); unreadable → zeros. A process reported for the first time gets zeros unless it
- * started during this interval (then all of its counters belong to the interval).
+ * io rates since the last io reading of this process, written into `proc` (which starts at zeros).
+ * /proc/PID/io needs ptrace rights (root or same user); unreadable → zeros. A process reported for
+ * the first time gets zeros unless it started during this interval (then all of its counters
+ * belong to the interval). The kept counters are updated in place.
  */
-function ioRates(cur: IoCounters | undefined, state: ProcState, isNew: boolean, nowMs: number, lastMs: number) {
-  const zero = { readBytesPerSec: 0, writeBytesPerSec: 0, rcharPerSec: 0, wcharPerSec: 0 };
-  if (!cur) return zero;
-  const prev = state.io ?? (isNew ? { counters: { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0 }, ms: lastMs } : undefined);
-  state.io = { counters: cur, ms: nowMs };
-  if (!prev) return zero;
-  const dt = (nowMs - prev.ms) / 1000;
-  return {
-    readBytesPerSec: round(perSecond(cur.readBytes, prev.counters.readBytes, dt)),
-    writeBytesPerSec: round(perSecond(cur.writeBytes, prev.counters.writeBytes, dt)),
-    rcharPerSec: round(perSecond(cur.rchar, prev.counters.rchar, dt)),
-    wcharPerSec: round(perSecond(cur.wchar, prev.counters.wchar, dt)),
-  };
+function setIoRates(proc: assay.v1.Process.$Properties, cur: IoCounters | undefined, state: ProcState, isNew: boolean, nowMs: number, lastMs: number): void {
+  if (!cur) return;
+  let io = state.io;
+  let had = io !== undefined;
+  if (io === undefined) {
+    io = state.io = { rchar: 0, wchar: 0, readBytes: 0, writeBytes: 0, ms: lastMs };
+    had = isNew;
+  }
+  if (had) {
+    const dt = (nowMs - io.ms) / 1000;
+    proc.readBytesPerSec = round(perSecond(cur.readBytes, io.readBytes, dt));
+    proc.writeBytesPerSec = round(perSecond(cur.writeBytes, io.writeBytes, dt));
+    proc.rcharPerSec = round(perSecond(cur.rchar, io.rchar, dt));
+    proc.wcharPerSec = round(perSecond(cur.wchar, io.wchar, dt));
+  }
+  io.rchar = cur.rchar;
+  io.wchar = cur.wchar;
+  io.readBytes = cur.readBytes;
+  io.writeBytes = cur.writeBytes;
+  io.ms = nowMs;
 }
 
 export const processesProbe: ProbeFactory = (config) => createProcessesProbe(config);
