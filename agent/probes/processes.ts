@@ -428,7 +428,9 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       const statmText = statmFiles.readPid(pid);
       const mem = statmText === undefined ? undefined : parseStatm(statmText, kbPerPage);
       if (mem !== undefined) {
-        const status: StatusFields = { ...full!.status, rssKb: mem.rssKb, rssAnonKb: mem.rssAnonKb };
+        // The fields in parseStatus' order (one shape with a full read's; no spread per process per second).
+        const last = full!.status;
+        const status: StatusFields = { rssKb: mem.rssKb, uid: last.uid, voluntaryCtxsw: last.voluntaryCtxsw, nonvoluntaryCtxsw: last.nonvoluntaryCtxsw, rssAnonKb: mem.rssAnonKb, hugetlbKb: last.hugetlbKb };
         reads.reusedStatus++;
         if (reuse === 'all') {
           reads.reusedIo++;

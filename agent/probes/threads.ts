@@ -61,10 +61,17 @@ export interface ThreadCtxsw {
 }
 
 export interface ThreadReading {
-  busy: number;
-  /** Set only when the threads were walked; absent: the leader's counts are all there is. */
-  otherCtxsw?: ThreadCtxsw;
+  readonly busy: number;
+  /** Set only when the threads were walked; undefined: the leader's counts are all there is. */
+  readonly otherCtxsw: ThreadCtxsw | undefined;
 }
+
+/**
+ * The readings of a process whose threads are not walked (most, every second), shared: no object
+ * per process per sample, and one shape with the walked readings.
+ */
+const NONE_BUSY: ThreadReading = Object.freeze({ busy: 0, otherCtxsw: undefined });
+const ONE_BUSY: ThreadReading = Object.freeze({ busy: 1, otherCtxsw: undefined });
 
 /** One thread's counters at the last sample (either file may have been unreadable). */
 interface ThreadCounters {
@@ -98,12 +105,15 @@ export class BusyThreads {
 
   /** Call once per sample before `count`. */
   begin(): void {
-    this.next = new Map();
+    this.next.clear();
   }
 
   /** Call once per sample after the last `count`: threads not read this sample are forgotten. */
   end(): void {
+    // The two maps swap roles (no new map per sample); begin() empties the one to fill.
+    const last = this.last;
     this.last = this.next;
+    this.next = last;
     this.statFiles.prune();
     this.statusFiles.prune();
   }
@@ -114,14 +124,14 @@ export class BusyThreads {
    * context switches all belong to it.
    */
   count(pid: number, key: string, cpuPct: number, threads: number, dtSec: number, bornInInterval = false): ThreadReading {
-    if (cpuPct < BUSY_PROCESS_MIN_PCT || !(dtSec > 0)) return { busy: 0 };
-    if (threads <= 1) return { busy: cpuPct >= BUSY_THREAD_PCT ? 1 : 0 };
+    if (cpuPct < BUSY_PROCESS_MIN_PCT || !(dtSec > 0)) return NONE_BUSY;
+    if (threads <= 1) return cpuPct >= BUSY_THREAD_PCT ? ONE_BUSY : NONE_BUSY;
     const dir = join(this.procRoot, String(pid), 'task');
     let tids: string[];
     try {
       tids = readdirSync(dir);
     } catch {
-      return { busy: 0 }; // exited meanwhile
+      return NONE_BUSY; // exited meanwhile
     }
     const leader = String(pid);
     let busy = 0;
@@ -129,7 +139,7 @@ export class BusyThreads {
     for (const tid of tids.slice(0, MAX_THREADS_READ)) {
       const tkey = `${key}:${tid}`;
       const prev = this.last.get(tkey);
-      const cur: ThreadCounters = {};
+      const cur: ThreadCounters = { ticks: undefined, ctxsw: undefined };
       const tidNum = Number(tid);
       const text = this.statFiles.read(tidNum, () => join(dir, tid, 'stat'));
       this.threadsRead++;
