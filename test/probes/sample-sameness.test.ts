@@ -3,7 +3,7 @@
 // the extended lines, io unreadable, a busy multi-threaded process) is encoded, and the digests of
 // the encoded samples and of their JSON (field order included) are compared with the ones the
 // probes gave before they were rewritten for CPU (one object shape per Process, counters kept in
-// place: main at 6e08759 printed exactly these digests). A change that moves any figure, adds or
+// place: main at fd616ce, with quantize.ts' rounding of that day, printed exactly these digests; a deliberate change of figures (quantize.ts) updates them). A change that moves any figure, adds or
 // drops a field, or reorders the objects' fields fails here. SAMENESS_DUMP=1 prints the samples'
 // JSON (to diff against an earlier build's).
 import assert from 'node:assert/strict';
@@ -70,8 +70,8 @@ test('samples over the proc-a fixture, with every probe, are byte-identical to t
     await take(7500);
     const got = digests(samples);
     assert.deepEqual(got, {
-      bytes: '18686bd0683f44eb9fe67d185c14b58cb39c9047df3320f784a9ab32acc2f3da',
-      json: '769172b857cbfaef300ef81a1dbfdb9b2e921324170b656ba4de689831373dd6',
+      bytes: 'f881fac9a5ae83800ec7b45b91b21f0a62a646d538420ff965917ffb14ac35f6',
+      json: 'bad414baeb5ca47e0fec89fa19ded6c2f93280de32fee7c484fc992f17e5a1e6',
     });
   } finally {
     t.cleanup();
@@ -105,8 +105,8 @@ test('samples of a busy multi-threaded process (proc-threads) are byte-identical
     await take(6000);
     const got = digests(samples);
     assert.deepEqual(got, {
-      bytes: '6d2895448e2d5bb1470d5a48fed465cbb2919ebc7a479e2016ad8945faa4d188',
-      json: '3bb654e9c01990039a30388eac6d7921d94500d48fef7a345f606e156e2dd735',
+      bytes: 'e4c7a4d8eface5466e952f7f76c8a617417f7751fc584198d3284abdae525ea3',
+      json: '1ce0cd59a196eea5e1bfaa5fc1cb9f6b51eb89722e29bbc15cd62130fc2c0ea4',
     });
   } finally {
     t.cleanup();
