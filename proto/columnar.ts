@@ -85,20 +85,31 @@ export class ColumnarError extends Error {
 class Out {
   buf: Uint8Array;
   len = 0;
-  constructor(size = 1024) {
-    this.buf = new Uint8Array(size);
+  constructor(
+    size = 1024,
+    private readonly alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+  ) {
+    this.buf = alloc(size);
   }
   reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
-    const b = new Uint8Array(size);
+    const b = this.alloc(size);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
   }
   varint(v: number): void {
     this.reserve(10);
     const b = this.buf;
+    if (v <= 0x7fffffff) {
+      while (v >= 0x80) {
+        b[this.len++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      b[this.len++] = v;
+      return;
+    }
     while (v >= 0x80) {
       b[this.len++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
@@ -124,7 +135,8 @@ const varintSize = (v: number): number => {
   return n;
 };
 const zig = (d: number): number => (d >= 0 ? 2 * d : -2 * d - 1);
-const unzig = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+// Below 2^31 in 32-bit integer arithmetic (most values); above, in doubles (values up to 2^49).
+const unzig = (z: number): number => (z <= 0x7fffffff ? (z >>> 1) ^ -(z & 1) : z % 2 === 0 ? z / 2 : -(z + 1) / 2);
 
 /** Signals, inside the encoder, a sample to send whole. */
 class NotColumnar extends Error {}
@@ -155,7 +167,7 @@ function skipVarint(b: Uint8Array, at: { pos: number }, end: number): void {
   throw new NotColumnar();
 }
 
-/** Where an entry's bytes are: the sample's bytes (encoder) or the sample being rebuilt (decoder, whose buffer grows). */
+/** Where an entry's bytes are: the sample's bytes (encoder, the decoder's prior) or the decoder's arena of rebuilt entries (whose buffer grows). */
 interface Src {
   buf: Uint8Array;
 }
@@ -173,6 +185,8 @@ interface Entry {
   end: number;
   /** The encoder's match key (keyOf), once computed. */
   key?: number | string | null;
+  /** The decoder's caller's (ColumnarEntry.memo). */
+  memo?: unknown;
 }
 
 function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
@@ -187,12 +201,13 @@ interface ShapeNode {
   next: Map<number, ShapeNode>;
 }
 
-/** Shapes (ascending tag lists) of one batch, and for each pair of shapes where each field's counterpart sits. */
+/** Shapes (ascending tag lists) of one batch (the reader's: of many, ReadCache), and for each pair of shapes where each field's counterpart sits. */
 class Shapes {
   readonly list: number[][] = [];
   private readonly root: ShapeNode = { id: -1, next: new Map() };
   private readonly same: Int32Array[] = [];
-  private readonly pairs = new Map<number, Map<number, Int32Array>>();
+  /** pair(cur, prev), once computed, by cur * 2^24 + prev. */
+  private readonly pairs = new Map<number, Int32Array>();
   id(tags: number[]): number {
     let node = this.root;
     for (const t of tags) {
@@ -221,9 +236,8 @@ class Shapes {
   /** For each field of shape `cur`, the position of the same tag in shape `prev`, or -1. */
   pair(cur: number, prev: number): Int32Array {
     if (cur === prev) return this.same[cur]!;
-    let byPrev = this.pairs.get(cur);
-    if (!byPrev) this.pairs.set(cur, (byPrev = new Map()));
-    let p = byPrev.get(prev);
+    const key = cur * 2 ** 24 + prev;
+    let p = this.pairs.get(key);
     if (p) return p;
     const a = this.list[cur]!;
     const b = this.list[prev]!;
@@ -232,7 +246,7 @@ class Shapes {
       while (j < b.length && b[j]! < a[i]!) j++;
       if (j < b.length && b[j] === a[i]) p[i] = j;
     }
-    byPrev.set(prev, p);
+    this.pairs.set(key, p);
     return p;
   }
 }
@@ -283,26 +297,52 @@ class Union {
       last = i;
     }
   }
+  /** The reader's: per shape referred to (its id + 1: none is -1), the shapes its changes lead to (a batch repeats the same few). */
+  private readonly read: FlipNode[] = [];
+  /** How many FlipNodes it holds (ReadCache's bound). */
+  nodes = 0;
+  private readonly changes: number[] = [];
   /** Reads what writeFlips wrote, given its first number `n1` (count + 1); returns the shape. */
   readFlips(c: In, n1: number, ref: number): number {
     if (n1 > this.tags.length + 1) throw new ColumnarError(`${c.what}: ${n1 - 1} shape changes in a list of ${this.tags.length} tags`);
     const n = n1 - 1;
-    if (n === 0) {
-      if (ref >= 0) return ref;
-      return this.shapes.id([]);
+    if (n === 0 && ref >= 0) return ref;
+    let node = this.read[ref + 1];
+    if (!node) {
+      this.read[ref + 1] = node = { shape: -1, next: [] };
+      this.nodes++;
     }
-    const m = this.mask(ref);
+    const changes = this.changes;
+    changes.length = 0;
     let last = -1;
     for (let k = 0; k < n; k++) {
       const i = last + 1 + c.varint();
-      if (i >= m.length) throw new ColumnarError(`${c.what}: shape change at position ${i} of ${m.length} tags`);
-      m[i] ^= 1;
+      if (i >= this.tags.length) throw new ColumnarError(`${c.what}: shape change at position ${i} of ${this.tags.length} tags`);
+      changes.push(i);
+      let next: FlipNode | undefined = node.next[i];
+      if (!next) {
+        node.next[i] = next = { shape: -1, next: [] };
+        this.nodes++;
+      }
+      node = next;
       last = i;
     }
-    const tags: number[] = [];
-    for (let i = 0; i < m.length; i++) if (m[i]) tags.push(this.tags[i]!);
-    return this.shapes.id(tags);
+    if (node.shape < 0) {
+      const m = this.mask(ref);
+      for (const i of changes) m[i] ^= 1;
+      const tags: number[] = [];
+      for (let i = 0; i < m.length; i++) if (m[i]) tags.push(this.tags[i]!);
+      node.shape = this.shapes.id(tags);
+    }
+    return node.shape;
   }
+}
+
+/** readFlips' memo: the shape a path of changes (from the shape referred to) leads to, -1 until met. */
+interface FlipNode {
+  shape: number;
+  /** By the next change's position. */
+  next: FlipNode[];
 }
 
 /** One sample taken apart: its rest, and per list the offset into the rest and the entries. */
@@ -581,6 +621,33 @@ function keyOf(e: Entry, keyField: number, shapes: Shapes): number | string | nu
   return (e.key = Buffer.from(b.buffer, b.byteOffset + x, e.v[2 * j + 1]!).toString('latin1'));
 }
 
+/**
+ * What the reader learns of shapes and lists' unions, kept from batch to batch: a host's batches
+ * use the same few shapes, and working them out again for every batch (each entry's tags, how a
+ * shape's changes read, where fields of two shapes meet) was most of what a batch's read
+ * allocated. Only a cache (no answer depends on it); bounded: started afresh, between batches,
+ * once it holds more than READ_CACHE_SHAPES shapes or READ_CACHE_NODES of readFlips' nodes.
+ */
+class ReadCache {
+  readonly shapes = new Shapes();
+  private readonly unions = new Map<number, Union>();
+  /** The union of these tags (ascending, each once). */
+  union(tags: number[]): Union {
+    const id = this.shapes.id(tags);
+    let u = this.unions.get(id);
+    if (!u) this.unions.set(id, (u = new Union([tags], this.shapes)));
+    return u;
+  }
+  full(): boolean {
+    let nodes = 0;
+    for (const u of this.unions.values()) nodes += u.nodes;
+    return this.shapes.list.length > READ_CACHE_SHAPES || nodes > READ_CACHE_NODES;
+  }
+}
+const READ_CACHE_SHAPES = 1 << 14;
+const READ_CACHE_NODES = 1 << 16;
+let readCache = new ReadCache();
+
 /** A bounded reader over one stream of the container. */
 class In {
   constructor(
@@ -590,6 +657,8 @@ class In {
     readonly what: string,
   ) {}
   varint(): number {
+    // Most numbers of the columns are one byte (an unchanged value is 0).
+    if (this.pos < this.end && this.b[this.pos]! < 0x80) return this.b[this.pos++]!;
     let v = 0;
     let mul = 1;
     for (let i = 0; i < 8; i++) {
@@ -624,55 +693,70 @@ class In {
   }
 }
 
-/** Reads a list entry (not a copy) from the columns into `sample`, behind its tag (`at`, `index`: which sample and entry, for errors). */
-function readEntry(sh: number, ref: Entry | null, listTag: number, shapeCol: In, col: (tag: number) => In, union: Union, shapes: Shapes, sample: Out, at: number, index: number): Entry {
-  const shape = union.readFlips(shapeCol, sh, ref ? ref.shape : -1);
+/** A list's columns as the reader reads them. */
+interface ListColumns {
+  /** Its entries' tag in a sample (field number, length-delimited). */
+  tag: number;
+  union: Union;
+  refs: In;
+  shapes: In;
+  /** The columns of a shape's fields, in its order. */
+  of(shape: number): In[];
+}
+
+/** Reads a list entry (not a copy) from the columns into `arena`, behind its tag and length (`at`, `index`: which sample and entry, for errors). */
+function readEntry(sh: number, ref: Entry | null, list: ListColumns, shapes: Shapes, arena: Out, at: number, index: number): Entry {
+  const shape = list.union.readFlips(list.shapes, sh, ref ? ref.shape : -1);
   const tags = shapes.list[shape]!;
+  const cols = list.of(shape);
+  const listTag = list.tag;
   const pair = ref ? shapes.pair(shape, ref.shape) : null;
   const v: number[] = new Array(2 * tags.length);
   // The entry is written in place behind its tag and a one-byte length, moved on if its length needs more.
-  sample.varint(listTag);
-  const lenAt = sample.len;
-  sample.reserve(1);
-  sample.len++;
-  let start = sample.len;
+  arena.varint(listTag);
+  const lenAt = arena.len;
+  arena.reserve(1);
+  arena.len++;
+  let start = arena.len;
   for (let j = 0; j < tags.length; j++) {
     const tag = tags[j]!;
     const pj = pair ? pair[j]! : -1;
-    const c = col(tag);
+    const c = cols[j]!;
     const wire = tag & 7;
-    sample.varint(tag);
+    arena.varint(tag);
     if (wire === 0) {
       const x = (pj >= 0 ? ref!.v[2 * pj]! : 0) + unzig(c.varint());
       if (!(x >= 0 && x < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${x} outside 0..2^49`);
       v[2 * j] = x;
       v[2 * j + 1] = 0;
-      sample.varint(x);
+      arena.varint(x);
     } else if (wire === 2) {
       const n1 = c.varint();
       if (n1 === 0) {
         if (pj < 0) throw new ColumnarError(`${c.what}: sample ${at} entry ${index} repeats a value its counterpart does not have`);
         const n = ref!.v[2 * pj + 1]!;
-        sample.varint(n);
-        sample.reserve(n);
+        arena.varint(n);
+        arena.reserve(n);
         const from = ref!.v[2 * pj]!;
-        sample.buf.set(ref!.src.buf.subarray(from, from + n), sample.len);
-        v[2 * j] = sample.len;
+        const rb = ref!.src.buf;
+        if (n > 32) arena.buf.set(rb.subarray(from, from + n), arena.len);
+        else for (let k = 0; k < n; k++) arena.buf[arena.len + k] = rb[from + k]!;
+        v[2 * j] = arena.len;
         v[2 * j + 1] = n;
-        sample.len += n;
+        arena.len += n;
       } else {
         const bytes = c.take(n1 - 1);
-        sample.varint(bytes.length);
-        v[2 * j] = sample.len;
+        arena.varint(bytes.length);
+        v[2 * j] = arena.len;
         v[2 * j + 1] = bytes.length;
-        sample.bytes(bytes);
+        arena.bytes(bytes);
       }
     } else {
       const w = wire === 1 ? 8 : 4;
       const at = c.skip(w);
-      sample.reserve(w);
-      const o = sample.len;
-      const out = sample.buf;
+      arena.reserve(w);
+      const o = arena.len;
+      const out = arena.buf;
       if (pj >= 0) {
         const rb = ref!.src.buf;
         const q = ref!.v[2 * pj]!;
@@ -680,33 +764,111 @@ function readEntry(sh: number, ref: Entry | null, listTag: number, shapeCol: In,
       } else for (let k = 0; k < w; k++) out[o + k] = c.b[at + k]!;
       v[2 * j] = o;
       v[2 * j + 1] = w;
-      sample.len += w;
+      arena.len += w;
     }
   }
-  let n = sample.len - start;
+  let n = arena.len - start;
   const lenSize = varintSize(n);
   if (lenSize > 1) {
     const by = lenSize - 1;
-    sample.reserve(by);
-    sample.buf.copyWithin(start + by, start, sample.len);
-    sample.len += by;
+    arena.reserve(by);
+    arena.buf.copyWithin(start + by, start, arena.len);
+    arena.len += by;
     start += by;
     for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
   }
   for (let k = lenAt; n >= 0x80; k++) {
-    sample.buf[k] = (n & 0x7f) | 0x80;
+    arena.buf[k] = (n & 0x7f) | 0x80;
     n >>>= 7;
   }
-  sample.buf[lenAt + lenSize - 1] = n;
-  return { shape, v, src: sample, start, end: sample.len };
+  arena.buf[lenAt + lenSize - 1] = n;
+  return { shape, v, src: arena, start, end: arena.len };
 }
 
 /**
- * The samples of a container, byte for byte as they were encoded. Refuses (ColumnarError) any
- * malformed container, one of more than `maxSamples` samples (the header's count) before
- * rebuilding any, and (tooLarge) one whose samples, framed, would exceed `maxBytes`.
+ * A list entry as the reader holds it: its bytes (without its tag and length) are
+ * `src.buf[start, end)`. An entry a later sample repeats unchanged is the same object there.
  */
-export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = Infinity, prior: Uint8Array | null = null): Uint8Array[] {
+export interface ColumnarEntry {
+  readonly src: { readonly buf: Uint8Array };
+  readonly start: number;
+  readonly end: number;
+  /** The caller's: what it made of these bytes, kept for the samples that repeat the entry (collector/ingest/light-sample.ts). */
+  memo?: unknown;
+}
+
+/** One sample as the reader left it: rebuilt as `rest` with each list's entries inserted at its offset (ColumnarBatch.frame). */
+export interface ColumnarSample {
+  /** Sent whole (mode 0): `rest` is its bytes, and it has no offsets or entries. */
+  readonly raw: boolean;
+  /** Its bytes outside the lists' entries (a view into the container). */
+  readonly rest: Uint8Array;
+  /** Per list of the container (ColumnarBatch.fields), where its entries go in `rest` (non-decreasing), and the entries. */
+  readonly offsets: readonly number[];
+  readonly entries: readonly (readonly ColumnarEntry[])[];
+}
+
+/**
+ * A container read and checked through (every refusal of decodeColumnar made), its samples not
+ * rebuilt: a reader that needs only some samples' bytes (the ack path: the last one, the prior of
+ * the next chained batch) rebuilds only those, and one that reads the lists entry by entry meets
+ * an entry repeated unchanged from the sample before as the very same object.
+ */
+export class ColumnarBatch {
+  private readonly tags: number[];
+  constructor(
+    /** The Sample field number of each list taken apart, in the container's order. */
+    readonly fields: readonly number[],
+    readonly samples: readonly ColumnarSample[],
+  ) {
+    this.tags = fields.map((f) => f * 8 + 2);
+  }
+
+  /** Sample `i`'s bytes, as the agent encoded it (a buffer of its own, but for a raw sample: a view into the container). */
+  frame(i: number): Uint8Array {
+    const s = this.samples[i]!;
+    if (s.raw) return s.rest.slice();
+    let size = s.rest.length;
+    for (let l = 0; l < s.entries.length; l++) {
+      const tagSize = varintSize(this.tags[l]!);
+      for (const e of s.entries[l]!) size += tagSize + varintSize(e.end - e.start) + e.end - e.start;
+    }
+    const out = Buffer.allocUnsafe(size);
+    let o = 0;
+    let restAt = 0;
+    const put = (v: number): void => {
+      while (v >= 0x80) {
+        out[o++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      out[o++] = v;
+    };
+    for (let l = 0; l < s.entries.length; l++) {
+      const offset = s.offsets[l]!;
+      out.set(s.rest.subarray(restAt, offset), o);
+      o += offset - restAt;
+      restAt = offset;
+      const tag = this.tags[l]!;
+      for (const e of s.entries[l]!) {
+        put(tag);
+        put(e.end - e.start);
+        out.set(e.src.buf.subarray(e.start, e.end), o);
+        o += e.end - e.start;
+      }
+    }
+    out.set(s.rest.subarray(restAt), o);
+    return out;
+  }
+}
+
+/**
+ * Reads a container through, refusing (ColumnarError) any malformed one, one of more than
+ * `maxSamples` samples (the header's count) before reading any, and (tooLarge) one whose samples,
+ * framed, would exceed `maxBytes`; rebuilds no sample (ColumnarBatch.frame does). Entries that
+ * change from the sample before are rebuilt once, into one buffer for the batch; the others are
+ * the entries they repeat.
+ */
+export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = Infinity, prior: Uint8Array | null = null): ColumnarBatch {
   const h = new In(data, 0, data.length, 'columnar payload');
   const version = h.varint();
   if (version !== VERSION && version !== VERSION_PRIOR) throw new ColumnarError(`columnar payload version ${version} (this build reads ${VERSION} and ${VERSION_PRIOR})`);
@@ -719,7 +881,9 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
     if (listTags.includes(f * 8 + 2)) throw new ColumnarError(`columnar payload: list field ${f} twice`);
     listTags.push(f * 8 + 2);
   }
-  const shapes = new Shapes();
+  if (readCache.full()) readCache = new ReadCache();
+  const cache = readCache;
+  const shapes = cache.shapes;
   const unions: Union[] = [];
   for (let l = 0; l < nLists; l++) {
     const n = h.count(MAX_SHAPE_TAGS, 'tags of a list');
@@ -732,7 +896,7 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
       if (i > 0 && gap === 0) throw new ColumnarError(`columnar payload: list ${l} has tag ${t} twice`);
       tags.push(t);
     }
-    unions.push(new Union([tags], shapes));
+    unions.push(cache.union(tags));
   }
   const nSamples = h.count(data.length, 'samples');
   if (nSamples > maxSamples) throw new ColumnarError(`the payload holds ${nSamples} samples, more than the ${maxSamples} its header lists`);
@@ -759,13 +923,20 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
     if (!c) throw new ColumnarError(`columnar payload: list ${l} has no column ${key}`);
     return c;
   };
+  const lists = listTags.map((tag, l): ListColumns => {
+    const byShape: In[][] = [];
+    return { tag, union: unions[l]!, refs: col(l, REFS), shapes: col(l, SHAPES), of: (shape) => (byShape[shape] ??= shapes.list[shape]!.map((t) => col(l, t))) };
+  });
 
   let total = 0;
   const grow = (n: number): void => {
     total += n;
     if (total > maxBytes) throw new ColumnarError(`columnar payload rebuilds to more than ${maxBytes} bytes: refused`, true);
   };
-  const out: Uint8Array[] = [];
+  // Entries that differ from the one they refer to, each behind its tag and length. A Buffer: the
+  // ack path reads entries with protobufjs's Buffer reader, as it reads a rebuilt sample.
+  const arena = new Out(4096, (n) => Buffer.allocUnsafe(n));
+  const out: ColumnarSample[] = [];
   let prev: Entry[][] | null = null;
   if (version === VERSION_PRIOR) {
     // The prior as the encoder parsed it: every tag its entries use is one of the lists' tags.
@@ -784,7 +955,7 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
     if (mode === 0) {
       const len = meta.count(restLen, 'raw sample length');
       grow(4 + len);
-      out.push(rest.take(len).slice());
+      out.push({ raw: true, rest: rest.take(len), offsets: [], entries: [] });
       prev = null;
       continue;
     }
@@ -792,25 +963,24 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
     const own = meta.count(restLen, 'sample rest length');
     const restBytes = rest.take(own);
     grow(4 + own);
-    const sample = new Out(own + 1024);
     let restAt = 0;
+    const offsets: number[] = [];
     const entries: Entry[][] = [];
     for (let l = 0; l < nLists; l++) {
       const offset = meta.varint();
       if (offset < restAt || offset > own) throw new ColumnarError(`columnar payload: sample ${s + 1} list ${l} at offset ${offset}, outside ${restAt}..${own}`);
-      sample.bytes(restBytes.subarray(restAt, offset));
+      offsets.push(offset);
       restAt = offset;
       const count = meta.varint();
-      const listTag = listTags[l]!;
+      const lc = lists[l]!;
+      const listTag = lc.tag;
       const before = prev ? prev[l]! : null;
-      const colOf = (tag: number): In => col(l, tag);
-      const shapeCol = col(l, SHAPES);
       const list: Entry[] = [];
       let expected = 0;
       for (let i = 0; i < count; i++) {
         let ref: Entry | null = null;
         if (before) {
-          const r = col(l, REFS).varint();
+          const r = lc.refs.varint();
           if (r > 0) {
             const at = expected + unzig(r - 1);
             if (at < 0 || at >= before.length) throw new ColumnarError(`columnar payload: sample ${s + 1} list ${l} entry ${i + 1} refers to entry ${at + 1} of ${before.length} in the sample before`);
@@ -819,33 +989,37 @@ export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = 
           }
         }
         if (!ref && i > 0) ref = list[i - 1]!;
-        const sh = col(l, SHAPES).varint();
+        const sh = lc.shapes.varint();
         if (sh === 0) {
           // The same entry as the one referred to, byte for byte.
           if (!ref) throw new ColumnarError(`columnar payload: sample ${s + 1} list ${l} entry ${i + 1} repeats an entry it does not refer to`);
           const n = ref.end - ref.start;
           grow(varintSize(listTag) + varintSize(n) + n);
-          sample.varint(listTag);
-          sample.varint(n);
-          sample.reserve(n);
-          sample.buf.set(ref.src.buf.subarray(ref.start, ref.end), sample.len);
-          sample.len += n;
           list.push(ref);
           continue;
         }
-        const e = readEntry(sh, ref, listTag, shapeCol, colOf, unions[l]!, shapes, sample, s + 1, i + 1);
+        const e = readEntry(sh, ref, lc, shapes, arena, s + 1, i + 1);
         // An entry is at most its counterpart (already counted) plus bytes of the columns: checked once built.
         grow(varintSize(listTag) + varintSize(e.end - e.start) + e.end - e.start);
         list.push(e);
       }
       entries.push(list);
     }
-    sample.bytes(restBytes.subarray(restAt));
-    out.push(sample.view());
+    out.push({ raw: false, rest: restBytes, offsets, entries });
     prev = entries;
   }
   meta.done();
   rest.done();
   for (const cs of columns) for (const c of cs.values()) if (c.pos !== c.end) throw new ColumnarError(`${c.what}: ${c.end - c.pos} bytes left over`);
-  return out;
+  return new ColumnarBatch(listTags.map((t) => t >>> 3), out);
+}
+
+/**
+ * The samples of a container, byte for byte as they were encoded. Refuses (ColumnarError) any
+ * malformed container, one of more than `maxSamples` samples (the header's count) before
+ * rebuilding any, and (tooLarge) one whose samples, framed, would exceed `maxBytes`.
+ */
+export function decodeColumnar(data: Uint8Array, maxBytes: number, maxSamples = Infinity, prior: Uint8Array | null = null): Uint8Array[] {
+  const batch = readColumnar(data, maxBytes, maxSamples, prior);
+  return batch.samples.map((_, i) => batch.frame(i));
 }
