@@ -30,7 +30,7 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assay, type IProcess, type ISample, type ISocket } from './codec.js';
 import { sha256 } from './chain.js';
-import { COLUMNAR_LISTS, COLUMNAR_MIN_ENTRIES, COLUMNAR_VERSION_PRIOR, ColumnarError, decodeColumnar, encodeColumnar } from './columnar.js';
+import { COLUMNAR_LISTS, COLUMNAR_MIN_ENTRIES, COLUMNAR_VERSION_PRIOR, ColumnarBatch, ColumnarError, encodeColumnar, readColumnar } from './columnar.js';
 
 export const BatchEncoding = assay.v1.BatchEncoding;
 export type BatchEncodingValue = assay.v1.BatchEncoding;
@@ -376,14 +376,31 @@ export function payloadChained(encoding: number, payload: Uint8Array): boolean {
 }
 
 /**
- * The framed entries of a payload as they are inside it (delta-encoded ones not expanded); at most
- * `maxFrames` (the header's count), else PayloadError. `prior`: for a chained payload
- * (payloadChained), the last frame of the batch before it (as this function returned it for that
- * batch); without it, or with another one, PayloadError prior_missing / prior_mismatch. Ignored
- * for every other payload.
+ * A payload's samples as payloadSamples read them: every check made, the samples' bytes rebuilt
+ * only when asked (frame). The ack path asks for the last one only (the next chained batch's prior)
+ * and reads the others from the columns (collector/ingest/light-sample.ts).
  */
-export function payloadFrames(encoding: number, payload: Uint8Array, maxInflatedBytes = VERIFY_MAX_INFLATED_BYTES, maxFrames = Infinity, prior: Uint8Array | null = null): Buffer[] {
-  if (encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) return unframeSamples(payload, maxFrames);
+export interface PayloadSamples {
+  readonly count: number;
+  /** Sample `i`'s framed entry as it is inside the payload (delta-encoded ones not expanded): what payloadFrames returns. */
+  frame(i: number): Buffer;
+  /** A columnar payload (encodings 3 and 4): its container as read (proto/columnar.ts readColumnar); null for the others. */
+  readonly columnar: ColumnarBatch | null;
+}
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** Samples already framed (a v2 batch's, unframeSamples'), as PayloadSamples. */
+export function framedSamples(frames: readonly Uint8Array[]): PayloadSamples {
+  return { count: frames.length, frame: (i) => asBuffer(frames[i]!), columnar: null };
+}
+
+/**
+ * A payload read through as payloadFrames reads it (the same refusals, in the same order), its
+ * samples rebuilt only when asked: see PayloadSamples.
+ */
+export function payloadSamples(encoding: number, payload: Uint8Array, maxInflatedBytes = VERIFY_MAX_INFLATED_BYTES, maxFrames = Infinity, prior: Uint8Array | null = null): PayloadSamples {
+  if (encoding === BatchEncoding.BATCH_ENCODING_SAMPLES) return framedSamples(unframeSamples(payload, maxFrames));
   if (!isPayloadEncoding(encoding)) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
   let body = payload;
   let against: Uint8Array | null = null;
@@ -401,24 +418,43 @@ export function payloadFrames(encoding: number, payload: Uint8Array, maxInflated
     } else throw new PayloadError('bad_payload', `batch payload (encoding 4) starts with ${kind === undefined ? 'nothing' : kind}, neither a keyframe (0) nor chained (1)`);
   }
   const inflated = against ? inflateChained(body, maxInflatedBytes, against) : inflatePayload(body, maxInflatedBytes, encoding);
-  if (encoding !== BatchEncoding.BATCH_ENCODING_COLUMNAR && encoding !== BatchEncoding.BATCH_ENCODING_CHAINED) return unframeSamples(inflated, maxFrames);
+  if (encoding !== BatchEncoding.BATCH_ENCODING_COLUMNAR && encoding !== BatchEncoding.BATCH_ENCODING_CHAINED) return framedSamples(unframeSamples(inflated, maxFrames));
   if (encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR && inflated[0] === COLUMNAR_VERSION_PRIOR) {
     throw new PayloadError('bad_payload', `batch payload (encoding 3): columnar payload version ${COLUMNAR_VERSION_PRIOR} refers to a prior sample, which only encoding 4 has`);
   }
   if (encoding === BatchEncoding.BATCH_ENCODING_CHAINED && (inflated[0] === COLUMNAR_VERSION_PRIOR) !== (against !== null)) {
     throw new PayloadError('bad_payload', `batch payload (encoding 4): ${against ? 'chained, but its columns do not refer to a prior' : 'a keyframe whose columns refer to a prior'}`);
   }
+  let batch: ColumnarBatch;
   try {
-    return decodeColumnar(inflated, maxInflatedBytes, maxFrames, against).map((s) => Buffer.from(s.buffer, s.byteOffset, s.byteLength));
+    batch = readColumnar(inflated, maxInflatedBytes, maxFrames, against);
   } catch (err) {
     if (err instanceof ColumnarError) throw new PayloadError(err.tooLarge ? 'payload_too_large' : 'bad_payload', `batch payload (encoding ${encoding}): ${err.message}`);
     throw err;
   }
+  return { count: batch.samples.length, frame: (i) => asBuffer(batch.frame(i)), columnar: batch };
+}
+
+/**
+ * The framed entries of a payload as they are inside it (delta-encoded ones not expanded); at most
+ * `maxFrames` (the header's count), else PayloadError. `prior`: for a chained payload
+ * (payloadChained), the last frame of the batch before it (as this function returned it for that
+ * batch); without it, or with another one, PayloadError prior_missing / prior_mismatch. Ignored
+ * for every other payload.
+ */
+export function payloadFrames(encoding: number, payload: Uint8Array, maxInflatedBytes = VERIFY_MAX_INFLATED_BYTES, maxFrames = Infinity, prior: Uint8Array | null = null): Buffer[] {
+  const samples = payloadSamples(encoding, payload, maxInflatedBytes, maxFrames, prior);
+  return Array.from({ length: samples.count }, (_, i) => samples.frame(i));
 }
 
 /** The prior a batch's frames give the batch after it (payloadFrames' `prior`): its last frame, or null when it has none. */
 export function lastFrame(frames: readonly Uint8Array[]): Uint8Array | null {
   return frames.length ? frames[frames.length - 1]! : null;
+}
+
+/** lastFrame of a payload read with payloadSamples: the one sample it rebuilds. */
+export function lastSample(samples: PayloadSamples): Buffer | null {
+  return samples.count ? samples.frame(samples.count - 1) : null;
 }
 
 /** Complete samples' bytes (as the agent took them) from a payload: for tests and tools. */

@@ -4,7 +4,7 @@
 // walks back by prev_hash to the keyframe (at most CHAIN_WALK_LIMIT batches) and decodes forward.
 // The same walk for a synchronous loader (SQLite) and an asynchronous one (PostgreSQL, ingest).
 import { assay } from '../../proto/codec.js';
-import { CHAIN_WALK_LIMIT, PayloadError, VERIFY_MAX_INFLATED_BYTES, lastFrame, payloadChained, payloadFrames } from '../../proto/payload.js';
+import { CHAIN_WALK_LIMIT, PayloadError, VERIFY_MAX_INFLATED_BYTES, lastSample, payloadChained, payloadSamples } from '../../proto/payload.js';
 
 /** What the walk reads of a stored batch. */
 export interface ChainBatch {
@@ -44,8 +44,8 @@ function* walk(prevHash: Uint8Array, limit: number): Generator<Uint8Array, Uint8
   let prior: Uint8Array | null = null;
   for (let i = back.length - 1; i >= 0; i--) {
     const b = back[i]!;
-    const frames = payloadFrames(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES, Infinity, prior);
-    prior = lastFrame(frames);
+    // Every sample checked, only the last rebuilt.
+    prior = lastSample(payloadSamples(b.encoding, b.payload, VERIFY_MAX_INFLATED_BYTES, Infinity, prior));
     // A batch without samples gives nothing to chain to (the agent seals a keyframe after one).
     if (!prior) return null;
   }
