@@ -7,7 +7,8 @@
 //   header            BatchHeader.decode, the sequence checks, batchHash (the ack's chain head)
 //   payload digest    SHA-256 of the payload, compared with the signed digest
 //   Ed25519 verify    the header's signature (the agent's key imported once per connection)
-//   light read        payloadFrames (brotli, or deflate over the prior for chained batches) and readLightSample of every sample
+//   light read        payloadSamples (brotli, or deflate over the prior for chained batches; the columns read through),
+//                     readLightSamples (every sample read from the columns) and the last sample rebuilt (the next batch's prior)
 //   SQLite append     SqliteStore.appendBatch through its commit queue, in group commits of N
 //                     batches (a real file, WAL, synchronous=FULL, as the collector runs it)
 //   ack encode        encodeCollectorMessage of the ack
@@ -33,8 +34,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchHash, publicKeyFromRaw, safeEqual, sha256, verifySignature } from '../proto/chain.js';
 import { assay, decodeAgentMessage, decodeSample, encodeAgentMessage, encodeCollectorMessage, SCHEMA_VERSION } from '../proto/codec.js';
-import { decodeFrames, lastFrame, payloadChained, payloadFrames, payloadInflateLimit } from '../proto/payload.js';
-import { readLightSample } from '../collector/ingest/light-sample.js';
+import { decodeFrames, lastFrame, lastSample, payloadChained, payloadFrames, payloadInflateLimit, payloadSamples } from '../proto/payload.js';
+import { readLightSamples } from '../collector/ingest/light-sample.js';
 import { defaultIngestLimits } from '../collector/ingest/limits.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import type { IncomingBatch } from '../collector/store/store.js';
@@ -94,10 +95,13 @@ const inflateLimit = payloadInflateLimit(defaultIngestLimits.maxFrameBytes);
 /** Each simulated agent's last sample, as the ingest connection keeps it (the prior of its next chained batch), and the same for the classify pass. */
 const lightTails = new Map<number, Uint8Array | null>();
 const classifyTails = new Map<number, Uint8Array | null>();
-function lightFrames(agent: number, encoding: number, payload: Uint8Array): Uint8Array[] {
-  const frames = payloadFrames(encoding, payload, inflateLimit, Infinity, payloadChained(encoding, payload) ? (lightTails.get(agent) ?? null) : null);
-  lightTails.set(agent, lastFrame(frames));
-  return frames;
+/** The light read as ingest does it (collector/ingest/connection.ts onBatch): the samples read from the columns, the last one rebuilt (the next batch's prior). */
+function lightRead(agent: number, encoding: number, payload: Uint8Array, seqs: readonly number[]): IncomingBatch['samples'] {
+  const read = payloadSamples(encoding, payload, inflateLimit, seqs.length, payloadChained(encoding, payload) ? (lightTails.get(agent) ?? null) : null);
+  const samples = readLightSamples(read, seqs, true);
+  const last = lastSample(read);
+  lightTails.set(agent, last ? Uint8Array.from(last) : null);
+  return samples.map(({ sample }, i) => ({ seq: seqs[i]!, sample }));
 }
 
 interface Pass {
@@ -163,7 +167,6 @@ async function pass(group: number, classify: boolean): Promise<Pass> {
         if (!verifySignature(keys[a]!, headerBytes, signed.signature!)) throw new Error('bad signature');
         lap('Ed25519 verify');
         const encoding = header.encoding!;
-        const cursor = { processes: null, sockets: null };
         const batch: IncomingBatch = {
           hash,
           prevHash: header.prevHash ?? new Uint8Array(),
@@ -171,7 +174,7 @@ async function pass(group: number, classify: boolean): Promise<Pass> {
           signature: signed.signature!,
           encoding,
           payload,
-          samples: lightFrames(a, encoding, payload).map((bytes, i) => ({ seq: seqs[i]!, sample: readLightSample(bytes, seqs[i]!, cursor, true).sample })),
+          samples: lightRead(a, encoding, payload, seqs),
           gaps: [],
         };
         lap('light read');

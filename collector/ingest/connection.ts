@@ -7,11 +7,11 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { batchHash, enrollProof, helloSigningBytes, publicKeyFromRaw, safeEqual, samplesDigest, sha256, verifySignature } from '../../proto/chain.js';
 import { CloseCode, OLDEST_SCHEMA_VERSION, WireError, assay, decodeAgentMessage, encodeCollectorMessage, type IHello, type IProcessSignature } from '../../proto/codec.js';
-import { BatchEncoding, CHAIN_MAX_BATCHES, PayloadError, frameSamples, isPayloadEncoding, lastFrame, payloadChained, payloadFrames, payloadInflateLimit } from '../../proto/payload.js';
+import { BatchEncoding, CHAIN_MAX_BATCHES, PayloadError, frameSamples, framedSamples, isPayloadEncoding, lastSample, payloadChained, payloadInflateLimit, payloadSamples, type PayloadSamples } from '../../proto/payload.js';
 import { ChainTooLongError, priorOf } from '../store/chain.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
-import { readLightSample } from './light-sample.js';
+import { readLightSamples } from './light-sample.js';
 import type { HostRecord, IncomingBatch, Store } from '../store/store.js';
 import type { AddressSlots, TokenBuckets } from './gates.js';
 import type { IngestLimits } from './limits.js';
@@ -382,18 +382,24 @@ export class IngestConnection {
       }
       if (depth > CHAIN_MAX_BATCHES) throw tooLong();
     }
-    // The ack path reads what the stored rows need (figures, signatures), not whole samples.
-    let frames: Uint8Array[];
+    // The ack path reads what the stored rows need (figures, signatures), not whole samples: a
+    // columnar payload is read from its columns, and only its last sample is rebuilt (the prior of
+    // the agent's next chained batch).
+    let read: PayloadSamples;
     try {
-      frames = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? rawSamples : payloadFrames(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), seqs.length, prior);
+      read = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? framedSamples(rawSamples) : payloadSamples(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), seqs.length, prior);
     } catch (err) {
       if (err instanceof PayloadError) throw err.reason === 'prior_mismatch' ? integrity(err.reason, err.message) : invalid(err.reason, err.message);
       throw err;
     }
-    if (frames.length !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${frames.length} samples in the payload`);
+    if (read.count !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${read.count} samples in the payload`);
     const nowMs = now();
-    const cursor = { processes: null, sockets: null };
     const delta = encoding !== BatchEncoding.BATCH_ENCODING_SAMPLES;
+    const samples = readLightSamples(read, seqs, delta, ({ sample }, i) => checkSampleTime(sample.tsMs, nowMs, deps.limits, seqs[i]!));
+    // Rebuilt (and copied: frames of encodings 1 and 2 are views into the whole inflated payload)
+    // before the commit, so nothing else of the payload is held while the batch waits for it.
+    const lastBytes = lastSample(read);
+    const last = lastBytes ? Uint8Array.from(lastBytes) : null;
     const batch: IncomingBatch = {
       hash: batchHash(headerBytes),
       prevHash,
@@ -401,11 +407,7 @@ export class IngestConnection {
       signature: signed.signature!,
       encoding,
       payload,
-      samples: frames.map((bytes, i) => {
-        const { sample } = readLightSample(bytes, seqs[i]!, cursor, delta);
-        checkSampleTime(sample.tsMs, nowMs, deps.limits, seqs[i]!);
-        return { seq: seqs[i]!, sample };
-      }),
+      samples: samples.map(({ sample }, i) => ({ seq: seqs[i]!, sample })),
       gaps: (header.gaps ?? []).map((g) => ({ fromSeq: g.fromSeq ?? 0, toSeq: g.toSeq ?? 0, fromMs: g.fromMs ?? 0, toMs: g.toMs ?? 0, cause: (g.cause ?? '').slice(0, 64), samples: g.samples ?? 0 })),
     };
     const result = await deps.store.appendBatch(host.id, batch, nowMs);
@@ -416,9 +418,8 @@ export class IngestConnection {
     if (result.status === 'seq_regression') {
       throw integrity('seq_regression', `batch starts at seq ${seqs[0]}, not after the last committed seq ${result.lastSeq}`);
     }
-    // The next chained batch of this agent is encoded against this one's last sample (a copy: the frames share one buffer).
-    const last = lastFrame(frames);
-    this.tail = { hash: batch.hash, prevHash, prior, last: last ? Uint8Array.from(last) : null, depth };
+    // The next chained batch of this agent is encoded against this one's last sample.
+    this.tail = { hash: batch.hash, prevHash, prior, last, depth };
     deps.metrics.samplesStored += result.accepted;
     deps.metrics.samplesDuplicate += result.duplicates;
     if (batch.gaps.length) this.log.warn({ agentId: host.id, reason: 'agent_gap', gaps: batch.gaps }, 'agent reported lost samples');

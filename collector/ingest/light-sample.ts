@@ -9,8 +9,20 @@
 // Works on the framed entries of one payload as they are inside it, in order: a delta-encoded
 // sample lists only the processes and sockets that changed; the ones it copies were read (their
 // signatures included) in the sample before.
+//
+// A columnar payload (encodings 3 and 4) is read from its columns (readLightSamples), without
+// rebuilding its samples: each sample's bytes outside its lists, read as above, with the lists'
+// entries read where the sample would hold them. An entry the sample before held unchanged is the
+// same object (proto/columnar.ts readColumnar), read once: what its bytes gave is kept on it
+// (ColumnarEntry.memo). Fields and entries are read in the order the rebuilt sample holds them, so
+// the answer is the same; what this reading cannot take as the encoder writes it (a list's entries
+// inside another field's bytes, a list this module does not read) and any refusal are read again
+// from the rebuilt sample, as every other payload is: the same refusals, with the same messages
+// (test/collector/ingest-light-columnar.test.ts compares both readings).
 import protobuf from 'protobufjs/minimal.js';
 import { CloseCode, WireError, assay, type IProcess, type ISample } from '../../proto/codec.js';
+import type { ColumnarEntry } from '../../proto/columnar.js';
+import type { PayloadSamples } from '../../proto/payload.js';
 import { FIELD_LIMITS, validateSample } from '../validate.js';
 import { keepSignatureBytes } from '../store/store.js';
 
@@ -54,7 +66,8 @@ function text(r: Reader, wire: number, field: number, what: string): string | nu
 function scanProcess(r: Reader, end: number): IProcess | null {
   let pid = 0;
   let start = 0;
-  let name = '';
+  // The name is checked where it is, and read only for a process that carries a signature (the last one sent, as the decoder keeps).
+  let nameAt = -1;
   let signature: assay.v1.ProcessSignature | null = null;
   let sigBytes: Uint8Array | null = null;
   while (r.pos < end) {
@@ -62,8 +75,10 @@ function scanProcess(r: Reader, end: number): IProcess | null {
     const wire = tag & 7;
     const field = tag >>> 3;
     if (field === 1 && wire === 0) pid = r.uint32();
-    else if (field === 3) name = text(r, wire, field, 'processes.name') ?? name;
-    else if (field === 4 && wire === 0) start = r.uint64() as unknown as number;
+    else if (field === 3) {
+      if (wire === LD) nameAt = r.pos;
+      checkText(r, wire, field, 'processes.name');
+    } else if (field === 4 && wire === 0) start = r.uint64() as unknown as number;
     else if (field === 13) checkText(r, wire, field, 'processes.state');
     else if (field === 14 && wire === LD) {
       const len = r.size();
@@ -79,7 +94,14 @@ function scanProcess(r: Reader, end: number): IProcess | null {
     else r.skipType(wire, 1, field);
   }
   if (r.pos !== end) throw new RangeError('index out of range');
-  return signature ? { pid, startTimeTicks: start, name, signature } : null;
+  if (!signature) return null;
+  let name = '';
+  if (nameAt >= 0) {
+    r.pos = nameAt;
+    name = r.stringVerify();
+    r.pos = end;
+  }
+  return { pid, startTimeTicks: start, name, signature };
 }
 
 /**
@@ -124,7 +146,46 @@ function readRuns(r: Reader, wire: number, field: number, into: number[]): void 
   else r.skipType(wire, 0, field);
 }
 
-function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: number; processRuns: number[]; socketRuns: number[] } {
+/** What reading a sample found, before its runs and limits are checked. */
+interface Read {
+  s: ISample;
+  processes: number;
+  sockets: number;
+  processRuns: number[];
+  socketRuns: number[];
+}
+
+/** A list of a columnar sample: its entries, which go in at `offset` of the bytes read. */
+interface Block {
+  offset: number;
+  field: number;
+  entries: readonly ColumnarEntry[];
+}
+
+/** Thrown inside a columnar read that cannot be sure to read the sample as its rebuilt bytes would be read. */
+class NotAsRebuilt extends Error {}
+
+/** What the ack path reads of a list entry: a process (the signed one, or null), a socket (nothing). */
+const ENTRY_READERS = new Map<number, { list: 'processes' | 'sockets'; scan: (r: Reader, end: number) => IProcess | null }>([
+  [9, { list: 'processes', scan: scanProcess }],
+  [10, { list: 'sockets', scan: (r, end) => (scanSocket(r, end), null) }],
+]);
+
+/** A Buffer reader over an entry's bytes (the one the rebuilt sample's reader would be: Buffer-backed, so bytes fields decode as Buffers). */
+function entryReader(e: ColumnarEntry, readers: Map<Uint8Array, Reader>): Reader {
+  const buf = e.src.buf;
+  let r = readers.get(buf);
+  if (!r) readers.set(buf, (r = protobuf.Reader.create(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as Reader));
+  r.pos = e.start;
+  r.len = e.end;
+  return r;
+}
+
+/**
+ * Reads a sample's bytes; `blocks`: a columnar sample's lists (the bytes are then its rest), each
+ * read at its offset, which must fall between two fields (else NotAsRebuilt).
+ */
+function read(bytes: Uint8Array, blocks: readonly Block[] = [], readers?: Map<Uint8Array, Reader>): Read {
   const r = protobuf.Reader.create(bytes) as Reader;
   const s: ISample = {};
   const disks: assay.v1.IDisk[] = [];
@@ -138,7 +199,21 @@ function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: numb
   const socketRuns: number[] = [];
   let processes = 0;
   let sockets = 0;
-  while (r.pos < r.len) {
+  let b = 0;
+  for (;;) {
+    for (; b < blocks.length && blocks[b]!.offset === r.pos; b++) {
+      const { field, entries } = blocks[b]!;
+      const reader = ENTRY_READERS.get(field)!;
+      for (const e of entries) {
+        let got = e.memo as IProcess | null | undefined;
+        if (got === undefined) e.memo = got = reader.scan(entryReader(e, readers!), e.end);
+        if (got) signed.push({ ...got });
+      }
+      if (reader.list === 'processes') processes += entries.length;
+      else sockets += entries.length;
+    }
+    if (r.pos >= r.len) break;
+    if (b < blocks.length && blocks[b]!.offset < r.pos) throw new NotAsRebuilt();
     const tag = r.tag();
     const wire = tag & 7;
     const field = tag >>> 3;
@@ -169,6 +244,7 @@ function read(bytes: Uint8Array): { s: ISample; processes: number; sockets: numb
       else s.socketAttribution = sub(S.SocketAttribution.decode, r, len, 1, s.socketAttribution as assay.v1.SocketAttribution | undefined);
     }
   }
+  if (b < blocks.length) throw new NotAsRebuilt();
   Object.assign(s, { disks, net, gpus, power, gpuProcesses, unavailable, processes: signed });
   return { s, processes, sockets, processRuns, socketRuns };
 }
@@ -201,22 +277,20 @@ export interface LightCursor {
   sockets: number | null;
 }
 
-/**
- * Reads one framed payload entry for the ack path (`cursor` carries the sample before's list
- * lengths through a payload; `delta`: whether the encoding has runs, i.e. schema 3). Throws
- * WireError: malformed bytes, text that is not UTF-8, no timestamp, lists or strings over
- * validate.ts's limits, runs pointing outside the lists.
- */
-export function readLightSample(bytes: Uint8Array, seq: number, cursor: LightCursor = { processes: null, sockets: null }, delta = true): LightSample {
-  let out: ReturnType<typeof read>;
+/** read() of a sample's bytes, its errors as WireErrors. */
+function readFrame(bytes: Uint8Array, seq: number): Read {
   try {
-    out = read(bytes);
+    return read(bytes);
   } catch (err) {
     if (err instanceof WireError) throw new WireError(err.code, err.reason, `sample ${seq}: ${err.message}`);
     const message = (err as Error).message;
     if (/utf-8/i.test(message)) throw new WireError(CloseCode.invalid, 'bad_utf8', `sample ${seq}: a text field is not valid UTF-8`);
     throw new WireError(CloseCode.malformed, 'malformed', `malformed sample ${seq} (${bytes.length} bytes): ${message}`);
   }
+}
+
+/** Checks what was read: runs against the sample before (`cursor`), list lengths, figures (validate.ts). */
+function finish(out: Read, seq: number, cursor: LightCursor, delta: boolean): LightSample {
   const at = seq;
   const processes = delta ? expandedLength(out.processRuns, out.processes, cursor.processes, 'processes', at) : out.processes;
   const sockets = delta ? expandedLength(out.socketRuns, out.sockets, cursor.sockets, 'sockets', at) : out.sockets;
@@ -227,4 +301,44 @@ export function readLightSample(bytes: Uint8Array, seq: number, cursor: LightCur
   }
   validateSample(out.s, seq);
   return { sample: out.s, processes, sockets };
+}
+
+/**
+ * Reads one framed payload entry for the ack path (`cursor` carries the sample before's list
+ * lengths through a payload; `delta`: whether the encoding has runs, i.e. schema 3). Throws
+ * WireError: malformed bytes, text that is not UTF-8, no timestamp, lists or strings over
+ * validate.ts's limits, runs pointing outside the lists.
+ */
+export function readLightSample(bytes: Uint8Array, seq: number, cursor: LightCursor = { processes: null, sockets: null }, delta = true): LightSample {
+  return finish(readFrame(bytes, seq), seq, cursor, delta);
+}
+
+/**
+ * Reads every sample of a payload for the ack path, as readLightSample reads each one's frame
+ * (`seqs`: the header's, one per sample), and throws as it throws; `each` is called with each
+ * sample once read, before the next is (its own checks throw in the same order as before). A
+ * columnar payload's samples are read from its columns, not rebuilt (see the top of this file).
+ */
+export function readLightSamples(samples: PayloadSamples, seqs: readonly number[], delta = true, each?: (sample: LightSample, i: number) => void): LightSample[] {
+  const cursor: LightCursor = { processes: null, sockets: null };
+  const col = samples.columnar;
+  const fromColumns = col !== null && col.fields.every((f) => ENTRY_READERS.has(f));
+  const readers = new Map<Uint8Array, Reader>();
+  const out: LightSample[] = [];
+  for (let i = 0; i < samples.count; i++) {
+    const seq = seqs[i]!;
+    let got: Read | null = null;
+    const cs = fromColumns ? col.samples[i]! : null;
+    if (cs && !cs.raw) {
+      try {
+        got = read(cs.rest, cs.entries.map((entries, l) => ({ offset: cs.offsets[l]!, field: col!.fields[l]!, entries })), readers);
+      } catch {
+        got = null; // read again from its bytes: the answer, or the refusal with its message
+      }
+    }
+    const light = finish(got ?? readFrame(samples.frame(i), seq), seq, cursor, delta);
+    each?.(light, i);
+    out.push(light);
+  }
+  return out;
 }
