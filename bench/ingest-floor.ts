@@ -145,7 +145,11 @@ async function pass(group: number, classify: boolean): Promise<Pass> {
     };
     // Batch j of every agent, then j+1 (each agent's chain in order), cut into groups of `group`.
     const all = frames.flatMap((row, j) => row.map((frame, a) => ({ frame, a, j })));
-    const committed: Array<{ a: number; batch: IncomingBatch; seqs: number[] }> = [];
+    // What the classification phase reads of each stored batch, as the classify queue keeps it
+    // (collector/ingest/connection.ts CommittedBatch): not the ack path's samples, which the
+    // collector drops once the batch is stored (kept here, they were a heap the ack path's
+    // young-generation GC copied and promoted batch after batch, charged to the steps measured).
+    const committed: Array<{ a: number; encoding: number; payload: Uint8Array; seqs: number[] }> = [];
     for (let g = 0; g < all.length; g += group) {
       const slice = all.slice(g, g + group);
       const ready: Array<{ a: number; batch: IncomingBatch; seqs: number[] }> = [];
@@ -192,7 +196,7 @@ async function pass(group: number, classify: boolean): Promise<Pass> {
         n++;
       }
       lap('ack encode');
-      committed.push(...ready);
+      if (classify) committed.push(...ready.map((r) => ({ a: r.a, encoding: r.batch.encoding, payload: r.batch.payload, seqs: r.seqs })));
     }
     // After the ack, in a phase of its own (its garbage would otherwise be collected, and its GC
     // time counted, inside the ack path's steps): what the classify queue decodes of each stored
@@ -201,9 +205,9 @@ async function pass(group: number, classify: boolean): Promise<Pass> {
       for (const r of committed) {
         t = cpu();
         // As the classify queue decodes: each batch with the last sample of the agent's batch before (encoding 4).
-        const frames = payloadFrames(r.batch.encoding, r.batch.payload, inflateLimit, Infinity, payloadChained(r.batch.encoding, r.batch.payload) ? (classifyTails.get(r.a) ?? null) : null);
+        const frames = payloadFrames(r.encoding, r.payload, inflateLimit, Infinity, payloadChained(r.encoding, r.payload) ? (classifyTails.get(r.a) ?? null) : null);
         classifyTails.set(r.a, lastFrame(frames));
-        const decoded = decodeFrames(r.batch.encoding, frames, decodeSample);
+        const decoded = decodeFrames(r.encoding, frames, decodeSample);
         decoded.forEach((x, i) => validateSample(x, r.seqs[i]!));
         lap(AFTER);
         await classifier.add(chains[r.a]!.agentId, decoded);
