@@ -208,6 +208,9 @@ class Shapes {
   private readonly same: Int32Array[] = [];
   /** pair(cur, prev), once computed, by cur * 2^24 + prev. */
   private readonly pairs = new Map<number, Int32Array>();
+  get pairCount(): number {
+    return this.pairs.size;
+  }
   id(tags: number[]): number {
     let node = this.root;
     for (const t of tags) {
@@ -262,6 +265,8 @@ class Union {
   constructor(
     shapeIds: number[] | number[][],
     private readonly shapes: Shapes,
+    /** Where readFlips counts the nodes it makes (ReadCache's bound, over all its unions). */
+    private readonly made = { nodes: 0 },
   ) {
     const all = new Set<number>();
     for (const s of new Set<number | number[]>(shapeIds)) for (const t of typeof s === 'number' ? shapes.list[s]! : s) all.add(t);
@@ -299,8 +304,6 @@ class Union {
   }
   /** The reader's: per shape referred to (its id + 1: none is -1), the shapes its changes lead to (a batch repeats the same few). */
   private readonly read: FlipNode[] = [];
-  /** How many FlipNodes it holds (ReadCache's bound). */
-  nodes = 0;
   private readonly changes: number[] = [];
   /** Reads what writeFlips wrote, given its first number `n1` (count + 1); returns the shape. */
   readFlips(c: In, n1: number, ref: number): number {
@@ -310,7 +313,7 @@ class Union {
     let node = this.read[ref + 1];
     if (!node) {
       this.read[ref + 1] = node = { shape: -1, next: [] };
-      this.nodes++;
+      this.made.nodes++;
     }
     const changes = this.changes;
     changes.length = 0;
@@ -322,7 +325,7 @@ class Union {
       let next: FlipNode | undefined = node.next[i];
       if (!next) {
         node.next[i] = next = { shape: -1, next: [] };
-        this.nodes++;
+        this.made.nodes++;
       }
       node = next;
       last = i;
@@ -626,27 +629,32 @@ function keyOf(e: Entry, keyField: number, shapes: Shapes): number | string | nu
  * use the same few shapes, and working them out again for every batch (each entry's tags, how a
  * shape's changes read, where fields of two shapes meet) was most of what a batch's read
  * allocated. Only a cache (no answer depends on it); bounded: started afresh, between batches,
- * once it holds more than READ_CACHE_SHAPES shapes or READ_CACHE_NODES of readFlips' nodes.
+ * once it holds more than READ_CACHE_SHAPES shapes, or READ_CACHE_NODES of readFlips' nodes or of
+ * pairs of shapes.
  */
 class ReadCache {
   readonly shapes = new Shapes();
   private readonly unions = new Map<number, Union>();
+  private readonly made = { nodes: 0 };
   /** The union of these tags (ascending, each once). */
   union(tags: number[]): Union {
     const id = this.shapes.id(tags);
     let u = this.unions.get(id);
-    if (!u) this.unions.set(id, (u = new Union([tags], this.shapes)));
+    if (!u) this.unions.set(id, (u = new Union([tags], this.shapes, this.made)));
     return u;
   }
   full(): boolean {
-    let nodes = 0;
-    for (const u of this.unions.values()) nodes += u.nodes;
-    return this.shapes.list.length > READ_CACHE_SHAPES || nodes > READ_CACHE_NODES;
+    return this.shapes.list.length > READ_CACHE_SHAPES || this.shapes.pairCount > READ_CACHE_NODES || this.made.nodes > READ_CACHE_NODES;
   }
 }
 const READ_CACHE_SHAPES = 1 << 14;
 const READ_CACHE_NODES = 1 << 16;
 let readCache = new ReadCache();
+
+/** What the reader's cache holds now (for tests of its bound). */
+export function columnarReadCache(): { shapes: number; pairs: number; limit: number } {
+  return { shapes: readCache.shapes.list.length, pairs: readCache.shapes.pairCount, limit: READ_CACHE_SHAPES };
+}
 
 /** A bounded reader over one stream of the container. */
 class In {

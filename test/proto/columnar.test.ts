@@ -11,7 +11,7 @@ import { brotliCompressSync } from 'node:zlib';
 import { readTraceSamples, asSentSockets } from '../../bench/payload-sizes.js';
 import { quantizeSample } from '../../agent/quantize.js';
 import { assay, encodeSample } from '../../proto/codec.js';
-import { ColumnarError, decodeColumnar, encodeColumnar } from '../../proto/columnar.js';
+import { ColumnarError, columnarReadCache, decodeColumnar, encodeColumnar } from '../../proto/columnar.js';
 import { BatchEncoding, PayloadError, decodePayload, encodePayload, payloadFrames } from '../../proto/payload.js';
 
 const COLUMNAR = BatchEncoding.BATCH_ENCODING_COLUMNAR;
@@ -181,4 +181,34 @@ test('a payload that rebuilds beyond the bound (one large entry repeated) is ref
   // Within a bound that holds it, it is exact.
   const back = payloadFrames(COLUMNAR, payload, 128 * 1024 * 1024);
   assert.ok(back[1]!.equals(Buffer.from(second)));
+});
+
+test('what the reader keeps of shapes from batch to batch is bounded: batches of ever new shapes never grow it past its limit (plus one batch)', () => {
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return Math.floor(seed / 65536) % n; // the high bits: an LCG's low bits repeat
+  };
+  // Process entries (field 9) each with its own random set of fields (numbers 30 to 60, the
+  // codec reads any): about a thousand new shapes a batch.
+  const entry = (): number[] => {
+    const out: number[] = [];
+    for (let f = 30; f <= 60; f++) if (rand(2)) out.push(...varint(f * 8), 1);
+    return out;
+  };
+  const sample = (ts: number): Buffer => Buffer.from([0x08, ts, ...Array.from({ length: 200 }, () => entry()).flatMap((e) => [0x4a, ...varint(e.length), ...e])]);
+  const { limit } = columnarReadCache();
+  let most = 0;
+  let dropped = false;
+  for (let b = 0; b < 40; b++) {
+    const batch = Array.from({ length: 5 }, (_, s) => sample(1 + s));
+    const container = encodeColumnar(batch);
+    const before = columnarReadCache().shapes;
+    assert.deepEqual(decodeColumnar(container, LIMIT).map((x) => Buffer.from(x)), batch.map((x) => Buffer.from(x)), `batch ${b} exact`);
+    const now = columnarReadCache().shapes;
+    if (now < before) dropped = true;
+    most = Math.max(most, now);
+  }
+  assert.ok(dropped, 'the cache was started afresh');
+  assert.ok(most <= limit + 5 * 200 + 64, `at most ${most} shapes held (limit ${limit})`);
 });
