@@ -11,7 +11,7 @@ import { BatchEncoding, CHAIN_MAX_BATCHES, PayloadError, frameSamples, framedSam
 import { ChainTooLongError, priorOf } from '../store/chain.js';
 import type { Logger } from '../../proto/log.js';
 import type { CollectorMetrics } from '../metrics.js';
-import { readLightSamples } from './light-sample.js';
+import { readLightSamples, type LightSample } from './light-sample.js';
 import type { HostRecord, IncomingBatch, Store } from '../store/store.js';
 import type { AddressSlots, TokenBuckets } from './gates.js';
 import type { IngestLimits } from './limits.js';
@@ -292,6 +292,29 @@ export class IngestConnection {
     );
   }
 
+  /**
+   * What the ack path reads of a batch's samples, and its last sample (the prior of the agent's
+   * next chained batch). A method of its own, not inline in onBatch: the payload as read (its
+   * inflated bytes, the columns' entries) must not live on in onBatch's frame while the batch
+   * waits for its commit, where the young-generation GC would copy and promote it.
+   */
+  private readSamples(encoding: number, payload: Uint8Array, rawSamples: Uint8Array[], seqs: number[], prior: Uint8Array | null, nowMs: number): { samples: LightSample[]; last: Uint8Array | null } {
+    const { deps } = this.s;
+    let read: PayloadSamples;
+    try {
+      read = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? framedSamples(rawSamples) : payloadSamples(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), seqs.length, prior);
+    } catch (err) {
+      if (err instanceof PayloadError) throw err.reason === 'prior_mismatch' ? integrity(err.reason, err.message) : invalid(err.reason, err.message);
+      throw err;
+    }
+    if (read.count !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${read.count} samples in the payload`);
+    const delta = encoding !== BatchEncoding.BATCH_ENCODING_SAMPLES;
+    const samples = readLightSamples(read, seqs, delta, ({ sample }, i) => checkSampleTime(sample.tsMs, nowMs, deps.limits, seqs[i]!));
+    // A copy: frames of encodings 1 and 2 are views into the whole inflated payload.
+    const last = lastSample(read);
+    return { samples, last: last ? Uint8Array.from(last) : null };
+  }
+
   private async onBatch(signed: assay.v1.ISignedBatch): Promise<void> {
     const { deps, now } = this.s;
     const host = this.host!;
@@ -385,21 +408,8 @@ export class IngestConnection {
     // The ack path reads what the stored rows need (figures, signatures), not whole samples: a
     // columnar payload is read from its columns, and only its last sample is rebuilt (the prior of
     // the agent's next chained batch).
-    let read: PayloadSamples;
-    try {
-      read = encoding === BatchEncoding.BATCH_ENCODING_SAMPLES ? framedSamples(rawSamples) : payloadSamples(encoding, payload, payloadInflateLimit(deps.limits.maxFrameBytes), seqs.length, prior);
-    } catch (err) {
-      if (err instanceof PayloadError) throw err.reason === 'prior_mismatch' ? integrity(err.reason, err.message) : invalid(err.reason, err.message);
-      throw err;
-    }
-    if (read.count !== seqs.length) throw invalid('bad_batch', `header lists ${seqs.length} sequence numbers for ${read.count} samples in the payload`);
     const nowMs = now();
-    const delta = encoding !== BatchEncoding.BATCH_ENCODING_SAMPLES;
-    const samples = readLightSamples(read, seqs, delta, ({ sample }, i) => checkSampleTime(sample.tsMs, nowMs, deps.limits, seqs[i]!));
-    // Rebuilt (and copied: frames of encodings 1 and 2 are views into the whole inflated payload)
-    // before the commit, so nothing else of the payload is held while the batch waits for it.
-    const lastBytes = lastSample(read);
-    const last = lastBytes ? Uint8Array.from(lastBytes) : null;
+    const { samples, last } = this.readSamples(encoding, payload, rawSamples, seqs, prior, nowMs);
     const batch: IncomingBatch = {
       hash: batchHash(headerBytes),
       prevHash,
