@@ -11,6 +11,7 @@ import { fullHello, fullSample } from '../helpers/messages.js';
 import { runAssay, spawnAssay, type Spawned } from '../helpers/proc.js';
 import { startPostgres, type PgCluster } from '../helpers/postgres.js';
 import { RawAgent } from '../helpers/rawagent.js';
+import { prevHashOf } from '../../collector/store/prev-hash.js';
 
 const SECRET = 'shared-enrollment-secret-0123456789';
 const LEASE_MS = 2000;
@@ -76,8 +77,9 @@ describe('two collectors on one PostgreSQL', () => {
     }
     const n = (await sql.query('SELECT (SELECT COUNT(*) FROM batches)::int AS batches, (SELECT COUNT(*) FROM samples)::int AS samples, (SELECT COUNT(DISTINCT seq) FROM samples)::int AS seqs')).rows[0];
     assert.deepEqual(n, { batches: BATCHES, samples: BATCHES * 5, seqs: BATCHES * 5 });
-    const chain = (await sql.query<{ hash: Buffer; prev_hash: Buffer }>('SELECT hash, prev_hash FROM batches ORDER BY first_seq')).rows;
-    chain.forEach((r, i) => assert.deepEqual(r.prev_hash, i === 0 ? Buffer.alloc(0) : chain[i - 1]!.hash, `batch ${i} links to the one before`));
+    // The stored link: the column, or (left empty when the signed header carries it) the header's.
+    const chain = (await sql.query<{ hash: Buffer; prev_hash: Buffer; header: Buffer }>('SELECT hash, prev_hash, header FROM batches ORDER BY first_seq')).rows;
+    chain.forEach((r, i) => assert.deepEqual(prevHashOf(r.prev_hash, r.header), i === 0 ? Buffer.alloc(0) : chain[i - 1]!.hash, `batch ${i} links to the one before`));
     const host = (await sql.query<{ last_seq: string; chain_head: Buffer }>('SELECT last_seq, chain_head FROM hosts WHERE id = $1', [agentId])).rows[0]!;
     assert.equal(Number(host.last_seq), seq - 1);
     assert.deepEqual(host.chain_head, chain.at(-1)!.hash);
