@@ -1,7 +1,6 @@
 // Process signatures sent by reference (agent/signature-refs.ts): ProcessSignature.same_as is the
 // SHA-256 of the canonical bytes of a signature the agent sent earlier, the digest stores keep
-// signatures by (SQLite signature_blobs.digest; PostgreSQL an index on
-// sha256(process_signatures.signature)); env_names_as / libs_as name, the same way, the signature
+// signatures by (signature_blobs.digest in both stores); env_names_as / libs_as name, the same way, the signature
 // whose list a signature otherwise sent in full has. Stores resolve references at ingest and
 // whenever they decode stored payloads, so the engine, the API, the dashboard and reports see
 // full signatures. A reference nothing resolves leaves its process without a signature (counted

@@ -656,4 +656,12 @@ export const sqliteMigrations: Migration[] = [
       CREATE INDEX sample_figures_by_time ON sample_figures(host_key, ts_min, first_seq);
     `,
   },
+  // PostgreSQL moves its process signatures to one shared row per distinct content, keyed by
+  // digest (postgres-migrations.ts 15): SQLite has stored them that way since migration 4 (and
+  // with last_used_ms since 10). Recorded so both stores carry the same numbered history.
+  {
+    version: 15,
+    name: 'process signature contents shared by digest',
+    sql: `SELECT 1;`,
+  },
 ];

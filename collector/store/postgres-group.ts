@@ -6,8 +6,9 @@
 //   which of the group's batch hashes are already stored (one probe); then, decided in memory in
 //   arrival order against the locked rows (sequence, duplicate, replay, hash-chain and revocation
 //   checks, each batch seeing the ones before it in the group), one INSERT per table: samples,
-//   roll-ups, process signatures, gaps, verdicts and class changes, batches with the hosts' new
-//   heads; COMMIT. Outcomes are returned only after COMMIT, so nothing is acked that is not durable.
+//   roll-ups, process signatures (each distinct content once, in signature_blobs, by digest),
+//   gaps, verdicts and class changes, batches with the hosts' new heads; COMMIT. Outcomes are
+//   returned only after COMMIT, so nothing is acked that is not durable.
 // Isolation: a write refused by its checks writes nothing (it is left out of the statements). A
 // write that makes a statement fail (a value PostgreSQL refuses) fails the whole fast path: the
 // group is rolled back and run again one write at a time, each in its own savepoint, so only that
@@ -21,7 +22,9 @@ import { processKey, type Verdict } from '../engine/types.js';
 import type { Outcome } from './commit-queue.js';
 import { hostFromRow, type HostRow } from './host-row.js';
 import type { PgRollups } from './postgres-rollups.js';
+import { createHash } from 'node:crypto';
 import { needsResolving, referencedDigests, resolveBatch, REFERENCE_BYTES } from '../signature-refs.js';
+import { decodeSignatureBlob, encodeSignatureBlob } from './signature-blob.js';
 import { keepSignatureBytes, signatureBytes, summarize, type AppendResult, type HostRecord, type IncomingBatch, type SampleSummary } from './store.js';
 
 /** A hello, ready to write: the host's columns. */
@@ -49,8 +52,8 @@ export interface BatchWrite {
   payload: Buffer;
   seqs: number[];
   sums: SampleSummary[];
-  /** Each process signature once per batch (the first seen): pid, start ticks, name, signature (encoded only if not stored yet). */
-  sigs: Array<[number, number, string, IProcessSignature]>;
+  /** Each process signature once per batch (the first seen): pid, start ticks, signature, and for one sent in full its canonical bytes and SHA-256 (null for a reference). */
+  sigs: Array<[number, number, IProcessSignature, Uint8Array | null, Buffer | null]>;
   /**
    * Digests (hex) the batch's signatures name (ProcessSignature.same_as, env_names_as, libs_as),
    * looked up among the stored signatures in the group's transaction; with the samples, to
@@ -72,6 +75,39 @@ export interface VerdictWrite {
 }
 
 export type PgWrite = HelloWrite | BatchWrite | VerdictWrite;
+
+/**
+ * How stale a content's last_used_ms may be before a use raises it. A popular content (sshd, a
+ * job started on every host) is used by many groups of many collectors at once: raising it on each
+ * use would lock its row in each of their transactions, one after the other. Raised at most once
+ * per this, it is locked about once an hour; retention keeps a content this much longer in turn
+ * (postgres-retention.ts), so every guarantee of last_used_ms holds as if it were exact.
+ */
+export const SIGNATURE_USE_SLACK_MS = 3_600_000;
+
+/**
+ * The contents sent in full in these batches that signature_blobs lacks, inserted before their
+ * group's transaction, each in a statement of its own that commits at once (ON CONFLICT DO
+ * NOTHING: another collector's copy wins): a new content shared by several hosts (a job started on
+ * all of them) would otherwise hold every group that needs it until the first one commits. A
+ * batch refused after this leaves a content no row uses, collected by retention.
+ */
+export async function insertNewContents(c: Pick<pg.Pool, 'query'>, writes: readonly PgWrite[]): Promise<void> {
+  const wanted = new Map<string, { digest: Buffer; bytes: Uint8Array; ms: number }>();
+  for (const w of writes) {
+    if (w.kind !== 'batch') continue;
+    for (const [, , , bytes, digest] of w.sigs) if (bytes && digest) wanted.set(digest.toString('hex'), { digest, bytes, ms: w.nowMs });
+  }
+  if (!wanted.size) return;
+  const known = await c.query<{ digest: Buffer }>('SELECT digest FROM signature_blobs WHERE digest = ANY($1::bytea[])', [[...wanted.values()].map((x) => x.digest)]);
+  for (const r of known.rows) wanted.delete(r.digest.toString('hex'));
+  if (!wanted.size) return;
+  const add = [...wanted.values()].sort((a, b) => Buffer.compare(a.digest, b.digest));
+  await c.query(
+    'INSERT INTO signature_blobs (digest, last_used_ms, signature) SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bytea[]) ON CONFLICT DO NOTHING',
+    [add.map((x) => x.digest), add.map((x) => x.ms), add.map((x) => encodeSignatureBlob(x.bytes))],
+  );
+}
 
 
 
@@ -104,7 +140,7 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
     }
     return x;
   });
-  const sigs = new Map<string, [number, number, string, IProcessSignature]>();
+  const sigs = new Map<string, [number, number, IProcessSignature, Uint8Array | null, Buffer | null]>();
   const named = referencedDigests(batch.samples.map((s) => s.sample));
   for (const { sample } of batch.samples) {
     for (const p of sample.processes ?? []) {
@@ -113,7 +149,10 @@ export function prepareBatch(hostId: string, batch: IncomingBatch, nowMs: number
       const ticks = Number(p.startTimeTicks ?? 0);
       if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(ticks)) throw new TypeError(`process ${String(p.pid)}: pid or start time is not an integer`);
       const key = processKey(pid, ticks);
-      if (!sigs.has(key)) sigs.set(key, [pid, ticks, p.name ?? '', p.signature]);
+      if (sigs.has(key)) continue;
+      // Hashed here, before the batch joins a group (outside any transaction).
+      const bytes = needsResolving(p.signature) ? null : signatureBytes(p.signature);
+      sigs.set(key, [pid, ticks, p.signature, bytes, bytes && createHash('sha256').update(bytes).digest()]);
     }
   }
   for (const g of batch.gaps) {
@@ -278,7 +317,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
 
   // Decide every write in arrival order, gathering the rows to insert.
   const sampleRows: Array<{ w: number; hostId: string; s: SampleSummary; nowMs: number }> = [];
-  const sigRows = new Map<string, [string, number, number, string, IProcessSignature, number]>();
+  const sigRows = new Map<string, [string, number, number, IProcessSignature, number, Buffer | null]>();
   const gapRows: Array<[string, BatchWrite['gaps'][number], Buffer]> = [];
   const batchRows: BatchWrite[] = [];
   const batchAt = new Map<number, { w: BatchWrite; lastSeq: number }>();
@@ -343,9 +382,9 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     else if (w.seqs.length && w.seqs[0]! <= st.lastSeq) refuse({ ...none, status: 'seq_regression' });
     else {
       for (const s of w.sums) sampleRows.push({ w: i, hostId: w.hostId, s, nowMs: w.nowMs });
-      for (const [pid, ticks, name, sig] of w.sigs) {
+      for (const [pid, ticks, sig, , digest] of w.sigs) {
         const k = `${w.hostId}\u0000${pid}:${ticks}`;
-        if (!sigRows.has(k)) sigRows.set(k, [w.hostId, pid, ticks, name, sig, w.nowMs]);
+        if (!sigRows.has(k)) sigRows.set(k, [w.hostId, pid, ticks, sig, w.nowMs, digest]);
       }
       for (const g of w.gaps) gapRows.push([w.hostId, g, w.hash]);
       batchRows.push(w);
@@ -407,16 +446,25 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
          WITH ORDINALITY AS u(h, x, o)
        CROSS JOIN LATERAL (SELECT 1 FROM batches b WHERE b.host_id = u.h AND b.hash = u.x LIMIT 1) e`);
   }
-  // Digests the accepted batches' signatures name: the stored signature with that digest (any
-  // host's: the digest fixes the content), through the index on sha256(signature).
+  // Digests the accepted batches' signatures name: the stored content with that digest (shared
+  // by every host: the digest fixes the content), by signature_blobs' primary key; and when each
+  // content the batches use (named, or sent in full) was last used.
   const lookups = new Map<string, Uint8Array>();
   for (const w of batchRows) for (const [hex, d] of w.named) if (d.length === REFERENCE_BYTES) lookups.set(hex, d);
-  if (lookups.size) {
-    branches.push(`SELECT 'd' AS k, encode(u.d, 'hex') AS h, NULL::bigint AS a, NULL::bigint AS b, s.signature AS sig
-       FROM unnest(${probe.param([...lookups.values()].map((d) => Buffer.from(d)))}::bytea[]) AS u(d)
-       CROSS JOIN LATERAL (SELECT signature FROM process_signatures WHERE sha256(signature) = u.d LIMIT 1) s`);
+  const full = new Map<string, Buffer>();
+  for (const w of batchRows) for (const [, , , , d] of w.sigs) if (d) full.set(d.toString('hex'), d);
+  if (lookups.size || full.size) {
+    const all = [...new Map([...lookups, ...full].map(([hex, d]) => [hex, Buffer.from(d)])).values()];
+    branches.push(`SELECT 'd' AS k, encode(s.digest, 'hex') AS h, s.last_used_ms AS a, NULL::bigint AS b,
+         CASE WHEN s.digest = ANY(${probe.param([...lookups.values()].map((d) => Buffer.from(d)))}::bytea[]) THEN s.signature END AS sig
+       FROM signature_blobs s WHERE s.digest = ANY(${probe.param(all)}::bytea[])`);
   }
+  const lastUsed = new Map<string, number>();
   const stored = new Map<string, IProcessSignature>();
+  /** The stored contents of `stored`, as kept (written back as they are when a batch uses them). */
+  const storedBlobs = new Map<string, Buffer>();
+  /** Processes of the accepted batches whose row is stored already (their contents are only marked used). */
+  const existing: Array<[string, number, number, IProcessSignature, number, Buffer | null]> = [];
   const storedBy = new Map<number, Set<number>>();
   if (branches.length) {
     const r = await c.query<{ k: string; h: string | null; a: number; b: number | null; sig: Buffer | null }>(`${withIns}${branches.join('\nUNION ALL\n')}`, probe.params);
@@ -431,16 +479,36 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
         let set = storedBy.get(w);
         if (!set) storedBy.set(w, (set = new Set()));
         set.add(x.a);
-      } else if (x.k === 'p') sigRows.delete(`${x.h}\u0000${x.a}:${x.b}`);
-      else if (x.k === 'd') {
-        const sig = assay.v1.ProcessSignature.decode(x.sig!);
-        keepSignatureBytes(sig, x.sig!);
+      } else if (x.k === 'p') {
+        const k = `${x.h}\u0000${x.a}:${x.b}`;
+        const row = sigRows.get(k);
+        if (row) existing.push(row);
+        sigRows.delete(k);
+      } else if (x.k === 'd') {
+        lastUsed.set(x.h!, x.a);
+        if (!x.sig) continue;
+        const bytes = decodeSignatureBlob(x.sig);
+        const sig = assay.v1.ProcessSignature.decode(bytes);
+        keepSignatureBytes(sig, bytes);
         stored.set(x.h!, sig);
+        storedBlobs.set(x.h!, x.sig);
       }
       else replayed.add(x.a - 1);
     }
     unlinked.forEach((u, j) => (outcomes[u.i] = { ok: true, value: { ...u.none, status: replayed.has(j) ? 'replayed' : 'chain_break' } satisfies AppendResult }));
   }
+  // The contents the accepted batches use, by digest (hex), with the latest use and, for one a new
+  // process's row names, its bytes. last_used_ms only goes up (retention relies on it).
+  const blobs = new Map<string, { digest: Buffer; ms: number; blob?: () => Buffer }>();
+  const use = (digest: Buffer, ms: number, blob?: () => Buffer): void => {
+    const hex = digest.toString('hex');
+    const had = blobs.get(hex);
+    if (!had) blobs.set(hex, { digest, ms, ...(blob ? { blob } : {}) });
+    else {
+      had.ms = Math.max(had.ms, ms);
+      had.blob ??= blob;
+    }
+  };
   const perHost = new Map<string, SampleSummary[]>();
   for (const [i, { w, lastSeq }] of batchAt) {
     const got = storedBy.get(i) ?? new Set<number>();
@@ -461,11 +529,13 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
         if (!byProcess.has(k)) byProcess.set(k, r.signature);
       }
       for (const [k, row] of sigRows) {
-        if (row[0] !== w.hostId || !needsResolving(row[4])) continue;
+        if (row[0] !== w.hostId || !needsResolving(row[3])) continue;
         const sig = byProcess.get(k);
-        if (sig) row[4] = sig;
+        if (sig) row[3] = sig;
         else sigRows.delete(k);
       }
+      // Every content the batch named is used by it (a later read of the batch resolves it again).
+      for (const hex of signatures.keys()) use(Buffer.from(hex, 'hex'), w.nowMs);
     }
     outcomes[i] = {
       ok: true,
@@ -476,6 +546,21 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     };
   }
 
+  // A new process's row names its content by digest. The content is stored already (a reference's,
+  // or one sent in full: insertNewContents); one whose row may be gone meanwhile (last used long
+  // ago) or that no statement has stored yet (lists written out) goes with it, so the row never
+  // names a content that is not there.
+  const newProcesses = [...sigRows.values()].map((r) => {
+    const sent = r[5] && !needsResolving(r[3]);
+    const bytes = signatureBytes(r[3]);
+    const digest = sent ? r[5]! : createHash('sha256').update(bytes).digest();
+    const hex = digest.toString('hex');
+    use(digest, r[4], () => storedBlobs.get(hex) ?? (lastUsed.has(hex) ? Buffer.from(bytes) : encodeSignatureBlob(bytes)));
+    return { hostId: r[0], pid: r[1], ticks: r[2], digest, nowMs: r[4] };
+  });
+  // A stored process sent with its signature in full again (the agent's daily resend): its content is used.
+  for (const r of existing) if (r[5] && !needsResolving(r[3])) use(r[5], r[4]);
+
   const withRollups = [...perHost].filter(([, l]) => l.length > 0).map(([h]) => h);
   const { keyOf, learned: newKeys } = withRollups.length ? await ctx.rollups.keysFor(c, withRollups) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
 
@@ -483,12 +568,32 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   // batches (bytes as binary parameters, not hex in arrays), then the hosts' new state.
   const out = paramList();
   const parts: string[] = ctx.rollups.groupParts(perHost, keyOf, out.param);
-  if (sigRows.size) {
-    const rows = [...sigRows.values()];
-    parts.push(`INSERT INTO process_signatures (host_id, pid, start_time_ticks, name, signature, first_seen_ms)
-       SELECT * FROM unnest(${out.param(rows.map((r) => r[0]))}::text[], ${out.param(rows.map((r) => r[1]))}::bigint[], ${out.param(rows.map((r) => r[2]))}::bigint[],
-         ${out.param(rows.map((r) => r[3]))}::text[], ${out.param(rows.map((r) => Buffer.from(signatureBytes(r[4]))))}::bytea[],
-         ${out.param(rows.map((r) => r[5]))}::bigint[]) ON CONFLICT DO NOTHING`);
+  if (blobs.size) {
+    // In digest order, so two collectors writing the same contents lock their rows in one order.
+    // A content used within SIGNATURE_USE_SLACK_MS of this use is left alone (not locked).
+    const all = [...blobs]
+      .filter(([hex, b]) => !(lastUsed.get(hex)! >= b.ms - SIGNATURE_USE_SLACK_MS))
+      .map(([, b]) => b)
+      .sort((a, b) => Buffer.compare(a.digest, b.digest));
+    const written = all.filter((b) => b.blob).map((b) => ({ ...b, blob: b.blob!() }));
+    const marked = all.filter((b) => !b.blob);
+    // Race-safe: a content another collector inserts meanwhile is waited for, then only marked used.
+    if (written.length) {
+      parts.push(`INSERT INTO signature_blobs (digest, last_used_ms, signature)
+         SELECT * FROM unnest(${out.param(written.map((b) => b.digest))}::bytea[], ${out.param(written.map((b) => b.ms))}::bigint[], ${out.param(written.map((b) => b.blob))}::bytea[])
+         ON CONFLICT (digest) DO UPDATE SET last_used_ms = excluded.last_used_ms WHERE signature_blobs.last_used_ms < excluded.last_used_ms`);
+    }
+    if (marked.length) {
+      parts.push(`UPDATE signature_blobs s SET last_used_ms = u.ms
+         FROM unnest(${out.param(marked.map((b) => b.digest))}::bytea[], ${out.param(marked.map((b) => b.ms))}::bigint[]) AS u(d, ms)
+         WHERE s.digest = u.d AND s.last_used_ms < u.ms`);
+    }
+  }
+  if (newProcesses.length) {
+    const p = newProcesses;
+    parts.push(`INSERT INTO process_signatures (host_id, pid, start_time_ticks, digest, first_seen_ms)
+       SELECT * FROM unnest(${out.param(p.map((r) => r.hostId))}::text[], ${out.param(p.map((r) => r.pid))}::bigint[], ${out.param(p.map((r) => r.ticks))}::bigint[],
+         ${out.param(p.map((r) => r.digest))}::bytea[], ${out.param(p.map((r) => r.nowMs))}::bigint[]) ON CONFLICT DO NOTHING`);
   }
   if (gapRows.length) {
     const g = (f: (x: (typeof gapRows)[number]) => unknown, type: string): string => `${out.param(gapRows.map(f))}::${type}[]`;

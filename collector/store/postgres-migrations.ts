@@ -318,6 +318,54 @@ export const postgresMigrations: Migration[] = [
     name: 'merged chart-figure rows',
     sql: `SELECT 1;`,
   },
+  // Process signatures by content, as SQLite keeps them (migrations.ts 4 and 10): a row per
+  // process held its whole signature (~1.4 KB: under the ~2 KB at which PostgreSQL compresses a
+  // row, so stored as is), ~245 MB per host-day on the recorded server-like host whose short-lived
+  // jobs start ~185,000 processes a day with a few hundred distinct signatures. Now each distinct
+  // content is stored once in signature_blobs, keyed by its SHA-256 (the digest references name,
+  // so the primary key replaces migration 11's index on sha256(signature)), deflated when that is
+  // smaller (signature-blob.ts; the rows converted here keep their bytes as they are, which read
+  // the same), and process_signatures keeps (host, pid, start) -> digest. The process name (in
+  // the signature already, and read by nothing) is dropped. The fixed-width columns come first,
+  // so a row carries no alignment padding.
+  // last_used_ms is raised whenever a batch uses the content (a new process's row, a full copy
+  // or a reference: postgres-group.ts), and by retention's sweep for a process still running;
+  // retention deletes a content last used before every host's latest sweep
+  // (postgres-retention.ts), as SQLite does. A content converted here was last used when its
+  // newest process was first seen, and every host is swept again before any content goes (the
+  // sweep marks the contents of running processes used; the old sweeps did not).
+  {
+    version: 15,
+    name: 'process signature contents shared by digest',
+    sql: `
+      CREATE TABLE signature_blobs (
+        digest BYTEA PRIMARY KEY,
+        last_used_ms BIGINT NOT NULL,
+        signature BYTEA NOT NULL
+      );
+      INSERT INTO signature_blobs (digest, last_used_ms, signature)
+        SELECT DISTINCT ON (s.d) s.d, s.first_seen_ms, s.signature
+        FROM (SELECT sha256(signature) AS d, first_seen_ms, signature FROM process_signatures) AS s
+        ORDER BY s.d, s.first_seen_ms DESC;
+      CREATE INDEX signature_blobs_by_use ON signature_blobs(last_used_ms);
+      CREATE TABLE process_signatures_v15 (
+        pid BIGINT NOT NULL,
+        start_time_ticks BIGINT NOT NULL,
+        first_seen_ms BIGINT NOT NULL,
+        host_id TEXT NOT NULL REFERENCES hosts(id),
+        digest BYTEA NOT NULL,
+        PRIMARY KEY (host_id, pid, start_time_ticks)
+      );
+      INSERT INTO process_signatures_v15 (pid, start_time_ticks, first_seen_ms, host_id, digest)
+        SELECT pid, start_time_ticks, first_seen_ms, host_id, sha256(signature) FROM process_signatures
+        ORDER BY host_id, pid, start_time_ticks;
+      DROP TABLE process_signatures;
+      ALTER TABLE process_signatures_v15 RENAME TO process_signatures;
+      ALTER INDEX process_signatures_v15_pkey RENAME TO process_signatures_pkey;
+      ALTER TABLE process_signatures RENAME CONSTRAINT process_signatures_v15_host_id_fkey TO process_signatures_host_id_fkey;
+      UPDATE rollup_hosts SET signatures_pruned_ms = 0;
+    `,
+  },
 ];
 
 /** The day-partitioned tables and the column each is partitioned on. */

@@ -9,7 +9,9 @@
 //   collectors racing on one agent's batches never store a batch twice or fork the chain: the
 //   second waits for the first, then sees its commit;
 // - bulk inserts: the group's samples, roll-ups, process signatures, gaps, verdicts and batches
-//   are each one multi-row INSERT, about ten round trips per group whatever its size.
+//   are each one multi-row INSERT, about ten round trips per group whatever its size;
+// - process signatures as in SQLite: each distinct content once (signature_blobs, by SHA-256,
+//   deflated when smaller: signature-blob.ts), process rows naming it by digest (migration 15).
 import { prevHashOf } from './prev-hash.js';
 import pg from 'pg';
 import { assay, type IHello, type IProcessSignature, type ISample } from '../../proto/codec.js';
@@ -17,7 +19,7 @@ import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type GroupCommitStats, type Outcome } from './commit-queue.js';
 import { hostFromRow, type HostRow } from './host-row.js';
-import { applyWrites, beginAndLock, hashKey, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type PgWrite } from './postgres-group.js';
+import { applyWrites, beginAndLock, hashKey, insertNewContents, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type PgWrite } from './postgres-group.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { PgRetention } from './postgres-retention.js';
@@ -27,6 +29,7 @@ import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
 import { type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveReferences } from '../signature-refs.js';
+import { decodeSignatureBlob } from './signature-blob.js';
 import { ChainReader, batchesToRead, noChainReads, type ChainReadStats } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 
@@ -336,6 +339,8 @@ export class PostgresStore implements Store {
         // Partitions are made outside the group's transaction: DDL there would wait on, and hold
         // up, other collectors' inserts while this one holds host locks.
         await this.ensurePartitions(writes);
+        // New signature contents likewise, each committed at once (postgres-group.ts).
+        await insertNewContents(this.pool, writes);
         const applied = await this.commitWrites(writes, attempt);
         this.rollups.remember(applied.newKeys);
         if (applied.enrolled) await this.refreshEnrolled().catch(() => undefined);
@@ -613,22 +618,20 @@ export class PostgresStore implements Store {
     return r ?? null;
   }
 
-  /** Through process_signatures_by_digest (migration 11): one row per digest asked for. */
+  /** By signature_blobs' primary key (migration 15): one row per digest asked for, the canonical bytes. */
   async signatureBlobs(digests: readonly Uint8Array[]): Promise<Map<string, Uint8Array>> {
     const wanted = [...new Map(digests.filter((d) => d.length === REFERENCE_BYTES).map((d) => [digestHex(d), Buffer.from(d)])).values()];
     if (wanted.length === 0) return new Map();
-    const r = await this.pool.query<{ d: Buffer; signature: Buffer }>(
-      `SELECT u.d, s.signature FROM unnest($1::bytea[]) AS u(d)
-       CROSS JOIN LATERAL (SELECT signature FROM process_signatures WHERE sha256(signature) = u.d LIMIT 1) s`,
-      [wanted],
-    );
-    return new Map(r.rows.map((x) => [x.d.toString('hex'), x.signature]));
+    const r = await this.pool.query<{ digest: Buffer; signature: Buffer }>('SELECT digest, signature FROM signature_blobs WHERE digest = ANY($1::bytea[])', [wanted]);
+    return new Map(r.rows.map((x) => [x.digest.toString('hex'), decodeSignatureBlob(x.signature)]));
   }
 
-
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
-    const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>('SELECT pid, start_time_ticks, signature FROM process_signatures WHERE host_id = $1', [hostId]);
-    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(x.signature)]));
+    const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
+      'SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p JOIN signature_blobs b ON b.digest = p.digest WHERE p.host_id = $1',
+      [hostId],
+    );
+    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(x.signature))]));
   }
 
   /** Only the processes asked for: one indexed lookup of (host, pid, start) pairs. */
@@ -636,12 +639,13 @@ export class PostgresStore implements Store {
     const pairs = [...new Set(keys)].map((k) => k.split(':').map(Number)).filter(([pid, ticks]) => Number.isSafeInteger(pid) && Number.isSafeInteger(ticks));
     if (pairs.length === 0) return new Map();
     const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
-      `SELECT p.pid, p.start_time_ticks, p.signature FROM process_signatures p
+      `SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p
        JOIN unnest($2::bigint[], $3::bigint[]) AS k(pid, ticks) ON p.pid = k.pid AND p.start_time_ticks = k.ticks
+       JOIN signature_blobs b ON b.digest = p.digest
        WHERE p.host_id = $1`,
       [hostId, pairs.map((x) => x[0]), pairs.map((x) => x[1])],
     );
-    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(x.signature)]));
+    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(x.signature))]));
   }
 
   /** Queued for the next group commit (the class change, if any, decided under the host's row lock). */

@@ -1,4 +1,4 @@
-// How a process signature's bytes are kept in signature_blobs (SQLite): raw deflated behind a
+// How a process signature's bytes are kept in signature_blobs (SQLite and PostgreSQL): raw deflated behind a
 // 0x00 byte when that is smaller (a signature's command line, executable, environment names and
 // library list: ~1,360 B, ~810 B deflated on the recorded server host), else as they are. Readers
 // get back exactly the canonical bytes the digest covers. No encoded ProcessSignature starts with
