@@ -25,6 +25,7 @@ import type { PgRollups } from './postgres-rollups.js';
 import { DAY_MS, type Partitions } from './postgres-partitions.js';
 import { noneDeleted, runningProcesses, type Deleted, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
+import { SIGNATURE_USE_SLACK_MS } from './postgres-group.js';
 import { KEEP_COLUMNS, keepBatchOf, keepFrom as chainKeepFrom, priorNeeded, type KeepBatch, type KeepRow } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 
@@ -136,10 +137,28 @@ export class PgRetention {
       yield* this.drain('gaps', (limit) =>
         this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE host_id = $1 ORDER BY from_ms DESC, ctid DESC LIMIT $2 OFFSET $3)', [h.id, limit, opts.maxGapsPerHost]),
       );
-      // A day beyond the raw window (signature-refs.ts): an agent names a signature (whole, or for
-      // its env_names / libs) for a day after sending it, and here a content lives only in its
-      // process's row, so a kept batch never names a signature already collected.
-      yield* this.pruneSignatures(h.id, rawCutoff - REFERENCE_LIFETIME_MS, opts.signatureSweepMs);
+      // As retention.ts: never a signature an agent may still refer to (signature-refs.ts), even
+      // under a short raw window; a content named by a kept batch was marked used when that batch
+      // came (postgres-group.ts).
+      yield* this.pruneSignatures(h.id, Math.min(rawCutoff, nowMs - REFERENCE_LIFETIME_MS), opts.signatureSweepMs);
+    }
+    // After every host's sweep: a content last used before all of them is used by no row (every
+    // row's content was marked used when the row was added, or by its host's sweep since; ingest
+    // marks a use only when the content is SIGNATURE_USE_SLACK_MS stale, so that much less). A host
+    // not yet swept (no rollup_hosts row, or 0) holds every content back. The delete checks
+    // last_used_ms again on the row it deletes, so a content a concurrent ingest has just marked
+    // used (and committed) is kept.
+    const swept = (await this.c.query<{ ms: number | null }>(
+      'SELECT MIN(COALESCE(k.signatures_pruned_ms, 0)) AS ms FROM hosts h LEFT JOIN rollup_hosts k ON k.host_id = h.id',
+    )).rows[0]?.ms ?? 0;
+    if (swept > 0) {
+      yield* this.drain('signature_blobs', (limit) =>
+        this.n(
+          `DELETE FROM signature_blobs WHERE last_used_ms < $1 AND digest IN (
+             SELECT digest FROM signature_blobs WHERE last_used_ms < $1 ORDER BY last_used_ms LIMIT $2)`,
+          [swept - SIGNATURE_USE_SLACK_MS, limit],
+        ),
+      );
     }
     yield* this.drain('gaps', (limit) => this.n('DELETE FROM gaps WHERE ctid IN (SELECT ctid FROM gaps WHERE to_ms < $1 LIMIT $2)', [rollupCutoff, limit]));
     yield* this.drain('security_event_windows', (limit) =>
@@ -200,6 +219,7 @@ export class PgRetention {
   /**
    * As retention.ts: the host's process signatures first seen before the cutoff whose process does
    * not run in its newest batch, read in keyset slices of the primary key; at most once per `everyMs`.
+   * A running process's content is marked used at the cutoff, so the content sweep keeps it.
    */
   private async *pruneSignatures(hostId: string, cutoffMs: number, everyMs: number): AsyncGenerator<Op, void, void> {
     await this.rollups.hostKey(this.c, hostId);
@@ -217,12 +237,20 @@ export class PgRetention {
     for (;;) {
       // No more rows read than the step may still delete, so a step stays within stepRows.
       const slice = Math.max(1, Math.min(250, this.budget));
-      const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_ms: number }>(
-        `SELECT pid, start_time_ticks, first_seen_ms FROM process_signatures WHERE host_id = $1 AND (pid, start_time_ticks) > ($2, $3)
+      const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_ms: number; digest: Buffer }>(
+        `SELECT pid, start_time_ticks, first_seen_ms, digest FROM process_signatures WHERE host_id = $1 AND (pid, start_time_ticks) > ($2, $3)
          ORDER BY pid, start_time_ticks LIMIT $4`,
         [hostId, after[0], after[1], slice],
       )).rows;
-      const gone = rows.filter((r) => r.first_seen_ms < cutoffMs && !running.has(processKey(r.pid, r.start_time_ticks)));
+      const old = rows.filter((r) => r.first_seen_ms < cutoffMs);
+      const gone = old.filter((r) => !running.has(processKey(r.pid, r.start_time_ticks)));
+      const kept = [...new Map(old.filter((r) => running.has(processKey(r.pid, r.start_time_ticks))).map((r) => [r.digest.toString('hex'), r.digest])).values()];
+      if (kept.length) {
+        await this.c.query('UPDATE signature_blobs SET last_used_ms = $1 WHERE digest = ANY($2::bytea[]) AND last_used_ms < $1', [
+          cutoffMs,
+          kept.sort(Buffer.compare),
+        ]);
+      }
       const n = gone.length
         ? await this.n('DELETE FROM process_signatures WHERE host_id = $1 AND (pid, start_time_ticks) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))', [
             hostId,
