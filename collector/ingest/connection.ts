@@ -237,6 +237,9 @@ export class IngestConnection {
     const agentId = hello.agentId ?? '';
     if (!AGENT_ID.test(agentId)) throw invalid('bad_hello', 'hello.agent_id must be 1-128 characters of [A-Za-z0-9._:-], and not . or ..');
     if ((hello.hostname ?? '').length > 255) throw invalid('bad_hello', 'hello.hostname longer than 255 characters');
+    // Every Hello the collector speaks (schema 2 and 3) carries the agent's clock and every agent
+    // sets it: one without it would skip the skew check below, so it is refused, not waved through.
+    if (!hello.timeMs) throw invalid('bad_hello', 'hello.time_ms (the agent\'s clock) is missing: the collector checks it against its own');
     checkSkew(hello.timeMs, now(), deps.limits, 'agent clock');
     const key = hello.publicKey ?? new Uint8Array();
     if (key.length !== 32) throw forbidden('bad_hello_signature', 'hello.public_key must be a 32-byte Ed25519 key');
