@@ -65,6 +65,14 @@ function parseRange(q: RangeQuery, nowMs: number, maxLimit = MAX_ROWS): { fromMs
   return { fromMs, toMs, limit: queryInt(q.limit, 'limit', maxLimit, 1, maxLimit) };
 }
 
+/** A yes/no parameter: 1/true or 0/false (absent or empty: no), given once; anything else is a 400. */
+function queryFlag(v: unknown, name: string): boolean {
+  const s = queryString(v, name);
+  if (s === undefined || s === '' || s === '0' || s === 'false') return false;
+  if (s === '1' || s === 'true') return true;
+  throw new QueryError(`query parameter ${name} must be 1, true, 0 or false`);
+}
+
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   const now = deps.now ?? Date.now;
   const online = (h: HostRecord): boolean => now() - h.lastSeenMs <= deps.onlineWithinMs;
@@ -165,7 +173,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   // ?brief=1: class and confidence only, the newest rows of the range (a 7 d chart holds ~10,000
   // verdicts at one a minute; whole verdicts would be megabytes of evidence nobody reads there).
   app.get<{ Params: { id: string }; Querystring: RangeQuery & { brief?: string } }>('/api/hosts/:id/verdicts', async (req, reply) => {
-    const brief = req.query.brief === '1' || req.query.brief === 'true';
+    const brief = queryFlag(req.query.brief, 'brief');
     const r = parseRange(req.query, now(), brief ? MAX_BRIEF_ROWS : MAX_ROWS);
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
     const [rows, before] = await Promise.all([

@@ -29,6 +29,9 @@ test('range, limit and time parameters: 400 naming the parameter for every slopp
     ['/api/hosts/h1/samples?limit=5001', /limit must be an integer from 1 to 5000/],
     ['/api/hosts/h1/verdicts?brief=1&limit=20161', /limit must be an integer from 1 to 20160/],
     ['/api/hosts/h1/verdicts?limit=0', /limit must be an integer from 1/],
+    // brief given twice was an array, not '1': whole verdicts (megabytes of evidence) came back.
+    ['/api/hosts/h1/verdicts?brief=1&brief=1', /^query parameter brief must be given once$/],
+    ['/api/hosts/h1/verdicts?brief=yes', /^query parameter brief must be 1, true, 0 or false$/],
     ['/api/hosts/h1/verdicts?from=2000&to=1000', /^from must not be after to$/],
     ['/api/hosts/h1/report?from=2025-02-30', /^from: "2025-02-30" is not a date on the calendar$/],
     ['/api/hosts/h1/report?from=2025-01-31T12:00', /^from: "2025-01-31T12:00" has a time but no time zone/],
