@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MIN_INTERVAL_MS, applyConfigFile, durationArg, intArg, listArgOf, onSignals, say, sayErr, timerDurationArg, withConfig } from '../proto/cli-kit.js';
 import { createLogger } from '../proto/log.js';
-import { termSafe } from '../proto/term.js';
+import { oneLine } from '../proto/term.js';
 import { defaultClassifierOptions } from './classifier-options.js';
 import { defaultIngestLimits } from './ingest/limits.js';
 import { defaultLiveOptions } from './live.js';
@@ -221,7 +221,7 @@ export function registerCollectorCommands(program: Command): void {
         return;
       }
       const t0 = samples[0]?.tsMs ?? 0;
-      say(`${file}: label ${header.label} (${header.provenance}), ${samples.length} samples\n`);
+      say(`${oneLine(`${file}: label ${header.label} (${header.provenance}), ${samples.length} samples`)}\n`);
       let prev = '';
       for (const s of steps) {
         if (s.verdict.class === prev) continue;
@@ -232,7 +232,7 @@ export function registerCollectorCommands(program: Command): void {
       if (last) {
         say(`final: ${last.class} (${(last.confidence * 100).toFixed(0)} %)\n`);
         for (const e of [...last.evidence].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, 8)) {
-          say(`  ${e.supports.padEnd(17)} ${e.weight.toFixed(2).padStart(6)}  ${e.detail}${e.process ? ` [${e.process.name} ${e.process.pid}]` : ''}\n`);
+          say(`${oneLine(`  ${e.supports.padEnd(17)} ${e.weight.toFixed(2).padStart(6)}  ${e.detail}${e.process ? ` [${e.process.name} ${e.process.pid}]` : ''}`)}\n`);
         }
       }
     });
@@ -259,8 +259,8 @@ export function registerCollectorCommands(program: Command): void {
       }));
       if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       else {
-        // A header row and aligned columns; agent-chosen text is made terminal-safe by say().
-        const table = [['ID', 'HOSTNAME', 'KEY', 'LAST SEEN', 'SEQ', 'STATUS'], ...rows.map((r) => [r.id, r.hostname, r.key ?? '-', r.lastSeen, String(r.lastSeq), r.status].map((cell) => termSafe(cell)))];
+        // A header row and aligned columns; agent-chosen text stays in its cell (newlines escaped too).
+        const table = [['ID', 'HOSTNAME', 'KEY', 'LAST SEEN', 'SEQ', 'STATUS'], ...rows.map((r) => [r.id, r.hostname, r.key ?? '-', r.lastSeen, String(r.lastSeq), r.status].map((cell) => oneLine(cell)))];
         const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
         for (const row of table) say(`${row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')}\n`);
         if (rows.length === 0) say('(no agents enrolled yet)\n');

@@ -12,3 +12,14 @@ const escape = (c: string): string => {
 export function termSafe(text: string): string {
   return text.replace(UNSAFE, escape);
 }
+
+const LINE_BREAKS = /[\t\n\u0085\u2028\u2029]/g;
+
+/**
+ * One line of output built from data (a table row, a verify result, a summary line): newlines and
+ * tabs escaped too, so a hostname, a process name or a string in a forged report cannot start a
+ * line of its own (a fake `PASS:` under a failing verify, a fake agent row).
+ */
+export function oneLine(text: string): string {
+  return termSafe(text).replace(LINE_BREAKS, escape);
+}

@@ -1,6 +1,7 @@
 // The human summary `assay scan` prints at the end: class, confidence, evidence, processes,
 // ports and peers, GPUs and power, and what could not be read.
 import type { Report } from '../../collector/report/index.js';
+import { oneLine } from '../../proto/term.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 
@@ -37,5 +38,6 @@ export function scanSummary(report: Report): string {
   }
   const st = report.statement;
   out.push('', st.headline, ...st.reasons.map((r) => `  - ${r}`), ...st.notes.map((n) => `  note: ${n}`));
-  return out.join('\n') + '\n';
+  // Every entry is one line: a process name or exe path (a miner names itself) cannot add lines.
+  return out.map(oneLine).join('\n') + '\n';
 }

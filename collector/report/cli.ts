@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { collect, durationArg, fractionArg, say, sayErr } from '../../proto/cli-kit.js';
 import { DATA_DIR_HELP, DB_HELP } from '../cli.js';
 import { checkOutputPath } from '../../proto/out-path.js';
+import { oneLine } from '../../proto/term.js';
 
 export interface ThresholdFlags {
   minCoverage?: number;
@@ -62,7 +63,7 @@ export function registerReportCommands(program: Command): void {
       if (o.out) writeFileSync(o.out, text);
       else process.stdout.write(text);
       const st = report.statement;
-      sayErr(`${st.text}\n${[...st.reasons.map((r) => `  - ${r}`), ...st.notes.map((n) => `  note: ${n}`)].map((l) => `${l}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
+      sayErr(`${oneLine(st.text)}\n${[...st.reasons.map((r) => `  - ${r}`), ...st.notes.map((n) => `  note: ${n}`)].map((l) => `${oneLine(l)}\n`).join('')}signed by collector key ${report.signer.fingerprint}${o.out ? `; wrote ${o.out}` : ''}\n`);
     } finally {
       await store.close();
     }
@@ -92,11 +93,13 @@ export function registerReportCommands(program: Command): void {
         const plural = `${warned} warning${warned === 1 ? '' : 's'}`;
         const head = !result.ok ? 'FAIL' : warned === 0 ? 'PASS' : ok ? `PASS with ${plural}` : `FAIL (--strict: ${plural})`;
         say(`${head}: ${file}\n`);
-        for (const p of result.passed) say(`  ok    ${p}\n`);
-        for (const f of result.failures) say(`  FAIL  ${f}\n`);
-        for (const w of result.warnings) say(`  WARN  ${w}\n`);
-        if (result.statement) say(`statement: ${result.statement}${result.ok ? '' : ' (NOT verified)'}\n`);
-        if (result.ok && o.key === undefined) say(`note: signed by ${result.signer}; compare it with the key you expect (or pass --key)\n`);
+        // Each result on one line: strings from the file (ids, hostnames, a forged headline) may not
+        // print lines of their own, such as a "PASS:" under this FAIL.
+        for (const p of result.passed) say(`  ok    ${oneLine(p)}\n`);
+        for (const f of result.failures) say(`  FAIL  ${oneLine(f)}\n`);
+        for (const w of result.warnings) say(`  WARN  ${oneLine(w)}\n`);
+        if (result.statement) say(`statement: ${oneLine(result.statement)}${result.ok ? '' : ' (NOT verified)'}\n`);
+        if (result.ok && o.key === undefined) say(`note: signed by ${oneLine(String(result.signer))}; compare it with the key you expect (or pass --key)\n`);
       }
       process.exitCode = ok ? 0 : 1;
     });
