@@ -26,6 +26,7 @@ export function attachIngest(wss: WebSocketServer, deps: IngestDeps): Ingest {
     byAgent: new Map<string, WebSocket>(),
     sampleRate: new TokenBuckets(l.rateSamplesPerSec, l.rateBurstSamples, now, Math.max(10_000, l.maxAgents * 2)),
     enrollFailures: new TokenBuckets(l.enrollFailuresPerMin / 60, l.enrollFailureBurst, now),
+    enrolling: new Map(),
     preAuth: new AddressSlots(l.maxPreAuthPerAddress, l.maxPreAuthTotal),
   };
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => new IngestConnection(ws, req, shared));

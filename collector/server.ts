@@ -392,10 +392,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     metrics,
     limits,
     version,
-    // Read at each enrollment: rotation and the enrollment cap apply at once.
+    // Read at each enrollment: rotation and the enrollment cap apply at once (ingest counts the
+    // enrollments not yet committed against the room left).
     get enrollSecret() {
-      return opts.maxEnrollments !== undefined && store.countEnrolled() >= opts.maxEnrollments ? null : enrollSecret;
+      return enrollSecret;
     },
+    ...(opts.maxEnrollments !== undefined ? { enrollmentRoom: () => opts.maxEnrollments! - store.countEnrolled() } : {}),
     onHello(host) {
       fleet.hello(host.id, host.hostname, Date.now());
     },

@@ -25,6 +25,8 @@ export interface IngestDeps {
   version: string;
   /** Enrollment secret for agents the collector does not know yet; none = no new agents. */
   enrollSecret: string | null;
+  /** How many more agents may enroll (--max-enrollments less those enrolled); absent: no cap. */
+  enrollmentRoom?(): number;
   /** Called when an agent has authenticated (its host as stored). */
   onHello?(host: HostRecord): void;
   /**
@@ -62,6 +64,8 @@ export interface IngestShared {
   sampleRate: TokenBuckets;
   /** Failed enrollments per remote address (enrollFailuresPerMin). */
   enrollFailures: TokenBuckets;
+  /** Enrollments whose proof passed and whose row is not committed yet: agent id -> its key. */
+  enrolling: Map<string, Uint8Array>;
   /** Connections per remote address that have not authenticated (maxPreAuthPerAddress). */
   preAuth: AddressSlots;
 }
@@ -259,9 +263,16 @@ export class IngestConnection {
         if (!safeEqual(known!.publicKey!, key)) throw forbidden('key_mismatch', `agent ${agentId} presented a different key than it enrolled with`);
       } else {
         const proof = hello.enrollProof ?? new Uint8Array();
-        if (!deps.enrollSecret || !safeEqual(proof, enrollProof(deps.enrollSecret, agentId, key))) {
+        // Enrollments in flight hold their place until their row is committed: hellos arriving
+        // together all read the same count, and all enrolled past --max-enrollments before.
+        const room = (deps.enrollmentRoom?.() ?? Infinity) - this.s.enrolling.size;
+        const secret = room > 0 ? deps.enrollSecret : null;
+        if (!secret || !safeEqual(proof, enrollProof(secret, agentId, key))) {
           throw forbidden('unknown_agent', `agent ${agentId} is not enrolled and has no valid enrollment proof`);
         }
+        // One new id, two keys at once: the second would overwrite the first's key after its welcome.
+        const other = this.s.enrolling.get(agentId);
+        if (other && !safeEqual(other, key)) throw forbidden('key_mismatch', `agent ${agentId} is enrolling with another key on another connection`);
       }
     } catch (err) {
       if (enrolling) this.s.enrollFailures.drain(this.address);
@@ -271,7 +282,7 @@ export class IngestConnection {
     if (!byAgent.has(agentId) && byAgent.size >= deps.limits.maxAgents) {
       throw new WireError(CloseCode.tryAgainLater, 'too_many_agents', `collector is at its limit of ${deps.limits.maxAgents} connected agents`);
     }
-    const host = await deps.store.upsertHost(hello, now());
+    const host = enrolling ? await this.enroll(hello, agentId, key) : await deps.store.upsertHost(hello, now());
     this.host = host;
     if (!known) this.log.info({ agentId, reason: 'enrolled' }, 'agent enrolled');
     const previous = byAgent.get(agentId);
@@ -293,6 +304,24 @@ export class IngestConnection {
         },
       }, this.version),
     );
+  }
+
+  /**
+   * Stores a new agent's key, holding its place among enrollments until the row is committed. The
+   * id is read again once its place is held: an enrollment of the same id that committed since
+   * the first read (and so left the map) decides, and a different key is refused.
+   */
+  private async enroll(hello: IHello, agentId: string, key: Uint8Array): Promise<HostRecord> {
+    const { deps, now, enrolling } = this.s;
+    const mine = !enrolling.has(agentId);
+    if (mine) enrolling.set(agentId, key);
+    try {
+      const stored = await deps.store.getHost(agentId);
+      if (stored?.publicKey && !safeEqual(stored.publicKey, key)) throw forbidden('key_mismatch', `agent ${agentId} presented a different key than it enrolled with`);
+      return await deps.store.upsertHost(hello, now());
+    } finally {
+      if (mine) enrolling.delete(agentId);
+    }
   }
 
   /**
