@@ -2,6 +2,7 @@
 // write the same signed report as `assay report`.
 import { Option, type Command } from 'commander';
 import { MIN_INTERVAL_MS, timerDurationArg, durationArg, intArg, say } from '../../proto/cli-kit.js';
+import { resolve } from 'node:path';
 import { checkOutputPath } from '../../proto/out-path.js';
 import { thresholdOptions, thresholdsOf, type ThresholdFlags } from '../../collector/report/index.js';
 
@@ -31,6 +32,22 @@ export function registerScanCommands(program: Command): void {
         import('node:fs'),
       ]);
       for (const f of [o.json, o.html]) if (f) checkOutputPath(f, 'report file');
+      if (o.json && o.html && resolve(o.json) === resolve(o.html)) throw new Error(`--json and --html name the same file (${o.json}): one report would overwrite the other`);
+      // Read before the scan, and said in words (OpenSSL's own is "DECODER routines::unsupported").
+      let keys: ReturnType<typeof keysFromPem> | undefined;
+      if (o.key) {
+        let pem: string;
+        try {
+          pem = read(o.key, 'utf8');
+        } catch (err) {
+          throw new Error(`--key ${o.key}: ${(err as Error).message}`);
+        }
+        try {
+          keys = keysFromPem(pem);
+        } catch (err) {
+          throw new Error(`--key ${o.key}: not an Ed25519 private key in PEM form (-----BEGIN PRIVATE KEY-----, e.g. from openssl genpkey -algorithm ed25519): ${(err as Error).message}`);
+        }
+      }
       const progress = createProgress();
       const { report } = await runScan({
         durationMs: o.duration,
@@ -38,7 +55,7 @@ export function registerScanCommands(program: Command): void {
         probeConfig: { procRoot: o.procRoot, sysRoot: o.sysRoot, nvidiaSmi: o.nvidiaSmi, maxProcesses: o.maxProcesses },
         thresholds: thresholdsOf(o),
         ...(o.rules ? { rulesPath: o.rules } : {}),
-        ...(o.key ? { keys: keysFromPem(read(o.key, 'utf8')) } : {}),
+        ...(keys ? { keys } : {}),
         onSample: (n, total, sample) => progress.update(n, total, sample),
       });
       progress.stop();

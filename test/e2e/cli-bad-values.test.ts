@@ -195,3 +195,29 @@ describe('agents rotate-secret', () => {
     }
   });
 });
+
+describe('assay scan: its signing key and output files', () => {
+  it('a --key that is not an Ed25519 private key, or --json and --html naming one file, stops before the scan', async () => {
+    const tmp = tempDir();
+    try {
+      const notPem = join(tmp.dir, 'token.txt');
+      writeFileSync(notPem, 'not-a-key-at-all-0123456789\n');
+      const same = join(tmp.dir, 'scan.out');
+      for (const [args, want] of [
+        // Before: "assay: error:1E08010C:DECODER routines::unsupported", naming neither flag nor file.
+        [['--key', notPem], new RegExp(`^assay: --key ${notPem.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not an Ed25519 private key in PEM form`)],
+        // Before: both written to one path, the HTML over the JSON, and "wrote" said twice.
+        [['--json', same, '--html', same], /^assay: --json and --html name the same file/],
+      ] as Array<[string[], RegExp]>) {
+        const started = Date.now();
+        const r = await runAssay(['scan', '--duration', '30s', ...args], {}, 20_000);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}${r.stdout}`);
+        assert.match(r.stderr, want);
+        assert.ok(Date.now() - started < 15_000, 'refused before the 30 s scan');
+        assert.equal(existsSync(same), false, 'nothing written');
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
