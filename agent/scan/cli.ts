@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { MIN_INTERVAL_MS, timerDurationArg, durationArg, intArg, say } from '../../proto/cli-kit.js';
 import { resolve } from 'node:path';
 import { checkOutputPath } from '../../proto/out-path.js';
-import { thresholdOptions, thresholdsOf, type ThresholdFlags } from '../../collector/report/index.js';
+import { checkJsonReportName, thresholdOptions, thresholdsOf, type ThresholdFlags } from '../../collector/report/index.js';
 
 export function registerScanCommands(program: Command): void {
   thresholdOptions(
@@ -32,6 +32,7 @@ export function registerScanCommands(program: Command): void {
         import('node:fs'),
       ]);
       for (const f of [o.json, o.html]) if (f) checkOutputPath(f, 'report file');
+      if (o.json) checkJsonReportName(o.json, '--json');
       if (o.json && o.html && resolve(o.json) === resolve(o.html)) throw new Error(`--json and --html name the same file (${o.json}): one report would overwrite the other`);
       // Read before the scan, and said in words (OpenSSL's own is "DECODER routines::unsupported").
       let keys: ReturnType<typeof keysFromPem> | undefined;

@@ -5,6 +5,7 @@ import { collect, durationArg, fractionArg, say, sayErr } from '../../proto/cli-
 import { DATA_DIR_HELP, DB_HELP } from '../cli.js';
 import { checkOutputPath } from '../../proto/out-path.js';
 import { oneLine } from '../../proto/term.js';
+import { PAGE_NAME, checkJsonReportName } from './page-name.js';
 
 export interface ThresholdFlags {
   minCoverage?: number;
@@ -28,7 +29,8 @@ export const thresholdsOf = (o: ThresholdFlags): Record<string, number> => ({
   ...(o.minConfidence !== undefined ? { minConfidence: o.minConfidence } : {}),
 });
 
-const formatOf = (format: string | undefined, out: string | undefined): 'json' | 'html' => (format === 'html' || format === 'json' ? format : out?.endsWith('.html') ? 'html' : 'json');
+/** --format, else HTML for a page name (.html, .htm, .xhtml … any case), else JSON. */
+const formatOf = (format: string | undefined, out: string | undefined): 'json' | 'html' => (format === 'html' || format === 'json' ? format : out && PAGE_NAME.test(out) ? 'html' : 'json');
 
 export function registerReportCommands(program: Command): void {
   thresholdOptions(
@@ -54,6 +56,7 @@ export function registerReportCommands(program: Command): void {
       import('../engine/index.js'),
     ]);
     if (o.out) checkOutputPath(o.out, 'report file');
+    if (o.out && formatOf(o.format, o.out) === 'json') checkJsonReportName(o.out, '--out');
     const period = reportPeriod(o.from, o.to, Date.now());
     const store = await openStore(o.db, { write: false });
     try {

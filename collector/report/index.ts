@@ -6,6 +6,7 @@ export { thresholdOptions, thresholdsOf, type ThresholdFlags } from './cli.js';
 export { packSamples } from './framing.js';
 export { engineInventory, scanVerdicts } from './rederive.js';
 export { embeddedRules } from './rules-id.js';
+export { checkJsonReportName } from './page-name.js';
 export type { Report, Thresholds } from './types.js';
 /** One sample's chart figures, as reports and the collector's charts compute them. */
 export { summarize } from '../store/store.js';

@@ -3,6 +3,7 @@
 // word in the markup, a second report block, or a block tucked into a comment all fail, since the
 // page a person reads is then not the report that was checked.
 import { embeddedJsonText, isHtmlReport } from './load.js';
+import { PAGE_NAME } from './page-name.js';
 import { renderHtml } from './render-html.js';
 import type { Report } from './types.js';
 import { verifyReport, type VerifyOptions, type VerifyResult } from './verify.js';
@@ -17,9 +18,6 @@ function firstByteDifference(file: Buffer, rendered: Buffer): string {
 }
 
 const unreadable = (why: string): VerifyResult => ({ ok: false, failures: [why], passed: [], warnings: [], signer: null, statement: null });
-
-/** Names browsers open as a page (file:// and web servers go by the extension). */
-const PAGE_NAME = /\.(?:html?|xhtml?|xht|shtml)$/i;
 
 /**
  * The first key that appears twice in one object of a (valid) JSON text, or null. JSON.parse keeps

@@ -221,3 +221,44 @@ describe('assay scan: its signing key and output files', () => {
     }
   });
 });
+
+describe('JSON reports in files named as web pages', () => {
+  // verify refuses a JSON report in a .html/.htm/.xhtml/.shtml file: a browser opens it as a page
+  // and renders markup from an agent's hostname or process names. The commands wrote such files:
+  // `report --out r.htm` (only `.html` meant HTML) and `--format json --out r.html`, `scan --json s.html`.
+  it('report --out x.htm writes HTML; --format json or scan --json to a page name is refused before any work', async () => {
+    const tmp = tempDir();
+    try {
+      const db = join(tmp.dir, 'assay.db');
+      const secret = 'page-name-secret-0123456789';
+      const c = await startCollector({ host: '127.0.0.1', port: 0, dbPath: db, enrollSecret: secret });
+      const { RawAgent } = await import('../helpers/rawagent.js');
+      const { fullHello } = await import('../helpers/messages.js');
+      const a = await RawAgent.connect(c.url.replace('http', 'ws') + '/ingest');
+      await a.hello({ ...fullHello('page-agent'), hostname: '<img src=x onerror=alert(1)>' }, secret);
+      a.close();
+      await c.close();
+
+      const htm = join(tmp.dir, 'r.HTM');
+      const r = await runAssay(['report', '--db', db, '--host', 'page-agent', '--out', htm]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(readFileSync(htm, 'utf8'), /^<!doctype html>/, 'an .HTM name gets the HTML report');
+      assert.equal((await runAssay(['verify', htm])).code, 0);
+
+      for (const args of [
+        ['report', '--db', db, '--host', 'page-agent', '--format', 'json', '--out', join(tmp.dir, 'r.html')],
+        ['report', '--db', db, '--host', 'page-agent', '--format', 'json', '--out', join(tmp.dir, 'r.xhtml')],
+        ['scan', '--duration', '30s', '--json', join(tmp.dir, 's.shtml')],
+      ]) {
+        const started = Date.now();
+        const x = await runAssay(args, {}, 20_000);
+        assert.equal(x.code, 1, `${args.join(' ')}: ${x.stderr}`);
+        assert.match(x.stderr, /^assay: .* is named as a web page: a browser would open the JSON report as a page/, x.stderr);
+        assert.ok(Date.now() - started < 15_000, 'refused before any work');
+        assert.equal(existsSync(args.at(-1)!), false, 'nothing written');
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
