@@ -26,6 +26,13 @@ export function assayProgram(): Command {
 
 /** Parses argv with `program`; a failing command prints "assay: <message>" and exits 1. */
 export function runProgram(program: Command, argv: string[] = process.argv): void {
+  // A reader that stops early (`assay verify r.json | head -1`) closes the pipe: stop quietly with
+  // the status a shell gives a command whose pipe closed (141 = 128 + SIGPIPE, never 0 for output
+  // cut off) instead of an unhandled 'error' event and a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(141);
+  });
   program.parseAsync(argv).catch((err: Error) => {
     sayErr(`assay: ${err.message}\n`);
     process.exit(1);

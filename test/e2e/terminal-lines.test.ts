@@ -70,3 +70,27 @@ describe('agent and report data on the terminal', () => {
     assert.ok(v.stdout.includes(`\\x0a${FORGED}`), `the forged text is shown, escaped:\n${v.stdout}`);
   });
 });
+
+describe('output into a reader that stops early (`assay verify r.json | head -1`)', () => {
+  it('stops quietly with a failing status instead of a crash and a stack trace', async () => {
+    const tmp = tempDir('assay-epipe-');
+    try {
+      const file = join(tmp.dir, 'not-a-report.json');
+      writeFileSync(file, '{"format":"assay-report/6"}');
+      const { cliPath } = await import('../helpers/env.js');
+      for (const args of [['verify', file], ['--help']]) {
+        const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        // The reader is gone before the first line is written: every write fails with EPIPE.
+        child.stdout.destroy();
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+        assert.doesNotMatch(stderr, /Unhandled 'error' event|EPIPE\n\s+at /, `${args.join(' ')}: ${stderr}`);
+        // (--help: commander exits 0 right after writing, before the pipe's error arrives.)
+        if (args[0] !== '--help') assert.equal(code, 141, `${args.join(' ')}: a cut-off output is not a success`);
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
