@@ -203,22 +203,44 @@ async function main(): Promise<void> {
   else rmSync(dir, { recursive: true, force: true });
 }
 
-/** Bytes per table of the PostgreSQL store (heap, TOAST, indexes; partitions summed), after VACUUM. */
+/**
+ * Bytes per table of the PostgreSQL store (heap, TOAST, indexes; partitions summed), after VACUUM,
+ * each table's parts beneath it: its heap (main fork with free space and visibility maps), its
+ * TOAST table with the TOAST index, and each index by name (a partitioned index's partitions summed).
+ */
 async function postgresBytes(store: PostgresStore, r: { traceFile: string; trace: number; n: number; hours: number; batchSize: number; elapsedS: number; scale: number; payloadBytes: number; protobufBytes: number; batches: number; verdicts: number }): Promise<void> {
   await store.pool.query('VACUUM');
-  const rows = (await store.pool.query<{ table: string; bytes: string; rows: string }>(
-    `SELECT COALESCE(p.relname, c.relname) AS table, SUM(pg_total_relation_size(c.oid)) AS bytes, SUM(c.reltuples)::bigint AS rows
+  const rows = (await store.pool.query<{ table: string; bytes: string; heap: string; toast: string; rows: string; partitions: string }>(
+    `SELECT COALESCE(p.relname, c.relname) AS table, SUM(pg_total_relation_size(c.oid)) AS bytes, SUM(pg_table_size(c.oid) - COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)) AS heap,
+       SUM(COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0)) AS toast, SUM(GREATEST(c.reltuples, 0))::bigint AS rows, COUNT(*) AS partitions
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
      LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
      WHERE c.relkind = 'r' GROUP BY 1 ORDER BY 2 DESC`,
   )).rows;
+  // Each index of a table, a partition's index counted under its partitioned parent's name.
+  const indexes = (await store.pool.query<{ table: string; index: string; bytes: string }>(
+    `SELECT COALESCE(pt.relname, t.relname) AS table, COALESCE(pi.relname, ic.relname) AS index, SUM(pg_relation_size(ic.oid)) AS bytes
+     FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+     JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+     LEFT JOIN pg_inherits ti ON ti.inhrelid = t.oid LEFT JOIN pg_class pt ON pt.oid = ti.inhparent
+     LEFT JOIN pg_inherits ii ON ii.inhrelid = ic.oid LEFT JOIN pg_class pi ON pi.oid = ii.inhparent
+     WHERE t.relkind = 'r' GROUP BY 1, 2 ORDER BY 3 DESC`,
+  )).rows;
   const mb = (x: number): string => `${((x * r.scale) / 1e6).toFixed(2).padStart(8)} MB`;
   console.log(`storage per host-day, PostgreSQL: trace ${r.traceFile} (${r.trace} samples) looped to ${r.n} samples at 1 Hz (${r.hours} h${r.scale !== 1 ? `, figures scaled x${r.scale.toFixed(2)} to a day` : ''}), batches of ${r.batchSize}; ${r.elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`batches ${r.batches}, verdicts ${r.verdicts}; signed payload per sample ${(r.payloadBytes / r.n).toFixed(0)} B`);
+  console.log('per table (heap, TOAST and indexes; partitions summed), per host-day:');
   let total = 0;
   for (const t of rows) {
-    total += Number(t.bytes);
-    if (Number(t.bytes) > 64 * 1024) console.log(`  ${t.table.padEnd(26)} ${mb(Number(t.bytes))}  ${String(Math.max(0, Number(t.rows))).padStart(8)} rows (estimate)`);
+    const bytes = Number(t.bytes);
+    total += bytes;
+    if (bytes <= 64 * 1024) continue; // empty tables: a few pages each, in the total
+    const n = Number(t.rows);
+    const per = n > 0 ? ` ${(bytes / n).toFixed(0).padStart(6)} B/row` : '';
+    console.log(`  ${t.table.padEnd(26)} ${mb(bytes)}  ${String(n).padStart(8)} rows${per}${Number(t.partitions) > 1 ? ` (${t.partitions} partitions)` : ''}`);
+    console.log(`    ${'heap'.padEnd(34)} ${mb(Number(t.heap))}`);
+    if (Number(t.toast) > 0) console.log(`    ${'TOAST'.padEnd(34)} ${mb(Number(t.toast))}`);
+    for (const x of indexes.filter((i) => i.table === t.table)) console.log(`    ${x.index.padEnd(34)} ${mb(Number(x.bytes))}`);
   }
   console.log(`payloads alone ${mb(r.payloadBytes)}; everything but the payloads ${mb(total - r.payloadBytes)}; tables ${mb(total)} in all (heap, TOAST, indexes)`);
 }

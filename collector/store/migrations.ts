@@ -664,4 +664,11 @@ export const sqliteMigrations: Migration[] = [
     name: 'process signature contents shared by digest',
     sql: `SELECT 1;`,
   },
+  // PostgreSQL's process rows move to the host's integer key and first-seen day (postgres-migrations.ts
+  // 17), as SQLite's did in 10 and 13. Recorded so both stores carry the same numbered history.
+  {
+    version: 17,
+    name: 'process rows by host key and first day',
+    sql: `SELECT 1;`,
+  },
 ];

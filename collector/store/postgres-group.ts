@@ -22,6 +22,7 @@ import { processKey, type Verdict } from '../engine/types.js';
 import type { Outcome } from './commit-queue.js';
 import { hostFromRow, type HostRow } from './host-row.js';
 import type { PgRollups } from './postgres-rollups.js';
+import { DAY_MS } from './postgres-partitions.js';
 import { createHash } from 'node:crypto';
 import { needsResolving, referencedDigests, resolveBatch, REFERENCE_BYTES } from '../signature-refs.js';
 import { decodeSignatureBlob, encodeSignatureBlob } from './signature-blob.js';
@@ -225,6 +226,15 @@ const stateOf = (row: HostRow, exists: boolean): HostState => ({
   verdictNonAi: row.verdict_non_ai,
   dirty: false,
 });
+
+/**
+ * A pid as process_signatures keeps it (migration 17): an INTEGER, 4 bytes where a BIGINT took 8
+ * (and 4 more of alignment). Pids are uint32 on the wire (Linux's never exceed 2^22); those from
+ * 2^31 up are kept as their two's-complement negative, so every uint32 round-trips.
+ */
+export const pidColumn = (pid: number): number => (pid >= 2 ** 31 ? pid - 2 ** 32 : pid);
+/** The pid a process_signatures row holds (pidColumn's inverse). */
+export const pidOfColumn = (v: number): number => (v < 0 ? v + 2 ** 32 : v);
 
 export const hashKey = (hostId: string, hash: Buffer): string => `${hostId}\u0000${hash.toString('hex')}`;
 
@@ -433,13 +443,16 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     // Every branch names its columns: the first one given names the result's.
     branches.push(`SELECT 's' AS k, host_id AS h, seq AS a, NULL::bigint AS b, NULL::bytea AS sig FROM ins`);
   }
+  // The hosts' integer keys (process rows and roll-ups are keyed by them): cached, or learned in
+  // this transaction for a host's first batch here (remembered after COMMIT).
+  const { keyOf, learned: newKeys } = batchRows.length ? await ctx.rollups.keysFor(c, batchRows.map((w) => w.hostId)) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
   const sigKeys = [...sigRows.values()];
   if (sigKeys.length) {
     // A process's signature is stored once (the first seen): most of a batch's processes are
     // already there, so their keys are probed and only new processes' signatures encoded and sent.
-    branches.push(`SELECT 'p' AS k, u.h AS h, u.p AS a, u.t AS b, NULL::bytea AS sig FROM unnest(${probe.param(sigKeys.map((r) => r[0]))}::text[], ${probe.param(sigKeys.map((r) => r[1]))}::bigint[],
-         ${probe.param(sigKeys.map((r) => r[2]))}::bigint[]) AS u(h, p, t)
-       WHERE EXISTS (SELECT 1 FROM process_signatures s WHERE s.host_id = u.h AND s.pid = u.p AND s.start_time_ticks = u.t)`);
+    branches.push(`SELECT 'p' AS k, u.h AS h, u.o AS a, u.t AS b, NULL::bytea AS sig FROM unnest(${probe.param(sigKeys.map((r) => r[0]))}::text[], ${probe.param(sigKeys.map((r) => keyOf.get(r[0])))}::int[],
+         ${probe.param(sigKeys.map((r) => pidColumn(r[1])))}::int[], ${probe.param(sigKeys.map((r) => r[2]))}::bigint[], ${probe.param(sigKeys.map((r) => r[1]))}::bigint[]) AS u(h, hk, p, t, o)
+       WHERE EXISTS (SELECT 1 FROM process_signatures s WHERE s.host_key = u.hk AND s.pid = u.p AND s.start_time_ticks = u.t)`);
   }
   if (unlinked.length) {
     branches.push(`SELECT 'r' AS k, NULL::text AS h, u.o AS a, NULL::bigint AS b, NULL::bytea AS sig FROM unnest(${probe.param(unlinked.map((x) => x.w.hostId))}::text[], ${probe.param(unlinked.map((x) => x.w.hash))}::bytea[])
@@ -556,13 +569,11 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     const digest = sent ? r[5]! : createHash('sha256').update(bytes).digest();
     const hex = digest.toString('hex');
     use(digest, r[4], () => storedBlobs.get(hex) ?? (lastUsed.has(hex) ? Buffer.from(bytes) : encodeSignatureBlob(bytes)));
-    return { hostId: r[0], pid: r[1], ticks: r[2], digest, nowMs: r[4] };
+    return { hostKey: keyOf.get(r[0])!, pid: pidColumn(r[1]), ticks: r[2], digest, day: Math.floor(r[4] / DAY_MS) };
   });
   // A stored process sent with its signature in full again (the agent's daily resend): its content is used.
   for (const r of existing) if (r[5] && !needsResolving(r[3])) use(r[5], r[4]);
 
-  const withRollups = [...perHost].filter(([, l]) => l.length > 0).map(([h]) => h);
-  const { keyOf, learned: newKeys } = withRollups.length ? await ctx.rollups.keysFor(c, withRollups) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
 
   // One statement for everything else: roll-ups, new signatures, gaps, verdicts, class changes,
   // batches (bytes as binary parameters, not hex in arrays), then the hosts' new state.
@@ -591,9 +602,9 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   }
   if (newProcesses.length) {
     const p = newProcesses;
-    parts.push(`INSERT INTO process_signatures (host_id, pid, start_time_ticks, digest, first_seen_ms)
-       SELECT * FROM unnest(${out.param(p.map((r) => r.hostId))}::text[], ${out.param(p.map((r) => r.pid))}::bigint[], ${out.param(p.map((r) => r.ticks))}::bigint[],
-         ${out.param(p.map((r) => r.digest))}::bytea[], ${out.param(p.map((r) => r.nowMs))}::bigint[]) ON CONFLICT DO NOTHING`);
+    parts.push(`INSERT INTO process_signatures (start_time_ticks, host_key, pid, first_seen_day, digest)
+       SELECT * FROM unnest(${out.param(p.map((r) => r.ticks))}::bigint[], ${out.param(p.map((r) => r.hostKey))}::int[], ${out.param(p.map((r) => r.pid))}::int[],
+         ${out.param(p.map((r) => r.day))}::int[], ${out.param(p.map((r) => r.digest))}::bytea[]) ON CONFLICT DO NOTHING`);
   }
   if (gapRows.length) {
     const g = (f: (x: (typeof gapRows)[number]) => unknown, type: string): string => `${out.param(gapRows.map(f))}::${type}[]`;

@@ -25,7 +25,7 @@ import type { PgRollups } from './postgres-rollups.js';
 import { DAY_MS, type Partitions } from './postgres-partitions.js';
 import { noneDeleted, runningProcesses, type Deleted, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
-import { SIGNATURE_USE_SLACK_MS } from './postgres-group.js';
+import { SIGNATURE_USE_SLACK_MS, pidOfColumn } from './postgres-group.js';
 import { KEEP_COLUMNS, keepBatchOf, keepFrom as chainKeepFrom, priorNeeded, type KeepBatch, type KeepRow } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 
@@ -221,8 +221,13 @@ export class PgRetention {
    * not run in its newest batch, read in keyset slices of the primary key; at most once per `everyMs`.
    * A running process's content is marked used at the cutoff, so the content sweep keeps it.
    */
-  private async *pruneSignatures(hostId: string, cutoffMs: number, everyMs: number): AsyncGenerator<Op, void, void> {
-    await this.rollups.hostKey(this.c, hostId);
+  private async *pruneSignatures(hostId: string, windowCutoffMs: number, everyMs: number): AsyncGenerator<Op, void, void> {
+    // Rows know the day a process was first seen, not the millisecond (migration 17, as SQLite's
+    // 13): the cutoff is the start of its day, so a row goes a day late at most, and the sweep
+    // below runs exactly as it would with that cutoff (its content bookkeeping included).
+    const cutoffMs = Math.floor(windowCutoffMs / DAY_MS) * DAY_MS;
+    const cutoffDay = cutoffMs / DAY_MS;
+    const hostKey = await this.rollups.hostKey(this.c, hostId);
     const swept = (await this.c.query<{ ms: number }>('SELECT signatures_pruned_ms AS ms FROM rollup_hosts WHERE host_id = $1', [hostId])).rows[0]?.ms ?? 0;
     if (cutoffMs - swept < everyMs) return;
     const newest = (await this.c.query<{ header: Buffer; encoding: number; payload: Buffer }>(
@@ -233,18 +238,20 @@ export class PgRetention {
     const prior = newest ? await priorNeeded(newest, async (hash): Promise<ChainBatch | null> => this.walkBatch(hostId, hash)) : null;
     const running = runningProcesses(newest, prior);
     if (!running) return;
-    let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    // Keyset over the primary key's (pid, start) order: pids as stored (pidColumn), from INTEGER's least.
+    let after: [number, number] = [-(2 ** 31), -Number.MAX_SAFE_INTEGER];
     for (;;) {
       // No more rows read than the step may still delete, so a step stays within stepRows.
       const slice = Math.max(1, Math.min(250, this.budget));
-      const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_ms: number; digest: Buffer }>(
-        `SELECT pid, start_time_ticks, first_seen_ms, digest FROM process_signatures WHERE host_id = $1 AND (pid, start_time_ticks) > ($2, $3)
+      const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_day: number; digest: Buffer }>(
+        `SELECT pid, start_time_ticks, first_seen_day, digest FROM process_signatures WHERE host_key = $1 AND (pid, start_time_ticks) > ($2::int, $3::bigint)
          ORDER BY pid, start_time_ticks LIMIT $4`,
-        [hostId, after[0], after[1], slice],
+        [hostKey, after[0], after[1], slice],
       )).rows;
-      const old = rows.filter((r) => r.first_seen_ms < cutoffMs);
-      const gone = old.filter((r) => !running.has(processKey(r.pid, r.start_time_ticks)));
-      const kept = [...new Map(old.filter((r) => running.has(processKey(r.pid, r.start_time_ticks))).map((r) => [r.digest.toString('hex'), r.digest])).values()];
+      const old = rows.filter((r) => r.first_seen_day < cutoffDay);
+      const runs = (r: (typeof rows)[number]): boolean => running.has(processKey(pidOfColumn(r.pid), r.start_time_ticks));
+      const gone = old.filter((r) => !runs(r));
+      const kept = [...new Map(old.filter(runs).map((r) => [r.digest.toString('hex'), r.digest])).values()];
       if (kept.length) {
         await this.c.query('UPDATE signature_blobs SET last_used_ms = $1 WHERE digest = ANY($2::bytea[]) AND last_used_ms < $1', [
           cutoffMs,
@@ -252,8 +259,8 @@ export class PgRetention {
         ]);
       }
       const n = gone.length
-        ? await this.n('DELETE FROM process_signatures WHERE host_id = $1 AND (pid, start_time_ticks) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))', [
-            hostId,
+        ? await this.n('DELETE FROM process_signatures WHERE host_key = $1 AND (pid, start_time_ticks) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))', [
+            hostKey,
             gone.map((r) => r.pid),
             gone.map((r) => r.start_time_ticks),
           ])

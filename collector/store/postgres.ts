@@ -19,7 +19,7 @@ import { processKey, type Verdict } from '../engine/types.js';
 import { verdictIsNonAi } from '../non-ai.js';
 import { CommitQueue, defaultGroupCommit, type GroupCommitOptions, type GroupCommitStats, type Outcome } from './commit-queue.js';
 import { hostFromRow, type HostRow } from './host-row.js';
-import { applyWrites, beginAndLock, hashKey, insertNewContents, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type PgWrite } from './postgres-group.js';
+import { applyWrites, beginAndLock, hashKey, pidColumn, pidOfColumn, insertNewContents, prepareBatch, prepareHello, prepareVerdict, RETRYABLE, type Applied, type GroupContext, type PgWrite } from './postgres-group.js';
 import { postgresMigrations, type PartitionedTable } from './postgres-migrations.js';
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { PgRetention } from './postgres-retention.js';
@@ -628,24 +628,26 @@ export class PostgresStore implements Store {
 
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
     const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
-      'SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p JOIN signature_blobs b ON b.digest = p.digest WHERE p.host_id = $1',
+      `SELECT p.pid, p.start_time_ticks, b.signature FROM rollup_hosts k JOIN process_signatures p ON p.host_key = k.host_key
+       JOIN signature_blobs b ON b.digest = p.digest WHERE k.host_id = $1`,
       [hostId],
     );
-    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(x.signature))]));
+    return new Map(r.rows.map((x) => [processKey(pidOfColumn(x.pid), x.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(x.signature))]));
   }
 
   /** Only the processes asked for: one indexed lookup of (host, pid, start) pairs. */
   async signaturesOf(hostId: string, keys: readonly string[]): Promise<Map<string, IProcessSignature>> {
-    const pairs = [...new Set(keys)].map((k) => k.split(':').map(Number)).filter(([pid, ticks]) => Number.isSafeInteger(pid) && Number.isSafeInteger(ticks));
+    // A pid outside uint32 names no process (none is stored: pids are uint32 on the wire).
+    const pairs = [...new Set(keys)].map((k) => k.split(':').map(Number)).filter(([pid, ticks]) => Number.isSafeInteger(pid) && Number.isSafeInteger(ticks) && pid! >= 0 && pid! < 2 ** 32);
     if (pairs.length === 0) return new Map();
     const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
-      `SELECT p.pid, p.start_time_ticks, b.signature FROM process_signatures p
-       JOIN unnest($2::bigint[], $3::bigint[]) AS k(pid, ticks) ON p.pid = k.pid AND p.start_time_ticks = k.ticks
+      `SELECT p.pid, p.start_time_ticks, b.signature FROM rollup_hosts h JOIN process_signatures p ON p.host_key = h.host_key
+       JOIN unnest($2::int[], $3::bigint[]) AS k(pid, ticks) ON p.pid = k.pid AND p.start_time_ticks = k.ticks
        JOIN signature_blobs b ON b.digest = p.digest
-       WHERE p.host_id = $1`,
-      [hostId, pairs.map((x) => x[0]), pairs.map((x) => x[1])],
+       WHERE h.host_id = $1`,
+      [hostId, pairs.map((x) => pidColumn(x[0]!)), pairs.map((x) => x[1])],
     );
-    return new Map(r.rows.map((x) => [processKey(x.pid, x.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(x.signature))]));
+    return new Map(r.rows.map((x) => [processKey(pidOfColumn(x.pid), x.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(x.signature))]));
   }
 
   /** Queued for the next group commit (the class change, if any, decided under the host's row lock). */

@@ -99,8 +99,8 @@ test('postgres migration 15: process rows holding whole signatures become digest
     assert.deepEqual((await q<{ digest: Buffer }>('SELECT digest FROM signature_blobs ORDER BY digest')).map((r) => r.digest), [sha256(running), sha256(curl), sha256(sleep)].sort(Buffer.compare));
     assert.deepEqual(
       (await q<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'process_signatures' ORDER BY ordinal_position")).map((r) => r.column_name),
-      ['pid', 'start_time_ticks', 'first_seen_ms', 'host_id', 'digest'],
-      'the whole signature and the name are gone from the rows',
+      ['start_time_ticks', 'host_key', 'pid', 'first_seen_day', 'digest'],
+      'the whole signature and the name are gone from the rows (and, migration 17, the host id text and the millisecond)',
     );
     assert.equal((await q("SELECT 1 FROM pg_indexes WHERE indexname = 'process_signatures_by_digest'")).length, 0, 'the digest index on the rows is gone');
     // Reads answer exactly as before.
@@ -117,19 +117,20 @@ test('postgres migration 15: process rows holding whole signatures become digest
     assert.equal(await lastUsed(running), T0);
     assert.equal((await q<{ ms: number }>("SELECT signatures_pruned_ms AS ms FROM rollup_hosts WHERE host_id = 'old'"))[0]!.ms, 0);
 
-    // The newest batch: process 3000 runs (its signature sent long ago, none in this batch).
-    const b1 = batchOf('old', [sampleWith(1, T0 + SLACK + 60_000, [[3000, 123_456_789, null]])]);
-    assert.equal((await store.appendBatch('old', b1, T0 + SLACK + 60_500)).status, 'stored');
-    // Retention with the raw window ending after every first sighting: the jobs and the python
-    // processes gone go, the one running stays with its content, the two contents no row uses go
-    // (last used before the sweep's cutoff, less the slack ingest's marks of use have).
     const D = DAY_MS;
+    // The newest batch: process 3000 runs (its signature sent long ago, none in this batch).
+    const b1 = batchOf('old', [sampleWith(1, T0 + D + SLACK + 60_000, [[3000, 123_456_789, null]])]);
+    assert.equal((await store.appendBatch('old', b1, T0 + D + SLACK + 60_500)).status, 'stored');
+    // Retention with the raw window ending a day after every first sighting (rows keep their first
+    // day since migration 17, and the sweep cuts at the start of the window's first day): the jobs
+    // and the python processes gone go, the one running stays with its content, the two contents
+    // no row uses go (last used before the sweep's cutoff, less the slack ingest's marks of use have).
     const opts = retentionOptions({ rawMs: D, rollupMs: 30 * D, stepRows: 7 });
     let steps = 0;
     let rows = 0;
     let contents = 0;
     for (let done = false; !done && steps < 1000; steps++) {
-      const res = await store.retentionStep(opts, T0 + D + SLACK + 30_000);
+      const res = await store.retentionStep(opts, T0 + 2 * D + SLACK + 30_000);
       assert.ok(Object.values(res.deleted).reduce((a, b) => a + b, 0) <= 7, 'bounded steps');
       rows += res.deleted.process_signatures;
       contents += res.deleted.signature_blobs;
@@ -139,17 +140,17 @@ test('postgres migration 15: process rows holding whole signatures become digest
     assert.equal(contents, 2);
     assert.deepEqual([...(await store.signatures('old')).keys()], ['3000:123456789']);
     assert.deepEqual((await q<{ digest: Buffer }>('SELECT digest FROM signature_blobs')).map((r) => r.digest), [sha256(running)]);
-    assert.equal(await lastUsed(running), T0 + SLACK + 30_000, 'a running process\'s content is marked used by the sweep');
+    assert.equal(await lastUsed(running), day + D, 'a running process\'s content is marked used by the sweep, at its cutoff day');
     assert.ok((await store.batchContaining('old', 1)) !== null, 'the kept batch is untouched');
 
     // A new process using a collected content stores it again, deflated, read back whole.
-    const b2 = batchOf('old', [sampleWith(2, T0 + D + SLACK + 40_000, [[7000, 1, assay.v1.ProcessSignature.decode(curl)]])], b1.hash);
-    assert.equal((await store.appendBatch('old', b2, T0 + D + SLACK + 40_100)).status, 'stored');
+    const b2 = batchOf('old', [sampleWith(2, T0 + 2 * D + SLACK + 40_000, [[7000, 1, assay.v1.ProcessSignature.decode(curl)]])], b1.hash);
+    assert.equal((await store.appendBatch('old', b2, T0 + 2 * D + SLACK + 40_100)).status, 'stored');
     assert.equal((await store.signaturesOf('old', ['7000:1'])).get('7000:1')!.cmdline, 'curl http://example');
     const stored = (await q<{ signature: Buffer; ms: number }>('SELECT signature, last_used_ms AS ms FROM signature_blobs WHERE digest = $1', [sha256(curl)]))[0]!;
     assert.ok(stored.signature[0] === 0 && stored.signature.length < curl.length, `deflated (${stored.signature.length} B of ${curl.length})`);
     assert.deepEqual(decodeSignatureBlob(stored.signature), curl);
-    assert.equal(stored.ms, T0 + D + SLACK + 40_100);
+    assert.equal(stored.ms, T0 + 2 * D + SLACK + 40_100);
   } finally {
     await store.close();
   }
