@@ -385,13 +385,13 @@ export const postgresMigrations: Migration[] = [
         pid INTEGER NOT NULL,
         first_seen_day INTEGER NOT NULL,
         digest BYTEA NOT NULL,
-        PRIMARY KEY (host_key, pid, start_time_ticks)
+        PRIMARY KEY (host_key, start_time_ticks, pid)
       );
       INSERT INTO process_signatures_v17 (start_time_ticks, host_key, pid, first_seen_day, digest)
         SELECT p.start_time_ticks, k.host_key, (CASE WHEN p.pid >= 2147483648 THEN p.pid - 4294967296 ELSE p.pid END)::integer,
           floor(p.first_seen_ms / 86400000.0)::integer, p.digest
         FROM process_signatures p JOIN rollup_hosts k ON k.host_id = p.host_id
-        ORDER BY k.host_key, 3, p.start_time_ticks;
+        ORDER BY k.host_key, p.start_time_ticks, 3;
       DROP TABLE process_signatures;
       ALTER TABLE process_signatures_v17 RENAME TO process_signatures;
       ALTER INDEX process_signatures_v17_pkey RENAME TO process_signatures_pkey;

@@ -238,14 +238,14 @@ export class PgRetention {
     const prior = newest ? await priorNeeded(newest, async (hash): Promise<ChainBatch | null> => this.walkBatch(hostId, hash)) : null;
     const running = runningProcesses(newest, prior);
     if (!running) return;
-    // Keyset over the primary key's (pid, start) order: pids as stored (pidColumn), from INTEGER's least.
-    let after: [number, number] = [-(2 ** 31), -Number.MAX_SAFE_INTEGER];
+    // Keyset over the primary key's (start, pid) order, pids as stored (pidColumn).
+    let after: [number, number] = [-Number.MAX_SAFE_INTEGER, -(2 ** 31)];
     for (;;) {
       // No more rows read than the step may still delete, so a step stays within stepRows.
       const slice = Math.max(1, Math.min(250, this.budget));
       const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_day: number; digest: Buffer }>(
-        `SELECT pid, start_time_ticks, first_seen_day, digest FROM process_signatures WHERE host_key = $1 AND (pid, start_time_ticks) > ($2::int, $3::bigint)
-         ORDER BY pid, start_time_ticks LIMIT $4`,
+        `SELECT pid, start_time_ticks, first_seen_day, digest FROM process_signatures WHERE host_key = $1 AND (start_time_ticks, pid) > ($2::bigint, $3::int)
+         ORDER BY start_time_ticks, pid LIMIT $4`,
         [hostKey, after[0], after[1], slice],
       )).rows;
       const old = rows.filter((r) => r.first_seen_day < cutoffDay);
@@ -270,7 +270,7 @@ export class PgRetention {
         yield ['process_signatures', n];
         return;
       }
-      after = [rows.at(-1)!.pid, rows.at(-1)!.start_time_ticks];
+      after = [rows.at(-1)!.start_time_ticks, rows.at(-1)!.pid];
       yield ['process_signatures', n];
     }
   }
