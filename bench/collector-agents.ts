@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { storedSampleCount } from '../collector/store/sample-figures.js';
+import { storedSampleCount as pgStoredSampleCount } from '../collector/store/postgres-figures.js';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { enrollProof, helloSigningBytes, signBytes, type AgentKeys } from '../proto/chain.js';
@@ -201,7 +202,7 @@ async function stopCollector(c: Collector): Promise<number | null> {
     if (c.db.startsWith('postgres')) {
       const client = new pg.Client({ connectionString: c.db });
       await client.connect();
-      stored = Number((await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM samples')).rows[0]!.n);
+      stored = await pgStoredSampleCount(client);
       await client.end();
     } else {
       const db = new Database(c.db, { readonly: true });

@@ -668,7 +668,7 @@ export const sqliteMigrations: Migration[] = [
   // 17), as SQLite's did in 10 and 13. Recorded so both stores carry the same numbered history.
   {
     version: 17,
-    name: 'process rows by host key and first day',
+    name: 'process rows by host key and first day, packed chart figures',
     sql: `SELECT 1;`,
   },
 ];

@@ -23,6 +23,7 @@ import type { Outcome } from './commit-queue.js';
 import { hostFromRow, type HostRow } from './host-row.js';
 import type { PgRollups } from './postgres-rollups.js';
 import { DAY_MS } from './postgres-partitions.js';
+import { figureRows, insertFigures, storedOf } from './postgres-figures.js';
 import { createHash } from 'node:crypto';
 import { needsResolving, referencedDigests, resolveBatch, REFERENCE_BYTES } from '../signature-refs.js';
 import { decodeSignatureBlob, encodeSignatureBlob } from './signature-blob.js';
@@ -326,11 +327,10 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   }
 
   // Decide every write in arrival order, gathering the rows to insert.
-  const sampleRows: Array<{ w: number; hostId: string; s: SampleSummary; nowMs: number }> = [];
   const sigRows = new Map<string, [string, number, number, IProcessSignature, number, Buffer | null]>();
   const gapRows: Array<[string, BatchWrite['gaps'][number], Buffer]> = [];
   const batchRows: BatchWrite[] = [];
-  const batchAt = new Map<number, { w: BatchWrite; lastSeq: number }>();
+  const batchAt = new Map<number, { w: BatchWrite; lastSeq: number; prevLast: number }>();
   const verdictRows = new Map<string, VerdictWrite>();
   const changeRows: Array<[string, number, string | null, string, number, number, number]> = [];
   /** Refused batches that do not extend the head: 'replayed' if stored before, else 'chain_break' (either way nothing changes). */
@@ -391,7 +391,6 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     else if (st.head.length && !st.head.equals(w.prevHash)) unlinked.push({ i, w, none });
     else if (w.seqs.length && w.seqs[0]! <= st.lastSeq) refuse({ ...none, status: 'seq_regression' });
     else {
-      for (const s of w.sums) sampleRows.push({ w: i, hostId: w.hostId, s, nowMs: w.nowMs });
       for (const [pid, ticks, sig, , digest] of w.sigs) {
         const k = `${w.hostId}\u0000${pid}:${ticks}`;
         if (!sigRows.has(k)) sigRows.set(k, [w.hostId, pid, ticks, sig, w.nowMs, digest]);
@@ -400,52 +399,47 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
       batchRows.push(w);
       accepted.add(hashKey(w.hostId, w.hash));
       st.head = w.hash;
+      const prevLast = st.lastSeq;
       st.lastSeq = Math.max(st.lastSeq, 0, ...w.seqs);
       st.lastSeenMs = w.nowMs;
       st.dirty = true;
-      batchAt.set(i, { w, lastSeq: st.lastSeq });
+      batchAt.set(i, { w, lastSeq: st.lastSeq, prevLast });
     }
   }
 
-  // One statement: the samples (a (host, seq) already there, or twice in the group, kept as first
-  // stored), which of the new processes' signatures are stored already, which unlinked batches
-  // were stored before.
+  // One statement: which of the new processes' signatures are stored already, which unlinked
+  // batches were stored before, the contents the batches use.
+  // The hosts' integer keys (sample rows, process rows and roll-ups are keyed by them): cached, or
+  // learned in this transaction for a host's first batch here (remembered after COMMIT).
+  const { keyOf, learned: newKeys } = batchRows.length ? await ctx.rollups.keysFor(c, batchRows.map((w) => w.hostId)) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
+
+  // The samples each accepted batch stores, idempotent by (host, seq) as in SQLite: a seq above the
+  // host's last before its batch is new (the last seq only goes up, and counts this group's
+  // batches); one the batch repeats, or one at or below that last (ingest never sends those: the
+  // first seq is checked and seqs ascend), is stored only if no row holds it yet (one read).
+  const maybe: Array<[number, number]> = [];
+  for (const { w, prevLast } of batchAt.values()) for (const q of w.seqs) if (q <= prevLast) maybe.push([keyOf.get(w.hostId)!, q]);
+  const storedBefore = await storedOf(c, maybe);
+  const storedBy = new Map<number, Set<number>>();
+  const newFigures: ReturnType<typeof figureRows> = [];
+  const inGroup = new Set<string>();
+  for (const [i, { w, prevLast }] of batchAt) {
+    const key = keyOf.get(w.hostId)!;
+    const got = new Set<number>();
+    const sums: SampleSummary[] = [];
+    w.seqs.forEach((q, j) => {
+      const id = `${key}:${q}`;
+      if (got.has(q) || inGroup.has(id) || (q <= prevLast && storedBefore.has(id))) return;
+      got.add(q);
+      inGroup.add(id);
+      sums.push(w.sums[j]!);
+    });
+    storedBy.set(i, got);
+    newFigures.push(...figureRows(key, sums));
+  }
+
   const probe = paramList();
   const branches: string[] = [];
-  let withIns = '';
-  if (sampleRows.length) {
-    const col = (f: (r: (typeof sampleRows)[number]) => unknown, type: string): string => `${probe.param(sampleRows.map(f))}::${type}[]`;
-    withIns = `WITH ins AS (INSERT INTO samples (host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes,
-         gpu_util_pct, gpu_mem_used_bytes, power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps)
-       SELECT u.host_id, u.seq, u.ts_ms, u.received_ms, u.cpu_pct, u.load1, u.mem_used_bytes, u.mem_total_bytes, u.gpu_util_pct,
-         u.gpu_mem_used_bytes, u.power_watts, u.disk_read_bps, u.disk_write_bps, u.net_rx_bps, u.net_tx_bps
-       FROM unnest(${[
-         col((x) => x.hostId, 'text'),
-         col((x) => x.s.seq, 'bigint'),
-         col((x) => x.s.tsMs, 'bigint'),
-         col((x) => x.nowMs, 'bigint'),
-         col((x) => x.s.cpuPct, 'float8'),
-         col((x) => x.s.load1, 'float8'),
-         col((x) => x.s.memUsedBytes, 'bigint'),
-         col((x) => x.s.memTotalBytes, 'bigint'),
-         col((x) => x.s.gpuUtilPct, 'float8'),
-         col((x) => x.s.gpuMemUsedBytes, 'bigint'),
-         col((x) => x.s.powerWatts, 'float8'),
-         col((x) => x.s.diskReadBytesPerSec, 'float8'),
-         col((x) => x.s.diskWriteBytesPerSec, 'float8'),
-         col((x) => x.s.netRxBytesPerSec, 'float8'),
-         col((x) => x.s.netTxBytesPerSec, 'float8'),
-       ].join(', ')})
-         WITH ORDINALITY AS u(host_id, seq, ts_ms, received_ms, cpu_pct, load1, mem_used_bytes, mem_total_bytes, gpu_util_pct, gpu_mem_used_bytes,
-              power_watts, disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps, ord)
-       ORDER BY u.ord
-       ON CONFLICT DO NOTHING RETURNING host_id, seq) `;
-    // Every branch names its columns: the first one given names the result's.
-    branches.push(`SELECT 's' AS k, host_id AS h, seq AS a, NULL::bigint AS b, NULL::bytea AS sig FROM ins`);
-  }
-  // The hosts' integer keys (process rows and roll-ups are keyed by them): cached, or learned in
-  // this transaction for a host's first batch here (remembered after COMMIT).
-  const { keyOf, learned: newKeys } = batchRows.length ? await ctx.rollups.keysFor(c, batchRows.map((w) => w.hostId)) : { keyOf: new Map<string, number>(), learned: new Map<string, number>() };
   const sigKeys = [...sigRows.values()];
   if (sigKeys.length) {
     // A process's signature is stored once (the first seen): most of a batch's processes are
@@ -478,21 +472,11 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   const storedBlobs = new Map<string, Buffer>();
   /** Processes of the accepted batches whose row is stored already (their contents are only marked used). */
   const existing: Array<[string, number, number, IProcessSignature, number, Buffer | null]> = [];
-  const storedBy = new Map<number, Set<number>>();
   if (branches.length) {
-    const r = await c.query<{ k: string; h: string | null; a: number; b: number | null; sig: Buffer | null }>(`${withIns}${branches.join('\nUNION ALL\n')}`, probe.params);
-    // A (host, seq) twice in the group was inserted for its first write (rows go in in order).
-    const first = new Map<string, number>();
-    for (const x of sampleRows) if (!first.has(`${x.hostId}\u0000${x.s.seq}`)) first.set(`${x.hostId}\u0000${x.s.seq}`, x.w);
+    const r = await c.query<{ k: string; h: string | null; a: number; b: number | null; sig: Buffer | null }>(branches.join('\nUNION ALL\n'), probe.params);
     const replayed = new Set<number>();
     for (const x of r.rows) {
-      if (x.k === 's') {
-        const w = first.get(`${x.h}\u0000${x.a}`);
-        if (w === undefined) continue;
-        let set = storedBy.get(w);
-        if (!set) storedBy.set(w, (set = new Set()));
-        set.add(x.a);
-      } else if (x.k === 'p') {
+      if (x.k === 'p') {
         const k = `${x.h}\u0000${x.a}:${x.b}`;
         const row = sigRows.get(k);
         if (row) existing.push(row);
@@ -579,6 +563,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   // batches (bytes as binary parameters, not hex in arrays), then the hosts' new state.
   const out = paramList();
   const parts: string[] = ctx.rollups.groupParts(perHost, keyOf, out.param);
+  if (newFigures.length) parts.push(insertFigures(newFigures, out.param));
   if (blobs.size) {
     // In digest order, so two collectors writing the same contents lock their rows in one order.
     // A content used within SIGNATURE_USE_SLACK_MS of this use is left alone (not locked).

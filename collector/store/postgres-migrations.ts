@@ -7,10 +7,17 @@
 // retention. A primary key of a partitioned table must contain its partition key, so the keys
 // below carry it; (host, seq) and (host, hash) stay unique because appendBatch checks sequence
 // and chain under the host's row lock before it inserts anything.
+import type pg from 'pg';
 import { nonAiPgSql } from '../non-ai.js';
 import type { Migration } from './migrations.js';
+import { packSampleRows } from './postgres-figures.js';
 
-export const postgresMigrations: Migration[] = [
+/** A step: its SQL, then a data step where SQL alone cannot do it (same transaction), then `after`. */
+export interface PgMigration extends Omit<Migration, 'run'> {
+  run?: (c: pg.ClientBase) => Promise<void>;
+}
+
+export const postgresMigrations: PgMigration[] = [
   {
     version: 1,
     name: 'hosts, samples, process signatures, verdicts',
@@ -374,9 +381,15 @@ export const postgresMigrations: Migration[] = [
   // later, never sooner), and the pid as an INTEGER (pidColumn in postgres-group.ts: a uint32
   // from 2^31 up is kept as its negative). Fixed-width columns widest first, so no row carries
   // alignment padding: ~88 B of heap and ~36 B of primary key a row, from ~130 and ~95.
+  //
+  // The chart figures packed as SQLite packs them (its migration 9, sample-figures.ts; the
+  // PostgreSQL side in postgres-figures.ts): one row per run of a batch's samples, keyed by the
+  // host key, instead of one ~315 B row per sample. `samples` stays the day-partitioned table
+  // (now on its rows' first sample time, ts_first); the per-sample table and its partitions are
+  // renamed out of the way, packed by the data step (a run never crosses a batch), and dropped.
   {
     version: 17,
-    name: 'process rows by host key and first day',
+    name: 'process rows by host key and first day, packed chart figures',
     sql: `
       INSERT INTO rollup_hosts (host_id) SELECT id FROM hosts ORDER BY first_seen_ms, id ON CONFLICT (host_id) DO NOTHING;
       CREATE TABLE process_signatures_v17 (
@@ -395,13 +408,36 @@ export const postgresMigrations: Migration[] = [
       DROP TABLE process_signatures;
       ALTER TABLE process_signatures_v17 RENAME TO process_signatures;
       ALTER INDEX process_signatures_v17_pkey RENAME TO process_signatures_pkey;
+      DO $$ DECLARE r record; BEGIN
+        FOR r IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'samples'::regclass LOOP
+          EXECUTE format('ALTER TABLE %I RENAME TO %I', r.relname, 'v16_' || r.relname);
+        END LOOP;
+      END $$;
+      ALTER TABLE samples RENAME TO samples_v16;
+      ALTER INDEX samples_by_time RENAME TO samples_v16_by_time;
+      CREATE TABLE samples (
+        first_seq BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        ts_first BIGINT NOT NULL,
+        ts_min BIGINT NOT NULL,
+        ts_max BIGINT NOT NULL,
+        host_key INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        figures BYTEA NOT NULL
+      ) PARTITION BY RANGE (ts_first);
+      CREATE INDEX samples_by_seq ON samples(host_key, first_seq);
+      CREATE INDEX samples_by_time ON samples(host_key, ts_min);
+    `,
+    run: packSampleRows,
+    after: `
+      DROP TABLE samples_v16;
     `,
   },
 ];
 
 /** The day-partitioned tables and the column each is partitioned on. */
 export const partitionedTables = [
-  { table: 'samples', column: 'ts_ms' },
+  { table: 'samples', column: 'ts_first' },
   { table: 'batches', column: 'received_ms' },
   { table: 'verdicts', column: 'ts_ms' },
 ] as const;

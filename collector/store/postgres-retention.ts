@@ -22,6 +22,7 @@ import type pg from 'pg';
 import { processKey } from '../engine/types.js';
 import { ROLLUP_RESOLUTIONS } from './rollups.js';
 import type { PgRollups } from './postgres-rollups.js';
+import * as figures from './postgres-figures.js';
 import { DAY_MS, type Partitions } from './postgres-partitions.js';
 import { noneDeleted, runningProcesses, type Deleted, type RetentionOptions, type RetentionStepResult } from './retention.js';
 import { REFERENCE_LIFETIME_MS } from '../signature-refs.js';
@@ -94,11 +95,8 @@ export class PgRetention {
     if (rawDays.length) {
       const end = rawDays.at(-1)! + DAY_MS;
       // Said before anything is deleted: these hosts' raw rows begin no earlier than `end` from now on.
-      await this.pool.query(
-        `INSERT INTO rollup_hosts (host_id) SELECT DISTINCT host_id FROM samples WHERE ts_ms < $1 ON CONFLICT (host_id) DO NOTHING`,
-        [end],
-      );
-      await this.pool.query(`UPDATE rollup_hosts SET raw_pruned_ms = GREATEST(raw_pruned_ms, $1) WHERE host_id IN (SELECT DISTINCT host_id FROM samples WHERE ts_ms < $1)`, [end]);
+      // (A sample row's host has a key: rows are keyed by it.)
+      await this.pool.query(`UPDATE rollup_hosts SET raw_pruned_ms = GREATEST(raw_pruned_ms, $1) WHERE host_key IN (SELECT DISTINCT host_key FROM samples WHERE ts_first < $1)`, [end]);
       await partitions.dropBefore('samples', end);
     }
     await partitions.dropBefore('batches', rawEnd);
@@ -181,7 +179,8 @@ export class PgRetention {
    * samples, except those the oldest kept batch chains to (back to its keyframe).
    */
   private async *pruneRaw(hostId: string, lastSeq: number, cutoffMs: number): AsyncGenerator<Op, void, void> {
-    const first = (await this.c.query<{ seq: number }>('SELECT seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 ORDER BY ts_ms LIMIT 1', [hostId, cutoffMs])).rows[0]?.seq ?? lastSeq + 1;
+    const key = await this.rollups.hostKey(this.c, hostId);
+    const first = (await figures.firstFrom(this.c, key, cutoffMs))?.seq ?? lastSeq + 1;
     // The oldest batch kept: the one holding `first` (a straddling batch is kept whole), or the next one.
     const oldest = (await this.c.query<{ hash: Buffer; first_seq: number }>('SELECT hash, first_seq FROM batches WHERE host_id = $1 AND last_seq >= $2 AND samples > 0 ORDER BY last_seq LIMIT 1', [hostId, first])).rows[0];
     let keepFrom = Math.min(first, oldest?.first_seq ?? first);
@@ -192,7 +191,7 @@ export class PgRetention {
         [hostId, keepFrom, cutoffMs, limit],
       );
     const anyBefore = async (): Promise<boolean> =>
-      !!(await this.c.query('SELECT 1 FROM samples WHERE host_id = $1 AND seq < $2 UNION ALL SELECT 1 FROM batches WHERE host_id = $1 AND last_seq < $2 AND samples > 0 LIMIT 1', [hostId, keepFrom])).rowCount;
+      (await figures.anyBefore(this.c, key, keepFrom)) || !!(await this.c.query('SELECT 1 FROM batches WHERE host_id = $1 AND last_seq < $2 AND samples > 0 LIMIT 1', [hostId, keepFrom])).rowCount;
     // Walked only when something would go: the batches the oldest kept one chains to, back to its keyframe (a few indexed reads).
     let any = await anyBefore();
     const row = oldest && any ? await this.walkBatch(hostId, oldest.hash) : null;
@@ -207,12 +206,9 @@ export class PgRetention {
       yield* this.drain('batches', deleteBatches);
       return;
     }
-    await this.rollups.hostKey(this.c, hostId);
     await this.c.query('UPDATE rollup_hosts SET raw_pruned_ms = GREATEST(raw_pruned_ms, $1) WHERE host_id = $2', [cutoffMs, hostId]);
-    yield* this.drain('samples', (limit) =>
-      // Partitioned: rows are named by their key (a ctid is only unique within one partition).
-      this.n('DELETE FROM samples WHERE host_id = $1 AND (seq, ts_ms) IN (SELECT seq, ts_ms FROM samples WHERE host_id = $1 AND seq < $2 ORDER BY seq LIMIT $3)', [hostId, keepFrom, limit]),
-    );
+    // Rows of packed figures (postgres-figures.ts): one per batch, or a few for a long one.
+    yield* this.drain('samples', (limit) => figures.deleteBefore(this.c, key, keepFrom, limit));
     yield* this.drain('batches', deleteBatches);
   }
 

@@ -44,7 +44,8 @@ export class PgRollups {
     return k;
   }
 
-  private async keyIfAny(hostId: string): Promise<number | null> {
+  /** The host's key, or null for a host with nothing stored (reads never create one). */
+  async keyIfAny(hostId: string): Promise<number | null> {
     const known = this.keys.get(hostId);
     if (known !== undefined) return known;
     const r = (await this.pool.query<{ host_key: number }>('SELECT host_key FROM rollup_hosts WHERE host_id = $1', [hostId])).rows[0];

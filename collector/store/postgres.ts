@@ -24,6 +24,7 @@ import { postgresMigrations, type PartitionedTable } from './postgres-migrations
 import { Partitions, DAY_MS } from './postgres-partitions.js';
 import { PgRetention } from './postgres-retention.js';
 import { PgRollups } from './postgres-rollups.js';
+import * as figures from './postgres-figures.js';
 import type { RetentionOptions, RetentionStepResult } from './retention.js';
 import { chartSource, rollupResolution, type RollupRow } from './rollups.js';
 import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEventOptions, type SecurityEventRow } from './security-events.js';
@@ -257,6 +258,8 @@ export class PostgresStore implements Store {
           await client.query('BEGIN');
           try {
             await client.query(m.sql);
+            await m.run?.(client);
+            if (m.after) await client.query(m.after);
             await client.query('INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
             await client.query('COMMIT');
           } catch (err) {
@@ -533,35 +536,9 @@ export class PostgresStore implements Store {
     const bucketMs = Math.max(1, Math.ceil((toMs - fromMs + 1) / Math.max(1, limit)));
     const source = chartSource(bucketMs, fromMs, await this.rollups.rawPrunedMs(hostId));
     if (source !== 'raw') return this.rollups.summaries(hostId, source, fromMs, toMs, bucketMs, limit);
-    // Equal time buckets over the range (integer division truncates, as in SQLite).
-    const r = await this.pool.query<{
-      seq: number; ts_ms: number; cpu_pct: number; load1: number; mem_used_bytes: number; mem_total_bytes: number; gpu_util_pct: number | null;
-      gpu_mem_used_bytes: number | null; power_watts: number | null; disk_read_bps: number; disk_write_bps: number; net_rx_bps: number; net_tx_bps: number;
-    }>(
-      `SELECT MAX(seq) AS seq, MAX(ts_ms) AS ts_ms, AVG(cpu_pct) AS cpu_pct, AVG(load1) AS load1,
-         trunc(AVG(mem_used_bytes))::bigint AS mem_used_bytes, MAX(mem_total_bytes) AS mem_total_bytes,
-         AVG(gpu_util_pct) AS gpu_util_pct, trunc(AVG(gpu_mem_used_bytes))::bigint AS gpu_mem_used_bytes,
-         AVG(power_watts) AS power_watts, AVG(disk_read_bps) AS disk_read_bps, AVG(disk_write_bps) AS disk_write_bps,
-         AVG(net_rx_bps) AS net_rx_bps, AVG(net_tx_bps) AS net_tx_bps
-       FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3
-       GROUP BY (ts_ms - $2::bigint) / $4::bigint ORDER BY ts_ms LIMIT $5`,
-      [hostId, fromMs, toMs, bucketMs, limit],
-    );
-    return r.rows.map((x) => ({
-      seq: x.seq,
-      tsMs: x.ts_ms,
-      cpuPct: x.cpu_pct,
-      load1: x.load1,
-      memUsedBytes: x.mem_used_bytes,
-      memTotalBytes: x.mem_total_bytes,
-      gpuUtilPct: x.gpu_util_pct,
-      gpuMemUsedBytes: x.gpu_mem_used_bytes,
-      powerWatts: x.power_watts,
-      diskReadBytesPerSec: x.disk_read_bps,
-      diskWriteBytesPerSec: x.disk_write_bps,
-      netRxBytesPerSec: x.net_rx_bps,
-      netTxBytesPerSec: x.net_tx_bps,
-    }));
+    // Equal time buckets over the range, from the packed rows (postgres-figures.ts), as SQLite reads its own.
+    const key = await this.rollups.keyIfAny(hostId);
+    return key === null ? [] : figures.summaries(this.pool, key, fromMs, toMs, bucketMs, limit);
   }
 
   async rollupRows(hostId: string, resolution: '1m' | '1h', fromMs: number, toMs: number, limit: number): Promise<RollupRow[]> {
@@ -579,7 +556,8 @@ export class PostgresStore implements Store {
 
   /** Decoded from the batches' signed payloads (the sample rows hold only chart figures). */
   async samples(hostId: string, fromMs: number, toMs: number, limit: number): Promise<Array<{ seq: number; sample: ISample }>> {
-    const seqs = (await this.pool.query<{ seq: number }>('SELECT seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms, seq LIMIT $4', [hostId, fromMs, toMs, limit])).rows.map((r) => r.seq);
+    const key = await this.rollups.keyIfAny(hostId);
+    const seqs = key === null ? [] : (await figures.inRange(this.pool, key, fromMs, toMs)).slice(0, limit).map((r) => r.seq);
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const bySeq = new Map<number, ISample>();
@@ -733,8 +711,8 @@ export class PostgresStore implements Store {
   }
 
   async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {
-    const r = (await this.pool.query<{ min_seq: number | null; max_seq: number | null }>('SELECT MIN(seq) AS min_seq, MAX(seq) AS max_seq FROM samples WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3', [hostId, fromMs, toMs])).rows[0];
-    return r && r.min_seq !== null && r.max_seq !== null ? { minSeq: r.min_seq, maxSeq: r.max_seq } : null;
+    const key = await this.rollups.keyIfAny(hostId);
+    return key === null ? null : figures.seqRange(this.pool, key, fromMs, toMs);
   }
 
   async batchContaining(hostId: string, seq: number): Promise<StoredBatch | null> {

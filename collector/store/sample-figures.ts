@@ -271,6 +271,48 @@ class Sum {
   }
 }
 
+/**
+ * Chart rows as the per-sample SQL computed them: `samples` (those in range, in (ts, seq) order)
+ * grouped into `bucketMs` slices from `fromMs`, each the averages (NULLs left out), max seq and
+ * ts, ordered by that ts, at most `limit`. Both stores' packed rows are read through it.
+ */
+export function summariesOf(samples: readonly SampleSummary[], fromMs: number, bucketMs: number, limit: number): SampleSummary[] {
+  type G = { seq: number; ts: number; memTotal: number; sums: Sum[] };
+  const groups = new Map<number, G>();
+  for (const x of samples) {
+    const k = Math.trunc((x.tsMs - fromMs) / bucketMs);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { seq: x.seq, ts: x.tsMs, memTotal: x.memTotalBytes, sums: FIELDS.map(() => new Sum()) }));
+    g.seq = Math.max(g.seq, x.seq);
+    g.ts = Math.max(g.ts, x.tsMs);
+    g.memTotal = Math.max(g.memTotal, x.memTotalBytes);
+    FIELDS.forEach((f, i) => {
+      const v = x[f] as number | null;
+      if (v !== null) g.sums[i]!.add(v);
+    });
+  }
+  const avg = (g: G, f: (typeof FIELDS)[number]): number | null => g.sums[FIELDS.indexOf(f)]!.avg();
+  const int = (v: number | null): number | null => (v === null ? null : Math.trunc(v));
+  return [...groups.values()]
+    .sort((a, b) => a.ts - b.ts)
+    .slice(0, limit)
+    .map((g) => ({
+      seq: g.seq,
+      tsMs: g.ts,
+      cpuPct: avg(g, 'cpuPct')!,
+      load1: avg(g, 'load1')!,
+      memUsedBytes: int(avg(g, 'memUsedBytes'))!,
+      memTotalBytes: g.memTotal,
+      gpuUtilPct: avg(g, 'gpuUtilPct'),
+      gpuMemUsedBytes: int(avg(g, 'gpuMemUsedBytes')),
+      powerWatts: avg(g, 'powerWatts'),
+      diskReadBytesPerSec: avg(g, 'diskReadBytesPerSec')!,
+      diskWriteBytesPerSec: avg(g, 'diskWriteBytesPerSec')!,
+      netRxBytesPerSec: avg(g, 'netRxBytesPerSec')!,
+      netTxBytesPerSec: avg(g, 'netTxBytesPerSec')!,
+    }));
+}
+
 /** The packed figures table of one SQLite database (migration 9). */
 export class SampleFigures {
   private readonly s;
@@ -379,40 +421,7 @@ export class SampleFigures {
    * by that ts, at most `limit`.
    */
   summaries(hostKey: number, fromMs: number, toMs: number, bucketMs: number, limit: number): SampleSummary[] {
-    type G = { seq: number; ts: number; memTotal: number; sums: Sum[] };
-    const groups = new Map<number, G>();
-    for (const x of this.inRange(hostKey, fromMs, toMs)) {
-      const k = Math.trunc((x.tsMs - fromMs) / bucketMs);
-      let g = groups.get(k);
-      if (!g) groups.set(k, (g = { seq: x.seq, ts: x.tsMs, memTotal: x.memTotalBytes, sums: FIELDS.map(() => new Sum()) }));
-      g.seq = Math.max(g.seq, x.seq);
-      g.ts = Math.max(g.ts, x.tsMs);
-      g.memTotal = Math.max(g.memTotal, x.memTotalBytes);
-      FIELDS.forEach((f, i) => {
-        const v = x[f] as number | null;
-        if (v !== null) g.sums[i]!.add(v);
-      });
-    }
-    const avg = (g: G, f: (typeof FIELDS)[number]): number | null => g.sums[FIELDS.indexOf(f)]!.avg();
-    const int = (v: number | null): number | null => (v === null ? null : Math.trunc(v));
-    return [...groups.values()]
-      .sort((a, b) => a.ts - b.ts)
-      .slice(0, limit)
-      .map((g) => ({
-        seq: g.seq,
-        tsMs: g.ts,
-        cpuPct: avg(g, 'cpuPct')!,
-        load1: avg(g, 'load1')!,
-        memUsedBytes: int(avg(g, 'memUsedBytes'))!,
-        memTotalBytes: g.memTotal,
-        gpuUtilPct: avg(g, 'gpuUtilPct'),
-        gpuMemUsedBytes: int(avg(g, 'gpuMemUsedBytes')),
-        powerWatts: avg(g, 'powerWatts'),
-        diskReadBytesPerSec: avg(g, 'diskReadBytesPerSec')!,
-        diskWriteBytesPerSec: avg(g, 'diskWriteBytesPerSec')!,
-        netRxBytesPerSec: avg(g, 'netRxBytesPerSec')!,
-        netTxBytesPerSec: avg(g, 'netTxBytesPerSec')!,
-      }));
+    return summariesOf(this.inRange(hostKey, fromMs, toMs), fromMs, bucketMs, limit);
   }
 
   anyBefore(hostKey: number, seq: number): boolean {
