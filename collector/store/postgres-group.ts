@@ -462,11 +462,13 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   for (const w of batchRows) for (const [, , , , d] of w.sigs) if (d) full.set(d.toString('hex'), d);
   if (lookups.size || full.size) {
     const all = [...new Map([...lookups, ...full].map(([hex, d]) => [hex, Buffer.from(d)])).values()];
-    branches.push(`SELECT 'd' AS k, encode(s.digest, 'hex') AS h, s.last_used_ms AS a, NULL::bigint AS b,
+    branches.push(`SELECT 'd' AS k, encode(s.digest, 'hex') AS h, s.last_used_ms AS a, s.id AS b,
          CASE WHEN s.digest = ANY(${probe.param([...lookups.values()].map((d) => Buffer.from(d)))}::bytea[]) THEN s.signature END AS sig
        FROM signature_blobs s WHERE s.digest = ANY(${probe.param(all)}::bytea[])`);
   }
   const lastUsed = new Map<string, number>();
+  /** The stored contents' ids (process rows name a content by it: migration 17), by digest (hex). */
+  const blobIds = new Map<string, number>();
   const stored = new Map<string, IProcessSignature>();
   /** The stored contents of `stored`, as kept (written back as they are when a batch uses them). */
   const storedBlobs = new Map<string, Buffer>();
@@ -483,6 +485,7 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
         sigRows.delete(k);
       } else if (x.k === 'd') {
         lastUsed.set(x.h!, x.a);
+        blobIds.set(x.h!, x.b!);
         if (!x.sig) continue;
         const bytes = decodeSignatureBlob(x.sig);
         const sig = assay.v1.ProcessSignature.decode(bytes);
@@ -543,17 +546,17 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
     };
   }
 
-  // A new process's row names its content by digest. The content is stored already (a reference's,
-  // or one sent in full: insertNewContents); one whose row may be gone meanwhile (last used long
-  // ago) or that no statement has stored yet (lists written out) goes with it, so the row never
-  // names a content that is not there.
+  // A new process's row names its content by id (its digest's row). The content is stored already
+  // (a reference's, or one sent in full: insertNewContents); one whose row may be gone meanwhile
+  // (last used long ago) or that no statement has stored yet (lists written out) goes with it, and
+  // the row takes the id that statement returns, so the row never names a content that is not there.
   const newProcesses = [...sigRows.values()].map((r) => {
     const sent = r[5] && !needsResolving(r[3]);
     const bytes = signatureBytes(r[3]);
     const digest = sent ? r[5]! : createHash('sha256').update(bytes).digest();
     const hex = digest.toString('hex');
     use(digest, r[4], () => storedBlobs.get(hex) ?? (lastUsed.has(hex) ? Buffer.from(bytes) : encodeSignatureBlob(bytes)));
-    return { hostKey: keyOf.get(r[0])!, pid: pidColumn(r[1]), ticks: r[2], digest, day: Math.floor(r[4] / DAY_MS) };
+    return { hostKey: keyOf.get(r[0])!, pid: pidColumn(r[1]), ticks: r[2], digest, id: blobIds.get(hex) ?? null, day: Math.floor(r[4] / DAY_MS) };
   });
   // A stored process sent with its signature in full again (the agent's daily resend): its content is used.
   for (const r of existing) if (r[5] && !needsResolving(r[3])) use(r[5], r[4]);
@@ -564,6 +567,8 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   const out = paramList();
   const parts: string[] = ctx.rollups.groupParts(perHost, keyOf, out.param);
   if (newFigures.length) parts.push(insertFigures(newFigures, out.param));
+  /** The part writing contents (its RETURNING gives their ids), if any. */
+  let writtenPart: string | null = null;
   if (blobs.size) {
     // In digest order, so two collectors writing the same contents lock their rows in one order.
     // A content used within SIGNATURE_USE_SLACK_MS of this use is left alone (not locked).
@@ -573,11 +578,15 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
       .sort((a, b) => Buffer.compare(a.digest, b.digest));
     const written = all.filter((b) => b.blob).map((b) => ({ ...b, blob: b.blob!() }));
     const marked = all.filter((b) => !b.blob);
-    // Race-safe: a content another collector inserts meanwhile is waited for, then only marked used.
+    // Race-safe: a content another collector inserts meanwhile is waited for, then only marked used
+    // (always updated, so RETURNING gives every written content's id, the row's as it now stands:
+    // a content deleted and stored again since the probe has a new one).
     if (written.length) {
+      writtenPart = `w${parts.length}`;
       parts.push(`INSERT INTO signature_blobs (digest, last_used_ms, signature)
          SELECT * FROM unnest(${out.param(written.map((b) => b.digest))}::bytea[], ${out.param(written.map((b) => b.ms))}::bigint[], ${out.param(written.map((b) => b.blob))}::bytea[])
-         ON CONFLICT (digest) DO UPDATE SET last_used_ms = excluded.last_used_ms WHERE signature_blobs.last_used_ms < excluded.last_used_ms`);
+         ON CONFLICT (digest) DO UPDATE SET last_used_ms = GREATEST(signature_blobs.last_used_ms, excluded.last_used_ms)
+         RETURNING digest, id`);
     }
     if (marked.length) {
       parts.push(`UPDATE signature_blobs s SET last_used_ms = u.ms
@@ -587,9 +596,11 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   }
   if (newProcesses.length) {
     const p = newProcesses;
-    parts.push(`INSERT INTO process_signatures (start_time_ticks, host_key, pid, first_seen_day, digest)
-       SELECT * FROM unnest(${out.param(p.map((r) => r.ticks))}::bigint[], ${out.param(p.map((r) => r.hostKey))}::int[], ${out.param(p.map((r) => r.pid))}::int[],
-         ${out.param(p.map((r) => r.day))}::int[], ${out.param(p.map((r) => r.digest))}::bytea[]) ON CONFLICT DO NOTHING`);
+    const written = writtenPart ? `(SELECT w.id FROM ${writtenPart} w WHERE w.digest = u.d)` : 'NULL::bigint';
+    parts.push(`INSERT INTO process_signatures (start_time_ticks, signature_id, host_key, pid, first_seen_day)
+       SELECT u.t, COALESCE(${written}, u.id), u.k, u.p, u.day FROM unnest(${out.param(p.map((r) => r.ticks))}::bigint[], ${out.param(p.map((r) => r.hostKey))}::int[],
+         ${out.param(p.map((r) => r.pid))}::int[], ${out.param(p.map((r) => r.day))}::int[], ${out.param(p.map((r) => r.digest))}::bytea[], ${out.param(p.map((r) => r.id))}::bigint[])
+         AS u(t, k, p, day, d, id) ON CONFLICT DO NOTHING`);
   }
   if (gapRows.length) {
     const g = (f: (x: (typeof gapRows)[number]) => unknown, type: string): string => `${out.param(gapRows.map(f))}::${type}[]`;

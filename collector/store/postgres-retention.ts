@@ -239,19 +239,19 @@ export class PgRetention {
     for (;;) {
       // No more rows read than the step may still delete, so a step stays within stepRows.
       const slice = Math.max(1, Math.min(250, this.budget));
-      const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_day: number; digest: Buffer }>(
-        `SELECT pid, start_time_ticks, first_seen_day, digest FROM process_signatures WHERE host_key = $1 AND (start_time_ticks, pid) > ($2::bigint, $3::int)
+      const rows = (await this.c.query<{ pid: number; start_time_ticks: number; first_seen_day: number; signature_id: number }>(
+        `SELECT pid, start_time_ticks, first_seen_day, signature_id FROM process_signatures WHERE host_key = $1 AND (start_time_ticks, pid) > ($2::bigint, $3::int)
          ORDER BY start_time_ticks, pid LIMIT $4`,
         [hostKey, after[0], after[1], slice],
       )).rows;
       const old = rows.filter((r) => r.first_seen_day < cutoffDay);
       const runs = (r: (typeof rows)[number]): boolean => running.has(processKey(pidOfColumn(r.pid), r.start_time_ticks));
       const gone = old.filter((r) => !runs(r));
-      const kept = [...new Map(old.filter(runs).map((r) => [r.digest.toString('hex'), r.digest])).values()];
+      const kept = [...new Set(old.filter(runs).map((r) => r.signature_id))];
       if (kept.length) {
-        await this.c.query('UPDATE signature_blobs SET last_used_ms = $1 WHERE digest = ANY($2::bytea[]) AND last_used_ms < $1', [
+        await this.c.query('UPDATE signature_blobs SET last_used_ms = $1 WHERE id = ANY($2::bigint[]) AND last_used_ms < $1', [
           cutoffMs,
-          kept.sort(Buffer.compare),
+          kept.sort((a, b) => a - b),
         ]);
       }
       const n = gone.length

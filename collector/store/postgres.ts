@@ -607,7 +607,7 @@ export class PostgresStore implements Store {
   async signatures(hostId: string): Promise<Map<string, IProcessSignature>> {
     const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
       `SELECT p.pid, p.start_time_ticks, b.signature FROM rollup_hosts k JOIN process_signatures p ON p.host_key = k.host_key
-       JOIN signature_blobs b ON b.digest = p.digest WHERE k.host_id = $1`,
+       JOIN signature_blobs b ON b.id = p.signature_id WHERE k.host_id = $1`,
       [hostId],
     );
     return new Map(r.rows.map((x) => [processKey(pidOfColumn(x.pid), x.start_time_ticks), assay.v1.ProcessSignature.decode(decodeSignatureBlob(x.signature))]));
@@ -621,7 +621,7 @@ export class PostgresStore implements Store {
     const r = await this.pool.query<{ pid: number; start_time_ticks: number; signature: Buffer }>(
       `SELECT p.pid, p.start_time_ticks, b.signature FROM rollup_hosts h JOIN process_signatures p ON p.host_key = h.host_key
        JOIN unnest($2::int[], $3::bigint[]) AS k(pid, ticks) ON p.pid = k.pid AND p.start_time_ticks = k.ticks
-       JOIN signature_blobs b ON b.digest = p.digest
+       JOIN signature_blobs b ON b.id = p.signature_id
        WHERE h.host_id = $1`,
       [hostId, pairs.map((x) => pidColumn(x[0]!)), pairs.map((x) => x[1])],
     );

@@ -99,7 +99,7 @@ test('postgres migration 15: process rows holding whole signatures become digest
     assert.deepEqual((await q<{ digest: Buffer }>('SELECT digest FROM signature_blobs ORDER BY digest')).map((r) => r.digest), [sha256(running), sha256(curl), sha256(sleep)].sort(Buffer.compare));
     assert.deepEqual(
       (await q<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'process_signatures' ORDER BY ordinal_position")).map((r) => r.column_name),
-      ['start_time_ticks', 'host_key', 'pid', 'first_seen_day', 'digest'],
+      ['start_time_ticks', 'signature_id', 'host_key', 'pid', 'first_seen_day'],
       'the whole signature and the name are gone from the rows (and, migration 17, the host id text and the millisecond)',
     );
     assert.equal((await q("SELECT 1 FROM pg_indexes WHERE indexname = 'process_signatures_by_digest'")).length, 0, 'the digest index on the rows is gone');
@@ -224,7 +224,7 @@ test('postgres signatures: two collectors storing the same new contents at once 
     assert.equal(x.commits.stats.failedGroups + y.commits.stats.failedGroups, 0);
     const n = await x.pool.query<{ blobs: number; rows: number; orphans: number }>(
       `SELECT (SELECT COUNT(*) FROM signature_blobs) AS blobs, (SELECT COUNT(*) FROM process_signatures) AS rows,
-        (SELECT COUNT(*) FROM process_signatures p WHERE NOT EXISTS (SELECT 1 FROM signature_blobs b WHERE b.digest = p.digest)) AS orphans`,
+        (SELECT COUNT(*) FROM process_signatures p WHERE NOT EXISTS (SELECT 1 FROM signature_blobs b WHERE b.id = p.signature_id)) AS orphans`,
     );
     assert.deepEqual(n.rows[0], { blobs: contents.length, rows: hosts.length * rounds * contents.length, orphans: 0 });
     for (const [i, h] of hosts.entries()) {
