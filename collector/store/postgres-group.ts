@@ -27,6 +27,7 @@ import { figureRows, insertFigures, storedOf } from './postgres-figures.js';
 import { createHash } from 'node:crypto';
 import { needsResolving, referencedDigests, resolveBatch, REFERENCE_BYTES } from '../signature-refs.js';
 import { decodeSignatureBlob, encodeSignatureBlob } from './signature-blob.js';
+import { encodeVerdict } from './verdict-codec.js';
 import { keepSignatureBytes, signatureBytes, summarize, type AppendResult, type HostRecord, type IncomingBatch, type SampleSummary } from './store.js';
 
 /** A hello, ready to write: the host's columns. */
@@ -73,7 +74,8 @@ export interface VerdictWrite {
   class: string;
   confidence: number;
   nonAi: number;
-  json: string;
+  /** The verdict's JSON deflated with the frozen dictionary (verdict-codec.ts form 1). */
+  deflated: Buffer;
 }
 
 export type PgWrite = HelloWrite | BatchWrite | VerdictWrite;
@@ -197,7 +199,8 @@ export function prepareHello(hello: IHello, nowMs: number): HelloWrite {
 export function prepareVerdict(hostId: string, tsMs: number, verdict: Verdict, nonAi: boolean): VerdictWrite {
   if (!Number.isSafeInteger(tsMs)) throw new TypeError('verdict time is not an integer');
   if (!Number.isFinite(verdict.confidence)) throw new TypeError('verdict confidence is not a number');
-  return { kind: 'verdict', hostId, tsMs, class: verdict.class, confidence: verdict.confidence, nonAi: nonAi ? 1 : 0, json: JSON.stringify(verdict) };
+  // Deflated here, before the verdict joins a group (outside any transaction).
+  return { kind: 'verdict', hostId, tsMs, class: verdict.class, confidence: verdict.confidence, nonAi: nonAi ? 1 : 0, deflated: encodeVerdict(verdict) };
 }
 
 /** What the group knows of a host, as of the write being decided (the locked row, then the group's own writes). */
@@ -609,10 +612,10 @@ export async function applyWrites(c: Q, ctx: GroupContext, writes: readonly PgWr
   }
   if (verdictRows.size) {
     const vs = [...verdictRows.values()];
-    parts.push(`INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict)
+    parts.push(`INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict_deflated)
        SELECT * FROM unnest(${out.param(vs.map((v) => v.hostId))}::text[], ${out.param(vs.map((v) => v.tsMs))}::bigint[], ${out.param(vs.map((v) => v.class))}::text[],
-         ${out.param(vs.map((v) => v.confidence))}::float8[], ${out.param(vs.map((v) => v.json))}::text[])
-       ON CONFLICT (host_id, ts_ms) DO UPDATE SET class = excluded.class, confidence = excluded.confidence, verdict = excluded.verdict`);
+         ${out.param(vs.map((v) => v.confidence))}::float8[], ${out.param(vs.map((v) => v.deflated))}::bytea[])
+       ON CONFLICT (host_id, ts_ms) DO UPDATE SET class = excluded.class, confidence = excluded.confidence, verdict = NULL, verdict_deflated = excluded.verdict_deflated`);
   }
   if (changeRows.length) {
     const types = ['text', 'bigint', 'text', 'text', 'float8', 'int', 'int'];

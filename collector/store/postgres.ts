@@ -31,6 +31,7 @@ import { defaultSecurityEventOptions, foldEvent, windowFromRow, type SecurityEve
 import { type AppendResult, type ClassChange, type ClassChangeQuery, type GapRecord, type HostCount, type HostQuery, type HostRecord, type HostSort, type IncomingBatch, type Lease, type RetentionState, type SampleSummary, type SecurityEvent, type SecurityEventWindow, type Store, type StoredBatch, type StoredVerdict, type VerdictClass } from './store.js';
 import { REFERENCE_BYTES, digestHex, referencedDigests, resolveReferences } from '../signature-refs.js';
 import { decodeSignatureBlob } from './signature-blob.js';
+import { decodeVerdict } from './verdict-codec.js';
 import { ChainReader, batchesToRead, noChainReads, type ChainReadStats } from './chain-read.js';
 import type { ChainBatch } from './chain.js';
 
@@ -116,6 +117,15 @@ const batchFromRow = (r: BatchRow): StoredBatch => ({
   encoding: r.encoding,
   payload: r.payload,
 });
+
+/** A verdict row: deflated with the frozen dictionary since migration 17 (verdict-codec.ts), JSON text before. */
+interface VerdictRow {
+  ts_ms: number;
+  verdict: string | null;
+  verdict_deflated: Buffer | null;
+}
+
+const verdictOfRow = (r: VerdictRow): StoredVerdict => ({ tsMs: r.ts_ms, verdict: decodeVerdict(r.verdict_deflated ?? r.verdict ?? '') });
 
 const BATCH_COLUMNS = 'hash, prev_hash, header, signature, first_seq, last_seq, samples, received_ms, encoding, payload';
 
@@ -688,13 +698,13 @@ export class PostgresStore implements Store {
   }
 
   async verdicts(hostId: string, fromMs: number, toMs: number, limit: number): Promise<StoredVerdict[]> {
-    const r = await this.pool.query<{ ts_ms: number; verdict: string }>('SELECT ts_ms, verdict FROM verdicts WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms LIMIT $4', [
+    const r = await this.pool.query<VerdictRow>('SELECT ts_ms, verdict, verdict_deflated FROM verdicts WHERE host_id = $1 AND ts_ms >= $2 AND ts_ms <= $3 ORDER BY ts_ms LIMIT $4', [
       hostId,
       fromMs,
       Math.min(toMs, Number.MAX_SAFE_INTEGER),
       limit,
     ]);
-    return r.rows.map((x) => ({ tsMs: x.ts_ms, verdict: JSON.parse(x.verdict) as Verdict }));
+    return r.rows.map(verdictOfRow);
   }
 
   async verdictClasses(hostId: string, fromMs: number, toMs: number, limit: number): Promise<VerdictClass[]> {
@@ -706,8 +716,8 @@ export class PostgresStore implements Store {
   }
 
   async verdictBefore(hostId: string, tsMs: number): Promise<StoredVerdict | null> {
-    const r = (await this.pool.query<{ ts_ms: number; verdict: string }>('SELECT ts_ms, verdict FROM verdicts WHERE host_id = $1 AND ts_ms < $2 ORDER BY ts_ms DESC LIMIT 1', [hostId, tsMs])).rows[0];
-    return r ? { tsMs: r.ts_ms, verdict: JSON.parse(r.verdict) as Verdict } : null;
+    const r = (await this.pool.query<VerdictRow>('SELECT ts_ms, verdict, verdict_deflated FROM verdicts WHERE host_id = $1 AND ts_ms < $2 ORDER BY ts_ms DESC LIMIT 1', [hostId, tsMs])).rows[0];
+    return r ? verdictOfRow(r) : null;
   }
 
   async seqRange(hostId: string, fromMs: number, toMs: number): Promise<{ minSeq: number; maxSeq: number } | null> {

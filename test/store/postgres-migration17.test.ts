@@ -18,6 +18,7 @@ import { retentionOptions } from '../../collector/store/retention.js';
 import { summarize, type IncomingBatch, type IncomingSample, type SampleSummary } from '../../collector/store/store.js';
 import { fullSample } from '../helpers/messages.js';
 import { startPostgres, type PgCluster } from '../helpers/postgres.js';
+import { verdictOf } from '../helpers/fleet.js';
 
 const keys = generateAgentKeys();
 
@@ -76,6 +77,7 @@ test('postgres migration 17: per-sample rows become packed runs and process rows
   // (pid, start ticks, first seen ms, content): one pid past 2^31 (a uint32 pid as the wire allows).
   const procs: Array<[number, number, number, Buffer]> = [[4000, 11, t0, contents[0]!], [4_000_000_000, 12, t0 + 500, contents[1]!], [4001, 2 ** 40, t0 + 2000, contents[1]!]];
 
+  const oldVerdict = verdictOf('ai-training', t0 + 1000, 0.8);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const range = [t0 - 500, t0 + 9000] as const;
@@ -109,6 +111,7 @@ test('postgres migration 17: per-sample rows become packed runs and process rows
         );
       }
     }
+    await client.query(`INSERT INTO verdicts (host_id, ts_ms, class, confidence, verdict) VALUES ('old', $1, 'ai-training', 0.8, $2)`, [t0 + 1000, JSON.stringify(oldVerdict)]);
     for (const c of contents) await client.query('INSERT INTO signature_blobs (digest, last_used_ms, signature) VALUES ($1, $2, $3)', [sha256(c), t0, c]);
     for (const [pid, ticks, ms, c] of procs) {
       await client.query('INSERT INTO process_signatures (pid, start_time_ticks, first_seen_ms, host_id, digest) VALUES ($1, $2, $3, $4, $5)', [pid, ticks, ms, 'old', sha256(c)]);
@@ -159,6 +162,16 @@ test('postgres migration 17: per-sample rows become packed runs and process rows
       [day / DAY_MS],
       'rows keep their first day',
     );
+
+    // Verdicts: the old row's JSON text reads as before; a new one is stored deflated (form 1) and reads back whole.
+    assert.deepEqual(await store.verdicts('old', t0, t0 + 5000, 10), [{ tsMs: t0 + 1000, verdict: oldVerdict }]);
+    const newVerdict = verdictOf('idle', t0 + 3000, 0.6);
+    await store.putVerdict('old', t0 + 3000, newVerdict);
+    assert.deepEqual(await store.verdictBefore('old', t0 + 4000), { tsMs: t0 + 3000, verdict: newVerdict });
+    assert.deepEqual((await store.verdicts('old', t0, t0 + 5000, 10)).map((v) => v.verdict), [oldVerdict, newVerdict]);
+    const stored = (await q<{ verdict: string | null; d: Buffer }>('SELECT verdict, verdict_deflated AS d FROM verdicts WHERE ts_ms = $1', [t0 + 3000]))[0]!;
+    assert.equal(stored.verdict, null);
+    assert.ok(stored.d[0] === 0x06 && stored.d.length < JSON.stringify(newVerdict).length / 2, `deflated with the dictionary (${stored.d.length} B)`);
 
     // Ingest goes on: a fourth batch, its samples packed and read with the old ones.
     const more = batchOf('old', [10, 11].map((seq) => ({ seq, sample: fullSample(t0 + (seq - 1) * 1000, 5000 + seq) })), batches.at(-1)!.hash);
