@@ -95,8 +95,14 @@ export class PgRetention {
     if (rawDays.length) {
       const end = rawDays.at(-1)! + DAY_MS;
       // Said before anything is deleted: these hosts' raw rows begin no earlier than `end` from now on.
-      // (A sample row's host has a key: rows are keyed by it.)
-      await this.pool.query(`UPDATE rollup_hosts SET raw_pruned_ms = GREATEST(raw_pruned_ms, $1) WHERE host_key IN (SELECT DISTINCT host_key FROM samples WHERE ts_first < $1)`, [end]);
+      // A row lies in the partition of its first sample's day and may reach up to RUN_SPAN_MS past
+      // it (postgres-figures.ts): a host's mark covers its last sample going, not just the day.
+      await this.pool.query(
+        `UPDATE rollup_hosts k SET raw_pruned_ms = GREATEST(k.raw_pruned_ms, m.ms)
+         FROM (SELECT host_key, GREATEST(MAX(ts_max) + 1, $1) AS ms FROM samples WHERE ts_first < $1 GROUP BY host_key) AS m
+         WHERE k.host_key = m.host_key`,
+        [end],
+      );
       await partitions.dropBefore('samples', end);
     }
     await partitions.dropBefore('batches', rawEnd);

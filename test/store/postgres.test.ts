@@ -157,6 +157,30 @@ test('postgres: retention drops whole old days as partitions, then applies the s
   }
 });
 
+test('postgres: a packed run that crosses midnight goes with its first day\'s partition, and the host is marked pruned up to its last sample', async () => {
+  const store = await PostgresStore.open(await cluster.createDatabase(), { maintainEveryMs: 0 });
+  try {
+    await store.upsertHost(fullHello('m1'), 1);
+    const D = Math.floor(1_795_000_000_000 / DAY_MS) * DAY_MS;
+    // One batch of two samples, 1 s before and 1 s after midnight (a row in day D's partition), received before it.
+    const s1 = fullSample(D + DAY_MS - 1000, 2001);
+    const s2 = fullSample(D + DAY_MS + 1000, 2002);
+    const b1 = { hash: Buffer.alloc(32, 1), prevHash: new Uint8Array(), header: assay.v1.BatchHeader.encode({ agentId: 'm1', seqs: [1, 2] }).finish(), signature: new Uint8Array([2]), encoding: 0,
+      payload: frameSamples([s1, s2].map((x) => assay.v1.Sample.encode(x).finish())), samples: [{ seq: 1, sample: s1 }, { seq: 2, sample: s2 }], gaps: [] };
+    assert.equal((await store.appendBatch('m1', b1, D + DAY_MS - 500)).status, 'stored');
+    assert.equal((await store.appendBatch('m1', batchAt(3, D + 5 * DAY_MS, b1.hash, 3), D + 5 * DAY_MS + 100)).status, 'stored');
+    assert.deepEqual(await store.seqRange('m1', D + DAY_MS, D + 2 * DAY_MS), { minSeq: 2, maxSeq: 2 }, 'the sample after midnight reads in its own day');
+    // Raw window 2 days at D + 4 days: day D goes whole (a full day before the window), D + 1 stays.
+    const opts = retentionOptions({ rawMs: 2 * DAY_MS, rollupMs: 30 * DAY_MS, stepRows: 100 });
+    for (let done = false, steps = 0; !done && steps < 100; steps++) done = (await store.retentionStep(opts, D + 4 * DAY_MS + 60_000)).done;
+    assert.ok(!store.partitionDays('samples').includes(D) && store.partitionDays('samples').includes(D + DAY_MS));
+    assert.deepEqual(await store.seqRange('m1', 0, D + 10 * DAY_MS), { minSeq: 3, maxSeq: 3 });
+    assert.deepEqual(await store.retentionState('m1'), { rawPrunedMs: D + DAY_MS + 1001 }, 'marked past the last sample that went, not just the day');
+  } finally {
+    await store.close();
+  }
+});
+
 test('postgres: at the edge of a dropped day of batches, chained batches whose prior went with it are left out of reads (counted), the rest read back exactly', async () => {
   const store = await PostgresStore.open(await cluster.createDatabase(), { maintainEveryMs: 0 });
   try {
