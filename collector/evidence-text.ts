@@ -64,6 +64,7 @@ const BEHAVIOURS = {
   'beh.sustained': { label: 'sustained', unit: 'share', phrase: 'busy {v} of the window' },
   'beh.step-periodic': { label: 'step-periodic CPU', unit: 'ms', phrase: 'CPU steps every {v}' },
   'beh.checkpoint-bursts': { label: 'checkpoint bursts', unit: 'bytesPerSec', phrase: 'checkpoint bursts of {v}' },
+  'beh.checkpoint-writes': { label: 'checkpoint writes', unit: 'bytes', phrase: 'writes snapshots of {v}' },
   'beh.chain-slot-period': { label: 'chain slot period', unit: 'ms', phrase: 'works every {v} (a chain slot)' },
   'beh.heavy-writes': { label: 'heavy writes', unit: 'bytesPerSec', phrase: 'writes {v}' },
   'beh.periodic-reads': { label: 'periodic reads', unit: 'ms', phrase: 'reads every {v}' },

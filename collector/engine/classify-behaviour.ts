@@ -3,7 +3,7 @@
 import { bytes, evidence, list, pct, round, type ScoredEvidence } from './classify-evidence.js';
 import type { HostFeatures, PeriodFeature, ProcessFeatures } from './feature-types.js';
 import type { BehaviourId, Rules } from './rules/schema.js';
-import { median } from './stats.js';
+import { median, repeatedBurstSize } from './stats.js';
 import type { EvidenceProcess, ScoredClass } from './types.js';
 
 interface Observation {
@@ -97,10 +97,20 @@ function steadyAveraged(p: ProcessFeatures, r: Rules): ProcessFeatures['history'
   return hz && hz.cpu.cv <= t.maxCv ? hz : null;
 }
 
+/** Computing for (nearly) the whole window, or always runnable on a saturated host. */
+function sustainedCpu(p: ProcessFeatures, h: HostFeatures, r: Rules): boolean {
+  return busy(p, r) && (p.cpu.dutyCycle >= r.thresholds.sustained.minDutyCycle || contended(p, h, r) !== null);
+}
+
 /** Sustained compute with almost no I/O per CPU-second (a hasher works from memory). */
 function lowIo(p: ProcessFeatures, h: HostFeatures, r: Rules): boolean {
-  const sustained = (busy(p, r) && (p.cpu.dutyCycle >= r.thresholds.sustained.minDutyCycle || contended(p, h, r) !== null)) || (active(p, h, r) && !busy(p, r));
+  const sustained = sustainedCpu(p, h, r) || (active(p, h, r) && !busy(p, r));
   return sustained && shapeKnown(p, r) && ioPerCpuSecond(p) < r.thresholds.io.lowBytesPerCpuSec;
+}
+
+/** Visibly offline: its socket list is known and holds no connection and no listener. */
+function offline(p: ProcessFeatures): boolean {
+  return socketsKnown(p) && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0 && p.sockets.listenPorts.length === 0;
 }
 
 function gpusOf(p: ProcessFeatures, h: HostFeatures): HostFeatures['gpus'] {
@@ -164,7 +174,7 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
   // An offline tool (stress-ng, a compiler, an encoder): no connection AND no listening socket. A
   // daemon that listens (a node's RPC/P2P port) is networked even while nobody is connected.
   'no-peers': (p, h, r) =>
-    active(p, h, r) && socketsKnown(p) && p.sockets.outboundPeers.length === 0 && p.sockets.inboundMax === 0 && p.sockets.listenPorts.length === 0
+    active(p, h, r) && offline(p)
       ? { value: 0, detail: 'busy with no network connection and no listening socket at all' }
       : null,
   // Per CPU-second, not per second: a hasher moves almost nothing however hard it works, an
@@ -216,6 +226,25 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
     const t = r.thresholds.io;
     return active(p, h, r) && inStepRange(w.period, r) && w.p95 >= t.periodicWriteMinBytesPerSec && w.dutyCycle <= t.periodicWriteMaxDuty
       ? { value: round(w.period.ms), detail: `writes in periodic bursts: ${periodText(w.period)}, p95 ${bytes(w.p95)}/s, writing ${pct(w.dutyCycle * 100)} of the time` }
+      : null;
+  },
+  // A training loop persists the same state (weights, optimiser) again and again: storage-write
+  // bursts of one repeated size with quiet samples between, while it computes without pause.
+  // A snapshot shorter than the sampling interval still shows: a sample holds zero, one or two
+  // of them. An encoder or compressor streams output whose size follows its input; a burner or a
+  // hasher persists nothing.
+  'checkpoint-writes': (p, h, r) => {
+    const t = r.thresholds.io;
+    if (!sustainedCpu(p, h, r) || !shapeKnown(p, r)) return null;
+    const q = repeatedBurstSize(p.io.write.series, {
+      minBurst: t.checkpointMinBytes,
+      minBursts: t.checkpointMinBursts,
+      minQuietShare: t.checkpointMinQuietShare,
+      tolerance: t.checkpointSizeTolerance,
+      maxMultiple: t.checkpointMaxMultiple,
+    });
+    return q
+      ? { value: Math.round(q.quantum), detail: `writes ${q.bursts} bursts of one repeated size (${bytes(q.quantum)} or a whole multiple, within ${pct(t.checkpointSizeTolerance * 100)}), quiet in ${pct(q.quietShare * 100)} of samples, while computing without pause: state snapshots` }
       : null;
   },
   'many-peers': (p, _h, r) => {
@@ -272,11 +301,21 @@ const PREDICATES: Record<BehaviourId, Predicate> = {
   // Sealing writes far more than it reads (layers out of one sector in); a content-addressed
   // store adding and serving blocks reads about as much as it writes (rchar counts page-cache and
   // socket reads too).
+  // A plotter sorts its tables on disk and reads them back (about as much read as written), yet it
+  // has no network: the store that reads what it writes serves peers. Offline, the bytes written
+  // per CPU-second tell proof encoding (an expensive hash per byte: tens of MiB) from data movers
+  // (cp, tar, decompressors: hundreds of MiB to GiB).
   'heavy-writes': (p, h, r) => {
     const t = r.thresholds.io;
     const reads = Math.max(p.io.readBytesPerSec, p.io.rcharPerSec);
-    return active(p, h, r) && p.cpu.mean >= t.heavyWriteMinCpuPct && p.io.writeBytesPerSec >= t.heavyWriteBytesPerSec && p.io.writeBytesPerSec >= t.sealWriteReadRatio * reads
-      ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing, ${reads > 0 ? `${round(p.io.writeBytesPerSec / reads, 1)}x` : 'far more than'} what it reads` }
+    if (!active(p, h, r) || p.cpu.mean < t.heavyWriteMinCpuPct) return null;
+    const ratio = reads > 0 ? `${round(p.io.writeBytesPerSec / reads, 1)}x` : 'far more than';
+    if (p.io.writeBytesPerSec >= t.heavyWriteBytesPerSec && p.io.writeBytesPerSec >= t.sealWriteReadRatio * reads)
+      return { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing, ${ratio} what it reads` };
+    // Per CPU-second, like write-bound: a plotter sharing its cores writes less per second, not per unit of work.
+    const perCpu = perCpuSecond(p, p.io.writeBytesPerSec, Infinity);
+    return offline(p) && shapeKnown(p, r) && perCpu >= t.writeBoundBytesPerCpuSec && perCpu <= t.heavyWriteMaxBytesPerCpuSec
+      ? { value: Math.round(p.io.writeBytesPerSec), detail: `writes ${bytes(p.io.writeBytesPerSec)}/s to storage while computing (${bytes(perCpu)} per CPU-second, ${ratio} what it reads back) with no network at all` }
       : null;
   },
   'periodic-reads': (p, _h, r) => {
@@ -317,17 +356,25 @@ export function behaviourEvidence(p: ProcessFeatures, h: HostFeatures, rules: Ru
   const out: ScoredEvidence[] = [];
   const who: EvidenceProcess = { pid: p.pid, name: p.name };
   const gate = identityWeight(identity);
+  const observed = new Map<BehaviourId, Observation>();
   for (const id of Object.keys(PREDICATES) as BehaviourId[]) {
+    const obs = rules.behaviour[id] ? PREDICATES[id](p, h, rules) : null;
+    if (obs) observed.set(id, obs);
+  }
+  for (const [id, obs] of observed) {
     const rule = rules.behaviour[id];
-    const obs = PREDICATES[id](p, h, rules);
-    if (!obs || !rule) continue;
+    if (!rule) continue;
+    // Counter-evidence that other evidence disproves: "no network" clears an offline tool of
+    // suspicion, not an executable that carries a miner's stratum client; "almost no I/O" says
+    // nothing against training once its checkpoints are seen.
+    const voided =
+      rule.voidedBy.length > 0 &&
+      (identity.some((e) => e.weight > 0 && rule.voidedBy.includes(e.signal)) || [...observed.keys()].some((o) => rule.voidedBy.includes(`beh.${o}`)));
     for (const [c, w] of Object.entries(rule.weights) as [ScoredClass, number][]) {
       if (w === 0) continue;
       // A positive weight that needs identity waits for it; counter-evidence always counts.
       if (rule.requiresIdentity && w > 0 && (gate.get(c) ?? 0) < rules.scoring.identityGate) continue;
-      // Counter-evidence that the process's own identity disproves: "no network" clears an offline
-      // tool of suspicion, not an executable that carries a miner's stratum client.
-      if (w < 0 && rule.voidedBy.length > 0 && identity.some((e) => e.weight > 0 && rule.voidedBy.includes(e.signal))) continue;
+      if (w < 0 && voided) continue;
       out.push(evidence('behaviour', `beh.${id}`, obs.value, c, w, w > 0 ? obs.detail : `${obs.detail}, which counts against ${c}`, who));
     }
   }

@@ -163,3 +163,58 @@ export function clamp(x: number, lo = 0, hi = 1): number {
 export function num(x: number | null | undefined): number {
   return typeof x === 'number' && Number.isFinite(x) ? x : 0;
 }
+
+export interface QuantumOptions {
+  /** A sample at or above this is a burst; below it the sample is quiet (a log line, nothing). */
+  minBurst: number;
+  /** Bursts needed before a size can be called repeated. */
+  minBursts: number;
+  /** Share of samples that must be quiet (and at least minBursts - 1 quiet gaps between bursts): a steady stream is no series of snapshots. */
+  minQuietShare: number;
+  /** Each burst must lie within this fraction of the quantum of a whole multiple of it. */
+  tolerance: number;
+  /** Largest multiple accepted (two snapshots falling into one sample give 2x). */
+  maxMultiple: number;
+}
+
+export interface Quantum {
+  /** The repeated burst size (same unit as the series). */
+  quantum: number;
+  bursts: number;
+  quietShare: number;
+}
+
+/**
+ * Bursts of one repeated size: every burst sample is (within tolerance) a small whole multiple of
+ * one quantum, with quiet samples between. The quantum is the median of the smallest bursts (those
+ * up to 1.5x the smallest), so that samples holding two snapshots do not pull it up. null when the
+ * series has too few bursts, too few quiet samples or quiet gaps between bursts, or any burst of
+ * another size.
+ */
+export function repeatedBurstSize(xs: readonly number[], o: QuantumOptions): Quantum | null {
+  const bursts = xs.filter((x) => x >= o.minBurst);
+  const quietShare = xs.length > 0 ? (xs.length - bursts.length) / xs.length : 0;
+  if (bursts.length < o.minBursts || bursts.length === 0 || quietShare < o.minQuietShare) return null;
+  // Quiet BETWEEN bursts: at least minBursts - 1 quiet gaps with a burst on each side (a stream
+  // that merely started late, or stopped, has quiet samples only at its ends).
+  let gaps = 0;
+  let seenBurst = false;
+  let quietSince = false;
+  for (const x of xs) {
+    if (x >= o.minBurst) {
+      if (seenBurst && quietSince) gaps++;
+      seenBurst = true;
+      quietSince = false;
+    } else if (seenBurst) quietSince = true;
+  }
+  if (gaps < o.minBursts - 1) return null;
+  let smallest = Infinity;
+  for (const b of bursts) smallest = Math.min(smallest, b);
+  const quantum = median(bursts.filter((b) => b <= 1.5 * smallest));
+  if (!(quantum > 0)) return null;
+  for (const b of bursts) {
+    const k = Math.round(b / quantum);
+    if (k < 1 || k > o.maxMultiple || Math.abs(b - k * quantum) > o.tolerance * quantum) return null;
+  }
+  return { quantum, bursts: bursts.length, quietShare };
+}

@@ -58,7 +58,7 @@ const behaviourRule = z.strictObject({
   description: z.string().min(1),
   weights: classWeights,
   requiresIdentity: z.boolean().default(false),
-  /** Identity signals (e.g. sig.miner-exe-markers) whose presence voids this behaviour's counter-evidence. */
+  /** Identity signals (e.g. sig.miner-exe-markers) or other behaviour (beh.<id>) whose presence voids this behaviour's counter-evidence. */
   voidedBy: z.array(z.string().min(1)).default([]),
   source: z.string().min(1),
 });
@@ -84,6 +84,7 @@ export const BEHAVIOUR_IDS = [
   'sustained',
   'step-periodic',
   'checkpoint-bursts',
+  'checkpoint-writes',
   'chain-slot-period',
   'heavy-writes',
   'periodic-reads',
@@ -136,6 +137,14 @@ const thresholds = z.strictObject({
     heavyWriteBytesPerSec: nonNegative,
     /** CPU (% of one core) the writing process must also burn: sealing is compute-bound, a database is not. */
     heavyWriteMinCpuPct: nonNegative,
+    /** heavy-writes without the read ratio, for a process with no network at all: at most this much written per CPU-second (data movers write far more). */
+    heavyWriteMaxBytesPerCpuSec: nonNegative,
+    /** checkpoint-writes: storage-write bursts of one repeated size (stats.repeatedBurstSize). */
+    checkpointMinBytes: nonNegative,
+    checkpointMinBursts: z.number().int().min(2),
+    checkpointMinQuietShare: fraction,
+    checkpointSizeTolerance: z.number().min(0).max(0.5),
+    checkpointMaxMultiple: z.number().int().min(1),
     burstRatio: z.number().min(1),
     minBurstBytesPerSec: nonNegative,
     periodicReadMinBytesPerSec: nonNegative,
