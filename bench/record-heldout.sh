@@ -35,7 +35,7 @@ POS="${POS:-}"
 PLOTS_DIR="${PLOTS_DIR:-/tmp/assay-heldout-plots}" # the farm's plots, made once, kept between runs
 mkdir -p "$OUT"
 REC_NAME=record-heldout
-STRAY_RE='/tmp/job\.|redis-server --bind 127|redis-benchmark|mariadbd --no-defaults|sysbench |memcached -l 127|memcslap|openssl speed|7z b|restic |ProofOfSpace|xmrig|minerd|stratum-server\.mjs|hardhat/internal/cli|hardhat-client\.mjs|onnx-serve\.mjs|tfjs-train\.mjs|sklearn-train\.py'
+STRAY_RE='/tmp/job\.|redis-server --bind 127|redis-benchmark|mariadbd --no-defaults|sysbench |memcached -l 127|memcslap|openssl speed|7z b|restic |ProofOfSpace|xmrig|minerd|stratum-server\.mjs|hardhat/internal/cli|hardhat-client\.mjs|onnx-serve\.mjs|tfjs-train\.mjs|sklearn-train\.py|torch-charlm\.py|sort -S 64M'
 # shellcheck source=bench/record-lib.sh
 source "$ROOT/bench/record-lib.sh"
 
@@ -210,11 +210,32 @@ w_general_restic_dedup() {
     "Benign content-addressed dedup storage (not proving): Debian restic 0.14.0 backing up a 400 MB data set (4 MiB files; ~10 % of the files get a 64 KiB region rewritten and 2 new files are added each round) into a local repository again and again (content-defined chunking, SHA-256 blob ids, encrypted packs), and every 3rd round 'restic check --read-data-subset k/5' (reads back and verifies a fifth of the packs) and 'restic forget --keep-last 3 --prune'. bench/workloads/restic-dedup.sh"
 }
 
+# Third batch (rules 2026.12.3): a benign disk-and-CPU burner that reads back what it writes (a
+# hard negative for heavy-writes' offline path) and a training job in a model family the corpus
+# does not have (a hard case for checkpoint-writes: step-count checkpoints, not per epoch).
+CHECK_ARGS_general_sort_spill="--busy sort --busy-min 60"
+w_general_sort_spill() {
+  start sort "$W/cpu-mem-burners.sh" --kind sort-spill --seconds 300
+  wait_for_line sort 'burning' 180
+  sleep 10
+  rec general-sort-spill general real "" \
+    "Benign CPU/disk burner: GNU sort (coreutils 9.1) sorting a 512 MB generated text file with a 64 MB buffer and 2 threads ('sort -S 64M --parallel=2 -T <work dir> -o <file>'): spills sorted runs to temporary files and merges them back (external merge sort), writes the result, again and again; no network. bench/workloads/cpu-mem-burners.sh --kind sort-spill"
+}
+
+CHECK_ARGS_ai_training_torch_charlm="--busy torch-charlm --busy-min 60"
+w_ai_training_torch_charlm() {
+  start charlm "$PY" "$W/torch-charlm.py" --seconds 300 --ckpt-dir /tmp/job.charlm-ckpt
+  wait_for_line charlm 'model:' 90
+  sleep 10
+  rec ai-training-torch-charlm ai-training real "" \
+    "PyTorch 1.13 (Debian python3-torch) training a character-level decoder-only Transformer language model on CPU (2 causal self-attention layers, d_model 128, 4 heads, 0.43 M parameters) on ~4 MB of generated text held in memory: AdamW, batch 32 x 128 characters, gradient clipping, cosine LR, 2 intra-op threads; validation loss every 50 steps, a torch.save checkpoint (model + optimizer) every 100 steps, last 2 kept. Plain python3, no torchrun environment. bench/workloads/torch-charlm.py"
+}
+
 ALL=(pow-mining-xmrig-disguised-torch general-redis-benchmark storage-proving-chiapos-prove ai-training-tfjs
   pow-mining-xmrig-stratum general-mariadb-sysbench chain-validation-hardhat ai-inference-onnxruntime-http
   ai-training-sklearn general-xz-renamed-python3 pow-mining-cpuminer-scrypt-bench storage-proving-chiapos-plot
   general-restic-dedup general-openssl-speed general-7zip-benchmark pow-mining-cpuminer-sha256d-stratum
-  general-memcached-memcslap)
+  general-memcached-memcslap general-sort-spill ai-training-torch-charlm)
 
 if [[ "${1:-}" == --list ]]; then printf '%s\n' "${ALL[@]}"; exit 0; fi
 [[ $EUID == 0 ]] || { echo "record-heldout: run as root (the agent needs it for the full picture)" >&2; exit 1; }

@@ -18,8 +18,13 @@
 #                   the behaviour is a 2-thread LZMA compressor (~190 MB per thread).
 #   zstd-renamed    zstd 1.5 copied to <work>/bin/app, options from ZSTD_CLEVEL=19
 #                   ZSTD_NBTHREADS=2, compressing the same kind of file from stdin.
+#   sort-spill      GNU sort (coreutils 9.1) sorting a 512 MB generated text file with a 64 MB
+#                   buffer (`sort -S 64M --parallel=2 -T <work>`): it spills sorted runs to
+#                   temporary files and merges them back (an external merge sort, as log and
+#                   ETL jobs do), writing the result to a file, again and again. Heavy writes
+#                   that it reads back, compute-bound, no network: benign.
 # Sources: openssl-speed(1ssl); https://7-zip.org/ (7z b); https://github.com/akopytov/sysbench ;
-#   xz(1) XZ_OPT; zstd(1) ZSTD_CLEVEL/ZSTD_NBTHREADS.
+#   xz(1) XZ_OPT; zstd(1) ZSTD_CLEVEL/ZSTD_NBTHREADS; sort(1) (coreutils: -S, -T, --parallel).
 # Debian packages: openssl p7zip-full sysbench xz-utils zstd.
 #
 # Usage: cpu-mem-burners.sh --kind K [--seconds N]
@@ -86,5 +91,13 @@ case "$KIND" in
       fi
       wait "$CHILD" || true
     done ;;
-  *) echo "cpu-mem-burners: --kind openssl-sha256|7zip|sysbench-mem|xz-renamed|zstd-renamed" >&2; exit 2 ;;
+  sort-spill)
+    gen_data "$WORK/input.txt" 512
+    echo "burning: sort (external merge)"
+    while (( $(left) > 1 )); do
+      timeout "$(left)" sort -S 64M --parallel=2 -T "$WORK" -o "$WORK/sorted.txt" "$WORK/input.txt" & CHILD=$!
+      wait "$CHILD" || true
+      rm -f "$WORK/sorted.txt"
+    done ;;
+  *) echo "cpu-mem-burners: --kind openssl-sha256|7zip|sysbench-mem|xz-renamed|zstd-renamed|sort-spill" >&2; exit 2 ;;
 esac
