@@ -5,6 +5,7 @@ import { packageVersion } from '../proto/package-info.js';
 import { loadOrCreateIdentity } from './identity.js';
 import { silentAgentLogger, type AgentLogger } from './log.js';
 import { Link, defaultLinkTiming, type LinkOptions } from './link.js';
+import { anchorMaps } from './map-anchors.js';
 import { collectInventory } from './probes/inventory.js';
 import { createProbes } from './probes/index.js';
 import { defaultProbeConfig, type ProbeConfig } from './probes/probe.js';
@@ -44,6 +45,7 @@ export interface RunningAgent {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const logger = opts.logger ?? silentAgentLogger();
+  anchorMaps();
   const target = new URL(opts.collectorUrl);
   if (target.protocol === 'ws:' && !/^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(target.hostname) && !opts.allowPlain) {
     throw new Error(`refusing plain ws:// to ${target.hostname}: use wss:// (with --pin or --ca for a self-signed collector), or --allow-plain`);
