@@ -88,28 +88,36 @@ export class KeptFiles {
    * descriptor, builds no path string: this runs for every process every second).
    */
   read(id: number, path: () => string): string | undefined {
-    if (!this.keep) return readOptionalFile(path());
+    return this.readOr(id, path, 0);
+  }
+
+  /**
+   * read() with the path made by `path(arg)` only when needed: KeptProcFiles passes a method and
+   * the pid instead of a closure made per read (a closure per process per second).
+   */
+  protected readOr<A>(id: number, path: (arg: A) => string, arg: A): string | undefined {
+    if (!this.keep) return readOptionalFile(path(arg));
     const old = this.fds.get(id);
     if (old !== undefined) {
       const text = preadText(old.fd);
       if (text !== undefined) {
         this.reused++;
         old.used = true;
-        return text === TOO_LONG ? readOptionalFile(path()) : text;
+        return text === TOO_LONG ? readOptionalFile(path(arg)) : text;
       }
       // Gone (ESRCH), maybe with its pid already reused: drop it and open the path again.
       this.forget(id, old.fd);
     }
     let fd: number;
     try {
-      fd = openSync(path(), 'r');
+      fd = openSync(path(arg), 'r');
     } catch {
       return undefined;
     }
     const text = preadText(fd);
     if (text === undefined || text === TOO_LONG || this.fds.size >= this.maxKept || this.budget.left <= 0) {
       closeSync(fd);
-      return text === TOO_LONG ? readOptionalFile(path()) : text;
+      return text === TOO_LONG ? readOptionalFile(path(arg)) : text;
     }
     this.fds.set(id, { fd, used: true });
     this.budget.left--;
@@ -141,10 +149,12 @@ export class KeptFiles {
 
   /** Closes the descriptors not read since the previous prune (their processes are gone or no longer read). */
   prune(): void {
-    for (const [id, e] of this.fds) {
+    // forEach, not for-of: no iterator result per entry while this runs unoptimized (it runs
+    // once a second, so V8 optimizes it late). Deleting the current entry is allowed in both.
+    this.fds.forEach((e, id) => {
       if (e.used) e.used = false;
       else this.forget(id, e.fd);
-    }
+    });
   }
 
   close(): void {
@@ -175,8 +185,10 @@ export class KeptProcFiles extends KeptFiles {
   }
 
   readPid(pid: number): string | undefined {
-    return super.read(pid, () => join(this.procRoot, String(pid), this.name));
+    return this.readOr(pid, this.pathOf, pid);
   }
+
+  private readonly pathOf = (pid: number): string => join(this.procRoot, String(pid), this.name);
 }
 
 const TOO_LONG = Symbol('too long');

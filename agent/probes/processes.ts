@@ -219,10 +219,16 @@ function auxvValue(procRoot: string, wanted: number): number | undefined {
  * both files from the same mm counters. Undefined when the line is malformed.
  */
 export function parseStatm(text: string, kbPerPage: number): { rssKb: number; rssAnonKb: number } | undefined {
-  const f = text.trim().split(' ');
-  const resident = Number(f[1]);
-  const shared = Number(f[2]);
-  if (f.length < 3 || !Number.isSafeInteger(resident) || !Number.isSafeInteger(shared) || shared > resident) return undefined;
+  // The second and third space-separated fields, found without splitting the line (this runs for
+  // every reported process every second); the same values as text.trim().split(' ')[1] and [2].
+  const t = text.trim();
+  const a = t.indexOf(' ');
+  const b = a < 0 ? -1 : t.indexOf(' ', a + 1);
+  if (b < 0) return undefined;
+  const c = t.indexOf(' ', b + 1);
+  const resident = Number(t.slice(a + 1, b));
+  const shared = Number(t.slice(b + 1, c < 0 ? t.length : c));
+  if (!Number.isSafeInteger(resident) || !Number.isSafeInteger(shared) || shared > resident) return undefined;
   return { rssKb: resident * kbPerPage, rssAnonKb: (resident - shared) * kbPerPage };
 }
 
@@ -327,7 +333,9 @@ export class KernelThreads {
   /** Call once per sample: forgets the pids no longer listed (their comm was not read). */
   prune(): void {
     this.comm.prune();
-    for (const pid of this.known) if (!this.comm.isKept(pid)) this.known.delete(pid);
+    this.known.forEach((pid) => {
+      if (!this.comm.isKept(pid)) this.known.delete(pid);
+    });
   }
 }
 
@@ -479,7 +487,12 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
   return guardedProbe('processes', async (nowMs) => {
     const gen = ++generation;
     const seen: ProcState[] = [];
-    for (const pid of listPids(root)) {
+    // The loops below are indexed (and Maps walked by forEach), not for-of: this closure runs once
+    // a second, so V8 optimizes it only minutes after start, and until then every for-of step
+    // allocated an iterator result (measured: ~40 KB/s of the agent's ~490 KB/s of garbage).
+    const pids = listPids(root);
+    for (let p = 0; p < pids.length; p++) {
+      const pid = pids[p]!;
       if (kernelThreads.still(pid)) continue;
       const text = statFiles.readPid(pid);
       const stat = text === undefined ? undefined : parseProcStat(text);
@@ -502,7 +515,9 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
       seen.push(state);
     }
     // Processes that vanished (or whose stat could not be read) are forgotten here.
-    for (const [pid, state] of states) if (state.seenGen !== gen) states.delete(pid);
+    states.forEach((state, pid) => {
+      if (state.seenGen !== gen) states.delete(pid);
+    });
     statFiles.prune();
     kernelThreads.prune();
 
@@ -511,14 +526,18 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     const dtSec = lastMs === undefined ? 0 : (nowMs - lastMs) / 1000;
     if (!(dtSec > 0)) return {};
 
-    for (const st of seen) st.cpuPct = round((100 * perSecond(st.cpuTicks, st.prevTicks ?? 0, dtSec)) / hz, 2);
+    for (let i = 0; i < seen.length; i++) {
+      const st = seen[i]!;
+      st.cpuPct = round((100 * perSecond(st.cpuTicks, st.prevTicks ?? 0, dtSec)) / hz, 2);
+    }
     seen.sort((a, b) => b.cpuPct - a.cpuPct || b.stat!.rssPages - a.stat!.rssPages || a.pid - b.pid);
 
     const processes: assay.v1.Process.$Properties[] = [];
     const reported: ProcState[] = [];
     const awaited: { proc: assay.v1.Process.$Properties; state: ProcState }[] = [];
     busyThreads.begin();
-    for (const state of seen) {
+    for (let i = 0; i < seen.length; i++) {
+      const state = seen[i]!;
       if (processes.length >= config.maxProcesses) break;
       const { pid, key } = state;
       const stat = state.stat!;
@@ -585,7 +604,7 @@ export function createProcessesProbe(config: ProbeConfig, opts: ProcessesProbeOp
     } else {
       out.sockets = reading.sockets;
       out.socketAttribution = reading.attribution;
-      for (const [i, proc] of processes.entries()) proc.socketView = VIEW[reading.views.get(reported[i]!.key)!];
+      for (let i = 0; i < processes.length; i++) processes[i]!.socketView = VIEW[reading.views.get(reported[i]!.key)!];
     }
     // A large new executable (hash + marker scan, ~6 ms/MiB) must not hold the sample past the
     // sampler's probe timeout: signatures not ready in SIGNATURE_WAIT_MS are sent with a later

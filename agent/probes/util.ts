@@ -43,7 +43,10 @@ export function reasonOf(err: unknown): string {
 /** Numeric directory names under procRoot, i.e. the visible processes (thread groups). */
 export function listPids(procRoot: string): number[] {
   const pids: number[] = [];
-  for (const name of readdirSync(procRoot)) {
+  const names = readdirSync(procRoot);
+  // Indexed, not for-of: no iterator result per entry while this runs unoptimized.
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     const pid = Number(name);
