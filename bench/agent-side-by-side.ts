@@ -74,6 +74,28 @@ function agentPid(stateDir: string): number | undefined {
   return undefined;
 }
 
+/** Minor page faults of the whole process (/proc/PID/stat minflt): each is a page the agent touched fresh, often one V8 or malloc gave back and took again. */
+function minorFaults(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
+/**
+ * CPU time of all the process's threads in ns (/proc/PID/task/TID/schedstat, first field: the
+ * scheduler's run time, exact to the ns where utime+stime come in 10 ms ticks).
+ */
+function runNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ns;
+}
+
 /** CPU ticks of the main thread and of the others together. */
 function threadTicks(pid: number): { main: number; others: number } {
   let others = 0;
@@ -126,7 +148,7 @@ try {
   for (const v of variants) if (agentPid(join(dir, v.name)) !== v.pid) throw new Error(`agent ${v.name} exited during the warm-up`);
 
   const load0 = loadavg();
-  const t0 = variants.map((v) => ({ ...userSystemTicks(v.pid!), threads: threadTicks(v.pid!) }));
+  const t0 = variants.map((v) => ({ ...userSystemTicks(v.pid!), threads: threadTicks(v.pid!), faults: minorFaults(v.pid!), ns: runNs(v.pid!) }));
   const rss: number[][] = variants.map(() => []);
   const w0 = Date.now();
   for (let i = 1; i <= seconds; i++) {
@@ -134,7 +156,7 @@ try {
     await sleep(Math.max(0, w0 + i * 1000 - Date.now()));
   }
   const wallSec = (Date.now() - w0) / 1000;
-  const t1 = variants.map((v) => ({ ...userSystemTicks(v.pid!), threads: threadTicks(v.pid!) }));
+  const t1 = variants.map((v) => ({ ...userSystemTicks(v.pid!), threads: threadTicks(v.pid!), faults: minorFaults(v.pid!), ns: runNs(v.pid!) }));
   const load1 = loadavg();
   const pct = (ticks: number) => ((ticks / CLK_TCK / wallSec) * 100).toFixed(3);
   console.log(`agents side by side, each in a pid namespace holding the same processes, ${seconds} s from ${warm} s after start (node ${process.version})`);
@@ -145,8 +167,8 @@ try {
     const sorted = [...rss[k]!].sort((x, y) => x - y);
     const status = readFileSync(`/proc/${v.pid}/status`, 'utf8').match(/^(RssAnon|RssFile):.*$/gm)?.map((l) => l.replace(/\s+/g, ' ')).join(', ');
     console.log(
-      `  ${v.name.padEnd(10)} CPU ${pct(b.user + b.system - a.user - a.system)} % (user ${pct(b.user - a.user)}, system ${pct(b.system - a.system)}; main thread ${pct(b.threads.main - a.threads.main)}, others ${pct(b.threads.others - a.threads.others)})` +
-        `  RSS median ${sorted[sorted.length >> 1]!.toFixed(1)} MB, max ${sorted.at(-1)!.toFixed(1)}  (${status})`,
+      `  ${v.name.padEnd(10)} CPU ${pct(b.user + b.system - a.user - a.system)} % (run time ${((b.ns - a.ns) / 1e7 / wallSec).toFixed(3)} %; user ${pct(b.user - a.user)}, system ${pct(b.system - a.system)}; main thread ${pct(b.threads.main - a.threads.main)}, others ${pct(b.threads.others - a.threads.others)})` +
+        `  RSS median ${sorted[sorted.length >> 1]!.toFixed(1)} MB, max ${sorted.at(-1)!.toFixed(1)}  (${status}), ${((b.faults - a.faults) / wallSec).toFixed(0)} page faults/s`,
     );
     console.log(`  ${''.padEnd(10)} ${v.dist} ${v.flags.join(' ')} ${Object.entries(v.env).map(([key, val]) => `${key}=${val}`).join(' ')}`);
   });
