@@ -37,6 +37,10 @@
 //   LongBits), proto/columnar.js (varint, parseEntry, sameEntry) and quantize.js. Keeping maps
 //   longer (--retain-maps-for-n-gc=64 against the default 2) did not reduce them (39 against 19
 //   deopts, 136 against 102 TurboFan compiles after 60 s, same run): not kept.
+//   Why: with --optimize-for-size every major GC is a "reduce memory" one, and those skip V8's map
+//   retention altogether, so a map held only by transitions dies whenever no instance is alive at
+//   that GC (protobufjs' writer lives only while a sample encodes). agent/map-anchors.ts keeps one
+//   instance of each such class alive instead: the writer's deopts at major GCs are gone.
 // - --single-threaded: V8 posts no work to helper threads; its optimizing compiles and GC marking
 //   and sweeping run on the main thread, between samples (a 1 Hz sampler has idle time to spare and
 //   no latency to keep). Measured on this host (agents side by side, each in a pid namespace
