@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { privateDbFile } from '../proto/private-files.js';
 import { join } from 'node:path';
 import { assay } from '../proto/codec.js';
-import { AGENT_BATCH_ENCODING, BatchEncoding, CHAIN_MAX_BATCHES, frameSamples, payloadChained } from '../proto/payload.js';
+import { AGENT_BATCH_ENCODING, BatchEncoding, CHAIN_MAX_BATCHES, frameSamples, isChainedEncoding, payloadChained } from '../proto/payload.js';
 import { sealBatch } from './batch.js';
 
 export interface SpoolLimits {
@@ -263,7 +263,7 @@ export class Spool {
     const samples = rows.map((r) => r.data);
     const prevHash = this.headHash;
     const c = this.chain;
-    const chained = AGENT_BATCH_ENCODING === BatchEncoding.BATCH_ENCODING_CHAINED && c !== null && c.batches < CHAIN_MAX_BATCHES && c.hash.equals(prevHash) && samples.length > 0;
+    const chained = isChainedEncoding(AGENT_BATCH_ENCODING) && c !== null && c.batches < CHAIN_MAX_BATCHES && c.hash.equals(prevHash) && samples.length > 0;
     const { header, signature, hash, encoding, payload } = sealBatch(
       {
         agentId,

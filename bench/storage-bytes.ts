@@ -7,7 +7,7 @@
 // verdicts), and retention run every 10 minutes as the collector runs it. Prints bytes per table with its indexes (dbstat; rows and bytes per row), what is
 // not payload, and the file's size after the day. Not a timed test.
 //
-//   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep] [--full-signatures] [--postgres]
+//   node dist/bench/storage-bytes.js [--trace FILE] [--hours 24] [--batch 5] [--keep] [--full-signatures] [--recorded-sockets] [--encoding N] [--postgres]
 //
 // --postgres: the same day into a PostgresStore on a throwaway cluster (test/helpers/postgres.ts,
 // Debian's server binaries), bytes per table from pg_total_relation_size (heap, TOAST and indexes,
@@ -24,7 +24,7 @@ import { sealBatch } from '../agent/batch.js';
 import { quantizeSample } from '../agent/quantize.js';
 import { generateAgentKeys, signBytes } from '../proto/chain.js';
 import { encodeSample, type IProcess, type ISample } from '../proto/codec.js';
-import { CHAIN_MAX_BATCHES, decodePayload, payloadChained, payloadInflateLimit } from '../proto/payload.js';
+import { AGENT_BATCH_ENCODING, CHAIN_MAX_BATCHES, decodePayload, payloadChained, payloadInflateLimit, type BatchEncodingValue } from '../proto/payload.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import { PostgresStore } from '../collector/store/postgres.js';
 import type { Store } from '../collector/store/store.js';
@@ -32,7 +32,7 @@ import { startPostgres, type PgCluster } from '../test/helpers/postgres.js';
 import { retentionOptions } from '../collector/store/retention.js';
 import { replay } from '../collector/replay.js';
 import { defaultRulesPath, loadRulesFile } from '../collector/engine/rules/load.js';
-import { readTraceSamples } from './payload-sizes.js';
+import { asSentSockets, readTraceSamples } from './payload-sizes.js';
 import { SentSignatures, withReferences } from '../agent/signature-refs.js';
 
 const DAY_SAMPLES = 86_400;
@@ -75,9 +75,17 @@ async function main(): Promise<void> {
   const traceFile = flag(args, '--trace', 'bench/data/server-host.trace.ndjson.gz');
   const hours = Number(flag(args, '--hours', '24'));
   const batchSize = Number(flag(args, '--batch', '5'));
+  // --encoding N: seal batches in encoding N (default: what the agent signs, AGENT_BATCH_ENCODING).
+  const encoding = args.includes('--encoding') ? (Number(flag(args, '--encoding', '')) as BatchEncodingValue) : undefined;
   const n = Math.round((hours / 24) * DAY_SAMPLES);
   const scale = DAY_SAMPLES / n;
-  const trace = readTraceSamples(traceFile).map(quantizeSample);
+  // As the agent sends them: quantized (agent/quantize.ts), and with its socket selection
+  // (agent/probes/sockets.ts omitUnowned: unowned sockets neither listening nor ESTABLISHED are
+  // counted, not listed; the recorded trace predates it). Until 2026-12-08 this bench left the
+  // trace's ~200 socket rows per sample in (203 against 24 sent), and stored 618 B a sample of
+  // payload where the agent signs ~450 for the same day. --recorded-sockets: as before.
+  const recordedSockets = args.includes('--recorded-sockets');
+  const trace = readTraceSamples(traceFile).map((s) => (recordedSockets ? quantizeSample(s) : asSentSockets(quantizeSample(s))));
   const t0 = Date.UTC(2026, 11, 1);
   // As the agent streaming to a collector sends them: a new process's signature identical to one
   // sent in full in the last day goes as a reference (agent/signature-refs.ts, since 2026-12-07).
@@ -124,7 +132,7 @@ async function main(): Promise<void> {
     // Chained as the agent's spool chains (agent/spool.ts): against the last sample of the batch
     // before, a keyframe every CHAIN_MAX_BATCHES (encoding 4, the default; ignored by the others).
     const prior = lastSample && run < CHAIN_MAX_BATCHES ? lastSample : null;
-    const sealed = sealBatch({ agentId, seqs, samples: bytes, prevHash, sealedMs, prior }, (h) => signBytes(keys, h));
+    const sealed = sealBatch({ agentId, seqs, samples: bytes, prevHash, sealedMs, prior, ...(encoding !== undefined ? { encoding } : {}) }, (h) => signBytes(keys, h));
     const chained = payloadChained(sealed.encoding, sealed.payload);
     run = chained ? run + 1 : 1;
     lastSample = bytes.at(-1)!;
@@ -186,6 +194,7 @@ async function main(): Promise<void> {
   console.log(`storage per host-day: trace ${traceFile} (${trace.length} samples) looped to ${n} samples at 1 Hz (${hours} h${scale !== 1 ? `, figures scaled x${scale.toFixed(2)} to a day` : ''}), batches of ${batchSize}; ${elapsedS.toFixed(0)} s; loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`samples ${n}, batches ${batches}, verdicts ${nextVerdict}; retention every ${retention.everyMs / 60_000} min (${retentionSteps} steps)`);
   console.log(args.includes('--full-signatures') ? 'process signatures all in full (--full-signatures: agents before 2026-12-07)' : `process signatures: ${sent.full} in full, ${sent.references} by reference (${unresolved} unresolved)`);
+  console.log(`batch encoding ${encoding ?? AGENT_BATCH_ENCODING}; sockets ${recordedSockets ? 'as recorded (--recorded-sockets)' : 'as the agent selects them (omitUnowned)'}`);
   console.log(`protobuf per sample ${(protobufBytes / n).toFixed(0)} B; signed payload per sample ${(payloadBytes / n).toFixed(0)} B (${(protobufBytes / payloadBytes).toFixed(1)}x smaller)`);
   console.log('per table with its indexes (dbstat, pages in use), per host-day:');
   for (const t of tables) {

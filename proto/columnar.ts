@@ -60,10 +60,17 @@ export const COLUMNAR_LISTS: readonly { field: number; key: number }[] = [
  */
 export const COLUMNAR_MIN_ENTRIES = 64;
 
-const VERSION = 1;
+/** A container that decodes on its own (BATCH_ENCODING_COLUMNAR, and CHAINED's keyframes); its first byte. */
+export const COLUMNAR_VERSION = 1;
+const VERSION = COLUMNAR_VERSION;
 /** A container whose first sample refers to a prior sample the reader is given (encodeColumnar's `prior`); its first byte. */
 export const COLUMNAR_VERSION_PRIOR = 2;
 const VERSION_PRIOR = COLUMNAR_VERSION_PRIOR;
+/** Value coding (writeEntryValues), on its own and with a prior: BATCH_ENCODING_CHAINED_VALUES's containers. */
+export const COLUMNAR_VERSION_VALUES = 3;
+export const COLUMNAR_VERSION_VALUES_PRIOR = 4;
+const VERSION_VALUES = COLUMNAR_VERSION_VALUES;
+const VERSION_VALUES_PRIOR = COLUMNAR_VERSION_VALUES_PRIOR;
 /** Varint values the columns carry exactly in a double (2^49: seven varint bytes). */
 const VALUE_LIMIT = 2 ** 49;
 const MAX_LISTS = 16;
@@ -227,6 +234,25 @@ class Shapes {
     }
     return node.id;
   }
+  private readonly positions: Map<number, number>[] = [];
+  /** Where each tag sits in `shape` (value coding: a field's counterpart by tag). */
+  positionsOf(shape: number): Map<number, number> {
+    let m = this.positions[shape];
+    if (!m) {
+      m = new Map();
+      const tags = this.list[shape]!;
+      for (let i = 0; i < tags.length; i++) m.set(tags[i]!, i);
+      this.positions[shape] = m;
+    }
+    return m;
+  }
+  private readonly bytesShapes: number[] = [];
+  /** The shape of `shape`'s length-delimited fields alone (value coding: what the shapes column describes). */
+  bytesShape(shape: number): number {
+    let id = this.bytesShapes[shape];
+    if (id === undefined) this.bytesShapes[shape] = id = this.id(this.list[shape]!.filter((t) => (t & 7) === 2));
+    return id;
+  }
   private readonly keys = new Map<number, number[]>();
   /** The position in `shape` of the first field numbered `field`, or -1. */
   keyAt(shape: number, field: number): number {
@@ -350,6 +376,8 @@ interface FlipNode {
 
 /** One sample taken apart: its rest, and per list the offset into the rest and the entries. */
 interface Parsed {
+  /** The sample's bytes (its entries' values are offsets into them). */
+  src: Uint8Array;
   rest: Uint8Array[];
   restLen: number;
   offsets: number[];
@@ -435,7 +463,7 @@ function parseSample(b: Uint8Array, lists: readonly number[], shapes: Shapes): P
   // An absent list sits where the one before it sits (offsets non-decreasing in list order).
   for (let l = 0; l < offsets.length; l++) if (offsets[l]! < 0) offsets[l] = l > 0 ? offsets[l - 1]! : 0;
   for (let l = 1; l < offsets.length; l++) if (offsets[l]! < offsets[l - 1]!) throw new NotColumnar();
-  return { rest, restLen, offsets, entries };
+  return { src: b, rest, restLen, offsets, entries };
 }
 
 /** Byte planes of fixed-width values: all first bytes, then all second bytes, ... */
@@ -452,6 +480,14 @@ function fromPlanes(src: Uint8Array, width: number): Uint8Array {
   return out;
 }
 const widthOf = (tag: number): number => ((tag & 7) === 1 ? 8 : (tag & 7) === 5 ? 4 : 0);
+/** A list's columns in container order: refs, shapes, its tags; value coding adds each fixed-width tag's escapes (key -tag). */
+function columnKeys(tags: readonly number[], values: boolean): number[] {
+  const keys = [REFS, SHAPES, ...tags];
+  if (values) for (const t of tags) if (widthOf(t)) keys.push(-t);
+  return keys;
+}
+/** The byte planes' width of a column (0: none): fixed-width tags' bytes, or with value coding their escapes. */
+const planeWidth = (key: number, values: boolean): number => (values ? (key < 0 ? widthOf(-key) : 0) : key > SHAPES ? widthOf(key) : 0);
 
 const ZERO8 = new Uint8Array(8);
 
@@ -487,12 +523,196 @@ function writeEntry(e: Entry, ref: Entry | null, shapeCol: Out, col: (tag: numbe
   }
 }
 
+// Value coding (container versions 3 and 4, BATCH_ENCODING_CHAINED_VALUES): the numeric fields of
+// a list entry (wire types 0, 1 and 5) are coded as values rather than bytes, and their presence
+// travels with them, so the shapes column describes only the length-delimited fields. A field
+// going between absent (zero, which protobuf leaves out) and present used to cost a shape change
+// and its whole value; a rate quantized to a few significant bits, XORed as a double, left two
+// or three bytes of noise per change. Every value comes back bit for bit; what a rule cannot
+// reproduce travels as it is (an escape). Per numeric tag of the union, per entry written:
+//   varint (wire 0):   0 = absent, else zig(value - counterpart) + 1
+//   fixed64 (wire 1):  0 = absent, 1 = escape (8 bytes XOR the counterpart's, or as they are,
+//                      into the tag's escape column); for a double holding a whole number in
+//                      0..2^49: 2 = the counterpart's value (its value when it is such a double
+//                      too, else 0), else 3 + packWhole(value) when that is below 2^49
+//   fixed32 (wire 5):  0 = absent, 1 = escape (4 bytes, as above), else 2 + k, the float being
+//                      ticksValue(k, the sample's tick period): what the agent's CPU share is,
+//                      whole clock ticks over the interval (agent/probes/processes.ts)
+// "The counterpart" is the same tag's value in the entry referred to (none: 0). The sample's
+// tick period (ms, 0 = none) follows each list's entry count in the meta.
+
+/**
+ * The float a value-coded fixed32 holds for `k` clock ticks over `periodMs`: the agent's CPU
+ * share (agent/probes/processes.ts: round(100 * ticks / dtSec / USER_HZ, 2) with USER_HZ 100),
+ * as float32. A value it does not give bit for bit is escaped: exact for any value.
+ */
+export function ticksValue(k: number, periodMs: number): number {
+  return Math.fround(Math.round(((100 * (k / (periodMs / 1000))) / 100) * 100) / 100);
+}
+/** Most ticks a fixed32 value codes (2 + k in a column): a share of 2^20 cores-percent is no CPU share. */
+const MAX_TICKS = 1 << 20;
+/** Longest tick period tried or read (ms). */
+const MAX_PERIOD_MS = 1 << 24;
+const f32 = new Float32Array(1);
+const f32Bytes = new Uint8Array(f32.buffer);
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+function readF32(b: Uint8Array, at: number): number {
+  for (let k = 0; k < 4; k++) f32Bytes[littleEndian ? k : 3 - k] = b[at + k]!;
+  return f32[0]!;
+}
+function readF64(b: Uint8Array, at: number): number {
+  for (let k = 0; k < 8; k++) f64Bytes[littleEndian ? k : 7 - k] = b[at + k]!;
+  return f64[0]!;
+}
+/** The bytes protobuf writes for float32 `v` (little-endian), into `out` at `at`. */
+function writeF32(v: number, out: Uint8Array, at: number): void {
+  f32[0] = v;
+  for (let k = 0; k < 4; k++) out[at + k] = f32Bytes[littleEndian ? k : 3 - k]!;
+}
+function writeF64(v: number, out: Uint8Array, at: number): void {
+  f64[0] = v;
+  for (let k = 0; k < 8; k++) out[at + k] = f64Bytes[littleEndian ? k : 7 - k]!;
+}
+/** A double's value when it is a whole number in 0..2^49 (not -0), else -1. */
+function wholeDouble(b: Uint8Array, at: number): number {
+  const x = readF64(b, at);
+  return Number.isInteger(x) && x >= 0 && x < VALUE_LIMIT && !Object.is(x, -0) ? x : -1;
+}
+/**
+ * A whole number as odd * 2^tz packed into one number (x = 0: 0): 1 + tz + 50 * (odd - 1) / 2
+ * (written only when below 2^49: exact in a double and in a column).
+ * A rate the agent keeps to a few significant bits (agent/quantize.ts) has a small odd part, so
+ * it packs into one or two bytes where its difference from the sample before took two or three.
+ */
+function packWhole(x: number): number {
+  if (x === 0) return 0;
+  let tz = 0;
+  while (x % 2 === 0) (x /= 2), tz++;
+  return 1 + tz + 50 * ((x - 1) / 2);
+}
+function unpackWhole(p: number): number {
+  if (p === 0) return 0;
+  const tz = (p - 1) % 50;
+  const m = (p - 1 - tz) / 50;
+  return (2 * m + 1) * 2 ** tz;
+}
+/** The ticks `k` for which ticksValue(k, periodMs) has exactly the float32 bytes at `at`, or -1. */
+function ticksOf(b: Uint8Array, at: number, periodMs: number): number {
+  const v = readF32(b, at);
+  if (!(v >= 0) || Object.is(v, -0)) return -1;
+  const k = Math.round((v * periodMs) / 1000);
+  if (k > MAX_TICKS) return -1;
+  writeF32(ticksValue(k, periodMs), scratch4, 0);
+  return scratch4[0] === b[at] && scratch4[1] === b[at + 1] && scratch4[2] === b[at + 2] && scratch4[3] === b[at + 3] ? k : -1;
+}
+const scratch4 = new Uint8Array(4);
+
+/**
+ * The tick period (ms) under which most of these float32 fields (byte offsets into `b`) are
+ * ticksValue of whole ticks, or 0 (none fits). Tried: the periods that the smallest positive value
+ * allows for 1 to 4 ticks (its rounding to hundredths leaves a few).
+ */
+function ticksPeriod(b: Uint8Array, at: readonly number[]): number {
+  let min = Infinity;
+  for (const o of at) {
+    const v = readF32(b, o);
+    if (v > 0 && v < min) min = v;
+  }
+  if (!(min < Infinity)) return at.length ? 1000 : 0; // all zero: any period gives them
+  let best = 0;
+  let bestFit = 0;
+  for (let k = 1; k <= 4 && bestFit < at.length; k++) {
+    const lo = Math.max(1, Math.ceil((1000 * k) / (min + 0.0051)));
+    const hi = Math.min(MAX_PERIOD_MS, Math.floor((1000 * k) / Math.max(min - 0.0051, 1e-9)));
+    for (let p = lo; p <= hi && p - lo < 64 && bestFit < at.length; p++) {
+      let fit = 0;
+      for (const o of at) if (ticksOf(b, o, p) >= 0) fit++;
+      if (fit > bestFit) (best = p), (bestFit = fit);
+    }
+  }
+  return best;
+}
+
+/** Value coding's columns of a list: per numeric tag its codes (col) and its escapes (esc). */
+interface ValueCols {
+  col(tag: number): Out;
+  esc(tag: number): Out;
+}
+
+/** Writes a list entry that is not a copy of the entry it refers to, value-coded (above): its length-delimited shape, then every numeric tag of the union. */
+function writeEntryValues(e: Entry, ref: Entry | null, shapeCol: Out, cols: ValueCols, bytesUnion: Union, numeric: readonly number[], shapes: Shapes, periodMs: number): void {
+  bytesUnion.writeFlips(shapeCol, ref ? shapes.bytesShape(ref.shape) : -1, shapes.bytesShape(e.shape));
+  const tags = shapes.list[e.shape]!;
+  const pos = shapes.positionsOf(e.shape);
+  const rpos = ref ? shapes.positionsOf(ref.shape) : null;
+  const b = e.src.buf;
+  const rb = ref ? ref.src.buf : ZERO8;
+  for (let j = 0; j < tags.length; j++) {
+    const tag = tags[j]!;
+    if ((tag & 7) !== 2) continue;
+    const x = e.v[2 * j]!;
+    const n = e.v[2 * j + 1]!;
+    const pj = rpos ? rpos.get(tag) : undefined;
+    const c = cols.col(tag);
+    if (pj !== undefined && ref!.v[2 * pj + 1] === n && sameBytes(b, x, rb, ref!.v[2 * pj]!, n)) c.varint(0);
+    else {
+      c.varint(n + 1);
+      c.bytes(b.subarray(x, x + n));
+    }
+  }
+  for (const tag of numeric) {
+    const j = pos.get(tag);
+    const pj = rpos ? rpos.get(tag) : undefined;
+    const c = cols.col(tag);
+    if (j === undefined) {
+      c.varint(0);
+      continue;
+    }
+    const x = e.v[2 * j]!;
+    const wire = tag & 7;
+    if (wire === 0) {
+      c.varint(zig(x - (pj !== undefined ? ref!.v[2 * pj]! : 0)) + 1);
+      continue;
+    }
+    if (wire === 1) {
+      const whole = wholeDouble(b, x);
+      if (whole >= 0) {
+        const r = pj !== undefined ? wholeDouble(rb, ref!.v[2 * pj]!) : 0;
+        const packed = whole === (r >= 0 ? r : 0) ? -1 : packWhole(whole);
+        // A whole number with a long odd part packs beyond what a column carries exactly: escaped.
+        if (packed < VALUE_LIMIT) {
+          c.varint(packed < 0 ? 2 : 3 + packed);
+          continue;
+        }
+      }
+    } else {
+      const k = periodMs > 0 ? ticksOf(b, x, periodMs) : -1;
+      if (k >= 0) {
+        c.varint(2 + k);
+        continue;
+      }
+    }
+    c.varint(1);
+    const w = wire === 1 ? 8 : 4;
+    const o = cols.esc(tag);
+    o.reserve(w);
+    if (pj !== undefined) {
+      const q = ref!.v[2 * pj]!;
+      for (let k = 0; k < w; k++) o.buf[o.len++] = b[x + k]! ^ rb[q + k]!;
+    } else for (let k = 0; k < w; k++) o.buf[o.len++] = b[x + k]!;
+  }
+}
+
 /** The container of a batch's samples (each its complete encoded bytes). */
 export function encodeColumnar(
   samples: readonly Uint8Array[],
   all: readonly { field: number; key: number }[] = COLUMNAR_LISTS,
   minEntries = COLUMNAR_MIN_ENTRIES,
   prior: Uint8Array | null = null,
+  /** Value coding (container versions 3 and 4): BATCH_ENCODING_CHAINED_VALUES. */
+  values = false,
 ): Uint8Array {
   let shapes = new Shapes();
   let lists = all;
@@ -538,6 +758,10 @@ export function encodeColumnar(
     return c;
   };
   const unions = lists.map((_, l) => new Union([before, ...parsed].flatMap((p) => (p ? p.entries[l]!.map((e) => e.shape) : [])), shapes));
+  // Value coding: the shapes column describes the length-delimited fields (of the union's), every numeric tag has a column of codes.
+  const bytesUnions = values ? unions.map((u) => new Union([u.tags.filter((t) => (t & 7) === 2)], shapes)) : [];
+  const numeric = unions.map((u) => u.tags.filter((t) => (t & 7) !== 2));
+  const floats = unions.map((u) => u.tags.filter((t) => (t & 7) === 5));
   let prev: Entry[][] | null = before ? before.entries : null;
   for (const [at, p] of parsed.entries()) {
     if (!p) {
@@ -555,8 +779,24 @@ export function encodeColumnar(
       const entries = p.entries[l]!;
       meta.varint(p.offsets[l]!);
       meta.varint(entries.length);
+      let periodMs = 0;
+      if (values) {
+        if (floats[l]!.length) {
+          const at: number[] = [];
+          for (const e of entries) {
+            const pos = shapes.positionsOf(e.shape);
+            for (const t of floats[l]!) {
+              const j = pos.get(t);
+              if (j !== undefined) at.push(e.v[2 * j]!);
+            }
+          }
+          periodMs = at.length ? ticksPeriod(p.src, at) : 0;
+        }
+        meta.varint(periodMs);
+      }
       const before = prev ? prev[l]! : null;
       const colOf = (tag: number): Out => col(l, tag);
+      const valueCols: ValueCols = { col: colOf, esc: (tag) => col(l, -tag) };
       let index: Map<number | string, number> | null = null;
       if (before) {
         index = new Map();
@@ -584,13 +824,14 @@ export function encodeColumnar(
           col(l, SHAPES).varint(0);
           continue;
         }
-        writeEntry(e, ref, col(l, SHAPES), colOf, unions[l]!, shapes);
+        if (values) writeEntryValues(e, ref, col(l, SHAPES), valueCols, bytesUnions[l]!, numeric[l]!, shapes, periodMs);
+        else writeEntry(e, ref, col(l, SHAPES), colOf, unions[l]!, shapes);
       }
     }
     prev = p.entries;
   }
   const out = new Out(rest.len + 4096);
-  out.varint(before ? VERSION_PRIOR : VERSION);
+  out.varint(values ? (before ? VERSION_VALUES_PRIOR : VERSION_VALUES) : before ? VERSION_PRIOR : VERSION);
   out.varint(lists.length);
   for (const f of fields) out.varint(f);
   for (const u of unions) {
@@ -603,9 +844,9 @@ export function encodeColumnar(
   out.varint(rest.len);
   out.bytes(rest.view());
   for (let l = 0; l < lists.length; l++) {
-    for (const key of [REFS, SHAPES, ...unions[l]!.tags]) {
+    for (const key of columnKeys(unions[l]!.tags, values)) {
       const c = columns[l]!.get(key)?.view() ?? new Uint8Array(0);
-      const w = key > SHAPES ? widthOf(key) : 0;
+      const w = planeWidth(key, values);
       out.varint(c.length);
       out.bytes(w ? toPlanes(c, w) : c);
     }
@@ -706,6 +947,10 @@ interface ListColumns {
   /** Its entries' tag in a sample (field number, length-delimited). */
   tag: number;
   union: Union;
+  /** Value coding: the union of its length-delimited tags (what the shapes column describes), and each tag's column and escapes. */
+  bytesUnion: Union | null;
+  col(tag: number): In;
+  esc(tag: number): In;
   refs: In;
   shapes: In;
   /** The columns of a shape's fields, in its order. */
@@ -791,6 +1036,103 @@ function readEntry(sh: number, ref: Entry | null, list: ListColumns, shapes: Sha
   }
   arena.buf[lenAt + lenSize - 1] = n;
   return { shape, v, src: arena, start, end: arena.len };
+}
+
+/** Reads a value-coded list entry (writeEntryValues) from the columns into `arena`, as readEntry does. */
+function readEntryValues(sh: number, ref: Entry | null, list: ListColumns, shapes: Shapes, arena: Out, at: number, index: number, periodMs: number): Entry {
+  const bytesTags = shapes.list[list.bytesUnion!.readFlips(list.shapes, sh, ref ? shapes.bytesShape(ref.shape) : -1)]!;
+  const rpos = ref ? shapes.positionsOf(ref.shape) : null;
+  const rb = ref ? ref.src.buf : ZERO8;
+  const tags: number[] = [];
+  const v: number[] = [];
+  arena.varint(list.tag);
+  const lenAt = arena.len;
+  arena.reserve(1);
+  arena.len++;
+  let start = arena.len;
+  let li = 0;
+  for (const tag of list.union.tags) {
+    const wire = tag & 7;
+    const pj = rpos ? rpos.get(tag) : undefined;
+    if (wire === 2) {
+      if (li >= bytesTags.length || bytesTags[li] !== tag) continue;
+      li++;
+      const c = list.col(tag);
+      arena.varint(tag);
+      const n1 = c.varint();
+      if (n1 === 0) {
+        if (pj === undefined) throw new ColumnarError(`${c.what}: sample ${at} entry ${index} repeats a value its counterpart does not have`);
+        const n = ref!.v[2 * pj + 1]!;
+        const from = ref!.v[2 * pj]!;
+        arena.varint(n);
+        arena.reserve(n);
+        if (n > 32) arena.buf.set(rb.subarray(from, from + n), arena.len);
+        else for (let k = 0; k < n; k++) arena.buf[arena.len + k] = rb[from + k]!;
+        v.push(arena.len, n);
+        arena.len += n;
+      } else {
+        const bytes = c.take(n1 - 1);
+        arena.varint(bytes.length);
+        v.push(arena.len, bytes.length);
+        arena.bytes(bytes);
+      }
+      tags.push(tag);
+      continue;
+    }
+    const c = list.col(tag);
+    const code = c.varint();
+    if (code === 0) continue;
+    tags.push(tag);
+    arena.varint(tag);
+    if (wire === 0) {
+      const x = (pj !== undefined ? ref!.v[2 * pj]! : 0) + unzig(code - 1);
+      if (!(x >= 0 && x < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${x} outside 0..2^49`);
+      v.push(x, 0);
+      arena.varint(x);
+      continue;
+    }
+    const w = wire === 1 ? 8 : 4;
+    arena.reserve(w);
+    const o = arena.len;
+    const out = arena.buf;
+    if (code === 1) {
+      const e = list.esc(tag);
+      const from = e.skip(w);
+      if (pj !== undefined) {
+        const q = ref!.v[2 * pj]!;
+        for (let k = 0; k < w; k++) out[o + k] = e.b[from + k]! ^ rb[q + k]!;
+      } else for (let k = 0; k < w; k++) out[o + k] = e.b[from + k]!;
+    } else if (wire === 1) {
+      const r = pj !== undefined ? wholeDouble(rb, ref!.v[2 * pj]!) : 0;
+      if (code - 3 >= VALUE_LIMIT) throw new ColumnarError(`${c.what}: packed number ${code - 3} outside 0..2^49`);
+      const x = code === 2 ? (r >= 0 ? r : 0) : unpackWhole(code - 3);
+      if (!(x >= 0 && x < VALUE_LIMIT)) throw new ColumnarError(`${c.what}: value ${x} outside 0..2^49`);
+      writeF64(x, out, o);
+    } else {
+      const k = code - 2;
+      if (periodMs === 0) throw new ColumnarError(`${c.what}: sample ${at} entry ${index} gives ticks and its sample no tick period`);
+      if (k > MAX_TICKS) throw new ColumnarError(`${c.what}: ${k} ticks, more than ${MAX_TICKS}`);
+      writeF32(ticksValue(k, periodMs), out, o);
+    }
+    v.push(o, w);
+    arena.len += w;
+  }
+  let n = arena.len - start;
+  const lenSize = varintSize(n);
+  if (lenSize > 1) {
+    const by = lenSize - 1;
+    arena.reserve(by);
+    arena.buf.copyWithin(start + by, start, arena.len);
+    arena.len += by;
+    start += by;
+    for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
+  }
+  for (let k = lenAt; n >= 0x80; k++) {
+    arena.buf[k] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  arena.buf[lenAt + lenSize - 1] = n;
+  return { shape: shapes.id(tags), v, src: arena, start, end: arena.len };
 }
 
 /**
@@ -879,8 +1221,10 @@ export class ColumnarBatch {
 export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = Infinity, prior: Uint8Array | null = null): ColumnarBatch {
   const h = new In(data, 0, data.length, 'columnar payload');
   const version = h.varint();
-  if (version !== VERSION && version !== VERSION_PRIOR) throw new ColumnarError(`columnar payload version ${version} (this build reads ${VERSION} and ${VERSION_PRIOR})`);
-  if (version === VERSION_PRIOR && !prior) throw new ColumnarError('columnar payload refers to a prior sample and none was given');
+  if (version < VERSION || version > VERSION_VALUES_PRIOR) throw new ColumnarError(`columnar payload version ${version} (this build reads ${VERSION} to ${VERSION_VALUES_PRIOR})`);
+  const values = version === VERSION_VALUES || version === VERSION_VALUES_PRIOR;
+  const withPrior = version === VERSION_PRIOR || version === VERSION_VALUES_PRIOR;
+  if (withPrior && !prior) throw new ColumnarError('columnar payload refers to a prior sample and none was given');
   const nLists = h.count(MAX_LISTS, 'lists');
   const listTags: number[] = [];
   for (let l = 0; l < nLists; l++) {
@@ -915,9 +1259,9 @@ export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = In
   const rest = new In(data, h.pos, h.pos + restLen, 'columnar payload rest');
   h.pos += restLen;
   const columns = listTags.map(() => new Map<number, In>());
-  for (let l = 0; l < nLists; l++) for (const key of [REFS, SHAPES, ...unions[l]!.tags]) {
+  for (let l = 0; l < nLists; l++) for (const key of columnKeys(unions[l]!.tags, values)) {
     const len = h.count(h.end - h.pos, 'column length');
-    const w = key > SHAPES ? widthOf(key) : 0;
+    const w = planeWidth(key, values);
     let bytes = h.take(len);
     if (w) {
       if (len % w !== 0) throw new ColumnarError(`columnar payload: column ${key} of list ${l} is ${len} bytes, not whole ${w}-byte values`);
@@ -933,7 +1277,17 @@ export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = In
   };
   const lists = listTags.map((tag, l): ListColumns => {
     const byShape: In[][] = [];
-    return { tag, union: unions[l]!, refs: col(l, REFS), shapes: col(l, SHAPES), of: (shape) => (byShape[shape] ??= shapes.list[shape]!.map((t) => col(l, t))) };
+    const bytesUnion = values ? cache.union(unions[l]!.tags.filter((t) => (t & 7) === 2)) : null;
+    return {
+      tag,
+      union: unions[l]!,
+      bytesUnion,
+      refs: col(l, REFS),
+      shapes: col(l, SHAPES),
+      of: (shape) => (byShape[shape] ??= shapes.list[shape]!.map((t) => col(l, t))),
+      col: (t) => col(l, t),
+      esc: (t) => col(l, -t),
+    };
   });
 
   let total = 0;
@@ -946,7 +1300,7 @@ export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = In
   const arena = new Out(4096, (n) => Buffer.allocUnsafe(n));
   const out: ColumnarSample[] = [];
   let prev: Entry[][] | null = null;
-  if (version === VERSION_PRIOR) {
+  if (withPrior) {
     // The prior as the encoder parsed it: every tag its entries use is one of the lists' tags.
     let p: Parsed;
     try {
@@ -980,6 +1334,7 @@ export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = In
       offsets.push(offset);
       restAt = offset;
       const count = meta.varint();
+      const periodMs = values ? meta.count(MAX_PERIOD_MS, 'tick period') : 0;
       const lc = lists[l]!;
       const listTag = lc.tag;
       const before = prev ? prev[l]! : null;
@@ -1006,7 +1361,7 @@ export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = In
           list.push(ref);
           continue;
         }
-        const e = readEntry(sh, ref, lc, shapes, arena, s + 1, i + 1);
+        const e = values ? readEntryValues(sh, ref, lc, shapes, arena, s + 1, i + 1, periodMs) : readEntry(sh, ref, lc, shapes, arena, s + 1, i + 1);
         // An entry is at most its counterpart (already counted) plus bytes of the columns: checked once built.
         grow(varintSize(listTag) + varintSize(e.end - e.start) + e.end - e.start);
         list.push(e);

@@ -30,19 +30,20 @@
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { assay, type IProcess, type ISample, type ISocket } from './codec.js';
 import { sha256 } from './chain.js';
-import { COLUMNAR_LISTS, COLUMNAR_MIN_ENTRIES, COLUMNAR_VERSION_PRIOR, ColumnarBatch, ColumnarError, encodeColumnar, readColumnar } from './columnar.js';
+import { COLUMNAR_LISTS, COLUMNAR_MIN_ENTRIES, COLUMNAR_VERSION, COLUMNAR_VERSION_PRIOR, COLUMNAR_VERSION_VALUES, COLUMNAR_VERSION_VALUES_PRIOR, ColumnarBatch, ColumnarError, encodeColumnar, readColumnar } from './columnar.js';
 
 export const BatchEncoding = assay.v1.BatchEncoding;
 export type BatchEncodingValue = assay.v1.BatchEncoding;
 
 /**
  * What the agent signs (agent/batch.ts sealBatch, encodePayload's default): the chained columnar
- * payload since the end of 2026-12-07, chained by agent/spool.ts (measured with
- * bench/payload-columnar.ts: 672 against 940 B/sample for COLUMNAR on the recorded server host,
- * 31.7 % fewer bytes over every corpus and held-out trace; COLUMNAR had been about 10 % under
- * BROTLI). Without a prior it is a keyframe: COLUMNAR behind one byte.
+ * payload, value-coded (BATCH_ENCODING_CHAINED_VALUES) since 2026-12-08, chained by agent/spool.ts.
+ * Measured with bench/payload-sizes.ts on the recorded server host: CHAINED (4) 672 against 940
+ * B/sample for COLUMNAR, 31.7 % fewer bytes over every corpus and held-out trace (COLUMNAR had
+ * been about 10 % under BROTLI); CHAINED_VALUES is a few percent under CHAINED (the figures:
+ * bench/payload-sizes.ts). Without a prior it is a keyframe: the columns behind one byte.
  */
-export const AGENT_BATCH_ENCODING: assay.v1.BatchEncoding = BatchEncoding.BATCH_ENCODING_CHAINED;
+export const AGENT_BATCH_ENCODING: assay.v1.BatchEncoding = BatchEncoding.BATCH_ENCODING_CHAINED_VALUES;
 
 /** The encodings whose batches carry a compressed payload (SignedBatch.payload, payload_digest). */
 export const PAYLOAD_ENCODINGS: readonly number[] = [
@@ -50,7 +51,16 @@ export const PAYLOAD_ENCODINGS: readonly number[] = [
   BatchEncoding.BATCH_ENCODING_BROTLI,
   BatchEncoding.BATCH_ENCODING_COLUMNAR,
   BatchEncoding.BATCH_ENCODING_CHAINED,
+  BatchEncoding.BATCH_ENCODING_CHAINED_VALUES,
 ];
+
+/** The encodings whose batches may be chained to the batch before (a keyframe or chained kind byte first): 4 and 5. */
+export const CHAINED_ENCODINGS: readonly number[] = [BatchEncoding.BATCH_ENCODING_CHAINED, BatchEncoding.BATCH_ENCODING_CHAINED_VALUES];
+
+/** Whether batches of this encoding may be chained (the agent then passes the prior; payloadChained tells which are). */
+export function isChainedEncoding(encoding: number): boolean {
+  return CHAINED_ENCODINGS.includes(encoding);
+}
 
 /**
  * BATCH_ENCODING_CHAINED: most batches in a row whose first sample is encoded against the batch
@@ -303,10 +313,11 @@ export function encodePayload(samples: readonly Uint8Array[], encoding: number =
     });
   if (encoding === BatchEncoding.BATCH_ENCODING_BROTLI) return brotli(frameSamples(samples));
   if (encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR) return brotli(encodeColumnar(samples));
-  if (encoding === BatchEncoding.BATCH_ENCODING_CHAINED) {
-    const container = encodeColumnar(samples, COLUMNAR_LISTS, COLUMNAR_MIN_ENTRIES, prior);
+  if (isChainedEncoding(encoding)) {
+    const values = encoding === BatchEncoding.BATCH_ENCODING_CHAINED_VALUES;
+    const container = encodeColumnar(samples, COLUMNAR_LISTS, COLUMNAR_MIN_ENTRIES, prior, values);
     // A prior the codec cannot take apart is not referred to: the batch is then a keyframe.
-    if (prior === null || container[0] !== COLUMNAR_VERSION_PRIOR) return Buffer.concat([Buffer.of(KEYFRAME), brotli(container)]);
+    if (prior === null || container[0] !== (values ? COLUMNAR_VERSION_VALUES_PRIOR : COLUMNAR_VERSION_PRIOR)) return Buffer.concat([Buffer.of(KEYFRAME), brotli(container)]);
     return Buffer.concat([Buffer.of(CHAINED), sha256(prior).subarray(0, PRIOR_DIGEST_BYTES), deflateRawSync(container, { level: 9, memLevel: 9, dictionary: prior })]);
   }
   if (encoding === BatchEncoding.BATCH_ENCODING_DEFLATE) return deflateRawSync(frameSamples(deltaEncode(samples)), { level: 9, memLevel: 9 });
@@ -318,7 +329,7 @@ export function encodePayload(samples: readonly Uint8Array[], encoding: number =
  * payload_too_large) one that grows beyond `maxBytes` without allocating more.
  */
 export function inflatePayload(payload: Uint8Array, maxBytes: number, encoding: number = BatchEncoding.BATCH_ENCODING_DEFLATE): Buffer {
-  const brotli = encoding === BatchEncoding.BATCH_ENCODING_BROTLI || encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR || encoding === BatchEncoding.BATCH_ENCODING_CHAINED;
+  const brotli = encoding === BatchEncoding.BATCH_ENCODING_BROTLI || encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR || isChainedEncoding(encoding);
   if (!brotli && encoding !== BatchEncoding.BATCH_ENCODING_DEFLATE) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
   try {
     return brotli ? brotliDecompressSync(payload, { maxOutputLength: maxBytes }) : inflateRawSync(payload, { maxOutputLength: maxBytes });
@@ -340,7 +351,7 @@ function inflateChained(body: Uint8Array, maxBytes: number, prior: Uint8Array): 
     if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
       throw new PayloadError('payload_too_large', `batch payload inflates to more than ${maxBytes} bytes (${body.length} bytes compressed): refused`);
     }
-    throw new PayloadError('bad_payload', `chained batch payload (encoding 4) is not raw deflate data over its prior: ${e.message}`);
+    throw new PayloadError('bad_payload', `chained batch payload is not raw deflate data over its prior: ${e.message}`);
   }
 }
 
@@ -372,7 +383,7 @@ export function decodeFrames(encoding: number, frames: readonly Uint8Array[], de
  * its header's prev_hash names). Reads one byte; every other payload decodes on its own.
  */
 export function payloadChained(encoding: number, payload: Uint8Array): boolean {
-  return encoding === BatchEncoding.BATCH_ENCODING_CHAINED && payload[0] === CHAINED;
+  return isChainedEncoding(encoding) && payload[0] === CHAINED;
 }
 
 /**
@@ -404,26 +415,36 @@ export function payloadSamples(encoding: number, payload: Uint8Array, maxInflate
   if (!isPayloadEncoding(encoding)) throw new PayloadError('bad_payload', `unknown batch encoding ${encoding}`);
   let body = payload;
   let against: Uint8Array | null = null;
-  if (encoding === BatchEncoding.BATCH_ENCODING_CHAINED) {
+  if (isChainedEncoding(encoding)) {
     const kind = payload[0];
     if (kind === KEYFRAME) body = payload.subarray(1);
     else if (kind === CHAINED) {
-      if (payload.length < 1 + PRIOR_DIGEST_BYTES) throw new PayloadError('bad_payload', 'batch payload (encoding 4) ends inside its prior digest');
-      if (!prior) throw new PayloadError('prior_missing', 'batch payload (encoding 4) is encoded against the last sample of the batch before it, which is not at hand');
+      if (payload.length < 1 + PRIOR_DIGEST_BYTES) throw new PayloadError('bad_payload', `batch payload (encoding ${encoding}) ends inside its prior digest`);
+      if (!prior) throw new PayloadError('prior_missing', `batch payload (encoding ${encoding}) is encoded against the last sample of the batch before it, which is not at hand`);
       if (!sha256(prior).subarray(0, PRIOR_DIGEST_BYTES).equals(payload.subarray(1, 1 + PRIOR_DIGEST_BYTES))) {
-        throw new PayloadError('prior_mismatch', 'batch payload (encoding 4) was encoded against another sample than the last one of the batch before it');
+        throw new PayloadError('prior_mismatch', `batch payload (encoding ${encoding}) was encoded against another sample than the last one of the batch before it`);
       }
       body = payload.subarray(1 + PRIOR_DIGEST_BYTES);
       against = prior;
-    } else throw new PayloadError('bad_payload', `batch payload (encoding 4) starts with ${kind === undefined ? 'nothing' : kind}, neither a keyframe (0) nor chained (1)`);
+    } else throw new PayloadError('bad_payload', `batch payload (encoding ${encoding}) starts with ${kind === undefined ? 'nothing' : kind}, neither a keyframe (0) nor chained (1)`);
   }
   const inflated = against ? inflateChained(body, maxInflatedBytes, against) : inflatePayload(body, maxInflatedBytes, encoding);
-  if (encoding !== BatchEncoding.BATCH_ENCODING_COLUMNAR && encoding !== BatchEncoding.BATCH_ENCODING_CHAINED) return framedSamples(unframeSamples(inflated, maxFrames));
-  if (encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR && inflated[0] === COLUMNAR_VERSION_PRIOR) {
+  if (encoding !== BatchEncoding.BATCH_ENCODING_COLUMNAR && !isChainedEncoding(encoding)) return framedSamples(unframeSamples(inflated, maxFrames));
+  // Each columnar encoding reads its own container versions: 3 a keyframe (1), 4 a keyframe or a
+  // chained one (1, 2), 5 value-coded ones (3, 4); a keyframe's columns refer to no prior.
+  const version = inflated[0];
+  const values = encoding === BatchEncoding.BATCH_ENCODING_CHAINED_VALUES;
+  const own = values ? COLUMNAR_VERSION_VALUES : COLUMNAR_VERSION;
+  const ownPrior = values ? COLUMNAR_VERSION_VALUES_PRIOR : COLUMNAR_VERSION_PRIOR;
+  if (encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR && version === COLUMNAR_VERSION_PRIOR) {
     throw new PayloadError('bad_payload', `batch payload (encoding 3): columnar payload version ${COLUMNAR_VERSION_PRIOR} refers to a prior sample, which only encoding 4 has`);
   }
-  if (encoding === BatchEncoding.BATCH_ENCODING_CHAINED && (inflated[0] === COLUMNAR_VERSION_PRIOR) !== (against !== null)) {
-    throw new PayloadError('bad_payload', `batch payload (encoding 4): ${against ? 'chained, but its columns do not refer to a prior' : 'a keyframe whose columns refer to a prior'}`);
+  if (version !== own && version !== ownPrior) {
+    const has = encoding === BatchEncoding.BATCH_ENCODING_COLUMNAR ? `${own}` : `${own} and ${ownPrior}`;
+    throw new PayloadError('bad_payload', `batch payload (encoding ${encoding}): columnar payload version ${version ?? 'missing'}, encoding ${encoding} has ${has}`);
+  }
+  if (isChainedEncoding(encoding) && (version === ownPrior) !== (against !== null)) {
+    throw new PayloadError('bad_payload', `batch payload (encoding ${encoding}): ${against ? 'chained, but its columns do not refer to a prior' : 'a keyframe whose columns refer to a prior'}`);
   }
   let batch: ColumnarBatch;
   try {

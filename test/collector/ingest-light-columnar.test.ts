@@ -1,4 +1,4 @@
-// The ack path reads a columnar payload (encodings 3 and 4) from its columns without rebuilding its
+// The ack path reads a columnar payload (encodings 3, 4 and 5) from its columns without rebuilding its
 // samples (collector/ingest/light-sample.ts readLightSamples). Checked here against the reading it
 // replaces, every sample rebuilt (payloadFrames) and read whole (readLightSample): on every
 // recorded trace, chained as the agent chains, and on thousands of garbled, hostile and
@@ -21,6 +21,7 @@ import { BatchEncoding, CHAIN_MAX_BATCHES, PRIOR_DIGEST_BYTES, encodePayload, la
 
 const COLUMNAR = BatchEncoding.BATCH_ENCODING_COLUMNAR;
 const CHAINED = BatchEncoding.BATCH_ENCODING_CHAINED;
+const VALUES = BatchEncoding.BATCH_ENCODING_CHAINED_VALUES;
 const LIMIT = 64 * 1024 * 1024;
 
 const traces = (dir: string): string[] => readdirSync(dir).filter((f) => /\.trace\.ndjson(\.gz)?$/.test(f)).sort().map((f) => join(dir, f));
@@ -67,16 +68,19 @@ test('every recorded trace, in chained batches of 5 as the agent seals them: the
   let signed = 0;
   for (const file of files) {
     const bytes = file.includes('server-host') ? server : asSent(file);
-    let prior: Uint8Array | null = null;
-    for (let i = 0, j = 0; i < bytes.length; i += 5, j++) {
-      const batch = bytes.slice(i, i + 5);
-      const payload = encodePayload(batch, CHAINED, j % CHAIN_MAX_BATCHES === 0 ? null : prior);
-      const got = compare(CHAINED, payload, payloadChained(CHAINED, payload) ? prior : null, batch.length, `${file} batch ${j}`);
-      assert.ok('samples' in got, `${file} batch ${j} read`);
-      assert.ok(got.last!.equals(Buffer.from(batch.at(-1)!)), `${file} batch ${j}: the prior for the next batch is its last sample`);
-      signed += (got.samples as Array<{ sample: ISample }>).reduce((n, s) => n + (s.sample.processes?.length ?? 0), 0);
-      prior = batch.at(-1)!;
-      batches++;
+    // Encoding 4, and 5 (value-coded columns) on every other trace: both are what agents send.
+    for (const encoding of files.indexOf(file) % 2 === 0 ? [CHAINED, VALUES] : [CHAINED]) {
+      let prior: Uint8Array | null = null;
+      for (let i = 0, j = 0; i < bytes.length; i += 5, j++) {
+        const batch = bytes.slice(i, i + 5);
+        const payload = encodePayload(batch, encoding, j % CHAIN_MAX_BATCHES === 0 ? null : prior);
+        const got = compare(encoding, payload, payloadChained(encoding, payload) ? prior : null, batch.length, `${file} batch ${j} (encoding ${encoding})`);
+        assert.ok('samples' in got, `${file} batch ${j} read`);
+        assert.ok(got.last!.equals(Buffer.from(batch.at(-1)!)), `${file} batch ${j}: the prior for the next batch is its last sample`);
+        signed += (got.samples as Array<{ sample: ISample }>).reduce((n, s) => n + (s.sample.processes?.length ?? 0), 0);
+        prior = batch.at(-1)!;
+        batches++;
+      }
     }
   }
   assert.ok(batches > 500 && signed > 100, `${batches} batches, ${signed} signed processes compared`);
@@ -92,19 +96,30 @@ test('garbled containers, keyframes and chained: the same samples or the same re
   const keyframe = Buffer.from(encodeColumnar(server.slice(300, 305)));
   const chained = Buffer.from(encodeColumnar(server.slice(300, 305), COLUMNAR_LISTS, undefined, prior));
   assert.equal(chained[0], 2, 'the container refers to its prior');
+  // Encoding 5's value-coded containers (versions 3 and 4).
+  const valuesKeyframe = Buffer.from(encodeColumnar(server.slice(300, 305), COLUMNAR_LISTS, undefined, null, true));
+  const valuesChained = Buffer.from(encodeColumnar(server.slice(300, 305), COLUMNAR_LISTS, undefined, prior, true));
+  assert.deepEqual([valuesKeyframe[0], valuesChained[0]], [3, 4], 'value-coded containers');
   let refused = 0;
   let read = 0;
   const MAX = 1200;
   const started = Date.now();
   for (let i = 0; i < MAX && Date.now() - started < 60_000; i++) {
     const chain = i % 2 === 1;
-    const g = Buffer.from(chain ? chained : keyframe);
+    const values = i % 4 >= 2;
+    const g = Buffer.from(values ? (chain ? valuesChained : valuesKeyframe) : chain ? chained : keyframe);
     const flips = 1 + rand(4);
     for (let k = 0; k < flips; k++) {
       const at = rand(g.length);
       g[at] = rand(3) === 0 ? rand(256) : g[at]! ^ (1 << rand(8));
     }
-    const got = chain ? compare(CHAINED, chainedPayload(g, prior), prior, 5, `chained, garbled (${i})`) : compare(COLUMNAR, brotliCompressSync(g), null, 5, `keyframe, garbled (${i})`);
+    const got = values
+      ? chain
+        ? compare(VALUES, chainedPayload(g, prior), prior, 5, `value-coded chained, garbled (${i})`)
+        : compare(VALUES, Buffer.concat([Buffer.of(0), brotliCompressSync(g)]), null, 5, `value-coded keyframe, garbled (${i})`)
+      : chain
+        ? compare(CHAINED, chainedPayload(g, prior), prior, 5, `chained, garbled (${i})`)
+        : compare(COLUMNAR, brotliCompressSync(g), null, 5, `keyframe, garbled (${i})`);
     if ('refused' in got) refused++;
     else read++;
   }
