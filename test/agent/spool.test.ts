@@ -109,12 +109,12 @@ test('batches stay under the collector frame limit; a sample that can never fit 
   }
 });
 
-test('sealed batches are chained (encoding 4): each encoded against the last sample of the batch before, a keyframe first, every CHAIN_MAX_BATCHES, after a restart and after a batch without samples', async () => {
+test('sealed batches are chained (encoding 5, as 4): each encoded against the last sample of the batch before, a keyframe first, every CHAIN_MAX_BATCHES, after a restart and after a batch without samples', async () => {
   const { readTraceSamples, asSentSockets } = await import('../../bench/payload-sizes.js');
   const { quantizeSample } = await import('../../agent/quantize.js');
   const { encodeSample } = await import('../../proto/codec.js');
   const { AGENT_BATCH_ENCODING, BatchEncoding, CHAIN_MAX_BATCHES, lastFrame, payloadChained } = await import('../../proto/payload.js');
-  assert.equal(AGENT_BATCH_ENCODING, BatchEncoding.BATCH_ENCODING_CHAINED);
+  assert.equal(AGENT_BATCH_ENCODING, BatchEncoding.BATCH_ENCODING_CHAINED_VALUES);
   const real = readTraceSamples('bench/data/server-host.trace.ndjson.gz').slice(0, 120).map((s) => encodeSample(asSentSockets(quantizeSample(s))));
   const tmp = tempDir();
   try {

@@ -72,7 +72,7 @@ test('a batch is stored, then acked; a resend of the chain head is acked as dupl
   // very samples the agent took.
   const stored = query<{ payload: Buffer; encoding: number }>('SELECT payload, encoding FROM batches WHERE host_id = ? AND hash = ?', 'good-1', b1.hash)[0]!;
   assert.deepEqual(Buffer.from(stored.payload), Buffer.from(b1.payload));
-  assert.equal(stored.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_CHAINED);
+  assert.equal(stored.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_CHAINED_VALUES);
   assert.deepEqual(Buffer.from(payloadSampleBytes(stored.encoding, stored.payload)[2]!), Buffer.from(b1.samples[2]!));
   a.sendBatch(b1); // the ack was "lost": the agent resends the same bytes
   const again = await a.ack();

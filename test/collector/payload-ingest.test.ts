@@ -88,9 +88,9 @@ test('a schema-3 agent from before brotli is still accepted: its raw-deflate pay
   assert.equal(row.encoding, BatchEncoding.BATCH_ENCODING_DEFLATE);
   assert.ok(row.payload.equals(Buffer.from(old.payload)), 'the raw-deflate payload is stored exactly as signed');
   assert.deepEqual(payloadSampleBytes(row.encoding, row.payload).map((b) => Buffer.from(b)), old.samples.map((b) => Buffer.from(b)));
-  // Upgraded in place: the current encoding (chained columnar since the end of 2026-12-07; a keyframe after a restart) from the next batch on, the chain going on.
+  // Upgraded in place: the current encoding (chained value-coded columnar, encoding 5, since 2026-12-08; a keyframe after a restart) from the next batch on, the chain going on.
   const next = a.build(4, samplesAt(Date.now() - 10_000, 2));
-  assert.equal(next.encoding, BatchEncoding.BATCH_ENCODING_CHAINED);
+  assert.equal(next.encoding, BatchEncoding.BATCH_ENCODING_CHAINED_VALUES);
   a.sendBatch(next);
   assert.equal((await a.ack()).lastSeq, 5);
   assert.equal(countRows('deflate-agent-1'), 5);

@@ -65,9 +65,9 @@ test('agent process → protobuf/WebSocket → collector process → SQLite → 
     rows.map((_, i) => rows[0]!.seq + i),
     'sequence numbers are contiguous: nothing lost or duplicated',
   );
-  // The agent's batches are schema-3 payloads (chained columnar, encoding 4); the last sample decoded from the newest one, with its prior read back by prev_hash.
+  // The agent's batches are schema-3 payloads (chained value-coded columnar, encoding 5); the last sample decoded from the newest one, with its prior read back by prev_hash.
   const newest = db.prepare('SELECT header, encoding, payload FROM batches WHERE host_id = ? AND samples > 0 ORDER BY last_seq DESC LIMIT 1').get(host.id) as { header: Buffer; encoding: number; payload: Buffer };
-  assert.equal(newest.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_CHAINED);
+  assert.equal(newest.encoding, assay.v1.BatchEncoding.BATCH_ENCODING_CHAINED_VALUES);
   const newestHeader = assay.v1.BatchHeader.decode(newest.header);
   assert.equal(newestHeader.seqs!.at(-1), rows.at(-1)!.seq);
   const byHash = db.prepare('SELECT header, encoding, payload FROM batches WHERE host_id = ? AND hash = ?');

@@ -53,10 +53,12 @@ test('delta encoding round-trips real recorded samples byte for byte, in batches
   }
 });
 
-test('the default payload is chained columnar (encoding 4), a keyframe without a prior: columnar (3) behind one byte; 3, brotli (2) and an old raw-deflate payload (1) still decode', () => {
+test('the default payload is chained value-coded columnar (encoding 5), a keyframe without a prior; chained columnar (4), a keyframe of which is columnar (3) behind one byte, 3, brotli (2) and an old raw-deflate payload (1) still decode', () => {
   const batch = recorded.slice(100, 105);
-  assert.ok(encodePayload(batch).equals(encodePayload(batch, BatchEncoding.BATCH_ENCODING_CHAINED)));
-  assert.ok(encodePayload(batch, BatchEncoding.BATCH_ENCODING_CHAINED).subarray(1).equals(encodePayload(batch, BatchEncoding.BATCH_ENCODING_COLUMNAR)), 'a keyframe is encoding 3 behind one byte');
+  assert.ok(encodePayload(batch).equals(encodePayload(batch, BatchEncoding.BATCH_ENCODING_CHAINED_VALUES)));
+  payloadSampleBytes(BatchEncoding.BATCH_ENCODING_CHAINED_VALUES, encodePayload(batch)).forEach((b, j) => assert.ok(Buffer.from(b).equals(Buffer.from(batch[j]!))));
+  assert.ok(encodePayload(batch, BatchEncoding.BATCH_ENCODING_CHAINED).subarray(1).equals(encodePayload(batch, BatchEncoding.BATCH_ENCODING_COLUMNAR)), 'a keyframe of encoding 4 is encoding 3 behind one byte');
+  payloadSampleBytes(BatchEncoding.BATCH_ENCODING_CHAINED, encodePayload(batch, BatchEncoding.BATCH_ENCODING_CHAINED)).forEach((b, j) => assert.ok(Buffer.from(b).equals(Buffer.from(batch[j]!))));
   payloadSampleBytes(BatchEncoding.BATCH_ENCODING_COLUMNAR, encodePayload(batch, BatchEncoding.BATCH_ENCODING_COLUMNAR)).forEach((b, j) => assert.ok(Buffer.from(b).equals(Buffer.from(batch[j]!))));
   payloadSampleBytes(BROTLI, encodePayload(batch, BROTLI)).forEach((b, j) => assert.ok(Buffer.from(b).equals(Buffer.from(batch[j]!))));
   // What a schema-3 agent from before brotli signed: raw deflate of the same framed delta samples.
