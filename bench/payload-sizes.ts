@@ -19,7 +19,9 @@
 //                 signed until encoding 3
 //   columnar      the schema-3 payload of encoding 3 (COLUMNAR, proto/columnar.ts)
 //                 (bench/payload-columnar.ts compares 2, 3 and 4 on every trace)
-//   chained       encoding 4 (CHAINED) as the agent's spool seals it, what the agent signs now:
+//   chained values encoding 5 (CHAINED_VALUES), what the agent signs since 2026-12-08: encoding 4
+//                 with value-coded columns (proto/columnar.ts)
+//   chained       encoding 4 (CHAINED) as the agent's spool seals it:
 //                 each batch's first sample against the last sample of the batch before, deflate
 //                 with that sample as dictionary, a keyframe (encoding 3 behind a byte) every
 //                 CHAIN_MAX_BATCHES batches
@@ -78,6 +80,8 @@ interface Figures {
   columnarMsPerBatch: number;
   chained: number;
   chainedMsPerBatch: number;
+  values: number;
+  valuesMsPerBatch: number;
   deltaBrotli: number;
   brotli11: number;
   dict: number;
@@ -136,21 +140,27 @@ function measure(samples: ISample[], batchSize: number): Figures {
   });
   const columnarMs = ms;
   ms = 0;
-  // Encoding 4 as the agent's spool seals it: each batch against the last sample of the one
-  // before, a keyframe every CHAIN_MAX_BATCHES; decoded again with the last frame a reader has.
-  let run = 0;
-  let readerPrior: Uint8Array | null = null;
-  const chained = sum((b, i) => {
-    const prior = i > 0 && run < CHAIN_MAX_BATCHES ? batches[i - 1]!.at(-1)! : null;
-    const p = timed(() => encodePayload(b, BatchEncoding.BATCH_ENCODING_CHAINED, prior));
-    const isChained = payloadChained(BatchEncoding.BATCH_ENCODING_CHAINED, p);
-    run = isChained ? run + 1 : 1;
-    const back = payloadSampleBytes(BatchEncoding.BATCH_ENCODING_CHAINED, p, undefined, isChained ? readerPrior : null);
-    if (back.length !== b.length || back.some((x, j) => Buffer.compare(Buffer.from(x), Buffer.from(b[j]!)) !== 0)) roundTrip = false;
-    readerPrior = back.at(-1) ?? null;
-    return p.length;
-  });
+  // Encodings 4 and 5 as the agent's spool seals them: each batch against the last sample of the
+  // batch before, a keyframe every CHAIN_MAX_BATCHES; decoded again with the last frame a reader has.
+  const chain = (encoding: number): number => {
+    let run = 0;
+    let readerPrior: Uint8Array | null = null;
+    return sum((b, i) => {
+      const prior = i > 0 && run < CHAIN_MAX_BATCHES ? batches[i - 1]!.at(-1)! : null;
+      const p = timed(() => encodePayload(b, encoding, prior));
+      const isChained = payloadChained(encoding, p);
+      run = isChained ? run + 1 : 1;
+      const back = payloadSampleBytes(encoding, p, undefined, isChained ? readerPrior : null);
+      if (back.length !== b.length || back.some((x, j) => Buffer.compare(Buffer.from(x), Buffer.from(b[j]!)) !== 0)) roundTrip = false;
+      readerPrior = back.at(-1) ?? null;
+      return p.length;
+    });
+  };
+  const chained = chain(BatchEncoding.BATCH_ENCODING_CHAINED);
   const chainedMs = ms;
+  ms = 0;
+  const values = chain(BatchEncoding.BATCH_ENCODING_CHAINED_VALUES);
+  const valuesMs = ms;
   const deltaBrotli = sum((b) => brotliCompressSync(frameSamples(deltaEncode(b)), { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: BROTLI_LGWIN } }).length);
   const brotli11 = sum((b) => brotliCompressSync(frameSamples(b), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 22 } }).length);
   const dict = sum((b, i) => {
@@ -160,7 +170,7 @@ function measure(samples: ISample[], batchSize: number): Figures {
   });
   let gz60 = 0;
   for (let i = 0; i < n; i += 60) gz60 += gzipSync(frameSamples(bytes.slice(i, i + 60)), { level: 9 }).length;
-  return { n, procCount, sockCount, total, procBytes, sockBytes, plain, deflate, deflateMsPerBatch: deflateMs / batches.length, brotli, brotliMsPerBatch: brotliMs / batches.length, columnar, columnarMsPerBatch: columnarMs / batches.length, chained, chainedMsPerBatch: chainedMs / batches.length, deltaBrotli, brotli11, dict, gz60, roundTrip };
+  return { n, procCount, sockCount, total, procBytes, sockBytes, plain, deflate, deflateMsPerBatch: deflateMs / batches.length, brotli, brotliMsPerBatch: brotliMs / batches.length, columnar, columnarMsPerBatch: columnarMs / batches.length, chained, chainedMsPerBatch: chainedMs / batches.length, values, valuesMsPerBatch: valuesMs / batches.length, deltaBrotli, brotli11, dict, gz60, roundTrip };
 }
 
 function main(): void {
@@ -194,21 +204,23 @@ function main(): void {
     console.log(`protobuf, ${label.padEnd(6)} ${per(x.total)} ${day(x.total)}  (processes ${((100 * x.procBytes) / x.total).toFixed(0)} %, sockets ${((100 * x.sockBytes) / x.total).toFixed(0)} %, rest ${((100 * (x.total - x.procBytes - x.sockBytes)) / x.total).toFixed(0)} %)`);
   }
   console.log(`deflate         ${both((x) => x.plain)}`);
-  const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch' | 'columnarMsPerBatch' | 'chainedMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
+  const msPer = (x: Figures, k: 'deflateMsPerBatch' | 'brotliMsPerBatch' | 'columnarMsPerBatch' | 'chainedMsPerBatch' | 'valuesMsPerBatch'): string => `${x[k].toFixed(2)} | ${after[k].toFixed(2)} ms per batch to build`;
   console.log(`delta+deflate   ${both((x) => x.deflate)}   (encoding 1: before 2026-12-07 the agent signed the left figure; ${msPer(before, 'deflateMsPerBatch')})`);
   console.log(`brotli          ${both((x) => x.brotli)}   (encoding 2; ${msPer(before, 'brotliMsPerBatch')})`);
   console.log(`columnar        ${both((x) => x.columnar)}   (encoding 3; ${msPer(before, 'columnarMsPerBatch')})`);
-  console.log(`chained         ${both((x) => x.chained)}   (encoding 4: the agent signs the right figure now; a keyframe every ${CHAIN_MAX_BATCHES} batches; ${msPer(before, 'chainedMsPerBatch')})`);
+  console.log(`chained         ${both((x) => x.chained)}   (encoding 4: a keyframe every ${CHAIN_MAX_BATCHES} batches; ${msPer(before, 'chainedMsPerBatch')})`);
+  console.log(`chained values  ${both((x) => x.values)}   (encoding 5: value-coded columns; the agent signs the right figure now; ${msPer(before, 'valuesMsPerBatch')})`);
   console.log(`delta+brotli    ${both((x) => x.deltaBrotli)}   (not used)`);
   console.log(`brotli q11      ${both((x) => x.brotli11)}   (reference: too slow for the agent)`);
   console.log(`delta+deflate, previous batch's last sample as dictionary (cross-batch) ${both((x) => x.dict)}`);
   console.log(`gzip over 60-sample batches (no delta)  ${both((x) => x.gz60)}`);
-  console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.chained)} now (${((100 * (before.deflate - after.chained)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
+  console.log(`payload the agent signs: ${per(before.deflate)} before -> ${per(after.values)} now (${((100 * (before.deflate - after.values)) / before.deflate).toFixed(0)} % less); round trip ${before.roundTrip && after.roundTrip ? 'exact' : 'FAILED'}`);
   const sigCount = sent.full + sent.references;
   const less = (a: number, b: number): string => `${((100 * (a - b)) / a).toFixed(1)} % less`;
   console.log(`signatures by reference: ${sent.references} of ${sigCount} signatures (${(sigCount / n).toFixed(2)} per sample) sent as a reference, ${sent.listReferences} env_names/libs lists in the others; protobuf ${per(refs.total)}`);
-  console.log(`chained, signatures by reference      ${per(refs.chained)} ${day(refs.chained)}   (the agent streaming to a collector signs this: ${per(after.chained)} -> ${per(refs.chained)}, ${less(after.chained, refs.chained)}; whole signatures only ${per(wholeOnly.chained)})`);
-  console.log(`  quanta before the current table      ${per(eightBits.chained)} ${day(eightBits.chained)}   (process rates to 8 bits truncated, memory exact, ppid and state sent: ${per(eightBits.chained)} -> ${per(refs.chained)}, ${less(eightBits.chained, refs.chained)})`);
+  console.log(`chained values, signatures by reference ${per(refs.values)} ${day(refs.values)}   (encoding 5, the agent streaming to a collector signs this: ${per(after.values)} -> ${per(refs.values)}, ${less(after.values, refs.values)}; encoding 4 ${per(refs.chained)}, ${less(refs.chained, refs.values)} more; ${refs.valuesMsPerBatch.toFixed(2)} ms per batch to build, encoding 4 ${refs.chainedMsPerBatch.toFixed(2)})`);
+  console.log(`chained, signatures by reference      ${per(refs.chained)} ${day(refs.chained)}   (encoding 4: ${per(after.chained)} -> ${per(refs.chained)}, ${less(after.chained, refs.chained)}; whole signatures only ${per(wholeOnly.chained)})`);
+  console.log(`  quanta before the current table      ${per(eightBits.chained)} ${day(eightBits.chained)}   (encoding 4; process rates to 8 bits truncated, memory exact, ppid and state sent: ${per(eightBits.chained)} -> ${per(refs.chained)}, ${less(eightBits.chained, refs.chained)})`);
   console.log(`columnar, signatures by reference     ${per(refs.columnar)} ${day(refs.columnar)}   (encoding 3: ${per(after.columnar)} -> ${per(refs.columnar)}, ${less(after.columnar, refs.columnar)})`);
   console.log(`  whole signatures only (no lists)    ${per(wholeOnly.columnar)} ${day(wholeOnly.columnar)}   (lists by reference save ${((wholeOnly.columnar - refs.columnar) / n).toFixed(1)} B/sample more)`);
   console.log(`  references cut to 16 bytes         ${per(short.columnar)} ${day(short.columnar)}   (not used: ${((refs.columnar - short.columnar) / n).toFixed(1)} B/sample more saved)`);
