@@ -93,8 +93,8 @@ describe('assay verify: compressed bombs in a report', () => {
       assert.equal(r.code, 1, `verify exits 1 with FAIL (exit ${r.code} after ${r.ms} ms; ${r.stderr})`);
       assert.match(r.stdout, /batch 4\/11: payload does not match the signed digest/);
       // Read as the header's encoding says: framed samples (encoding 2) stop at the header's count;
-      // a columnar container (encoding 3) and a chained payload (encoding 4) at their first byte.
-      assert.match(r.stdout, /holds more than the 50 samples its header lists|\(encoding 3\): columnar payload version 0|\(encoding 4\) starts with \d+, neither a keyframe/);
+      // a columnar container (encoding 3) and a chained payload (encodings 4 and 5) at their first byte.
+      assert.match(r.stdout, /holds more than the 50 samples its header lists|\(encoding 3\): columnar payload version 0|\(encoding [45]\) starts with \d+, neither a keyframe/);
     } finally {
       tmp.cleanup();
     }
