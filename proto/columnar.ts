@@ -299,6 +299,17 @@ class Union {
     this.tags = [...all].sort((a, b) => a - b);
     this.tags.forEach((t, i) => this.at.set(t, i));
   }
+  private readonly at2 = new Map<number, Int32Array>();
+  /** Where each of the union's tags sits in `shape` (-1: not in it); value coding's counterparts. */
+  positions(shape: number): Int32Array {
+    let p = this.at2.get(shape);
+    if (!p) {
+      const pos = this.shapes.positionsOf(shape);
+      p = Int32Array.from(this.tags, (t) => pos.get(t) ?? -1);
+      this.at2.set(shape, p);
+    }
+    return p;
+  }
   /** True when every tag is one of the union's. */
   covers(tags: readonly number[]): boolean {
     return tags.every((t) => this.at.has(t));
@@ -949,8 +960,9 @@ interface ListColumns {
   union: Union;
   /** Value coding: the union of its length-delimited tags (what the shapes column describes), and each tag's column and escapes. */
   bytesUnion: Union | null;
-  col(tag: number): In;
-  esc(tag: number): In;
+  /** Value coding: each union tag's column, and escapes (fixed-width tags), by the tag's position in the union. */
+  cols: In[];
+  escs: (In | null)[];
   refs: In;
   shapes: In;
   /** The columns of a shape's fields, in its order. */
@@ -1041,8 +1053,11 @@ function readEntry(sh: number, ref: Entry | null, list: ListColumns, shapes: Sha
 /** Reads a value-coded list entry (writeEntryValues) from the columns into `arena`, as readEntry does. */
 function readEntryValues(sh: number, ref: Entry | null, list: ListColumns, shapes: Shapes, arena: Out, at: number, index: number, periodMs: number): Entry {
   const bytesTags = shapes.list[list.bytesUnion!.readFlips(list.shapes, sh, ref ? shapes.bytesShape(ref.shape) : -1)]!;
-  const rpos = ref ? shapes.positionsOf(ref.shape) : null;
+  const union = list.union;
+  const all = union.tags;
+  const rpos = ref ? union.positions(ref.shape) : null;
   const rb = ref ? ref.src.buf : ZERO8;
+  const cols = list.cols;
   const tags: number[] = [];
   const v: number[] = [];
   arena.varint(list.tag);
@@ -1051,13 +1066,14 @@ function readEntryValues(sh: number, ref: Entry | null, list: ListColumns, shape
   arena.len++;
   let start = arena.len;
   let li = 0;
-  for (const tag of list.union.tags) {
+  for (let u = 0; u < all.length; u++) {
+    const tag = all[u]!;
     const wire = tag & 7;
-    const pj = rpos ? rpos.get(tag) : undefined;
     if (wire === 2) {
       if (li >= bytesTags.length || bytesTags[li] !== tag) continue;
       li++;
-      const c = list.col(tag);
+      const c = cols[u]!;
+      const pj = rpos && rpos[u]! >= 0 ? rpos[u]! : undefined;
       arena.varint(tag);
       const n1 = c.varint();
       if (n1 === 0) {
@@ -1079,9 +1095,10 @@ function readEntryValues(sh: number, ref: Entry | null, list: ListColumns, shape
       tags.push(tag);
       continue;
     }
-    const c = list.col(tag);
+    const c = cols[u]!;
     const code = c.varint();
     if (code === 0) continue;
+    const pj = rpos && rpos[u]! >= 0 ? rpos[u]! : undefined;
     tags.push(tag);
     arena.varint(tag);
     if (wire === 0) {
@@ -1096,7 +1113,7 @@ function readEntryValues(sh: number, ref: Entry | null, list: ListColumns, shape
     const o = arena.len;
     const out = arena.buf;
     if (code === 1) {
-      const e = list.esc(tag);
+      const e = list.escs[u]!;
       const from = e.skip(w);
       if (pj !== undefined) {
         const q = ref!.v[2 * pj]!;
@@ -1285,8 +1302,8 @@ export function readColumnar(data: Uint8Array, maxBytes: number, maxSamples = In
       refs: col(l, REFS),
       shapes: col(l, SHAPES),
       of: (shape) => (byShape[shape] ??= shapes.list[shape]!.map((t) => col(l, t))),
-      col: (t) => col(l, t),
-      esc: (t) => col(l, -t),
+      cols: values ? unions[l]!.tags.map((t) => col(l, t)) : [],
+      escs: values ? unions[l]!.tags.map((t) => (widthOf(t) ? col(l, -t) : null)) : [],
     };
   });
 
