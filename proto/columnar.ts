@@ -622,29 +622,47 @@ const scratch4 = new Uint8Array(4);
 
 /**
  * The tick period (ms) under which most of these float32 fields (byte offsets into `b`) are
- * ticksValue of whole ticks, or 0 (none fits). Tried: the periods that the smallest positive value
- * allows for 1 to 4 ticks (its rounding to hundredths leaves a few).
+ * ticksValue of whole ticks, or 0 (none fits). Tried: `hint` (the period of the sample before),
+ * then the periods that the smallest positive value allows for 1 to 4 ticks (its rounding to
+ * hundredths leaves a few), at most PERIODS_TRIED of them; each first on a few of the values
+ * (PROBE_VALUES: the smallest and the first positive ones), and on all of them only when those fit.
+ * So a host whose shares follow no such rule (another USER_HZ) costs the agent a few hundred
+ * float checks a sample, not tens of thousands.
  */
-function ticksPeriod(b: Uint8Array, at: readonly number[]): number {
+function ticksPeriod(b: Uint8Array, at: readonly number[], hint: number): number {
   let min = Infinity;
+  let minAt = -1;
+  const probe: number[] = [];
   for (const o of at) {
     const v = readF32(b, o);
-    if (v > 0 && v < min) min = v;
+    if (!(v > 0)) continue;
+    if (probe.length < PROBE_VALUES - 1) probe.push(o);
+    if (v < min) (min = v), (minAt = o);
   }
-  if (!(min < Infinity)) return at.length ? 1000 : 0; // all zero: any period gives them
+  if (minAt < 0) return at.length ? 1000 : 0; // no positive value: any period gives them
+  probe.push(minAt);
   let best = 0;
   let bestFit = 0;
-  for (let k = 1; k <= 4 && bestFit < at.length; k++) {
+  let tried = 0;
+  const tryPeriod = (p: number): boolean => {
+    tried++;
+    for (const o of probe) if (ticksOf(b, o, p) < 0) return false;
+    let fit = 0;
+    for (const o of at) if (ticksOf(b, o, p) >= 0) fit++;
+    if (fit > bestFit) (best = p), (bestFit = fit);
+    return bestFit === at.length;
+  };
+  if (hint > 0 && tryPeriod(hint)) return hint;
+  for (let k = 1; k <= 4 && tried < PERIODS_TRIED; k++) {
     const lo = Math.max(1, Math.ceil((1000 * k) / (min + 0.0051)));
     const hi = Math.min(MAX_PERIOD_MS, Math.floor((1000 * k) / Math.max(min - 0.0051, 1e-9)));
-    for (let p = lo; p <= hi && p - lo < 64 && bestFit < at.length; p++) {
-      let fit = 0;
-      for (const o of at) if (ticksOf(b, o, p) >= 0) fit++;
-      if (fit > bestFit) (best = p), (bestFit = fit);
-    }
+    for (let p = lo; p <= hi && tried < PERIODS_TRIED; p++) if (p !== hint && tryPeriod(p)) return p;
   }
   return best;
 }
+/** Most periods ticksPeriod tries for one sample's list, and how many of its values it checks each on first. */
+const PERIODS_TRIED = 48;
+const PROBE_VALUES = 8;
 
 /** Value coding's columns of a list: per numeric tag its codes (col) and its escapes (esc). */
 interface ValueCols {
@@ -774,6 +792,7 @@ export function encodeColumnar(
   const numeric = unions.map((u) => u.tags.filter((t) => (t & 7) !== 2));
   const floats = unions.map((u) => u.tags.filter((t) => (t & 7) === 5));
   let prev: Entry[][] | null = before ? before.entries : null;
+  const lastPeriod = lists.map(() => 0);
   for (const [at, p] of parsed.entries()) {
     if (!p) {
       const bytes = samples[at]!;
@@ -801,7 +820,8 @@ export function encodeColumnar(
               if (j !== undefined) at.push(e.v[2 * j]!);
             }
           }
-          periodMs = at.length ? ticksPeriod(p.src, at) : 0;
+          periodMs = at.length ? ticksPeriod(p.src, at, lastPeriod[l]!) : 0;
+          if (periodMs > 0) lastPeriod[l] = periodMs;
         }
         meta.varint(periodMs);
       }

@@ -123,6 +123,10 @@ test('values the rules do not reproduce come back bit for bit (escapes), in keyf
   const skewed = [0, 1, 2, 3, 4].map((s) => encodeSample({ tsMs: s, processes: Array.from({ length: 70 }, (_, i) => proc(i + 1, Math.fround((i * 100) / 1.00037 / 100), i)) }));
   const back = decodeColumnar(encodeColumnar(skewed, COLUMNAR_LISTS, 0, null, true), LIMIT);
   back.forEach((b, i) => assert.ok(Buffer.from(b).equals(Buffer.from(skewed[i]!)), `skewed sample ${i + 1}`));
+  // Shares computed under another clock rate (USER_HZ 250) and a drifting interval: exact all the same.
+  const hz250 = [0, 1, 2, 3, 4].map((s) => encodeSample({ tsMs: s * 1003, processes: Array.from({ length: 70 }, (_, i) => proc(i + 1, Math.fround(round((100 * perSecond((i * 13 + s) % 97, 0, (1000 + 3 * s) / 1000)) / 250, 2)), i)) }));
+  const back250 = decodeColumnar(encodeColumnar(hz250, COLUMNAR_LISTS, 0, null, true), LIMIT);
+  back250.forEach((b, i) => assert.ok(Buffer.from(b).equals(Buffer.from(hz250[i]!)), `USER_HZ 250 sample ${i + 1}`));
 });
 
 test('each encoding reads only its own container versions', () => {
