@@ -9,6 +9,7 @@ import { processKey, type Verdict } from './engine/types.js';
 import { loadRulesFile, defaultRulesPath } from './engine/rules/load.js';
 import { hostProcesses, PROCESS_WINDOW_MS } from './host-processes.js';
 import { buildReport } from './report/build.js';
+import { DEFAULT_REPORT_MAX_SIGNED_BYTES, ReportTooLarge, checkReportBudget } from './report/budget.js';
 import { parseTime, reportPeriod } from './report/period.js';
 import { QueryError, queryInt, queryString } from './query.js';
 import { renderHtml } from './report/render-html.js';
@@ -33,6 +34,10 @@ export interface ApiDeps {
   reportKeys?: () => AgentKeys;
   /** The rules the classifier runs with now (named in reports; default: the bundled rules). */
   reportRules?: () => Rules;
+  /** Signed batch bytes one report may embed (report/budget.ts); a period over it is refused with a 413. */
+  reportMaxBytes?: number;
+  /** Reports built at once; another asked meanwhile gets a 503 with Retry-After (default 1). */
+  reportsAtOnce?: number;
 }
 
 const DEFAULT_RANGE_MS = 15 * 60_000;
@@ -75,6 +80,8 @@ function queryFlag(v: unknown, name: string): boolean {
 
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   const now = deps.now ?? Date.now;
+  const reportMaxBytes = deps.reportMaxBytes ?? DEFAULT_REPORT_MAX_SIGNED_BYTES;
+  let reportsBuilding = 0;
   const online = (h: HostRecord): boolean => now() - h.lastSeenMs <= deps.onlineWithinMs;
   // The published verdict, else (after a restart, before new samples) the newest stored one. Not
   // verdicts(0, max, n).at(-1): that is the n-th OLDEST once a host has more than n verdicts.
@@ -135,7 +142,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   // A signed report (JSON, or the self-contained HTML page) for one host; default the last 24 h.
-  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; format?: string } }>('/api/hosts/:id/report', async (req, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; format?: string; check?: string } }>('/api/hosts/:id/report', async (req, reply) => {
     if (!deps.reportKeys) return reply.status(404).send({ error: 'reports are not enabled on this collector' });
     let period: { fromMs: number; toMs: number };
     try {
@@ -146,7 +153,29 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const format = req.query.format ?? 'json';
     if (format !== 'json' && format !== 'html') throw new QueryError('format must be json or html');
     if (!(await deps.store.getHost(req.params.id))) return reply.status(404).send({ error: `unknown host ${req.params.id}` });
-    const report = await buildReport(deps.store, { hostIds: [req.params.id], ...period, keys: deps.reportKeys(), ...(deps.reportRules ? { rules: deps.reportRules() } : {}), nowMs: now() });
+    const tooLarge = (err: ReportTooLarge) => reply.status(413).send({ error: err.message, signedBytes: err.signedBytes, limitBytes: err.limitBytes, maxPeriodMs: err.fitsMs });
+    // check=1: only the estimate (a few indexed reads), as the dashboard's picker asks before a click.
+    if (queryFlag(req.query.check, 'check')) {
+      try {
+        return { signedBytes: await checkReportBudget(deps.store, [req.params.id], period, reportMaxBytes), limitBytes: reportMaxBytes };
+      } catch (err) {
+        if (err instanceof ReportTooLarge) return tooLarge(err);
+        throw err;
+      }
+    }
+    // Each report holds up to the limit's worth of signed bytes (and its decoded samples) in
+    // memory: reports at once are bounded too, so a few clicks cannot add up to what one may not.
+    if (reportsBuilding >= (deps.reportsAtOnce ?? 1)) return reply.status(503).header('retry-after', '10').send({ error: 'another report is being built; try again in a few seconds' });
+    reportsBuilding++;
+    let report;
+    try {
+      report = await buildReport(deps.store, { hostIds: [req.params.id], ...period, keys: deps.reportKeys(), ...(deps.reportRules ? { rules: deps.reportRules() } : {}), nowMs: now(), maxSignedBytes: reportMaxBytes });
+    } catch (err) {
+      if (!(err instanceof ReportTooLarge)) throw err;
+      return tooLarge(err);
+    } finally {
+      reportsBuilding--;
+    }
     const name = `assay-report-${req.params.id.replace(/[^A-Za-z0-9._-]/g, '_')}-${new Date(period.toMs).toISOString().slice(0, 10)}.${format}`;
     void reply.header('content-disposition', `inline; filename="${name}"`);
     if (format === 'html') return reply.type('text/html; charset=utf-8').header('content-security-policy', REPORT_CSP).send(renderHtml(report));

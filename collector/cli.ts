@@ -12,6 +12,7 @@ import { defaultIngestLimits } from './ingest/limits.js';
 import { defaultLiveOptions } from './live.js';
 import { defaultRetentionOptions } from './store/retention.js';
 import { defaultGroupCommit } from './store/commit-queue.js';
+import { DEFAULT_REPORT_MAX_SIGNED_BYTES } from './report/budget.js';
 
 /** The top-level CLI (dist/cli.js): `assay start` runs the local agent through it as its own process. */
 const topLevelCli = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -55,6 +56,7 @@ interface CollectorFlags {
   rawRetention: number;
   rollupRetention: number;
   groupCommitMs: number;
+  reportMaxBytes: number;
   logLevel: string;
 }
 
@@ -68,6 +70,13 @@ const publicHostArg = listArgOf((n) => {
     throw new InvalidArgumentError(`${JSON.stringify(n)} is not a host name or IP address (no scheme, port or path: e.g. assay.example.com)`);
   }
 });
+
+/** --report-max-bytes, shared by the collector (GET /api/hosts/:id/report) and `assay report`. */
+export const reportMaxBytesOption = (): Option =>
+  new Option('--report-max-bytes <n>', 'signed batch bytes one report may embed (a 1 Hz host stores ~2.3 MB an hour; a report costs ~140 bytes of memory per signed byte): a longer period is refused with the longest that fits')
+    .argParser(intArg('report-max-bytes', 100_000, 1_000_000_000))
+    .default(DEFAULT_REPORT_MAX_SIGNED_BYTES)
+    .env('ASSAY_REPORT_MAX_BYTES');
 
 function collectorOptions(cmd: Command): Command {
   return cmd
@@ -99,6 +108,7 @@ function collectorOptions(cmd: Command): Command {
     .addOption(new Option('--live-max-buffered-bytes <n>', 'a dashboard with more than this many bytes unsent is skipped (changes coalesce), and closed after 30 s over it').argParser(intArg('live-max-buffered-bytes', 1024, 1024 * 1024 * 1024)).default(defaultLiveOptions.maxBufferedBytes).env('ASSAY_LIVE_MAX_BUFFERED_BYTES'))
     .addOption(new Option('--raw-retention <d>', 'attestation window: raw signed batches and per-sample rows older than this are deleted (reports over older periods rest on roll-ups and say so)').argParser(durationArg).default(defaultRetentionOptions.rawMs, '35d').env('ASSAY_RAW_RETENTION'))
     .addOption(new Option('--rollup-retention <d>', '1-minute and 1-hour roll-ups, thinned verdicts and gaps older than this are deleted').argParser(durationArg).default(defaultRetentionOptions.rollupMs, '400d').env('ASSAY_ROLLUP_RETENTION'))
+    .addOption(reportMaxBytesOption())
     .addOption(new Option('--offline-after <d>', 'a host that sent no data for this long shows as offline (its own tile; its last figures marked old)').argParser(durationArg).default(30_000, '30s').env('ASSAY_OFFLINE_AFTER'))
     .addOption(new Option('--webhook-url <url>', 'POST a signed JSON event here when a host\'s class changes into non-AI work or back (https, or http to loopback)').env('ASSAY_WEBHOOK_URL'))
     .addOption(new Option('--webhook-secret-file <file>', 'file holding the webhook\'s HMAC-SHA256 secret (at least 16 printable characters; needed with --webhook-url)').env('ASSAY_WEBHOOK_SECRET_FILE'))
@@ -150,6 +160,7 @@ async function runCollector(f: CollectorFlags): Promise<{ url: string; enrollSec
     live: { maxBufferedBytes: f.liveMaxBufferedBytes },
     retention: { rawMs: f.rawRetention, rollupMs: f.rollupRetention },
     groupCommit: { maxDelayMs: f.groupCommitMs },
+    reportMaxBytes: f.reportMaxBytes,
     ...(process.env.ASSAY_ENROLL_SECRET ? { enrollSecret: process.env.ASSAY_ENROLL_SECRET } : {}),
     ...(process.env.ASSAY_VIEWER_TOKEN ? { viewerToken: process.env.ASSAY_VIEWER_TOKEN } : {}),
     ...(process.env.ASSAY_ADMIN_TOKEN ? { adminToken: process.env.ASSAY_ADMIN_TOKEN } : {}),

@@ -58,6 +58,8 @@ export interface CollectorOptions {
   /** Rules file; default: the bundled collector/engine/rules/default.yaml. Reloaded when it changes. */
   rulesPath?: string;
   limits?: Partial<IngestLimits>;
+  /** Signed batch bytes one report may embed (report/budget.ts; default DEFAULT_REPORT_MAX_SIGNED_BYTES): a longer period gets a 413. */
+  reportMaxBytes?: number;
   /** TLS: certificate and key files, or `selfSigned` to generate a pair beside the database. */
   tls?: { certFile: string; keyFile: string } | { selfSigned: true };
   /** Accept agents over plain ws:// on a non-loopback address (not recommended). */
@@ -282,6 +284,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     trends,
     reportKeys: () => (reportKeys ??= loadOrCreateKey(collectorKeyPath(files))),
     reportRules: () => rules,
+    ...(opts.reportMaxBytes !== undefined ? { reportMaxBytes: opts.reportMaxBytes } : {}),
   });
 
   app.get('/metrics', async (_req, reply) => {

@@ -14,6 +14,7 @@ import { referencedDigests } from '../signature-refs.js';
 import { rollupsFor } from './rollups.js';
 import { bundledRules, collectorRules } from './rules-id.js';
 import { signReport, signerOf } from './sign.js';
+import { DEFAULT_REPORT_MAX_SIGNED_BYTES, ReportTooLarge, checkReportBudget, fittingMs, signedBytesOf } from './budget.js';
 import { DEFAULT_THRESHOLDS, REPORT_FORMAT, type HostInput, type HostSection, type Period, type Report, type ReportBatch, type ReportInventory, type ReportRules, type Thresholds } from './types.js';
 
 export interface ReportOptions {
@@ -26,6 +27,26 @@ export interface ReportOptions {
   /** The rules the collector classifies with (default: the bundled rules); named in the report if its verdicts name their version. */
   rules?: Rules;
   nowMs?: number;
+  /** Signed batch bytes the report may embed, all hosts together (budget.ts; default DEFAULT_REPORT_MAX_SIGNED_BYTES). */
+  maxSignedBytes?: number;
+}
+
+/**
+ * The signed bytes a report has read so far against its limit: the estimate (budget.ts) refuses a
+ * period before anything is read; this stops a build whose estimate was low as soon as the bytes
+ * it read pass the limit, so the memory a report takes stays bounded either way.
+ */
+export class SignedBudget {
+  used = 0;
+  constructor(readonly limitBytes: number, readonly period: Period) {}
+  take(b: StoredBatch): void {
+    this.used += signedBytesOf(b);
+    if (this.used <= this.limitBytes) return;
+    // The rate so far: what was read covers the period back from its end to this batch.
+    const covered = { fromMs: Math.max(this.period.fromMs, Math.min(b.receivedMs, this.period.toMs - 60_000)), toMs: this.period.toMs };
+    const fits = Math.min(fittingMs(this.used, this.limitBytes, covered), this.period.toMs - this.period.fromMs);
+    throw new ReportTooLarge(this.used, this.limitBytes, this.period, fits, false);
+  }
 }
 
 export function inventorySummary(inv: IInventory | null | undefined): ReportInventory | null {
@@ -57,7 +78,7 @@ const hashKey = (h: Uint8Array): string => Buffer.from(h).toString('hex');
 const chained = (b: StoredBatch): boolean => payloadChained(b.encoding, b.payload);
 
 /** The chain segment holding every sample of the period: walked back from the newest one by prev_hash. */
-async function segment(store: Store, hostId: string, period: Period): Promise<Segment> {
+async function segment(store: Store, hostId: string, period: Period, budget: SignedBudget): Promise<Segment> {
   const range = await store.seqRange(hostId, period.fromMs, period.toMs);
   if (!range) return { batches: [], context: 0, undecodable: [] };
   const out: StoredBatch[] = [];
@@ -67,6 +88,7 @@ async function segment(store: Store, hostId: string, period: Period): Promise<Se
     const key = hashKey(b.hash);
     if (seen.has(key)) throw new Error(`hash chain of ${hostId} loops at ${key}`);
     seen.add(key);
+    budget.take(b);
     out.push(b);
     if ((b.samples > 0 && b.firstSeq <= range.minSeq) || b.prevHash.length === 0) break;
     b = await store.batchByHash(hostId, b.prevHash);
@@ -79,6 +101,7 @@ async function segment(store: Store, hostId: string, period: Period): Promise<Se
   let prev = first.prevHash.length ? await store.batchByHash(hostId, first.prevHash) : null;
   while (prev && context.length < CHAIN_WALK_LIMIT && !seen.has(hashKey(prev.hash))) {
     seen.add(hashKey(prev.hash));
+    budget.take(prev);
     context.push(prev);
     if (!chained(prev)) return { batches: [...context.reverse(), ...batches], context: context.length, undecodable: [] };
     prev = prev.prevHash.length ? await store.batchByHash(hostId, prev.prevHash) : null;
@@ -96,10 +119,10 @@ function reportBatch(b: StoredBatch, context: boolean): ReportBatch {
   return { ...base, payload: Buffer.from(b.payload).toString('base64') };
 }
 
-export async function hostInput(store: Store, hostId: string, period: Period): Promise<HostInput> {
+export async function hostInput(store: Store, hostId: string, period: Period, budget = new SignedBudget(DEFAULT_REPORT_MAX_SIGNED_BYTES, period)): Promise<HostInput> {
   const host = await store.getHost(hostId);
   if (!host) throw new Error(`unknown host ${hostId}`);
-  const seg = await segment(store, hostId, period);
+  const seg = await segment(store, hostId, period, budget);
   const batches = seg.batches.map((b, i) => reportBatch(b, i < seg.context));
   // The bytes of every signature the batches of the period send by reference, so the report
   // decodes offline; and the time of its first sample (where undecodable batches end).
@@ -172,8 +195,12 @@ export async function buildReport(store: Store, opts: ReportOptions): Promise<Re
   if (opts.hostIds.length === 0) throw new Error('a report needs at least one host');
   if (!(opts.toMs > opts.fromMs)) throw new Error('the report period must end after it starts');
   const period = { fromMs: opts.fromMs, toMs: opts.toMs };
+  const limit = opts.maxSignedBytes ?? DEFAULT_REPORT_MAX_SIGNED_BYTES;
+  // Refused before anything is read when the estimate is over; counted while read otherwise.
+  await checkReportBudget(store, opts.hostIds, period, limit);
+  const budget = new SignedBudget(limit, period);
   const inputs: HostInput[] = [];
-  for (const id of opts.hostIds) inputs.push(await hostInput(store, id, period));
+  for (const id of opts.hostIds) inputs.push(await hostInput(store, id, period, budget));
   const rules = collectorRules(opts.rules ?? bundledRules().rules, inputs.flatMap((i) => i.verdicts));
   return assembleReport('collector', inputs, period, opts.thresholds, rules, opts.keys, opts.nowMs ?? Date.now());
 }

@@ -2,7 +2,7 @@
 // `assay verify` (check one offline). The statement's threshold flags are shared with `assay scan`.
 import { Option, type Command } from 'commander';
 import { collect, durationArg, fractionArg, say, sayErr } from '../../proto/cli-kit.js';
-import { DATA_DIR_HELP, DB_HELP } from '../cli.js';
+import { DATA_DIR_HELP, DB_HELP, reportMaxBytesOption } from '../cli.js';
 import { checkOutputPath } from '../../proto/out-path.js';
 import { oneLine } from '../../proto/term.js';
 import { PAGE_NAME, checkJsonReportName } from './page-name.js';
@@ -44,8 +44,9 @@ export function registerReportCommands(program: Command): void {
       .addOption(new Option('--rules <file>', 'the rules file the collector runs with, named in the report by hash (default: the bundled rules)').env('ASSAY_RULES'))
       .addOption(new Option('--format <format>', 'json or html (default: from --out, else json)').choices(['json', 'html']))
       .addOption(new Option('--db <path>', DB_HELP).default('./data/assay.db').env('ASSAY_DB'))
-      .addOption(new Option('--data-dir <dir>', `${DATA_DIR_HELP}: the collector key that signs reports is there`).env('ASSAY_DATA_DIR')),
-  ).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string; dataDir?: string; rules?: string }) => {
+      .addOption(new Option('--data-dir <dir>', `${DATA_DIR_HELP}: the collector key that signs reports is there`).env('ASSAY_DATA_DIR'))
+      .addOption(reportMaxBytesOption()),
+  ).action(async (o: ThresholdFlags & { host: string[]; from?: string; to?: string; out?: string; format?: string; db: string; dataDir?: string; rules?: string; reportMaxBytes: number }) => {
     const [{ openStore, filesAnchor }, { buildReport }, { collectorKeyPath, loadOrCreateKey }, { reportPeriod }, { renderHtml }, { writeFileSync }, { loadRulesFile }] = await Promise.all([
       import('../dbfile.js'),
       import('./build.js'),
@@ -61,7 +62,7 @@ export function registerReportCommands(program: Command): void {
     const store = await openStore(o.db, { write: false });
     try {
       const { resolveHostIds } = await import('./resolve-hosts.js');
-      const report = await buildReport(store, { hostIds: await resolveHostIds(store, o.host), ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(filesAnchor(o.db, o.dataDir))), ...(o.rules ? { rules: loadRulesFile(o.rules) } : {}) });
+      const report = await buildReport(store, { hostIds: await resolveHostIds(store, o.host), ...period, thresholds: thresholdsOf(o), keys: loadOrCreateKey(collectorKeyPath(filesAnchor(o.db, o.dataDir))), ...(o.rules ? { rules: loadRulesFile(o.rules) } : {}), maxSignedBytes: o.reportMaxBytes });
       const text = formatOf(o.format, o.out) === 'html' ? renderHtml(report) : JSON.stringify(report) + '\n';
       if (o.out) writeFileSync(o.out, text);
       else process.stdout.write(text);

@@ -30,9 +30,15 @@ export function chosenPeriod(choice, fromValue, toValue, nowMs) {
   return { fromMs, toMs };
 }
 
+/** The collector's error sentence for a refused report (413: over the size a report may hold), else the status. */
+async function refusal(res) {
+  const body = await res.json().catch(() => null);
+  return typeof body?.error === 'string' ? body.error : `HTTP ${res.status}`;
+}
+
 async function downloadReport(path, fallbackName) {
   const res = await fetch(path, { headers: authHeaders(), cache: 'no-store' });
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  if (!res.ok) throw new Error(await refusal(res));
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
   const url = URL.createObjectURL(await res.blob());
   const a = h('a', { href: url, download: name });
@@ -54,6 +60,21 @@ export function reportPicker(hostId) {
   const to = h('input', { type: 'datetime-local', 'data-testid': 'report-to', 'aria-label': 'Report to', value: localInputValue(now) });
   const custom = h('span', { class: 'report-custom', hidden: true }, from, h('span', { class: 'muted', text: ' – ' }), to);
   const note = h('span', { class: 'report-note muted', role: 'status', 'data-testid': 'report-note' });
+  // A preset whose period holds more signed data than one report may (the collector's
+  // --report-max-bytes: a 1 Hz host's 7 d) is checked when chosen: the links then say why and
+  // how long a period fits instead of opening a refusal. The collector enforces it either way.
+  let refused = '';
+  let checking = 0;
+  const check = async () => {
+    const mine = ++checking;
+    refused = '';
+    const p = chosenPeriod(select.value, from.value, to.value, Date.now());
+    if (p.error) return;
+    const res = await fetch(`/api/hosts/${encodeURIComponent(hostId)}/report?check=1&from=${p.fromMs}&to=${p.toMs}`, { headers: authHeaders(), cache: 'no-store' }).catch(() => null);
+    if (mine !== checking || !res || res.status !== 413) return;
+    refused = `Report refused: ${await refusal(res)}`;
+    if (mine === checking) setText(note, refused);
+  };
   const link = (format, text, testid) =>
     h('a', {
       href: '#',
@@ -63,6 +84,11 @@ export function reportPicker(hostId) {
       text,
       on: {
         click: (ev) => {
+          if (refused) {
+            ev.preventDefault();
+            setText(note, refused);
+            return;
+          }
           const p = chosenPeriod(select.value, from.value, to.value, Date.now());
           if (p.error) {
             ev.preventDefault();
@@ -81,7 +107,11 @@ export function reportPicker(hostId) {
   select.addEventListener('change', () => {
     custom.hidden = select.value !== 'custom';
     setText(note, '');
+    void check();
   });
+  from.addEventListener('change', () => void check());
+  to.addEventListener('change', () => void check());
+  void check();
   return h(
     'div',
     { class: 'report-links', 'data-testid': 'report-picker' },
