@@ -67,6 +67,7 @@ export function reportPicker(hostId) {
   let checking = 0;
   const check = async () => {
     const mine = ++checking;
+    if (refused) setText(note, '');
     refused = '';
     const p = chosenPeriod(select.value, from.value, to.value, Date.now());
     if (p.error) return;

@@ -11,6 +11,7 @@ import { CLASSES } from '../../collector/engine/types.js';
 import { startCollector } from '../../collector/server.js';
 import { verifyReportBytes } from '../../collector/report/verify-file.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
+import { checkReportBudget } from '../../collector/report/budget.js';
 import { tempDir } from '../helpers/env.js';
 import { S, T0, lateHost } from '../report/stored-period.js';
 
@@ -112,5 +113,53 @@ describe('report period picker on the host page', () => {
     await page.waitForSelector('.badge[data-class="ai-training"]');
     const badge = await page.$eval('.badge[data-class="ai-training"]', (e) => getComputedStyle(e).getPropertyValue('--c').trim());
     assert.equal(badge, LIGHT_COLORS['ai-training']);
+  });
+});
+
+describe('report picker under the collector\'s report size limit', () => {
+  const tmp = tempDir('assay-picker-limit-');
+  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    const db = join(tmp.dir, 'assay.db');
+    const store = new SqliteStore(db);
+    await lateHost(store, 'late', 300, 300);
+    // The limit: half of what the host's whole stored period holds.
+    const whole = await checkReportBudget(store, ['late'], { fromMs: T0, toMs: T0 + 600 * S }, Infinity);
+    await store.close();
+    collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: db, enrollSecret: 'picker-test-enroll-secret', reportMaxBytes: Math.floor(whole / 2) });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${collector.url}/#/hosts/late`);
+    await page.waitForSelector('[data-testid="report-picker"]');
+  });
+  after(async () => {
+    await browser?.close();
+    await collector?.close();
+    tmp.cleanup();
+  });
+
+  it('a period over the limit says so when chosen, with how long a period fits, and opens nothing; a shorter one opens', async () => {
+    await page.selectOption('[data-testid="report-period"]', 'custom');
+    const local = (ms: number): Promise<string> => page.evaluate((t) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 16), ms);
+    await page.fill('[data-testid="report-from"]', await local(T0));
+    await page.fill('[data-testid="report-to"]', await local(T0 + 600 * S));
+    await page.waitForFunction(() => document.querySelector('[data-testid="report-note"]')?.textContent?.startsWith('Report refused'), undefined, { timeout: 10_000 });
+    assert.match((await page.textContent('[data-testid="report-note"]'))!, /^Report refused: this report would embed about [\d.]+ MB of signed batches, over the limit .*periods of at most \d+ min each/);
+    await page.click('[data-testid="report-link"]');
+    await page.waitForTimeout(300);
+    assert.equal(page.context().pages().length, 1, 'no report opened');
+
+    await page.fill('[data-testid="report-from"]', await local(T0 + 540 * S));
+    await page.waitForFunction(() => document.querySelector('[data-testid="report-note"]')?.textContent === '', undefined, { timeout: 10_000 });
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('[data-testid="report-link"]')]);
+    await popup.waitForSelector('[data-testid="statement"]');
+    assert.deepEqual(verifyReportBytes(Buffer.from(await (await fetch(popup.url())).arrayBuffer())).failures, []);
+    await popup.close();
+    assert.deepEqual(errors, []);
   });
 });
