@@ -5,7 +5,8 @@
 // report of such a host would be a ~610 MB string (past V8's largest, ~537M characters) and tens
 // of GB of memory: the collector fails every host it serves. So a report whose period holds more
 // signed bytes than the limit is refused before it is built, with the longest period that fits.
-import type { Store } from '../store/store.js';
+import { CHAIN_MAX_BATCHES } from '../../proto/payload.js';
+import type { Store, StoredBatch } from '../store/store.js';
 import type { Period } from './types.js';
 
 /** Default: signed batch bytes (payload, header, signature) one report may embed, all hosts together. */
@@ -46,23 +47,43 @@ export function fittingMs(signedBytes: number, limitBytes: number, period: Perio
 
 export const signedBytesOf = (b: { header: Uint8Array; signature: Uint8Array; payload: Uint8Array }): number => b.header.length + b.signature.length + b.payload.length;
 
+/** Batches read at each end of a host's period for the estimate: two chain cycles, keyframes and chained batches in their share. */
+const ESTIMATE_BATCHES = 2 * (CHAIN_MAX_BATCHES + 1);
+
 /**
- * The signed bytes a report of these hosts over the period would embed, estimated before any of
- * it is read: per host, the samples the period's sequence numbers span times the signed bytes
- * per sample of its first and last batch (four indexed reads a host). Refuses (ReportTooLarge)
- * past `limitBytes`. The build counts the real bytes as it reads them (build.ts), so a period
- * whose estimate is low still stops at the limit.
+ * The signed bytes a report of these hosts over the period would embed, estimated before the
+ * period is read: per host, the samples the period's sequence numbers span times the signed
+ * bytes per sample of up to ESTIMATE_BATCHES batches at each end of it (indexed reads, at most
+ * 2 x ESTIMATE_BATCHES batches held). Refuses (ReportTooLarge) past `limitBytes`. The build
+ * counts the real bytes as it reads them (build.ts SignedBudget), so a period whose estimate is
+ * low still stops at the limit.
  */
 export async function checkReportBudget(store: Store, hostIds: readonly string[], period: Period, limitBytes: number): Promise<number> {
   let total = 0;
   for (const id of hostIds) {
     const range = await store.seqRange(id, period.fromMs, period.toMs);
     if (!range) continue;
-    const ends = [await store.batchContaining(id, range.minSeq), await store.batchContaining(id, range.maxSeq)].filter((b) => b !== null);
-    const samples = ends.reduce((a, b) => a + Math.max(1, b.samples), 0);
-    if (!samples) continue;
-    const perSample = ends.reduce((a, b) => a + signedBytesOf(b), 0) / samples;
-    total += perSample * (range.maxSeq - range.minSeq + 1);
+    let bytes = 0;
+    let samples = 0;
+    const seen = new Set<number>();
+    const count = (b: StoredBatch): void => {
+      if (seen.has(b.firstSeq)) return;
+      seen.add(b.firstSeq);
+      bytes += signedBytesOf(b);
+      samples += b.samples;
+    };
+    // Forward from the first sample, back from the last.
+    let b = await store.batchContaining(id, range.minSeq);
+    for (let i = 0; b && i < ESTIMATE_BATCHES && b.firstSeq <= range.maxSeq; i++) {
+      count(b);
+      b = await store.batchContaining(id, b.lastSeq + 1);
+    }
+    b = await store.batchContaining(id, range.maxSeq);
+    for (let i = 0; b && i < ESTIMATE_BATCHES && b.lastSeq >= range.minSeq && !seen.has(b.firstSeq); i++) {
+      count(b);
+      b = b.prevHash.length ? await store.batchByHash(id, b.prevHash) : null;
+    }
+    if (samples > 0) total += (bytes / samples) * (range.maxSeq - range.minSeq + 1);
   }
   if (total > limitBytes) throw new ReportTooLarge(Math.round(total), limitBytes, period, fittingMs(total, limitBytes, period), true);
   return Math.round(total);

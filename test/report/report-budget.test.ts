@@ -30,8 +30,14 @@ const T_END = Date.now() - 60_000;
 const recorded = readTraceSamples('bench/data/server-host.trace.ndjson.gz').map((s) => asSentSockets(quantizeSample(s)));
 const at = (s: ISample, i: number, n: number): ISample => ({ ...s, tsMs: T_END - (n - i) * 1000 });
 const big = recorded.slice(0, 300).map((s, i, all) => at(s, i, all.length));
-/** The first and last samples tiny, those between the recorded ones: an estimate from the ends is low. */
-const uneven = recorded.slice(300, 600).map((s, i, all) => at(i === 0 || i === all.length - 1 ? { tsMs: 0, cpu: { totalPct: 1 } } : s, i, all.length));
+/**
+ * Tiny samples in the first and last 240 (60 batches of 4 at each end: more than the estimate
+ * reads there), 200 recorded ones between them in batches of 5 as the agent sends them: an estimate from the ends is low.
+ */
+const TINY = 240;
+const middle = recorded.slice(300, 500);
+const uneven = [...Array.from({ length: TINY }, (): ISample => ({ tsMs: 0, cpu: { totalPct: 1 } })), ...middle, ...Array.from({ length: TINY }, (): ISample => ({ tsMs: 0, cpu: { totalPct: 2 } }))].map((s, i, all) => at(s, i, all.length));
+const unevenSizes = [...Array.from({ length: TINY / 4 }, () => 4), ...Array.from({ length: 40 }, () => 5), ...Array.from({ length: TINY / 4 }, () => 4)];
 
 async function send(id: string, samples: ISample[], sizes: number[]): Promise<void> {
   const a = await RawAgent.connect(collector.url.replace('http', 'ws') + '/ingest');
@@ -50,7 +56,7 @@ before(async () => {
   tmp = tempDir('assay-report-budget-');
   collector = await startCollector({ host: '127.0.0.1', port: 0, dbPath: join(tmp.dir, 'assay.db'), enrollSecret: SECRET, reportMaxBytes: LIMIT, limits: { maxFrameBytes: 4 * 1024 * 1024, maxBatchSamples: 500 } });
   await send('steady', big, Array.from({ length: 60 }, () => 5));
-  await send('uneven', uneven, [1, 100, 98, 100, 1]);
+  await send('uneven', uneven, unevenSizes);
 });
 
 after(async () => {
@@ -98,10 +104,10 @@ test('a period whose estimate is under the limit still stops at the limit while 
   const r = await fetch(url('uneven', period.fromMs, period.toMs));
   assert.equal(r.status, 413);
   const body = (await r.json()) as { error: string; signedBytes: number; limitBytes: number };
-  assert.ok(body.signedBytes > LIMIT && body.signedBytes < LIMIT + 80_000, `${body.signedBytes}: stopped at the batch that passed the limit`);
+  assert.ok(body.signedBytes > LIMIT && body.signedBytes < LIMIT + 20_000, `${body.signedBytes}: stopped at the batch that passed the limit`);
   assert.match(body.error, /over [\d.]+ MB of signed batches, over the limit of 0\.1 MB/);
   // The collector serves on: a period of that host under the limit still reports.
-  const ok = await fetch(url('uneven', uneven[250]!.tsMs! - 500, T_END));
+  const ok = await fetch(url('uneven', uneven.at(-TINY)!.tsMs! - 500, T_END));
   assert.equal(ok.status, 200);
   assert.deepEqual(verifyReportBytes(Buffer.from(await ok.text(), 'utf8')).failures, []);
 });
