@@ -21,7 +21,7 @@ const periods = flag('--periods', '1,2,4,6,8').split(',').map(Number);
 function timed(cmd: string[]): { rssMb: number; s: number; code: number | null; stderr: string } {
   const r = spawnSync('/usr/bin/time', ['-f', 'TIMED %M %e', ...cmd], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const m = /TIMED (\d+) ([\d.]+)/.exec(r.stderr);
-  return { rssMb: m ? Number(m[1]) / 1024 : NaN, s: m ? Number(m[2]) : NaN, code: r.status, stderr: r.stderr.replace(/TIMED.*\n?/, '') };
+  return { rssMb: m ? Number(m[1]) / 1024 : NaN, s: m ? Number(m[2]) : NaN, code: r.status, stderr: r.stderr.replace(/TIMED.*\n?/, '').replace(/^Command exited with non-zero status \d+\n?/m, '') };
 }
 
 let db = flag('--db', '');
