@@ -5,7 +5,7 @@
 //
 //   node dist/bench/report-size.js [--fill-hours 8] [--periods 1,2,4,6,8] [--db FILE (skip the fill)]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,6 +47,11 @@ for (const h of periods) {
     const bytes = statSync(file).size;
     const line = `  ${String(h).padStart(2)} h ${format.padEnd(4)}: ${(bytes / 1e6).toFixed(2)} MB (${(bytes / h / 1e6).toFixed(2)} MB/host-hour), report ${r.s.toFixed(1)} s, peak RSS ${r.rssMb.toFixed(0)} MB`;
     if (format === 'json') {
+      // The signed bytes it embeds (what --report-max-bytes counts): header, signature and payload of every batch.
+      const report = JSON.parse(readFileSync(file, 'utf8')) as { hosts: Array<{ input: { batches?: Array<Record<string, unknown>> } }> };
+      let signed = 0;
+      for (const b of report.hosts[0]!.input.batches ?? []) for (const k of ['header', 'signature', 'payload']) if (typeof b[k] === 'string') signed += Buffer.from(b[k] as string, 'base64').length;
+      console.log(`  ${String(h).padStart(2)} h signed bytes embedded: ${(signed / 1e6).toFixed(2)} MB (${(signed / h / 1e6).toFixed(2)} MB/host-hour; report/signed ${(bytes / signed).toFixed(2)})`);
       const v = timed([process.execPath, 'dist/cli.js', 'verify', file]);
       console.log(`${line}; verify ${v.code === 0 ? 'PASS' : `exit ${v.code}`} ${v.s.toFixed(1)} s, peak RSS ${v.rssMb.toFixed(0)} MB`);
     } else console.log(line);

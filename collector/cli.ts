@@ -73,7 +73,7 @@ const publicHostArg = listArgOf((n) => {
 
 /** --report-max-bytes, shared by the collector (GET /api/hosts/:id/report) and `assay report`. */
 export const reportMaxBytesOption = (): Option =>
-  new Option('--report-max-bytes <n>', 'signed batch bytes one report may embed (a 1 Hz host stores ~2.3 MB an hour; a report costs ~140 bytes of memory per signed byte): a longer period is refused with the longest that fits')
+  new Option('--report-max-bytes <n>', 'signed batch bytes one report may embed (a 1 Hz host stores ~1.7 MB an hour; building a report takes ~80 bytes of memory per signed byte): a longer period is refused with the longest that fits')
     .argParser(intArg('report-max-bytes', 100_000, 1_000_000_000))
     .default(DEFAULT_REPORT_MAX_SIGNED_BYTES)
     .env('ASSAY_REPORT_MAX_BYTES');

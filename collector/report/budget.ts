@@ -1,9 +1,9 @@
 // How much a report may embed. A report holds every signed byte of its period (base64 in JSON,
 // and the HTML page embeds that JSON), and building one decodes every sample to derive its
-// figures: measured on a 1 Hz host of the recorded trace (bench/report-size.ts), 2.25 MB of signed
-// batches per host-hour make a 3.6 MB report and cost ~310 MB of the builder's memory. A 7-day
-// report of such a host would be a ~610 MB string (past V8's largest, ~537M characters) and tens
-// of GB of memory: the collector fails every host it serves. So a report whose period holds more
+// figures: measured on a 1 Hz host of the recorded trace (bench/report-size.ts), 1.7 MB of signed
+// batches per host-hour make a 2.9 MB report and cost ~135 MB of the builder's peak RSS. A 7-day
+// report of such a host would be a ~480 MB string (near V8's largest, ~537M characters) and
+// ~20 GB of memory: the collector fails every host it serves. So a report whose period holds more
 // signed bytes than the limit is refused before it is built, with the longest period that fits.
 import { CHAIN_MAX_BATCHES } from '../../proto/payload.js';
 import type { Store, StoredBatch } from '../store/store.js';
