@@ -11,7 +11,8 @@ const PRESETS = [
   { id: '24h', label: 'Last 24 h', ms: 24 * 60 * 60_000 },
   { id: '7d', label: 'Last 7 d', ms: 7 * 24 * 60 * 60_000 },
 ];
-const DEFAULT_PRESET = '24h';
+// 1 h: a 1 Hz host's 24 h passes the collector's default report limit (--report-max-bytes, ~9 h).
+const DEFAULT_PRESET = '1h';
 
 /** A Date as the value of an <input type="datetime-local"> (local time, minutes). */
 function localInputValue(ms) {
@@ -56,7 +57,7 @@ export function reportPicker(hostId) {
     h('option', { value: 'custom', text: 'Custom…' }),
   );
   const now = Date.now();
-  const from = h('input', { type: 'datetime-local', 'data-testid': 'report-from', 'aria-label': 'Report from', value: localInputValue(now - 24 * 60 * 60_000) });
+  const from = h('input', { type: 'datetime-local', 'data-testid': 'report-from', 'aria-label': 'Report from', value: localInputValue(now - 60 * 60_000) });
   const to = h('input', { type: 'datetime-local', 'data-testid': 'report-to', 'aria-label': 'Report to', value: localInputValue(now) });
   const custom = h('span', { class: 'report-custom', hidden: true }, from, h('span', { class: 'muted', text: ' – ' }), to);
   const note = h('span', { class: 'report-note muted', role: 'status', 'data-testid': 'report-note' });

@@ -53,9 +53,9 @@ describe('report period picker on the host page', () => {
 
   it('presets 1 h / 24 h / 7 d end now; the custom range is hidden until chosen', async () => {
     assert.deepEqual(await page.$$eval('[data-testid="report-period"] option', (os) => os.map((o) => (o as HTMLOptionElement).value)), ['1h', '24h', '7d', 'custom']);
-    assert.equal(await page.inputValue('[data-testid="report-period"]'), '24h');
+    assert.equal(await page.inputValue('[data-testid="report-period"]'), '1h');
     assert.equal(await page.isVisible('[data-testid="report-from"]'), false);
-    for (const [preset, ms] of [['1h', 3600_000], ['7d', 7 * 86_400_000]] as const) {
+    for (const [preset, ms] of [['24h', 86_400_000], ['1h', 3600_000], ['7d', 7 * 86_400_000]] as const) {
       await page.selectOption('[data-testid="report-period"]', preset);
       const before = Date.now();
       const url = new URL(await hrefAfterClick('report-json'), collector.url);
