@@ -989,6 +989,30 @@ interface ListColumns {
   of(shape: number): In[];
 }
 
+/**
+ * Writes the length of the entry rebuilt at [start, arena.len) into its one reserved byte at
+ * lenAt; a length needing more varint bytes shifts the entry right (and its length-delimited
+ * values' offsets in v with it). Returns where the entry now starts.
+ */
+function sealEntryLength(arena: Out, lenAt: number, start: number, tags: ArrayLike<number>, v: number[]): number {
+  let n = arena.len - start;
+  const lenSize = varintSize(n);
+  if (lenSize > 1) {
+    const by = lenSize - 1;
+    arena.reserve(by);
+    arena.buf.copyWithin(start + by, start, arena.len);
+    arena.len += by;
+    start += by;
+    for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
+  }
+  for (let k = lenAt; n >= 0x80; k++) {
+    arena.buf[k] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  arena.buf[lenAt + lenSize - 1] = n;
+  return start;
+}
+
 /** Reads a list entry (not a copy) from the columns into `arena`, behind its tag and length (`at`, `index`: which sample and entry, for errors). */
 function readEntry(sh: number, ref: Entry | null, list: ListColumns, shapes: Shapes, arena: Out, at: number, index: number): Entry {
   const shape = list.union.readFlips(list.shapes, sh, ref ? ref.shape : -1);
@@ -1052,21 +1076,7 @@ function readEntry(sh: number, ref: Entry | null, list: ListColumns, shapes: Sha
       arena.len += w;
     }
   }
-  let n = arena.len - start;
-  const lenSize = varintSize(n);
-  if (lenSize > 1) {
-    const by = lenSize - 1;
-    arena.reserve(by);
-    arena.buf.copyWithin(start + by, start, arena.len);
-    arena.len += by;
-    start += by;
-    for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
-  }
-  for (let k = lenAt; n >= 0x80; k++) {
-    arena.buf[k] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  arena.buf[lenAt + lenSize - 1] = n;
+  start = sealEntryLength(arena, lenAt, start, tags, v);
   return { shape, v, src: arena, start, end: arena.len };
 }
 
@@ -1154,21 +1164,7 @@ function readEntryValues(sh: number, ref: Entry | null, list: ListColumns, shape
     v.push(o, w);
     arena.len += w;
   }
-  let n = arena.len - start;
-  const lenSize = varintSize(n);
-  if (lenSize > 1) {
-    const by = lenSize - 1;
-    arena.reserve(by);
-    arena.buf.copyWithin(start + by, start, arena.len);
-    arena.len += by;
-    start += by;
-    for (let j = 0; j < tags.length; j++) if ((tags[j]! & 7) !== 0) v[2 * j] += by;
-  }
-  for (let k = lenAt; n >= 0x80; k++) {
-    arena.buf[k] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  arena.buf[lenAt + lenSize - 1] = n;
+  start = sealEntryLength(arena, lenAt, start, tags, v);
   return { shape: shapes.id(tags), v, src: arena, start, end: arena.len };
 }
 
