@@ -361,6 +361,12 @@ export function behaviourEvidence(p: ProcessFeatures, h: HostFeatures, rules: Ru
     const obs = rules.behaviour[id] ? PREDICATES[id](p, h, rules) : null;
     if (obs) observed.set(id, obs);
   }
+  // A behaviour voids others' counter-evidence only where it counts itself: one that waits for
+  // identity it lacks proves nothing (2026.12.5: a miner writing fixed-size files is no trainer).
+  const counts = (id: BehaviourId): boolean => {
+    const rule = rules.behaviour[id];
+    return !!rule && Object.entries(rule.weights).some(([c, w]) => w > 0 && (!rule.requiresIdentity || (gate.get(c as ScoredClass) ?? 0) >= rules.scoring.identityGate));
+  };
   for (const [id, obs] of observed) {
     const rule = rules.behaviour[id];
     if (!rule) continue;
@@ -369,7 +375,7 @@ export function behaviourEvidence(p: ProcessFeatures, h: HostFeatures, rules: Ru
     // nothing against training once its checkpoints are seen.
     const voided =
       rule.voidedBy.length > 0 &&
-      (identity.some((e) => e.weight > 0 && rule.voidedBy.includes(e.signal)) || [...observed.keys()].some((o) => rule.voidedBy.includes(`beh.${o}`)));
+      (identity.some((e) => e.weight > 0 && rule.voidedBy.includes(e.signal)) || [...observed.keys()].some((o) => rule.voidedBy.includes(`beh.${o}`) && counts(o)));
     for (const [c, w] of Object.entries(rule.weights) as [ScoredClass, number][]) {
       if (w === 0) continue;
       // A positive weight that needs identity waits for it; counter-evidence always counts.

@@ -64,12 +64,21 @@ function smallTrainer(every: number, size: number): ProcSpec {
 }
 
 describe('checkpoint-writes: training by what it persists', () => {
-  it('a trainer that reads nothing and writes a 120 KiB checkpoint every 25 s is ai-training, and low I/O no longer counts against it', () => {
-    const v = run({ samples: 100, procs: [smallTrainer(25, 120 * KiB)] });
+  it('a trainer that reads nothing and writes a 120 KiB checkpoint every 25 s is ai-training where it carries AI identity, and low I/O no longer counts against it', () => {
+    const torch = { cmdline: 'python3 train.py', exe: '/usr/bin/python3.11', libs: ['libc.so.6', 'libpython3.11.so.1.0', 'libtorch_cpu.so', 'libc10.so', 'libtorch.so'] };
+    const v = run({ samples: 100, procs: [{ ...smallTrainer(25, 120 * KiB), signature: torch }] });
     assert.equal(v.class, 'ai-training', show(v));
     assert.ok(has(v, 'beh.checkpoint-writes'), show(v));
     assert.ok(!v.evidence.some((e) => e.signal === 'beh.low-io' && e.supports === 'ai-training'), show(v));
     assert.ok(v.evidence.some((e) => e.signal === 'beh.low-io' && e.supports === 'pow-mining'), 'low-io still counts for what it says about hashing');
+  });
+
+  it('rules 2026.12.5: the same loop with no AI identity stays general, and low I/O still counts against training', () => {
+    // Writing a file of one size every few seconds is free to any program (test/engine/checkpoint-adversary.test.ts).
+    const v = run({ samples: 100, procs: [smallTrainer(25, 120 * KiB)] });
+    assert.equal(v.class, 'general', show(v));
+    assert.ok(!v.evidence.some((e) => e.signal === 'beh.checkpoint-writes' && e.weight > 0), show(v));
+    assert.ok(v.evidence.some((e) => e.signal === 'beh.low-io' && e.supports === 'ai-training' && e.weight < 0), show(v));
   });
 
   it('the same loop persisting nothing (a burner) stays general, and so does an encoder streaming output of varying size', () => {
