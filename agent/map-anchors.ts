@@ -29,7 +29,3 @@ export function anchorMaps(): void {
   anchors.push(protobuf.util.LongBits.fromNumber(2 ** 40 + 1));
 }
 
-/** What anchorMaps keeps (tests). */
-export function mapAnchors(): readonly unknown[] {
-  return anchors;
-}

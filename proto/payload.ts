@@ -395,7 +395,7 @@ export interface PayloadSamples {
   readonly count: number;
   /** Sample `i`'s framed entry as it is inside the payload (delta-encoded ones not expanded): what payloadFrames returns. */
   frame(i: number): Buffer;
-  /** A columnar payload (encodings 3 and 4): its container as read (proto/columnar.ts readColumnar); null for the others. */
+  /** A columnar payload (encodings 3 to 5): its container as read (proto/columnar.ts readColumnar); null for the others. */
   readonly columnar: ColumnarBatch | null;
 }
 

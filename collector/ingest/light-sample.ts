@@ -317,9 +317,11 @@ export function readLightSample(bytes: Uint8Array, seq: number, cursor: LightCur
  * Reads every sample of a payload for the ack path, as readLightSample reads each one's frame
  * (`seqs`: the header's, one per sample), and throws as it throws; `each` is called with each
  * sample once read, before the next is (its own checks throw in the same order as before). A
- * columnar payload's samples are read from its columns, not rebuilt (see the top of this file).
+ * columnar payload's samples are read from its columns, not rebuilt (see the top of this file);
+ * `counts.fromColumns`, when given, is raised for each sample read that way (not read again from
+ * its rebuilt bytes).
  */
-export function readLightSamples(samples: PayloadSamples, seqs: readonly number[], delta = true, each?: (sample: LightSample, i: number) => void): LightSample[] {
+export function readLightSamples(samples: PayloadSamples, seqs: readonly number[], delta = true, each?: (sample: LightSample, i: number) => void, counts?: { fromColumns: number }): LightSample[] {
   const cursor: LightCursor = { processes: null, sockets: null };
   const col = samples.columnar;
   const fromColumns = col !== null && col.fields.every((f) => ENTRY_READERS.has(f));
@@ -335,6 +337,7 @@ export function readLightSamples(samples: PayloadSamples, seqs: readonly number[
       } catch {
         got = null; // read again from its bytes: the answer, or the refusal with its message
       }
+      if (got && counts) counts.fromColumns++;
     }
     const light = finish(got ?? readFrame(samples.frame(i), seq), seq, cursor, delta);
     each?.(light, i);

@@ -119,7 +119,7 @@ function reportBatch(b: StoredBatch, context: boolean): ReportBatch {
   return { ...base, payload: Buffer.from(b.payload).toString('base64') };
 }
 
-export async function hostInput(store: Store, hostId: string, period: Period, budget = new SignedBudget(DEFAULT_REPORT_MAX_SIGNED_BYTES, period)): Promise<HostInput> {
+export async function hostInput(store: Store, hostId: string, period: Period, budget: SignedBudget): Promise<HostInput> {
   const host = await store.getHost(hostId);
   if (!host) throw new Error(`unknown host ${hostId}`);
   const seg = await segment(store, hostId, period, budget);

@@ -305,10 +305,9 @@ export const postgresMigrations: PgMigration[] = [
     `,
   },
   // SQLite's batches move to an index on the host's integer key, and its process signature rows to
-  // the day they were first seen (migrations.ts 12, 13). Not done here yet: this store's batches
-  // and process signatures are keyed by the host id text throughout (primary keys, partitions,
-  // the group commit's bulk statements), so the change is a step of its own. Recorded so both
-  // stores carry the same numbered history.
+  // the day they were first seen (migrations.ts 12, 13). Here the process rows make that move in
+  // 17; this store's batches are still keyed by the host id text (partitions, the group commit's
+  // bulk statements). Recorded so both stores carry the same numbered history.
   {
     version: 12,
     name: 'batches indexed by host key',
@@ -319,8 +318,8 @@ export const postgresMigrations: PgMigration[] = [
     name: 'process signatures keep their first day',
     sql: `SELECT 1;`,
   },
-  // SQLite merges its packed chart-figure rows (migrations.ts 14); here the figures stay one row
-  // per sample in day partitions, dropped whole.
+  // SQLite merges its packed chart-figure rows (migrations.ts 14); here the figures are packed a
+  // batch's run a row in 17, still in day partitions dropped whole, and not merged.
   {
     version: 14,
     name: 'merged chart-figure rows',

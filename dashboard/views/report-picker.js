@@ -74,8 +74,10 @@ export function reportPicker(hostId) {
     if (p.error) return;
     const res = await fetch(`/api/hosts/${encodeURIComponent(hostId)}/report?check=1&from=${p.fromMs}&to=${p.toMs}`, { headers: authHeaders(), cache: 'no-store' }).catch(() => null);
     if (mine !== checking || !res || res.status !== 413) return;
-    refused = `Report refused: ${await refusal(res)}`;
-    if (mine === checking) setText(note, refused);
+    const why = await refusal(res);
+    if (mine !== checking) return; // a newer choice was made while the refusal's body was read
+    refused = `Report refused: ${why}`;
+    setText(note, refused);
   };
   const link = (format, text, testid) =>
     h('a', {

@@ -41,7 +41,8 @@ function outcome(read: () => { samples: unknown; last: Uint8Array | null }): Out
 }
 
 /** Both readings of one payload: each sample rebuilt and read whole (before), and from the columns (now). */
-function compare(encoding: number, payload: Uint8Array, prior: Uint8Array | null, count: number, what: string): Outcome {
+/** `allFromColumns`: every sample that is not raw must be read from the columns, none read again from its rebuilt bytes. */
+function compare(encoding: number, payload: Uint8Array, prior: Uint8Array | null, count: number, what: string, allFromColumns = false): Outcome {
   const seqs = Array.from({ length: count }, (_, i) => 100 + i);
   const before = outcome(() => {
     const frames = payloadFrames(encoding, payload, LIMIT, count, prior);
@@ -51,7 +52,10 @@ function compare(encoding: number, payload: Uint8Array, prior: Uint8Array | null
   const now = outcome(() => {
     const read = payloadSamples(encoding, payload, LIMIT, count, prior);
     assert.ok(read.columnar, `${what}: read from the columns`);
-    return { samples: readLightSamples(read, seqs, true), last: lastSample(read) };
+    const counts = { fromColumns: 0 };
+    const samples = readLightSamples(read, seqs, true, undefined, counts);
+    if (allFromColumns) assert.equal(counts.fromColumns, read.columnar.samples.filter((s) => !s.raw).length, `${what}: every sample read from the columns`);
+    return { samples, last: lastSample(read) };
   });
   assert.deepEqual(now, before, what);
   return now;
@@ -74,7 +78,7 @@ test('every recorded trace, in chained batches of 5 as the agent seals them: the
       for (let i = 0, j = 0; i < bytes.length; i += 5, j++) {
         const batch = bytes.slice(i, i + 5);
         const payload = encodePayload(batch, encoding, j % CHAIN_MAX_BATCHES === 0 ? null : prior);
-        const got = compare(encoding, payload, payloadChained(encoding, payload) ? prior : null, batch.length, `${file} batch ${j} (encoding ${encoding})`);
+        const got = compare(encoding, payload, payloadChained(encoding, payload) ? prior : null, batch.length, `${file} batch ${j} (encoding ${encoding})`, true);
         assert.ok('samples' in got, `${file} batch ${j} read`);
         assert.ok(got.last!.equals(Buffer.from(batch.at(-1)!)), `${file} batch ${j}: the prior for the next batch is its last sample`);
         signed += (got.samples as Array<{ sample: ISample }>).reduce((n, s) => n + (s.sample.processes?.length ?? 0), 0);
